@@ -1,0 +1,70 @@
+"""The embedded default: every finished encounter on a server coded and written back.
+
+``fhir-coder demo`` runs this against the sandbox it starts; the same function serves
+any server, which is how the end-to-end tests drive it through ``ASGITransport`` too.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.client import FhirClient
+from adapters.pipeline import EncounterResult, Outcome, process_finished
+from fhir_coder.outcome import count_by_severity
+from fhir_coder.ports import CodeSetPort
+
+__all__ = ["DemoSummary", "code_all_finished"]
+
+
+@dataclass(slots=True)
+class DemoSummary:
+    """What a run over every finished encounter did."""
+
+    encounters: int = 0
+    results: list[EncounterResult] = field(default_factory=list)
+    claims_on_server: int = 0
+    seconds: float = 0.0
+
+    def by_outcome(self, outcome: Outcome) -> list[EncounterResult]:
+        """The results that ended in ``outcome``."""
+        return [r for r in self.results if r.outcome is outcome]
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary ``fhir-coder demo --json`` prints."""
+        coded = [r for r in self.results if r.coded is not None and r.coded.lines]
+        issues = [issue for r in self.results for issue in r.issues]
+        trips = [r.round_trips for r in self.results]
+        return {
+            "encounters": self.encounters,
+            "encounters_coded": len(coded),
+            "claims_written": len(self.by_outcome(Outcome.WRITTEN)),
+            "claims_draft": sum(
+                1
+                for r in self.by_outcome(Outcome.WRITTEN)
+                if (r.claim or {}).get("status") == "draft"
+            ),
+            "held": len(self.by_outcome(Outcome.HELD)),
+            "failed": len(self.by_outcome(Outcome.FAILED)),
+            "claims_on_server": self.claims_on_server,
+            "lines": sum(len(r.coded.lines) for r in coded if r.coded is not None),
+            "issues": count_by_severity(issues),
+            "round_trips_per_encounter": round(sum(trips) / len(trips), 2) if trips else 0,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+async def code_all_finished(
+    fhir: FhirClient, codesets: CodeSetPort, *, write: bool = True, concurrency: int = 8
+) -> DemoSummary:
+    """Code every finished encounter on ``fhir`` and write the Claims back to it."""
+    started = time.perf_counter()
+    summary = DemoSummary()
+    async for result in process_finished(fhir, codesets, write=write, concurrency=concurrency):
+        summary.results.append(result)
+    summary.results.sort(key=lambda r: r.encounter_id)
+    summary.encounters = len(summary.results)
+    summary.claims_on_server = await fhir.count("Claim")
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,128 @@
+"""The pipeline: pull an encounter, code it, validate it, and write its Claim back.
+
+One encounter's outcome is an :class:`EncounterResult` whatever happens: a written
+Claim, a Claim held back with the reasons, or the failure that stopped it. Batches
+report every encounter; none is skipped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from adapters.client import FhirClient, count_round_trips
+from adapters.conformance import check_r4
+from adapters.gather import gather_encounter
+from fhir_coder.claim import build_claim
+from fhir_coder.coding import code_encounter
+from fhir_coder.errors import CodingError, FhirError
+from fhir_coder.model import CodedEncounter
+from fhir_coder.outcome import Issue
+from fhir_coder.ports import CodeSetPort
+from fhir_coder.validation import claim_can_be_built, validate
+
+__all__ = ["EncounterResult", "Outcome", "process_encounter", "process_finished"]
+
+
+class Outcome(StrEnum):
+    """What became of one encounter."""
+
+    WRITTEN = "written"  # the Claim is on the destination
+    BUILT = "built"  # the Claim was built but not written (dry run)
+    HELD = "held"  # no Claim could be built: see the issues
+    FAILED = "failed"  # the encounter could not be processed: see ``error``
+
+
+@dataclass(slots=True)
+class EncounterResult:
+    """The outcome of processing one encounter, with everything needed to report it."""
+
+    encounter_id: str
+    outcome: Outcome
+    coded: CodedEncounter | None = None
+    issues: tuple[Issue, ...] = ()
+    claim: dict[str, Any] | None = None
+    error: FhirError | CodingError | None = None
+    round_trips: int = 0
+    seconds: float = 0.0
+    write_status: int | None = field(default=None)
+
+
+async def process_encounter(
+    fhir: FhirClient,
+    codesets: CodeSetPort,
+    encounter_id: str,
+    *,
+    write: bool = True,
+    destination: FhirClient | None = None,
+) -> EncounterResult:
+    """Gather, code, validate and (unless ``write`` is false) write one encounter's Claim.
+
+    ``destination`` is where the Claim goes; by default the server it came from. Errors
+    of the server or the data are returned in the result, never raised, so that a batch
+    goes on; an unknown encounter id is the caller's to report.
+    """
+    started = time.perf_counter()
+    with count_round_trips() as trips:
+        try:
+            result = await _process(fhir, codesets, encounter_id, write, destination or fhir)
+        except (FhirError, CodingError) as exc:
+            result = EncounterResult(encounter_id, Outcome.FAILED, error=exc)
+    result.round_trips = trips.count
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def _process(
+    fhir: FhirClient,
+    codesets: CodeSetPort,
+    encounter_id: str,
+    write: bool,
+    destination: FhirClient,
+) -> EncounterResult:
+    encounter = await gather_encounter(fhir, encounter_id)
+    coded = code_encounter(encounter, codesets)
+    issues = coded.issues + validate(coded)
+    if not claim_can_be_built(issues):
+        return EncounterResult(encounter_id, Outcome.HELD, coded=coded, issues=issues)
+    claim = build_claim(coded, issues, created=datetime.now(UTC))
+    structure = check_r4(claim)
+    if structure:
+        return EncounterResult(encounter_id, Outcome.HELD, coded=coded, issues=issues + structure)
+    if not write:
+        return EncounterResult(encounter_id, Outcome.BUILT, coded=coded, issues=issues, claim=claim)
+    status, _ = await destination.update(claim)
+    return EncounterResult(
+        encounter_id, Outcome.WRITTEN, coded=coded, issues=issues, claim=claim, write_status=status
+    )
+
+
+async def process_finished(
+    fhir: FhirClient,
+    codesets: CodeSetPort,
+    *,
+    write: bool = True,
+    concurrency: int = 8,
+) -> AsyncIterator[EncounterResult]:
+    """Process every finished encounter on ``fhir``, ``concurrency`` at a time.
+
+    Results come in completion order. The search itself failing raises; a single
+    encounter failing is reported in its result.
+    """
+    ids = [
+        str(resource["id"])
+        async for resource in fhir.search("Encounter", {"status": "finished", "_count": "200"})
+    ]
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(encounter_id: str) -> EncounterResult:
+        async with gate:
+            return await process_encounter(fhir, codesets, encounter_id, write=write)
+
+    for task in asyncio.as_completed([one(encounter_id) for encounter_id in ids]):
+        yield await task

@@ -1,0 +1,218 @@
+"""Lenient reading of what FHIR servers send into the core's types.
+
+Servers send year-only dates, OID systems, missing displays and extensions in place of
+values; a reader that raises on any of that loses encounters. These functions take
+plain JSON dicts (no model validation on the hot path), keep what coding needs, and
+record what they had to drop as issues naming the resource.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fhir_coder.model import (
+    Coding,
+    CoverageRef,
+    Diagnosis,
+    EncounterClass,
+    PatientFacts,
+    Procedure,
+    Provider,
+    SourceRef,
+)
+from fhir_coder.systems import canonical_system
+
+__all__ = [
+    "encounter_class",
+    "parse_fhir_datetime",
+    "read_codings",
+    "read_condition",
+    "read_coverage",
+    "read_patient",
+    "read_procedure",
+    "read_providers",
+    "reference_of",
+    "source_ref",
+]
+
+_CLASS_ALIASES = {
+    "inpatient": EncounterClass.INPATIENT,
+    "outpatient": EncounterClass.AMBULATORY,
+    "ambulatory": EncounterClass.AMBULATORY,
+    "emergency": EncounterClass.EMERGENCY,
+    "wellness": EncounterClass.AMBULATORY,  # Synthea's class for check-ups
+    "urgentcare": EncounterClass.AMBULATORY,
+}
+
+
+def parse_fhir_datetime(value: object) -> datetime | date | None:
+    """A FHIR date or dateTime; partial dates (``2002``, ``2002-05``) become their first day."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 4:
+            return date(int(text), 1, 1)
+        if len(text) == 7:
+            return date(int(text[:4]), int(text[5:7]), 1)
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _as_date(value: object) -> date | None:
+    moment = parse_fhir_datetime(value)
+    return moment.date() if isinstance(moment, datetime) else moment
+
+
+def read_codings(concept: object) -> tuple[Coding, ...]:
+    """The codings of a CodeableConcept, systems made canonical, unusable codings left out."""
+    if not isinstance(concept, dict):
+        return ()
+    out: list[Coding] = []
+    for raw in concept.get("coding") or []:
+        if not isinstance(raw, dict):
+            continue
+        code = raw.get("code")
+        if not isinstance(code, str) or not code.strip():
+            continue
+        out.append(
+            Coding(
+                system=canonical_system(raw.get("system")),
+                code=code.strip(),
+                display=str(raw.get("display") or ""),
+                user_selected=raw.get("userSelected") is True,
+            )
+        )
+    return tuple(out)
+
+
+def source_ref(resource: dict[str, Any]) -> SourceRef:
+    """``Type/id`` of a resource with the version that was read."""
+    version = (resource.get("meta") or {}).get("versionId")
+    return SourceRef(
+        f"{resource.get('resourceType')}/{resource.get('id')}",
+        str(version) if version is not None else None,
+    )
+
+
+def reference_of(value: object) -> str:
+    """The ``reference`` string of a Reference element, or an empty string."""
+    if isinstance(value, dict):
+        ref = value.get("reference")
+        if isinstance(ref, str):
+            return ref
+    return ""
+
+
+def _codes_of(concepts: object) -> tuple[str, ...]:
+    if not isinstance(concepts, list):
+        return ()
+    return tuple(c.code for concept in concepts for c in read_codings(concept))
+
+
+def encounter_class(value: object) -> EncounterClass:
+    """``Encounter.class`` (a Coding in R4) as the core's enum; unknown codes become OTHER."""
+    code = value.get("code") if isinstance(value, dict) else None
+    if not isinstance(code, str):
+        return EncounterClass.OTHER
+    try:
+        return EncounterClass(code.upper())
+    except ValueError:
+        return _CLASS_ALIASES.get(code.lower(), EncounterClass.OTHER)
+
+
+def read_patient(resource: dict[str, Any]) -> PatientFacts:
+    """Sex and birth date only: the rest of the Patient is PHI coding does not need."""
+    gender = resource.get("gender")
+    return PatientFacts(
+        reference=f"Patient/{resource.get('id')}",
+        sex=gender if gender in ("female", "male", "other", "unknown") else "unknown",
+        birth_date=_as_date(resource.get("birthDate")),
+    )
+
+
+def read_condition(resource: dict[str, Any], listing: dict[str, Any] | None = None) -> Diagnosis:
+    """A Condition, with the ``Encounter.diagnosis`` entry that lists it, if any."""
+    use = ""
+    rank: int | None = None
+    if listing is not None:
+        use_codes = read_codings(listing.get("use"))
+        use = use_codes[0].code if use_codes else ""
+        raw_rank = listing.get("rank")
+        rank = raw_rank if isinstance(raw_rank, int) and raw_rank > 0 else None
+    verification = read_codings(resource.get("verificationStatus"))
+    clinical = read_codings(resource.get("clinicalStatus"))
+    code = resource.get("code")
+    return Diagnosis(
+        source=source_ref(resource),
+        codings=read_codings(code),
+        text=str(code.get("text") or "") if isinstance(code, dict) else "",
+        category=_codes_of(resource.get("category")),
+        verification=verification[0].code if verification else "",
+        clinical_status=clinical[0].code if clinical else "",
+        listed_on_encounter=listing is not None,
+        use=use,
+        rank=rank,
+    )
+
+
+def read_procedure(resource: dict[str, Any]) -> Procedure:
+    """A Procedure with the date it was performed (from a dateTime or a period's start)."""
+    performed = _as_date(resource.get("performedDateTime"))
+    if performed is None:
+        performed = _as_date((resource.get("performedPeriod") or {}).get("start"))
+    code = resource.get("code")
+    return Procedure(
+        source=source_ref(resource),
+        codings=read_codings(code),
+        text=str(code.get("text") or "") if isinstance(code, dict) else "",
+        status=str(resource.get("status") or ""),
+        performed=performed,
+    )
+
+
+def read_coverage(resource: dict[str, Any]) -> CoverageRef:
+    """A Coverage with its first payer."""
+    payors = resource.get("payor") or []
+    payer = payors[0] if payors and isinstance(payors[0], dict) else {}
+    order = resource.get("order")
+    return CoverageRef(
+        reference=f"Coverage/{resource.get('id')}",
+        status=str(resource.get("status") or ""),
+        payer_reference=reference_of(payer),
+        payer_display=str(payer.get("display") or ""),
+        order=order if isinstance(order, int) else None,
+    )
+
+
+def read_providers(encounter: dict[str, Any]) -> tuple[Provider, ...]:
+    """The encounter's participants that are practitioners, and its service provider."""
+    providers: list[Provider] = []
+    for participant in encounter.get("participant") or []:
+        if not isinstance(participant, dict):
+            continue
+        individual = participant.get("individual") or {}
+        ref = reference_of(individual)
+        if not ref.startswith(("Practitioner/", "PractitionerRole/")) and "Practitioner" not in ref:
+            continue
+        roles = _codes_of(participant.get("type"))
+        providers.append(
+            Provider(
+                reference=ref,
+                role="attender" if "ATND" in roles else "performer",
+                display=str(individual.get("display") or ""),
+            )
+        )
+    service = encounter.get("serviceProvider")
+    ref = reference_of(service)
+    if ref and isinstance(service, dict):
+        providers.append(
+            Provider(
+                reference=ref, role="service-provider", display=str(service.get("display") or "")
+            )
+        )
+    return tuple(providers)

@@ -1,0 +1,92 @@
+"""Starting the embedded sandbox FHIR server as a child process, on a free loopback port.
+
+The sandbox runs in its own process and is reached over HTTP like any other server:
+nothing in ``adapters`` imports it, so the pipeline cannot come to rely on it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from fhir_coder.errors import FhirCoderError
+
+__all__ = ["READY_PREFIX", "SandboxStartError", "running_sandbox", "sandbox_command"]
+
+READY_PREFIX = "FHIR_CODER_SANDBOX_READY "
+"""The line the sandbox prints, followed by its base URL, once it accepts connections."""
+
+
+class SandboxStartError(FhirCoderError):
+    """The embedded sandbox did not start."""
+
+
+def sandbox_command(*args: str) -> list[str]:
+    """The command line that runs the sandbox with ``args``, with this Python."""
+    return [sys.executable, "-m", "sandbox", *args]
+
+
+@contextmanager
+def running_sandbox(
+    db_path: Path, *, extra_args: tuple[str, ...] = (), start_timeout: float = 60.0
+) -> Iterator[str]:
+    """Run the sandbox over ``db_path`` for the duration of the block; yields its base URL."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path = db_path.with_suffix(".log")
+    command = sandbox_command(
+        "--host", "127.0.0.1", "--port", "0", "--db", str(db_path), "--ready-line", *extra_args
+    )
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            command,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        yield _wait_until_ready(process, start_timeout, log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _wait_until_ready(process: subprocess.Popen[str], timeout: float, log_path: Path) -> str:
+    """The base URL from the sandbox's ready line; SandboxStartError if it never comes."""
+    found: list[str] = []
+
+    def read_ready_line() -> None:
+        assert process.stdout is not None  # noqa: S101 - Popen was given stdout=PIPE
+        for line in process.stdout:
+            if not found and line.startswith(READY_PREFIX):
+                found.append(line[len(READY_PREFIX) :].strip())
+            # go on reading to the end, so the child never blocks on a full pipe
+
+    reader = threading.Thread(target=read_ready_line, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+    while not found and reader.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if found:
+        return found[0]
+    if process.poll() is None:
+        process.kill()
+        raise SandboxStartError(f"the sandbox did not become ready within {timeout:.0f} s")
+    process.wait()
+    said = log_path.read_text(errors="replace").strip().splitlines()
+    last = said[-1] if said else "no message"
+    raise SandboxStartError(
+        f"the sandbox exited with status {process.returncode}: {last} (log: {log_path})"
+    )

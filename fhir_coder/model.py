@@ -1,0 +1,222 @@
+"""The encounter as a coder sees it, and what coding makes of it.
+
+These are plain frozen dataclasses, not FHIR models: the adapters read what servers send
+leniently into them, the core codes and validates them, and only the written Claim is
+checked against the R4 model (in tests and at the write boundary). They carry no names,
+addresses or identifiers of the patient: what the coding rules need is sex and birth date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from fhir_coder.outcome import Issue
+
+__all__ = [
+    "CodedEncounter",
+    "CodedLine",
+    "Coding",
+    "CodingMethod",
+    "CoverageRef",
+    "Diagnosis",
+    "DiagnosisRole",
+    "Encounter",
+    "EncounterClass",
+    "PatientFacts",
+    "Procedure",
+    "Provider",
+    "SourceRef",
+]
+
+
+class EncounterClass(StrEnum):
+    """``Encounter.class`` (v3 ActCode) as far as coding cares."""
+
+    AMBULATORY = "AMB"
+    EMERGENCY = "EMER"
+    INPATIENT = "IMP"
+    ACUTE = "ACUTE"
+    NONACUTE = "NONAC"
+    OBSERVATION = "OBSENC"
+    SHORT_STAY = "SS"
+    HOME = "HH"
+    VIRTUAL = "VR"
+    FIELD = "FLD"
+    PRENATAL = "PRENC"
+    OTHER = "OTHER"
+
+    @property
+    def is_inpatient(self) -> bool:
+        """Whether the stay is billed on an institutional inpatient claim (ICD-10-PCS, DRG)."""
+        return self in (EncounterClass.INPATIENT, EncounterClass.ACUTE, EncounterClass.NONACUTE)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """The resource a fact came from: ``Condition/123`` and the version that was read."""
+
+    reference: str
+    version_id: str | None = None
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+@dataclass(frozen=True, slots=True)
+class Coding:
+    """One coding as the source sent it, with its system already made canonical."""
+
+    system: str
+    code: str
+    display: str = ""
+    user_selected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFacts:
+    """What the coding rules need to know about the patient: no name, no identifiers."""
+
+    reference: str
+    sex: str = "unknown"  # administrative gender: female | male | other | unknown
+    birth_date: date | None = None
+
+    def age_on(self, day: date) -> int | None:
+        """Age in whole years on ``day``, or None when the birth date is unknown."""
+        if self.birth_date is None:
+            return None
+        born = self.birth_date
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """A Condition as it bears on this encounter.
+
+    ``use`` and ``rank`` come from ``Encounter.diagnosis`` when the encounter lists the
+    condition there; ``category`` and ``verification`` from the Condition itself.
+    """
+
+    source: SourceRef
+    codings: tuple[Coding, ...]
+    text: str = ""
+    category: tuple[str, ...] = ()
+    verification: str = ""
+    clinical_status: str = ""
+    listed_on_encounter: bool = False
+    use: str = ""
+    rank: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    """A Procedure performed during the encounter."""
+
+    source: SourceRef
+    codings: tuple[Coding, ...]
+    text: str = ""
+    status: str = ""
+    performed: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageRef:
+    """A Coverage that may pay for the encounter, and its payer."""
+
+    reference: str
+    status: str = ""
+    payer_reference: str = ""
+    payer_display: str = ""
+    order: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """A practitioner or organisation with a part in the encounter."""
+
+    reference: str
+    role: str  # attender | performer | service-provider | ...
+    display: str = ""
+    npi: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Encounter:
+    """One encounter with everything coding needs, gathered from the source server."""
+
+    id: str
+    reference: str
+    status: str
+    encounter_class: EncounterClass
+    patient: PatientFacts
+    source_base: str = ""  # the base URL of the server the encounter was read from
+    version_id: str | None = None
+    types: tuple[Coding, ...] = ()
+    period_start: datetime | date | None = None
+    period_end: datetime | date | None = None
+    diagnoses: tuple[Diagnosis, ...] = ()
+    procedures: tuple[Procedure, ...] = ()
+    coverages: tuple[CoverageRef, ...] = ()
+    providers: tuple[Provider, ...] = ()
+    read_issues: tuple[Issue, ...] = ()  # what the adapter could not read, per resource
+
+    @property
+    def date_of_service(self) -> date | None:
+        """The date code sets are checked against.
+
+        Inpatient stays are coded for the discharge date (the end of the period), every
+        other encounter for the date it started, as CMS and the code editors do.
+        """
+        moment = self.period_end if self.encounter_class.is_inpatient else self.period_start
+        moment = moment or self.period_start or self.period_end
+        if moment is None:
+            return None
+        return moment.date() if isinstance(moment, datetime) else moment
+
+
+class CodingMethod(StrEnum):
+    """How a coded line was reached, from most to least certain."""
+
+    AS_CODED = "as-coded"  # the source carried the code; we normalised and checked it
+    CROSSWALK = "crosswalk"  # a crosswalk entry turned another system's code into it
+    TEXT_MATCH = "text-match"  # a search over descriptions suggested it
+
+
+class DiagnosisRole(StrEnum):
+    """``Claim.diagnosis.type`` (ex-diagnosistype)."""
+
+    PRINCIPAL = "principal"
+    ADMITTING = "admitting"
+    SECONDARY = "secondary"
+
+
+@dataclass(frozen=True, slots=True)
+class CodedLine:
+    """One billing code with its provenance: where it came from, how, and how sure we are."""
+
+    system: str
+    code: str  # normalised (dotless for ICD-10-CM)
+    display: str
+    source: SourceRef
+    source_coding: Coding | None
+    method: CodingMethod
+    confidence: float
+    release: str  # the code-set release the code was checked against
+    role: DiagnosisRole | None = None
+    performed: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodedEncounter:
+    """An encounter after coding: diagnoses in claim order, procedure lines and findings."""
+
+    encounter: Encounter
+    diagnoses: tuple[CodedLine, ...] = ()
+    procedures: tuple[CodedLine, ...] = ()
+    issues: tuple[Issue, ...] = field(default=())
+
+    @property
+    def lines(self) -> tuple[CodedLine, ...]:
+        """Every coded line, diagnoses first."""
+        return self.diagnoses + self.procedures

@@ -1,0 +1,85 @@
+"""Code system URIs, the aliases vendors send for them, and code normalisation.
+
+One table maps every alias (OIDs, older URLs) to the canonical URI, so the rest of the
+code compares systems with ``==``. ICD-10-CM codes are compared in their dotless,
+upper-case form, the way CMS files and the grouper write them.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "CPT",
+    "FHIR_CODER_NS",
+    "HCPCS",
+    "ICD10",
+    "ICD10CM",
+    "ICD10PCS",
+    "SNOMED",
+    "canonical_system",
+    "display_icd10cm",
+    "normalise_icd10cm",
+]
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
+SNOMED = "http://snomed.info/sct"
+CPT = "http://www.ama-assn.org/go/cpt"
+HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+
+FHIR_CODER_NS = "urn:fhir-coder"
+"""Namespace of fhir-coder's own identifier systems and code systems."""
+
+_ALIASES: dict[str, str] = {
+    "urn:oid:2.16.840.1.113883.6.90": ICD10CM,
+    "http://hl7.org/fhir/sid/icd-10-cm/": ICD10CM,
+    "https://hl7.org/fhir/sid/icd-10-cm": ICD10CM,
+    "http://www.cms.gov/medicare/coding/icd10": ICD10PCS,
+    "urn:oid:2.16.840.1.113883.6.4": ICD10PCS,
+    "http://hl7.org/fhir/sid/icd-10-pcs": ICD10PCS,
+    "urn:oid:2.16.840.1.113883.6.3": ICD10,
+    "urn:oid:2.16.840.1.113883.6.96": SNOMED,
+    "http://snomed.info/sct/": SNOMED,
+    "https://snomed.info/sct": SNOMED,
+    "urn:oid:2.16.840.1.113883.6.12": CPT,
+    "http://www.ama-assn.org/go/cpt/": CPT,
+    "https://www.cms.gov/medicare/coding/hcpcsreleasecodesets": HCPCS,
+    "https://bluebutton.cms.gov/resources/codesystem/hcpcs": HCPCS,
+    "http://www.cms.gov/medicare/coding/hcpcsreleasecodesets": HCPCS,
+    "urn:oid:2.16.840.1.113883.6.285": HCPCS,
+    "urn:oid:2.16.840.1.113883.6.14": HCPCS,
+    "https://bluebutton.cms.gov/resources/codesystem/hcpcs/": HCPCS,
+}
+
+
+def canonical_system(system: str | None) -> str:
+    """The canonical URI for ``system``; an unknown system comes back as it was sent."""
+    if not system:
+        return ""
+    stripped = system.strip()
+    return _ALIASES.get(stripped.lower(), _ALIASES.get(stripped, stripped))
+
+
+# A letter, then a category whose 2nd or 3rd character is a digit (A00, C4A, QA0), then up
+# to four more: rules out IMO placeholders ("IMO0002") while keeping FY2026's QA0 block.
+_ICD10CM_SHAPE = re.compile(r"[A-Z](?:[0-9][0-9A-Z]|[A-Z][0-9])[0-9A-Z]{0,4}")
+
+
+def normalise_icd10cm(code: str) -> str | None:
+    """``code`` in dotless upper case (``e11.9`` -> ``E119``), or None if it cannot be one.
+
+    Accepts the forms EHRs send: with or without the dot, a trailing dot (``R21.``),
+    surrounding blanks, lower case. Shape only: whether the code exists is the code
+    set's question.
+    """
+    compact = code.strip().upper().replace(".", "")
+    if _ICD10CM_SHAPE.fullmatch(compact):
+        return compact
+    return None
+
+
+def display_icd10cm(code: str) -> str:
+    """A dotless ICD-10-CM code in the dotted form people and claims use (``E119`` -> ``E11.9``)."""
+    return code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"

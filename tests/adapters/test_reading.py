@@ -1,0 +1,138 @@
+from datetime import UTC, date, datetime
+
+import orjson
+import pytest
+
+from adapters.reading import (
+    encounter_class,
+    parse_fhir_datetime,
+    read_codings,
+    read_condition,
+    read_coverage,
+    read_patient,
+    read_procedure,
+    read_providers,
+)
+from fhir_coder.model import EncounterClass
+from fhir_coder.systems import ICD10CM, SNOMED
+from tests.shared_data import shared_data_dir
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ("2002", date(2002, 1, 1)),
+        ("2002-05", date(2002, 5, 1)),
+        ("2002-05-17", date(2002, 5, 17)),
+        ("2026-01-15T09:00:00Z", datetime(2026, 1, 15, 9, 0, tzinfo=UTC)),
+        ("not a date", None),
+        (None, None),
+        (2002, None),
+    ],
+)
+def test_fhir_dates_of_every_precision_are_read(sent, expected):
+    assert parse_fhir_datetime(sent) == expected
+
+
+def test_codings_get_canonical_systems_and_codeless_codings_are_dropped():
+    concept = {
+        "coding": [
+            {"system": "urn:oid:2.16.840.1.113883.6.90", "code": "E119", "userSelected": True},
+            {"system": SNOMED, "display": "no code"},
+            "garbage",
+        ],
+        "text": "Diabetes",
+    }
+    [coding] = read_codings(concept)
+    assert (coding.system, coding.code, coding.user_selected) == (ICD10CM, "E119", True)
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ({"code": "AMB"}, EncounterClass.AMBULATORY),
+        ({"code": "imp"}, EncounterClass.INPATIENT),
+        ({"code": "emergency"}, EncounterClass.EMERGENCY),
+        ({"code": "wellness"}, EncounterClass.AMBULATORY),
+        ({"code": "spaceship"}, EncounterClass.OTHER),
+        (None, EncounterClass.OTHER),
+    ],
+)
+def test_encounter_class_reads_v3_codes_and_common_aliases(sent, expected):
+    assert encounter_class(sent) is expected
+
+
+def test_patient_keeps_only_sex_and_birth_date():
+    facts = read_patient(
+        {
+            "resourceType": "Patient",
+            "id": "p1",
+            "name": [{"family": "Secret"}],
+            "gender": "female",
+            "birthDate": "1960",
+            "_gender": {"extension": []},
+        }
+    )
+    assert (facts.reference, facts.sex, facts.birth_date) == (
+        "Patient/p1",
+        "female",
+        date(1960, 1, 1),
+    )
+    assert "Secret" not in repr(facts)
+
+
+def test_condition_joined_with_its_encounter_diagnosis_listing():
+    condition = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "meta": {"versionId": "3"},
+        "category": [{"coding": [{"code": "encounter-diagnosis"}]}],
+        "verificationStatus": {"coding": [{"code": "confirmed"}]},
+        "code": {"coding": [{"system": ICD10CM, "code": "I10"}], "text": "HTN"},
+    }
+    listing = {
+        "condition": {"reference": "Condition/c1"},
+        "rank": 2,
+        "use": {"coding": [{"code": "DD"}]},
+    }
+    diagnosis = read_condition(condition, listing)
+    assert diagnosis.source.version_id == "3"
+    assert (diagnosis.rank, diagnosis.use, diagnosis.listed_on_encounter) == (2, "DD", True)
+    assert diagnosis.category == ("encounter-diagnosis",)
+    assert read_condition(condition).listed_on_encounter is False
+
+
+def test_providers_are_practitioner_participants_and_the_service_provider():
+    encounter = {
+        "participant": [
+            {
+                "type": [{"coding": [{"code": "ATND"}]}],
+                "individual": {"reference": "Practitioner/1"},
+            },
+            {"individual": {"reference": "RelatedPerson/9"}},
+        ],
+        "serviceProvider": {"reference": "Organization/o", "display": "Clinic"},
+    }
+    assert [(p.reference, p.role) for p in read_providers(encounter)] == [
+        ("Practitioner/1", "attender"),
+        ("Organization/o", "service-provider"),
+    ]
+
+
+def test_every_official_example_reads_without_a_crash():
+    folder = shared_data_dir("fhir-r4-examples")
+    readers = {
+        "Condition": read_condition,
+        "Procedure": read_procedure,
+        "Patient": read_patient,
+        "Coverage": read_coverage,
+        "Encounter": read_providers,
+    }
+    read = 0
+    for path in sorted(folder.glob("*.json")):
+        resource = orjson.loads(path.read_bytes())
+        reader = readers.get(resource.get("resourceType"))
+        if reader is not None:
+            reader(resource)
+            read += 1
+    assert read >= 50
