@@ -114,14 +114,14 @@ def _demo(data_dir: Path, *, as_json: bool) -> int:
 
 async def _demo_run(base_url: str, codesets: CodeSetPort) -> DemoSummary:
     from adapters.client import FhirClient  # noqa: PLC0415
-    from adapters.demo import code_all_finished  # noqa: PLC0415
+    from adapters.demo import SANDBOX_SOURCE_ID, code_all_finished  # noqa: PLC0415
 
     async with FhirClient(base_url) as fhir:
-        return await code_all_finished(fhir, codesets)
+        return await code_all_finished(fhir, codesets, source_id=SANDBOX_SOURCE_ID)
 
 
 def _print_demo(summary: DemoSummary, data_dir: Path) -> None:
-    from adapters.report import line_text  # noqa: PLC0415
+    from adapters.report import issue_line, line_text  # noqa: PLC0415
 
     facts = summary.to_json()
     _out(f"Coded {facts['encounters']} finished encounters on the sandbox in {facts['seconds']} s.")
@@ -134,9 +134,11 @@ def _print_demo(summary: DemoSummary, data_dir: Path) -> None:
         _out(head)
         for line in result.coded.lines if result.coded else ():
             _out(f"    {line_text(line)}")
-        blocking = [i for i in result.issues if i.severity.blocks or i.severity.value == "warning"]
-        for issue in blocking:
-            _out(f"    ! {issue.severity.value}: {issue.message}")
+        for issue in result.issues:
+            if issue.severity.value != "information":
+                _out(f"    {issue_line(issue)}")
+        if result.error is not None:
+            _out(f"    failed: {result.error}")
     issues = facts["issues"]
     _out()
     _out(
@@ -154,12 +156,12 @@ def _print_demo(summary: DemoSummary, data_dir: Path) -> None:
 
 async def _code(encounter_id: str, server: str, *, dry_run: bool, as_json: bool) -> int:
     from adapters.client import FhirClient  # noqa: PLC0415
-    from adapters.pipeline import Outcome, process_encounter  # noqa: PLC0415
+    from adapters.pipeline import Outcome, Pipeline  # noqa: PLC0415
     from codesets import default_registry  # noqa: PLC0415
 
     codesets = default_registry()
     async with FhirClient(server) as fhir:
-        result = await process_encounter(fhir, codesets, encounter_id, write=not dry_run)
+        result = await Pipeline(fhir, codesets, write=not dry_run).process(encounter_id)
     if result.error is not None:
         raise result.error
     _print_code(result, as_json=as_json)

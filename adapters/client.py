@@ -152,13 +152,8 @@ class FhirClient:
             response = await self._http.request(
                 method, url, params=params, content=content, headers=send_headers
             )
-        except httpx.TimeoutException as exc:
-            where = _redact(self._http.base_url.join(url))
-            raise FhirTransportError(f"timed out talking to {where}", url=where) from exc
         except httpx.TransportError as exc:
-            where = _redact(self._http.base_url.join(url))
-            reason = type(exc).__name__
-            raise FhirTransportError(f"cannot reach {where} ({reason})", url=where) from exc
+            raise _transport_failure(exc, _redact(self._http.base_url.join(url))) from exc
         body = _parse_body(response)
         if response.status_code >= 400:
             raise _error_for(response, body)
@@ -249,6 +244,20 @@ class FhirClient:
                     )
                 return str(target)
         return None
+
+
+def _transport_failure(exc: httpx.TransportError, where: str) -> FhirTransportError:
+    """A FhirTransportError that says whether the server was slow or not there at all.
+
+    httpx-aiohttp reports a refused connection as ``ConnectTimeout``; the cause, an
+    ``OSError`` that is not a ``TimeoutError``, tells the two apart.
+    """
+    cause = exc.__cause__
+    refused = isinstance(cause, OSError) and not isinstance(cause, TimeoutError)
+    if isinstance(exc, httpx.TimeoutException) and not refused:
+        return FhirTransportError(f"timed out talking to {where}", url=where)
+    reason = type(cause if refused and cause is not None else exc).__name__
+    return FhirTransportError(f"cannot reach {where} ({reason})", url=where)
 
 
 def _parse_body(response: httpx.Response) -> dict[str, Any] | None:

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.client import FhirClient
-from adapters.pipeline import EncounterResult, Outcome, process_finished
+from adapters.pipeline import EncounterResult, Outcome, Pipeline
 from fhir_coder.outcome import count_by_severity
 from fhir_coder.ports import CodeSetPort
 
-__all__ = ["DemoSummary", "code_all_finished"]
+__all__ = ["SANDBOX_SOURCE_ID", "DemoSummary", "code_all_finished"]
 
 
 @dataclass(slots=True)
@@ -33,7 +33,7 @@ class DemoSummary:
 
     def to_json(self) -> dict[str, Any]:
         """The summary ``fhir-coder demo --json`` prints."""
-        coded = [r for r in self.results if r.coded is not None and r.coded.lines]
+        coded = [r for r in self.results if r.coded is not None and r.coded.diagnoses]
         issues = [issue for r in self.results for issue in r.issues]
         trips = [r.round_trips for r in self.results]
         return {
@@ -48,20 +48,30 @@ class DemoSummary:
             "held": len(self.by_outcome(Outcome.HELD)),
             "failed": len(self.by_outcome(Outcome.FAILED)),
             "claims_on_server": self.claims_on_server,
-            "lines": sum(len(r.coded.lines) for r in coded if r.coded is not None),
+            "lines": sum(len(r.coded.lines) for r in self.results if r.coded is not None),
             "issues": count_by_severity(issues),
             "round_trips_per_encounter": round(sum(trips) / len(trips), 2) if trips else 0,
             "seconds": round(self.seconds, 3),
         }
 
 
+SANDBOX_SOURCE_ID = "fhir-coder-sandbox"
+"""The demo's name for its sandbox: the port changes every run, the Claim ids must not."""
+
+
 async def code_all_finished(
-    fhir: FhirClient, codesets: CodeSetPort, *, write: bool = True, concurrency: int = 8
+    fhir: FhirClient,
+    codesets: CodeSetPort,
+    *,
+    write: bool = True,
+    concurrency: int = 8,
+    source_id: str | None = None,
 ) -> DemoSummary:
     """Code every finished encounter on ``fhir`` and write the Claims back to it."""
     started = time.perf_counter()
     summary = DemoSummary()
-    async for result in process_finished(fhir, codesets, write=write, concurrency=concurrency):
+    pipeline = Pipeline(fhir, codesets, source_id=source_id, write=write)
+    async for result in pipeline.process_finished(concurrency=concurrency):
         summary.results.append(result)
     summary.results.sort(key=lambda r: r.encounter_id)
     summary.encounters = len(summary.results)

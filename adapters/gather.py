@@ -50,9 +50,12 @@ def split_reference(reference: str, base_url: str) -> tuple[str, str] | None:
     return None
 
 
-async def gather_encounter(fhir: FhirClient, encounter_id: str) -> Encounter:
+async def gather_encounter(
+    fhir: FhirClient, encounter_id: str, *, source_id: str | None = None
+) -> Encounter:
     """The encounter ``encounter_id`` with its patient, diagnoses, procedures and coverage.
 
+    ``source_id`` names the EHR (default: the client's base URL) and so keys the Claim id.
     Raises ``FhirNotFoundError`` when the encounter does not exist and ``CodingError``
     when it has no patient that can be read.
     """
@@ -78,7 +81,7 @@ async def gather_encounter(fhir: FhirClient, encounter_id: str) -> Encounter:
         status=str(resource.get("status") or ""),
         encounter_class=encounter_class(resource.get("class")),
         patient=read_patient(patient),
-        source_base=fhir.base_url,
+        source_id=source_id or fhir.base_url,
         version_id=str(version) if version is not None else None,
         period_start=parse_fhir_datetime(period.get("start")),
         period_end=parse_fhir_datetime(period.get("end")),

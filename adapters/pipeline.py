@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -26,7 +26,7 @@ from fhir_coder.outcome import Issue
 from fhir_coder.ports import CodeSetPort
 from fhir_coder.validation import claim_can_be_built, validate
 
-__all__ = ["EncounterResult", "Outcome", "process_encounter", "process_finished"]
+__all__ = ["EncounterResult", "Outcome", "Pipeline"]
 
 
 class Outcome(StrEnum):
@@ -50,79 +50,83 @@ class EncounterResult:
     error: FhirError | CodingError | None = None
     round_trips: int = 0
     seconds: float = 0.0
-    write_status: int | None = field(default=None)
+    write_status: int | None = None
 
 
-async def process_encounter(
-    fhir: FhirClient,
-    codesets: CodeSetPort,
-    encounter_id: str,
-    *,
-    write: bool = True,
-    destination: FhirClient | None = None,
-) -> EncounterResult:
-    """Gather, code, validate and (unless ``write`` is false) write one encounter's Claim.
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """Encounters from ``source`` coded with ``codesets``, Claims written to ``destination``.
 
-    ``destination`` is where the Claim goes; by default the server it came from. Errors
-    of the server or the data are returned in the result, never raised, so that a batch
-    goes on; an unknown encounter id is the caller's to report.
+    ``destination`` defaults to the source server. ``source_id`` names the source EHR
+    for the Claim ids (default: its base URL). With ``write`` false, Claims are built and
+    checked but not written (a dry run).
     """
-    started = time.perf_counter()
-    with count_round_trips() as trips:
-        try:
-            result = await _process(fhir, codesets, encounter_id, write, destination or fhir)
-        except (FhirError, CodingError) as exc:
-            result = EncounterResult(encounter_id, Outcome.FAILED, error=exc)
-    result.round_trips = trips.count
-    result.seconds = time.perf_counter() - started
-    return result
 
+    source: FhirClient
+    codesets: CodeSetPort
+    destination: FhirClient | None = None
+    source_id: str | None = None
+    write: bool = True
 
-async def _process(
-    fhir: FhirClient,
-    codesets: CodeSetPort,
-    encounter_id: str,
-    write: bool,
-    destination: FhirClient,
-) -> EncounterResult:
-    encounter = await gather_encounter(fhir, encounter_id)
-    coded = code_encounter(encounter, codesets)
-    issues = coded.issues + validate(coded)
-    if not claim_can_be_built(issues):
-        return EncounterResult(encounter_id, Outcome.HELD, coded=coded, issues=issues)
-    claim = build_claim(coded, issues, created=datetime.now(UTC))
-    structure = check_r4(claim)
-    if structure:
-        return EncounterResult(encounter_id, Outcome.HELD, coded=coded, issues=issues + structure)
-    if not write:
-        return EncounterResult(encounter_id, Outcome.BUILT, coded=coded, issues=issues, claim=claim)
-    status, _ = await destination.update(claim)
-    return EncounterResult(
-        encounter_id, Outcome.WRITTEN, coded=coded, issues=issues, claim=claim, write_status=status
-    )
+    async def process(self, encounter_id: str) -> EncounterResult:
+        """Gather, code, validate and write one encounter's Claim.
 
+        Errors of the server or the data are returned in the result, never raised, so
+        that a batch goes on; an unknown encounter id is the caller's to report.
+        """
+        started = time.perf_counter()
+        with count_round_trips() as trips:
+            try:
+                result = await self._process(encounter_id)
+            except (FhirError, CodingError) as exc:
+                result = EncounterResult(encounter_id, Outcome.FAILED, error=exc)
+        result.round_trips = trips.count
+        result.seconds = time.perf_counter() - started
+        return result
 
-async def process_finished(
-    fhir: FhirClient,
-    codesets: CodeSetPort,
-    *,
-    write: bool = True,
-    concurrency: int = 8,
-) -> AsyncIterator[EncounterResult]:
-    """Process every finished encounter on ``fhir``, ``concurrency`` at a time.
+    async def _process(self, encounter_id: str) -> EncounterResult:
+        encounter = await gather_encounter(self.source, encounter_id, source_id=self.source_id)
+        coded = code_encounter(encounter, self.codesets)
+        issues = coded.issues + validate(coded)
+        if not claim_can_be_built(issues):
+            return EncounterResult(encounter_id, Outcome.HELD, coded=coded, issues=issues)
+        claim = build_claim(coded, issues, created=datetime.now(UTC))
+        structure = check_r4(claim)
+        if structure:
+            return EncounterResult(
+                encounter_id, Outcome.HELD, coded=coded, issues=issues + structure
+            )
+        if not self.write:
+            return EncounterResult(
+                encounter_id, Outcome.BUILT, coded=coded, issues=issues, claim=claim
+            )
+        status, _ = await (self.destination or self.source).update(claim)
+        return EncounterResult(
+            encounter_id,
+            Outcome.WRITTEN,
+            coded=coded,
+            issues=issues,
+            claim=claim,
+            write_status=status,
+        )
 
-    Results come in completion order. The search itself failing raises; a single
-    encounter failing is reported in its result.
-    """
-    ids = [
-        str(resource["id"])
-        async for resource in fhir.search("Encounter", {"status": "finished", "_count": "200"})
-    ]
-    gate = asyncio.Semaphore(max(1, concurrency))
+    async def process_finished(self, *, concurrency: int = 8) -> AsyncIterator[EncounterResult]:
+        """Process every finished encounter on the source, ``concurrency`` at a time.
 
-    async def one(encounter_id: str) -> EncounterResult:
-        async with gate:
-            return await process_encounter(fhir, codesets, encounter_id, write=write)
+        Results come in completion order. The search itself failing raises; a single
+        encounter failing is reported in its result.
+        """
+        ids = [
+            str(resource["id"])
+            async for resource in self.source.search(
+                "Encounter", {"status": "finished", "_count": "200"}
+            )
+        ]
+        gate = asyncio.Semaphore(max(1, concurrency))
 
-    for task in asyncio.as_completed([one(encounter_id) for encounter_id in ids]):
-        yield await task
+        async def one(encounter_id: str) -> EncounterResult:
+            async with gate:
+                return await self.process(encounter_id)
+
+        for task in asyncio.as_completed([one(encounter_id) for encounter_id in ids]):
+            yield await task

@@ -7,11 +7,17 @@ from typing import Any
 from adapters.pipeline import EncounterResult
 from fhir_coder.model import CodedLine
 from fhir_coder.outcome import Issue, Severity
-from fhir_coder.systems import ICD10CM, display_icd10cm
+from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, SNOMED, display_icd10cm
 
 __all__ = ["issue_line", "line_json", "line_text", "result_json"]
 
-_SYSTEM_NAMES = {ICD10CM: "ICD-10-CM"}
+_SYSTEM_NAMES = {
+    ICD10CM: "ICD-10-CM",
+    ICD10PCS: "ICD-10-PCS",
+    CPT: "CPT",
+    HCPCS: "HCPCS",
+    SNOMED: "SNOMED CT",
+}
 
 
 def _shown(line: CodedLine) -> str:

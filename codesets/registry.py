@@ -52,7 +52,8 @@ BILLABLE_CHILDREN_LIMIT: Final = 50
 """Most billable codes offered for a header: the nearest levels first, in tabular order."""
 
 _LOOSE_SHAPE: Final = re.compile(r"[A-Z][0-9A-Z]{2,6}")
-"""Shape worth asking the MCE about (``normalise_icd10cm`` rejects category ``QA0``)."""
+"""Shape worth asking the MCE about: looser than ``normalise_icd10cm``, so that a code of
+an unforeseen shape in a CMS table is still asked rather than called invalid."""
 
 _MEMO_LIMIT: Final = 20_000
 

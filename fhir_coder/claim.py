@@ -35,7 +35,7 @@ def claim_id_for(encounter: Encounter) -> str:
     A hash keeps it within FHIR's 64-character id limit whatever the source id looks
     like (Epic's ids alone exceed 64 characters) and says nothing about the patient.
     """
-    key = f"{encounter.source_base.rstrip('/')}|{encounter.reference}"
+    key = f"{encounter.source_id.rstrip('/')}|{encounter.reference}"
     return "fc-" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
 

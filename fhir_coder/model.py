@@ -150,7 +150,9 @@ class Encounter:
     status: str
     encounter_class: EncounterClass
     patient: PatientFacts
-    source_base: str = ""  # the base URL of the server the encounter was read from
+    # Which EHR the encounter belongs to: its base URL unless configured (a stable name
+    # such as "epic-prod" survives a change of host or port). Claim ids derive from it.
+    source_id: str = ""
     version_id: str | None = None
     types: tuple[Coding, ...] = ()
     period_start: datetime | date | None = None

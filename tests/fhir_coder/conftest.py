@@ -102,7 +102,7 @@ def office_visit(*diagnoses: Diagnosis, **changes: object) -> Encounter:
         "status": "finished",
         "encounter_class": EncounterClass.AMBULATORY,
         "patient": PatientFacts("Patient/p1", "female", date(1960, 5, 17)),
-        "source_base": "http://ehr.test/fhir",
+        "source_id": "http://ehr.test/fhir",
         "period_start": datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
         "period_end": datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
         "diagnoses": diagnoses,

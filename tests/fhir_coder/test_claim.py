@@ -52,7 +52,7 @@ def test_office_visit_claim_is_valid_r4_and_carries_the_coded_diagnoses(codes):
 def test_claim_id_is_stable_per_encounter_and_server_and_fits_fhir_ids(codes):
     visit = office_visit(condition("dm", (ICD10CM, "E11.9")))
     same = office_visit(condition("htn", (ICD10CM, "I10")))
-    elsewhere = office_visit(source_base="http://other.test/fhir")
+    elsewhere = office_visit(source_id="http://other.test/fhir")
     assert claim_id_for(visit) == claim_id_for(same)
     assert claim_id_for(visit) != claim_id_for(elsewhere)
     assert len(claim_id_for(visit)) <= 64

@@ -1,0 +1,25 @@
+"""A small FHIR R4 server for tests and demos, kept in one SQLite file.
+
+Nothing in fhir-coder imports this package at run time: the pipeline talks to it over
+HTTP like to any other FHIR server (in tests through ``httpx.ASGITransport``). Run it with
+``python -m sandbox``; build it in-process with :func:`create_app`.
+"""
+
+from sandbox.app import DEFAULT_MAX_BODY_BYTES, create_app
+from sandbox.problems import FhirRequestError
+from sandbox.seed import build_seed_bundle, load_bundle, load_bundle_file, seed_store
+from sandbox.server import READY_PREFIX
+from sandbox.store import Store, StoredResource
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "READY_PREFIX",
+    "FhirRequestError",
+    "Store",
+    "StoredResource",
+    "build_seed_bundle",
+    "create_app",
+    "load_bundle",
+    "load_bundle_file",
+    "seed_store",
+]

@@ -1,0 +1,5 @@
+"""``python -m sandbox``: serve the FHIR sandbox (see :mod:`sandbox.server`)."""
+
+from sandbox.server import main
+
+raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""The search parameters the sandbox supports, per resource type, and where their values live.
+
+One table drives three things, so they cannot drift apart: what the store indexes on write,
+what a search accepts, and what the CapabilityStatement declares. Paths are element paths
+from the resource root (``item.encounter`` walks every ``Claim.item``); reference parameters
+name the target types they index (``patient`` on Encounter indexes ``subject`` only when it
+points to a Patient), the way the FHIR R4 definitions restrict them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = [
+    "ID_PARAM",
+    "ParamKind",
+    "SearchParam",
+    "params_for",
+]
+
+
+class ParamKind(StrEnum):
+    """The FHIR search parameter types the sandbox implements."""
+
+    TOKEN = "token"  # noqa: S105 - the FHIR search parameter type, not a secret
+    REFERENCE = "reference"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchParam:
+    """One search parameter of one resource type."""
+
+    name: str
+    kind: ParamKind
+    paths: tuple[str, ...]
+    targets: frozenset[str] = frozenset()  # reference targets indexed; empty means any type
+    documentation: str = ""
+
+
+ID_PARAM = SearchParam(
+    name="_id",
+    kind=ParamKind.TOKEN,
+    paths=("id",),
+    documentation="Logical id of the resource (comma-separated values match any)",
+)
+"""``_id`` is answered from the resources table itself, for every type."""
+
+_PATIENT = frozenset({"Patient"})
+
+
+def _status() -> SearchParam:
+    return SearchParam("status", ParamKind.TOKEN, ("status",), documentation="Status code")
+
+
+def _identifier() -> SearchParam:
+    return SearchParam(
+        "identifier",
+        ParamKind.TOKEN,
+        ("identifier",),
+        documentation="Business identifier, as system|value or value",
+    )
+
+
+def _patient(path: str) -> SearchParam:
+    return SearchParam(
+        "patient",
+        ParamKind.REFERENCE,
+        (path,),
+        _PATIENT,
+        documentation=f"The patient ({path}), as Patient/id, id or an absolute URL here",
+    )
+
+
+def _subject(path: str) -> SearchParam:
+    return SearchParam(
+        "subject",
+        ParamKind.REFERENCE,
+        (path,),
+        documentation=f"The subject ({path}), as Type/id, id or an absolute URL here",
+    )
+
+
+def _encounter(path: str) -> SearchParam:
+    return SearchParam(
+        "encounter",
+        ParamKind.REFERENCE,
+        (path,),
+        frozenset({"Encounter"}),
+        documentation=f"The encounter ({path}), as Encounter/id, id or an absolute URL here",
+    )
+
+
+_BY_TYPE: dict[str, tuple[SearchParam, ...]] = {
+    "Patient": (_identifier(),),
+    "Practitioner": (_identifier(),),
+    "Organization": (_identifier(),),
+    "Encounter": (_status(), _identifier(), _patient("subject"), _subject("subject")),
+    "Condition": (
+        _identifier(),
+        _patient("subject"),
+        _subject("subject"),
+        _encounter("encounter"),
+    ),
+    "Procedure": (
+        _status(),
+        _identifier(),
+        _patient("subject"),
+        _subject("subject"),
+        _encounter("encounter"),
+    ),
+    "Coverage": (_status(), _identifier(), _patient("beneficiary")),
+    "Claim": (_status(), _identifier(), _patient("patient"), _encounter("item.encounter")),
+    "Provenance": (_patient("target"),),
+    "Task": (
+        _status(),
+        _identifier(),
+        _patient("for"),
+        _subject("for"),
+        _encounter("encounter"),
+    ),
+}
+
+
+def params_for(resource_type: str) -> dict[str, SearchParam]:
+    """The indexed search parameters of ``resource_type`` by name (``_id`` is implicit)."""
+    return {param.name: param for param in _BY_TYPE.get(resource_type, ())}

@@ -1,0 +1,49 @@
+"""Real parts for the adapter tests: the sandbox over a SQLite file, in process and on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from adapters.client import FhirClient
+from adapters.sandbox_process import running_sandbox
+from codesets import CodeSetRegistry, default_registry
+from sandbox.app import create_app
+from sandbox.seed import seed_store
+
+ASGI_BASE = "http://sandbox.test/fhir"
+
+
+@pytest.fixture(scope="session")
+def icd10cm() -> CodeSetRegistry:
+    """The real ICD-10-CM registry, compiled once into the test run's cache."""
+    return default_registry()
+
+
+@pytest.fixture
+def seeded_app(tmp_path: Path) -> Iterator[FastAPI]:
+    """The sandbox over a fresh SQLite file holding the default synthetic data."""
+    app = create_app(tmp_path / "sandbox.sqlite3")
+    seed_store(app.state.store)
+    yield app
+    app.state.store.close()
+
+
+@pytest.fixture
+async def asgi_fhir(seeded_app: FastAPI) -> AsyncIterator[FhirClient]:
+    """A FHIR client talking to the seeded sandbox through ``httpx.ASGITransport``."""
+    transport = httpx.ASGITransport(app=seeded_app)
+    async with FhirClient(ASGI_BASE, transport=transport) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def loopback_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of a seeded sandbox process serving real HTTP on 127.0.0.1."""
+    folder = tmp_path_factory.mktemp("loopback-sandbox")
+    with running_sandbox(folder / "sandbox.sqlite3") as base_url:
+        yield base_url
