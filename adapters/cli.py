@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     code.add_argument("encounter_id", metavar="ENCOUNTER_ID")
     code.add_argument("--server", required=True, metavar="URL", help="FHIR R4 base URL")
     code.add_argument("--dry-run", action="store_true", help="build the Claim, do not write it")
+    code.add_argument(
+        "--source-id",
+        metavar="NAME",
+        help="a stable name for the EHR, which keys the Claim ids (default: the server URL; "
+        "the demo's sandbox is fhir-coder-sandbox)",
+    )
     code.add_argument("--json", action="store_true", help="print JSON, the Claim included")
 
     sandbox = commands.add_parser("sandbox", help="run the sandbox FHIR server")
@@ -74,7 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args.data_dir, as_json=args.json)
         if args.command == "code":
             return asyncio.run(
-                _code(args.encounter_id, args.server, dry_run=args.dry_run, as_json=args.json)
+                _code(
+                    args.encounter_id,
+                    args.server,
+                    source_id=args.source_id,
+                    dry_run=args.dry_run,
+                    as_json=args.json,
+                )
             )
         return _sandbox(args.host, args.port, args.db, args.seed)
     except FhirCoderError as exc:
@@ -154,14 +166,17 @@ def _print_demo(summary: DemoSummary, data_dir: Path) -> None:
     _out(f"The sandbox's data stays in {data_dir}/; run it with: fhir-coder sandbox")
 
 
-async def _code(encounter_id: str, server: str, *, dry_run: bool, as_json: bool) -> int:
+async def _code(
+    encounter_id: str, server: str, *, source_id: str | None, dry_run: bool, as_json: bool
+) -> int:
     from adapters.client import FhirClient  # noqa: PLC0415
     from adapters.pipeline import Outcome, Pipeline  # noqa: PLC0415
     from codesets import default_registry  # noqa: PLC0415
 
     codesets = default_registry()
     async with FhirClient(server) as fhir:
-        result = await Pipeline(fhir, codesets, write=not dry_run).process(encounter_id)
+        pipeline = Pipeline(fhir, codesets, source_id=source_id, write=not dry_run)
+        result = await pipeline.process(encounter_id)
     if result.error is not None:
         raise result.error
     _print_code(result, as_json=as_json)

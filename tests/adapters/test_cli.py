@@ -1,5 +1,6 @@
 """The CLI as a user meets it: one-line errors, distinct exit codes, nothing half-written."""
 
+import asyncio
 import http.server
 import json
 import socket
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from adapters.cli import main
+from adapters.client import FhirClient
 from adapters.exit_codes import ExitCode
 
 
@@ -126,3 +128,26 @@ def test_demo_twice_over_one_data_folder_leaves_the_same_claims(tmp_path):
     assert first["claims_on_server"] == first["claims_written"]
     assert second["claims_on_server"] == first["claims_on_server"]
     assert (tmp_path / "sandbox.sqlite3").exists()
+
+
+def test_invalid_icd10cm_code_exits_1_with_the_finding_and_a_draft_claim(loopback_base_url, capsys):
+    async def add_bad_condition() -> None:
+        async with FhirClient(loopback_base_url) as fhir:
+            encounter = await fhir.read("Encounter", "enc-0002-1")
+            await fhir.update(
+                {
+                    "resourceType": "Condition",
+                    "id": "cli-bad-code",
+                    "subject": encounter["subject"],
+                    "encounter": {"reference": "Encounter/enc-0002-1"},
+                    "code": {
+                        "coding": [{"system": "urn:oid:2.16.840.1.113883.6.90", "code": "E11.999"}]
+                    },
+                }
+            )
+
+    asyncio.run(add_bad_condition())
+    code = main(["code", "enc-0002-1", "--server", loopback_base_url, "--source-id", "cli-test"])
+    out = capsys.readouterr().out
+    assert code == ExitCode.FINDINGS
+    assert "ICD10CM-INVALID-ON-DATE: E11.999 on Condition/cli-bad-code" in out
