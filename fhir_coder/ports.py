@@ -1,16 +1,28 @@
-"""The port through which the core asks for code-set facts; ``codesets`` implements it.
+"""The ports through which the core asks for reference data; ``codesets`` implements them.
 
-The core never loads a code set itself: it is handed something that satisfies
-:class:`CodeSetPort`, so tests can pass a small table and production the compiled index.
+The core never loads a code set, a crosswalk or an edit table itself: it is handed
+objects that satisfy these protocols, so tests can pass small tables and production the
+compiled indexes and the files an organisation configures.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Literal, Protocol
 
-__all__ = ["CodeInfo", "CodeSetPort"]
+__all__ = [
+    "CodeInfo",
+    "CodeNote",
+    "CodeSetPort",
+    "CrosswalkPort",
+    "MueLimit",
+    "NoteKind",
+    "ProcedureEditPort",
+    "PtpEdit",
+    "Setting",
+    "Translation",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +45,26 @@ class CodeInfo:
     needs_seventh_character: bool = False
 
 
+NoteKind = Literal[
+    "excludes1", "excludes2", "code_first", "use_additional", "code_also", "includes", "inclusion"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeNote:
+    """An instructional note of the tabular that applies to a code.
+
+    ``codes`` are the codes or ranges the note names, dotless (``E1010``, ``E08-E13``),
+    as far as they can be read from its text; ``written_at`` is the code, section or
+    chapter where the note stands (notes are inherited down the hierarchy).
+    """
+
+    kind: NoteKind
+    text: str
+    codes: tuple[str, ...]
+    written_at: str
+
+
 class CodeSetPort(Protocol):
     """Answers questions about codes for a system and a date of service."""
 
@@ -43,4 +75,98 @@ class CodeSetPort(Protocol):
         ``valid=False``; an unknown system raises ``UnknownCodeSystemError``; a date that no
         loaded release covers raises ``ReleaseNotAvailableError``.
         """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """One target a crosswalk offers for a source code.
+
+    ``rule`` says which entry or map rule chose it (``curated:44054006``, ``NLM map group 1
+    priority 2: IFA 445518008 | Age at onset | < 18.0 years``) so a coded line can carry
+    its provenance. ``needs_review`` is set when a person must confirm it (a map rule that
+    could not be evaluated, a "MAP OF SOURCE CONCEPT IS CONTEXT DEPENDENT" target, an
+    equivalence wider or narrower than exact). ``map_group`` groups targets that together
+    code one concept (NLM maps one SNOMED concept to several ICD-10-CM codes in groups).
+    """
+
+    system: str
+    code: str
+    display: str
+    rule: str
+    source: str  # the crosswalk and its version: "fhir-coder curated 2026-11", "NLM 20250901"
+    needs_review: bool = False
+    map_group: int = 1
+    equivalence: str = "equivalent"  # FHIR ConceptMap equivalence (R4)
+
+
+class CrosswalkPort(Protocol):
+    """Turns a code of one system into codes of another (SNOMED CT -> ICD-10-CM, ...)."""
+
+    def translate(
+        self,
+        system: str,
+        code: str,
+        target: str,
+        *,
+        on: date,
+        age: int | None = None,
+        sex: str | None = None,
+    ) -> tuple[Translation, ...]:
+        """Targets in ``target`` for ``system|code``, best first; empty when unmapped.
+
+        ``age`` (whole years on ``on``) and ``sex`` (administrative gender) feed map rules;
+        when a rule needs one that is unknown, the targets it guards come back with
+        ``needs_review``. Targets are not checked for validity here: the caller checks them
+        against the code set for the date.
+        """
+        ...
+
+
+Setting = Literal["practitioner", "hospital"]
+"""NCCI and MUE tables exist for practitioner (professional) and hospital (outpatient) claims."""
+
+
+@dataclass(frozen=True, slots=True)
+class PtpEdit:
+    """An NCCI procedure-to-procedure edit: ``column2`` is bundled into ``column1``.
+
+    ``modifier_indicator`` is ``"0"`` (never bypassed), ``"1"`` (bypassed by an NCCI-associated
+    modifier: 59, XE, XS, XP, XU, 25, 57, 58, 78, 79, 91, anatomic modifiers) or ``"9"``
+    (not applicable: the edit is deleted in effect).
+    """
+
+    column1: str
+    column2: str
+    modifier_indicator: Literal["0", "1", "9"]
+    effective: date
+    deleted: date | None
+    rationale: str
+    setting: Setting
+
+
+@dataclass(frozen=True, slots=True)
+class MueLimit:
+    """A medically unlikely edit: at most ``limit`` units of ``code``.
+
+    ``adjudication`` is 1 (per claim line), 2 (per date of service, absolute policy) or 3
+    (per date of service, clinical benchmark).
+    """
+
+    code: str
+    limit: int
+    adjudication: Literal[1, 2, 3]
+    rationale: str
+    setting: Setting
+
+
+class ProcedureEditPort(Protocol):
+    """NCCI procedure-to-procedure edits and MUEs, from the CMS files an organisation loads."""
+
+    def ptp_edit(self, column1: str, column2: str, on: date, setting: Setting) -> PtpEdit | None:
+        """The edit in force on ``on`` that bundles ``column2`` into ``column1``, if any."""
+        ...
+
+    def mue(self, code: str, on: date, setting: Setting) -> MueLimit | None:
+        """The MUE in force on ``on`` for ``code``, if any."""
         ...
