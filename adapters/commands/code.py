@@ -38,12 +38,14 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from adapters.client import FhirClient  # noqa: PLC0415
+    from adapters.coding_setup import default_coding  # noqa: PLC0415
     from adapters.pipeline import Outcome, Pipeline  # noqa: PLC0415
-    from codesets import default_registry  # noqa: PLC0415
 
-    codesets = default_registry()
+    coding = default_coding()
     async with FhirClient(args.server) as fhir:
-        pipeline = Pipeline(fhir, codesets, source_id=args.source_id, write=not args.dry_run)
+        pipeline = Pipeline(
+            fhir, coding, source_id=args.source_id, write=not args.dry_run, check_model=True
+        )
         result = await pipeline.process(args.encounter_id)
     if result.error is not None:
         raise result.error

@@ -11,8 +11,8 @@ from adapters.commands.common import DEFAULT_DATA_DIR, Subcommands, out, print_j
 from adapters.exit_codes import ExitCode
 
 if TYPE_CHECKING:
+    from adapters.coding_setup import CodingSetup
     from adapters.demo import DemoSummary
-    from fhir_coder.ports import CodeSetPort
 
 __all__ = ["register"]
 
@@ -37,13 +37,13 @@ def register(commands: Subcommands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the sandbox, code every finished encounter on it, print what happened."""
+    from adapters.coding_setup import default_coding  # noqa: PLC0415
     from adapters.sandbox_process import running_sandbox  # noqa: PLC0415
-    from codesets import default_registry  # noqa: PLC0415
 
     data_dir: Path = args.data_dir
-    codesets = default_registry()
+    coding = default_coding()
     with running_sandbox(data_dir / "sandbox.sqlite3") as base_url:
-        summary = asyncio.run(_run(base_url, codesets))
+        summary = asyncio.run(_run(base_url, coding))
     if args.json:
         print_json(summary.to_json())
     else:
@@ -51,12 +51,12 @@ def run(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-async def _run(base_url: str, codesets: CodeSetPort) -> DemoSummary:
+async def _run(base_url: str, coding: CodingSetup) -> DemoSummary:
     from adapters.client import FhirClient  # noqa: PLC0415
     from adapters.demo import SANDBOX_SOURCE_ID, code_all_finished  # noqa: PLC0415
 
     async with FhirClient(base_url) as fhir:
-        return await code_all_finished(fhir, codesets, source_id=SANDBOX_SOURCE_ID)
+        return await code_all_finished(fhir, coding, source_id=SANDBOX_SOURCE_ID)
 
 
 def _print(summary: DemoSummary, data_dir: Path) -> None:

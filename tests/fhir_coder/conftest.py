@@ -22,7 +22,7 @@ from fhir_coder.model import (
     Provider,
     SourceRef,
 )
-from fhir_coder.ports import CodeInfo
+from fhir_coder.ports import CodeInfo, CodeNote, Suggestion, Translation
 from fhir_coder.systems import ICD10CM, SNOMED
 
 FY2026 = (date(2025, 10, 1), date(2026, 9, 30))
@@ -38,6 +38,9 @@ class TableCodeSet:
             "I10": "Essential (primary) hypertension",
             "J209": "Acute bronchitis, unspecified",
             "E11A": "Type 2 diabetes mellitus without complications in remission",
+            "G63": "Polyneuropathy in diseases classified elsewhere",
+            "J45909": "Unspecified asthma, uncomplicated",
+            "O99810": "Abnormal glucose complicating pregnancy",
         }
     )
     headers: dict[str, tuple[str, ...]] = field(
@@ -116,4 +119,45 @@ def office_visit(*diagnoses: Diagnosis, **changes: object) -> Encounter:
     return Encounter(**base)  # type: ignore[arg-type]
 
 
-__all__ = ["ICD10CM", "SNOMED", "TableCodeSet", "condition", "office_visit"]
+@dataclass
+class TableCrosswalk:
+    """SNOMED CT to ICD-10-CM / CPT entries, as a map or a curated ConceptMap would give them."""
+
+    entries: dict[tuple[str, str], tuple[Translation, ...]] = field(default_factory=dict)
+
+    def translate(self, system, code, target, *, on, age=None, sex=None):
+        found = self.entries.get((code, target), ())
+        if code == "73211009" and target == ICD10CM:  # diabetes: a rule by sex, like NLM's
+            if sex is None:
+                return (Translation(ICD10CM, "E119", "", "IFA sex", "test map", needs_review=True),)
+            chosen = "O99810" if sex == "female" else "E119"
+            return (Translation(ICD10CM, chosen, "", f"IFA sex = {sex}", "test map"),)
+        return found
+
+
+@dataclass
+class TableNotes:
+    notes_by_code: dict[str, tuple[CodeNote, ...]] = field(default_factory=dict)
+
+    def notes(self, system, code):
+        return self.notes_by_code.get(code, ())
+
+
+@dataclass
+class TableText:
+    suggestions: tuple[Suggestion, ...] = ()
+
+    def suggest(self, text, *, on, limit=5):
+        return self.suggestions[:limit]
+
+
+__all__ = [
+    "ICD10CM",
+    "SNOMED",
+    "TableCodeSet",
+    "TableCrosswalk",
+    "TableNotes",
+    "TableText",
+    "condition",
+    "office_visit",
+]

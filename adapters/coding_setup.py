@@ -1,0 +1,90 @@
+"""Everything the coding engine is given in production, assembled in one place.
+
+The code sets, crosswalks, notes and text search come from ``codesets`` (compiled caches
+and the files an organisation configures); the policy, with its visit-code table, from
+``FHIR_CODER_VISIT_CODES`` (a CSV) or the table shipped in ``adapters/data``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+from fhir_coder.coding import CodingPolicy, VisitCode
+from fhir_coder.errors import ConfigurationError
+from fhir_coder.ports import CodeNotesPort, CodeSetPort, CrosswalkPort, TextSearchPort
+from fhir_coder.systems import canonical_system
+
+__all__ = ["VISIT_CODES_ENV", "CodingSetup", "default_coding", "read_visit_codes"]
+
+VISIT_CODES_ENV = "FHIR_CODER_VISIT_CODES"
+_COLUMNS = ["encounter_class", "encounter_type", "system", "code", "modifiers", "confirmed"]
+
+
+@dataclass(frozen=True, slots=True)
+class CodingSetup:
+    """The ports and policy :func:`fhir_coder.coding.code_encounter` takes."""
+
+    codesets: CodeSetPort
+    crosswalks: CrosswalkPort | None
+    notes: CodeNotesPort | None
+    text: TextSearchPort | None
+    policy: CodingPolicy
+
+
+def read_visit_codes(text: str, *, where: str) -> tuple[VisitCode, ...]:
+    """The rows of a visit-code CSV; a malformed row is a ConfigurationError naming it."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    reader = csv.DictReader(lines)
+    if reader.fieldnames != _COLUMNS:
+        raise ConfigurationError(f"{where}: the header must be {','.join(_COLUMNS)}")
+    rows: list[VisitCode] = []
+    for number, row in enumerate(reader, start=2):
+        if not row["encounter_class"] or not row["code"] or not row["system"]:
+            raise ConfigurationError(f"{where}: row {number} lacks a class, system or code")
+        if row["confirmed"] not in ("yes", "no"):
+            raise ConfigurationError(f"{where}: row {number}: confirmed must be yes or no")
+        rows.append(
+            VisitCode(
+                encounter_class=row["encounter_class"].strip().upper(),
+                encounter_type=row["encounter_type"].strip() or "*",
+                system=canonical_system(row["system"]),
+                code=row["code"].strip(),
+                modifiers=tuple(m for m in row["modifiers"].split() if m),
+                confirmed=row["confirmed"] == "yes",
+            )
+        )
+    return tuple(rows)
+
+
+def _visit_codes() -> tuple[VisitCode, ...]:
+    configured = os.environ.get(VISIT_CODES_ENV)
+    if configured:
+        path = Path(configured)
+        if not path.is_file():
+            raise ConfigurationError(f"{VISIT_CODES_ENV} names {path}, which does not exist")
+        return read_visit_codes(path.read_text(encoding="utf-8"), where=str(path))
+    shipped = files("adapters") / "data" / "visit-codes.csv"
+    return read_visit_codes(
+        shipped.read_text(encoding="utf-8"), where="adapters/data/visit-codes.csv"
+    )
+
+
+@cache
+def default_coding() -> CodingSetup:
+    """The production set-up, built once per process."""
+    from codesets import default_registry  # noqa: PLC0415 - loads the compiled index
+    from codesets.crosswalks import default_crosswalks  # noqa: PLC0415
+
+    registry = default_registry()
+    return CodingSetup(
+        codesets=registry,
+        crosswalks=default_crosswalks(),
+        notes=registry,
+        text=registry,
+        policy=CodingPolicy(visit_codes=_visit_codes()),
+    )

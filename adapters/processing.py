@@ -1,0 +1,63 @@
+"""One gathered encounter to a finished Claim, in process: code, validate, build, scrub.
+
+The pipeline calls this between gathering and writing; the engine benchmark calls it
+directly. No network and no ``fhir.resources`` models here: this is the hot path (the R4
+model check belongs to the write boundary, see :mod:`adapters.conformance`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from adapters.coding_setup import CodingSetup
+from adapters.scrubbing import scrub_built_claim
+from fhir_coder.claim import build_claim
+from fhir_coder.coding import code_encounter
+from fhir_coder.model import CodedEncounter, Encounter
+from fhir_coder.outcome import Issue
+from fhir_coder.validation import Scrubber, claim_can_be_built, validate
+
+__all__ = ["Processed", "code_and_build"]
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """An encounter after coding: its lines, every finding, and its Claim unless held back."""
+
+    coded: CodedEncounter
+    issues: tuple[Issue, ...]
+    claim: dict[str, Any] | None
+
+
+def code_and_build(
+    encounter: Encounter,
+    coding: CodingSetup,
+    *,
+    created: datetime,
+    scrubber: Scrubber | None = None,
+) -> Processed:
+    """Code ``encounter``, validate it, build its Claim and scrub that Claim.
+
+    The scrubber's blocking findings make the Claim a draft, like the coding findings do;
+    structural gaps (no coverage, provider or codable diagnosis) hold it back (``claim``
+    None). ``scrubber`` None means Medicare's profile over ``coding``'s code sets.
+    """
+    coded = code_encounter(
+        encounter,
+        coding.codesets,
+        crosswalks=coding.crosswalks,
+        notes=coding.notes,
+        text=coding.text,
+        policy=coding.policy,
+    )
+    issues = coded.issues + validate(coded)
+    if not claim_can_be_built(issues):
+        return Processed(coded, issues, None)
+    claim = build_claim(coded, issues, created=created)
+    scrubbed = scrub_built_claim(claim, coded, scrubber, coding)
+    if scrubbed:
+        issues += scrubbed
+        claim = build_claim(coded, issues, created=created)
+    return Processed(coded, issues, claim)

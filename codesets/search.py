@@ -1,0 +1,107 @@
+"""Word search over ICD-10-CM descriptions and inclusion terms, for people and suggestions.
+
+Built on the first search (about half a second: every description and inclusion term
+is split into words), never at start-up. A document is a code's description or one of
+its inclusion terms; a query matches a document when every query word is the start of
+one of its words (``diab`` finds ``diabetes``), stop words aside. The score is the
+share of the document's words the query covers, so ``type 2 diabetes mellitus`` ranks
+``E11`` above its long-tailed children; ties go to the shorter text, then tabular order.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["Hit", "Icd10cmSearch", "words_of"]
+
+_WORD: Final = re.compile(r"[a-z0-9]+")
+_STOP: Final = frozenset(
+    ("a", "an", "and", "as", "at", "by", "due", "for", "from", "in", "into", "of", "on", "or",
+     "other", "the", "to", "with", "without")
+)  # fmt: skip
+
+
+def words_of(text: str) -> list[str]:
+    """The searchable words of ``text``: lower case, stop words dropped."""
+    return [word for word in _WORD.findall(text.lower()) if word not in _STOP]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One matching document: the row of its code, the text matched and the score."""
+
+    row: int
+    text: str
+    score: float
+
+
+class Icd10cmSearch:
+    """An inverted index of words -> documents."""
+
+    def __init__(self, documents: Iterable[tuple[int, str]]) -> None:
+        self._docs: list[tuple[int, str, int]] = []
+        self._doc_words: list[tuple[str, ...]] = []
+        postings: dict[str, list[int]] = {}
+        for row, text in documents:
+            words = words_of(text)
+            doc = len(self._docs)
+            self._docs.append((row, text, max(len(set(words)), 1)))
+            self._doc_words.append(tuple(dict.fromkeys(words)))
+            for word in set(words):
+                postings.setdefault(word, []).append(doc)
+        self._words = sorted(postings)
+        self._postings = [postings[word] for word in self._words]
+
+    def search(
+        self, query: str, *, keep: Callable[[int], bool] | None = None, limit: int = 20
+    ) -> list[Hit]:
+        """Best documents for ``query``, at most one per code, best first."""
+        wanted = list(dict.fromkeys(words_of(query)))
+        if not wanted:
+            return []
+        found: set[int] | None = None
+        for word in wanted:
+            docs = self._docs_for(word)
+            found = docs if found is None else found & docs
+            if not found:
+                return []
+        best: dict[int, Hit] = {}
+        for doc in found or ():
+            row, text, size = self._docs[doc]
+            if keep is not None and not keep(row):
+                continue
+            hit = Hit(row, text, min(1.0, len(wanted) / size))
+            earlier = best.get(row)
+            if earlier is None or _key(hit) < _key(earlier):
+                best[row] = hit
+        return sorted(best.values(), key=_key)[:limit]
+
+    def matches(self, words: list[str]) -> dict[int, set[str]]:
+        """Every document holding at least one of ``words`` (as a word start), with which."""
+        found: dict[int, set[str]] = {}
+        for word in words:
+            for doc in self._docs_for(word):
+                found.setdefault(doc, set()).add(word)
+        return found
+
+    def document(self, doc: int) -> tuple[int, str, tuple[str, ...]]:
+        """The row of document ``doc``'s code, its text and its distinct searchable words."""
+        row, text, _ = self._docs[doc]
+        return row, text, self._doc_words[doc]
+
+    def _docs_for(self, word: str) -> set[int]:
+        start = bisect.bisect_left(self._words, word)
+        out: set[int] = set()
+        for at in range(start, len(self._words)):
+            if not self._words[at].startswith(word):
+                break
+            out.update(self._postings[at])
+        return out
+
+
+def _key(hit: Hit) -> tuple[float, int, int]:
+    return (-hit.score, len(hit.text), hit.row)

@@ -1,0 +1,76 @@
+"""From an encounter's documented diagnoses and procedures to coded, sequenced lines.
+
+:func:`code_encounter` is the one entry point. It decides which Conditions count, codes
+each (as coded, crosswalk, or words), sequences them, and codes the procedures and the
+visit. Every line records its source, method, rule, confidence and code-set release;
+whatever cannot be coded becomes a finding that says why. No invalid code is emitted.
+"""
+
+from __future__ import annotations
+
+from fhir_coder.coding.context import DEFAULT_POLICY, CodingContext, CodingPolicy, VisitCode
+from fhir_coder.coding.diagnoses import code_diagnosis
+from fhir_coder.coding.procedures import code_procedures
+from fhir_coder.coding.sequencing import counts, etiology_first, in_claim_order, sequence
+from fhir_coder.model import CodedEncounter, CodedLine, Encounter
+from fhir_coder.outcome import Issue, IssueCode, Severity
+from fhir_coder.ports import CodeNotesPort, CodeSetPort, CrosswalkPort, TextSearchPort
+
+__all__ = ["DEFAULT_POLICY", "CodingPolicy", "VisitCode", "code_encounter"]
+
+
+def code_encounter(
+    encounter: Encounter,
+    codesets: CodeSetPort,
+    *,
+    crosswalks: CrosswalkPort | None = None,
+    notes: CodeNotesPort | None = None,
+    text: TextSearchPort | None = None,
+    policy: CodingPolicy = DEFAULT_POLICY,
+) -> CodedEncounter:
+    """Code ``encounter``: its diagnoses in claim order, its procedure lines, and findings."""
+    issues: list[Issue] = list(encounter.read_issues)
+    on = encounter.date_of_service
+    if on is None:
+        issues.append(
+            Issue(
+                Severity.ERROR,
+                IssueCode.REQUIRED,
+                f"{encounter.reference} has no period: no date of service to code against",
+                rule="ENCOUNTER-NO-DATE",
+                expression=("Encounter.period",),
+                fix="record the encounter's period (start, and end for inpatient stays)",
+                source=encounter.reference,
+            )
+        )
+        return CodedEncounter(encounter=encounter, issues=tuple(issues))
+    context = CodingContext(encounter, on, codesets, crosswalks, notes, text, policy)
+    lines: list[CodedLine] = []
+    for diagnosis in in_claim_order(encounter.diagnoses):
+        if counts(diagnosis, issues):
+            lines.extend(code_diagnosis(context, diagnosis, issues))
+    diagnoses = sequence(encounter, etiology_first(lines, notes, issues), issues)
+    procedures = code_procedures(context, issues)
+    _flag_nearest_release(diagnoses + procedures, encounter, issues)
+    return CodedEncounter(
+        encounter=encounter, diagnoses=diagnoses, procedures=procedures, issues=tuple(issues)
+    )
+
+
+def _flag_nearest_release(
+    lines: tuple[CodedLine, ...], encounter: Encounter, issues: list[Issue]
+) -> None:
+    """One warning when lines were checked against a release that does not cover the date."""
+    relied = sorted({line.release for line in lines if "(nearest release" in line.release})
+    if relied:
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                IssueCode.BUSINESS_RULE,
+                f"{encounter.reference} is dated outside every loaded release: its codes were "
+                f"checked against {', '.join(relied)}",
+                rule="CODESET-NEAREST-RELEASE",
+                fix="load the release in force on the date of service before submitting",
+                source=encounter.reference,
+            )
+        )

@@ -1,0 +1,120 @@
+"""Checking a candidate code against the code set in force on the date of service.
+
+Every path that proposes a code (as coded, crosswalk, table, text) goes through here, so
+no path can emit a code that is invalid, a header, or missing its 7th character.
+"""
+
+from __future__ import annotations
+
+from fhir_coder.coding.context import CodingContext
+from fhir_coder.errors import ReleaseNotAvailableError, UnknownCodeSystemError
+from fhir_coder.outcome import Issue, IssueCode, Severity
+from fhir_coder.ports import CodeInfo
+from fhir_coder.systems import ICD10CM, display_icd10cm
+
+__all__ = ["Checked", "check_code", "shown"]
+
+_SHOWN_CHOICES = 8
+
+
+def shown(system: str, code: str) -> str:
+    """``code`` as people write it (dotted for ICD-10-CM)."""
+    return display_icd10cm(code) if system == ICD10CM else code
+
+
+class Checked:
+    """The verdict on one candidate code: usable with its description and release, or not."""
+
+    __slots__ = ("description", "problem", "release", "usable")
+
+    def __init__(
+        self, *, usable: bool, release: str, description: str = "", problem: Issue | None = None
+    ) -> None:
+        self.usable = usable
+        self.release = release
+        self.description = description
+        self.problem = problem
+
+
+def check_code(
+    context: CodingContext, system: str, code: str, *, source: str, element: str, how: str
+) -> Checked:
+    """Whether ``system|code`` may go on the claim on the date of service.
+
+    ``how`` says where the code came from ("on Condition/1", "from the crosswalk for
+    SNOMED CT 44054006") and ``element`` is the FHIRPath of the source element, for the
+    finding. A system with no loaded code set gives a usable, *unverified* code and a
+    warning (CPT without the licensed file); a date outside every release is an error.
+    """
+    try:
+        info = context.codesets.lookup(system, code, context.on)
+    except UnknownCodeSystemError:
+        return Checked(
+            usable=True,
+            release="unverified",
+            problem=Issue(
+                Severity.WARNING,
+                IssueCode.INCOMPLETE,
+                f"{shown(system, code)} {how} is unverified: no {system} code set is loaded",
+                rule="CODESET-UNVERIFIED",
+                source=source,
+                fix="configure the licensed code-set file for this system",
+            ),
+        )
+    except ReleaseNotAvailableError as exc:
+        return Checked(
+            usable=False,
+            release="",
+            problem=Issue(
+                Severity.ERROR,
+                IssueCode.NOT_SUPPORTED,
+                f"{shown(system, code)} {how} cannot be checked: {exc}",
+                rule="CODESET-NO-RELEASE",
+                source=source,
+            ),
+        )
+    problem = _problem(context, info, source=source, element=element, how=how)
+    if problem is not None:
+        return Checked(usable=False, release=info.release, problem=problem)
+    return Checked(usable=True, release=info.release, description=info.description)
+
+
+def _problem(
+    context: CodingContext, info: CodeInfo, *, source: str, element: str, how: str
+) -> Issue | None:
+    code = shown(info.system, info.code)
+    choices = ", ".join(shown(info.system, c) for c in info.billable_children[:_SHOWN_CHOICES])
+    more = ", ..." if len(info.billable_children) > _SHOWN_CHOICES else ""
+    if info.needs_seventh_character:
+        return Issue(
+            Severity.ERROR,
+            IssueCode.CODE_INVALID,
+            f"{code} {how} lacks its 7th character",
+            rule="ICD10CM-7TH-CHARACTER",
+            expression=(element,),
+            fix=f"choose the full code: {choices}{more}" if choices else "add the 7th character",
+            source=source,
+        )
+    if not info.valid:
+        return Issue(
+            Severity.ERROR,
+            IssueCode.CODE_INVALID,
+            f"{code} {how} is not a valid code on {context.on.isoformat()} ({info.release})",
+            rule="ICD10CM-INVALID-ON-DATE" if info.system == ICD10CM else "CODE-INVALID-ON-DATE",
+            expression=(element,),
+            fix="replace it with a code valid on the date of service",
+            source=source,
+        )
+    if not info.billable:
+        return Issue(
+            Severity.ERROR,
+            IssueCode.CODE_INVALID,
+            f"{code} {how} is a category header, not a billable code",
+            rule="ICD10CM-NOT-BILLABLE" if info.system == ICD10CM else "CODE-NOT-BILLABLE",
+            expression=(element,),
+            fix=f"choose a billable code below it: {choices}{more}"
+            if choices
+            else "choose a billable code",
+            source=source,
+        )
+    return None

@@ -1,0 +1,251 @@
+"""Coding one diagnosis: as coded, through a crosswalk, or offered from its words.
+
+The order is the order of certainty. An ICD-10-CM code the clinician chose is checked and
+kept; a SNOMED CT concept goes through the crosswalk (the organisation's NLM map or the
+curated one) with the patient's age and sex for map rules; words alone only ever give
+suggestions for a person, unless the organisation set a score it accepts. Whatever does
+not become a line becomes a finding that says why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from fhir_coder.coding.checks import check_code, shown
+from fhir_coder.coding.context import CodingContext
+from fhir_coder.model import CodedLine, Coding, CodingMethod, Diagnosis
+from fhir_coder.outcome import Issue, IssueCode, Severity
+from fhir_coder.ports import Translation
+from fhir_coder.systems import ICD10CM, SNOMED, normalise_icd10cm
+
+__all__ = ["code_diagnosis", "snomed_in_text"]
+
+_ELEMENT = "Condition.code.coding"
+_SNOMED_IN_TEXT = re.compile(
+    r"\(\s*(?:SCT|SNOMED(?:\s*CT)?)\s*[:#]?\s*(\d{6,18})\s*\)", re.IGNORECASE
+)
+_CROSSWALK_CONFIDENCE = {"equivalent": 0.95, "equal": 0.95, "wider": 0.8, "narrower": 0.8}
+
+
+def snomed_in_text(text: str) -> str | None:
+    """A SNOMED CT id written inside ``code.text`` ("Angina (SCT 194828000)"), if any."""
+    found = _SNOMED_IN_TEXT.search(text)
+    return found.group(1) if found else None
+
+
+def _choose(codings: tuple[Coding, ...], system: str) -> Coding | None:
+    """The coding of ``system`` to use: the clinician's choice (``userSelected``) first."""
+    candidates = [c for c in codings if c.system == system]
+    if not candidates:
+        return None
+    return next((c for c in candidates if c.user_selected), candidates[0])
+
+
+def code_diagnosis(
+    context: CodingContext, diagnosis: Diagnosis, issues: list[Issue]
+) -> list[CodedLine]:
+    """The lines for ``diagnosis`` (several when a map codes one concept with a pair)."""
+    icd = _choose(diagnosis.codings, ICD10CM)
+    if icd is not None:
+        line = _as_coded(context, diagnosis, icd, issues)
+        return [line] if line is not None else []
+    snomed = _choose(diagnosis.codings, SNOMED)
+    if snomed is None and diagnosis.text and (sctid := snomed_in_text(diagnosis.text)):
+        snomed = Coding(SNOMED, sctid, diagnosis.text)
+    if snomed is not None and context.crosswalks is not None:
+        return _crosswalked(context, diagnosis, snomed, issues)
+    return _from_words(context, diagnosis, snomed, issues)
+
+
+def _as_coded(
+    context: CodingContext, diagnosis: Diagnosis, coding: Coding, issues: list[Issue]
+) -> CodedLine | None:
+    source = diagnosis.source.reference
+    code = normalise_icd10cm(coding.code)
+    if code is None:
+        issues.append(
+            Issue(
+                Severity.ERROR,
+                IssueCode.CODE_INVALID,
+                f"{coding.code!r} on {source} is not shaped like an ICD-10-CM code",
+                rule="ICD10CM-MALFORMED",
+                expression=(_ELEMENT,),
+                fix="replace it with a valid ICD-10-CM code",
+                source=source,
+            )
+        )
+        return None
+    checked = check_code(
+        context, ICD10CM, code, source=source, element=_ELEMENT, how=f"on {source}"
+    )
+    if checked.problem is not None:
+        issues.append(checked.problem)
+    if not checked.usable:
+        return None
+    return CodedLine(
+        system=ICD10CM,
+        code=code,
+        display=checked.description or coding.display,
+        source=diagnosis.source,
+        source_coding=coding,
+        method=CodingMethod.AS_CODED,
+        confidence=1.0,
+        release=checked.release,
+        rule="as coded" + (" (userSelected)" if coding.user_selected else ""),
+    )
+
+
+def _crosswalked(
+    context: CodingContext, diagnosis: Diagnosis, snomed: Coding, issues: list[Issue]
+) -> list[CodedLine]:
+    assert context.crosswalks is not None  # noqa: S101 - the caller checked
+    source = diagnosis.source.reference
+    found = context.crosswalks.translate(
+        SNOMED, snomed.code, ICD10CM, on=context.on, age=context.age, sex=context.sex
+    )
+    usable = [t for t in found if t.equivalence not in ("unmatched", "disjoint")]
+    if not usable:
+        why = next((t.rule for t in found), "") or "no crosswalk entry"
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                IssueCode.INCOMPLETE,
+                f"{source}: SNOMED CT {snomed.code} "
+                f"({snomed.display or diagnosis.text or 'no display'}) has no ICD-10-CM "
+                f"equivalent ({why}): needs a coder",
+                rule="NEEDS-CODER-UNMAPPED",
+                expression=("Condition.code",),
+                fix="code it by hand, or add an entry to the crosswalk",
+                source=source,
+            )
+        )
+        return []
+    groups: dict[int, list[Translation]] = defaultdict(list)
+    for translation in usable:
+        groups[translation.map_group].append(translation)
+    lines: list[CodedLine] = []
+    for group in sorted(groups):
+        line = _crosswalk_line(context, diagnosis, snomed, groups[group][0], issues)
+        if line is not None:
+            lines.append(line)
+    return lines
+
+
+def _crosswalk_line(
+    context: CodingContext,
+    diagnosis: Diagnosis,
+    snomed: Coding,
+    translation: Translation,
+    issues: list[Issue],
+) -> CodedLine | None:
+    source = diagnosis.source.reference
+    code = normalise_icd10cm(translation.code) or translation.code
+    if translation.needs_review:
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                IssueCode.INCOMPLETE,
+                f"{source}: the crosswalk suggests {shown(ICD10CM, code)} for SNOMED CT "
+                f"{snomed.code} but a person must confirm it ({translation.rule})",
+                rule="NEEDS-CODER-REVIEW",
+                expression=("Condition.code",),
+                fix=f"confirm {shown(ICD10CM, code)} or choose another code",
+                source=source,
+            )
+        )
+        return None
+    checked = check_code(
+        context,
+        ICD10CM,
+        code,
+        source=source,
+        element="Condition.code",
+        how=f"from the crosswalk for SNOMED CT {snomed.code} on {source}",
+    )
+    if checked.problem is not None:
+        issues.append(checked.problem)
+    if not checked.usable:
+        return None
+    return CodedLine(
+        system=ICD10CM,
+        code=code,
+        display=checked.description or translation.display,
+        source=diagnosis.source,
+        source_coding=snomed,
+        method=CodingMethod.CROSSWALK,
+        confidence=_CROSSWALK_CONFIDENCE.get(translation.equivalence, 0.7),
+        release=checked.release,
+        rule=f"{translation.source}: {translation.rule}",
+    )
+
+
+def _from_words(
+    context: CodingContext, diagnosis: Diagnosis, snomed: Coding | None, issues: list[Issue]
+) -> list[CodedLine]:
+    source = diagnosis.source.reference
+    words = (
+        diagnosis.text
+        or (snomed.display if snomed else "")
+        or next((c.display for c in diagnosis.codings if c.display), "")
+    )
+    what = (
+        f"SNOMED CT {snomed.code}"
+        if snomed
+        else (
+            f"{diagnosis.codings[0].system}|{diagnosis.codings[0].code}"
+            if diagnosis.codings
+            else "text only"
+        )
+    )
+    if not words or context.text is None:
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                IssueCode.INCOMPLETE,
+                f"{source} carries no ICD-10-CM code ({what}) and nothing maps it: needs a coder",
+                rule="NEEDS-CODER-NO-ICD10CM",
+                expression=("Condition.code",),
+                fix="add the ICD-10-CM code, or load a crosswalk for the source system",
+                source=source,
+            )
+        )
+        return []
+    offered = context.text.suggest(words, on=context.on, limit=context.policy.suggestions_offered)
+    best = offered[0] if offered else None
+    if best is not None and best.score >= context.policy.text_accept_score:
+        checked = check_code(
+            context,
+            ICD10CM,
+            best.code,
+            source=source,
+            element="Condition.code.text",
+            how=f"matched from the words on {source}",
+        )
+        if checked.usable:
+            return [
+                CodedLine(
+                    system=ICD10CM,
+                    code=best.code,
+                    display=checked.description or best.description,
+                    source=diagnosis.source,
+                    source_coding=None,
+                    method=CodingMethod.TEXT_MATCH,
+                    confidence=best.score,
+                    release=checked.release,
+                    rule=f"text match {best.score:.2f} on {best.matched!r}",
+                )
+            ]
+    listed = "; ".join(f"{shown(ICD10CM, s.code)} {s.description} ({s.score:.2f})" for s in offered)
+    issues.append(
+        Issue(
+            Severity.WARNING,
+            IssueCode.INCOMPLETE,
+            f"{source} is coded only in words ({words!r}): needs a coder",
+            rule="NEEDS-CODER-TEXT-ONLY",
+            expression=("Condition.code.text",),
+            fix=f"suggestions: {listed}" if listed else "no suggestion matched the words",
+            source=source,
+        )
+    )
+    return []

@@ -1,0 +1,217 @@
+"""Procedure lines: ICD-10-PCS for inpatient stays, CPT/HCPCS for everything else.
+
+A Procedure's own billing coding is used when it has one of the right kind; otherwise its
+SNOMED CT concept goes through the crosswalk. Laterality in ``bodySite`` becomes the LT,
+RT or 50 modifier on CPT/HCPCS lines; the same code on the same day is one line with
+more units. Outpatient visits get their E/M line from the organisation's visit table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fhir_coder.coding.checks import check_code
+from fhir_coder.coding.context import CodingContext, VisitCode
+from fhir_coder.model import CodedLine, Coding, CodingMethod, Procedure, SourceRef
+from fhir_coder.outcome import Issue, IssueCode, Severity
+from fhir_coder.systems import CPT, HCPCS, ICD10PCS, SNOMED
+
+__all__ = ["code_procedures", "laterality_modifier", "visit_line"]
+
+INPATIENT_SYSTEMS = (ICD10PCS,)
+PROFESSIONAL_SYSTEMS = (CPT, HCPCS)
+
+_LEFT, _RIGHT, _BOTH = "7771000", "24028007", "51440002"  # SNOMED CT laterality concepts
+_SKIPPED_STATUS = frozenset({"entered-in-error", "not-done", "preparation", "stopped"})
+
+
+def laterality_modifier(body_sites: tuple[Coding, ...]) -> str | None:
+    """LT, RT or 50 from the body sites of a procedure, when they say which side."""
+    sides: set[str] = set()
+    for site in body_sites:
+        words = f" {site.display.lower()} "
+        if site.code == _BOTH or " bilateral " in words or "both" in words:
+            return "50"
+        if site.code == _LEFT or " left " in words:
+            sides.add("LT")
+        if site.code == _RIGHT or " right " in words:
+            sides.add("RT")
+    if sides == {"LT", "RT"}:
+        return "50"
+    return sides.pop() if len(sides) == 1 else None
+
+
+def _choose(codings: tuple[Coding, ...], systems: tuple[str, ...]) -> Coding | None:
+    for system in systems:
+        candidates = [c for c in codings if c.system == system]
+        if candidates:
+            return next((c for c in candidates if c.user_selected), candidates[0])
+    return None
+
+
+def code_procedures(context: CodingContext, issues: list[Issue]) -> tuple[CodedLine, ...]:
+    """The procedure lines of the encounter, merged by code, date and modifiers."""
+    inpatient = context.encounter.encounter_class.is_inpatient
+    systems = INPATIENT_SYSTEMS if inpatient else PROFESSIONAL_SYSTEMS
+    lines: list[CodedLine] = []
+    for procedure in context.encounter.procedures:
+        if procedure.status in _SKIPPED_STATUS:
+            continue
+        line = _code_procedure(context, procedure, systems, issues)
+        if line is None:
+            continue
+        if not inpatient and (side := laterality_modifier(procedure.body_sites)):
+            line = replace(line, modifiers=(*line.modifiers, side))
+        lines.append(line)
+    if not inpatient and (visit := visit_line(context, issues)) is not None:
+        lines.insert(0, visit)
+    return _merged(lines) if not inpatient else tuple(lines)
+
+
+def _merged(lines: list[CodedLine]) -> tuple[CodedLine, ...]:
+    """One line per code, date and modifiers, with units added up."""
+    merged: dict[tuple[str, str, object, tuple[str, ...]], CodedLine] = {}
+    for line in lines:
+        key = (line.system, line.code, line.performed, line.modifiers)
+        if key in merged:
+            merged[key] = replace(merged[key], units=merged[key].units + line.units)
+        else:
+            merged[key] = line
+    return tuple(merged.values())
+
+
+def _code_procedure(
+    context: CodingContext,
+    procedure: Procedure,
+    systems: tuple[str, ...],
+    issues: list[Issue],
+) -> CodedLine | None:
+    source = procedure.source.reference
+    coding = _choose(procedure.codings, systems)
+    method, rule, needs_review = CodingMethod.AS_CODED, "as coded", False
+    if coding is None:
+        translated = _translate(context, procedure, systems)
+        if translated is None:
+            snomed = _choose(procedure.codings, (SNOMED,))
+            what = f"SNOMED CT {snomed.code}" if snomed else "no SNOMED CT code"
+            issues.append(
+                Issue(
+                    Severity.WARNING,
+                    IssueCode.INCOMPLETE,
+                    f"{source} carries no {' or '.join(_names(systems))} code and nothing maps "
+                    f"it ({what}): needs a coder",
+                    rule="NEEDS-CODER-NO-PROCEDURE-CODE",
+                    expression=("Procedure.code",),
+                    fix="add the billing code, or add the concept to the crosswalk",
+                    source=source,
+                )
+            )
+            return None
+        coding, rule, needs_review = translated
+        method = CodingMethod.CROSSWALK
+    code = coding.code.strip().upper()
+    checked = check_code(
+        context, coding.system, code, source=source, element="Procedure.code", how=f"on {source}"
+    )
+    if checked.problem is not None:
+        issues.append(checked.problem)
+    if not checked.usable:
+        return None
+    return CodedLine(
+        system=coding.system,
+        code=code,
+        display=checked.description or coding.display,
+        source=procedure.source,
+        source_coding=coding
+        if method is CodingMethod.AS_CODED
+        else _choose(procedure.codings, (SNOMED,)),
+        method=method,
+        confidence=1.0 if method is CodingMethod.AS_CODED else 0.85,
+        release=checked.release,
+        performed=procedure.performed or context.on,
+        rule=rule,
+        needs_review=needs_review,
+    )
+
+
+def _names(systems: tuple[str, ...]) -> list[str]:
+    names = {ICD10PCS: "ICD-10-PCS", CPT: "CPT", HCPCS: "HCPCS"}
+    return [names.get(s, s) for s in systems]
+
+
+def _translate(
+    context: CodingContext, procedure: Procedure, systems: tuple[str, ...]
+) -> tuple[Coding, str, bool] | None:
+    snomed = _choose(procedure.codings, (SNOMED,))
+    if snomed is None or context.crosswalks is None:
+        return None
+    for system in systems:
+        for translation in context.crosswalks.translate(
+            SNOMED, snomed.code, system, on=context.on, age=context.age, sex=context.sex
+        ):
+            if translation.equivalence in ("unmatched", "disjoint"):
+                continue
+            return (
+                Coding(system, translation.code, translation.display),
+                f"{translation.source}: {translation.rule}",
+                translation.needs_review,
+            )
+    return None
+
+
+def visit_line(context: CodingContext, issues: list[Issue]) -> CodedLine | None:
+    """The visit's E/M line from the organisation's table, if a row fits the encounter."""
+    encounter = context.encounter
+    types = {c.code for c in encounter.types}
+    row = _visit_row(context.policy.visit_codes, encounter.encounter_class.value, types)
+    if row is None:
+        return None
+    checked = check_code(
+        context,
+        row.system,
+        row.code,
+        source=encounter.reference,
+        element="Encounter.class",
+        how=f"from the visit table for {encounter.reference}",
+    )
+    if checked.problem is not None:
+        issues.append(checked.problem)
+    if not checked.usable:
+        return None
+    if not row.confirmed:
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                IssueCode.INCOMPLETE,
+                f"visit code {row.code} for {encounter.reference} comes from the configured "
+                f"table for class {row.encounter_class}: its level needs a coder's confirmation",
+                rule="VISIT-LEVEL-UNCONFIRMED",
+                expression=("Claim.item.productOrService",),
+                fix="confirm the E/M level from the documentation (decision making or time)",
+                source=encounter.reference,
+            )
+        )
+    return CodedLine(
+        system=row.system,
+        code=row.code,
+        display=checked.description,
+        source=SourceRef(encounter.reference, encounter.version_id),
+        source_coding=None,
+        method=CodingMethod.TABLE,
+        confidence=1.0 if row.confirmed else 0.6,
+        release=checked.release,
+        performed=context.on,
+        rule=f"visit table: class {row.encounter_class}, type {row.encounter_type}",
+        needs_review=not row.confirmed,
+        modifiers=row.modifiers,
+    )
+
+
+def _visit_row(
+    table: tuple[VisitCode, ...], encounter_class: str, types: set[str]
+) -> VisitCode | None:
+    """The most specific row: one naming the encounter type before the class's catch-all."""
+    rows = [r for r in table if r.encounter_class == encounter_class]
+    return next((r for r in rows if r.encounter_type in types), None) or next(
+        (r for r in rows if r.encounter_type == "*"), None
+    )

@@ -1,0 +1,163 @@
+"""Which diagnoses count, and in what order they go on the claim.
+
+Order: the ranks of ``Encounter.diagnosis`` (admitting diagnoses after discharge ones of the
+same rank), then the order the server returned the rest. Then the etiology/manifestation
+convention: a code whose tabular says "code first" the underlying condition goes after that
+condition when both are coded. The first line is the principal (inpatient) or first-listed
+(outpatient) diagnosis, and a note records why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fhir_coder.coding.checks import shown
+from fhir_coder.model import CodedLine, Diagnosis, DiagnosisRole, Encounter
+from fhir_coder.outcome import Issue, IssueCode, Severity
+from fhir_coder.ports import CodeNotesPort
+
+__all__ = ["EXCLUDED_VERIFICATION", "counts", "etiology_first", "in_claim_order", "sequence"]
+
+EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+"""Verification statuses that mean the condition must never reach a claim."""
+
+_UNRANKED = 1_000_000
+
+
+def counts(diagnosis: Diagnosis, issues: list[Issue]) -> bool:
+    """Whether ``diagnosis`` belongs on this encounter's claim; records why when it does not."""
+    source = diagnosis.source.reference
+    if diagnosis.verification in EXCLUDED_VERIFICATION:
+        issues.append(
+            Issue(
+                Severity.INFORMATION,
+                IssueCode.INFORMATIONAL,
+                f"{source} is {diagnosis.verification}: not coded",
+                rule="DX-EXCLUDED-VERIFICATION",
+                source=source,
+            )
+        )
+        return False
+    if "problem-list-item" in diagnosis.category and not diagnosis.listed_on_encounter:
+        issues.append(
+            Issue(
+                Severity.INFORMATION,
+                IssueCode.INFORMATIONAL,
+                f"{source} is a problem-list item the encounter does not reference: not coded",
+                rule="DX-PROBLEM-LIST-NOT-REFERENCED",
+                source=source,
+            )
+        )
+        return False
+    return True
+
+
+def _sequence_key(indexed: tuple[int, Diagnosis]) -> tuple[int, int, int]:
+    position, diagnosis = indexed
+    rank = diagnosis.rank if diagnosis.listed_on_encounter and diagnosis.rank else _UNRANKED
+    admitting_last = 1 if diagnosis.use == "AD" else 0
+    return (rank, admitting_last, position)
+
+
+def in_claim_order(diagnoses: tuple[Diagnosis, ...]) -> list[Diagnosis]:
+    """``diagnoses`` ranked as the encounter lists them, the rest in arrival order."""
+    return [d for _, d in sorted(enumerate(diagnoses), key=_sequence_key)]
+
+
+def _names(note_code: str, code: str) -> bool:
+    """Whether a code or range a note names (``E11``, ``E08-E13``) covers ``code``."""
+    if "-" in note_code:
+        start, end = note_code.split("-", 1)
+        head = code[: len(start)]
+        return start <= head <= end[: len(start)] or code.startswith(end)
+    return code.startswith(note_code)
+
+
+def etiology_first(
+    lines: list[CodedLine], notes: CodeNotesPort | None, issues: list[Issue]
+) -> list[CodedLine]:
+    """``lines`` with each manifestation moved after the etiology its "code first" names."""
+    if notes is None or len(lines) < 2:
+        return lines
+    ordered = list(lines)
+    for line in lines:
+        firsts = [
+            named
+            for note in notes.notes(line.system, line.code)
+            if note.kind == "code_first"
+            for named in note.codes
+        ]
+        if not firsts:
+            continue
+        etiology = next(
+            (
+                other
+                for other in ordered
+                if other is not line and any(_names(n, other.code) for n in firsts)
+            ),
+            None,
+        )
+        if etiology is None or ordered.index(etiology) < ordered.index(line):
+            continue
+        ordered.remove(line)
+        ordered.insert(ordered.index(etiology) + 1, line)
+        issues.append(
+            Issue(
+                Severity.INFORMATION,
+                IssueCode.INFORMATIONAL,
+                f"{shown(line.system, line.code)} is a manifestation: sequenced after its "
+                f"etiology {shown(etiology.system, etiology.code)} (code first)",
+                rule="DX-ETIOLOGY-FIRST",
+                source=line.source.reference,
+            )
+        )
+    return ordered
+
+
+def sequence(
+    encounter: Encounter, lines: list[CodedLine], issues: list[Issue]
+) -> tuple[CodedLine, ...]:
+    """Duplicates merged, roles given: the first line principal, the rest secondary."""
+    unique: list[CodedLine] = []
+    seen: dict[str, str] = {}
+    for line in lines:
+        if line.code in seen:
+            issues.append(
+                Issue(
+                    Severity.INFORMATION,
+                    IssueCode.DUPLICATE,
+                    f"{shown(line.system, line.code)} from {line.source} is already coded "
+                    f"from {seen[line.code]}: merged",
+                    rule="DX-DUPLICATE-MERGED",
+                    source=line.source.reference,
+                )
+            )
+            continue
+        seen[line.code] = line.source.reference
+        unique.append(line)
+    if not unique:
+        return ()
+    principal = unique[0]
+    listed = next(
+        (d for d in encounter.diagnoses if d.source == principal.source and d.listed_on_encounter),
+        None,
+    )
+    why = (
+        f"Encounter.diagnosis rank {listed.rank}"
+        if listed is not None and listed.rank
+        else "the first coded encounter diagnosis (the encounter ranks none)"
+    )
+    label = "principal" if encounter.encounter_class.is_inpatient else "first-listed"
+    issues.append(
+        Issue(
+            Severity.INFORMATION,
+            IssueCode.INFORMATIONAL,
+            f"{label} diagnosis {shown(principal.system, principal.code)} chosen from {why}",
+            rule="DX-SEQUENCING",
+            source=principal.source.reference,
+        )
+    )
+    return tuple(
+        replace(line, role=DiagnosisRole.PRINCIPAL if i == 0 else DiagnosisRole.SECONDARY)
+        for i, line in enumerate(unique)
+    )

