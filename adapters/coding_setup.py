@@ -14,8 +14,9 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from fhir_coder.coding import CodingPolicy, VisitCode
+from fhir_coder.coding import CodingPolicy, VisitCode, code_encounter
 from fhir_coder.errors import ConfigurationError
+from fhir_coder.model import CodedEncounter, Encounter
 from fhir_coder.ports import CodeNotesPort, CodeSetPort, CrosswalkPort, TextSearchPort
 from fhir_coder.systems import canonical_system
 
@@ -34,6 +35,17 @@ class CodingSetup:
     notes: CodeNotesPort | None
     text: TextSearchPort | None
     policy: CodingPolicy
+
+    def code(self, encounter: Encounter) -> CodedEncounter:
+        """``encounter`` coded with these ports and this policy."""
+        return code_encounter(
+            encounter,
+            self.codesets,
+            crosswalks=self.crosswalks,
+            notes=self.notes,
+            text=self.text,
+            policy=self.policy,
+        )
 
 
 def read_visit_codes(text: str, *, where: str) -> tuple[VisitCode, ...]:

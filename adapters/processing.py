@@ -14,9 +14,8 @@ from typing import Any
 from adapters.coding_setup import CodingSetup
 from adapters.scrubbing import scrub_built_claim
 from fhir_coder.claim import build_claim
-from fhir_coder.coding import code_encounter
 from fhir_coder.model import CodedEncounter, Encounter
-from fhir_coder.outcome import Issue
+from fhir_coder.outcome import Issue, has_errors
 from fhir_coder.validation import Scrubber, claim_can_be_built, validate
 
 __all__ = ["Processed", "code_and_build"]
@@ -44,20 +43,13 @@ def code_and_build(
     structural gaps (no coverage, provider or codable diagnosis) hold it back (``claim``
     None). ``scrubber`` None means Medicare's profile over ``coding``'s code sets.
     """
-    coded = code_encounter(
-        encounter,
-        coding.codesets,
-        crosswalks=coding.crosswalks,
-        notes=coding.notes,
-        text=coding.text,
-        policy=coding.policy,
-    )
+    coded = coding.code(encounter)
     issues = coded.issues + validate(coded)
     if not claim_can_be_built(issues):
         return Processed(coded, issues, None)
     claim = build_claim(coded, issues, created=created)
     scrubbed = scrub_built_claim(claim, coded, scrubber, coding)
-    if scrubbed:
-        issues += scrubbed
-        claim = build_claim(coded, issues, created=created)
+    issues += scrubbed
+    if claim["status"] == "active" and has_errors(scrubbed):
+        claim = build_claim(coded, issues, created=created)  # now a draft
     return Processed(coded, issues, claim)

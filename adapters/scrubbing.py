@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import threading
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,14 @@ def scrub_claim_json(
     return scrubber.scrub(form, on=on)
 
 
+@cache
+def _medicare_scrubber(coding: CodingSetup) -> Scrubber:
+    """One scrubber per coding set-up, so its memo of compiled notes lasts across claims."""
+    return Scrubber(
+        codesets=coding.codesets, mce=shared_mce(), notes=coding.notes, profile=MEDICARE
+    )
+
+
 def scrub_built_claim(
     claim: dict[str, Any], coded: CodedEncounter, scrubber: Scrubber | None, coding: CodingSetup
 ) -> tuple[Issue, ...]:
@@ -95,9 +104,7 @@ def scrub_built_claim(
     edits; ``scrubber`` None means the default one over ``coding``'s code sets and the MCE.
     """
     if scrubber is None:
-        scrubber = Scrubber(
-            codesets=coding.codesets, mce=shared_mce(), notes=coding.notes, profile=MEDICARE
-        )
+        scrubber = _medicare_scrubber(coding)
     facts = coded.encounter.patient
     patient: dict[str, Any] = {"resourceType": "Patient", "gender": facts.sex}
     if facts.birth_date is not None:

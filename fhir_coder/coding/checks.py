@@ -12,7 +12,7 @@ from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.ports import CodeInfo
 from fhir_coder.systems import ICD10CM, display_icd10cm
 
-__all__ = ["Checked", "check_code", "shown"]
+__all__ = ["Checked", "check_code", "shown", "usable_code"]
 
 _SHOWN_CHOICES = 8
 
@@ -77,6 +77,23 @@ def check_code(
     if problem is not None:
         return Checked(usable=False, release=info.release, problem=problem)
     return Checked(usable=True, release=info.release, description=info.description)
+
+
+def usable_code(
+    context: CodingContext,
+    system: str,
+    code: str,
+    *,
+    source: str,
+    element: str,
+    how: str,
+    issues: list[Issue],
+) -> Checked | None:
+    """:func:`check_code`, its finding added to ``issues``; None when the code may not be used."""
+    checked = check_code(context, system, code, source=source, element=element, how=how)
+    if checked.problem is not None:
+        issues.append(checked.problem)
+    return checked if checked.usable else None
 
 
 def _problem(

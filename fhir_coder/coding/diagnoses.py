@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from fhir_coder.coding.checks import check_code, shown
+from fhir_coder.coding.checks import shown, usable_code
 from fhir_coder.coding.context import CodingContext
 from fhir_coder.model import CodedLine, Coding, CodingMethod, Diagnosis
 from fhir_coder.outcome import Issue, IssueCode, Severity
@@ -76,12 +76,10 @@ def _as_coded(
             )
         )
         return None
-    checked = check_code(
-        context, ICD10CM, code, source=source, element=_ELEMENT, how=f"on {source}"
+    checked = usable_code(
+        context, ICD10CM, code, source=source, element=_ELEMENT, how=f"on {source}", issues=issues
     )
-    if checked.problem is not None:
-        issues.append(checked.problem)
-    if not checked.usable:
+    if checked is None:
         return None
     return CodedLine(
         system=ICD10CM,
@@ -155,17 +153,16 @@ def _crosswalk_line(
             )
         )
         return None
-    checked = check_code(
+    checked = usable_code(
         context,
         ICD10CM,
         code,
         source=source,
         element="Condition.code",
         how=f"from the crosswalk for SNOMED CT {snomed.code} on {source}",
+        issues=issues,
     )
-    if checked.problem is not None:
-        issues.append(checked.problem)
-    if not checked.usable:
+    if checked is None:
         return None
     return CodedLine(
         system=ICD10CM,
@@ -214,15 +211,16 @@ def _from_words(
     offered = context.text.suggest(words, on=context.on, limit=context.policy.suggestions_offered)
     best = offered[0] if offered else None
     if best is not None and best.score >= context.policy.text_accept_score:
-        checked = check_code(
+        checked = usable_code(
             context,
             ICD10CM,
             best.code,
             source=source,
             element="Condition.code.text",
             how=f"matched from the words on {source}",
+            issues=issues,
         )
-        if checked.usable:
+        if checked is not None:
             return [
                 CodedLine(
                     system=ICD10CM,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fhir_coder.coding.checks import check_code
+from fhir_coder.coding.checks import usable_code
 from fhir_coder.coding.context import CodingContext, VisitCode
 from fhir_coder.model import CodedLine, Coding, CodingMethod, Procedure, SourceRef
 from fhir_coder.outcome import Issue, IssueCode, Severity
@@ -110,12 +110,16 @@ def _code_procedure(
         coding, rule, needs_review = translated
         method = CodingMethod.CROSSWALK
     code = coding.code.strip().upper()
-    checked = check_code(
-        context, coding.system, code, source=source, element="Procedure.code", how=f"on {source}"
+    checked = usable_code(
+        context,
+        coding.system,
+        code,
+        source=source,
+        element="Procedure.code",
+        how=f"on {source}",
+        issues=issues,
     )
-    if checked.problem is not None:
-        issues.append(checked.problem)
-    if not checked.usable:
+    if checked is None:
         return None
     return CodedLine(
         system=coding.system,
@@ -166,17 +170,16 @@ def visit_line(context: CodingContext, issues: list[Issue]) -> CodedLine | None:
     row = _visit_row(context.policy.visit_codes, encounter.encounter_class.value, types)
     if row is None:
         return None
-    checked = check_code(
+    checked = usable_code(
         context,
         row.system,
         row.code,
         source=encounter.reference,
         element="Encounter.class",
         how=f"from the visit table for {encounter.reference}",
+        issues=issues,
     )
-    if checked.problem is not None:
-        issues.append(checked.problem)
-    if not checked.usable:
+    if checked is None:
         return None
     if not row.confirmed:
         issues.append(
