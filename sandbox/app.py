@@ -16,19 +16,29 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 
 from fhir_coder.outcome import IssueCode
 from sandbox import operations
+from sandbox.auth import AuthConfig, TokenService
+from sandbox.auth_http import AuthMiddleware, authorize, smart_configuration, token_endpoint
 from sandbox.bundles import process_bundle
 from sandbox.capability import capability_statement
 from sandbox.clock import http_date, now_instant
+from sandbox.conditional import conditional_update, create_if_none_exist
+from sandbox.faults import FaultConfig, FaultMiddleware
+from sandbox.history import history_bundle
 from sandbox.problems import FhirRequestError, problem
-from sandbox.search import parse_search, run_search
+from sandbox.reference_check import unresolved_issues
+from sandbox.search import CURSOR_TTL_SECONDS, parse_search, run_search
 from sandbox.store import Store, StoredResource
+from sandbox.subscriptions import SubscriptionNotifier
+from sandbox.topics import is_encounter_complete, notification_bundle
 from sandbox.wire import FhirResponse, fhir_base_url, prefers_strict, read_json_body
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
@@ -95,7 +105,31 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
-def _routes(store: Store, base: str, max_body_bytes: int) -> APIRouter:  # noqa: C901 - one closure per route
+def _bundle_permissions(body: object) -> list[tuple[str, str]]:
+    """The (resource type, SMART letter) each entry of a Bundle needs."""
+    if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
+        return []
+    needed: list[tuple[str, str]] = []
+    for entry in body["entry"]:
+        request = entry.get("request") if isinstance(entry, dict) else None
+        if not isinstance(request, dict):
+            continue
+        method = str(request.get("method", "")).upper()
+        path = str(request.get("url", "")).split("?")[0].strip("/").split("/")
+        letter = {"POST": "c", "PUT": "u", "DELETE": "d", "PATCH": "u"}.get(method)
+        if letter is None:
+            letter = "r" if len(path) > 1 else "s"
+        needed.append((path[-2] if len(path) >= 2 and path[-2] != "_history" else path[0], letter))
+    return needed
+
+
+def _routes(  # noqa: C901, PLR0915 - one closure per route
+    store: Store,
+    base: str,
+    max_body_bytes: int,
+    cursor_ttl_seconds: float,
+    notifier: SubscriptionNotifier,
+) -> APIRouter:
     """The FHIR routes, closed over the store they serve."""
     router = APIRouter()
     started = now_instant()
@@ -109,35 +143,137 @@ def _routes(store: Store, base: str, max_body_bytes: int) -> APIRouter:  # noqa:
 
     async def transaction(request: Request) -> FhirResponse:
         body = await read_json_body(request, limit=max_body_bytes)
-        return FhirResponse(process_bundle(store, body, fhir_base=fhir_base_url(request, base)))
+        for resource_type, letter in _bundle_permissions(body):
+            authorize(request, resource_type, letter)
+        fhir_base = fhir_base_url(request, base)
+        strict = prefers_strict(request)
+        return FhirResponse(process_bundle(store, body, fhir_base=fhir_base, strict=strict))
 
     async def search(resource_type: str, request: Request) -> FhirResponse:
         operations.check_type(resource_type)
+        authorize(request, resource_type, "s")
         fhir_base = fhir_base_url(request, base)
         parsed = parse_search(
             resource_type,
             request.query_params.multi_items(),
             fhir_base=fhir_base,
             strict=prefers_strict(request),
+            cursor_ttl_seconds=cursor_ttl_seconds,
         )
         return FhirResponse(run_search(store, parsed, fhir_base=fhir_base))
 
+    def check_references(request: Request, body: dict[str, Any], resource_type: str) -> None:
+        """Under ``Prefer: handling=strict``, refuse references that name nothing here."""
+        if prefers_strict(request):
+            issues = unresolved_issues(store, body, root=resource_type)
+            if issues:
+                raise FhirRequestError(422, *issues)
+
     async def create(resource_type: str, request: Request) -> FhirResponse:
         operations.check_type(resource_type)
+        authorize(request, resource_type, "c")
         body = await read_json_body(request, limit=max_body_bytes)
-        stored = operations.create(store, resource_type, body)
-        return _resource_response(stored, status=201, fhir_base=fhir_base_url(request, base))
+        check_references(request, body, resource_type)
+        fhir_base = fhir_base_url(request, base)
+        condition = request.headers.get("if-none-exist")
+        if condition:
+            stored, created = create_if_none_exist(
+                store, resource_type, body, condition.lstrip("?"), fhir_base=fhir_base
+            )
+            if not created:
+                return _resource_response(stored)
+        else:
+            stored = operations.create(store, resource_type, body)
+        return _resource_response(stored, status=201, fhir_base=fhir_base)
 
-    async def read(resource_type: str, resource_id: str) -> FhirResponse:
+    async def conditional_put(resource_type: str, request: Request) -> FhirResponse:
+        operations.check_type(resource_type)
+        authorize(request, resource_type, "u")
+        query = request.url.query
+        if not query:
+            raise problem(
+                405, IssueCode.NOT_SUPPORTED, "PUT needs Type/id, or Type?search to be conditional"
+            )
+        body = await read_json_body(request, limit=max_body_bytes)
+        fhir_base = fhir_base_url(request, base)
+        stored, created = conditional_update(store, resource_type, body, query, fhir_base=fhir_base)
+        if created:
+            return _resource_response(stored, status=201, fhir_base=fhir_base)
+        return _resource_response(stored)
+
+    def topic_subscription(subscription_id: str, request: Request) -> dict[str, Any]:
+        authorize(request, "Subscription", "r")
+        subscription = operations.read(store, "Subscription", subscription_id).resource
+        if not is_encounter_complete(subscription):
+            raise problem(
+                400,
+                IssueCode.NOT_SUPPORTED,
+                f"Subscription/{subscription_id} is not a topic-based (backport) subscription",
+            )
+        return subscription
+
+    async def subscription_status(subscription_id: str, request: Request) -> FhirResponse:
+        subscription = topic_subscription(subscription_id, request)
+        total = notifier.topics.count(subscription_id)
+        bundle = notification_bundle(subscription, kind="query-status", total=total, events=[])
+        return FhirResponse(bundle)
+
+    async def subscription_events(subscription_id: str, request: Request) -> FhirResponse:
+        subscription = topic_subscription(subscription_id, request)
+        total = notifier.topics.count(subscription_id)
+        try:
+            since = int(request.query_params.get("eventsSinceNumber", "1"))
+            until = int(request.query_params.get("eventsUntilNumber", str(total)))
+        except ValueError as exc:
+            raise problem(400, IssueCode.INVALID, "event numbers must be integers") from exc
+        events = notifier.topics.between(subscription_id, since, until)
+        focus: dict[str, dict[str, Any]] = {}
+        for event in events:
+            kind, _, focus_id = event.focus.partition("/")
+            found = store.read(kind, focus_id)
+            if found is not None:
+                focus[event.focus] = found.resource
+        bundle = notification_bundle(
+            subscription, kind="query-event", total=total, events=events, focus=focus
+        )
+        return FhirResponse(bundle)
+
+    async def delete(resource_type: str, resource_id: str, request: Request) -> Response:
+        authorize(request, resource_type, "d")
+        operations.delete(store, resource_type, resource_id)
+        return Response(status_code=204)
+
+    async def instance_history(
+        resource_type: str, resource_id: str, request: Request
+    ) -> FhirResponse:
+        authorize(request, resource_type, "r")
+        if not store.is_deleted(resource_type, resource_id):
+            operations.read(store, resource_type, resource_id)  # a 404 for an unknown one
+        versions = store.history(resource_type, resource_id)
+        return FhirResponse(history_bundle(versions, fhir_base=fhir_base_url(request, base)))
+
+    async def type_history(resource_type: str, request: Request) -> FhirResponse:
+        operations.check_type(resource_type)
+        authorize(request, resource_type, "s")
+        versions = store.history(resource_type)
+        return FhirResponse(history_bundle(versions, fhir_base=fhir_base_url(request, base)))
+
+    async def read(resource_type: str, resource_id: str, request: Request) -> FhirResponse:
+        authorize(request, resource_type, "r")
         return _resource_response(operations.read(store, resource_type, resource_id))
 
-    async def vread(resource_type: str, resource_id: str, version_id: str) -> FhirResponse:
+    async def vread(
+        resource_type: str, resource_id: str, version_id: str, request: Request
+    ) -> FhirResponse:
+        authorize(request, resource_type, "r")
         return _resource_response(operations.vread(store, resource_type, resource_id, version_id))
 
     async def update(resource_type: str, resource_id: str, request: Request) -> FhirResponse:
         operations.check_type(resource_type)
+        authorize(request, resource_type, "u")
         if_match = operations.parse_if_match(request.headers.get("if-match"))
         body = await read_json_body(request, limit=max_body_bytes)
+        check_references(request, body, resource_type)
         stored, created = operations.update(
             store, resource_type, resource_id, body, if_match=if_match
         )
@@ -154,9 +290,35 @@ def _routes(store: Store, base: str, max_body_bytes: int) -> APIRouter:  # noqa:
         add("", transaction, "POST")
     add("/{resource_type}", search, "GET")
     add("/{resource_type}", create, "POST")
+    add("/{resource_type}", conditional_put, "PUT")
+    add("/{resource_type}/_history", type_history, "GET")
+    add("/Subscription/{subscription_id}/$status", subscription_status, "GET")
+    add("/Subscription/{subscription_id}/$events", subscription_events, "GET")
     add("/{resource_type}/{resource_id}", read, "GET")
     add("/{resource_type}/{resource_id}", update, "PUT")
+    add("/{resource_type}/{resource_id}", delete, "DELETE")
+    add("/{resource_type}/{resource_id}/_history", instance_history, "GET")
     add("/{resource_type}/{resource_id}/_history/{version_id}", vread, "GET")
+    return router
+
+
+def _auth_routes(service: TokenService, base: str) -> APIRouter:
+    router = APIRouter()
+
+    async def discovery(request: Request) -> Response:
+        document = smart_configuration(request, base, service)
+        return Response(orjson.dumps(document), media_type="application/json")
+
+    async def token(request: Request) -> Response:
+        return await token_endpoint(request, base, service)
+
+    router.add_api_route(
+        base + "/.well-known/smart-configuration",
+        discovery,
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    router.add_api_route(base + "/auth/token", token, methods=["POST"], include_in_schema=False)
     return router
 
 
@@ -165,21 +327,30 @@ def create_app(
     *,
     base_path: str = "/fhir",
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    auth: AuthConfig | None = None,
+    faults: FaultConfig | None = None,
+    cursor_ttl_seconds: float = CURSOR_TTL_SECONDS,
 ) -> FastAPI:
     """A FHIR R4 server over the SQLite file ``db_path`` (created when missing).
 
     The routes live under ``base_path`` (``/fhir`` gives ``http://host/fhir/Patient``).
+    ``auth`` turns on bearer tokens and SMART backend clients (see :mod:`sandbox.auth`),
+    ``faults`` injected latency and failures (see :mod:`sandbox.faults`). Paging links
+    older than ``cursor_ttl_seconds`` are answered 410 Gone.
     The store opens now, so the app works under ``httpx.ASGITransport`` (which runs no
     lifespan); it closes when a server running the app shuts down.
     """
     store = Store(db_path)
     base = _normalise_base(base_path)
 
+    notifier = SubscriptionNotifier(store)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            await notifier.aclose()
             store.close()
 
     app = FastAPI(
@@ -190,6 +361,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.store = store
-    app.include_router(_routes(store, base, max_body_bytes))
+    app.state.notifier = notifier
+    if auth is not None:
+        service = TokenService(auth)
+        app.include_router(_auth_routes(service, base))
+        app.add_middleware(AuthMiddleware, service=service, base=base)
+    app.include_router(_routes(store, base, max_body_bytes, cursor_ttl_seconds, notifier))
+    if faults is not None and faults.active:
+        app.add_middleware(FaultMiddleware, config=faults)  # outermost: faults before auth
     _install_error_handlers(app)
     return app

@@ -4,8 +4,10 @@ A transaction is all or nothing: every entry is parsed, its ``urn:uuid:`` placeh
 rewritten to the ``Type/id`` the server gives it, every resource validated, and only then
 are the writes made inside one SQLite transaction; any failure rolls them all back and the
 answer is one OperationOutcome. A batch runs each entry on its own and reports each
-entry's own status. Entries may be POST (create), PUT (update or create with the client's
-id) or GET (read, vread or search); conditional interactions are refused, not ignored.
+entry's own status. Entries may be POST (create, conditional with ``ifNoneExist``), PUT
+(update or create with the client's id), DELETE or GET (read, vread or search). In a
+transaction, conditional references (``Practitioner?identifier=...``) are resolved to the one
+resource they match. Other conditional interactions are refused, not ignored.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 from uuid import uuid4
 
-from fhir_coder.outcome import Issue, IssueCode
+from fhir_coder.outcome import Issue, IssueCode, Severity, operation_outcome
 from sandbox import operations
 from sandbox.clock import now_instant
+from sandbox.conditional import match_one, resolve_conditional_references
 from sandbox.problems import FhirRequestError, problem, status_line
+from sandbox.reference_check import unresolved_issues
 from sandbox.references import is_valid_id
 from sandbox.search import parse_search, run_search
 from sandbox.store import Store, StoredResource
@@ -26,7 +30,7 @@ from sandbox.store import Store, StoredResource
 __all__ = ["process_bundle"]
 
 _PLACEHOLDER = "urn:uuid:"
-_ORDER = {"POST": 0, "PUT": 1, "GET": 2}  # the processing order FHIR prescribes
+_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}  # the processing order FHIR prescribes
 
 
 @dataclass(slots=True)
@@ -42,6 +46,8 @@ class _Entry:
     resource: dict[str, Any] | None = None
     full_url: str = ""
     if_match: int | None = None
+    if_none_exist: str | None = None
+    existing: StoredResource | None = None  # the match of a conditional create
 
     @property
     def where(self) -> str:
@@ -83,9 +89,9 @@ def _request(index: int, raw: object) -> tuple[dict[str, Any], dict[str, Any], s
         raise _entry_problem(
             index,
             IssueCode.NOT_SUPPORTED,
-            f"request.method {method} is not supported (POST, PUT and GET are)",
+            f"request.method {method} is not supported (POST, PUT, DELETE and GET are)",
         )
-    for conditional in ("ifNoneExist", "ifNoneMatch", "ifModifiedSince"):
+    for conditional in ("ifNoneMatch", "ifModifiedSince"):
         if conditional in request:
             raise _entry_problem(
                 index,
@@ -111,6 +117,8 @@ def _parse_entry(index: int, raw: object, fhir_base: str) -> _Entry:
     operations.check_type(entry.resource_type)
     if method == "GET":
         return _parse_get(entry, segments, query)
+    if method == "DELETE":
+        return _parse_delete(entry, segments, query)
     if query:
         raise _entry_problem(
             index, IssueCode.NOT_SUPPORTED, f"conditional {method} ({url!r}) is not supported"
@@ -125,11 +133,23 @@ def _parse_entry(index: int, raw: object, fhir_base: str) -> _Entry:
                 index, IssueCode.INVALID, "a POST entry's request.url must be the resource type"
             )
         entry.resource_id = str(uuid4())
+        condition = request.get("ifNoneExist")
+        if isinstance(condition, str) and condition.strip():
+            entry.if_none_exist = condition.strip().lstrip("?")
         return entry
     if len(segments) != 2 or not is_valid_id(segments[1]):
         raise _entry_problem(index, IssueCode.INVALID, "a PUT entry's request.url must be Type/id")
     entry.resource_id = segments[1]
     entry.if_match = operations.parse_if_match(request.get("ifMatch"))
+    return entry
+
+
+def _parse_delete(entry: _Entry, segments: list[str], query: str) -> _Entry:
+    if len(segments) != 2 or query or not is_valid_id(segments[1]):
+        raise _entry_problem(
+            entry.index, IssueCode.NOT_SUPPORTED, "a DELETE entry's request.url must be Type/id"
+        )
+    entry.resource_id = segments[1]
     return entry
 
 
@@ -241,6 +261,11 @@ def _execute(
     """Carry out one parsed entry; its response entry. ``checked``: already validated."""
     if not checked:
         _check(entry)
+    if entry.existing is not None:
+        return _written(entry.existing, 200, fhir_base)
+    if entry.method == "DELETE" and entry.resource_id is not None:
+        operations.delete(store, entry.resource_type, entry.resource_id)
+        return {"response": {"status": status_line(204)}}
     if entry.method == "POST" and entry.resource is not None:
         stored = operations.save_new(store, entry.resource, resource_id=entry.resource_id)
         return _written(stored, 201, fhir_base)
@@ -273,24 +298,70 @@ def _execute(
     }
 
 
-def _transaction(store: Store, raw_entries: list[Any], fhir_base: str) -> list[dict[str, Any]]:
+def _match_conditional_creates(store: Store, entries: list[_Entry], fhir_base: str) -> None:
+    """Point each conditional create that has a match at the existing resource."""
+    for entry in entries:
+        if entry.if_none_exist is None:
+            continue
+        existing = match_one(store, entry.resource_type, entry.if_none_exist, fhir_base=fhir_base)
+        if existing is not None:
+            entry.existing = existing
+            entry.resource_id = existing.resource_id
+
+
+def _transaction(
+    store: Store, raw_entries: list[Any], fhir_base: str, *, strict: bool = False
+) -> list[dict[str, Any]]:
     entries = [_parse_entry(index, raw, fhir_base) for index, raw in enumerate(raw_entries)]
-    _link_placeholders(entries)
-    invalid: list[Issue] = []
-    for entry in entries:  # validate everything before writing anything, and report it all
-        try:
-            _check(entry)
-        except FhirRequestError as exc:
-            if exc.status != 422:
-                raise
-            invalid.extend(exc.issues)
-    if invalid:
-        raise FhirRequestError(422, *invalid)
     responses: dict[int, dict[str, Any]] = {}
     with store.transaction():
+        _match_conditional_creates(store, entries, fhir_base)
+        _link_placeholders(entries)
+        for entry in entries:
+            if entry.resource is not None and entry.existing is None:
+                entry.resource = resolve_conditional_references(
+                    store, entry.resource, fhir_base=fhir_base, where=entry.where
+                )
+        invalid: list[Issue] = []
+        for entry in entries:  # validate everything before writing anything, and report it all
+            if entry.existing is not None:
+                continue
+            try:
+                _check(entry)
+            except FhirRequestError as exc:
+                if exc.status != 422:
+                    raise
+                invalid.extend(exc.issues)
+        if invalid:
+            raise FhirRequestError(422, *invalid)
         for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
             responses[entry.index] = _execute(store, entry, fhir_base, checked=True)
+        _check_references(store, entries, responses, strict=strict)
     return [responses[index] for index in range(len(entries))]
+
+
+def _check_references(
+    store: Store,
+    entries: list[_Entry],
+    responses: dict[int, dict[str, Any]],
+    *,
+    strict: bool,
+) -> None:
+    """Refuse (strict) or report (lenient) references that name nothing, after all writes."""
+    severity = Severity.ERROR if strict else Severity.WARNING
+    refused: list[Issue] = []
+    for entry in entries:
+        if entry.resource is None or entry.existing is not None or entry.method == "DELETE":
+            continue
+        issues = unresolved_issues(
+            store, entry.resource, root=f"{entry.where}.resource", severity=severity
+        )
+        if strict:
+            refused.extend(issues)
+        elif issues:
+            responses[entry.index]["response"]["outcome"] = operation_outcome(*issues)
+    if refused:
+        raise FhirRequestError(422, *refused)
 
 
 def _batch(store: Store, raw_entries: list[Any], fhir_base: str) -> list[dict[str, Any]]:
@@ -307,12 +378,16 @@ def _batch(store: Store, raw_entries: list[Any], fhir_base: str) -> list[dict[st
     return responses
 
 
-def process_bundle(store: Store, bundle: dict[str, Any], *, fhir_base: str = "") -> dict[str, Any]:
+def process_bundle(
+    store: Store, bundle: dict[str, Any], *, fhir_base: str = "", strict: bool = False
+) -> dict[str, Any]:
     """Run a transaction or batch Bundle; the transaction-response or batch-response Bundle.
 
     ``fhir_base`` (``http://host/fhir``) makes ``fullUrl`` and ``location`` absolute; when
     empty they are relative (``Patient/1/_history/1``), as for loading a file. A failed
     transaction raises :class:`~sandbox.problems.FhirRequestError` and writes nothing.
+    ``strict`` (``Prefer: handling=strict``) refuses references that name nothing here;
+    otherwise they are reported as warnings in the entries' ``response.outcome``.
     """
     bundle_type = bundle.get("type")
     if bundle.get("resourceType") != "Bundle" or bundle_type not in {"transaction", "batch"}:
@@ -328,7 +403,7 @@ def process_bundle(store: Store, bundle: dict[str, Any], *, fhir_base: str = "")
             400, IssueCode.STRUCTURE, "Bundle.entry must be a list", expression=("Bundle.entry",)
         )
     if bundle_type == "transaction":
-        entries = _transaction(store, raw_entries, fhir_base)
+        entries = _transaction(store, raw_entries, fhir_base, strict=strict)
     else:
         entries = _batch(store, raw_entries, fhir_base)
     response: dict[str, Any] = {

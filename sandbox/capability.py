@@ -11,28 +11,57 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.resource_types import RESOURCE_TYPES
-from sandbox.searchparams import ID_PARAM, params_for
+from sandbox.searchparams import ID_PARAM, LAST_UPDATED_PARAM, ParamKind, params_for
 
 __all__ = ["FHIR_VERSION", "SOFTWARE_NAME", "capability_statement"]
 
 FHIR_VERSION = "4.0.1"
 SOFTWARE_NAME = "fhir-coder sandbox"
 _SOFTWARE_VERSION = "0.1.0"
-_INTERACTIONS = ("read", "vread", "update", "create", "search-type")
+_INTERACTIONS = (
+    "read",
+    "vread",
+    "update",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+)
+
+
+def _includes(resource_type: str) -> list[str]:
+    return [
+        f"{resource_type}:{param.name}"
+        for param in params_for(resource_type).values()
+        if param.kind is ParamKind.REFERENCE
+    ]
+
+
+def _revincludes(resource_type: str) -> list[str]:
+    return [
+        f"{source}:{param.name}"
+        for source in sorted(RESOURCE_TYPES)
+        for param in params_for(source).values()
+        if param.kind is ParamKind.REFERENCE
+        and (not param.targets or resource_type in param.targets)
+    ]
 
 
 def _resource(resource_type: str) -> dict[str, Any]:
-    params = [ID_PARAM, *params_for(resource_type).values()]
+    params = [ID_PARAM, LAST_UPDATED_PARAM, *params_for(resource_type).values()]
     return {
         "type": resource_type,
         "interaction": [{"code": code} for code in _INTERACTIONS],
         "versioning": "versioned-update",
         "readHistory": True,
         "updateCreate": True,
-        "conditionalCreate": False,
+        "conditionalCreate": True,
         "conditionalRead": "not-supported",
-        "conditionalUpdate": False,
+        "conditionalUpdate": True,
         "conditionalDelete": "not-supported",
+        "searchInclude": _includes(resource_type),
+        "searchRevInclude": _revincludes(resource_type),
         "searchParam": [
             {"name": param.name, "type": param.kind.value, "documentation": param.documentation}
             for param in params
@@ -60,7 +89,8 @@ def capability_statement(fhir_base: str, *, date: str) -> dict[str, Any]:
                 "mode": "server",
                 "documentation": (
                     "Search results page with _count (default 50, at most 500) and an opaque "
-                    "_cursor in Bundle.link next/previous. Unknown search parameters are "
+                    "_cursor in Bundle.link next/previous; _sort (date and string parameters, _id, "
+                    "_lastUpdated) and _summary=count are supported. Unknown search parameters are "
                     "ignored and reported in an OperationOutcome entry, or refused with 400 "
                     "under 'Prefer: handling=strict'. Every write is validated as R4."
                 ),

@@ -11,9 +11,15 @@ from dataclasses import dataclass
 __all__ = [
     "Criterion",
     "Cursor",
+    "DateCriterion",
+    "DateMatch",
     "IdCriterion",
+    "Inclusion",
     "ReferenceCriterion",
     "ReferenceMatch",
+    "SortKey",
+    "StringCriterion",
+    "StringMatch",
     "TokenCriterion",
     "TokenMatch",
 ]
@@ -58,12 +64,69 @@ class ReferenceCriterion:
     matches: tuple[ReferenceMatch, ...]
 
 
-Criterion = IdCriterion | TokenCriterion | ReferenceCriterion
+@dataclass(frozen=True, slots=True)
+class DateMatch:
+    """A date prefix (``eq``, ``ge``...) and the range ``[low, high]`` of its value."""
+
+    prefix: str
+    low: str
+    high: str
+
+
+@dataclass(frozen=True, slots=True)
+class DateCriterion:
+    """A date parameter (or ``_lastUpdated``) matches any of ``matches``."""
+
+    param: str
+    matches: tuple[DateMatch, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StringMatch:
+    """A string value: ``exact`` compares as written, otherwise folded and as a prefix."""
+
+    value: str
+    exact: bool = False
+    contains: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StringCriterion:
+    """A string parameter matches any of ``matches``."""
+
+    param: str
+    matches: tuple[StringMatch, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Inclusion:
+    """``_include`` (forward) or ``_revinclude`` (reverse) of ``source_type:param[:target]``."""
+
+    source_type: str
+    param: str
+    target_type: str | None
+    reverse: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """One ``_sort`` key: a date or string parameter, ``_id`` or ``_lastUpdated``."""
+
+    param: str
+    descending: bool = False
+
+
+Criterion = IdCriterion | TokenCriterion | ReferenceCriterion | DateCriterion | StringCriterion
 
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """A position in a result set: after (next page) or before (previous page) a sequence."""
+    """A position in a result set: after (next page) or before (previous page) a sequence.
+
+    A sorted search pages by ``offset`` instead: its order is not the sequence order.
+    """
 
     after: int | None = None
     before: int | None = None
+    offset: int | None = None
+    issued: int | None = None  # when the link was made (Unix seconds); cursors expire

@@ -12,8 +12,9 @@ from typing import Any
 
 from sandbox.references import split_reference
 from sandbox.searchparams import ParamKind, SearchParam, params_for
+from sandbox.values import date_range, fold
 
-__all__ = ["IndexRows", "ReferenceRow", "TokenRow", "index_rows"]
+__all__ = ["DateRow", "IndexRows", "ReferenceRow", "StringRow", "TokenRow", "index_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +36,31 @@ class ReferenceRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DateRow:
+    """A date value as the range of UTC instants it covers."""
+
+    param: str
+    low: str
+    high: str
+
+
+@dataclass(frozen=True, slots=True)
+class StringRow:
+    """A string value, folded (for the default match) and as written (for ``:exact``)."""
+
+    param: str
+    folded: str
+    exact: str
+
+
+@dataclass(frozen=True, slots=True)
 class IndexRows:
     """Every index row of one resource."""
 
     tokens: tuple[TokenRow, ...]
     references: tuple[ReferenceRow, ...]
+    dates: tuple[DateRow, ...] = ()
+    strings: tuple[StringRow, ...] = ()
 
 
 def _values(node: object, path: list[str]) -> Iterator[Any]:
@@ -79,15 +100,41 @@ def _references(param: SearchParam, value: object) -> Iterator[ReferenceRow]:
     yield ReferenceRow(param.name, target[0], target[1])
 
 
+def _dates(param: SearchParam, value: object) -> Iterator[DateRow]:
+    """A date, dateTime or instant, or a Period (an open end is unbounded)."""
+    if isinstance(value, str):
+        found = date_range(value)
+        if found is not None:
+            yield DateRow(param.name, *found)
+    elif isinstance(value, dict) and ("start" in value or "end" in value):
+        start = date_range(str(value["start"])) if "start" in value else None
+        end = date_range(str(value["end"])) if "end" in value else None
+        if start is not None or end is not None:
+            low = start[0] if start else "0000"
+            high = end[1] if end else "9999"
+            yield DateRow(param.name, low, high)
+
+
+def _strings(param: SearchParam, value: object) -> Iterator[StringRow]:
+    if isinstance(value, str) and value:
+        yield StringRow(param.name, fold(value), value)
+
+
 def index_rows(resource_type: str, resource: dict[str, Any]) -> IndexRows:
     """The index rows of ``resource`` for every search parameter of its type."""
     tokens: dict[TokenRow, None] = {}
     references: dict[ReferenceRow, None] = {}
+    dates: dict[DateRow, None] = {}
+    strings: dict[StringRow, None] = {}
     for param in params_for(resource_type).values():
         for path in param.paths:
             for value in _values(resource, path.split(".")):
                 if param.kind is ParamKind.TOKEN:
                     tokens.update(dict.fromkeys(_tokens(param, value)))
-                else:
+                elif param.kind is ParamKind.REFERENCE:
                     references.update(dict.fromkeys(_references(param, value)))
-    return IndexRows(tuple(tokens), tuple(references))
+                elif param.kind is ParamKind.DATE:
+                    dates.update(dict.fromkeys(_dates(param, value)))
+                else:
+                    strings.update(dict.fromkeys(_strings(param, value)))
+    return IndexRows(tuple(tokens), tuple(references), tuple(dates), tuple(strings))

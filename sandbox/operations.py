@@ -1,4 +1,4 @@
-"""The FHIR interactions on one resource (read, vread, create, update) and their rules.
+"""The FHIR interactions on one resource (read, vread, create, update, delete), their rules.
 
 The HTTP routes and the entries of transaction and batch Bundles both call these, so a
 resource is checked the same way whichever path it comes by: the type must be served,
@@ -28,6 +28,7 @@ __all__ = [
     "check_resource",
     "check_type",
     "create",
+    "delete",
     "parse_if_match",
     "read",
     "save_new",
@@ -115,8 +116,23 @@ def read(store: Store, resource_type: str, resource_id: str) -> StoredResource:
     check_type(resource_type)
     stored = store.read(resource_type, resource_id) if is_valid_id(resource_id) else None
     if stored is None:
+        if is_valid_id(resource_id) and store.is_deleted(resource_type, resource_id):
+            raise problem(
+                410, IssueCode.NOT_FOUND, f"{resource_type}/{resource_id} has been deleted"
+            )
         raise _not_found(resource_type, resource_id)
     return stored
+
+
+def delete(store: Store, resource_type: str, resource_id: str) -> int | None:
+    """Delete a resource; the deletion's version, or None when there was nothing to delete.
+
+    Deleting what does not exist succeeds too (FHIR lets servers answer 200 or 204 then):
+    the outcome a client wants, no resource, holds either way.
+    """
+    check_type(resource_type)
+    check_id(resource_id)
+    return store.delete(resource_type, resource_id)
 
 
 def vread(store: Store, resource_type: str, resource_id: str, version: str) -> StoredResource:

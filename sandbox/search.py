@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,20 +23,28 @@ from sandbox.clock import now_instant
 from sandbox.criteria import (
     Criterion,
     Cursor,
+    DateCriterion,
+    DateMatch,
     IdCriterion,
+    Inclusion,
     ReferenceCriterion,
     ReferenceMatch,
+    SortKey,
+    StringCriterion,
+    StringMatch,
     TokenCriterion,
     TokenMatch,
 )
 from sandbox.problems import FhirRequestError, problem
 from sandbox.references import split_reference
 from sandbox.resource_types import is_resource_type
-from sandbox.searchparams import ID_PARAM, ParamKind, SearchParam, params_for
+from sandbox.searchparams import ID_PARAM, LAST_UPDATED_PARAM, ParamKind, SearchParam, params_for
 from sandbox.store import SearchPage, Store
+from sandbox.values import date_range, fold, split_prefix
 
 __all__ = [
     "CURSOR_PARAM",
+    "CURSOR_TTL_SECONDS",
     "DEFAULT_COUNT",
     "MAX_COUNT",
     "SearchRequest",
@@ -48,8 +57,14 @@ __all__ = [
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
 CURSOR_PARAM = "_cursor"
+CURSOR_TTL_SECONDS = 600.0
+"""Paging links older than this are answered 410 Gone."""
 _FORMAT_PARAM = "_format"
 _JSON_FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
+_NO_OP_PARAMS = frozenset(
+    {(_FORMAT_PARAM, value) for value in _JSON_FORMATS}
+    | {("_total", value) for value in ("none", "estimate", "accurate")}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +77,9 @@ class SearchRequest:
     cursor: Cursor | None
     used: tuple[tuple[str, str], ...]
     ignored: tuple[str, ...]
+    sort: tuple[SortKey, ...] = ()
+    summary_count: bool = False
+    inclusions: tuple[Inclusion, ...] = ()
 
 
 def _split_unescaped(text: str, separator: str) -> list[str]:
@@ -130,6 +148,35 @@ def _reference_match(
     return ReferenceMatch(target_type=type_modifier, target_id=text)
 
 
+def _date_match(name: str, text: str) -> DateMatch:
+    prefix, value = split_prefix(text)
+    found = date_range(value)
+    if found is None:
+        raise problem(
+            400,
+            IssueCode.INVALID,
+            f"{name}: {text!r} is not a FHIR date with an optional prefix (ge2020-01-31)",
+            expression=(name,),
+        )
+    return DateMatch(prefix, *found)
+
+
+def _string_criterion(param: SearchParam, modifier: str | None, values: list[str]) -> Criterion:
+    if modifier not in {None, "exact", "contains"}:
+        raise _unsupported_modifier(param.name, modifier or "")
+    return StringCriterion(
+        param.name,
+        tuple(
+            StringMatch(
+                value=v if modifier == "exact" else fold(v),
+                exact=modifier == "exact",
+                contains=modifier == "contains",
+            )
+            for v in (_unescape(v) for v in values)
+        ),
+    )
+
+
 def _criterion(
     param: SearchParam,
     modifier: str | None,
@@ -138,6 +185,12 @@ def _criterion(
     fhir_base: str,
 ) -> Criterion:
     values = _split_unescaped(value, ",")
+    if param.kind is ParamKind.DATE:
+        if modifier is not None:
+            raise _unsupported_modifier(param.name, modifier)
+        return DateCriterion(param.name, tuple(_date_match(param.name, v) for v in values))
+    if param.kind is ParamKind.STRING:
+        return _string_criterion(param, modifier, values)
     if param.name == ID_PARAM.name or param.kind is ParamKind.REFERENCE:
         values = [_unescape(v) for v in values]
     if param.kind is ParamKind.TOKEN:
@@ -178,28 +231,92 @@ def _count(value: str) -> int:
     return min(count, MAX_COUNT)
 
 
+def _sort_keys(value: str, known: dict[str, SearchParam]) -> tuple[SortKey, ...]:
+    keys: list[SortKey] = []
+    for item in value.split(","):
+        name = item.strip().removeprefix("-")
+        param = known.get(name)
+        sortable = name in {"_id", "_lastUpdated"} or (
+            param is not None and param.kind in {ParamKind.DATE, ParamKind.STRING}
+        )
+        if not sortable:
+            raise problem(
+                400,
+                IssueCode.NOT_SUPPORTED,
+                f"_sort by {name!r} is not supported (date and string parameters, _id and "
+                "_lastUpdated are)",
+                expression=("_sort",),
+            )
+        keys.append(SortKey(name, descending=item.strip().startswith("-")))
+    return tuple(keys)
+
+
+def _inclusion(resource_type: str, key: str, value: str) -> Inclusion:
+    """``_include=Encounter:patient`` or ``_revinclude=Condition:encounter[:Encounter]``."""
+    reverse = key == "_revinclude"
+    parts = value.split(":")
+    source = parts[0]
+    param = params_for(source).get(parts[1]) if len(parts) in {2, 3} else None
+    target = parts[2] if len(parts) == 3 else None
+    valid = (
+        param is not None
+        and param.kind is ParamKind.REFERENCE
+        and (reverse or source == resource_type)
+        and (not reverse or not param.targets or resource_type in param.targets)
+        and (target is None or is_resource_type(target))
+    )
+    if not valid or param is None:
+        raise problem(
+            400,
+            IssueCode.NOT_SUPPORTED,
+            f"{key}={value!r} is not supported on {resource_type} searches (see the "
+            "CapabilityStatement's searchInclude and searchRevInclude)",
+            expression=(key,),
+        )
+    return Inclusion(source, param.name, target, reverse=reverse)
+
+
 def encode_cursor(cursor: Cursor) -> str:
-    """The opaque text of ``cursor`` for a paging link."""
-    text = f"a{cursor.after}" if cursor.after is not None else f"b{cursor.before}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    """The opaque text of ``cursor`` for a paging link, stamped with when it was made."""
+    if cursor.offset is not None:
+        text = f"o{cursor.offset}"
+    else:
+        text = f"a{cursor.after}" if cursor.after is not None else f"b{cursor.before}"
+    issued = cursor.issued if cursor.issued is not None else int(time.time())
+    return base64.urlsafe_b64encode(f"{text}.{issued}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(token: str) -> Cursor:
-    """The cursor a paging link carries; a token the sandbox did not write is a 400."""
+def decode_cursor(token: str, *, ttl_seconds: float = CURSOR_TTL_SECONDS) -> Cursor:
+    """The cursor a paging link carries.
+
+    A token the sandbox did not write is a 400; one older than ``ttl_seconds`` a 410 (the
+    search must be restarted), as servers that keep result sets for a while answer.
+    """
     try:
         text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        position = int(text[1:])
+        place, _, stamp = text.partition(".")
+        position, issued = int(place[1:]), int(stamp)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        position = -1
-        text = ""
-    if position < 0 or text[:1] not in {"a", "b"}:
+        position, issued, place = -1, 0, ""
+    if position < 0 or place[:1] not in {"a", "b", "o"}:
         raise problem(
             400,
             IssueCode.INVALID,
             "The paging cursor is not one this server issued; restart the search",
             expression=(CURSOR_PARAM,),
         )
-    return Cursor(after=position) if text[0] == "a" else Cursor(before=position)
+    if time.time() - issued > ttl_seconds:
+        raise problem(
+            410,
+            IssueCode.NOT_FOUND,
+            "The paging cursor has expired; restart the search",
+            expression=(CURSOR_PARAM,),
+        )
+    if place[0] == "o":
+        return Cursor(offset=position, issued=issued)
+    if place[0] == "a":
+        return Cursor(after=position, issued=issued)
+    return Cursor(before=position, issued=issued)
 
 
 def parse_search(
@@ -208,27 +325,41 @@ def parse_search(
     *,
     fhir_base: str,
     strict: bool = False,
+    cursor_ttl_seconds: float = CURSOR_TTL_SECONDS,
 ) -> SearchRequest:
     """Read the query parameters of a search on ``resource_type``.
 
     Unknown parameters are ignored (and reported) unless ``strict``, when they are a 400.
     Malformed values of known parameters and unsupported modifiers are always a 400.
     """
-    known = {ID_PARAM.name: ID_PARAM} | params_for(resource_type)
+    known = {ID_PARAM.name: ID_PARAM, LAST_UPDATED_PARAM.name: LAST_UPDATED_PARAM}
+    known |= params_for(resource_type)
     criteria: list[Criterion] = []
     used: list[tuple[str, str]] = []
     ignored: list[str] = []
     count = DEFAULT_COUNT
     cursor: Cursor | None = None
+    sort: tuple[SortKey, ...] = ()
+    summary_count = False
+    inclusions: list[Inclusion] = []
     for key, value in items:
         name, _, modifier = key.partition(":")
         if key == "_count":
             count = _count(value)
             used.append((key, value))
+        elif key == "_sort":
+            sort = _sort_keys(value, known)
+            used.append((key, value))
+        elif key == "_summary" and value in {"count", "false"}:
+            summary_count = value == "count"
+            used.append((key, value))
+        elif key in {"_include", "_revinclude"}:
+            inclusions.append(_inclusion(resource_type, key, value))
+            used.append((key, value))
+        elif (key, value) in _NO_OP_PARAMS:
+            continue  # JSON is all we speak; the total is always given, and accurate
         elif key == CURSOR_PARAM:
-            cursor = decode_cursor(value)
-        elif key == _FORMAT_PARAM and value in _JSON_FORMATS:
-            continue
+            cursor = decode_cursor(value, ttl_seconds=cursor_ttl_seconds)
         elif name in known and value:
             criteria.append(
                 _criterion(known[name], modifier or None, value, fhir_base=fhir_base),
@@ -257,6 +388,9 @@ def parse_search(
         cursor=cursor,
         used=tuple(used),
         ignored=tuple(dict.fromkeys(ignored)),
+        sort=sort,
+        summary_count=summary_count,
+        inclusions=tuple(inclusions),
     )
 
 
@@ -276,6 +410,21 @@ def _links(fhir_base: str, request: SearchRequest, page: SearchPage) -> list[dic
     links = [{"relation": "self", "url": self_url}]
     if request.cursor is not None:
         links.append({"relation": "first", "url": _link(fhir_base, request, None)})
+    if page.offset is not None:
+        if page.has_previous:
+            previous_offset = max(0, page.offset - request.count)
+            links.append(
+                {
+                    "relation": "previous",
+                    "url": _link(fhir_base, request, Cursor(offset=previous_offset)),
+                }
+            )
+        if page.has_next:
+            next_offset = page.offset + request.count
+            links.append(
+                {"relation": "next", "url": _link(fhir_base, request, Cursor(offset=next_offset))}
+            )
+        return links
     if page.has_previous and page.first_seq is not None:
         previous = _link(fhir_base, request, Cursor(before=page.first_seq))
         links.append({"relation": "previous", "url": previous})
@@ -286,10 +435,46 @@ def _links(fhir_base: str, request: SearchRequest, page: SearchPage) -> list[dic
     return links
 
 
+def _included_entries(
+    store: Store, request: SearchRequest, page: SearchPage, fhir_base: str
+) -> list[dict[str, Any]]:
+    """The ``_include``/``_revinclude`` resources of a page, each once, after the matches."""
+    ids = [stored.resource_id for stored in page.resources]
+    if not ids or not request.inclusions:
+        return []
+    seen = {(request.resource_type, i) for i in ids}
+    entries: list[dict[str, Any]] = []
+    for inclusion in request.inclusions:
+        if inclusion.reverse:
+            found = store.revincluded(
+                inclusion.source_type, inclusion.param, request.resource_type, ids
+            )
+        else:
+            found = store.included(
+                request.resource_type, ids, inclusion.param, inclusion.target_type
+            )
+        for stored in found:
+            if (stored.resource_type, stored.resource_id) in seen:
+                continue
+            seen.add((stored.resource_type, stored.resource_id))
+            entries.append(
+                {
+                    "fullUrl": f"{fhir_base}/{stored.reference}",
+                    "resource": stored.resource,
+                    "search": {"mode": "include"},
+                }
+            )
+    return entries
+
+
 def run_search(store: Store, request: SearchRequest, *, fhir_base: str) -> dict[str, Any]:
     """The searchset Bundle for ``request``; ``fhir_base`` makes its URLs absolute."""
     page = store.search(
-        request.resource_type, request.criteria, count=request.count, cursor=request.cursor
+        request.resource_type,
+        request.criteria,
+        count=0 if request.summary_count else request.count,
+        cursor=request.cursor,
+        sort=request.sort,
     )
     entries: list[dict[str, Any]] = [
         {
@@ -299,6 +484,7 @@ def run_search(store: Store, request: SearchRequest, *, fhir_base: str) -> dict[
         }
         for stored in page.resources
     ]
+    entries.extend(_included_entries(store, request, page, fhir_base))
     if request.ignored:
         warning = Issue(
             severity=Severity.WARNING,

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 __all__ = [
     "ID_PARAM",
+    "LAST_UPDATED_PARAM",
     "ParamKind",
     "SearchParam",
     "params_for",
@@ -25,6 +26,8 @@ class ParamKind(StrEnum):
 
     TOKEN = "token"  # noqa: S105 - the FHIR search parameter type, not a secret
     REFERENCE = "reference"
+    DATE = "date"
+    STRING = "string"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +94,71 @@ def _encounter(path: str) -> SearchParam:
     )
 
 
+LAST_UPDATED_PARAM = SearchParam(
+    "_lastUpdated",
+    ParamKind.DATE,
+    ("meta.lastUpdated",),
+    documentation="When the resource last changed, with date prefixes",
+)
+"""``_lastUpdated`` is answered from the resources table itself, for every type."""
+
+
+def _token(name: str, *paths: str) -> SearchParam:
+    return SearchParam(name, ParamKind.TOKEN, paths, documentation=f"Code of {', '.join(paths)}")
+
+
+def _date(name: str, *paths: str) -> SearchParam:
+    return SearchParam(
+        name, ParamKind.DATE, paths, documentation=f"{', '.join(paths)}, with date prefixes"
+    )
+
+
+def _string(name: str, *paths: str) -> SearchParam:
+    return SearchParam(
+        name,
+        ParamKind.STRING,
+        paths,
+        documentation=f"{', '.join(paths)}: starts with, ignoring case and accents (:exact)",
+    )
+
+
+_HUMAN_NAME = ("name.family", "name.given", "name.prefix", "name.suffix", "name.text")
+
 _BY_TYPE: dict[str, tuple[SearchParam, ...]] = {
-    "Patient": (_identifier(),),
-    "Practitioner": (_identifier(),),
-    "Organization": (_identifier(),),
-    "Encounter": (_status(), _identifier(), _patient("subject"), _subject("subject")),
+    "Patient": (
+        _identifier(),
+        _string("name", *_HUMAN_NAME),
+        _string("family", "name.family"),
+        _string("given", "name.given"),
+        _date("birthdate", "birthDate"),
+        _token("gender", "gender"),
+    ),
+    "Practitioner": (
+        _identifier(),
+        _string("name", *_HUMAN_NAME),
+        _string("family", "name.family"),
+        _string("given", "name.given"),
+    ),
+    "Organization": (_identifier(), _string("name", "name", "alias")),
+    "Encounter": (
+        _status(),
+        _identifier(),
+        _patient("subject"),
+        _subject("subject"),
+        _date("date", "period"),
+        _token("class", "class"),
+        _token("type", "type"),
+    ),
     "Condition": (
         _identifier(),
         _patient("subject"),
         _subject("subject"),
         _encounter("encounter"),
+        _token("code", "code"),
+        _token("category", "category"),
+        _token("clinical-status", "clinicalStatus"),
+        _date("onset-date", "onsetDateTime", "onsetPeriod"),
+        _date("recorded-date", "recordedDate"),
     ),
     "Procedure": (
         _status(),
@@ -108,9 +166,19 @@ _BY_TYPE: dict[str, tuple[SearchParam, ...]] = {
         _patient("subject"),
         _subject("subject"),
         _encounter("encounter"),
+        _token("code", "code"),
+        _token("category", "category"),
+        _date("date", "performedDateTime", "performedPeriod"),
     ),
     "Coverage": (_status(), _identifier(), _patient("beneficiary")),
-    "Claim": (_status(), _identifier(), _patient("patient"), _encounter("item.encounter")),
+    "Claim": (
+        _status(),
+        _identifier(),
+        _patient("patient"),
+        _encounter("item.encounter"),
+        _date("created", "created"),
+        _token("use", "use"),
+    ),
     "Provenance": (_patient("target"),),
     "Task": (
         _status(),

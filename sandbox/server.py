@@ -20,7 +20,11 @@ from types import FrameType
 
 import uvicorn
 
+from fhir_coder.errors import ConfigurationError
 from sandbox.app import create_app
+from sandbox.auth import load_auth_config
+from sandbox.faults import ENV_VAR, FAULT_KINDS, FaultConfig, faults_from_env
+from sandbox.loading import LoadError, load_path
 from sandbox.seed import DEFAULT_PATIENTS, DEFAULT_SEED, seed_store
 from sandbox.store import Store
 
@@ -73,6 +77,44 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-seed", action="store_true", help="start with an empty database")
     parser.add_argument(
+        "--load",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="load a transaction Bundle file, an NDJSON file or a folder of them before "
+        "serving (repeatable; the seed is still written into an empty database unless "
+        "--no-seed)",
+    )
+    parser.add_argument(
+        "--auth-config",
+        type=Path,
+        metavar="FILE",
+        help="JSON of bearer tokens and SMART backend clients; every route but /metadata "
+        "and /.well-known/smart-configuration then needs a bearer token",
+    )
+    faults = parser.add_argument_group(
+        "fault injection", f"off by default; {ENV_VAR} may hold the same settings as JSON"
+    )
+    faults.add_argument("--fault-latency-ms", type=float, default=0.0, help="delay every request")
+    faults.add_argument(
+        "--fault-rate", type=float, default=0.0, help="share of requests that fail (0-1)"
+    )
+    faults.add_argument(
+        "--fault",
+        action="append",
+        choices=FAULT_KINDS,
+        default=[],
+        help="how requests fail: 429 (with Retry-After), 503, drop (repeatable; default 503)",
+    )
+    faults.add_argument(
+        "--fault-path",
+        action="append",
+        default=[],
+        help="fail every request whose path contains this (repeatable)",
+    )
+    faults.add_argument("--fault-seed", type=int, help="make the faults repeatable")
+    parser.add_argument(
         "--ready-line",
         action="store_true",
         help=f"print '{READY_PREFIX} <base-url>' on stdout once accepting connections",
@@ -82,7 +124,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY on accepted connections only
+    # when the listening socket says TCP, and without it Nagle's algorithm held back each
+    # response body behind its headers until the client's delayed ACK (~40 ms a request).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)
@@ -123,16 +168,50 @@ def _seed_if_empty(db_path: Path, *, seed: int, patients: int) -> None:
             seed_store(store, seed=seed, patients=patients)
 
 
+def _faults(options: argparse.Namespace) -> FaultConfig | None:
+    """The fault settings of the flags, else of the environment, else None."""
+    if options.fault_latency_ms or options.fault_rate or options.fault_path or options.fault:
+        return FaultConfig(
+            latency_ms=options.fault_latency_ms,
+            rate=options.fault_rate,
+            kinds=tuple(options.fault) or ("503",),
+            paths=tuple(options.fault_path),
+            seed=options.fault_seed,
+        )
+    return faults_from_env()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox until SIGTERM or SIGINT; 0 after a clean stop."""
     options = parse_args(argv)
     db_path: Path = options.db
     if not options.no_seed:
         _seed_if_empty(db_path, seed=options.seed, patients=options.patients)
+    if options.load:
+        try:
+            with Store(db_path) as store:
+                for path in options.load:
+                    written = load_path(store, path)
+                    sys.stderr.write(f"fhir-coder sandbox loaded {written} entries from {path}\n")
+        except LoadError as exc:
+            sys.stderr.write(f"fhir-coder sandbox: {exc}\n")
+            return 2
+    auth = None
+    if options.auth_config is not None:
+        try:
+            auth = load_auth_config(options.auth_config)
+        except ConfigurationError as exc:
+            sys.stderr.write(f"fhir-coder sandbox: {exc}\n")
+            return 2
+    try:
+        faults = _faults(options)
+    except ConfigurationError as exc:
+        sys.stderr.write(f"fhir-coder sandbox: {exc}\n")
+        return 2
     sock = _bind(options.host, options.port)
     base_url = _base_url(sock)
     config = uvicorn.Config(
-        create_app(db_path, base_path=BASE_PATH),
+        create_app(db_path, base_path=BASE_PATH, auth=auth, faults=faults),
         log_level="warning",
         access_log=False,
         lifespan="on",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.peer_server"]
+
 # Set before any test imports codesets, and inherited by the CLI processes tests start.
 _CACHE = Path(tempfile.mkdtemp(prefix="fhir-coder-test-cache-"))
 os.environ["FHIR_CODER_CACHE_DIR"] = str(_CACHE)

@@ -19,6 +19,21 @@ def register(commands: Subcommands) -> None:
     sandbox.add_argument("--port", type=int, default=8080)
     sandbox.add_argument("--db", type=Path, default=DEFAULT_DATA_DIR / "sandbox.sqlite3")
     sandbox.add_argument("--seed", type=int, default=7, help="seed of the synthetic data")
+    sandbox.add_argument("--no-seed", action="store_true", help="start with an empty database")
+    sandbox.add_argument(
+        "--load",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="load a transaction Bundle file, an NDJSON file or a folder of them (repeatable)",
+    )
+    sandbox.add_argument(
+        "--auth-config",
+        type=Path,
+        metavar="FILE",
+        help="JSON file of bearer tokens and SMART backend clients; without it, no auth",
+    )
     sandbox.set_defaults(run=run)
 
 
@@ -35,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
         str(args.db),
         "--seed",
         str(args.seed),
+        *(["--no-seed"] if args.no_seed else []),
+        *(arg for path in args.load for arg in ("--load", str(path))),
+        *(["--auth-config", str(args.auth_config)] if args.auth_config else []),
     )
     try:
         return subprocess.call(command)  # noqa: S603 - our own interpreter and module

@@ -160,11 +160,8 @@ async def test_transaction_get_entries_read_and_search_after_the_writes(client):
 
 async def test_transaction_refuses_what_it_cannot_do_faithfully(client, store, assert_outcome):
     cases = [
-        {"request": {"method": "DELETE", "url": "Patient/p1"}},
-        {
-            "resource": {"resourceType": "Patient"},
-            "request": {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=x|1"},
-        },
+        {"request": {"method": "DELETE", "url": "Patient?identifier=x|1"}},
+        {"request": {"method": "PATCH", "url": "Patient/p1"}},
         {
             "resource": {"resourceType": "Patient"},
             "request": {"method": "PUT", "url": "Patient?identifier=x|1"},

@@ -34,16 +34,25 @@ async def test_metadata_lists_exactly_the_interactions_and_parameters(client):
             "read",
             "vread",
             "update",
+            "delete",
+            "history-instance",
+            "history-type",
             "create",
             "search-type",
         ]
         assert resource["updateCreate"] is True
-        assert resource["conditionalCreate"] is False
+        assert resource["conditionalCreate"] is True
         params = {p["name"]: p["type"] for p in resource["searchParam"]}
-        expected = {"_id": "token"} | {p.name: p.kind.value for p in params_for(name).values()}
+        expected = {"_id": "token", "_lastUpdated": "date"} | {
+            p.name: p.kind.value for p in params_for(name).values()
+        }
         assert params == expected, name
     assert {p["name"] for p in by_type["Encounter"]["searchParam"]} == {
         "_id",
+        "_lastUpdated",
+        "date",
+        "class",
+        "type",
         "status",
         "identifier",
         "patient",

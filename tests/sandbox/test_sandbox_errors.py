@@ -38,7 +38,7 @@ async def test_unknown_route_and_method_are_outcomes(client, assert_outcome):
     outcome = assert_outcome(await client.get("Patient/1/extra/path/segments"), 404)
     assert "No FHIR route" in outcome["issue"][0]["details"]["text"]
     assert_outcome(await client.get("http://sandbox.test/not-fhir"), 404)
-    outcome = assert_outcome(await client.delete("Patient/1"), 405)
+    outcome = assert_outcome(await client.patch("Patient/1"), 405)
     assert outcome["issue"][0]["code"] == "not-supported"
 
 

@@ -185,14 +185,14 @@ async def test_sql_metacharacters_are_plain_values(seeded_client, value):
 
 async def test_unknown_parameters_are_ignored_and_reported(seeded_client):
     bundle = await search(
-        seeded_client, "Encounter", status="finished", _sort="date", colour="blue"
+        seeded_client, "Encounter", status="finished", _elements="id", colour="blue"
     )
 
     outcomes = [e for e in bundle["entry"] if e["search"]["mode"] == "outcome"]
     assert len(outcomes) == 1
     issue = outcomes[0]["resource"]["issue"][0]
     assert issue["severity"] == "warning"
-    assert set(issue["expression"]) == {"_sort", "colour"}
+    assert set(issue["expression"]) == {"_elements", "colour"}
     assert bundle["link"][0]["url"] == f"{BASE}/Encounter?status=finished"  # only what was used
 
 
