@@ -10,17 +10,18 @@ an error we know how to name.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
-from adapters.commands import code, codes, demo, evaluate, sandbox, validate
+from adapters.commands import code, codes, demo, evaluate, probe, sandbox, validate
 from adapters.exit_codes import ExitCode, exit_code_for
 from fhir_coder import __version__
 from fhir_coder.errors import FhirCoderError
 
 __all__ = ["main"]
 
-COMMANDS = (demo, code, sandbox, evaluate, validate, codes)
+COMMANDS = (demo, code, sandbox, evaluate, validate, codes, probe)
 """The command modules, in the order ``--help`` lists them."""
 
 
@@ -39,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     args = _parser().parse_args(argv)
+    # httpx logs every request line at INFO, query strings and so patient ids included:
+    # whatever logging the host sets up, those lines must not reach it.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return int(args.run(args))
     except FhirCoderError as exc:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from adapters.assembly import assemble_encounter, read_conditions
 from adapters.client import FhirClient, matches, outcome_warnings
 from adapters.parties import party_plans, providers, read_issue
+from adapters.reading import reference_of
 from adapters.references import (
     Fetch,
     Unresolvable,
@@ -241,6 +242,8 @@ async def gather_encounter(
     issues: list[Issue] = []
     base = fhir.base_url
     resource, conditions, procedures = await _firstrun_round(session, encounter_id, issues)
+    conditions = _own(conditions, reference, base, issues)
+    procedures = _own(procedures, reference, base, issues)
 
     patient_plan = plan_reference(
         resource.get("subject"), base, container=resource, expected_type="Patient"
@@ -291,6 +294,36 @@ async def gather_encounter(
         source_id=source_id or fhir.base_url,
         issues=issues,
     )
+
+
+def _own(
+    found: list[dict[str, Any]], reference: str, base: str, issues: list[Issue]
+) -> list[dict[str, Any]]:
+    """The searched resources that do point at this encounter.
+
+    A server that ignores ``encounter=`` (unsupported parameters are silently dropped by
+    lenient servers) answers with other encounters' Conditions; coding them would bill
+    diagnoses this visit never had. A resource naming another encounter is left out with
+    a warning; one naming none, or in a form that cannot be compared (a conditional or
+    identifier-only reference), is kept, since some servers link only the other way.
+    """
+    kept: list[dict[str, Any]] = []
+    for resource in found:
+        named = reference_of(resource.get("encounter"))
+        target = literal_reference(named, base) if named else None
+        if target is not None and f"{target[0]}/{target[1]}" != reference:
+            issues.append(
+                read_issue(
+                    f"{resource_key(resource)} came back from the search for {reference} but "
+                    f"names {named}: left out (does the server ignore the encounter parameter?)",
+                    resource_key(resource),
+                    f"{resource.get('resourceType')}.encounter",
+                    rule="READ-SEARCH-MISMATCH",
+                )
+            )
+            continue
+        kept.append(resource)
+    return kept
 
 
 def _patient_id(plan: dict[str, Any] | Fetch | Unresolvable) -> str | None:

@@ -209,3 +209,49 @@ async def test_a_server_that_declares_batch_but_refuses_it_is_asked_plainly(fhir
     assert encounter.patient.sex == "male"
     assert refused.call_count == 1
     assert not session.strategy.batch
+
+
+async def test_conditions_of_another_encounter_are_left_out_when_the_server_ignores_the_parameter():
+    """A lenient server drops ``encounter=`` it does not know and answers with everything."""
+    router = respx.MockRouter(base_url=BASE, assert_all_called=False)
+    router.get("/metadata").mock(
+        return_value=fhir_json(
+            {
+                "resourceType": "CapabilityStatement",
+                "fhirVersion": "4.0.1",
+                "rest": [{"mode": "server"}],
+            }
+        )
+    )
+    router.get("/Encounter/e1").mock(
+        return_value=fhir_json(
+            {
+                "resourceType": "Encounter",
+                "id": "e1",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": "Patient/p1"},
+            }
+        )
+    )
+    mine = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "encounter": {"reference": "Encounter/e1"},
+        "code": {"coding": [{"code": "I10"}]},
+    }
+    other = {
+        "resourceType": "Condition",
+        "id": "c2",
+        "encounter": {"reference": "Encounter/e9"},
+        "code": {"coding": [{"code": "J20.9"}]},
+    }
+    router.get("/Condition").mock(return_value=searchset(mine, other))
+    router.get("/Procedure").mock(return_value=searchset())
+    router.get("/Patient/p1").mock(return_value=fhir_json({"resourceType": "Patient", "id": "p1"}))
+    router.get("/Coverage").mock(return_value=searchset())
+    async with FhirClient(BASE, transport=httpx.MockTransport(router.async_handler)) as fhir:
+        encounter = await gather_encounter(fhir, "e1")
+    assert [d.source.reference for d in encounter.diagnoses] == ["Condition/c1"]
+    [warning] = [i for i in encounter.read_issues if i.rule == "READ-SEARCH-MISMATCH"]
+    assert "Condition/c2" in warning.message
