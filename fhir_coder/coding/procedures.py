@@ -87,13 +87,12 @@ def _code_procedure(
     issues: list[Issue],
 ) -> CodedLine | None:
     source = procedure.source.reference
-    coding = _choose(procedure.codings, systems)
+    coding = source_coding = _choose(procedure.codings, systems)
     method, rule, needs_review = CodingMethod.AS_CODED, "as coded", False
     if coding is None:
         translated = _translate(context, procedure, systems)
         if translated is None:
-            snomed = _choose(procedure.codings, (SNOMED,))
-            what = f"SNOMED CT {snomed.code}" if snomed else "no SNOMED CT code"
+            what = ", ".join(f"{c.system}|{c.code}" for c in procedure.codings) or "no code"
             issues.append(
                 Issue(
                     Severity.WARNING,
@@ -107,7 +106,7 @@ def _code_procedure(
                 )
             )
             return None
-        coding, rule, needs_review = translated
+        source_coding, coding, rule, needs_review = translated
         method = CodingMethod.CROSSWALK
     code = coding.code.strip().upper()
     checked = usable_code(
@@ -126,9 +125,7 @@ def _code_procedure(
         code=code,
         display=checked.description or coding.display,
         source=procedure.source,
-        source_coding=coding
-        if method is CodingMethod.AS_CODED
-        else _choose(procedure.codings, (SNOMED,)),
+        source_coding=source_coding,
         method=method,
         confidence=1.0 if method is CodingMethod.AS_CODED else 0.85,
         release=checked.release,
@@ -145,21 +142,28 @@ def _names(systems: tuple[str, ...]) -> list[str]:
 
 def _translate(
     context: CodingContext, procedure: Procedure, systems: tuple[str, ...]
-) -> tuple[Coding, str, bool] | None:
-    snomed = _choose(procedure.codings, (SNOMED,))
-    if snomed is None or context.crosswalks is None:
+) -> tuple[Coding, Coding, str, bool] | None:
+    """A billing code for ``procedure`` from the crosswalks: (source coding, target, rule, review).
+
+    The organisation's own codes come first (a chargemaster loaded as a crosswalk maps its
+    charge codes to CPT/HCPCS), SNOMED CT last (the curated or NLM-derived entries).
+    """
+    if context.crosswalks is None:
         return None
-    for system in systems:
-        for translation in context.crosswalks.translate(
-            SNOMED, snomed.code, system, on=context.on, age=context.age, sex=context.sex
-        ):
-            if translation.equivalence in ("unmatched", "disjoint"):
-                continue
-            return (
-                Coding(system, translation.code, translation.display),
-                f"{translation.source}: {translation.rule}",
-                translation.needs_review,
-            )
+    sources = sorted(procedure.codings, key=lambda c: c.system == SNOMED)
+    for source in sources:
+        for system in systems:
+            for translation in context.crosswalks.translate(
+                source.system, source.code, system, on=context.on, age=context.age, sex=context.sex
+            ):
+                if translation.equivalence in ("unmatched", "disjoint"):
+                    continue
+                return (
+                    source,
+                    Coding(system, translation.code, translation.display),
+                    f"{translation.source}: {translation.rule}",
+                    translation.needs_review,
+                )
     return None
 
 
