@@ -110,4 +110,13 @@ def assemble_encounter(
         coverages=read_each(active, read_coverage, issues),
         providers=providers,
         read_issues=tuple(issues),
+        discharge_disposition=next(
+            (
+                c.code
+                for c in read_codings(
+                    (resource.get("hospitalization") or {}).get("dischargeDisposition")
+                )
+            ),
+            "",
+        ),
     )

@@ -15,11 +15,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from adapters.claim_options import default_claim_options
 from adapters.client import FhirClient, count_round_trips
 from adapters.coding_setup import CodingSetup
 from adapters.conformance import check_r4
+from adapters.destinations import FhirDestination
 from adapters.gather import gather_encounter
 from adapters.processing import code_and_build
+from adapters.writeback import ClaimWriter, WriteAction, WriteReceipt
+from fhir_coder.claim import ClaimOptions
 from fhir_coder.errors import CodingError, FhirError
 from fhir_coder.model import CodedEncounter
 from fhir_coder.outcome import Issue
@@ -33,7 +37,8 @@ class Outcome(StrEnum):
 
     WRITTEN = "written"  # the Claim is on the destination
     BUILT = "built"  # the Claim was built but not written (dry run)
-    HELD = "held"  # no Claim could be built: see the issues
+    HELD = "held"  # no Claim could be built, or a draft is held back: see the issues
+    BUSY = "busy"  # another run is writing this encounter's Claim right now
     FAILED = "failed"  # the encounter could not be processed: see ``error``
 
 
@@ -50,6 +55,7 @@ class EncounterResult:
     round_trips: int = 0
     seconds: float = 0.0
     write_status: int | None = None
+    receipt: WriteReceipt | None = None  # what the writer did (created, updated, unchanged...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,9 @@ class Pipeline:
     checked but not written (a dry run). ``check_model`` parses every Claim with the
     ``fhir.resources`` R4 model before writing: worth it for one encounter, too slow for a
     batch (the tests prove the builder's Claims conform, so batches leave it off).
+    ``writer`` decides where and how Claims are written (default: to ``destination``
+    with an in-memory ledger, drafts written with a Task); ``claim_options`` carries the
+    fee schedule and the DRG grouper (default: the grouper, no prices).
     """
 
     source: FhirClient
@@ -70,6 +79,20 @@ class Pipeline:
     write: bool = True
     scrubber: Scrubber | None = None  # None: the MCE and coding's code sets, Medicare profile
     check_model: bool = False  # also parse each Claim with fhir.resources (~2 ms a Claim)
+    writer: ClaimWriter | None = None
+    claim_options: ClaimOptions | None = None
+
+    def __post_init__(self) -> None:
+        if self.writer is None:
+            target = self.destination or self.source
+            object.__setattr__(self, "writer", ClaimWriter(FhirDestination(target)))
+        if self.claim_options is None:
+            object.__setattr__(self, "claim_options", default_claim_options())
+
+    async def start(self) -> None:
+        """Check the destination before the first encounter: clear error if it takes no Claims."""
+        if self.write and self.writer is not None:
+            await self.writer.start()
 
     async def process(self, encounter_id: str) -> EncounterResult:
         """Gather, code, validate and write one encounter's Claim.
@@ -89,8 +112,13 @@ class Pipeline:
 
     async def _process(self, encounter_id: str) -> EncounterResult:
         encounter = await gather_encounter(self.source, encounter_id, source_id=self.source_id)
+        created = datetime.now(UTC)
         processed = code_and_build(
-            encounter, self.coding, created=datetime.now(UTC), scrubber=self.scrubber
+            encounter,
+            self.coding,
+            created=created,
+            scrubber=self.scrubber,
+            options=self.claim_options,
         )
         coded, issues, claim = processed.coded, processed.issues, processed.claim
         if claim is None:
@@ -103,22 +131,32 @@ class Pipeline:
             return EncounterResult(
                 encounter_id, Outcome.BUILT, coded=coded, issues=issues, claim=claim
             )
-        status, _ = await (self.destination or self.source).update(claim)
+        writer = self.writer
+        if writer is None:  # pragma: no cover - __post_init__ always sets one
+            raise AssertionError("no writer")
+        receipt = await writer.write(claim, coded, issues, created=created)
+        if receipt.action is WriteAction.HELD:
+            return EncounterResult(
+                encounter_id, Outcome.HELD, coded=coded, issues=issues, receipt=receipt
+            )
         return EncounterResult(
             encounter_id,
-            Outcome.WRITTEN,
+            Outcome.BUSY if receipt.action is WriteAction.BUSY else Outcome.WRITTEN,
             coded=coded,
             issues=issues,
-            claim=claim,
-            write_status=status,
+            claim=receipt.claim,
+            write_status=receipt.status,
+            receipt=receipt,
         )
 
     async def process_finished(self, *, concurrency: int = 8) -> AsyncIterator[EncounterResult]:
         """Process every finished encounter on the source, ``concurrency`` at a time.
 
-        Results come in completion order. The search itself failing raises; a single
-        encounter failing is reported in its result.
+        Results come in completion order. The search itself failing raises, and so does a
+        destination that cannot take Claims (checked first); a single encounter failing is
+        reported in its result.
         """
+        await self.start()
         ids = [
             str(resource["id"])
             async for resource in self.source.search(

@@ -13,7 +13,7 @@ from typing import Any
 
 from adapters.coding_setup import CodingSetup
 from adapters.scrubbing import scrub_built_claim
-from fhir_coder.claim import build_claim
+from fhir_coder.claim import ClaimOptions, build_claim
 from fhir_coder.model import CodedEncounter, Encounter
 from fhir_coder.outcome import Issue, has_errors
 from fhir_coder.validation import Scrubber, claim_can_be_built, validate
@@ -36,20 +36,22 @@ def code_and_build(
     *,
     created: datetime,
     scrubber: Scrubber | None = None,
+    options: ClaimOptions | None = None,
 ) -> Processed:
     """Code ``encounter``, validate it, build its Claim and scrub that Claim.
 
     The scrubber's blocking findings make the Claim a draft, like the coding findings do;
     structural gaps (no coverage, provider or codable diagnosis) hold it back (``claim``
-    None). ``scrubber`` None means Medicare's profile over ``coding``'s code sets.
+    None). ``scrubber`` None means Medicare's profile over ``coding``'s code sets;
+    ``options`` (fee schedule, DRG grouper) go to :func:`fhir_coder.claim.build_claim`.
     """
     coded = coding.code(encounter)
     issues = coded.issues + validate(coded)
     if not claim_can_be_built(issues):
         return Processed(coded, issues, None)
-    claim = build_claim(coded, issues, created=created)
+    claim = build_claim(coded, issues, created=created, options=options)
     scrubbed = scrub_built_claim(claim, coded, scrubber, coding)
     issues += scrubbed
-    if claim["status"] == "active" and has_errors(scrubbed):
-        claim = build_claim(coded, issues, created=created)  # now a draft
+    if has_errors(scrubbed):  # a draft now, carrying the scrubber's findings too
+        claim = build_claim(coded, issues, created=created, options=options)
     return Processed(coded, issues, claim)

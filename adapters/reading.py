@@ -224,6 +224,9 @@ def read_condition(
         listed_on_encounter=listing is not None,
         use=use,
         rank=rank,
+        onset=_as_date(resource.get("onsetDateTime"))
+        or _as_date((resource.get("onsetPeriod") or {}).get("start")),
+        recorded=_as_date(resource.get("recordedDate")),
     )
 
 

@@ -3,40 +3,89 @@
 The Claim is built as a dict (building ``fhir.resources`` models costs ~1 ms per claim,
 so they stay in tests and at the write boundary). Its id is derived from the source
 server and the encounter, so writing it again with PUT updates the same Claim instead
-of creating a second one.
+of creating a second one; a replacement (after the first was submitted) carries a
+revision suffix and points at the claim it replaces. What coding does not decide (POA,
+place of service, revenue codes, prices, the DRG) comes from :mod:`fhir_coder.claim_parts`
+and the ports in :class:`ClaimOptions`.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from fhir_coder import __version__
-from fhir_coder.model import CodedEncounter, CodedLine, DiagnosisRole, Encounter
-from fhir_coder.outcome import Issue, has_errors
+from fhir_coder.claim_parts import (
+    DRG_SYSTEM,
+    NPI_SYSTEM,
+    POA_SYSTEM,
+    POS_SYSTEM,
+    REVENUE_SYSTEM,
+    FeeSchedule,
+    discharge_status,
+    place_of_service,
+    poa_indicator,
+    revenue_code,
+)
+from fhir_coder.model import CodedEncounter, CodedLine, DiagnosisRole, Encounter, Provider
+from fhir_coder.outcome import Issue, has_errors, operation_outcome
+from fhir_coder.ports import DrgAssignment, DrgGrouperPort, MceClaim
 from fhir_coder.systems import CPT, FHIR_CODER_NS, HCPCS, ICD10CM, ICD10PCS, display_icd10cm
 
-__all__ = ["CLAIM_IDENTIFIER_SYSTEM", "build_claim", "claim_id_for", "diagnosis_codes"]
+__all__ = [
+    "CLAIM_IDENTIFIER_SYSTEM",
+    "FINDINGS_EXTENSION",
+    "ClaimOptions",
+    "as_replacement",
+    "build_claim",
+    "claim_id_for",
+    "diagnosis_codes",
+    "group_drg",
+]
 
 CLAIM_IDENTIFIER_SYSTEM = f"{FHIR_CODER_NS}:claim"
 """Identifier system of the key that ties a Claim to its source encounter."""
+
+FINDINGS_EXTENSION = f"{FHIR_CODER_NS}:findings"
+"""Extension on a draft Claim pointing at the contained OperationOutcome of its findings."""
 
 _CLAIM_TYPE = "http://terminology.hl7.org/CodeSystem/claim-type"
 _DIAGNOSIS_TYPE = "http://terminology.hl7.org/CodeSystem/ex-diagnosistype"
 _PRIORITY = "http://terminology.hl7.org/CodeSystem/processpriority"
 _CARE_TEAM_ROLE = "http://terminology.hl7.org/CodeSystem/claimcareteamrole"
+_PROCEDURE_TYPE = "http://terminology.hl7.org/CodeSystem/ex-procedure-type"
+_RELATED = "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship"
 _MAX_POINTERS = 4  # an 837P line points at no more than four diagnoses
 
 
-def claim_id_for(encounter: Encounter) -> str:
+@dataclass(frozen=True, slots=True)
+class ClaimOptions:
+    """What an organisation configures about its Claims.
+
+    ``fee_schedule`` prices the lines (none: no ``unitPrice``/``net``/``total``); ``drg``
+    groups inpatient stays (none: no ``packageCode``).
+    """
+
+    fee_schedule: FeeSchedule | None = None
+    drg: DrgGrouperPort | None = None
+
+
+_NO_OPTIONS = ClaimOptions()
+
+
+def claim_id_for(encounter: Encounter, revision: int = 0) -> str:
     """The Claim id for ``encounter``: stable across runs, unique per source server.
 
     A hash keeps it within FHIR's 64-character id limit whatever the source id looks
     like (Epic's ids alone exceed 64 characters) and says nothing about the patient.
+    A replacement claim (``revision`` 1, 2...) adds ``-r<revision>``.
     """
     key = f"{encounter.source_id.rstrip('/')}|{encounter.reference}"
-    return "fc-" + hashlib.sha256(key.encode()).hexdigest()[:40]
+    base = "fc-" + hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"{base}-r{revision}" if revision else base
 
 
 def _when(moment: datetime | date | None) -> str | None:
@@ -55,37 +104,110 @@ def _reference(ref: str, display: str = "") -> dict[str, str]:
     return out
 
 
-def _diagnosis_entry(sequence: int, line: CodedLine) -> dict[str, Any]:
+def _party(provider: Provider) -> dict[str, Any]:
+    """A reference to a provider, with its NPI as the logical identifier when known."""
+    out: dict[str, Any] = _reference(provider.reference, provider.display)
+    if provider.npi:
+        out["identifier"] = {"system": NPI_SYSTEM, "value": provider.npi}
+    return out
+
+
+def _money(value: Decimal, currency: str) -> dict[str, Any]:
+    return {"value": float(value), "currency": currency}
+
+
+def _diagnosis_entry(
+    sequence: int, line: CodedLine, encounter: Encounter, drg: DrgAssignment | None
+) -> dict[str, Any]:
     role = line.role or DiagnosisRole.SECONDARY
     coding: dict[str, Any] = {"system": line.system, "code": display_icd10cm(line.code)}
     if line.display:
         coding["display"] = line.display
-    return {
+    entry: dict[str, Any] = {
         "sequence": sequence,
         "diagnosisCodeableConcept": {"coding": [coding]},
         "type": [{"coding": [{"system": _DIAGNOSIS_TYPE, "code": role.value}]}],
     }
+    if encounter.encounter_class.is_inpatient:
+        poa = poa_indicator(line, encounter)
+        entry["onAdmission"] = {"coding": [{"system": POA_SYSTEM, "code": poa}]}
+        if drg is not None and sequence == 1:
+            entry["packageCode"] = {
+                "coding": [{"system": DRG_SYSTEM, "code": drg.drg, "display": drg.description}],
+                "text": drg.version,
+            }
+    return entry
 
 
 def _item_entry(
-    sequence: int, line: CodedLine, encounter: Encounter, pointers: list[int]
+    sequence: int,
+    line: CodedLine,
+    coded: CodedEncounter,
+    pointers: list[int],
+    options: ClaimOptions,
 ) -> dict[str, Any]:
+    encounter = coded.encounter
     coding: dict[str, Any] = {"system": line.system, "code": line.code}
     if line.display:
         coding["display"] = line.display
-    item: dict[str, Any] = {
-        "sequence": sequence,
-        "productOrService": {"coding": [coding]},
-        "quantity": {"value": line.units},
-        "encounter": [{"reference": encounter.reference}],
-    }
-    if line.modifiers:
-        item["modifier"] = [{"coding": [_modifier(m)]} for m in line.modifiers]
+    item: dict[str, Any] = {"sequence": sequence}
+    if any(p.role != "service-provider" for p in encounter.providers):
+        item["careTeamSequence"] = [1]
     if pointers:
         item["diagnosisSequence"] = pointers
-    if line.performed is not None:
-        item["servicedDate"] = line.performed.isoformat()
+    if encounter.encounter_class.is_inpatient and (revenue := revenue_code(line)):
+        item["revenue"] = {"coding": [{"system": REVENUE_SYSTEM, "code": revenue}]}
+    item["productOrService"] = {"coding": [coding]}
+    if line.modifiers:
+        item["modifier"] = [{"coding": [_modifier(m)]} for m in line.modifiers]
+    serviced = line.performed or _day(encounter.period_start)
+    if serviced is not None:
+        item["servicedDate"] = serviced.isoformat()
+    if pos := place_of_service(encounter):
+        item["locationCodeableConcept"] = {"coding": [{"system": POS_SYSTEM, "code": pos}]}
+    item["quantity"] = {"value": line.units}
+    price = options.fee_schedule.price(line) if options.fee_schedule else None
+    if price is not None and options.fee_schedule is not None:
+        currency = options.fee_schedule.currency
+        item["unitPrice"] = _money(price, currency)
+        item["net"] = _money(price * line.units, currency)
+    item["encounter"] = [{"reference": encounter.reference}]
     return item
+
+
+def _day(moment: datetime | date | None) -> date | None:
+    if moment is None:
+        return None
+    return moment.date() if isinstance(moment, datetime) else moment
+
+
+def group_drg(coded: CodedEncounter, grouper: DrgGrouperPort) -> DrgAssignment | None:
+    """The MS-DRG of an inpatient stay, or None when the stay cannot be grouped.
+
+    Grouping needs a discharge date, the patient's age and a principal diagnosis; the
+    POA indicators are the ones the Claim carries (:func:`poa_indicator`).
+    """
+    encounter = coded.encounter
+    discharge = encounter.date_of_service
+    if not encounter.encounter_class.is_inpatient or discharge is None or not coded.diagnoses:
+        return None
+    age = encounter.patient.age_on(discharge)
+    if age is None:
+        return None
+    principal, *others = coded.diagnoses
+    status, _ = discharge_status(encounter)
+    return grouper.group(
+        MceClaim(
+            discharge=discharge,
+            age=age,
+            sex=encounter.patient.sex,
+            principal=principal.code,
+            principal_poa=poa_indicator(principal, encounter),
+            secondary=tuple((line.code, poa_indicator(line, encounter)) for line in others),
+            procedures=tuple(line.code for line in coded.procedures if line.system == ICD10PCS),
+            discharge_status=status,
+        )
+    )
 
 
 def _modifier(code: str) -> dict[str, str]:
@@ -94,23 +216,31 @@ def _modifier(code: str) -> dict[str, str]:
 
 
 def build_claim(
-    coded: CodedEncounter, issues: tuple[Issue, ...], *, created: datetime
+    coded: CodedEncounter,
+    issues: tuple[Issue, ...],
+    *,
+    created: datetime,
+    options: ClaimOptions | None = None,
 ) -> dict[str, Any]:
     """The R4 Claim for ``coded``: ``draft`` while ``issues`` hold an error, else ``active``.
 
     The caller must have checked :func:`fhir_coder.validation.claim_can_be_built`: this
     function assumes a patient, at least one provider and at least one coverage.
     """
+    options = options or _NO_OPTIONS
     encounter = coded.encounter
     inpatient = encounter.encounter_class.is_inpatient
     claim_id = claim_id_for(encounter)
+    drg = group_drg(coded, options.drg) if options.drg is not None and inpatient else None
     organisations = [p for p in encounter.providers if p.role == "service-provider"]
     practitioners = [p for p in encounter.providers if p.role != "service-provider"]
     billing = (organisations or practitioners)[0]
     coverages = sorted(
         encounter.coverages, key=lambda c: (c.order is None, c.order or 0, c.reference)
     )
-    diagnoses = [_diagnosis_entry(i, line) for i, line in enumerate(coded.diagnoses, start=1)]
+    diagnoses = [
+        _diagnosis_entry(i, line, encounter, drg) for i, line in enumerate(coded.diagnoses, start=1)
+    ]
     pointers = list(range(1, min(len(diagnoses), _MAX_POINTERS) + 1))
     claim: dict[str, Any] = {
         "resourceType": "Claim",
@@ -134,7 +264,7 @@ def build_claim(
             if v
         },
         "created": created.isoformat(timespec="seconds"),
-        "provider": _reference(billing.reference, billing.display),
+        "provider": _party(billing),
         "priority": {"coding": [{"system": _PRIORITY, "code": "normal"}]},
         "insurance": [
             {"sequence": i, "focal": i == 1, "coverage": _reference(c.reference)}
@@ -149,7 +279,7 @@ def build_claim(
         claim["careTeam"] = [
             {
                 "sequence": i,
-                "provider": _reference(p.reference, p.display),
+                "provider": _party(p),
                 "role": {
                     "coding": [
                         {"system": _CARE_TEAM_ROLE, "code": "primary" if i == 1 else "other"}
@@ -165,6 +295,16 @@ def build_claim(
         claim["procedure"] = [
             {
                 "sequence": i,
+                "type": [
+                    {
+                        "coding": [
+                            {
+                                "system": _PROCEDURE_TYPE,
+                                "code": "primary" if i == 1 else "secondary",
+                            }
+                        ]
+                    }
+                ],
                 "procedureCodeableConcept": {
                     "coding": [{"system": line.system, "code": line.code}]
                 },
@@ -174,10 +314,28 @@ def build_claim(
         ]
     if service_lines:
         claim["item"] = [
-            _item_entry(i, line, encounter, pointers)
+            _item_entry(i, line, coded, pointers, options)
             for i, line in enumerate(service_lines, start=1)
         ]
+        prices = [item.get("net") for item in claim["item"]]
+        if options.fee_schedule is not None and all(prices):
+            # A total of some lines would understate the claim: only when every line is priced.
+            total = sum((Decimal(str(net["value"])) for net in prices if net), Decimal(0))
+            claim["total"] = _money(total, options.fee_schedule.currency)
+    if claim["status"] == "draft":
+        _attach_findings(claim, issues)
     return claim
+
+
+def _attach_findings(claim: dict[str, Any], issues: tuple[Issue, ...]) -> None:
+    """Carry a draft's blocking findings on the Claim itself, as a contained OperationOutcome.
+
+    Whoever opens the draft on the EHR sees why it is one without finding the Task; the
+    extension is the reference R4 requires of a contained resource. A clean rebuild drops both.
+    """
+    blocking = [issue for issue in issues if issue.severity.blocks]
+    claim["contained"] = [operation_outcome(*blocking, outcome_id="findings")]
+    claim["extension"] = [{"url": FINDINGS_EXTENSION, "valueReference": {"reference": "#findings"}}]
 
 
 def diagnosis_codes(claim: dict[str, Any]) -> list[str]:
@@ -188,3 +346,24 @@ def diagnosis_codes(claim: dict[str, Any]) -> list[str]:
         for coding in entry.get("diagnosisCodeableConcept", {}).get("coding", [])
         if coding.get("system") == ICD10CM
     ]
+
+
+def as_replacement(claim: dict[str, Any], revision: int, prior_id: str) -> dict[str, Any]:
+    """``claim`` as the replacement of an already submitted claim ``prior_id``.
+
+    A submitted claim is never changed in place: the replacement has an id and an
+    identifier of its own (``-r<revision>``) and ``related`` points at the prior claim,
+    as payers expect of a corrected claim.
+    """
+    base = str(claim["id"]).split("-r", 1)[0]
+    new_id = f"{base}-r{revision}"
+    return claim | {
+        "id": new_id,
+        "identifier": [{"system": CLAIM_IDENTIFIER_SYSTEM, "value": new_id}],
+        "related": [
+            {
+                "claim": {"reference": f"Claim/{prior_id}"},
+                "relationship": {"coding": [{"system": _RELATED, "code": "prior"}]},
+            }
+        ],
+    }

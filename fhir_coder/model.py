@@ -107,6 +107,10 @@ class Diagnosis:
     listed_on_encounter: bool = False
     use: str = ""
     rank: int | None = None
+    # When the condition began and when it was recorded: the only honest ground for a
+    # present-on-admission indicator (see fhir_coder.claim_parts.poa_indicator).
+    onset: date | None = None
+    recorded: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +167,9 @@ class Encounter:
     coverages: tuple[CoverageRef, ...] = ()
     providers: tuple[Provider, ...] = ()
     read_issues: tuple[Issue, ...] = ()  # what the adapter could not read, per resource
+    # ``hospitalization.dischargeDisposition`` as sent (discharged home, transferred...):
+    # the MS-DRG grouper needs the discharge status it maps to.
+    discharge_disposition: str = ""
 
     @property
     def date_of_service(self) -> date | None:

@@ -17,6 +17,8 @@ __all__ = [
     "CodeNotesPort",
     "CodeSetPort",
     "CrosswalkPort",
+    "DrgAssignment",
+    "DrgGrouperPort",
     "MceClaim",
     "MceFinding",
     "MedicareCodeEditorPort",
@@ -243,6 +245,32 @@ class MceFinding:
     index: int
     code: str
     attributed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DrgAssignment:
+    """The MS-DRG a grouper assigned to an inpatient claim, and the grouper that did.
+
+    ``drg`` is the three-digit code (``"322"``); ``version`` names the grouper release
+    (``"MS-DRG v43.1"``) so a claim can say which tables chose it.
+    """
+
+    drg: str
+    description: str
+    version: str
+    mdc: str = ""
+
+
+class DrgGrouperPort(Protocol):
+    """The CMS MS-DRG grouper: one DRG for an inpatient stay's codes, age, sex and disposition."""
+
+    def group(self, claim: MceClaim) -> DrgAssignment | None:
+        """The DRG for ``claim``, or None when the grouper cannot assign one (ungroupable).
+
+        A discharge date outside every loaded grouper release raises
+        ``ReleaseNotAvailableError``.
+        """
+        ...
 
 
 class MedicareCodeEditorPort(Protocol):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
 from adapters.commands.common import Subcommands, out, print_json
+from adapters.commands.writeback_flags import add_writeback_arguments, writeback_from_args
 from adapters.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ def register(commands: Subcommands) -> None:
         "the demo's sandbox is fhir-coder-sandbox)",
     )
     code.add_argument("--json", action="store_true", help="print JSON, the Claim included")
+    add_writeback_arguments(code)
     code.set_defaults(run=run)
 
 
@@ -42,10 +45,19 @@ async def _run(args: argparse.Namespace) -> int:
     from adapters.pipeline import Outcome, Pipeline  # noqa: PLC0415
 
     coding = default_coding()
-    async with FhirClient(args.server) as fhir:
+    async with AsyncExitStack() as stack:
+        fhir = await stack.enter_async_context(FhirClient(args.server))
+        writer, options = await writeback_from_args(args, fhir, stack)
         pipeline = Pipeline(
-            fhir, coding, source_id=args.source_id, write=not args.dry_run, check_model=True
+            fhir,
+            coding,
+            source_id=args.source_id,
+            write=not args.dry_run,
+            check_model=True,
+            writer=writer,
+            claim_options=options,
         )
+        await pipeline.start()
         result = await pipeline.process(args.encounter_id)
     if result.error is not None:
         raise result.error

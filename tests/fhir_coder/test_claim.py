@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 
 from fhir.resources.R4B.claim import Claim
 
-from fhir_coder.claim import build_claim, claim_id_for, diagnosis_codes
+from fhir_coder.claim import FINDINGS_EXTENSION, build_claim, claim_id_for, diagnosis_codes
 from fhir_coder.coding import code_encounter
 from fhir_coder.model import Coding, CodingMethod, EncounterClass, Procedure, SourceRef
 from fhir_coder.systems import CPT, ICD10CM, ICD10PCS
@@ -65,6 +65,14 @@ def test_claim_with_a_blocking_finding_is_a_draft(codes):
     claim = claim_for(visit, codes)
     assert claim["status"] == "draft"
     assert diagnosis_codes(claim) == ["I10"]
+    Claim.model_validate(claim)
+    [findings] = claim["contained"]
+    assert claim["extension"] == [
+        {"url": FINDINGS_EXTENSION, "valueReference": {"reference": "#findings"}}
+    ]
+    rules = [i["details"]["coding"][0]["code"] for i in findings["issue"]]
+    assert rules == ["ICD10CM-NOT-BILLABLE"]
+    assert all(i["severity"] == "error" for i in findings["issue"])
 
 
 def test_inpatient_claim_is_institutional_with_icd10pcs_procedures(codes):

@@ -1,0 +1,204 @@
+"""The local ledger of written Claims: what was written where, and who is writing now.
+
+Conditional create is not atomic on HAPI or Azure, and an NDJSON folder has no
+conditional create at all, so exactly-once cannot rest on the destination alone. The
+ledger (SQLite, one row per destination and encounter) records each Claim written: its
+id on the destination, the version to send in ``If-Match``, a hash of its content (an
+unchanged encounter is not written again) and whether it was submitted (a submitted
+claim is replaced, never updated). A row is *reserved* before writing, under SQLite's
+write lock, so two runs sharing the ledger never write the same encounter at once; a
+reservation expires after ``lease_seconds`` so a crashed run does not block for ever.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Self
+
+__all__ = ["ClaimLedger", "LedgerEntry"]
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS claims (
+    destination TEXT NOT NULL,
+    encounter_key TEXT NOT NULL,
+    claim_id TEXT NOT NULL DEFAULT '',
+    server_id TEXT NOT NULL DEFAULT '',
+    version TEXT NOT NULL DEFAULT '',
+    content_hash TEXT NOT NULL DEFAULT '',
+    revision INTEGER NOT NULL DEFAULT 0,
+    submitted INTEGER NOT NULL DEFAULT 0,
+    task_open INTEGER NOT NULL DEFAULT 0,
+    written INTEGER NOT NULL DEFAULT 0,
+    replaces TEXT NOT NULL DEFAULT '',
+    lease_until REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (destination, encounter_key)
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """What the ledger knows of one encounter's Claim on one destination."""
+
+    encounter_key: str
+    claim_id: str = ""
+    server_id: str = ""  # the id the destination gave the Claim (= claim_id for PUT)
+    version: str = ""
+    content_hash: str = ""
+    revision: int = 0
+    submitted: bool = False
+    task_open: bool = False
+    written: bool = False
+    replaces: str = ""  # the destination id of the submitted Claim this one replaces
+
+
+class ClaimLedger:
+    """A SQLite ledger of Claims written, shared by every run that points at the same file.
+
+    ``path`` None keeps the ledger in memory (one run only: enough where the destination
+    takes client ids and PUT makes every write idempotent).
+    """
+
+    def __init__(self, path: Path | None = None, *, lease_seconds: float = 120.0) -> None:
+        self.path = path
+        self.lease_seconds = lease_seconds
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            str(path) if path is not None else ":memory:",
+            timeout=30.0,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        self._lock = threading.Lock()
+        with self._lock:
+            if path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(_SCHEMA)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def reserve(self, destination: str, encounter_key: str) -> LedgerEntry | None:
+        """Reserve ``encounter_key`` for writing; what is known of it, or None when busy.
+
+        None means another run holds an unexpired reservation: it is writing this
+        encounter's Claim now, and this run must leave it alone.
+        """
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT claim_id, server_id, version, content_hash, revision, submitted,"
+                    " task_open, written, lease_until, replaces FROM claims"
+                    " WHERE destination = ? AND encounter_key = ?",
+                    (destination, encounter_key),
+                ).fetchone()
+                if row is not None and row[8] > now:
+                    self._db.execute("ROLLBACK")
+                    return None
+                self._db.execute(
+                    "INSERT INTO claims (destination, encounter_key, lease_until) VALUES (?, ?, ?)"
+                    " ON CONFLICT (destination, encounter_key) DO UPDATE"
+                    " SET lease_until = excluded.lease_until",
+                    (destination, encounter_key, now + self.lease_seconds),
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                self._db.execute("ROLLBACK")
+                raise
+        if row is None:
+            return LedgerEntry(encounter_key)
+        return LedgerEntry(
+            encounter_key,
+            claim_id=row[0],
+            server_id=row[1],
+            version=row[2],
+            content_hash=row[3],
+            revision=row[4],
+            submitted=bool(row[5]),
+            task_open=bool(row[6]),
+            written=bool(row[7]),
+            replaces=row[9],
+        )
+
+    def release(self, destination: str, encounter_key: str) -> None:
+        """Give up a reservation without recording a write (nothing changed, or it failed)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE claims SET lease_until = 0 WHERE destination = ? AND encounter_key = ?",
+                (destination, encounter_key),
+            )
+
+    def record(self, destination: str, entry: LedgerEntry) -> None:
+        """Record a completed write and end the reservation."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE claims SET claim_id = ?, server_id = ?, version = ?, content_hash = ?,"
+                " revision = ?, submitted = ?, task_open = ?, replaces = ?, written = 1,"
+                " lease_until = 0"
+                " WHERE destination = ? AND encounter_key = ?",
+                (
+                    entry.claim_id,
+                    entry.server_id,
+                    entry.version,
+                    entry.content_hash,
+                    entry.revision,
+                    int(entry.submitted),
+                    int(entry.task_open),
+                    entry.replaces,
+                    destination,
+                    entry.encounter_key,
+                ),
+            )
+
+    def mark_submitted(self, destination: str, encounter_key: str) -> bool:
+        """Record that the encounter's current Claim was submitted to the payer.
+
+        From then on a recoded encounter gets a replacement Claim. False when the ledger
+        has no written Claim for the encounter.
+        """
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE claims SET submitted = 1"
+                " WHERE destination = ? AND encounter_key = ? AND written = 1",
+                (destination, encounter_key),
+            )
+            return cursor.rowcount == 1
+
+    def entry(self, destination: str, encounter_key: str) -> LedgerEntry | None:
+        """The recorded write for ``encounter_key``, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT claim_id, server_id, version, content_hash, revision, submitted,"
+                " task_open, replaces FROM claims"
+                " WHERE destination = ? AND encounter_key = ? AND written = 1",
+                (destination, encounter_key),
+            ).fetchone()
+        if row is None:
+            return None
+        return LedgerEntry(
+            encounter_key,
+            claim_id=row[0],
+            server_id=row[1],
+            version=row[2],
+            content_hash=row[3],
+            revision=row[4],
+            submitted=bool(row[5]),
+            task_open=bool(row[6]),
+            written=True,
+            replaces=row[7],
+        )
