@@ -14,10 +14,9 @@ from typing import ClassVar
 import pytest
 
 from fhir_coder.edits import CATALOGUE, COMMERCIAL, MEDICARE, PayerProfile
-from fhir_coder.errors import ConfigurationError, ReleaseNotAvailableError, UnknownCodeSystemError
+from fhir_coder.errors import ConfigurationError
 from fhir_coder.outcome import Issue, Severity
 from fhir_coder.ports import (
-    CodeInfo,
     CodeNote,
     MceClaim,
     MceFinding,
@@ -35,39 +34,18 @@ from fhir_coder.validation import (
     Scrubber,
 )
 
+from .conftest import TableCodeSet
+
 DAY = date(2026, 3, 2)
 
 
-@dataclass
-class Codes:
-    billable: frozenset[str] = frozenset(
-        {"E119", "E1122", "E109", "I10", "T3601XA", "S72001A", "F0280", "G309", "N185", "Z720"}
-        | {"G01", "A170", "J189", "Z3800", "O0900", "C61"}
+def Codes() -> TableCodeSet:  # noqa: N802 - reads as the class it stands for
+    """The shared code table, with the codes these edits need."""
+    codes = "E119 E1122 E109 I10 T3601XA S72001A F0280 G309 N185 Z720 G01 A170 J189 Z3800 O0900 C61"
+    return TableCodeSet(
+        billable=dict.fromkeys(codes.split(), ""),
+        headers={"E11": ("E119", "E1122"), "S72001": ("S72001A", "S72001D")},
     )
-    headers: dict[str, tuple[str, ...]] = field(
-        default_factory=lambda: {"E11": ("E119", "E1122"), "S72001": ("S72001A", "S72001D")}
-    )
-
-    def lookup(self, system: str, code: str, on: date) -> CodeInfo:
-        if system != ICD10CM:
-            raise UnknownCodeSystemError(system)
-        if on.year < 2025:
-            raise ReleaseNotAvailableError(system, on.isoformat(), "2025-10-01..2026-09-30")
-        if code in self.billable:
-            return CodeInfo(system, code, True, True, "", "FY2026")
-        if code in self.headers:
-            seventh = code == "S72001"
-            return CodeInfo(
-                system,
-                code,
-                valid=not seventh,
-                billable=False,
-                description="",
-                release="FY2026",
-                billable_children=self.headers[code],
-                needs_seventh_character=seventh,
-            )
-        return CodeInfo(system, code, False, False, "", "FY2026")
 
 
 NOTES = {
