@@ -14,14 +14,40 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from adapters.commands import code, codes, demo, evaluate, probe, sandbox, validate
+from adapters.commands import (
+    code,
+    codes,
+    demo,
+    evaluate,
+    jobs,
+    probe,
+    run,
+    sandbox,
+    serve,
+    subscribe,
+    validate,
+    watch,
+)
 from adapters.exit_codes import ExitCode, exit_code_for
 from fhir_coder import __version__
 from fhir_coder.errors import FhirCoderError
 
 __all__ = ["main"]
 
-COMMANDS = (demo, code, sandbox, evaluate, validate, codes, probe)
+COMMANDS = (
+    demo,
+    code,
+    run,
+    serve,
+    watch,
+    subscribe,
+    jobs,
+    sandbox,
+    evaluate,
+    validate,
+    codes,
+    probe,
+)
 """The command modules, in the order ``--help`` lists them."""
 
 

@@ -1,0 +1,10 @@
+"""Durable processing: the job ledger every trigger feeds, and the workers that empty it.
+
+Only the ledger is imported here, so that commands that merely read it (``jobs list``)
+start fast; the workers live in :mod:`adapters.jobs.workers`.
+"""
+
+from adapters.jobs.ledger import DEFAULT_JOBS_DB, Enqueued, Job, JobLedger, JobState
+from adapters.jobs.options import WorkerSettings
+
+__all__ = ["DEFAULT_JOBS_DB", "Enqueued", "Job", "JobLedger", "JobState", "WorkerSettings"]

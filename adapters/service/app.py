@@ -1,0 +1,115 @@
+"""The service as a FastAPI app: routes, metrics, and the workers run beside them.
+
+:func:`create_service` takes what it needs already built (ledger, FHIR client, worker
+pool), so tests give it the sandbox through ``httpx.ASGITransport`` and the CLI gives it
+real connections. The workers start and stop with the app's lifespan; under
+``ASGITransport`` (which runs no lifespan) the caller drives them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+
+from adapters.client import FhirClient
+from adapters.jobs.polling import checkpoint_name
+from adapters.jobs.workers import WorkerPool
+from adapters.service.cds import cds_router
+from adapters.service.intake import Intake
+from adapters.service.metrics import ServiceMetrics
+from adapters.service.notifications import notification_router
+from adapters.service.security import TokenCheck
+from adapters.settings import TriggerSettings
+from fhir_coder import __version__
+
+__all__ = ["create_service"]
+
+
+def create_service(
+    settings: TriggerSettings,
+    pool: WorkerPool,
+    *,
+    fhir: FhirClient | None = None,
+    run_workers: bool = True,
+) -> FastAPI:
+    """The app over ``pool`` (its ledger, its source); ``fhir`` for re-queries and recovery."""
+    ledger = pool.ledger
+    metrics = ServiceMetrics(ledger)
+    previous = pool.on_result
+
+    def ended(*args: Any) -> None:  # noqa: ANN401 - passed through to the workers' callbacks
+        metrics.job_ended(*args)
+        if previous is not None:
+            previous(*args)
+
+    pool.on_result = ended
+    intake = Intake(
+        ledger,
+        pool.source,
+        metrics,
+        fhir=fhir,
+        wake=pool.wake,
+        overlap_seconds=settings.overlap_seconds,
+    )
+    stop = asyncio.Event()
+    running: list[asyncio.Task[None]] = []
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        name = checkpoint_name(pool.source)
+        if ledger.checkpoint(name) is None:  # a first re-query looks back no further than now
+            ledger.set_checkpoint(name, datetime.now(UTC).isoformat())
+        if run_workers:
+            running.append(asyncio.create_task(pool.serve(stop)))
+        try:
+            yield
+        finally:
+            stop.set()
+            pool.wake.set()
+            for task in running:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await intake.aclose()
+
+    app = FastAPI(
+        title="fhir-coder service",
+        version=__version__,
+        description="Encounter-close triggers: Subscriptions, CDS Hooks; health and metrics.",
+        lifespan=lifespan,
+    )
+    app.state.intake = intake
+    app.state.metrics = metrics
+    app.state.pool = pool
+    check = TokenCheck(settings.notify_header, settings.notify_token)
+    app.include_router(notification_router(intake, check))
+    app.include_router(cds_router(intake, server=settings.server))
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """Alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> JSONResponse:
+        """Ready when the ledger answers and, if the workers run here, they are running."""
+        workers_ok = not run_workers or any(not task.done() for task in running)
+        depth = ledger.pending()
+        ok = workers_ok
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "queue_depth": depth},
+            status_code=200 if ok else 503,
+        )
+
+    @app.get("/metrics", tags=["health"])
+    async def prometheus() -> Response:
+        """Prometheus metrics."""
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app

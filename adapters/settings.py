@@ -1,0 +1,128 @@
+"""The settings of the long-running triggers (``serve``, ``watch``, ``run``), in one place.
+
+Read, later ones winning, from the defaults, a TOML file (``--config FILE`` or
+``FHIR_CODER_CONFIG``), the environment (``FHIR_CODER_*``), then the command line.
+Secrets (the token notifications must carry, the token for the FHIR server) come only
+from the environment or from files named there (``FHIR_CODER_NOTIFY_TOKEN_FILE``), are
+held as :class:`pydantic.SecretStr` and never printed or logged. ``docs/triggers.md``
+lists every setting.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from adapters.jobs.ledger import DEFAULT_JOBS_DB
+from adapters.jobs.options import WorkerSettings
+from fhir_coder.errors import ConfigurationError
+
+__all__ = ["CONFIG_ENV", "TriggerSettings", "load_settings"]
+
+CONFIG_ENV = "FHIR_CODER_CONFIG"
+_SECRETS = ("notify_token", "fhir_token")
+_CONFIG: ContextVar[Path | None] = ContextVar("fhir_coder_config", default=None)
+
+
+class TriggerSettings(BaseSettings):
+    """Every setting of the triggers; see ``docs/triggers.md``."""
+
+    model_config = SettingsConfigDict(env_prefix="FHIR_CODER_", extra="forbid")
+
+    server: str | None = None  # the FHIR base URL encounters come from
+    source_id: str | None = None  # a stable name for it (default: the URL)
+    jobs_db: Path = DEFAULT_JOBS_DB
+    concurrency: int = Field(default=4, ge=1, le=64)
+    rate_per_second: float = Field(default=0.0, ge=0.0)  # per server; 0 = no limit
+    max_attempts: int = Field(default=5, ge=1)
+    lease_seconds: float = Field(default=120.0, gt=0)
+    retry_base_seconds: float = Field(default=1.0, ge=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8090, ge=0, le=65535)
+    notify_header: str = "Authorization"  # the header notifications carry the token in
+    notify_token: SecretStr | None = None  # its expected value (Bearer xyz, or a bare secret)
+    fhir_token: SecretStr | None = None  # a bearer token for the FHIR server, if it needs one
+    poll_seconds: float = Field(default=30.0, gt=0)
+    overlap_seconds: float = Field(default=120.0, ge=0)
+    public_url: str | None = None  # where the FHIR server reaches ``serve`` (for subscribe)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Command line, then environment, then the TOML file, then defaults."""
+        del dotenv_settings, file_secret_settings
+        path = _CONFIG.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def workers(self) -> WorkerSettings:
+        """The worker settings among these."""
+        return WorkerSettings(
+            concurrency=self.concurrency,
+            rate_per_second=self.rate_per_second,
+            max_attempts=self.max_attempts,
+            lease_seconds=self.lease_seconds,
+            retry_base_seconds=self.retry_base_seconds,
+        )
+
+    def source_key(self) -> str:
+        """The name jobs of this server are filed under."""
+        if self.source_id:
+            return self.source_id
+        if self.server:
+            return self.server.rstrip("/")
+        raise ConfigurationError("no FHIR server: pass --server or set FHIR_CODER_SERVER")
+
+
+def _secret_files() -> dict[str, str]:
+    """Secrets named by ``FHIR_CODER_<NAME>_FILE``: the file's content, stripped."""
+    found: dict[str, str] = {}
+    for name in _SECRETS:
+        where = os.environ.get(f"FHIR_CODER_{name.upper()}_FILE")
+        if where:
+            try:
+                found[name] = Path(where).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot read FHIR_CODER_{name.upper()}_FILE: {exc.strerror}"
+                ) from exc
+    return found
+
+
+def load_settings(config: Path | None = None, **given: Any) -> TriggerSettings:  # noqa: ANN401
+    """The settings: ``given`` (flags that were set) over environment, file and defaults."""
+    overrides = {key: value for key, value in given.items() if value is not None}
+    if config is None and os.environ.get(CONFIG_ENV):
+        config = Path(os.environ[CONFIG_ENV])
+    if config is not None and not config.is_file():
+        raise ConfigurationError(f"no settings file at {config}")
+    for name, value in _secret_files().items():
+        overrides.setdefault(name, value)
+    token = _CONFIG.set(config)
+    try:
+        return TriggerSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigurationError(f"bad settings: {problems}") from exc
+    finally:
+        _CONFIG.reset(token)

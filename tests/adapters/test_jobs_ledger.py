@@ -1,0 +1,110 @@
+"""The durable job ledger: idempotent enqueue, atomic claims, leases, parking, checkpoints."""
+
+import threading
+import time
+
+from adapters.jobs import Enqueued, JobLedger, JobState
+
+SRC = "ehr"
+
+
+def test_enqueue_is_idempotent_per_version(tmp_path):
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        assert ledger.enqueue(SRC, "e1", "1") is Enqueued.QUEUED
+        assert ledger.enqueue(SRC, "e1", "1") is Enqueued.DUPLICATE
+        assert ledger.enqueue("other", "e1", "1") is Enqueued.QUEUED
+        assert ledger.pending(SRC) == 1
+        assert [s[2] for s in ledger.skips()] == ["duplicate"]
+
+
+def test_an_older_version_after_a_newer_one_is_recorded_and_skipped(tmp_path):
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        ledger.enqueue(SRC, "e1", "3")
+        job = ledger.claim()
+        ledger.finish(job.id, JobState.DONE, outcome="written")
+        assert ledger.enqueue(SRC, "e1", "2", trigger="rest-hook") is Enqueued.STALE
+        assert ledger.skips() == [("e1", "2", "stale", "rest-hook")]
+        assert ledger.pending() == 0
+        assert ledger.enqueue(SRC, "e1", "4") is Enqueued.QUEUED
+
+
+def test_a_newer_version_supersedes_a_queued_older_one(tmp_path):
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        ledger.enqueue(SRC, "e1", "1")
+        ledger.enqueue(SRC, "e1", "2")
+        assert ledger.pending() == 1
+        assert ledger.claim().version == "2"
+        assert ledger.jobs()[0].outcome == "superseded"
+
+
+def test_version_less_notifications_coalesce_while_one_waits(tmp_path):
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        assert ledger.enqueue(SRC, "e1") is Enqueued.QUEUED
+        assert ledger.enqueue(SRC, "e1") is Enqueued.COALESCED
+        job = ledger.claim()
+        assert ledger.settle_version(job, "5") is True
+        ledger.finish(job.id, JobState.DONE)
+        ledger.enqueue(SRC, "e1")
+        again = ledger.claim()
+        assert ledger.settle_version(again, "5") is False  # already done at version 5
+        assert ledger.get(again.id).outcome == "duplicate"
+
+
+def test_concurrent_claims_never_take_the_same_job(tmp_path):
+    path = tmp_path / "jobs.sqlite3"
+    with JobLedger(path) as ledger:
+        for n in range(200):
+            ledger.enqueue(SRC, f"e{n}", "1")
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def worker():
+        with JobLedger(path) as own:  # one connection per worker, as processes have
+            while (job := own.claim()) is not None:
+                with lock:
+                    taken.append(job.id)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken) == sorted(set(taken))
+    assert len(taken) == 200
+
+
+def test_a_running_job_is_claimed_again_after_its_lease_expires(tmp_path):
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        ledger.enqueue(SRC, "e1", "1")
+        first = ledger.claim(lease_seconds=0.05)
+        assert ledger.claim(lease_seconds=0.05) is None  # leased
+        time.sleep(0.08)
+        second = ledger.claim()
+        assert second.id == first.id
+        assert second.attempts == 2
+
+
+def test_retry_later_waits_and_retry_requeues_parked_jobs(tmp_path):
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        ledger.enqueue(SRC, "e1", "1")
+        job = ledger.claim()
+        ledger.retry_later(job.id, delay=60, error="FhirTransportError: no answer")
+        assert ledger.claim() is None
+        assert 59 < ledger.next_ready_in() <= 60
+        job = ledger.get(job.id)
+        ledger.finish(job.id, JobState.PARKED, error="5 attempts; last: boom")
+        assert ledger.counts()[JobState.PARKED] == 1
+        assert ledger.retry() == 1
+        again = ledger.claim()
+        assert again.id == job.id
+        assert again.attempts == 1
+
+
+def test_checkpoints_survive_reopening(tmp_path):
+    path = tmp_path / "jobs.sqlite3"
+    with JobLedger(path) as ledger:
+        assert ledger.checkpoint("watch:ehr") is None
+        ledger.set_checkpoint("watch:ehr", "2026-01-01T00:00:00Z")
+        ledger.set_checkpoint("watch:ehr", "2026-01-02T00:00:00Z")
+    with JobLedger(path) as ledger:
+        assert ledger.checkpoint("watch:ehr") == "2026-01-02T00:00:00Z"
