@@ -10,12 +10,16 @@ import argparse
 import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adapters.commands.common import Subcommands, out, print_json
 from adapters.commands.writeback_flags import add_writeback_arguments, writeback_from_args
 from adapters.exit_codes import ExitCode
 
-__all__ = ["add_trigger_arguments", "register", "run"]
+if TYPE_CHECKING:
+    from adapters.settings import TriggerSettings
+
+__all__ = ["add_trigger_arguments", "register", "run", "trigger_settings"]
 
 
 def add_trigger_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +36,22 @@ def add_trigger_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-attempts", type=int, help="tries before a job is parked (5)")
     add_writeback_arguments(parser)
+
+
+def trigger_settings(args: argparse.Namespace, **extra: object) -> TriggerSettings:
+    """The settings of a trigger command: its shared flags, then ``extra``, over the file."""
+    from adapters.settings import load_settings  # noqa: PLC0415
+
+    return load_settings(
+        args.config,
+        server=args.server,
+        source_id=args.source_id,
+        jobs_db=args.jobs_db,
+        concurrency=args.concurrency,
+        rate_per_second=args.rate_per_second,
+        max_attempts=args.max_attempts,
+        **extra,
+    )
 
 
 def register(commands: Subcommands) -> None:
@@ -61,17 +81,8 @@ async def _run(args: argparse.Namespace) -> int:
         open_pool,
         source_client,
     )
-    from adapters.settings import load_settings  # noqa: PLC0415
 
-    settings = load_settings(
-        args.config,
-        server=args.server,
-        source_id=args.source_id,
-        jobs_db=args.jobs_db,
-        concurrency=args.concurrency,
-        rate_per_second=args.rate_per_second,
-        max_attempts=args.max_attempts,
-    )
+    settings = trigger_settings(args)
     source = settings.source_key()
     params = {"status": "finished", "_count": "200", "_elements": "id,meta"}
     if args.since:

@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
 from adapters.commands.common import Subcommands
-from adapters.commands.run import add_trigger_arguments
+from adapters.commands.run import add_trigger_arguments, trigger_settings
 from adapters.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -59,19 +59,8 @@ async def _serve(args: argparse.Namespace) -> int:
     from adapters.jobs import JobLedger  # noqa: PLC0415
     from adapters.jobs.runner import open_pool, source_client  # noqa: PLC0415
     from adapters.service.app import create_service  # noqa: PLC0415
-    from adapters.settings import load_settings  # noqa: PLC0415
 
-    settings = load_settings(
-        args.config,
-        server=args.server,
-        source_id=args.source_id,
-        jobs_db=args.jobs_db,
-        concurrency=args.concurrency,
-        rate_per_second=args.rate_per_second,
-        max_attempts=args.max_attempts,
-        host=args.host,
-        port=args.port,
-    )
+    settings = trigger_settings(args, host=args.host, port=args.port)
     source = settings.source_key()
     async with AsyncExitStack() as stack:
         ledger = stack.enter_context(JobLedger(settings.jobs_db))

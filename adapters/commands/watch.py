@@ -14,7 +14,7 @@ import contextlib
 from contextlib import AsyncExitStack
 
 from adapters.commands.common import Subcommands, out
-from adapters.commands.run import add_trigger_arguments
+from adapters.commands.run import add_trigger_arguments, trigger_settings
 from adapters.exit_codes import ExitCode
 
 __all__ = ["register", "run"]
@@ -45,18 +45,9 @@ async def _watch(args: argparse.Namespace) -> int:
     from adapters.jobs import JobLedger  # noqa: PLC0415
     from adapters.jobs.polling import poll_once  # noqa: PLC0415
     from adapters.jobs.runner import Progress, open_pool, source_client  # noqa: PLC0415
-    from adapters.settings import load_settings  # noqa: PLC0415
 
-    settings = load_settings(
-        args.config,
-        server=args.server,
-        source_id=args.source_id,
-        jobs_db=args.jobs_db,
-        concurrency=args.concurrency,
-        rate_per_second=args.rate_per_second,
-        max_attempts=args.max_attempts,
-        poll_seconds=args.poll_seconds,
-        overlap_seconds=args.overlap_seconds,
+    settings = trigger_settings(
+        args, poll_seconds=args.poll_seconds, overlap_seconds=args.overlap_seconds
     )
     source = settings.source_key()
     async with AsyncExitStack() as stack:
