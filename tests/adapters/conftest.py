@@ -54,3 +54,20 @@ def loopback_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     folder = tmp_path_factory.mktemp("loopback-sandbox")
     with running_sandbox(folder / "sandbox.sqlite3") as base_url:
         yield base_url
+
+
+CRASH_PATIENTS = 210
+"""Patients for the crash-safety tests: over 500 finished encounters with a codable diagnosis."""
+
+
+def search_all_sync(base: str, query: str) -> list[dict]:
+    """Every resource a search on a loopback server returns, following its next links."""
+    found: list[dict] = []
+    url: str | None = f"{base}/{query}"
+    while url:
+        bundle = httpx.get(url, timeout=30).json()
+        found += [entry["resource"] for entry in bundle.get("entry", [])]
+        url = next(
+            (link["url"] for link in bundle.get("link", []) if link["relation"] == "next"), None
+        )
+    return found

@@ -15,8 +15,9 @@ from adapters.cli import main
 from adapters.jobs import JobLedger, JobState
 from adapters.sandbox_process import running_sandbox
 
+from .conftest import CRASH_PATIENTS, search_all_sync
+
 PATIENTS = 25  # 64 finished encounters, 60 of them with a codable diagnosis
-CRASH_PATIENTS = 210  # over 500 finished encounters: the size issue 9 names for crash safety
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +51,7 @@ def run_command(base, jobs_db, *extra):
 
 def claims_on(base):
     """Every Claim on the server (their ids derive from the source and the encounter)."""
-    claims = []
-    url = f"{base}/Claim?_count=500"
-    while url:
-        bundle = httpx.get(url, timeout=30).json()
-        claims += [e["resource"] for e in bundle.get("entry", [])]
-        url = next((k["url"] for k in bundle.get("link", []) if k["relation"] == "next"), None)
-    return claims
+    return search_all_sync(base, "Claim?_count=500")
 
 
 def test_killed_at_random_and_restarted_every_encounter_ends_with_exactly_one_claim(

@@ -17,8 +17,19 @@ from adapters.jobs import JobLedger, JobState
 from adapters.sandbox_process import running_sandbox
 from sandbox.seed import build_seed_bundle
 
+from .conftest import CRASH_PATIENTS, search_all_sync
+
 TOKEN = "loopback-notify-token"  # noqa: S105 - the test's own
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def sandbox_500(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve-crash-sandbox")
+    with running_sandbox(
+        folder / "sandbox.sqlite3", extra_args=("--patients", str(CRASH_PATIENTS))
+    ) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +89,7 @@ class Service:
 
 
 def claims(base):
-    bundle = httpx.get(f"{base}/Claim?_count=500", timeout=30).json()
-    return [e["resource"] for e in bundle.get("entry", [])]
+    return search_all_sync(base, "Claim?_count=500")
 
 
 def wait_for(check, timeout=60):
@@ -150,13 +160,10 @@ def test_the_sandbox_subscription_reaches_serve_and_the_claim_appears(sandbox_64
 
 
 def test_killed_mid_stream_with_duplicate_and_late_notifications_no_claim_is_lost_or_doubled(
-    sandbox_64, tmp_path
+    sandbox_500, tmp_path
 ):
-    encounters = httpx.get(f"{sandbox_64}/Encounter?status=finished&_count=200", timeout=30).json()[
-        "entry"
-    ]
-    resources = [e["resource"] for e in encounters]
-    assert len(resources) == 64
+    resources = search_all_sync(sandbox_500, "Encounter?status=finished&_count=200")
+    assert len(resources) >= 500
     sends = []
     for resource in resources:
         newer = {**resource, "meta": {**resource["meta"], "versionId": "2"}}
@@ -167,27 +174,31 @@ def test_killed_mid_stream_with_duplicate_and_late_notifications_no_claim_is_los
     rng.shuffle(sends)  # out of order across encounters too
     jobs_db = tmp_path / "jobs.sqlite3"
     log = (tmp_path / "serve.log").open("w")
-    service = Service(sandbox_64, jobs_db, log)
+    service = Service(sandbox_500, jobs_db, log)
     kill_after = rng.randrange(20, len(sends) - 20)
     try:
         for number, resource in enumerate(sends):
             if number == kill_after:
                 service.stop(signal.SIGKILL)
-                service = Service(sandbox_64, jobs_db, log)
+                service = Service(sandbox_500, jobs_db, log)
             url = f"{service.url}/notify/Encounter/{resource['id']}"
             answer = httpx.put(url, json=resource, headers=AUTH, timeout=30)
             assert answer.status_code in (200, 202), (seed, answer.text)
         with JobLedger(jobs_db) as ledger:
-            wait_for(lambda: ledger.pending() == 0, timeout=120)
+            wait_for(lambda: ledger.pending() == 0, timeout=300)
             counts = ledger.counts()
             skipped = len(ledger.skips())
     finally:
         service.stop()
         log.close()
     assert counts[JobState.FAILED] == counts[JobState.PARKED] == 0, seed
-    written = claims(sandbox_64)
+    written = claims(sandbox_500)
     ids = [c["id"] for c in written]
-    assert len(ids) == len(set(ids)) == 60, seed  # the 60 codable encounters, once each
+    assert len(ids) == len(set(ids)), seed  # no encounter's Claim twice
+    with JobLedger(jobs_db) as ledger:
+        done = {job.claim_id for job in ledger.jobs(state=JobState.DONE)}
+    assert set(ids) == done, seed  # every encounter coded has its Claim: none lost
+    assert len(ids) >= 500, seed
     assert not [c for c in written if c.get("related")]
-    assert counts[JobState.DONE] + counts[JobState.HELD] <= 64 * 2  # v1 only before a v2
-    assert skipped >= 64  # every duplicate of a version 2 was recorded and skipped
+    assert counts[JobState.DONE] + counts[JobState.HELD] <= len(resources) * 2  # v1 before v2
+    assert skipped >= len(resources)  # every duplicate of a version 2 was recorded and skipped
