@@ -429,9 +429,9 @@ def _parse_body(response: httpx.Response) -> dict[str, Any] | None:
     """The response's JSON object, None for an empty body; NotFhirError for anything else."""
     if not response.content:
         return None
-    where = _redact(response.request.url)
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and "json" not in content_type:
+        where = _redact(response.request.url)
         raise NotFhirError(
             f"{where} answered HTTP {response.status_code} with {content_type}, not FHIR JSON",
             url=where,
@@ -439,11 +439,13 @@ def _parse_body(response: httpx.Response) -> dict[str, Any] | None:
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError as exc:
+        where = _redact(response.request.url)
         raise NotFhirError(
             f"{where} answered HTTP {response.status_code} with a body that is not JSON",
             url=where,
         ) from exc
     if not isinstance(body, dict) or "resourceType" not in body:
+        where = _redact(response.request.url)
         raise NotFhirError(
             f"{where} answered HTTP {response.status_code} with JSON that is not a FHIR resource",
             url=where,

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from adapters.commands.serve import READY_PREFIX
 from adapters.jobs import JobLedger, JobState
@@ -74,7 +75,10 @@ def start_serve(fhir: str, jobs_db: Path, concurrency: int) -> tuple[subprocess.
 
 
 async def notify_all(fhir: str) -> int:
-    async with httpx.AsyncClient(timeout=60) as client:
+    # aiohttp's transport: the load generator shares the 2 cores with what it measures, and
+    # httpx's own transport costs about 6x the CPU per request (docs/benchmarks.md)
+    transport = AiohttpTransport(limits=httpx.Limits(max_connections=16))
+    async with httpx.AsyncClient(timeout=60, transport=transport) as client:
         encounters = []
         url: str | None = f"{fhir}/Encounter?status=finished&_count=500"
         while url:
@@ -179,7 +183,8 @@ def main() -> None:
             started = time.perf_counter()
             count = asyncio.run(notify_all(fhir))
             with JobLedger(jobs_db) as ledger:
-                while len(ledger.jobs(limit=100_000)) < count or ledger.pending():
+                # counts, not every row: the poll shares the cores with what it measures
+                while sum(ledger.counts().values()) < count or ledger.pending():
                     time.sleep(0.05)
                 seconds = time.perf_counter() - started
                 jobs = ledger.jobs(limit=100_000)
