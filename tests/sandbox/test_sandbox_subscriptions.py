@@ -26,7 +26,9 @@ class Receiver:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                received.requests.append((self.command, self.path, body, dict(self.headers)))
+                # header names are case-insensitive: keep them lower-cased for the checks
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                received.requests.append((self.command, self.path, body, headers))
                 status = received.statuses.pop(0) if received.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -131,7 +133,7 @@ def test_matching_writes_are_delivered_within_a_second(sandbox_url: str, receive
     method, path, body, headers = receiver.requests[0]
     assert (method, path) == ("PUT", f"/hook/Encounter/{finished['id']}")
     assert b'"finished"' in body
-    assert headers["X-Test"] == "yes"
+    assert headers["x-test"] == "yes"
     assert receiver.requests[1][1] == f"/hook/Encounter/{planned['id']}"
     assert stored["status"] == "active"
 

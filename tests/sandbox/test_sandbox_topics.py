@@ -80,7 +80,7 @@ def test_encounter_complete_notifies_with_status_and_counts(tmp_path, receiver: 
     assert len(receiver.requests) == 2  # still finished is not finishing again
     method, path, body, headers = receiver.requests[0]
     assert (method, path) == ("POST", "/hook")
-    assert headers["Content-Type"] == "application/fhir+json"
+    assert headers["content-type"] == "application/fhir+json"
     notification = json.loads(body)
     assert notification["type"] == "history"
     params = _parameters(notification)
