@@ -13,7 +13,8 @@ insurance); findings that do not prevent that make the Claim a ``draft``.
 from __future__ import annotations
 
 from fhir_coder.model import CodedEncounter
-from fhir_coder.outcome import Issue, IssueCode, Severity
+from fhir_coder.outcome import Issue
+from fhir_coder.validation._finding import finding
 
 __all__ = ["STRUCTURAL_RULES", "claim_can_be_built", "validate"]
 
@@ -26,54 +27,47 @@ STRUCTURAL_RULES = frozenset(
 def validate(coded: CodedEncounter) -> tuple[Issue, ...]:
     """Claim-level findings for ``coded``, after the findings coding already made."""
     encounter = coded.encounter
+    where = encounter.reference
     found: list[Issue] = []
     if encounter.status != "finished":
         found.append(
-            Issue(
-                Severity.ERROR,
-                IssueCode.BUSINESS_RULE,
-                f"{encounter.reference} is {encounter.status or 'without a status'}, "
+            finding(
+                "ENCOUNTER-NOT-FINISHED",
+                f"{where} is {encounter.status or 'without a status'}, "
                 "not finished: it cannot be billed yet",
-                rule="ENCOUNTER-NOT-FINISHED",
-                expression=("Encounter.status",),
+                "Encounter.status",
                 fix="code the encounter once it is finished",
-                source=encounter.reference,
+                source=where,
             )
         )
     if not coded.diagnoses:
         found.append(
-            Issue(
-                Severity.ERROR,
-                IssueCode.REQUIRED,
-                f"{encounter.reference} has no codable diagnosis: the claim needs a coder",
-                rule="CLAIM-NO-DIAGNOSIS",
-                expression=("Claim.diagnosis",),
+            finding(
+                "CLAIM-NO-DIAGNOSIS",
+                f"{where} has no codable diagnosis: the claim needs a coder",
+                "Claim.diagnosis",
                 fix="see the needs-a-coder findings above for each condition",
-                source=encounter.reference,
+                source=where,
             )
         )
     if not encounter.coverages:
         found.append(
-            Issue(
-                Severity.ERROR,
-                IssueCode.REQUIRED,
-                f"{encounter.reference}: the patient has no active Coverage",
-                rule="CLAIM-MISSING-COVERAGE",
-                expression=("Claim.insurance",),
+            finding(
+                "CLAIM-MISSING-COVERAGE",
+                f"{where}: the patient has no active Coverage",
+                "Claim.insurance",
                 fix="record the patient's Coverage, or bill the patient directly",
-                source=encounter.reference,
+                source=where,
             )
         )
     if not encounter.providers:
         found.append(
-            Issue(
-                Severity.ERROR,
-                IssueCode.REQUIRED,
-                f"{encounter.reference} names no service provider or practitioner",
-                rule="CLAIM-MISSING-PROVIDER",
-                expression=("Claim.provider",),
+            finding(
+                "CLAIM-MISSING-PROVIDER",
+                f"{where} names no service provider or practitioner",
+                "Claim.provider",
                 fix="set Encounter.serviceProvider or a participant",
-                source=encounter.reference,
+                source=where,
             )
         )
     return tuple(found)
