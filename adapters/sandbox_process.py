@@ -17,7 +17,13 @@ from pathlib import Path
 
 from fhir_coder.errors import FhirCoderError
 
-__all__ = ["READY_PREFIX", "SandboxStartError", "running_sandbox", "sandbox_command"]
+__all__ = [
+    "READY_PREFIX",
+    "SandboxStartError",
+    "read_ready_line",
+    "running_sandbox",
+    "sandbox_command",
+]
 
 READY_PREFIX = "FHIR_CODER_SANDBOX_READY "
 """The line the sandbox prints, followed by its base URL, once it accepts connections."""
@@ -63,24 +69,36 @@ def running_sandbox(
             process.stdout.close()
 
 
-def _wait_until_ready(process: subprocess.Popen[str], timeout: float, log_path: Path) -> str:
-    """The base URL from the sandbox's ready line; SandboxStartError if it never comes."""
+def read_ready_line(process: subprocess.Popen[str], prefix: str, timeout: float) -> str | None:
+    """What a child prints after ``prefix`` on its ready line, or None if it never comes.
+
+    The child's stdout is read to its end on a daemon thread, so it never blocks on a full
+    pipe. None means the child exited or ``timeout`` passed first: the caller decides.
+    """
     found: list[str] = []
 
-    def read_ready_line() -> None:
+    def read() -> None:
         assert process.stdout is not None  # noqa: S101 - Popen was given stdout=PIPE
-        for line in process.stdout:
-            if not found and line.startswith(READY_PREFIX):
-                found.append(line[len(READY_PREFIX) :].strip())
-            # go on reading to the end, so the child never blocks on a full pipe
+        try:
+            for line in process.stdout:
+                if not found and line.startswith(prefix):
+                    found.append(line[len(prefix) :].strip())
+        except ValueError:  # the owner closed the pipe after the child ended: nothing to read
+            return
 
-    reader = threading.Thread(target=read_ready_line, daemon=True)
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     deadline = time.monotonic() + timeout
     while not found and reader.is_alive() and time.monotonic() < deadline:
         time.sleep(0.02)
-    if found:
-        return found[0]
+    return found[0] if found else None
+
+
+def _wait_until_ready(process: subprocess.Popen[str], timeout: float, log_path: Path) -> str:
+    """The base URL from the sandbox's ready line; SandboxStartError if it never comes."""
+    base_url = read_ready_line(process, READY_PREFIX, timeout)
+    if base_url is not None:
+        return base_url
     if process.poll() is None:
         process.kill()
         raise SandboxStartError(f"the sandbox did not become ready within {timeout:.0f} s")

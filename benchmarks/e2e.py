@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from adapters.commands.serve import READY_PREFIX
 from adapters.jobs import JobLedger, JobState
-from adapters.sandbox_process import running_sandbox
+from adapters.sandbox_process import read_ready_line, running_sandbox
 
 TOKEN = "bench-token"  # noqa: S105 - a throwaway token for a local run
 
@@ -58,20 +57,11 @@ def start_serve(fhir: str, jobs_db: Path, concurrency: int) -> tuple[subprocess.
         text=True,
         env=env,
     )
-    found: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        for line in process.stdout or ():
-            if line.startswith(READY_PREFIX):
-                found.append(line.split()[1])
-                ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    if not ready.wait(60):
+    url = read_ready_line(process, READY_PREFIX, 60)
+    if url is None:
         process.kill()
         raise SystemExit("serve did not start")
-    return process, found[0]
+    return process, url
 
 
 async def notify_all(fhir: str) -> int:

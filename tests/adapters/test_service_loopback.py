@@ -6,7 +6,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
@@ -14,7 +13,7 @@ import pytest
 
 from adapters.commands.serve import READY_PREFIX
 from adapters.jobs import JobLedger, JobState
-from adapters.sandbox_process import running_sandbox
+from adapters.sandbox_process import read_ready_line, running_sandbox
 from sandbox.seed import build_seed_bundle
 
 from .conftest import CRASH_PATIENTS, search_all_sync
@@ -67,24 +66,13 @@ class Service:
             text=True,
             env=env,
         )
-        self.url = None
-        ready = threading.Event()
-
-        def read():
-            for line in self.process.stdout:
-                if line.startswith(READY_PREFIX):
-                    self.url = line.split()[1]
-                    ready.set()
-
-        self.reader = threading.Thread(target=read, daemon=True)
-        self.reader.start()
-        assert ready.wait(60), "serve did not start"
+        self.url = read_ready_line(self.process, READY_PREFIX, 60)
+        assert self.url is not None, "serve did not start"
 
     def stop(self, sig=signal.SIGTERM):
         if self.process.poll() is None:
             self.process.send_signal(sig)
         self.process.wait(30)
-        self.reader.join(5)
         self.process.stdout.close()
 
 
