@@ -21,8 +21,12 @@ class TokenCheck:
         self.header = header
         self._expected = token.get_secret_value().encode() if token is not None else None
 
-    def __call__(self, request: Request) -> None:
-        """Refuse the request unless it carries the token."""
+    async def __call__(self, request: Request) -> None:
+        """Refuse the request unless it carries the token.
+
+        ``async`` although it never awaits: FastAPI runs a plain ``def`` dependency in a
+        worker thread, and the hand-off cost more than the check on every notification.
+        """
         if self._expected is None:
             return
         given = request.headers.get(self.header, "").encode()
