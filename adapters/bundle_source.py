@@ -24,15 +24,19 @@ class BundleIndex:
     def __init__(self, bundle: dict[str, Any]) -> None:
         self.by_key: dict[str, dict[str, Any]] = {}
         self.by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_key, by_type = self.by_key, self.by_type
         for entry in bundle.get("entry") or []:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if not isinstance(resource, dict) or "resourceType" not in resource:
                 continue
-            self.by_type[resource["resourceType"]].append(resource)
-            if entry.get("fullUrl"):
-                self.by_key[str(entry["fullUrl"])] = resource
-            if resource.get("id"):
-                self.by_key[f"{resource['resourceType']}/{resource['id']}"] = resource
+            kind = resource["resourceType"]
+            by_type[kind].append(resource)
+            full_url = entry.get("fullUrl")
+            if full_url:
+                by_key[str(full_url)] = resource
+            resource_id = resource.get("id")
+            if resource_id:
+                by_key[f"{kind}/{resource_id}"] = resource
 
     def resolve(self, reference: str) -> dict[str, Any] | None:
         """The resource ``reference`` points at, or None when the Bundle lacks it."""

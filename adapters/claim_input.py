@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Final
 
-from adapters.reading import parse_fhir_datetime
+from adapters.reading import fhir_date
 from fhir_coder.systems import ICD10CM, canonical_system
 from fhir_coder.validation import (
     ClaimForm,
@@ -166,24 +166,6 @@ def _reference(value: object) -> str:
     return ""
 
 
-_DATES: dict[str, date | None] = {}
-_DATES_LIMIT: Final = 10_000
-
-
-def _date(value: object) -> date | None:
-    """A FHIR date or dateTime as a date; claims repeat a few dates, so answers are kept."""
-    if not isinstance(value, str):
-        return None
-    if value in _DATES:
-        return _DATES[value]
-    moment = parse_fhir_datetime(value)
-    day = moment.date() if isinstance(moment, datetime) else moment
-    if len(_DATES) > _DATES_LIMIT:
-        _DATES.clear()
-    _DATES[value] = day
-    return day
-
-
 def _number(value: object) -> float | None:
     if value is None:
         return None
@@ -200,19 +182,9 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-_SYSTEMS: dict[str, str] = {}
-
-
 def _system(raw: object) -> str:
-    """The canonical system for a coding's ``system``; the few a file uses are kept."""
-    if not isinstance(raw, str):
-        return ""
-    found = _SYSTEMS.get(raw)
-    if found is None:
-        found = canonical_system(raw)
-        if len(_SYSTEMS) < _DATES_LIMIT:
-            _SYSTEMS[raw] = found
-    return found
+    """The canonical system for a coding's ``system``."""
+    return canonical_system(raw) if isinstance(raw, str) else ""
 
 
 def _coding(concept: object) -> tuple[str, str, int]:
@@ -293,7 +265,7 @@ def _procedures(claim: dict[str, Any]) -> tuple[ProcedureEntry, ...]:
                 sequence=_int(raw.get("sequence")),
                 code=code or _reference(raw.get("procedureReference")),
                 system=system,
-                performed=_date(raw.get("date")),
+                performed=fhir_date(raw.get("date")),
                 coding_index=coding_index,
             )
         )
@@ -321,7 +293,7 @@ def _items(claim: dict[str, Any]) -> tuple[ItemEntry, ...]:
                 modifiers=tuple(m.upper() for m in _codes(modifiers)) if modifiers else (),
                 quantity=_number(raw.get("quantity")),
                 pointers=tuple(p for p in pointers if type(p) is int),
-                serviced=_date(served),
+                serviced=fhir_date(served),
                 unit_price=_number(raw.get("unitPrice")),
                 net=_number(raw.get("net")),
                 coding_index=coding_index,
@@ -371,9 +343,9 @@ def read_claim(
         provider=_reference(claim.get("provider")),
         insurer=_reference(claim.get("insurer")),
         insurance=_insurance(claim),
-        period_start=_date(period.get("start")),
-        period_end=_date(period.get("end")),
-        created=_date(claim.get("created")),
+        period_start=fhir_date(period.get("start")),
+        period_end=fhir_date(period.get("end")),
+        created=fhir_date(claim.get("created")),
         diagnoses=_diagnoses(claim),
         procedures=_procedures(claim),
         items=_items(claim),
@@ -382,7 +354,7 @@ def read_claim(
     )
     if patient is not None:
         gender = patient.get("gender")
-        birth = _date(patient.get("birthDate"))
+        birth = fhir_date(patient.get("birthDate"))
         day = on or form.date_of_service()
         if sex is None and isinstance(gender, str) and gender in _SEXES:
             sex = str(gender)

@@ -50,7 +50,7 @@ def code_and_build(
     if not claim_can_be_built(issues):
         return Processed(coded, issues, None)
     claim = build_claim(coded, issues, created=created, options=options)
-    scrubbed = scrub_built_claim(claim, coded, scrubber, coding)
+    scrubbed = scrub_built_claim(claim, coded, scrubber, coding, created=created, options=options)
     issues += scrubbed
     if has_errors(scrubbed):  # a draft now, carrying the scrubber's findings too
         claim = build_claim(coded, issues, created=created, options=options)

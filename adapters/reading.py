@@ -27,7 +27,9 @@ from fhir_coder.systems import SNOMED, canonical_system
 
 __all__ = [
     "encounter_class",
+    "fhir_date",
     "parse_fhir_datetime",
+    "read_codes",
     "read_codings",
     "read_condition",
     "read_coverage",
@@ -87,9 +89,43 @@ def parse_fhir_datetime(value: object) -> datetime | date | None:
         return None
 
 
-def _as_date(value: object) -> date | None:
+_DAYS: dict[str, date | None] = {}
+_MEMO_LIMIT = 10_000
+
+
+def fhir_date(value: object) -> date | None:
+    """A FHIR date or dateTime as its calendar day; a feed repeats its days, so they are kept."""
+    if not isinstance(value, str):
+        return None
+    if value in _DAYS:
+        return _DAYS[value]
     moment = parse_fhir_datetime(value)
-    return moment.date() if isinstance(moment, datetime) else moment
+    day = moment.date() if isinstance(moment, datetime) else moment
+    if len(_DAYS) >= _MEMO_LIMIT:
+        _DAYS.clear()
+    _DAYS[value] = day
+    return day
+
+
+_CODINGS: dict[tuple[str, str, str, bool], Coding] = {}
+
+
+def _coding(system: str, code: str, display: object, user_selected: bool) -> Coding:
+    """One Coding, shared by every concept that sends the same one (codings are values)."""
+    text = display if isinstance(display, str) else str(display or "")
+    key = (system, code, text, user_selected)
+    found = _CODINGS.get(key)
+    if found is None:
+        found = Coding(
+            system=system,
+            code=code.strip(),
+            display=_HCC_SUFFIX.sub("", text),
+            user_selected=user_selected,
+        )
+        if len(_CODINGS) >= _MEMO_LIMIT:
+            _CODINGS.clear()
+        _CODINGS[key] = found
+    return found
 
 
 def read_codings(
@@ -126,14 +162,7 @@ def read_codings(
                 expression,
             )
             continue
-        out.append(
-            Coding(
-                system=system,
-                code=code.strip(),
-                display=_HCC_SUFFIX.sub("", str(raw.get("display") or "")),
-                user_selected=raw.get("userSelected") is True,
-            )
-        )
+        out.append(_coding(system, code, raw.get("display"), raw.get("userSelected") is True))
     text = concept.get("text")
     if isinstance(text, str) and not any(c.system == SNOMED for c in out):
         found = _SCT_IN_TEXT.search(text)
@@ -167,10 +196,37 @@ def reference_of(value: object) -> str:
     return ""
 
 
+def read_codes(concept: object) -> tuple[str, ...]:
+    """The codes :func:`read_codings` would give, without making the codings.
+
+    For the concepts only a code is read from (statuses, categories, roles). A concept
+    with ``text`` goes through :func:`read_codings` for its SNOMED CT-in-text rule.
+    """
+    if not isinstance(concept, dict):
+        return ()
+    if isinstance(concept.get("text"), str):
+        return tuple(c.code for c in read_codings(concept))
+    out: list[str] = []
+    for raw in concept.get("coding") or []:
+        if not isinstance(raw, dict):
+            continue
+        code = raw.get("code")
+        if canonical_system(raw.get("system")) == DATA_ABSENT_REASON:
+            continue
+        if isinstance(code, str) and code.strip():
+            out.append(code.strip())
+    return tuple(out)
+
+
+def _first_code(concept: object) -> str:
+    codes = read_codes(concept)
+    return codes[0] if codes else ""
+
+
 def _codes_of(concepts: object) -> tuple[str, ...]:
     if not isinstance(concepts, list):
         return ()
-    return tuple(c.code for concept in concepts for c in read_codings(concept))
+    return tuple(code for concept in concepts for code in read_codes(concept))
 
 
 def encounter_class(value: object) -> EncounterClass:
@@ -190,7 +246,7 @@ def read_patient(resource: dict[str, Any]) -> PatientFacts:
     return PatientFacts(
         reference=f"Patient/{resource.get('id')}",
         sex=gender if gender in ("female", "male", "other", "unknown") else "unknown",
-        birth_date=_as_date(resource.get("birthDate")),
+        birth_date=fhir_date(resource.get("birthDate")),
     )
 
 
@@ -204,12 +260,9 @@ def read_condition(
     use = ""
     rank: int | None = None
     if listing is not None:
-        use_codes = read_codings(listing.get("use"))
-        use = use_codes[0].code if use_codes else ""
+        use = _first_code(listing.get("use"))
         raw_rank = listing.get("rank")
         rank = raw_rank if isinstance(raw_rank, int) and raw_rank > 0 else None
-    verification = read_codings(resource.get("verificationStatus"))
-    clinical = read_codings(resource.get("clinicalStatus"))
     code = resource.get("code")
     where = source_ref(resource)
     return Diagnosis(
@@ -219,22 +272,22 @@ def read_condition(
         ),
         text=str(code.get("text") or "") if isinstance(code, dict) else "",
         category=_codes_of(resource.get("category")),
-        verification=verification[0].code if verification else "",
-        clinical_status=clinical[0].code if clinical else "",
+        verification=_first_code(resource.get("verificationStatus")),
+        clinical_status=_first_code(resource.get("clinicalStatus")),
         listed_on_encounter=listing is not None,
         use=use,
         rank=rank,
-        onset=_as_date(resource.get("onsetDateTime"))
-        or _as_date((resource.get("onsetPeriod") or {}).get("start")),
-        recorded=_as_date(resource.get("recordedDate")),
+        onset=fhir_date(resource.get("onsetDateTime"))
+        or fhir_date((resource.get("onsetPeriod") or {}).get("start")),
+        recorded=fhir_date(resource.get("recordedDate")),
     )
 
 
 def read_procedure(resource: dict[str, Any], *, issues: list[Issue] | None = None) -> Procedure:
     """A Procedure with the date it was performed (from a dateTime or a period's start)."""
-    performed = _as_date(resource.get("performedDateTime"))
+    performed = fhir_date(resource.get("performedDateTime"))
     if performed is None:
-        performed = _as_date((resource.get("performedPeriod") or {}).get("start"))
+        performed = fhir_date((resource.get("performedPeriod") or {}).get("start"))
     code = resource.get("code")
     where = source_ref(resource)
     return Procedure(

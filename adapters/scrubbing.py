@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,8 @@ from adapters.claim_input import read_claim
 from adapters.coding_setup import CodingSetup
 from codesets import default_registry
 from codesets.mce import MsdrgMce
+from fhir_coder.claim import ClaimOptions
+from fhir_coder.claim_form import claim_form
 from fhir_coder.edits import MEDICARE, PayerProfile
 from fhir_coder.model import CodedEncounter
 from fhir_coder.outcome import Issue
@@ -96,17 +98,23 @@ def _medicare_scrubber(coding: CodingSetup) -> Scrubber:
 
 
 def scrub_built_claim(
-    claim: dict[str, Any], coded: CodedEncounter, scrubber: Scrubber | None, coding: CodingSetup
+    claim: dict[str, Any],
+    coded: CodedEncounter,
+    scrubber: Scrubber | None,
+    coding: CodingSetup,
+    *,
+    created: datetime,
+    options: ClaimOptions | None = None,
 ) -> tuple[Issue, ...]:
-    """The scrubber's findings on a Claim the pipeline built for ``coded``.
+    """The scrubber's findings on the Claim the pipeline built for ``coded``.
 
-    The patient's sex and birth date gathered with the encounter feed the age and sex
-    edits; ``scrubber`` None means the default one over ``coding``'s code sets and the MCE.
+    The Claim is scrubbed in the form :func:`fhir_coder.claim_form.claim_form` lays out from
+    the coded lines (the one ``read_claim`` reads back from the JSON, without re-reading
+    it); the patient's sex and birth date gathered with the encounter feed the age and
+    sex edits. ``scrubber`` None means the default one over ``coding``'s code sets and
+    the MCE.
     """
     if scrubber is None:
         scrubber = _medicare_scrubber(coding)
-    facts = coded.encounter.patient
-    patient: dict[str, Any] = {"resourceType": "Patient", "gender": facts.sex}
-    if facts.birth_date is not None:
-        patient["birthDate"] = facts.birth_date.isoformat()
-    return scrub_claim_json(claim, scrubber, patient=patient, label=f"Claim/{claim.get('id')}")
+    form = claim_form(coded, created=created, options=options, claim_id=str(claim.get("id")))
+    return scrubber.scrub(form)

@@ -21,7 +21,7 @@ import itertools
 import re
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal, Self
@@ -91,6 +91,8 @@ class _Day:
     position: int
     mce_day: int
     """The date to ask the MCE about (the release boundary when the date was outside)."""
+    answers: dict[str, CodeInfo] = field(default_factory=dict, compare=False, repr=False)
+    """Lookups of codes the index holds, kept: coding and scrubbing ask for the same codes."""
 
 
 class CodeSetRegistry:
@@ -191,12 +193,15 @@ class CodeSetRegistry:
         day = self._days.get(on)
         if day is None:
             day = self._resolve(on)
+        found = day.answers.get(code)
+        if found is not None:
+            return found
         row = self._rows.get(code)
         if row is None:
             return self._lookup_other_form(code, day)
         info = self._info[row]
         if info & BILLABLE:
-            return CodeInfo(
+            found = CodeInfo(
                 system=ICD10CM,
                 code=code,
                 valid=info & day.bit != 0,
@@ -204,7 +209,12 @@ class CodeSetRegistry:
                 description=self._description(row),
                 release=day.release,
             )
-        return self._header(code, row, info, day)
+        else:
+            found = self._header(code, row, info, day)
+        if len(day.answers) >= _MEMO_LIMIT:
+            day.answers.clear()
+        day.answers[code] = found
+        return found
 
     def describe(self, code: str, system: str = ICD10CM) -> CodeDescription | None:
         """What the tabular says about ``code`` (notes included), or None if it has no such code."""

@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from fhir_coder import __version__
@@ -30,7 +31,14 @@ from fhir_coder.claim_parts import (
     poa_indicator,
     revenue_code,
 )
-from fhir_coder.model import CodedEncounter, CodedLine, DiagnosisRole, Encounter, Provider
+from fhir_coder.model import (
+    CodedEncounter,
+    CodedLine,
+    CoverageRef,
+    DiagnosisRole,
+    Encounter,
+    Provider,
+)
 from fhir_coder.outcome import Issue, has_errors, operation_outcome
 from fhir_coder.ports import DrgAssignment, DrgGrouperPort, MceClaim
 from fhir_coder.systems import CPT, FHIR_CODER_NS, HCPCS, ICD10CM, ICD10PCS, display_icd10cm
@@ -97,6 +105,12 @@ def _when(moment: datetime | date | None) -> str | None:
     return moment.isoformat()
 
 
+@lru_cache(maxsize=16)
+def _instant(created: datetime) -> str:
+    """``Claim.created`` to the second; a run stamps many claims with the same moment."""
+    return created.isoformat(timespec="seconds")
+
+
 def _reference(ref: str, display: str = "") -> dict[str, str]:
     out = {"reference": ref}
     if display:
@@ -160,13 +174,13 @@ def _item_entry(
     item["productOrService"] = {"coding": [coding]}
     if line.modifiers:
         item["modifier"] = [{"coding": [_modifier(m)]} for m in line.modifiers]
-    serviced = line.performed or _day(encounter.period_start)
+    serviced = serviced_on(line, encounter)
     if serviced is not None:
         item["servicedDate"] = serviced.isoformat()
     if pos := place_of_service(encounter):
         item["locationCodeableConcept"] = {"coding": [{"system": POS_SYSTEM, "code": pos}]}
     item["quantity"] = {"value": line.units}
-    price = options.fee_schedule.price(line) if options.fee_schedule else None
+    price = line_price(line, options)
     if price is not None and options.fee_schedule is not None:
         currency = options.fee_schedule.currency
         item["unitPrice"] = _money(price, currency)
@@ -175,10 +189,66 @@ def _item_entry(
     return item
 
 
-def _day(moment: datetime | date | None) -> date | None:
+def day_of(moment: datetime | date | None) -> date | None:
+    """The calendar day of a FHIR date or dateTime (in the offset it was written with)."""
     if moment is None:
         return None
     return moment.date() if isinstance(moment, datetime) else moment
+
+
+def serviced_on(line: CodedLine, encounter: Encounter) -> date | None:
+    """A service line's ``servicedDate``: when it was performed, else the encounter's start."""
+    return line.performed or day_of(encounter.period_start)
+
+
+def line_price(line: CodedLine, options: ClaimOptions) -> Decimal | None:
+    """The unit charge of a line under the configured fee schedule, if any."""
+    return options.fee_schedule.price(line) if options.fee_schedule else None
+
+
+# The layout decisions below are shared by the Claim JSON and its scrubber form
+# (fhir_coder.claim_form), so that the two always describe the same claim.
+
+
+def billing_and_team(encounter: Encounter) -> tuple[Provider, list[Provider]]:
+    """The billing provider (the organisation, else the first practitioner) and the care team."""
+    organisations = [p for p in encounter.providers if p.role == "service-provider"]
+    practitioners = [p for p in encounter.providers if p.role != "service-provider"]
+    return (organisations or practitioners)[0], practitioners
+
+
+def ordered_coverages(encounter: Encounter) -> list[CoverageRef]:
+    """The encounter's coverages in ``Claim.insurance`` order (by ``Coverage.order``)."""
+    coverages = encounter.coverages
+    if len(coverages) < 2:  # nothing to order
+        return list(coverages)
+    return sorted(coverages, key=lambda c: (c.order is None, c.order or 0, c.reference))
+
+
+def insurer_of(coverages: list[CoverageRef]) -> CoverageRef | None:
+    """The coverage whose payer is the Claim's insurer: the first that names one."""
+    return next((c for c in coverages if c.payer_reference), None)
+
+
+def diagnosis_pointers(diagnoses: int) -> list[int]:
+    """The ``diagnosisSequence`` of every line: the first four diagnoses (837P's limit)."""
+    return list(range(1, min(diagnoses, _MAX_POINTERS) + 1))
+
+
+def split_procedures(coded: CodedEncounter) -> tuple[list[CodedLine], list[CodedLine]]:
+    """ICD-10-PCS codes (the institutional claim's procedures) and CPT/HCPCS service lines."""
+    icd = [line for line in coded.procedures if line.system == ICD10PCS]
+    return icd, [line for line in coded.procedures if line.system != ICD10PCS]
+
+
+def claim_total(nets: list[float | None]) -> Decimal | None:
+    """The sum of the line nets as written, only when every line is priced.
+
+    A total of some lines would understate the claim.
+    """
+    if not nets or any(net is None for net in nets):
+        return None
+    return sum((Decimal(str(net)) for net in nets if net is not None), Decimal(0))
 
 
 def group_drg(coded: CodedEncounter, grouper: DrgGrouperPort) -> DrgAssignment | None:
@@ -232,16 +302,12 @@ def build_claim(
     inpatient = encounter.encounter_class.is_inpatient
     claim_id = claim_id_for(encounter)
     drg = group_drg(coded, options.drg) if options.drg is not None and inpatient else None
-    organisations = [p for p in encounter.providers if p.role == "service-provider"]
-    practitioners = [p for p in encounter.providers if p.role != "service-provider"]
-    billing = (organisations or practitioners)[0]
-    coverages = sorted(
-        encounter.coverages, key=lambda c: (c.order is None, c.order or 0, c.reference)
-    )
+    billing, practitioners = billing_and_team(encounter)
+    coverages = ordered_coverages(encounter)
     diagnoses = [
         _diagnosis_entry(i, line, encounter, drg) for i, line in enumerate(coded.diagnoses, start=1)
     ]
-    pointers = list(range(1, min(len(diagnoses), _MAX_POINTERS) + 1))
+    pointers = diagnosis_pointers(len(diagnoses))
     claim: dict[str, Any] = {
         "resourceType": "Claim",
         "id": claim_id,
@@ -263,7 +329,7 @@ def build_claim(
             )
             if v
         },
-        "created": created.isoformat(timespec="seconds"),
+        "created": _instant(created),
         "provider": _party(billing),
         "priority": {"coding": [{"system": _PRIORITY, "code": "normal"}]},
         "insurance": [
@@ -272,7 +338,7 @@ def build_claim(
         ],
         "diagnosis": diagnoses,
     }
-    insurer = next((c for c in coverages if c.payer_reference), None)
+    insurer = insurer_of(coverages)
     if insurer is not None:
         claim["insurer"] = _reference(insurer.payer_reference, insurer.payer_display)
     if practitioners:
@@ -289,8 +355,7 @@ def build_claim(
             for i, p in enumerate(practitioners, start=1)
         ]
     # ICD-10-PCS codes are the institutional claim's procedures; CPT/HCPCS are its lines.
-    icd_procedures = [line for line in coded.procedures if line.system == ICD10PCS]
-    service_lines = [line for line in coded.procedures if line.system != ICD10PCS]
+    icd_procedures, service_lines = split_procedures(coded)
     if icd_procedures:
         claim["procedure"] = [
             {
@@ -317,11 +382,11 @@ def build_claim(
             _item_entry(i, line, coded, pointers, options)
             for i, line in enumerate(service_lines, start=1)
         ]
-        prices = [item.get("net") for item in claim["item"]]
-        if options.fee_schedule is not None and all(prices):
-            # A total of some lines would understate the claim: only when every line is priced.
-            total = sum((Decimal(str(net["value"])) for net in prices if net), Decimal(0))
-            claim["total"] = _money(total, options.fee_schedule.currency)
+        if options.fee_schedule is not None:
+            nets = [item["net"]["value"] if "net" in item else None for item in claim["item"]]
+            total = claim_total(nets)
+            if total is not None:
+                claim["total"] = _money(total, options.fee_schedule.currency)
     if claim["status"] == "draft":
         _attach_findings(claim, issues)
     return claim

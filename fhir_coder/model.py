@@ -13,6 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from fhir_coder.outcome import Issue
+from fhir_coder.values import fast_init
 
 __all__ = [
     "CodedEncounter",
@@ -50,9 +51,15 @@ class EncounterClass(StrEnum):
     @property
     def is_inpatient(self) -> bool:
         """Whether the stay is billed on an institutional inpatient claim (ICD-10-PCS, DRG)."""
-        return self in (EncounterClass.INPATIENT, EncounterClass.ACUTE, EncounterClass.NONACUTE)
+        return self in _INPATIENT_CLASSES
 
 
+_INPATIENT_CLASSES = frozenset(
+    {EncounterClass.INPATIENT, EncounterClass.ACUTE, EncounterClass.NONACUTE}
+)
+
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SourceRef:
     """The resource a fact came from: ``Condition/123`` and the version that was read."""
@@ -64,6 +71,7 @@ class SourceRef:
         return self.reference
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Coding:
     """One coding as the source sent it, with its system already made canonical."""
@@ -74,6 +82,7 @@ class Coding:
     user_selected: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PatientFacts:
     """What the coding rules need to know about the patient: no name, no identifiers."""
@@ -90,6 +99,7 @@ class PatientFacts:
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     """A Condition as it bears on this encounter.
@@ -113,6 +123,7 @@ class Diagnosis:
     recorded: date | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Procedure:
     """A Procedure performed during the encounter."""
@@ -125,6 +136,7 @@ class Procedure:
     body_sites: tuple[Coding, ...] = ()  # for laterality modifiers (LT, RT, 50)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CoverageRef:
     """A Coverage that may pay for the encounter, and its payer."""
@@ -136,6 +148,7 @@ class CoverageRef:
     order: int | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Provider:
     """A practitioner or organisation with a part in the encounter."""
@@ -146,6 +159,7 @@ class Provider:
     npi: str = ""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Encounter:
     """One encounter with everything coding needs, gathered from the source server."""
@@ -202,6 +216,7 @@ class DiagnosisRole(StrEnum):
     SECONDARY = "secondary"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CodedLine:
     """One billing code with its provenance: where it came from, how, and how sure we are."""
@@ -222,6 +237,7 @@ class CodedLine:
     units: int = 1
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CodedEncounter:
     """An encounter after coding: diagnoses in claim order, procedure lines and findings."""

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from fhir_coder.values import fast_init
+
 __all__ = [
     "Issue",
     "IssueCode",
@@ -37,7 +39,7 @@ class Severity(StrEnum):
     @property
     def blocks(self) -> bool:
         """Whether a finding of this severity stops a claim from being submitted."""
-        return self in (Severity.FATAL, Severity.ERROR)
+        return self is Severity.FATAL or self is Severity.ERROR
 
 
 class IssueCode(StrEnum):
@@ -66,6 +68,7 @@ class IssueCode(StrEnum):
     INFORMATIONAL = "informational"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Issue:
     """One finding, shaped like ``OperationOutcome.issue``.

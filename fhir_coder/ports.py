@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol
 
+from fhir_coder.values import fast_init
+
 __all__ = [
     "CodeInfo",
     "CodeNote",
@@ -33,6 +35,7 @@ __all__ = [
 ]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CodeInfo:
     """What a code set says about one code on one date.
@@ -117,6 +120,7 @@ class CodeSetPort(Protocol):
         ...
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Translation:
     """One target a crosswalk offers for a source code.
@@ -211,6 +215,7 @@ class ProcedureEditPort(Protocol):
         ...
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MceClaim:
     """What the Medicare Code Editor reads of an inpatient claim (ICD-10 codes dotless).
@@ -229,6 +234,7 @@ class MceClaim:
     discharge_status: int = 1
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MceFinding:
     """One MCE edit, attributed to the code that triggered it.

@@ -54,17 +54,30 @@ _ALIASES: dict[str, str] = {
 }
 
 
+_MEMO_LIMIT = 4096
+"""Distinct inputs remembered per normalisation: a feed repeats a few systems and codes."""
+
+_CANONICAL: dict[str, str] = {}
+
+
 def canonical_system(system: str | None) -> str:
     """The canonical URI for ``system``; an unknown system comes back as it was sent."""
     if not system:
         return ""
-    stripped = system.strip()
-    return _ALIASES.get(stripped.lower(), _ALIASES.get(stripped, stripped))
+    found = _CANONICAL.get(system) if isinstance(system, str) else None
+    if found is None:
+        stripped = system.strip()
+        found = _ALIASES.get(stripped.lower(), _ALIASES.get(stripped, stripped))
+        if len(_CANONICAL) >= _MEMO_LIMIT:
+            _CANONICAL.clear()
+        _CANONICAL[system] = found
+    return found
 
 
 # A letter, then a category whose 2nd or 3rd character is a digit (A00, C4A, QA0), then up
 # to four more: rules out IMO placeholders ("IMO0002") while keeping FY2026's QA0 block.
 _ICD10CM_SHAPE = re.compile(r"[A-Z](?:[0-9][0-9A-Z]|[A-Z][0-9])[0-9A-Z]{0,4}")
+_NORMAL: dict[str, str | None] = {}
 
 
 def normalise_icd10cm(code: str) -> str | None:
@@ -74,10 +87,14 @@ def normalise_icd10cm(code: str) -> str | None:
     surrounding blanks, lower case. Shape only: whether the code exists is the code
     set's question.
     """
+    if code in _NORMAL:
+        return _NORMAL[code]
     compact = code.strip().upper().replace(".", "")
-    if _ICD10CM_SHAPE.fullmatch(compact):
-        return compact
-    return None
+    normal = compact if _ICD10CM_SHAPE.fullmatch(compact) else None
+    if len(_NORMAL) >= _MEMO_LIMIT:
+        _NORMAL.clear()
+    _NORMAL[code] = normal
+    return normal
 
 
 def display_icd10cm(code: str) -> str:

@@ -99,6 +99,8 @@ def usable_code(
 def _problem(
     context: CodingContext, info: CodeInfo, *, source: str, element: str, how: str
 ) -> Issue | None:
+    if info.valid and info.billable and not info.needs_seventh_character:
+        return None  # the common case, decided before any words are put together
     code = shown(info.system, info.code)
     choices = ", ".join(shown(info.system, c) for c in info.billable_children[:_SHOWN_CHOICES])
     more = ", ..." if len(info.billable_children) > _SHOWN_CHOICES else ""

@@ -7,6 +7,7 @@ from datetime import date
 
 from fhir_coder.model import Encounter
 from fhir_coder.ports import CodeNotesPort, CodeSetPort, CrosswalkPort, TextSearchPort
+from fhir_coder.values import fast_init
 
 __all__ = ["DEFAULT_POLICY", "CodingContext", "CodingPolicy", "VisitCode"]
 
@@ -45,6 +46,7 @@ class CodingPolicy:
 DEFAULT_POLICY = CodingPolicy()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CodingContext:
     """One encounter's coding: the ports, the policy, and the date and patient facts."""

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 from fhir_coder.coding.checks import shown, usable_code
 from fhir_coder.coding.context import CodingContext
-from fhir_coder.model import CodedLine, Coding, CodingMethod, Diagnosis
+from fhir_coder.model import CodedLine, Coding, CodingMethod, Diagnosis, DiagnosisRole
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.ports import Translation
 from fhir_coder.systems import ICD10CM, SNOMED, normalise_icd10cm
@@ -90,6 +90,7 @@ def _as_coded(
         method=CodingMethod.AS_CODED,
         confidence=1.0,
         release=checked.release,
+        role=DiagnosisRole.SECONDARY,  # until sequencing chooses the principal
         rule="as coded" + (" (userSelected)" if coding.user_selected else ""),
     )
 
@@ -173,6 +174,7 @@ def _crosswalk_line(
         method=CodingMethod.CROSSWALK,
         confidence=_CROSSWALK_CONFIDENCE.get(translation.equivalence, 0.7),
         release=checked.release,
+        role=DiagnosisRole.SECONDARY,  # until sequencing chooses the principal
         rule=f"{translation.source}: {translation.rule}",
     )
 
@@ -231,6 +233,7 @@ def _from_words(
                     method=CodingMethod.TEXT_MATCH,
                     confidence=best.score,
                     release=checked.release,
+                    role=DiagnosisRole.SECONDARY,
                     rule=f"text match {best.score:.2f} on {best.matched!r}",
                 )
             ]

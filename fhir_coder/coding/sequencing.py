@@ -61,6 +61,8 @@ def _sequence_key(indexed: tuple[int, Diagnosis]) -> tuple[int, int, int]:
 
 def in_claim_order(diagnoses: tuple[Diagnosis, ...]) -> list[Diagnosis]:
     """``diagnoses`` ranked as the encounter lists them, the rest in arrival order."""
+    if len(diagnoses) < 2:  # nothing to order
+        return list(diagnoses)
     return [d for _, d in sorted(enumerate(diagnoses), key=_sequence_key)]
 
 
@@ -158,6 +160,7 @@ def sequence(
         )
     )
     return tuple(
-        replace(line, role=DiagnosisRole.PRINCIPAL if i == 0 else DiagnosisRole.SECONDARY)
+        line if line.role is role else replace(line, role=role)
         for i, line in enumerate(unique)
+        for role in (DiagnosisRole.PRINCIPAL if i == 0 else DiagnosisRole.SECONDARY,)
     )

@@ -36,9 +36,10 @@ def code_edits(
     """Findings about each diagnosis code on ``on`` (one per code, the first that applies)."""
     found: list[Issue] = []
     for entry in diagnoses:
-        where = entry.expression
         if not entry.code:
-            found.append(finding("CODE-MISSING", f"diagnosis {entry.sequence} has no code", where))
+            found.append(
+                finding("CODE-MISSING", f"diagnosis {entry.sequence} has no code", entry.expression)
+            )
             continue
         if entry.system != ICD10CM or codesets is None:
             found.append(
@@ -46,7 +47,7 @@ def code_edits(
                     "CODE-NOT-CHECKED",
                     f"diagnosis {entry.sequence} ({entry.code}) is coded in "
                     f"{entry.system or 'no stated system'}: its validity could not be checked",
-                    where,
+                    entry.expression,
                     fix="bill diagnoses in ICD-10-CM" if entry.system != ICD10CM else "",
                 )
             )
@@ -60,13 +61,12 @@ def code_edits(
 
 
 def _check(entry: DiagnosisEntry, codesets: CodeSetPort, on: date) -> Issue | None:
-    where = entry.expression
     code = normalise_icd10cm(entry.code)
     if code is None:
         return finding(
             "ICD10CM-INVALID",
             f"diagnosis {entry.sequence}: {entry.code!r} is not an ICD-10-CM code",
-            where,
+            entry.expression,
         )
     try:
         info = codesets.lookup(ICD10CM, code, on)
@@ -74,10 +74,10 @@ def _check(entry: DiagnosisEntry, codesets: CodeSetPort, on: date) -> Issue | No
         return finding(
             "CODE-DATE-NOT-COVERED",
             f"diagnosis {entry.sequence} ({display_icd10cm(code)}) could not be checked: {exc}",
-            where,
+            entry.expression,
         )
     except CodeSetError as exc:
-        return finding("CODE-NOT-CHECKED", f"diagnosis {entry.sequence}: {exc}", where)
+        return finding("CODE-NOT-CHECKED", f"diagnosis {entry.sequence}: {exc}", entry.expression)
     return _judge(entry, code, info, codesets, on)
 
 
@@ -85,20 +85,19 @@ def _judge(
     entry: DiagnosisEntry, code: str, info: CodeInfo, codesets: CodeSetPort, on: date
 ) -> Issue | None:
     """The first finding ``info`` calls for: 7th character, header, or not valid."""
-    where = entry.expression
     shown = display_icd10cm(code)
     if info.needs_seventh_character:
         return finding(
             "ICD10CM-SEVENTH-CHARACTER",
             f"diagnosis {entry.sequence}: {shown} needs a 7th character",
-            where,
+            entry.expression,
             fix=f"use one of {_some(info.billable_children)}" if info.billable_children else "",
         )
     if info.valid and not info.billable:
         return finding(
             "ICD10CM-NOT-BILLABLE",
             f"diagnosis {entry.sequence}: {shown} is a header, not a billable code",
-            where,
+            entry.expression,
             fix=f"use one of {_some(info.billable_children)}" if info.billable_children else "",
         )
     if info.valid:
@@ -110,7 +109,6 @@ def _invalid(
     entry: DiagnosisEntry, code: str, release: str, codesets: CodeSetPort, on: date
 ) -> Issue:
     """The finding for a code the release does not hold: a missing X, or plain invalid."""
-    where = entry.expression
     shown = display_icd10cm(code)
     padded = _with_placeholder(code)
     if padded is not None:
@@ -123,13 +121,13 @@ def _invalid(
                 "ICD10CM-PLACEHOLDER-X",
                 f"diagnosis {entry.sequence}: {shown} lacks the placeholder X before its "
                 "7th character",
-                where,
+                entry.expression,
                 fix=f"use {display_icd10cm(padded)}",
             )
     return finding(
         "ICD10CM-INVALID",
         f"diagnosis {entry.sequence}: {shown} is not valid on {on.isoformat()} ({release})",
-        where,
+        entry.expression,
         fix="use the code in force on the date of service",
     )
 

@@ -10,15 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from fhir_coder.values import fast_init
+
 __all__ = [
     "ClaimForm",
     "DiagnosisEntry",
     "InsuranceEntry",
     "ItemEntry",
     "ProcedureEntry",
+    "service_date",
 ]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DiagnosisEntry:
     """``Claim.diagnosis[index]``: ``coding_index`` is the coding the code came from."""
@@ -45,6 +49,7 @@ class DiagnosisEntry:
         return "principal" in self.types
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProcedureEntry:
     """``Claim.procedure[index]`` (ICD-10-PCS on institutional claims)."""
@@ -65,6 +70,7 @@ class ProcedureEntry:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ItemEntry:
     """``Claim.item[index]``: a service line."""
@@ -93,6 +99,7 @@ class ItemEntry:
         return 1.0 if self.quantity is None else self.quantity
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class InsuranceEntry:
     """``Claim.insurance[index]``."""
@@ -103,6 +110,7 @@ class InsuranceEntry:
     coverage: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClaimForm:
     """One Claim as the edits take it, with the patient's age and sex when known.
@@ -138,15 +146,34 @@ class ClaimForm:
         return self.claim_type == "professional"
 
     def date_of_service(self) -> date | None:
-        """The date codes are checked against: discharge for institutional, else service.
+        """The date codes are checked against (see :func:`service_date`)."""
+        return service_date(
+            institutional=self.institutional,
+            items=self.items,
+            period_start=self.period_start,
+            period_end=self.period_end,
+            created=self.created,
+        )
 
-        Institutional claims use the end of the billable period (the discharge date);
-        others the first line's service date, then the period's start, then creation.
-        """
-        if self.institutional and self.period_end is not None:
-            return self.period_end
-        served = [item.serviced for item in self.items if item.serviced is not None]
-        for candidate in (min(served) if served else None, self.period_start, self.period_end):
-            if candidate is not None:
-                return candidate
-        return self.created
+
+def service_date(
+    *,
+    institutional: bool,
+    items: tuple[ItemEntry, ...],
+    period_start: date | None,
+    period_end: date | None,
+    created: date | None,
+) -> date | None:
+    """The date a claim's codes are checked against: discharge for institutional, else service.
+
+    Institutional claims use the end of the billable period (the discharge date); others
+    the first line's service date, then the period's start, then creation. A function of
+    the parts, so a form can be given its patient's age on that date as it is made.
+    """
+    if institutional and period_end is not None:
+        return period_end
+    served = [item.serviced for item in items if item.serviced is not None]
+    for candidate in (min(served) if served else None, period_start, period_end):
+        if candidate is not None:
+            return candidate
+    return created

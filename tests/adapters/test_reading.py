@@ -5,7 +5,9 @@ import pytest
 
 from adapters.reading import (
     encounter_class,
+    fhir_date,
     parse_fhir_datetime,
+    read_codes,
     read_codings,
     read_condition,
     read_coverage,
@@ -174,3 +176,64 @@ def test_what_servers_send_is_kept_and_what_is_dropped_is_reported():
 def test_snomed_in_text_is_not_added_when_a_snomed_coding_exists():
     concept = {"coding": [{"system": SNOMED, "code": "1"}], "text": "x (SCT 2)"}
     assert [c.code for c in read_codings(concept)] == ["1"]
+
+
+CONCEPTS = [
+    {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                "code": " active ",
+            }
+        ]
+    },
+    {"coding": [{"code": ""}, {"code": "confirmed"}, "not an object", {"code": 7}]},
+    {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                "code": "unknown",
+            }
+        ]
+    },
+    {"coding": [{"code": "a"}, {"code": "b", "system": "urn:oid:2.16.840.1.113883.6.96"}]},
+    {"text": "Angina (SCT 194828000)"},
+    {"coding": [{"code": "AD"}], "text": "admitting"},
+    {"coding": []},
+    {},
+    "not a concept",
+    None,
+]
+
+
+@pytest.mark.parametrize("concept", CONCEPTS)
+def test_codes_read_alone_are_the_codes_of_the_codings(concept):
+    assert read_codes(concept) == tuple(c.code for c in read_codings(concept))
+
+
+def test_a_coding_sent_again_is_the_same_value_and_its_display_loses_the_hcc_suffix():
+    concept = {"coding": [{"system": SNOMED, "code": "44054006", "display": "Diabetes (HCC)"}]}
+    (first,) = read_codings(concept)
+    (again,) = read_codings({"coding": [dict(concept["coding"][0])]})
+    assert first is again
+    assert first.display == "Diabetes"
+    (chosen,) = read_codings({"coding": [{**concept["coding"][0], "userSelected": True}]})
+    assert chosen.user_selected
+    assert not first.user_selected
+    (odd,) = read_codings({"coding": [{"system": SNOMED, "code": "1", "display": 5}]})
+    assert odd.display == "5"
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ("2026-01-15T23:30:00-05:00", date(2026, 1, 15)),  # the day where it was written
+        ("2026-01-15", date(2026, 1, 15)),
+        ("2002", date(2002, 1, 1)),
+        ("2026-13-40", None),
+        (20260115, None),
+    ],
+)
+def test_days_of_fhir_dates(sent, expected):
+    assert fhir_date(sent) == expected
+    assert fhir_date(sent) == expected  # kept answers are the same answers

