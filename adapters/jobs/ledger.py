@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs (source, encounter_id, version)
     WHERE version != '';
 CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (state, not_before);
+CREATE INDEX IF NOT EXISTS jobs_encounter ON jobs (source, encounter_id);
 CREATE TABLE IF NOT EXISTS skips (
     source TEXT NOT NULL,
     encounter_id TEXT NOT NULL,

@@ -108,3 +108,27 @@ def test_checkpoints_survive_reopening(tmp_path):
         ledger.set_checkpoint("watch:ehr", "2026-01-02T00:00:00Z")
     with JobLedger(path) as ledger:
         assert ledger.checkpoint("watch:ehr") == "2026-01-02T00:00:00Z"
+
+
+def test_no_statement_of_a_jobs_life_scans_the_whole_table(tmp_path):
+    """Years of jobs must not slow a notification down: every lookup goes through an index."""
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        for number in range(50):
+            ledger.enqueue(SRC, f"e{number}", "1")
+        statements: list[str] = []
+        ledger._db.set_trace_callback(statements.append)
+        ledger.enqueue(SRC, "e7", "2")
+        ledger.enqueue(SRC, "e7", "2")  # a duplicate: recorded as a skip
+        job = ledger.claim(source=SRC)
+        assert job is not None
+        ledger.extend(job.id, lease_seconds=60)
+        ledger.finish(job.id, JobState.DONE, outcome="written")
+        ledger.pending(SRC)
+        ledger._db.set_trace_callback(None)
+        lookups = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "UPDATE"))]
+        assert len(lookups) >= 6
+        for statement in lookups:
+            plan = " | ".join(
+                str(row[3]) for row in ledger._db.execute(f"EXPLAIN QUERY PLAN {statement}")
+            )
+            assert "SCAN jobs" not in plan, f"{statement} -> {plan}"
