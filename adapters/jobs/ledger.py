@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs (source, encounter_id, version)
     WHERE version != '';
-CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (state, not_before);
+DROP INDEX IF EXISTS jobs_ready;
+CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (state, id);
 CREATE INDEX IF NOT EXISTS jobs_encounter ON jobs (source, encounter_id);
 CREATE TABLE IF NOT EXISTS skips (
     source TEXT NOT NULL,
@@ -224,24 +225,32 @@ class JobLedger:
     def claim(self, *, lease_seconds: float = 60.0, source: str | None = None) -> Job | None:
         """Take the oldest ready job (or one whose worker's lease ran out) for this worker."""
         now = time.time()
-        where = "((state = ? AND not_before <= ?) OR (state = ? AND lease_until < ?))"
-        params: list[object] = [JobState.QUEUED.value, now, JobState.RUNNING.value, now]
-        if source is not None:
-            where += " AND source = ?"
-            params.append(source)
+        mine, params = ("AND source = ?", [source]) if source is not None else ("", [])
         with self._write() as db:
-            row = db.execute(
-                f"SELECT id FROM jobs WHERE {where} ORDER BY id LIMIT 1",  # noqa: S608 - fixed text
-                params,
-            ).fetchone()
-            if row is None:
+            # two walks of the (state, id) index, each stopping at its first match: one
+            # query with OR sorted every waiting job, each claim, so a backlog of n jobs
+            # cost n squared (4 ms a claim with 20,000 queued)
+            found = [
+                db.execute(
+                    f"SELECT id FROM jobs WHERE state = ? AND {column} {mine} "  # noqa: S608
+                    "ORDER BY id LIMIT 1",
+                    [state.value, now, *params],
+                ).fetchone()
+                for state, column in (
+                    (JobState.QUEUED, "not_before <= ?"),
+                    (JobState.RUNNING, "lease_until < ?"),
+                )
+            ]
+            ids = [int(row["id"]) for row in found if row is not None]
+            if not ids:
                 return None
+            job_id = min(ids)
             db.execute(
                 "UPDATE jobs SET state = ?, attempts = attempts + 1, lease_until = ?, "
                 "updated = ? WHERE id = ?",
-                (JobState.RUNNING.value, now + lease_seconds, now, row["id"]),
+                (JobState.RUNNING.value, now + lease_seconds, now, job_id),
             )
-            return self._get(db, int(row["id"]))
+            return self._get(db, job_id)
 
     def extend(self, job_id: int, *, lease_seconds: float) -> None:
         """Renew a running job's lease: its worker is alive and still at it."""
