@@ -11,7 +11,8 @@ seen on a hundred encounters is read once per run.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -138,30 +139,72 @@ def plan_reference(  # noqa: PLR0911 - one return per reference form reads best
     return Unresolvable("no reference and no identifier with a known type")
 
 
+FOUND_SECONDS = 600.0
+"""How long a fetched resource is reused: a patient's Coverage may change any day."""
+FAILED_SECONDS = 60.0
+"""How long a failure is remembered before the resource is asked for again."""
+MAX_ENTRIES = 50_000
+"""Entries kept at most; the oldest go first."""
+
+
 @dataclass(slots=True)
 class ReferenceCache:
-    """Resources fetched during one run, by :attr:`Fetch.key`; failures are kept too.
+    """Resources fetched recently, by :attr:`Fetch.key`; failures are kept too.
 
-    A failure is kept as its message so that a practitioner who cannot be read is asked
-    for once per run, not once per encounter. A key being fetched is ``pending``: another
+    A failure is kept as its message so that a practitioner who cannot be read is not asked
+    for again by every encounter of a run. A key being fetched is ``pending``: another
     encounter that needs it waits for that answer instead of asking again.
+
+    Entries age out (:data:`FOUND_SECONDS`, :data:`FAILED_SECONDS`) and are bounded
+    (:data:`MAX_ENTRIES`): ``fhir-coder serve`` keeps one cache for as long as it runs, and a
+    Coverage read last month, or a failure from last week, must not decide today's claim.
     """
 
     found: dict[str, dict[str, Any]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     # Fetches in flight, so that encounters gathered at once share one request per key.
     pending: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+    found_seconds: float = FOUND_SECONDS
+    failed_seconds: float = FAILED_SECONDS
+    max_entries: int = MAX_ENTRIES
+    clock: Callable[[], float] = time.monotonic
+    # When each key was kept, oldest first (a key kept again moves to the end).
+    _kept_at: dict[str, float] = field(default_factory=dict, repr=False)
 
     def known(self, fetch: Fetch) -> bool:
-        """Whether ``fetch`` has been answered, one way or the other."""
-        return fetch.key in self.found or fetch.key in self.failed
+        """Whether ``fetch`` has been answered, one way or the other, recently enough."""
+        key = fetch.key
+        if key in self.found:
+            limit = self.found_seconds
+        elif key in self.failed:
+            limit = self.failed_seconds
+        else:
+            return False
+        if self.clock() - self._kept_at.get(key, float("-inf")) <= limit:
+            return True
+        self._forget(key)
+        return False
 
     def put(self, fetch: Fetch, resource: dict[str, Any]) -> None:
         """Keep ``resource`` under the fetch's key and under its own ``Type/id``."""
-        self.found[fetch.key] = resource
+        self.failed.pop(fetch.key, None)
+        self._keep(self.found, fetch.key, resource)
         if not fetch.searchset:
-            self.found.setdefault(resource_key(resource), resource)
+            self._keep(self.found, resource_key(resource), resource)
 
     def fail(self, fetch: Fetch, reason: str) -> None:
         """Remember that ``fetch`` could not be answered, and why."""
-        self.failed[fetch.key] = reason
+        self.found.pop(fetch.key, None)
+        self._keep(self.failed, fetch.key, reason)
+
+    def _keep(self, table: dict[str, Any], key: str, value: object) -> None:
+        self._kept_at.pop(key, None)
+        self._kept_at[key] = self.clock()
+        table[key] = value
+        while len(self._kept_at) > self.max_entries:
+            self._forget(next(iter(self._kept_at)))
+
+    def _forget(self, key: str) -> None:
+        self._kept_at.pop(key, None)
+        self.found.pop(key, None)
+        self.failed.pop(key, None)
