@@ -178,10 +178,28 @@ def _diagnoses(
     return read_conditions(list(by_key.values()), listing_by_object, issues)
 
 
+def _coverage_fetch(patient_id: str) -> Fetch:
+    url = f"Coverage?patient=Patient/{quote(patient_id)}&_count={_PAGE}"
+    return Fetch(url, url, "Bundle", searchset=True)
+
+
+def _hinted_fetches(patient_hint: str, base: str) -> list[Fetch]:
+    """The patient and their Coverage, asked for in round one when the trigger named them."""
+    if not patient_hint:
+        return []
+    plan = plan_reference({"reference": f"Patient/{patient_hint}"}, base, expected_type="Patient")
+    return [plan, _coverage_fetch(patient_hint)] if isinstance(plan, Fetch) else []
+
+
 async def _firstrun_round(
-    session: GatherSession, encounter_id: str, issues: list[Issue]
+    session: GatherSession, encounter_id: str, issues: list[Issue], patient_hint: str = ""
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The Encounter, its Conditions and its Procedures: by batch, by include, or plainly."""
+    """The Encounter, its Conditions and its Procedures: by batch, by include, or plainly.
+
+    With a ``patient_hint`` (the subject id a trigger carried) the patient and their
+    Coverage ride along in the same round, so a patient not seen before costs no second
+    round for them.
+    """
     strategy = await session.decide()
     base = session.fhir.base_url
     reference = f"Encounter/{encounter_id}"
@@ -196,7 +214,7 @@ async def _firstrun_round(
         first = await run_round(
             session,
             {"Encounter": (enc, False), **searches},
-            [],
+            _hinted_fetches(patient_hint, base),
             batch=strategy.batch,
         )
     resource = first["Encounter"]
@@ -222,6 +240,7 @@ async def gather_encounter(
     *,
     source_id: str | None = None,
     session: GatherSession | None = None,
+    patient_hint: str = "",
 ) -> Encounter:
     """The encounter ``encounter_id`` with its patient, diagnoses, procedures and coverage.
 
@@ -233,6 +252,9 @@ async def gather_encounter(
 
     ``source_id`` names the EHR (default: the client's base URL) and so keys the Claim id.
     ``session`` carries the run's strategy and cache (default: one per client).
+    ``patient_hint`` is the subject's id when the trigger carried the Encounter (see
+    :func:`adapters.references.subject_patient_id`): round one then asks for the patient
+    and their Coverage too; the Encounter read decides, so a wrong hint costs only reads.
     Raises ``FhirNotFoundError`` when the encounter does not exist, ``CodingError``
     when it has no patient that can be read, and ``FhirError`` when its conditions,
     procedures or coverage cannot be searched.
@@ -241,7 +263,9 @@ async def gather_encounter(
     reference = f"Encounter/{encounter_id}"
     issues: list[Issue] = []
     base = fhir.base_url
-    resource, conditions, procedures = await _firstrun_round(session, encounter_id, issues)
+    resource, conditions, procedures = await _firstrun_round(
+        session, encounter_id, issues, patient_hint
+    )
     conditions = _own(conditions, reference, base, issues)
     procedures = _own(procedures, reference, base, issues)
 
@@ -255,8 +279,7 @@ async def gather_encounter(
     patient_id = _patient_id(patient_plan)
     if patient_id is None:
         raise CodingError(f"{reference} has no Patient subject that can be read")
-    coverage_url = f"Coverage?patient=Patient/{quote(patient_id)}&_count={_PAGE}"
-    coverage = Fetch(coverage_url, coverage_url, "Bundle", searchset=True)
+    coverage = _coverage_fetch(patient_id)
     listed = _listed_plans(resource, base, issues)
     found_keys = {resource_key(c) for c in conditions}
     parties = party_plans(resource, base)

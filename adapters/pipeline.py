@@ -22,6 +22,7 @@ from adapters.conformance import check_r4
 from adapters.destinations import FhirDestination
 from adapters.gather import gather_encounter
 from adapters.processing import code_and_build
+from adapters.references import subject_patient_id
 from adapters.writeback import ClaimWriter, WriteAction, WriteReceipt
 from fhir_coder.claim import ClaimOptions
 from fhir_coder.errors import CodingError, FhirError
@@ -94,24 +95,28 @@ class Pipeline:
         if self.write and self.writer is not None:
             await self.writer.start()
 
-    async def process(self, encounter_id: str) -> EncounterResult:
+    async def process(self, encounter_id: str, *, patient_hint: str = "") -> EncounterResult:
         """Gather, code, validate and write one encounter's Claim.
 
         Errors of the server or the data are returned in the result, never raised, so
         that a batch goes on; an unknown encounter id is the caller's to report.
+        ``patient_hint``: the subject's id when the trigger carried the Encounter (it saves
+        gathering a round trip for a patient not seen before).
         """
         started = time.perf_counter()
         with count_round_trips() as trips:
             try:
-                result = await self._process(encounter_id)
+                result = await self._process(encounter_id, patient_hint)
             except (FhirError, CodingError) as exc:
                 result = EncounterResult(encounter_id, Outcome.FAILED, error=exc)
         result.round_trips = trips.count
         result.seconds = time.perf_counter() - started
         return result
 
-    async def _process(self, encounter_id: str) -> EncounterResult:
-        encounter = await gather_encounter(self.source, encounter_id, source_id=self.source_id)
+    async def _process(self, encounter_id: str, patient_hint: str) -> EncounterResult:
+        encounter = await gather_encounter(
+            self.source, encounter_id, source_id=self.source_id, patient_hint=patient_hint
+        )
         created = datetime.now(UTC)
         processed = code_and_build(
             encounter,
@@ -157,17 +162,17 @@ class Pipeline:
         reported in its result.
         """
         await self.start()
-        ids = [
-            str(resource["id"])
+        found = [
+            (str(resource["id"]), subject_patient_id(resource))
             async for resource in self.source.search(
                 "Encounter", {"status": "finished", "_count": "200"}
             )
         ]
         gate = asyncio.Semaphore(max(1, concurrency))
 
-        async def one(encounter_id: str) -> EncounterResult:
+        async def one(encounter_id: str, patient: str) -> EncounterResult:
             async with gate:
-                return await self.process(encounter_id)
+                return await self.process(encounter_id, patient_hint=patient)
 
-        for task in asyncio.as_completed([one(encounter_id) for encounter_id in ids]):
+        for task in asyncio.as_completed([one(*pair) for pair in found]):
             yield await task

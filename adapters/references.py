@@ -11,6 +11,7 @@ seen on a hundred encounters is read once per run.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -63,6 +64,29 @@ def literal_reference(reference: str, base_url: str) -> tuple[str, str] | None:
             return None
         return parts[0], parts[1]
     return None
+
+
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def subject_patient_id(encounter: Mapping[str, Any]) -> str:
+    """The id of the Encounter's subject when it is a relative ``Patient/id`` reference, else "".
+
+    A trigger that carries the Encounter (a rest-hook payload, a poll's search) passes it
+    on, so gathering can ask for the patient and their Coverage in its first round; the
+    Encounter read in that round still decides, so a wrong hint costs two reads, no more.
+    """
+    subject = encounter.get("subject")
+    reference = subject.get("reference") if isinstance(subject, Mapping) else None
+    found = literal_reference(reference, "") if isinstance(reference, str) else None
+    if found is None or found[0] != "Patient":
+        return ""
+    return valid_id(found[1])
+
+
+def valid_id(value: str) -> str:
+    """``value`` when it is a FHIR id (safe to put in a URL path), else ""."""
+    return value if _FHIR_ID.fullmatch(value) else ""
 
 
 def resource_key(resource: Mapping[str, Any]) -> str:

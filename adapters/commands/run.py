@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from adapters.commands.common import Subcommands, out, print_json
 from adapters.commands.writeback_flags import add_writeback_arguments, writeback_from_args
 from adapters.exit_codes import ExitCode
+from adapters.references import subject_patient_id
 
 if TYPE_CHECKING:
     from adapters.settings import TriggerSettings
@@ -84,7 +85,7 @@ async def _run(args: argparse.Namespace) -> int:
 
     settings = trigger_settings(args)
     source = settings.source_key()
-    params = {"status": "finished", "_count": "200", "_elements": "id,meta"}
+    params = {"status": "finished", "_count": "200", "_elements": "id,meta,subject"}
     if args.since:
         params["_lastUpdated"] = f"ge{args.since}"
     async with AsyncExitStack() as stack:
@@ -93,7 +94,13 @@ async def _run(args: argparse.Namespace) -> int:
         queued = 0
         async for encounter in fhir.search("Encounter", params):
             version = encounter_version(encounter)
-            said = ledger.enqueue(source, str(encounter["id"]), version, trigger="run")
+            said = ledger.enqueue(
+                source,
+                str(encounter["id"]),
+                version,
+                trigger="run",
+                patient=subject_patient_id(encounter),
+            )
             queued += said.value == "queued"
         writer, options = await writeback_from_args(args, fhir, stack)
         progress = Progress(ledger, source, enabled=not args.quiet)

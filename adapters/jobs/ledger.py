@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     not_before REAL NOT NULL DEFAULT 0,
-    lease_until REAL NOT NULL DEFAULT 0
+    lease_until REAL NOT NULL DEFAULT 0,
+    patient TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs (source, encounter_id, version)
     WHERE version != '';
@@ -109,6 +110,7 @@ class Job:
     updated: float
     not_before: float
     lease_until: float
+    patient: str = ""  # the Encounter's subject id when the trigger said it (a gathering hint)
 
 
 def _order(version: str) -> int | None:
@@ -137,6 +139,9 @@ class JobLedger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "patient" not in columns:  # a ledger file written before the column existed
+            self._db.execute("ALTER TABLE jobs ADD COLUMN patient TEXT NOT NULL DEFAULT ''")
         self._lock = threading.Lock()
 
     def __enter__(self) -> Self:
@@ -174,10 +179,13 @@ class JobLedger:
         *,
         trigger: str = "",
         record_skip: bool = True,
+        patient: str = "",
     ) -> Enqueued:
         """Queue the encounter at ``version`` ("" for whatever is current) unless it is known.
 
         ``record_skip`` false keeps expected repeats (a poll's overlap window) out of ``skips``.
+        ``patient`` is the Encounter's subject id when the trigger carried it: gathering can
+        then ask for the patient and their Coverage in its first round.
         """
         now = time.time()
         with self._write() as db:
@@ -204,8 +212,8 @@ class JobLedger:
                         )
             db.execute(
                 "INSERT INTO jobs (source, encounter_id, version, state, trigger, created, "
-                "updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (source, encounter_id, version, JobState.QUEUED.value, trigger, now, now),
+                "updated, patient) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (source, encounter_id, version, JobState.QUEUED.value, trigger, now, now, patient),
             )
             return Enqueued.QUEUED
 
@@ -427,4 +435,5 @@ def _job(row: sqlite3.Row) -> Job:
         updated=float(row["updated"]),
         not_before=float(row["not_before"]),
         lease_until=float(row["lease_until"]),
+        patient=str(row["patient"]),
     )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapters.client import FhirClient
 from adapters.jobs.ledger import Enqueued, JobLedger
+from adapters.references import subject_patient_id
 from adapters.search import Query
 
 __all__ = ["PollResult", "checkpoint_name", "poll_once"]
@@ -58,7 +59,7 @@ async def poll_once(
     name = checkpoint_name(source)
     stored = ledger.checkpoint(name) or since
     query = Query("Encounter").where(status="finished", _sort="_lastUpdated").limit(200)
-    query = query.elements(["id", "meta"])
+    query = query.elements(["id", "meta", "subject"])
     latest = _instant(stored) if stored else None
     if latest is not None:
         query = query.where(
@@ -74,6 +75,7 @@ async def poll_once(
             str(meta.get("versionId") or ""),
             trigger=trigger,
             record_skip=False,
+            patient=subject_patient_id(encounter),
         )
         queued += said is Enqueued.QUEUED
         updated = _instant(str(meta.get("lastUpdated") or ""))

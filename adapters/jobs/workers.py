@@ -102,7 +102,7 @@ class WorkerPool:
         await self.rate.acquire()
         renewing = asyncio.create_task(self._keep_lease(job))
         try:
-            result = await self.pipeline.process(job.encounter_id)
+            result = await self.pipeline.process(job.encounter_id, patient_hint=job.patient)
         finally:
             renewing.cancel()
         self._record(job, result)

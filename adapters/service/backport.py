@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.references import subject_patient_id
+
 __all__ = ["Focus", "Notification", "read_notification"]
 
 
@@ -21,6 +23,7 @@ class Focus:
 
     encounter_id: str
     version: str = ""
+    patient: str = ""  # the subject's id, when the payload carries the whole Encounter
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,9 @@ def _payload_focus(entries: list[dict[str, Any]], focus: dict[str, Focus]) -> No
         resource = entry.get("resource")
         if isinstance(resource, dict) and resource.get("resourceType") == "Encounter":
             version = str((resource.get("meta") or {}).get("versionId") or "")
-            focus[str(resource.get("id"))] = Focus(str(resource.get("id")), version)
+            focus[str(resource.get("id"))] = Focus(
+                str(resource.get("id")), version, subject_patient_id(resource)
+            )
             continue
         where = str(entry.get("fullUrl") or (entry.get("request") or {}).get("url") or "")
         if (found := _encounter_of(where)) and found.encounter_id not in focus:

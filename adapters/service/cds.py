@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from adapters.references import valid_id
 from adapters.service.intake import Intake
 
 __all__ = ["SERVICE_ID", "cds_router"]
@@ -114,7 +115,12 @@ def cds_router(intake: Intake, *, server: str | None) -> APIRouter:
                 status_code=412,
                 detail="no prefetch and no FHIR server this service can read from",
             )
-        said = intake.accept(request.context.encounterId, version, "cds-hooks")
+        said = intake.accept(
+            request.context.encounterId,
+            version,
+            "cds-hooks",
+            patient=valid_id(request.context.patientId),
+        )
         source = {"label": "fhir-coder"}
         summary = (
             "Coding queued: the claim will be written shortly."

@@ -46,9 +46,16 @@ class Intake:
         self.overlap_seconds = overlap_seconds
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def accept(self, encounter_id: str, version: str, trigger: str) -> Enqueued:
-        """Queue one encounter (idempotent) and wake the workers."""
-        said = self.ledger.enqueue(self.source, encounter_id, version, trigger=trigger)
+    def accept(
+        self, encounter_id: str, version: str, trigger: str, *, patient: str = ""
+    ) -> Enqueued:
+        """Queue one encounter (idempotent) and wake the workers.
+
+        ``patient``: the subject's id when the trigger carried it (a gathering hint).
+        """
+        said = self.ledger.enqueue(
+            self.source, encounter_id, version, trigger=trigger, patient=patient
+        )
         self.metrics.notifications.labels(trigger=trigger, result=said.value).inc()
         if said is Enqueued.QUEUED and self.wake is not None:
             self.wake.set()
@@ -69,7 +76,7 @@ class Intake:
             return None
         trigger = f"backport-{notification.kind or 'unknown'}"
         for focus in notification.focus:
-            self.accept(focus.encounter_id, focus.version, trigger)
+            self.accept(focus.encounter_id, focus.version, trigger, patient=focus.patient)
         self._check_gap(notification)
         return notification
 

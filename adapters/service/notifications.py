@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from adapters.jobs.ledger import Enqueued
+from adapters.references import subject_patient_id
 from adapters.service.intake import Intake
 from adapters.service.security import TokenCheck
 
@@ -60,7 +61,8 @@ def notification_router(intake: Intake, check: TokenCheck) -> APIRouter:
         if resource.get("status") != "finished":
             return JSONResponse({"result": "not-finished"}, status_code=200)
         version = str((resource.get("meta") or {}).get("versionId") or "")
-        return _answer(intake.accept(encounter_id, version, "rest-hook"))
+        patient = subject_patient_id(resource)
+        return _answer(intake.accept(encounter_id, version, "rest-hook", patient=patient))
 
     @router.post("", status_code=202)
     async def notify(

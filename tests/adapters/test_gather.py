@@ -3,9 +3,9 @@
 import httpx
 import pytest
 
-from adapters.client import FhirClient
+from adapters.client import FhirClient, count_round_trips
 from adapters.gather import GatherSession, gather_encounter
-from adapters.references import ReferenceCache
+from adapters.references import ReferenceCache, subject_patient_id
 from sandbox.app import create_app
 from sandbox.seed import build_seed_bundle
 from tests.adapters.conftest import ASGI_BASE
@@ -160,3 +160,46 @@ async def test_the_include_strategy_gathers_the_same_as_batches(asgi_fhir):
     expected = await gather_finished(asgi_fhir, session=batch)
     found = await gather_finished(asgi_fhir, session=by_include)
     assert found.encounters == expected.encounters
+
+
+async def _first_encounter_per_patient(fhir):
+    firsts: dict[str, str] = {}
+    async for resource in fhir.search("Encounter", {"status": "finished", "_count": "200"}):
+        firsts.setdefault(subject_patient_id(resource), str(resource["id"]))
+    return firsts
+
+
+async def test_a_patient_hint_brings_the_patient_and_coverage_in_round_one(asgi_fhir):
+    firsts = await _first_encounter_per_patient(asgi_fhir)
+    assert "" not in firsts
+    assert len(firsts) > 3
+    trips: dict[str, list[int]] = {"hinted": [], "plain": []}
+    gathered: dict[str, list[object]] = {"hinted": [], "plain": []}
+    for name, counts in trips.items():
+        session = GatherSession(asgi_fhir)
+        for patient, encounter_id in firsts.items():
+            hint = patient if name == "hinted" else ""
+            with count_round_trips() as counted:
+                found = await gather_encounter(
+                    asgi_fhir, encounter_id, session=session, patient_hint=hint
+                )
+            counts.append(counted.count)
+            gathered[name].append(found)
+    assert gathered["hinted"] == gathered["plain"]
+    # each patient is new to the session: without the hint every one needs round two
+    assert all(n >= 2 for n in trips["plain"][1:])
+    assert sum(trips["hinted"]) < sum(trips["plain"])
+    assert trips["hinted"][1:].count(1) > len(firsts) // 2
+
+
+async def test_a_wrong_patient_hint_costs_reads_but_never_changes_the_encounter(asgi_fhir):
+    firsts = list((await _first_encounter_per_patient(asgi_fhir)).items())
+    (patient, encounter_id), (other_patient, _) = firsts[0], firsts[1]
+    right = await gather_encounter(asgi_fhir, encounter_id, session=GatherSession(asgi_fhir))
+    session = GatherSession(asgi_fhir)
+    misled = await gather_encounter(
+        asgi_fhir, encounter_id, session=session, patient_hint=other_patient
+    )
+    assert misled == right
+    # the hinted patient was read, and then the Encounter's own subject
+    assert {f"Patient/{other_patient}", f"Patient/{patient}"} <= set(session.cache.found)

@@ -1,5 +1,6 @@
 """The durable job ledger: idempotent enqueue, atomic claims, leases, parking, checkpoints."""
 
+import sqlite3
 import threading
 import time
 
@@ -137,3 +138,25 @@ def test_no_statement_of_a_jobs_life_scans_the_whole_table(tmp_path):
             )
             assert "SCAN jobs" not in plan, f"{statement} -> {plan}"
             assert "TEMP B-TREE" not in plan, f"{statement} -> {plan}"
+
+
+def test_a_ledger_file_from_before_the_patient_hint_opens_and_keeps_its_jobs(tmp_path):
+    path = tmp_path / "jobs.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, "
+            "encounter_id TEXT NOT NULL, version TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, "
+            "attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', "
+            "outcome TEXT NOT NULL DEFAULT '', claim_id TEXT NOT NULL DEFAULT '', "
+            "trigger TEXT NOT NULL DEFAULT '', created REAL NOT NULL, updated REAL NOT NULL, "
+            "not_before REAL NOT NULL DEFAULT 0, lease_until REAL NOT NULL DEFAULT 0)"
+        )
+        old.execute(
+            "INSERT INTO jobs (source, encounter_id, version, state, created, updated) "
+            "VALUES ('ehr', 'e1', '1', 'queued', 1, 1)"
+        )
+    with JobLedger(path) as ledger:
+        assert ledger.enqueue(SRC, "e2", "1", patient="p2") is Enqueued.QUEUED
+        first, second = ledger.claim(source=SRC), ledger.claim(source=SRC)
+    assert (first.encounter_id, first.patient) == ("e1", "")
+    assert (second.encounter_id, second.patient) == ("e2", "p2")

@@ -145,9 +145,9 @@ class SlowPipeline:
     def __init__(self, real, delay):
         self.real, self.delay, self.source = real, delay, real.source
 
-    async def process(self, encounter_id):
+    async def process(self, encounter_id, *, patient_hint=""):
         await asyncio.sleep(self.delay)
-        return await self.real.process(encounter_id)
+        return await self.real.process(encounter_id, patient_hint=patient_hint)
 
 
 async def test_a_slow_encounter_keeps_its_lease_and_is_processed_once(seeded_app, coding, tmp_path):

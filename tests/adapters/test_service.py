@@ -16,6 +16,7 @@ from adapters.client import FhirClient
 from adapters.jobs import JobLedger, JobState, WorkerSettings
 from adapters.jobs.workers import WorkerPool
 from adapters.pipeline import Pipeline
+from adapters.references import subject_patient_id
 from adapters.service.app import create_service
 from adapters.service.cds import SERVICE_ID
 from adapters.service.subscription import build_subscription
@@ -86,7 +87,11 @@ async def test_a_rest_hook_subscription_gets_the_claim_written_with_nobody_runni
     await harness.until(lambda: "enc-0001-1" in done_claims(harness.ledger))
     claim = await harness.fhir.read("Claim", done_claims(harness.ledger)["enc-0001-1"])
     assert claim["status"] in ("active", "draft")
-    assert harness.ledger.jobs()[0].trigger == "rest-hook"
+    job = harness.ledger.jobs()[0]
+    assert job.trigger == "rest-hook"
+    # the payload's subject rides along, so gathering asks for the patient in round one
+    encounter = await harness.fhir.read("Encounter", "enc-0001-1")
+    assert job.patient == subject_patient_id(encounter) != ""
 
 
 async def test_a_backport_topic_with_a_gap_is_recovered_through_events(harness):
@@ -168,6 +173,7 @@ async def test_cds_hooks_discovery_and_discharge_queue_the_work(harness):
     assert cards[0]["indicator"] == "info"
     assert "Coding queued" in cards[0]["summary"]
     await harness.until(lambda: "enc-0001-1" in done_claims(harness.ledger))
+    assert harness.ledger.jobs()[0].patient == "pat-1"  # the hook's context.patientId
     bad = await harness.client.post(f"/cds-services/{SERVICE_ID}", json={"hook": "x"})
     assert bad.status_code == 422
     other = await harness.client.post(
@@ -264,6 +270,8 @@ async def test_a_backport_full_resource_subscription_end_to_end(harness):
     await harness.until(lambda: "enc-0001-1" in done_claims(harness.ledger))
     job = harness.ledger.jobs()[0]
     assert (job.trigger, job.version) == ("backport-event-notification", "3")
+    encounter = await harness.fhir.read("Encounter", "enc-0001-1")
+    assert job.patient == subject_patient_id(encounter) != ""
 
 
 async def test_a_heartbeat_showing_missed_events_triggers_recovery(harness):
