@@ -27,6 +27,7 @@ from adapters.references import (
     literal_reference,
     plan_reference,
     resource_key,
+    subject_patient_id,
 )
 from adapters.rounds import GatherSession, as_literal, resolved, run_round, session_for
 from adapters.search import Query
@@ -191,6 +192,75 @@ def _hinted_fetches(patient_hint: str, base: str) -> list[Fetch]:
     return [plan, _coverage_fetch(patient_hint)] if isinstance(plan, Fetch) else []
 
 
+def _clinical_searches(enc: str, patient: str | None) -> dict[str, tuple[str, bool]]:
+    """The Condition and Procedure searches of an encounter, naming the patient if given.
+
+    Servers that refuse a search without a patient (Epic wants ``patient`` and ``category``
+    on Condition, Oracle Cerner ``patient`` on every search) get the US Core combination:
+    the patient, the ``encounter-diagnosis`` category and the encounter.
+    """
+    if patient is None:
+        return {
+            "Condition": (f"Condition?encounter={enc}&_count={_PAGE}", True),
+            "Procedure": (f"Procedure?encounter={enc}&_count={_PAGE}", True),
+        }
+    who = quote(patient, safe="")
+    condition = f"Condition?patient={who}&category=encounter-diagnosis&encounter={enc}"
+    return {
+        "Condition": (f"{condition}&_count={_PAGE}", True),
+        "Procedure": (f"Procedure?patient={who}&encounter={enc}&_count={_PAGE}", True),
+    }
+
+
+def _checked_encounter(answer: dict[str, Any] | FhirError, where: str) -> dict[str, Any]:
+    if isinstance(answer, FhirError):
+        raise answer
+    if answer.get("resourceType") != "Encounter":
+        raise NotFhirError(f"{where} gave {answer.get('resourceType')}", url=where)
+    return answer
+
+
+async def _by_patient_round(
+    session: GatherSession, encounter_id: str, patient_hint: str
+) -> dict[str, dict[str, Any] | FhirError]:
+    """Round one for a server whose searches must name the patient.
+
+    Without a hint the Encounter is read first, for its subject. With one, the searches
+    go out beside the read; a hint the Encounter contradicts is searched again with the
+    Encounter's own subject, so a wrong hint can never hide an encounter's diagnoses.
+    """
+    strategy = await session.decide()
+    base = session.fhir.base_url
+    reference = f"Encounter/{encounter_id}"
+    enc = quote(reference, safe="/")
+    first: dict[str, dict[str, Any] | FhirError] = {}
+    if patient_hint:
+        first = await run_round(
+            session,
+            {"Encounter": (enc, False), **_clinical_searches(enc, patient_hint)},
+            _hinted_fetches(patient_hint, base),
+            batch=strategy.batch,
+        )
+    else:
+        first = await run_round(session, {"Encounter": (enc, False)}, [], batch=strategy.batch)
+    resource = _checked_encounter(first["Encounter"], f"{base}/{reference}")
+    subject = subject_patient_id(resource)
+    if not subject:
+        raise CodingError(
+            f"{reference} names no Patient by id, and {base} searches Conditions and "
+            "Procedures only by patient"
+        )
+    if subject != patient_hint:
+        first = await run_round(
+            session,
+            _clinical_searches(enc, subject),
+            _hinted_fetches(subject, base),
+            batch=strategy.batch,
+        )
+        first["Encounter"] = resource
+    return first
+
+
 async def _firstrun_round(
     session: GatherSession, encounter_id: str, issues: list[Issue], patient_hint: str = ""
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -204,11 +274,10 @@ async def _firstrun_round(
     base = session.fhir.base_url
     reference = f"Encounter/{encounter_id}"
     enc = quote(reference, safe="/")
-    searches = {
-        "Condition": (f"Condition?encounter={enc}&_count={_PAGE}", True),
-        "Procedure": (f"Procedure?encounter={enc}&_count={_PAGE}", True),
-    }
-    if strategy.include and not strategy.batch:
+    searches = _clinical_searches(enc, None)
+    if strategy.by_patient:
+        first = await _by_patient_round(session, encounter_id, patient_hint)
+    elif strategy.include and not strategy.batch:
         first = await _first_round_by_include(session, encounter_id, searches)
     else:
         first = await run_round(
@@ -217,12 +286,7 @@ async def _firstrun_round(
             _hinted_fetches(patient_hint, base),
             batch=strategy.batch,
         )
-    resource = first["Encounter"]
-    if isinstance(resource, FhirError):
-        raise resource
-    if resource.get("resourceType") != "Encounter":
-        where = f"{base}/{reference}"
-        raise NotFhirError(f"{where} gave {resource.get('resourceType')}", url=where)
+    resource = _checked_encounter(first["Encounter"], f"{base}/{reference}")
     for name in ("Condition", "Procedure"):
         answer = first[name]
         if isinstance(answer, dict):

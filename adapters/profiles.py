@@ -5,7 +5,9 @@ does. Each field left ``None`` defers to the CapabilityStatement; a value overri
 Facts come from the vendors' own documentation and issue trackers (see
 ``docs``/the integration guide): HAPI truncates ``_revinclude`` silently, Medplum allows
 at most 8 entries in a transaction holding a conditional entry, Epic and Oracle Cerner
-refuse Claim writes and batch reads, Epic signs only with RS384.
+refuse Claim writes and batch reads and want a patient on every clinical search (Epic's
+Condition search needs ``patient`` and ``category``; Oracle Cerner's searches need
+``patient`` or ``_id``), Epic signs only with RS384.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class VendorProfile:
     conditional_transaction_limit: int = 100  # when any entry is conditional
     batch_limit: int = 50  # entries per batch Bundle
     signing_algorithms: tuple[str, ...] = ("RS384", "ES384")
+    searches_by_patient: bool = False  # Condition/Procedure searches must name the patient
 
 
 GENERIC = VendorProfile("generic")
@@ -44,9 +47,16 @@ PROFILES: dict[str, VendorProfile] = {
             "medplum", include=False, transaction_limit=50, conditional_transaction_limit=8
         ),
         VendorProfile(
-            "epic", batch=False, include=False, claim_write=False, signing_algorithms=("RS384",)
+            "epic",
+            batch=False,
+            include=False,
+            claim_write=False,
+            signing_algorithms=("RS384",),
+            searches_by_patient=True,
         ),
-        VendorProfile("cerner", batch=False, include=False, claim_write=False),
+        VendorProfile(
+            "cerner", batch=False, include=False, claim_write=False, searches_by_patient=True
+        ),
         VendorProfile("smart", include=False),
         VendorProfile("sandbox"),
     )
@@ -89,13 +99,21 @@ class Strategy:
     batch: bool
     include: bool
     claim_write: bool
+    by_patient: bool = False  # name the patient in Condition and Procedure searches
 
-    def with_overrides(self, *, batch: bool | None = None, include: bool | None = None) -> Strategy:
+    def with_overrides(
+        self,
+        *,
+        batch: bool | None = None,
+        include: bool | None = None,
+        by_patient: bool | None = None,
+    ) -> Strategy:
         """The strategy with some decisions forced (tests, a user's configuration)."""
         return replace(
             self,
             batch=self.batch if batch is None else batch,
             include=self.include if include is None else include,
+            by_patient=self.by_patient if by_patient is None else by_patient,
         )
 
 
@@ -113,4 +131,5 @@ def choose_strategy(caps: ServerCapabilities, profile: VendorProfile) -> Strateg
         batch=caps.batch if profile.batch is None else profile.batch and caps.batch,
         include=declared_include if profile.include is None else profile.include,
         claim_write=claim_write if profile.claim_write is None else profile.claim_write,
+        by_patient=profile.searches_by_patient,
     )

@@ -64,7 +64,13 @@ class GatherSession:
                 self.strategy = (
                     choose_strategy(caps, profile)
                     if caps is not None
-                    else Strategy(profile, batch=False, include=False, claim_write=False)
+                    else Strategy(
+                        profile,
+                        batch=False,
+                        include=False,
+                        claim_write=False,
+                        by_patient=profile.searches_by_patient,
+                    )
                 )
             return self.strategy
 

@@ -203,3 +203,21 @@ async def test_a_wrong_patient_hint_costs_reads_but_never_changes_the_encounter(
     assert misled == right
     # the hinted patient was read, and then the Encounter's own subject
     assert {f"Patient/{other_patient}", f"Patient/{patient}"} <= set(session.cache.found)
+
+
+async def test_searching_by_patient_gathers_what_searching_by_encounter_does(asgi_fhir):
+    """The Epic/Oracle Cerner path, on the sandbox: the same encounters, hint or none."""
+    generic = GatherSession(asgi_fhir)
+    strategy = await generic.decide()
+    assert not strategy.by_patient
+    by_patient = GatherSession(asgi_fhir, strategy=strategy.with_overrides(by_patient=True))
+    expected = await gather_finished(asgi_fhir, session=generic)
+    found = await gather_finished(asgi_fhir, session=by_patient)
+    assert found.encounters == expected.encounters
+    firsts = list((await _first_encounter_per_patient(asgi_fhir)).items())
+    (_, encounter_id), (other_patient, _) = firsts[0], firsts[1]
+    misled = GatherSession(asgi_fhir, strategy=strategy.with_overrides(by_patient=True))
+    wrong_hint = await gather_encounter(
+        asgi_fhir, encounter_id, session=misled, patient_hint=other_patient
+    )
+    assert wrong_hint == expected.encounters[encounter_id]
