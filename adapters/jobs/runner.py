@@ -21,6 +21,7 @@ from adapters.jobs.ledger import Job, JobLedger, JobState
 from adapters.jobs.workers import WorkerPool, WorkerSettings
 from adapters.pipeline import EncounterResult, Pipeline
 from adapters.settings import TriggerSettings
+from adapters.warm_up import settle_heap, warm_up
 from adapters.writeback import ClaimWriter
 from fhir_coder.claim import ClaimOptions
 from fhir_coder.errors import ConfigurationError
@@ -94,4 +95,6 @@ async def open_pool(
         claim_options=claim_options,
     )
     await pipeline.start()
+    warm_up(pipeline.coding, scrubber=pipeline.scrubber, options=pipeline.claim_options)
+    settle_heap()
     yield WorkerPool(ledger, pipeline, source_key, settings, on_result=on_result)
