@@ -83,10 +83,10 @@ async def _watch(args: argparse.Namespace) -> int:
                     fhir, ledger, source, overlap_seconds=settings.overlap_seconds, since=args.since
                 )
                 if found.queued:
-                    pool.wake.set()
+                    pool.wake.ring(found.queued)
                 await asyncio.sleep(settings.poll_seconds)
         finally:
             stop.set()
-            pool.wake.set()
+            pool.wake.ring_all()
             with contextlib.suppress(asyncio.CancelledError):
                 await workers

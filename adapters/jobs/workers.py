@@ -12,11 +12,11 @@ stopped loses its job.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from adapters.jobs.doorbell import Doorbell
 from adapters.jobs.ledger import Job, JobLedger, JobState
 from adapters.jobs.options import WorkerSettings
 from adapters.jobs.rate import RateLimit
@@ -77,7 +77,7 @@ class WorkerPool:
         self.rate = RateLimit(self.settings.rate_per_second, burst=self.settings.burst)
         self.on_result = on_result
         self.tally = Tally()
-        self.wake = asyncio.Event()
+        self.wake = Doorbell()
 
     async def run_once(self) -> bool:
         """Claim and process one job; False when none was ready."""
@@ -191,6 +191,4 @@ class WorkerPool:
                 return
             wait = self.ledger.next_ready_in()
             pause = self.settings.idle_poll_seconds if wait is None else min(wait, 1.0)
-            self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=max(0.01, pause))
+            await self.wake.wait(max(0.01, pause))

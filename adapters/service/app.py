@@ -72,7 +72,7 @@ def create_service(
             yield
         finally:
             stop.set()
-            pool.wake.set()
+            pool.wake.ring_all()
             for task in running:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

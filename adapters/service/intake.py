@@ -14,6 +14,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from adapters.client import FhirClient
+from adapters.jobs.doorbell import Doorbell
 from adapters.jobs.ledger import Enqueued, JobLedger
 from adapters.jobs.polling import poll_once
 from adapters.service.backport import Notification, read_notification
@@ -35,7 +36,7 @@ class Intake:
         metrics: ServiceMetrics,
         *,
         fhir: FhirClient | None = None,
-        wake: asyncio.Event | None = None,
+        wake: Doorbell | None = None,
         overlap_seconds: float = 120.0,
     ) -> None:
         self.ledger = ledger
@@ -58,7 +59,7 @@ class Intake:
         )
         self.metrics.notifications.labels(trigger=trigger, result=said.value).inc()
         if said is Enqueued.QUEUED and self.wake is not None:
-            self.wake.set()
+            self.wake.ring()
         return said
 
     def requery(self, trigger: str) -> bool:
@@ -138,7 +139,7 @@ class Intake:
             _log.warning("re-query failed: %s", type(exc).__name__)
             return
         if found.queued and self.wake is not None:
-            self.wake.set()
+            self.wake.ring(found.queued)
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
