@@ -7,7 +7,6 @@ from the CMS files the user points at (none by default: the scrubber then says s
 
 from __future__ import annotations
 
-import gc
 import threading
 from datetime import date, datetime
 from functools import cache
@@ -61,10 +60,6 @@ def default_scrubber(
         from codesets.ncci import NcciEdits  # noqa: PLC0415 - only when files are configured
 
         procedure_edits = NcciEdits(ptp_dir=ptp_dir, mue_dir=mue_dir)
-        # A million PTP rows are millions of long-lived objects: left to the collector,
-        # every full collection walks them all (a third of the time of scrubbing a claim).
-        gc.collect()
-        gc.freeze()
     return Scrubber(
         codesets=codesets,
         procedure_edits=procedure_edits,
