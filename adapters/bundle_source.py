@@ -11,7 +11,8 @@ from collections import defaultdict
 from typing import Any
 
 from adapters.assembly import assemble_encounter, read_conditions
-from adapters.reading import read_providers, reference_of
+from adapters.reading import condition_key, read_providers, reference_of
+from adapters.references import resource_key
 from fhir_coder.model import Encounter
 from fhir_coder.outcome import Issue, IssueCode, Severity
 
@@ -42,6 +43,11 @@ class BundleIndex:
         """The resource ``reference`` points at, or None when the Bundle lacks it."""
         return self.by_key.get(reference) or self.by_key.get(reference.rsplit("/_history", 1)[0])
 
+    def key_of(self, reference: str) -> str:
+        """``Type/id`` of the resource ``reference`` points at, or "" when the Bundle lacks it."""
+        found = self.resolve(reference)
+        return resource_key(found) if found is not None else ""
+
 
 def _linked(index: BundleIndex, kind: str, field: str) -> dict[int, list[dict[str, Any]]]:
     """Resources of ``kind`` grouped by the resource their ``field`` reference points at."""
@@ -51,6 +57,28 @@ def _linked(index: BundleIndex, kind: str, field: str) -> dict[int, list[dict[st
         if target is not None:
             grouped[id(target)].append(resource)
     return grouped
+
+
+def _reasons_resolved(index: BundleIndex, procedures: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``procedures`` with each ``reasonReference`` to a ``fullUrl`` written as ``Type/id``.
+
+    Synthea and other Bundles point at ``urn:uuid:`` fullUrls; the diagnosis coded from a
+    Condition is known by ``Condition/id``, so a reason must be too for the claim line to
+    point at it. Only procedures that need it are copied; the Bundle itself is not changed.
+    """
+    out = procedures
+    for position, procedure in enumerate(procedures):
+        reasons = procedure.get("reasonReference")
+        if not isinstance(reasons, list) or all(condition_key(reference_of(r)) for r in reasons):
+            continue
+        if out is procedures:
+            out = list(procedures)
+        out[position] = procedure | {
+            "reasonReference": [
+                {"reference": key} if (key := index.key_of(reference_of(r))) else r for r in reasons
+            ]
+        }
+    return out
 
 
 def _with_listed(
@@ -101,7 +129,7 @@ def encounters_in_bundle(
                 resource,
                 patient=patient,
                 diagnoses=read_conditions(found, listings, issues),
-                procedures=procedures[id(resource)],
+                procedures=_reasons_resolved(index, procedures[id(resource)]),
                 coverages=coverages[id(patient)],
                 providers=read_providers(resource),
                 source_id=source_id,

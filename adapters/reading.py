@@ -26,6 +26,7 @@ from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.systems import SNOMED, canonical_system
 
 __all__ = [
+    "condition_key",
     "encounter_class",
     "fhir_date",
     "parse_fhir_datetime",
@@ -36,6 +37,7 @@ __all__ = [
     "read_patient",
     "read_procedure",
     "read_providers",
+    "read_reason_references",
     "reference_of",
     "source_ref",
 ]
@@ -283,13 +285,62 @@ def read_condition(
     )
 
 
+def condition_key(reference: str) -> str:
+    """``Condition/id`` for a Condition reference (relative, versioned or absolute), else "".
+
+    The key is the form a Condition's :class:`SourceRef` takes, so a procedure's reason
+    can be matched with the diagnosis coded from it whatever URL form the server wrote.
+    """
+    parts = reference.strip().split("/")
+    if len(parts) >= 4 and parts[-2] == "_history":
+        parts = parts[:-2]
+    if len(parts) >= 2 and parts[-2] == "Condition" and parts[-1]:
+        return f"Condition/{parts[-1]}"
+    return ""
+
+
+def read_reason_references(
+    values: object, *, issues: list[Issue] | None = None, source: str = ""
+) -> tuple[str, ...]:
+    """The Conditions a ``reasonReference`` list names, as ``Condition/id`` keys.
+
+    Other targets R4 allows (Observation, DiagnosticReport...) and references that cannot
+    be followed here (``#contained``, a ``urn:uuid:`` the Bundle reader did not resolve)
+    are left out with a note: they cannot point at a claim diagnosis.
+    """
+    if not isinstance(values, list) or not values:
+        return ()
+    keys: list[str] = []
+    for value in values:
+        reference = reference_of(value)
+        key = condition_key(reference)
+        if key:
+            if key not in keys:
+                keys.append(key)
+            continue
+        _dropped(
+            issues,
+            f"reason {reference or '(no reference)'!r} is not a Condition that can be followed: "
+            "not used for diagnosis pointers",
+            source,
+            "Procedure.reasonReference",
+            quiet=True,
+        )
+    return tuple(keys)
+
+
 def read_procedure(resource: dict[str, Any], *, issues: list[Issue] | None = None) -> Procedure:
-    """A Procedure with the date it was performed (from a dateTime or a period's start)."""
+    """A Procedure with the date it was performed (from a dateTime or a period's start).
+
+    Its reasons (``reasonReference`` to Conditions, ``reasonCode``) are kept: they say
+    which diagnoses the claim line points at.
+    """
     performed = fhir_date(resource.get("performedDateTime"))
     if performed is None:
         performed = fhir_date((resource.get("performedPeriod") or {}).get("start"))
     code = resource.get("code")
     where = source_ref(resource)
+    reason_codes = resource.get("reasonCode")
     return Procedure(
         source=where,
         codings=read_codings(
@@ -298,6 +349,18 @@ def read_procedure(resource: dict[str, Any], *, issues: list[Issue] | None = Non
         text=str(code.get("text") or "") if isinstance(code, dict) else "",
         status=str(resource.get("status") or ""),
         performed=performed,
+        reason_references=read_reason_references(
+            resource.get("reasonReference"), issues=issues, source=where.reference
+        ),
+        reason_codes=tuple(
+            coding
+            for concept in reason_codes
+            for coding in read_codings(
+                concept, issues=issues, source=where.reference, expression="Procedure.reasonCode"
+            )
+        )
+        if isinstance(reason_codes, list)
+        else (),
     )
 
 

@@ -230,9 +230,29 @@ def insurer_of(coverages: list[CoverageRef]) -> CoverageRef | None:
     return next((c for c in coverages if c.payer_reference), None)
 
 
-def diagnosis_pointers(diagnoses: int) -> list[int]:
-    """The ``diagnosisSequence`` of every line: the first four diagnoses (837P's limit)."""
-    return list(range(1, min(diagnoses, _MAX_POINTERS) + 1))
+def diagnosis_pointers(
+    line: CodedLine, diagnoses: tuple[CodedLine, ...], *, institutional: bool
+) -> list[int]:
+    """A service line's ``diagnosisSequence``: the diagnoses that justify it, at most four.
+
+    Payers' medical-necessity edits (NCD/LCD) read only the diagnoses a line points at, so
+    a professional line points at the claim diagnoses its procedure names as reasons: the
+    Condition coded into one is among its ``reasonReference``, or its code is among its
+    ICD-10-CM ``reasonCode``. They keep claim order (principal first) and 837P's limit of
+    four. A line naming no reason that matches (the E/M visit line names none) points at
+    the first four diagnoses, as does every institutional line: an 837I/UB-04 line has no
+    diagnosis pointer, its diagnoses belong to the whole stay.
+    """
+    if not institutional and (line.reason_references or line.reason_codes):
+        references, codes = line.reason_references, line.reason_codes
+        matched = [
+            sequence
+            for sequence, diagnosis in enumerate(diagnoses, start=1)
+            if diagnosis.source.reference in references or diagnosis.code in codes
+        ]
+        if matched:
+            return matched[:_MAX_POINTERS]
+    return list(range(1, min(len(diagnoses), _MAX_POINTERS) + 1))
 
 
 def split_procedures(coded: CodedEncounter) -> tuple[list[CodedLine], list[CodedLine]]:
@@ -307,7 +327,6 @@ def build_claim(
     diagnoses = [
         _diagnosis_entry(i, line, encounter, drg) for i, line in enumerate(coded.diagnoses, start=1)
     ]
-    pointers = diagnosis_pointers(len(diagnoses))
     claim: dict[str, Any] = {
         "resourceType": "Claim",
         "id": claim_id,
@@ -379,7 +398,13 @@ def build_claim(
         ]
     if service_lines:
         claim["item"] = [
-            _item_entry(i, line, coded, pointers, options)
+            _item_entry(
+                i,
+                line,
+                coded,
+                diagnosis_pointers(line, coded.diagnoses, institutional=inpatient),
+                options,
+            )
             for i, line in enumerate(service_lines, start=1)
         ]
         if options.fee_schedule is not None:

@@ -91,7 +91,6 @@ def claim_form(
             )
         )
     icd_procedures, service_lines = split_procedures(coded)
-    pointers = tuple(diagnosis_pointers(len(diagnoses)))
     items = []
     nets: list[float | None] = []
     for index, line in enumerate(service_lines):
@@ -109,7 +108,7 @@ def claim_form(
                 if line.modifiers
                 else (),
                 quantity=float(line.units),
-                pointers=pointers,
+                pointers=tuple(diagnosis_pointers(line, coded.diagnoses, institutional=inpatient)),
                 serviced=serviced_on(line, encounter),
                 unit_price=None if price is None else float(price),
                 net=net,

@@ -134,6 +134,11 @@ class Procedure:
     status: str = ""
     performed: date | None = None
     body_sites: tuple[Coding, ...] = ()  # for laterality modifiers (LT, RT, 50)
+    # Why it was done: ``reasonReference`` as Condition keys (``Condition/123``, the form
+    # Diagnosis.source takes) and ``reasonCode``. They choose the claim line's diagnosis
+    # pointers (fhir_coder.claim.diagnosis_pointers).
+    reason_references: tuple[str, ...] = ()
+    reason_codes: tuple[Coding, ...] = ()
 
 
 @fast_init
@@ -235,6 +240,10 @@ class CodedLine:
     needs_review: bool = False  # a person must confirm it before the claim is submitted
     modifiers: tuple[str, ...] = ()
     units: int = 1
+    # A procedure line's reasons, carried from its Procedure: the Conditions it treats
+    # (``Condition/123``) and the ICD-10-CM codes it names, dotless. Diagnosis lines have none.
+    reason_references: tuple[str, ...] = ()
+    reason_codes: tuple[str, ...] = ()
 
 
 @fast_init

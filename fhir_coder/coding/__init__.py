@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fhir_coder.coding.context import DEFAULT_POLICY, CodingContext, CodingPolicy, VisitCode
 from fhir_coder.coding.diagnoses import code_diagnosis
-from fhir_coder.coding.procedures import code_procedures
+from fhir_coder.coding.procedures import code_procedures, reasons_as_coded
 from fhir_coder.coding.sequencing import counts, etiology_first, in_claim_order, sequence
 from fhir_coder.model import CodedEncounter, CodedLine, Encounter
 from fhir_coder.outcome import Issue, IssueCode, Severity
@@ -50,7 +50,7 @@ def code_encounter(
         if counts(diagnosis, issues):
             lines.extend(code_diagnosis(context, diagnosis, issues))
     diagnoses = sequence(encounter, etiology_first(lines, notes, issues), issues)
-    procedures = code_procedures(context, issues)
+    procedures = reasons_as_coded(code_procedures(context, issues), lines)
     _flag_nearest_release(diagnoses + procedures, encounter, issues)
     return CodedEncounter(
         encounter=encounter, diagnoses=diagnoses, procedures=procedures, issues=tuple(issues)

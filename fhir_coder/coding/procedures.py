@@ -4,6 +4,8 @@ A Procedure's own billing coding is used when it has one of the right kind; othe
 SNOMED CT concept goes through the crosswalk. Laterality in ``bodySite`` becomes the LT,
 RT or 50 modifier on CPT/HCPCS lines; the same code on the same day is one line with
 more units. Outpatient visits get their E/M line from the organisation's visit table.
+Each line keeps its Procedure's reasons (the Conditions it treats, ICD-10-CM reason codes):
+the Claim points the line at those diagnoses.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from fhir_coder.coding.checks import usable_code
 from fhir_coder.coding.context import CodingContext, VisitCode
 from fhir_coder.model import CodedLine, Coding, CodingMethod, Procedure, SourceRef
 from fhir_coder.outcome import Issue, IssueCode, Severity
-from fhir_coder.systems import CPT, HCPCS, ICD10PCS, SNOMED
+from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, SNOMED, normalise_icd10cm
 
-__all__ = ["code_procedures", "laterality_modifier", "visit_line"]
+__all__ = ["code_procedures", "laterality_modifier", "reasons_as_coded", "visit_line"]
 
 INPATIENT_SYSTEMS = (ICD10PCS,)
 PROFESSIONAL_SYSTEMS = (CPT, HCPCS)
@@ -74,10 +76,53 @@ def _merged(lines: list[CodedLine]) -> tuple[CodedLine, ...]:
     for line in lines:
         key = (line.system, line.code, line.performed, line.modifiers)
         if key in merged:
-            merged[key] = replace(merged[key], units=merged[key].units + line.units)
+            kept = merged[key]
+            merged[key] = replace(
+                kept,
+                units=kept.units + line.units,
+                reason_references=_union(kept.reason_references, line.reason_references),
+                reason_codes=_union(kept.reason_codes, line.reason_codes),
+            )
         else:
             merged[key] = line
     return tuple(merged.values())
+
+
+def _union(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
+    """``first`` then what ``second`` adds, in order: one line done for both reasons."""
+    if not second or second == first:
+        return first
+    return first + tuple(item for item in second if item not in first)
+
+
+def _icd10cm_reasons(codings: tuple[Coding, ...]) -> tuple[str, ...]:
+    """The ICD-10-CM codes among a procedure's reason codes, dotless (as diagnoses are coded)."""
+    if not codings:
+        return ()
+    codes = (normalise_icd10cm(c.code) for c in codings if c.system == ICD10CM)
+    return tuple(dict.fromkeys(code for code in codes if code))
+
+
+def reasons_as_coded(
+    procedures: tuple[CodedLine, ...], diagnoses: list[CodedLine]
+) -> tuple[CodedLine, ...]:
+    """Procedure lines whose reason Conditions are also named by the codes they were coded to.
+
+    Two Conditions coded to the same code are one claim diagnosis whose source is the
+    first (sequencing merges them); a procedure done for the second must still point at
+    it, which its code makes possible. ``diagnoses`` are the coded lines before the merge.
+    """
+    if not any(line.reason_references for line in procedures):
+        return procedures
+    coded_as: dict[str, list[str]] = {}
+    for diagnosis in diagnoses:
+        coded_as.setdefault(diagnosis.source.reference, []).append(diagnosis.code)
+    out: list[CodedLine] = []
+    for line in procedures:
+        codes = tuple(c for ref in line.reason_references for c in coded_as.get(ref, ()))
+        reasons = _union(line.reason_codes, tuple(dict.fromkeys(codes)))
+        out.append(line if reasons == line.reason_codes else replace(line, reason_codes=reasons))
+    return tuple(out)
 
 
 def _code_procedure(
@@ -132,6 +177,8 @@ def _code_procedure(
         performed=procedure.performed or context.on,
         rule=rule,
         needs_review=needs_review,
+        reason_references=procedure.reason_references,
+        reason_codes=_icd10cm_reasons(procedure.reason_codes),
     )
 
 

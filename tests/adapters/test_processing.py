@@ -5,17 +5,44 @@ any Claim read from its JSON. Over the generated corpus both must find the same 
 so a Claim checked in the pipeline and the same Claim validated later agree.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from adapters.bundle_source import encounters_in_bundle
-from adapters.processing import code_and_build
+from adapters.processing import Processed, code_and_build
 from adapters.scrubbing import default_scrubber, scrub_claim_json
 from fhir_coder.claim import build_claim
+from fhir_coder.model import (
+    Coding,
+    CoverageRef,
+    Diagnosis,
+    Encounter,
+    EncounterClass,
+    PatientFacts,
+    Procedure,
+    Provider,
+    SourceRef,
+)
 from fhir_coder.outcome import has_errors
-from fhir_coder.validation import claim_can_be_built, validate
+from fhir_coder.systems import CPT, ICD10CM
+from fhir_coder.validation import Scrubber, claim_can_be_built, validate
 from sandbox.seed import build_seed_bundle
 
 CREATED = datetime(2026, 11, 22, tzinfo=UTC)
+
+
+def assert_validate_agrees(processed: Processed, scrubber: Scrubber) -> None:
+    """The pipeline's findings and Claim are those of ``validate`` on the built Claim JSON."""
+    coded = processed.coded
+    before = coded.issues + validate(coded)
+    built = build_claim(coded, before, created=CREATED)
+    facts = coded.encounter.patient
+    patient = {"resourceType": "Patient", "gender": facts.sex}
+    if facts.birth_date is not None:
+        patient["birthDate"] = facts.birth_date.isoformat()
+    found = scrub_claim_json(built, scrubber, patient=patient, label=f"Claim/{built['id']}")
+    assert processed.issues == before + found, coded.encounter.reference
+    expected = build_claim(coded, before + found, created=CREATED) if has_errors(found) else built
+    assert processed.claim == expected
 
 
 def test_the_pipeline_scrub_finds_what_validate_finds_on_the_built_claim(coding):
@@ -29,18 +56,67 @@ def test_the_pipeline_scrub_finds_what_validate_finds_on_the_built_claim(coding)
         if not claim_can_be_built(before):
             assert processed.claim is None
             continue
-        built = build_claim(coded, before, created=CREATED)
-        facts = encounter.patient
-        patient = {"resourceType": "Patient", "gender": facts.sex}
-        if facts.birth_date is not None:
-            patient["birthDate"] = facts.birth_date.isoformat()
-        found = scrub_claim_json(built, scrubber, patient=patient, label=f"Claim/{built['id']}")
-        assert processed.issues == before + found, encounter.reference
-        expected = (
-            build_claim(coded, before + found, created=CREATED) if has_errors(found) else built
-        )
-        assert processed.claim == expected
+        assert_validate_agrees(processed, scrubber)
         scrubbed += 1
         drafts += processed.claim["status"] == "draft"
     assert scrubbed > 100
     assert drafts > 0
+
+
+def test_lines_point_at_their_reasons_in_the_pipeline_as_in_validate(coding):
+    def reason(cid: str, code: str, rank: int) -> Diagnosis:
+        return Diagnosis(
+            SourceRef(f"Condition/{cid}"),
+            (Coding(ICD10CM, code),),
+            category=("encounter-diagnosis",),
+            verification="confirmed",
+            listed_on_encounter=True,
+            rank=rank,
+        )
+
+    def procedure(pid: str, code: str, references=(), codes=()) -> Procedure:
+        return Procedure(
+            SourceRef(f"Procedure/{pid}"),
+            (Coding(CPT, code),),
+            status="completed",
+            performed=date(2026, 1, 15),
+            reason_references=references,
+            reason_codes=codes,
+        )
+
+    encounter = Encounter(
+        id="e1",
+        reference="Encounter/e1",
+        status="finished",
+        encounter_class=EncounterClass.AMBULATORY,
+        patient=PatientFacts("Patient/p1", "female", date(1960, 5, 17)),
+        source_id="test",
+        period_start=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
+        period_end=datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
+        diagnoses=(
+            reason("dm", "E11.9", 1),
+            reason("htn", "I10", 2),
+            reason("bronchitis", "J20.9", 3),
+            reason("asthma", "J45.909", 4),
+            reason("cough", "R05.9", 5),
+        ),
+        procedures=(
+            procedure("neb", "94640", references=("Condition/asthma",)),
+            procedure("xray", "71046", codes=(Coding(ICD10CM, "R05.9"),)),
+        ),
+        coverages=(CoverageRef("Coverage/c1", "active", "Organization/payer", "Payer"),),
+        providers=(
+            Provider("Practitioner/dr1", "attender", "Dr One"),
+            Provider("Organization/clinic", "service-provider", "Clinic"),
+        ),
+    )
+    scrubber = default_scrubber(codesets=coding.codesets, notes=coding.notes)
+    processed = code_and_build(encounter, coding, created=CREATED, scrubber=scrubber)
+    assert processed.claim is not None, processed.issues
+    pointers = {
+        item["productOrService"]["coding"][0]["code"]: item["diagnosisSequence"]
+        for item in processed.claim["item"]
+    }
+    assert pointers["94640"] == [4]
+    assert pointers["71046"] == [5]  # a fifth diagnosis, never pointed at before
+    assert_validate_agrees(processed, scrubber)

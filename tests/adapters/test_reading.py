@@ -3,6 +3,7 @@ from datetime import UTC, date, datetime
 import orjson
 import pytest
 
+from adapters.bundle_source import encounters_in_bundle
 from adapters.reading import (
     encounter_class,
     fhir_date,
@@ -237,3 +238,93 @@ def test_a_coding_sent_again_is_the_same_value_and_its_display_loses_the_hcc_suf
 def test_days_of_fhir_dates(sent, expected):
     assert fhir_date(sent) == expected
     assert fhir_date(sent) == expected  # kept answers are the same answers
+
+
+def test_a_procedure_keeps_the_conditions_and_codes_it_was_done_for():
+    issues = []
+    procedure = read_procedure(
+        {
+            "resourceType": "Procedure",
+            "id": "p1",
+            "status": "completed",
+            "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "94640"}]},
+            "reasonReference": [
+                {"reference": "Condition/asthma"},
+                {"reference": "Condition/htn/_history/3"},
+                {"reference": "https://ehr.test/fhir/Condition/dm"},
+                {"reference": "Condition/asthma"},  # said twice, kept once
+                {"reference": "Observation/o1"},
+                {"reference": "#contained-condition"},
+                {"display": "no reference"},
+                "not a reference",
+            ],
+            "reasonCode": [
+                {"coding": [{"system": "urn:oid:2.16.840.1.113883.6.90", "code": "J45.909"}]},
+                {"coding": [{"system": SNOMED, "code": "195967001"}]},
+                "not a concept",
+            ],
+        },
+        issues=issues,
+    )
+    assert procedure.reason_references == ("Condition/asthma", "Condition/htn", "Condition/dm")
+    assert [(c.system, c.code) for c in procedure.reason_codes] == [
+        (ICD10CM, "J45.909"),
+        (SNOMED, "195967001"),
+    ]
+    dropped = [i for i in issues if "Procedure.reasonReference" in i.expression]
+    assert len(dropped) == 4
+    assert all(i.source == "Procedure/p1" and i.severity == "information" for i in dropped)
+    plain = read_procedure({"resourceType": "Procedure", "id": "p2", "reasonCode": "odd"})
+    assert (plain.reason_references, plain.reason_codes) == ((), ())
+
+
+def test_reasons_in_a_bundle_are_followed_from_their_full_urls():
+    condition_url = "urn:uuid:4f1c8a52-0000-4000-8000-000000000001"
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:pat", "resource": {"resourceType": "Patient", "id": "pat"}},
+            {
+                "fullUrl": "urn:uuid:enc",
+                "resource": {
+                    "resourceType": "Encounter",
+                    "id": "enc",
+                    "status": "finished",
+                    "class": {"code": "AMB"},
+                    "subject": {"reference": "urn:uuid:pat"},
+                    "period": {"start": "2026-01-15T09:00:00Z"},
+                },
+            },
+            {
+                "fullUrl": condition_url,
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "cond-1",
+                    "encounter": {"reference": "urn:uuid:enc"},
+                    "code": {"coding": [{"system": ICD10CM, "code": "I10"}]},
+                },
+            },
+            {
+                "fullUrl": "urn:uuid:proc",
+                "resource": {
+                    "resourceType": "Procedure",
+                    "id": "proc",
+                    "status": "completed",
+                    "encounter": {"reference": "urn:uuid:enc"},
+                    "code": {"coding": [{"system": SNOMED, "code": "46973005"}]},
+                    "reasonReference": [
+                        {"reference": condition_url},
+                        {"reference": "urn:uuid:not-in-the-bundle"},
+                    ],
+                },
+            },
+        ],
+    }
+    [encounter] = encounters_in_bundle(bundle, source_id="test")
+    [procedure] = encounter.procedures
+    assert procedure.reason_references == ("Condition/cond-1",)
+    assert [d.source.reference for d in encounter.diagnoses] == ["Condition/cond-1"]
+    assert any("urn:uuid:not-in-the-bundle" in i.message for i in encounter.read_issues)
+    # The Bundle itself is left as it was.
+    assert bundle["entry"][3]["resource"]["reasonReference"][0] == {"reference": condition_url}
