@@ -1,23 +1,27 @@
 """The sandbox's HTTP face: FHIR R4 REST routes over a :class:`~sandbox.store.Store`.
 
 Routes are thin: they read the request, call :mod:`sandbox.operations`,
-:mod:`sandbox.search` or :mod:`sandbox.bundles`, and set the FHIR headers. Every error,
-including unknown routes and unexpected failures, leaves as an OperationOutcome built with
-:mod:`fhir_coder.outcome`, so clients can rely on one error shape. Handlers are async and
-call the store synchronously: a request holds the event loop only for the few
-milliseconds of its SQLite work, which keeps the store's locking trivial.
+:mod:`sandbox.search` or :mod:`sandbox.bundles`, and set the FHIR headers. They are
+dispatched by :class:`~sandbox.routing.FhirRoutes`, a plain ASGI layer inside the FastAPI
+app (FastAPI's own routing cost as much as a read); FastAPI keeps the lifespan, the
+middleware and the answers for unknown paths. Every error, including unknown routes and
+unexpected failures, leaves as an OperationOutcome built with :mod:`fhir_coder.outcome`,
+so clients can rely on one error shape. Handlers are async and call the store
+synchronously: a request holds the event loop only for its SQLite work, which keeps the
+store's locking trivial. Writes run in a shared transaction (group commit) and are
+answered only once it is committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -35,6 +39,7 @@ from sandbox.faults import FaultConfig, FaultMiddleware
 from sandbox.history import history_bundle
 from sandbox.problems import FhirRequestError, problem
 from sandbox.reference_check import unresolved_issues
+from sandbox.routing import FhirRoutes, Route, method_not_allowed, outcome_response
 from sandbox.search import CURSOR_TTL_SECONDS, parse_search, run_search
 from sandbox.store import Store, StoredResource
 from sandbox.subscriptions import SubscriptionNotifier
@@ -42,6 +47,8 @@ from sandbox.topics import is_encounter_complete, notification_bundle
 from sandbox.wire import FhirResponse, fhir_base_url, prefers_strict, read_json_body
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
+
+_T = TypeVar("_T")
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 """Bodies above this many bytes get a 413; a transaction of a few thousand resources fits."""
@@ -65,39 +72,31 @@ def _resource_response(
     return FhirResponse(stored.json, status_code=status, headers=headers)
 
 
-def _error_response(error: FhirRequestError) -> FhirResponse:
-    return FhirResponse(error.outcome(), status_code=error.status, headers=error.headers)
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     """Make every error an OperationOutcome, whatever raised it."""
 
     async def on_fhir_error(_: Request, exc: Exception) -> FhirResponse:
         if not isinstance(exc, FhirRequestError):  # pragma: no cover - registered for it only
             raise exc
-        return _error_response(exc)
+        return outcome_response(exc)
 
     async def on_http_error(request: Request, exc: Exception) -> FhirResponse:
         status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
         if status == 404:
             error = problem(404, IssueCode.NOT_FOUND, f"No FHIR route at {request.url.path}")
         elif status == 405:
-            error = problem(
-                405,
-                IssueCode.NOT_SUPPORTED,
-                f"{request.method} is not supported on {request.url.path}",
-            )
+            error = method_not_allowed(request.method, request.url.path)
         else:
             error = problem(status, IssueCode.PROCESSING, f"HTTP error {status}")
         headers = getattr(exc, "headers", None) or {}
         return FhirResponse(error.outcome(), status_code=status, headers=dict(headers))
 
     async def on_invalid_request(_: Request, __: Exception) -> FhirResponse:
-        return _error_response(problem(400, IssueCode.INVALID, "The request is malformed"))
+        return outcome_response(problem(400, IssueCode.INVALID, "The request is malformed"))
 
     async def on_unexpected(_: Request, __: Exception) -> FhirResponse:
         # No details: they may hold resource content, and the log is where they belong.
-        return _error_response(problem(500, IssueCode.EXCEPTION, "Internal server error"))
+        return outcome_response(problem(500, IssueCode.EXCEPTION, "Internal server error"))
 
     app.add_exception_handler(FhirRequestError, on_fhir_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
@@ -129,9 +128,8 @@ def _routes(  # noqa: C901, PLR0915 - one closure per route
     max_body_bytes: int,
     cursor_ttl_seconds: float,
     notifier: SubscriptionNotifier,
-) -> APIRouter:
+) -> list[Route]:
     """The FHIR routes, closed over the store they serve."""
-    router = APIRouter()
     started = now_instant()
 
     @cache
@@ -147,7 +145,12 @@ def _routes(  # noqa: C901, PLR0915 - one closure per route
             authorize(request, resource_type, letter)
         fhir_base = fhir_base_url(request, base)
         strict = prefers_strict(request)
-        return FhirResponse(process_bundle(store, body, fhir_base=fhir_base, strict=strict))
+
+        def run() -> dict[str, Any]:
+            return process_bundle(store, body, fhir_base=fhir_base, strict=strict)
+
+        # a batch commits entry by entry (each may fail alone); a transaction as one write
+        return FhirResponse(await committed(run) if body.get("type") == "transaction" else run())
 
     async def search(resource_type: str, request: Request) -> FhirResponse:
         operations.check_type(resource_type)
@@ -162,6 +165,13 @@ def _routes(  # noqa: C901, PLR0915 - one closure per route
         )
         return FhirResponse(run_search(store, parsed, fhir_base=fhir_base))
 
+    async def committed(work: Callable[[], _T]) -> _T:
+        """``work()`` in a shared transaction; its result once the commit is done."""
+        with store.shared_transaction() as done:
+            result = work()
+        await done
+        return result
+
     def check_references(request: Request, body: dict[str, Any], resource_type: str) -> None:
         """Under ``Prefer: handling=strict``, refuse references that name nothing here."""
         if prefers_strict(request):
@@ -173,17 +183,20 @@ def _routes(  # noqa: C901, PLR0915 - one closure per route
         operations.check_type(resource_type)
         authorize(request, resource_type, "c")
         body = await read_json_body(request, limit=max_body_bytes)
-        check_references(request, body, resource_type)
         fhir_base = fhir_base_url(request, base)
         condition = request.headers.get("if-none-exist")
-        if condition:
-            stored, created = create_if_none_exist(
-                store, resource_type, body, condition.lstrip("?"), fhir_base=fhir_base
-            )
-            if not created:
-                return _resource_response(stored)
-        else:
-            stored = operations.create(store, resource_type, body)
+
+        def write() -> tuple[StoredResource, bool]:
+            check_references(request, body, resource_type)
+            if condition:
+                return create_if_none_exist(
+                    store, resource_type, body, condition.lstrip("?"), fhir_base=fhir_base
+                )
+            return operations.create(store, resource_type, body), True
+
+        stored, created = await committed(write)
+        if not created:
+            return _resource_response(stored)
         return _resource_response(stored, status=201, fhir_base=fhir_base)
 
     async def conditional_put(resource_type: str, request: Request) -> FhirResponse:
@@ -196,7 +209,9 @@ def _routes(  # noqa: C901, PLR0915 - one closure per route
             )
         body = await read_json_body(request, limit=max_body_bytes)
         fhir_base = fhir_base_url(request, base)
-        stored, created = conditional_update(store, resource_type, body, query, fhir_base=fhir_base)
+        stored, created = await committed(
+            lambda: conditional_update(store, resource_type, body, query, fhir_base=fhir_base)
+        )
         if created:
             return _resource_response(stored, status=201, fhir_base=fhir_base)
         return _resource_response(stored)
@@ -240,7 +255,7 @@ def _routes(  # noqa: C901, PLR0915 - one closure per route
 
     async def delete(resource_type: str, resource_id: str, request: Request) -> Response:
         authorize(request, resource_type, "d")
-        operations.delete(store, resource_type, resource_id)
+        await committed(lambda: operations.delete(store, resource_type, resource_id))
         return Response(status_code=204)
 
     async def instance_history(
@@ -273,37 +288,34 @@ def _routes(  # noqa: C901, PLR0915 - one closure per route
         authorize(request, resource_type, "u")
         if_match = operations.parse_if_match(request.headers.get("if-match"))
         body = await read_json_body(request, limit=max_body_bytes)
-        check_references(request, body, resource_type)
-        stored, created = operations.update(
-            store, resource_type, resource_id, body, if_match=if_match
-        )
+
+        def write() -> tuple[StoredResource, bool]:
+            check_references(request, body, resource_type)
+            return operations.update(store, resource_type, resource_id, body, if_match=if_match)
+
+        stored, created = await committed(write)
         if created:
             return _resource_response(stored, status=201, fhir_base=fhir_base_url(request, base))
         return _resource_response(stored)
 
-    def add(path: str, endpoint: Any, method: str) -> None:  # noqa: ANN401 - any route function
-        router.add_api_route(base + path, endpoint, methods=[method], include_in_schema=False)
-
-    add("/metadata", metadata, "GET")
-    add("/", transaction, "POST")
-    if base:
-        add("", transaction, "POST")
-    add("/{resource_type}", search, "GET")
-    add("/{resource_type}", create, "POST")
-    add("/{resource_type}", conditional_put, "PUT")
-    add("/{resource_type}/_history", type_history, "GET")
-    add("/Subscription/{subscription_id}/$status", subscription_status, "GET")
-    add("/Subscription/{subscription_id}/$events", subscription_events, "GET")
-    add("/{resource_type}/{resource_id}", read, "GET")
-    add("/{resource_type}/{resource_id}", update, "PUT")
-    add("/{resource_type}/{resource_id}", delete, "DELETE")
-    add("/{resource_type}/{resource_id}/_history", instance_history, "GET")
-    add("/{resource_type}/{resource_id}/_history/{version_id}", vread, "GET")
-    return router
+    return [
+        Route("GET", "/metadata", metadata),
+        Route("POST", "/", transaction),
+        Route("GET", "/{resource_type}", search),
+        Route("POST", "/{resource_type}", create),
+        Route("PUT", "/{resource_type}", conditional_put),
+        Route("GET", "/{resource_type}/_history", type_history),
+        Route("GET", "/Subscription/{subscription_id}/$status", subscription_status),
+        Route("GET", "/Subscription/{subscription_id}/$events", subscription_events),
+        Route("GET", "/{resource_type}/{resource_id}", read),
+        Route("PUT", "/{resource_type}/{resource_id}", update),
+        Route("DELETE", "/{resource_type}/{resource_id}", delete),
+        Route("GET", "/{resource_type}/{resource_id}/_history", instance_history),
+        Route("GET", "/{resource_type}/{resource_id}/_history/{version_id}", vread),
+    ]
 
 
-def _auth_routes(service: TokenService, base: str) -> APIRouter:
-    router = APIRouter()
+def _auth_routes(service: TokenService, base: str) -> list[Route]:
 
     async def discovery(request: Request) -> Response:
         document = smart_configuration(request, base, service)
@@ -312,14 +324,10 @@ def _auth_routes(service: TokenService, base: str) -> APIRouter:
     async def token(request: Request) -> Response:
         return await token_endpoint(request, base, service)
 
-    router.add_api_route(
-        base + "/.well-known/smart-configuration",
-        discovery,
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    router.add_api_route(base + "/auth/token", token, methods=["POST"], include_in_schema=False)
-    return router
+    return [
+        Route("GET", "/.well-known/smart-configuration", discovery),
+        Route("POST", "/auth/token", token),
+    ]
 
 
 def create_app(
@@ -362,11 +370,13 @@ def create_app(
     )
     app.state.store = store
     app.state.notifier = notifier
-    if auth is not None:
-        service = TokenService(auth)
-        app.include_router(_auth_routes(service, base))
+    routes = _routes(store, base, max_body_bytes, cursor_ttl_seconds, notifier)
+    service = TokenService(auth) if auth is not None else None
+    if service is not None:
+        routes += _auth_routes(service, base)
+    app.add_middleware(FhirRoutes, base=base, routes=routes)  # innermost: after auth, faults
+    if service is not None:
         app.add_middleware(AuthMiddleware, service=service, base=base)
-    app.include_router(_routes(store, base, max_body_bytes, cursor_ttl_seconds, notifier))
     if faults is not None and faults.active:
         app.add_middleware(FaultMiddleware, config=faults)  # outermost: faults before auth
     _install_error_handlers(app)

@@ -220,8 +220,9 @@ def _link_placeholders(entries: list[_Entry]) -> None:
     for entry in entries:
         if entry.resource is None:
             continue
-        rewritten = _rewrite(entry.resource, targets)
-        entry.resource = rewritten if isinstance(rewritten, dict) else entry.resource
+        if targets:  # nothing to rewrite in a Bundle without placeholders
+            rewritten = _rewrite(entry.resource, targets)
+            entry.resource = rewritten if isinstance(rewritten, dict) else entry.resource
         dangling = _unresolved(entry.resource)
         if dangling is not None:
             raise _entry_problem(
@@ -235,7 +236,7 @@ def _written(stored: StoredResource, status: int, fhir_base: str) -> dict[str, A
     prefix = f"{fhir_base}/" if fhir_base else ""
     return {
         "fullUrl": f"{prefix}{stored.reference}",
-        "resource": stored.resource,
+        "resource": stored.fragment,
         "response": {
             "status": status_line(status),
             "location": f"{prefix}{stored.reference}/_history/{stored.version_id}",
@@ -289,7 +290,7 @@ def _execute(
     prefix = f"{fhir_base}/" if fhir_base else ""
     return {
         "fullUrl": f"{prefix}{stored.reference}",
-        "resource": stored.resource,
+        "resource": stored.fragment,
         "response": {
             "status": status_line(200),
             "etag": stored.etag,
@@ -369,6 +370,9 @@ def _batch(store: Store, raw_entries: list[Any], fhir_base: str) -> list[dict[st
     for index, raw in enumerate(raw_entries):
         try:
             entry = _parse_entry(index, raw, fhir_base)
+            if entry.method == "GET":  # a read needs no write transaction
+                responses.append(_execute(store, entry, fhir_base))
+                continue
             with store.transaction():
                 responses.append(_execute(store, entry, fhir_base))
         except FhirRequestError as exc:

@@ -101,14 +101,28 @@ def _conditional_target(reference: str) -> tuple[str, str] | None:
     return head, query
 
 
+def _has_conditional(node: object) -> bool:
+    if isinstance(node, list):
+        return any(_has_conditional(item) for item in node)
+    if isinstance(node, dict):
+        reference = node.get("reference")
+        if isinstance(reference, str) and _conditional_target(reference) is not None:
+            return True
+        return any(_has_conditional(value) for value in node.values())
+    return False
+
+
 def resolve_conditional_references(
     store: Store, node: object, *, fhir_base: str, where: str
 ) -> Any:  # noqa: ANN401 - the same JSON value, rewritten
     """``node`` with each ``Type?search`` reference replaced by the ``Type/id`` it matches.
 
     A conditional reference that matches no resource, or several, fails the transaction
-    (412), as FHIR's transaction rules require.
+    (412), as FHIR's transaction rules require. ``node`` comes back as it is when it holds
+    none (most resources: no copy made).
     """
+    if not _has_conditional(node):
+        return node
     if isinstance(node, list):
         return [
             resolve_conditional_references(store, i, fhir_base=fhir_base, where=where) for i in node

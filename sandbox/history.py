@@ -28,7 +28,7 @@ def _entry(version: StoredResource, fhir_base: str) -> dict[str, Any]:
     created = version.version_id == 1
     return {
         "fullUrl": f"{prefix}{version.reference}",
-        "resource": version.resource,
+        "resource": version.fragment,
         "request": {
             "method": "POST" if created else "PUT",
             "url": version.resource_type if created else version.reference,

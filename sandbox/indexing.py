@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sandbox.references import split_reference
@@ -120,21 +121,32 @@ def _strings(param: SearchParam, value: object) -> Iterator[StringRow]:
         yield StringRow(param.name, fold(value), value)
 
 
+@cache
+def _plan(resource_type: str) -> tuple[tuple[SearchParam, tuple[str, ...]], ...]:
+    """Each parameter of the type with each of its paths split: once per type, not per write."""
+    return tuple(
+        (param, tuple(path.split(".")))
+        for param in params_for(resource_type).values()
+        for path in param.paths
+    )
+
+
 def index_rows(resource_type: str, resource: dict[str, Any]) -> IndexRows:
     """The index rows of ``resource`` for every search parameter of its type."""
     tokens: dict[TokenRow, None] = {}
     references: dict[ReferenceRow, None] = {}
     dates: dict[DateRow, None] = {}
     strings: dict[StringRow, None] = {}
-    for param in params_for(resource_type).values():
-        for path in param.paths:
-            for value in _values(resource, path.split(".")):
-                if param.kind is ParamKind.TOKEN:
-                    tokens.update(dict.fromkeys(_tokens(param, value)))
-                elif param.kind is ParamKind.REFERENCE:
-                    references.update(dict.fromkeys(_references(param, value)))
-                elif param.kind is ParamKind.DATE:
-                    dates.update(dict.fromkeys(_dates(param, value)))
-                else:
-                    strings.update(dict.fromkeys(_strings(param, value)))
+    for param, path in _plan(resource_type):
+        if path[0] not in resource:
+            continue
+        for value in _values(resource, list(path)):
+            if param.kind is ParamKind.TOKEN:
+                tokens.update(dict.fromkeys(_tokens(param, value)))
+            elif param.kind is ParamKind.REFERENCE:
+                references.update(dict.fromkeys(_references(param, value)))
+            elif param.kind is ParamKind.DATE:
+                dates.update(dict.fromkeys(_dates(param, value)))
+            else:
+                strings.update(dict.fromkeys(_strings(param, value)))
     return IndexRows(tuple(tokens), tuple(references), tuple(dates), tuple(strings))

@@ -36,19 +36,21 @@ def unresolved_issues(
     store: Store, resource: dict[str, Any], *, root: str, severity: Severity = Severity.ERROR
 ) -> list[Issue]:
     """One issue per relative ``Type/id`` reference in ``resource`` that the store lacks."""
-    issues: list[Issue] = []
+    relative: list[tuple[str, str, tuple[str, str]]] = []
     for path, reference in _references(resource, root):
         if reference.startswith(("http://", "https://")):
             continue
         target = split_reference(reference)
-        if target is None or store.read(*target) is not None:
-            continue
-        issues.append(
-            Issue(
-                severity=severity,
-                code=IssueCode.NOT_FOUND,
-                message=f"{path}: the reference {reference} names no resource on this server",
-                expression=(path,),
-            )
+        if target is not None:
+            relative.append((path, reference, target))
+    found = store.existing([target for _, _, target in relative])  # one query, not one each
+    return [
+        Issue(
+            severity=severity,
+            code=IssueCode.NOT_FOUND,
+            message=f"{path}: the reference {reference} names no resource on this server",
+            expression=(path,),
         )
-    return issues
+        for path, reference, target in relative
+        if target not in found
+    ]

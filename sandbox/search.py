@@ -460,7 +460,7 @@ def _included_entries(
             entries.append(
                 {
                     "fullUrl": f"{fhir_base}/{stored.reference}",
-                    "resource": stored.resource,
+                    "resource": stored.fragment,
                     "search": {"mode": "include"},
                 }
             )
@@ -479,7 +479,7 @@ def run_search(store: Store, request: SearchRequest, *, fhir_base: str) -> dict[
     entries: list[dict[str, Any]] = [
         {
             "fullUrl": f"{fhir_base}/{stored.reference}",
-            "resource": stored.resource,
+            "resource": stored.fragment,
             "search": {"mode": "match"},
         }
         for stored in page.resources

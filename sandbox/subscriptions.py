@@ -3,26 +3,31 @@
 A Subscription resource stored in the sandbox with ``status`` requested or active,
 ``channel.type`` rest-hook and ``criteria`` such as ``Encounter?status=finished`` is live.
 After each commit, every written resource of the criteria's type that the criteria match
-is delivered: with ``channel.payload`` set, ``PUT {endpoint}/{type}/{id}`` with the resource;
-without, an empty ``POST {endpoint}``; ``channel.header`` values are sent as given.
-Deliveries run on the server's event loop, so a write's answer never waits for them. A
-failed delivery is retried (:data:`RETRY_DELAYS`); when every try fails, the Subscription
-is updated to ``status: error`` with the reason in ``error``, and a later success makes it
-``active`` again. Nothing about the resources is logged. Subscriptions to the Backport IG's
-``encounter-complete`` topic are served by :mod:`sandbox.topics` through the same channel.
+(evaluated in memory by :mod:`sandbox.matching`, not by a search per commit) is delivered:
+with ``channel.payload`` set, ``PUT {endpoint}/{type}/{id}`` with the resource; without,
+an empty ``POST {endpoint}``; ``channel.header`` values are sent as given. Deliveries run
+on the server's event loop (through :mod:`sandbox.delivery`), so a write's answer never
+waits for them. A failed delivery is retried (:data:`RETRY_DELAYS`); when every try fails,
+the Subscription is updated to ``status: error`` with the reason in ``error``, and a later
+success makes it ``active`` again. Nothing about the resources is logged. Subscriptions to
+the Backport IG's ``encounter-complete`` topic are served by :mod:`sandbox.topics` through
+the same channel.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 import orjson
 
-from sandbox.criteria import IdCriterion
+from sandbox.criteria import Criterion
+from sandbox.delivery import Courier, DeliveryError, courier_for
+from sandbox.matching import matches
 from sandbox.problems import FhirRequestError
 from sandbox.search import parse_search
 from sandbox.store import Store, StoredResource
@@ -39,14 +44,6 @@ __all__ = ["RETRY_DELAYS", "SubscriptionNotifier"]
 RETRY_DELAYS = (0.0, 0.2, 0.5, 1.0)
 """Seconds to wait before each try: four tries over ~2 s."""
 _LIVE = frozenset({"requested", "active", "error"})
-_TIMEOUT = httpx.Timeout(5.0)
-
-
-def _fast_transport() -> httpx.AsyncBaseTransport:
-    """The aiohttp transport: httpx's own spent a third of the sandbox's CPU on notifications."""
-    from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - only once a Subscription fires
-
-    return AiohttpTransport()
 
 
 def _headers(channel: dict[str, Any], *, payload: str | None) -> dict[str, str]:
@@ -60,15 +57,35 @@ def _headers(channel: dict[str, Any], *, payload: str | None) -> dict[str, str]:
     return headers
 
 
+@lru_cache(maxsize=256)
+def _criteria(text: str) -> tuple[str, tuple[Criterion, ...]] | None:
+    """``Type?query`` parsed once: its type and criteria; None when it cannot be evaluated."""
+    resource_type, _, query = text.partition("?")
+    try:
+        parsed = parse_search(resource_type, parse_qsl(query), fhir_base="")
+    except FhirRequestError:
+        return None  # criteria the sandbox cannot evaluate match nothing
+    return resource_type, parsed.criteria
+
+
+def _matching(criteria: str, written: list[StoredResource]) -> list[StoredResource]:
+    """The written resources that ``criteria`` (``Type?query``) matches, checked in memory."""
+    parsed = _criteria(criteria)
+    if parsed is None:
+        return []
+    resource_type, found = parsed
+    return [w for w in written if w.resource_type == resource_type and matches(w, found)]
+
+
 class SubscriptionNotifier:
     """Watches a store's commits and delivers rest-hook notifications."""
 
     def __init__(self, store: Store, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.store = store
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._courier: Courier | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._cache: tuple[tuple[int, str], list[dict[str, Any]]] | None = None
+        self._cache: tuple[int, list[dict[str, Any]]] | None = None
         self.topics = TopicLog()
         store.add_write_listener(self._on_commit)
 
@@ -85,7 +102,7 @@ class SubscriptionNotifier:
             if is_encounter_complete(subscription):
                 self._topic_events(loop, subscription, candidates)
                 continue
-            for stored in self._matches(subscription, candidates):
+            for stored in _matching(str(subscription.get("criteria", "")), candidates):
                 self._schedule(loop, self._deliver(subscription, stored))
 
     def _schedule(
@@ -105,7 +122,7 @@ class SubscriptionNotifier:
         finished = [w for w in written if completes_encounter(self.store, w)]
         narrowing = filter_criteria(subscription)
         if finished and narrowing:
-            finished = self._matches({**subscription, "criteria": narrowing}, finished)
+            finished = _matching(narrowing, finished)
         for stored in finished:
             event = self.topics.record(str(subscription["id"]), stored.reference)
             bundle = notification_bundle(
@@ -119,7 +136,7 @@ class SubscriptionNotifier:
 
     def _live(self) -> list[dict[str, Any]]:
         """The live Subscriptions, re-read only when a Subscription has changed."""
-        key = self.store.history_mark("Subscription")
+        key = self.store.changes("Subscription")
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         page = self.store.search("Subscription", (), count=1000)
@@ -131,22 +148,6 @@ class SubscriptionNotifier:
                 live.append(subscription)
         self._cache = (key, live)
         return live
-
-    def _matches(
-        self, subscription: dict[str, Any], written: list[StoredResource]
-    ) -> list[StoredResource]:
-        resource_type, _, query = str(subscription.get("criteria", "")).partition("?")
-        of_type = [w for w in written if w.resource_type == resource_type]
-        if not of_type:
-            return []
-        try:
-            parsed = parse_search(resource_type, parse_qsl(query), fhir_base="")
-        except FhirRequestError:
-            return []  # criteria the sandbox cannot evaluate match nothing
-        ids = IdCriterion(tuple(w.resource_id for w in of_type))
-        page = self.store.search(resource_type, (*parsed.criteria, ids), count=len(of_type))
-        matched = {stored.resource_id for stored in page.resources}
-        return [w for w in of_type if w.resource_id in matched]
 
     async def _deliver(self, subscription: dict[str, Any], stored: StoredResource) -> None:
         channel = subscription.get("channel") or {}
@@ -168,27 +169,28 @@ class SubscriptionNotifier:
         """Deliver with retries; record the outcome on the Subscription."""
         channel = subscription.get("channel") or {}
         headers = _headers(channel, payload=channel.get("payload") if content else None)
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                transport=self._transport or _fast_transport(), timeout=_TIMEOUT
-            )
+        if self._courier is None:
+            self._courier = courier_for(self._transport)
         error = ""
         for delay in RETRY_DELAYS:
             if delay:
                 await asyncio.sleep(delay)
             try:
-                response = await self._client.request(method, url, content=content, headers=headers)
-            except httpx.HTTPError as exc:
-                error = f"delivery failed: {type(exc).__name__}"
+                status = await self._courier.send(method, url, content, headers)
+            except DeliveryError as exc:
+                error = str(exc)
                 continue
-            if response.is_success:
+            if 200 <= status < 300:
                 self._record(subscription, status="active", error=None)
                 return
-            error = f"the endpoint answered HTTP {response.status_code}"
+            error = f"the endpoint answered HTTP {status}"
         self._record(subscription, status="error", error=f"{error} after {len(RETRY_DELAYS)} tries")
 
     def _record(self, subscription: dict[str, Any], *, status: str, error: str | None) -> None:
         """Write the delivery outcome onto the Subscription, when it changes."""
+        known = next((s for s in self._live() if s.get("id") == subscription.get("id")), None)
+        if known is not None and known.get("status") == status and known.get("error") == error:
+            return  # the usual case, answered from the cache without reading the store
         current = self.store.read("Subscription", str(subscription.get("id")))
         if current is None:
             return
@@ -206,8 +208,8 @@ class SubscriptionNotifier:
         """Wait for deliveries under way, then close the HTTP client."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
+        if self._courier is not None:
+            await self._courier.aclose()
 
     def pending(self) -> int:
         """How many deliveries are under way (for tests)."""

@@ -12,6 +12,7 @@ import calendar
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 __all__ = ["DATE_PREFIXES", "date_range", "fold", "split_prefix"]
 
@@ -37,8 +38,12 @@ def _zone(text: str | None) -> timedelta:
     return sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6]))
 
 
+@lru_cache(maxsize=4096)
 def date_range(value: str) -> tuple[str, str] | None:
-    """The ``(low, high)`` instants a FHIR date/dateTime/instant covers; None if malformed."""
+    """The ``(low, high)`` instants a FHIR date/dateTime/instant covers; None if malformed.
+
+    Cached: the same dates (birth dates, today's instants) come back on many writes.
+    """
     match = _DATE.fullmatch(value.strip())
     if match is None:
         return None

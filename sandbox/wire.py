@@ -41,8 +41,31 @@ class FhirResponse(Response):
 
 
 def fhir_base_url(request: Request, base_path: str) -> str:
-    """The absolute base URL of the FHIR API as this request reached it, without a slash."""
-    return str(request.base_url).rstrip("/") + base_path
+    """The absolute base URL of the FHIR API as this request reached it, without a slash.
+
+    Starlette builds it from the scheme, the Host header (else the server address) and the
+    root path; the answer is cached on those, since building URL objects cost more than
+    a whole read.
+    """
+    scope = request.scope
+    host = next((value for name, value in scope["headers"] if name == b"host"), None)
+    key = (
+        scope.get("scheme"),
+        host,
+        scope.get("server"),
+        scope.get("app_root_path", scope.get("root_path")),
+        base_path,
+    )
+    found = _base_urls.get(key)
+    if found is None:
+        if len(_base_urls) >= _MAX_BASE_URLS:  # Host is the client's to choose: stay bounded
+            _base_urls.clear()
+        found = _base_urls[key] = str(request.base_url).rstrip("/") + base_path
+    return found
+
+
+_MAX_BASE_URLS = 64
+_base_urls: dict[tuple[object, ...], str] = {}
 
 
 def prefers_strict(request: Request) -> bool:

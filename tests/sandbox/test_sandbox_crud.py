@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+
+from sandbox import operations
 
 BASE = "http://sandbox.test/fhir"
 FHIR_JSON = "application/fhir+json"
@@ -165,3 +168,25 @@ async def test_claim_provenance_and_task_are_written_and_searchable(client: http
         await client.get("Task", params={"subject": "Patient/p1", "status": "requested"})
     ).json()
     assert tasks["total"] == 1
+
+
+async def test_writing_back_what_was_read_is_not_validated_again(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+):
+    created = (await client.post("Patient", json={"resourceType": "Patient"})).json()
+    read = (await client.get(f"Patient/{created['id']}")).json()
+    validated: list[object] = []
+    real = operations.resource_issues
+
+    def counting(resource: dict[str, object], **kwargs: str) -> list[object]:
+        validated.append(resource)
+        return list(real(resource, **kwargs))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(operations, "resource_issues", counting)
+    unchanged = await client.put(f"Patient/{created['id']}", json=read)
+    changed = await client.put(f"Patient/{created['id']}", json={**read, "birthDate": "x"})
+
+    assert unchanged.status_code == 200
+    assert unchanged.json()["meta"]["versionId"] == "2"  # still a new version
+    assert changed.status_code == 422  # a changed body is validated as always
+    assert len(validated) == 1

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 
-from sandbox.criteria import ReferenceCriterion, ReferenceMatch
+from sandbox.clock import now_instant
+from sandbox.criteria import ReferenceCriterion, ReferenceMatch, TokenCriterion, TokenMatch
 from sandbox.indexing import index_rows
 from sandbox.references import split_reference
 from sandbox.store import AlreadyExistsError, Store, VersionConflictError
@@ -146,3 +150,46 @@ def test_index_rows_follow_the_parameter_table():
     # patient only indexes references to Patients
     group_subject = {"resourceType": "Encounter", "subject": {"reference": "Group/g"}}
     assert {r.param for r in index_rows("Encounter", group_subject).references} == {"subject"}
+
+
+def test_a_file_of_the_previous_schema_is_reindexed_on_open(tmp_path: Path):
+    """Version 2 kept index rows by (type, id); version 3 by seq. Old files keep working."""
+    path = tmp_path / "v2.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE resources (seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,
+            id TEXT NOT NULL, version_id INTEGER NOT NULL, last_updated TEXT NOT NULL,
+            json BLOB NOT NULL, UNIQUE (type, id));
+        CREATE TABLE token_index (type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+            system TEXT NOT NULL, value TEXT NOT NULL);
+        CREATE INDEX token_owner ON token_index (type, id);
+        PRAGMA user_version = 2;
+        """
+    )
+    encounter = {"resourceType": "Encounter", "id": "e1", "status": "finished"}
+    db.execute(
+        "INSERT INTO resources (type, id, version_id, last_updated, json) VALUES (?, ?, ?, ?, ?)",
+        ("Encounter", "e1", 1, "2026-01-01T00:00:00.000Z", orjson.dumps(encounter)),
+    )
+    db.execute("INSERT INTO token_index VALUES ('Encounter', 'e1', 'status', '', 'finished')")
+    db.commit()
+    db.close()
+
+    with Store(path) as store:
+        finished = TokenCriterion("status", (TokenMatch(None, "finished"),))
+        found = store.search("Encounter", [finished], count=10)
+        store.update("e1", {**encounter, "status": "cancelled"})
+        after = store.search("Encounter", [finished], count=10)
+
+    assert [stored.resource_id for stored in found.resources] == ["e1"]
+    assert after.total == 0
+
+
+def test_the_clock_is_now_to_the_millisecond_though_formatted_once_per_millisecond():
+    def formatted() -> str:
+        return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    for _ in range(2000):
+        before, instant, after = formatted(), now_instant(), formatted()
+        assert before <= instant <= after
