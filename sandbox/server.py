@@ -27,6 +27,7 @@ from sandbox.http_protocol import SandboxHttpProtocol
 from sandbox.loading import LoadError, load_path
 from sandbox.seed import DEFAULT_PATIENTS, DEFAULT_SEED, seed_store
 from sandbox.store import Store
+from sandbox.validation import settle_before_serving
 
 __all__ = ["READY_PREFIX", "main", "parse_args"]
 
@@ -156,6 +157,7 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         if not self.started or self.should_exit:
             return
+        settle_before_serving()
         sys.stderr.write(f"fhir-coder sandbox serving {self._base_url}\n")
         if self._ready_line:
             sys.stdout.write(f"{READY_PREFIX} {self._base_url}\n")
