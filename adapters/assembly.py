@@ -88,6 +88,7 @@ def assemble_encounter(
     period = resource.get("period") or {}
     version = (resource.get("meta") or {}).get("versionId")
     active = [c for c in coverages if c.get("status") not in INACTIVE_COVERAGE]
+    disposition = read_codings((resource.get("hospitalization") or {}).get("dischargeDisposition"))
     return Encounter(
         id=encounter_id,
         reference=reference,
@@ -110,13 +111,5 @@ def assemble_encounter(
         coverages=read_each(active, read_coverage, issues),
         providers=providers,
         read_issues=tuple(issues),
-        discharge_disposition=next(
-            (
-                c.code
-                for c in read_codings(
-                    (resource.get("hospitalization") or {}).get("dischargeDisposition")
-                )
-            ),
-            "",
-        ),
+        discharge_disposition=disposition[0].code if disposition else "",
     )

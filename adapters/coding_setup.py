@@ -26,9 +26,14 @@ VISIT_CODES_ENV = "FHIR_CODER_VISIT_CODES"
 _COLUMNS = ["encounter_class", "encounter_type", "system", "code", "modifiers", "confirmed"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class CodingSetup:
-    """The ports and policy :func:`fhir_coder.coding.code_encounter` takes."""
+    """The ports and policy :func:`fhir_coder.coding.code_encounter` takes.
+
+    A set-up is one object, compared and hashed by identity: the scrubber kept per set-up
+    (``adapters.scrubbing``) is then found without hashing its ports and visit table
+    field by field for every encounter.
+    """
 
     codesets: CodeSetPort
     crosswalks: CrosswalkPort | None

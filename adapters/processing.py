@@ -17,10 +17,12 @@ from fhir_coder.claim import ClaimOptions, build_claim
 from fhir_coder.model import CodedEncounter, Encounter
 from fhir_coder.outcome import Issue, has_errors
 from fhir_coder.validation import Scrubber, claim_can_be_built, validate
+from fhir_coder.values import fast_init
 
 __all__ = ["Processed", "code_and_build"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Processed:
     """An encounter after coding: its lines, every finding, and its Claim unless held back."""

@@ -9,6 +9,7 @@ record what they had to drop as issues naming the resource.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -72,6 +73,10 @@ _CLASS_ALIASES = {
     "wellness": EncounterClass.AMBULATORY,  # Synthea's class for check-ups
     "urgentcare": EncounterClass.AMBULATORY,
 }
+
+
+_CLASS_BY_CODE = {member.value: member for member in EncounterClass}
+"""``EncounterClass(code)`` as a dict: calling an enum costs a microsecond, a lookup does not."""
 
 
 def parse_fhir_datetime(value: object) -> datetime | date | None:
@@ -147,6 +152,7 @@ def read_codings(
     if not isinstance(concept, dict):
         return ()
     out: list[Coding] = []
+    has_snomed = False
     for raw in concept.get("coding") or []:
         if not isinstance(raw, dict):
             _dropped(issues, "a coding that is not an object was dropped", source, expression)
@@ -165,8 +171,9 @@ def read_codings(
             )
             continue
         out.append(_coding(system, code, raw.get("display"), raw.get("userSelected") is True))
+        has_snomed = has_snomed or system == SNOMED
     text = concept.get("text")
-    if isinstance(text, str) and not any(c.system == SNOMED for c in out):
+    if isinstance(text, str) and not has_snomed:
         found = _SCT_IN_TEXT.search(text)
         if found:
             out.append(Coding(SNOMED, found.group(1), display=text[: found.start()].strip()))
@@ -182,7 +189,8 @@ def read_codings(
 
 def source_ref(resource: dict[str, Any]) -> SourceRef:
     """``Type/id`` of a resource with the version that was read."""
-    version = (resource.get("meta") or {}).get("versionId")
+    meta = resource.get("meta")
+    version = meta.get("versionId") if meta else None
     return SourceRef(
         f"{resource.get('resourceType')}/{resource.get('id')}",
         str(version) if version is not None else None,
@@ -208,8 +216,28 @@ def read_codes(concept: object) -> tuple[str, ...]:
         return ()
     if isinstance(concept.get("text"), str):
         return tuple(c.code for c in read_codings(concept))
+    codings = concept.get("coding") or []
+    if type(codings) is list and len(codings) == 1 and type(raw := codings[0]) is dict:
+        # The usual status or category: one coding, whose answer its system and code decide.
+        system, code = raw.get("system"), raw.get("code")
+        if type(system) is str and type(code) is str:
+            key = (system, code)
+            found = _CODES.get(key)
+            if found is None:
+                found = _codes_in(codings)
+                if len(_CODES) >= _MEMO_LIMIT:
+                    _CODES.clear()
+                _CODES[key] = found
+            return found
+    return _codes_in(codings)
+
+
+_CODES: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def _codes_in(codings: Iterable[object]) -> tuple[str, ...]:
     out: list[str] = []
-    for raw in concept.get("coding") or []:
+    for raw in codings:
         if not isinstance(raw, dict):
             continue
         code = raw.get("code")
@@ -228,6 +256,8 @@ def _first_code(concept: object) -> str:
 def _codes_of(concepts: object) -> tuple[str, ...]:
     if not isinstance(concepts, list):
         return ()
+    if len(concepts) == 1:  # the usual case: the concept's own tuple
+        return read_codes(concepts[0])
     return tuple(code for concept in concepts for code in read_codes(concept))
 
 
@@ -236,10 +266,10 @@ def encounter_class(value: object) -> EncounterClass:
     code = value.get("code") if isinstance(value, dict) else None
     if not isinstance(code, str):
         return EncounterClass.OTHER
-    try:
-        return EncounterClass(code.upper())
-    except ValueError:
+    found = _CLASS_BY_CODE.get(code.upper())
+    if found is None:
         return _CLASS_ALIASES.get(code.lower(), EncounterClass.OTHER)
+    return found
 
 
 def read_patient(resource: dict[str, Any]) -> PatientFacts:

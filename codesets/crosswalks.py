@@ -32,6 +32,9 @@ __all__ = [
     "default_crosswalks",
 ]
 
+_MEMO_LIMIT: Final = 20_000
+"""Translations kept per registry before the memo starts again."""
+
 SNOMED_MAP_ENV: Final = "FHIR_CODER_SNOMED_MAP"
 CONCEPTMAPS_ENV: Final = "FHIR_CODER_CONCEPTMAPS"
 
@@ -65,6 +68,11 @@ class CrosswalkRegistry:
         self.curated = (
             ConceptMapCrosswalk([CURATED_PATH], rule_prefix="curated") if curated else None
         )
+        # Answers as asked (before canonical systems are worked out and each map is asked
+        # whether it knows the concept): no map's answer depends on the date, and a feed
+        # asks for the same concepts, ages and sexes over and over.
+        self._answers: dict[tuple[str, str, str, int | None, str | None], tuple[Translation, ...]]
+        self._answers = {}
 
     def translate(
         self,
@@ -77,6 +85,18 @@ class CrosswalkRegistry:
         sex: str | None = None,
     ) -> tuple[Translation, ...]:
         """Targets in ``target`` for ``system|code``, best first; empty when unmapped."""
+        asked = (system, code, target, age, sex)
+        found = self._answers.get(asked)
+        if found is None:
+            found = self._translate(system, code, target, on=on, age=age, sex=sex)
+            if len(self._answers) >= _MEMO_LIMIT:
+                self._answers.clear()
+            self._answers[asked] = found
+        return found
+
+    def _translate(
+        self, system: str, code: str, target: str, *, on: date, age: int | None, sex: str | None
+    ) -> tuple[Translation, ...]:
         system, target, code = canonical_system(system), canonical_system(target), code.strip()
         if self.nlm is not None and system == SNOMED and target == ICD10CM and self.nlm.knows(code):
             return self.nlm.translate(system, code, target, on=on, age=age, sex=sex)

@@ -42,6 +42,7 @@ from fhir_coder.model import (
 from fhir_coder.outcome import Issue, has_errors, operation_outcome
 from fhir_coder.ports import DrgAssignment, DrgGrouperPort, MceClaim
 from fhir_coder.systems import CPT, FHIR_CODER_NS, HCPCS, ICD10CM, ICD10PCS, display_icd10cm
+from fhir_coder.values import fast_init
 
 __all__ = [
     "CLAIM_IDENTIFIER_SYSTEM",
@@ -130,19 +131,31 @@ def _money(value: Decimal, currency: str) -> dict[str, Any]:
     return {"value": float(value), "currency": currency}
 
 
+ROLE_CODES: dict[DiagnosisRole | None, str] = {
+    **{role: role.value for role in DiagnosisRole},
+    None: DiagnosisRole.SECONDARY.value,
+}
+"""``Claim.diagnosis.type`` code of a line's role (none: secondary), without an enum's
+``.value`` descriptor per diagnosis; the scrubber's form reads the same table."""
+
+
 def _diagnosis_entry(
-    sequence: int, line: CodedLine, encounter: Encounter, drg: DrgAssignment | None
+    sequence: int,
+    line: CodedLine,
+    encounter: Encounter,
+    drg: DrgAssignment | None,
+    *,
+    inpatient: bool,
 ) -> dict[str, Any]:
-    role = line.role or DiagnosisRole.SECONDARY
     coding: dict[str, Any] = {"system": line.system, "code": display_icd10cm(line.code)}
     if line.display:
         coding["display"] = line.display
     entry: dict[str, Any] = {
         "sequence": sequence,
         "diagnosisCodeableConcept": {"coding": [coding]},
-        "type": [{"coding": [{"system": _DIAGNOSIS_TYPE, "code": role.value}]}],
+        "type": [{"coding": [{"system": _DIAGNOSIS_TYPE, "code": ROLE_CODES[line.role]}]}],
     }
-    if encounter.encounter_class.is_inpatient:
+    if inpatient:
         poa = poa_indicator(line, encounter)
         entry["onAdmission"] = {"coding": [{"system": POA_SYSTEM, "code": poa}]}
         if drg is not None and sequence == 1:
@@ -153,23 +166,31 @@ def _diagnosis_entry(
     return entry
 
 
+@fast_init
+@dataclass(frozen=True, slots=True)
+class _ItemContext:
+    """What every service line of one claim shares, worked out once per claim."""
+
+    encounter: Encounter
+    inpatient: bool
+    care_team: bool  # the claim has a care team: each line names its first member
+    place: str | None  # place of service of the encounter's class
+    options: ClaimOptions
+
+
 def _item_entry(
-    sequence: int,
-    line: CodedLine,
-    coded: CodedEncounter,
-    pointers: list[int],
-    options: ClaimOptions,
+    sequence: int, line: CodedLine, pointers: list[int], shared: _ItemContext
 ) -> dict[str, Any]:
-    encounter = coded.encounter
+    encounter, options = shared.encounter, shared.options
     coding: dict[str, Any] = {"system": line.system, "code": line.code}
     if line.display:
         coding["display"] = line.display
     item: dict[str, Any] = {"sequence": sequence}
-    if any(p.role != "service-provider" for p in encounter.providers):
+    if shared.care_team:
         item["careTeamSequence"] = [1]
     if pointers:
         item["diagnosisSequence"] = pointers
-    if encounter.encounter_class.is_inpatient and (revenue := revenue_code(line)):
+    if shared.inpatient and (revenue := revenue_code(line)):
         item["revenue"] = {"coding": [{"system": REVENUE_SYSTEM, "code": revenue}]}
     item["productOrService"] = {"coding": [coding]}
     if line.modifiers:
@@ -177,8 +198,8 @@ def _item_entry(
     serviced = serviced_on(line, encounter)
     if serviced is not None:
         item["servicedDate"] = serviced.isoformat()
-    if pos := place_of_service(encounter):
-        item["locationCodeableConcept"] = {"coding": [{"system": POS_SYSTEM, "code": pos}]}
+    if shared.place:
+        item["locationCodeableConcept"] = {"coding": [{"system": POS_SYSTEM, "code": shared.place}]}
     item["quantity"] = {"value": line.units}
     price = line_price(line, options)
     if price is not None and options.fee_schedule is not None:
@@ -227,7 +248,10 @@ def ordered_coverages(encounter: Encounter) -> list[CoverageRef]:
 
 def insurer_of(coverages: list[CoverageRef]) -> CoverageRef | None:
     """The coverage whose payer is the Claim's insurer: the first that names one."""
-    return next((c for c in coverages if c.payer_reference), None)
+    for coverage in coverages:  # a loop, not next() over a generator: twice per claim
+        if coverage.payer_reference:
+            return coverage
+    return None
 
 
 def diagnosis_pointers(
@@ -252,7 +276,11 @@ def diagnosis_pointers(
         ]
         if matched:
             return matched[:_MAX_POINTERS]
-    return list(range(1, min(len(diagnoses), _MAX_POINTERS) + 1))
+    return _FIRST_POINTERS[: len(diagnoses)]  # a fresh list: the Claim owns it
+
+
+_FIRST_POINTERS = list(range(1, _MAX_POINTERS + 1))
+"""Pointers at the first four diagnoses, cut to a claim's count (a slice, not a range)."""
 
 
 def split_procedures(coded: CodedEncounter) -> tuple[list[CodedLine], list[CodedLine]]:
@@ -325,7 +353,8 @@ def build_claim(
     billing, practitioners = billing_and_team(encounter)
     coverages = ordered_coverages(encounter)
     diagnoses = [
-        _diagnosis_entry(i, line, encounter, drg) for i, line in enumerate(coded.diagnoses, start=1)
+        _diagnosis_entry(i, line, encounter, drg, inpatient=inpatient)
+        for i, line in enumerate(coded.diagnoses, start=1)
     ]
     claim: dict[str, Any] = {
         "resourceType": "Claim",
@@ -397,13 +426,19 @@ def build_claim(
             for i, line in enumerate(icd_procedures, start=1)
         ]
     if service_lines:
+        shared = _ItemContext(
+            encounter,
+            inpatient=inpatient,
+            care_team=bool(practitioners),
+            place=place_of_service(encounter),
+            options=options,
+        )
         claim["item"] = [
             _item_entry(
                 i,
                 line,
-                coded,
                 diagnosis_pointers(line, coded.diagnoses, institutional=inpatient),
-                options,
+                shared,
             )
             for i, line in enumerate(service_lines, start=1)
         ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fhir_coder.claim import (
+    ROLE_CODES,
     ClaimOptions,
     billing_and_team,
     claim_id_for,
@@ -25,7 +26,7 @@ from fhir_coder.claim import (
     split_procedures,
 )
 from fhir_coder.claim_parts import poa_indicator
-from fhir_coder.model import CodedEncounter, CodedLine, DiagnosisRole, Provider
+from fhir_coder.model import CodedEncounter, CodedLine, Provider
 from fhir_coder.systems import canonical_system, display_icd10cm
 from fhir_coder.validation.form import (
     ClaimForm,
@@ -76,7 +77,6 @@ def claim_form(
     billing, _ = billing_and_team(encounter)
     coverages = ordered_coverages(encounter)
     insurer = insurer_of(coverages)
-    role_default = DiagnosisRole.SECONDARY
     diagnoses = []
     for index, line in enumerate(coded.diagnoses):
         code, system = _code(line, display_icd10cm(line.code))
@@ -86,7 +86,7 @@ def claim_form(
                 sequence=index + 1,
                 code=code,
                 system=system,
-                types=((line.role or role_default).value.lower(),),
+                types=(ROLE_CODES[line.role].lower(),),
                 poa=poa_indicator(line, encounter).upper() if inpatient else None,
             )
         )

@@ -153,18 +153,24 @@ class PayerProfile:
     sex_edits: bool = False
     mce: bool = True
 
+    # Every catalogued edit's severity under this profile, worked out once: the scrubber
+    # asks for each finding of each claim.
+    _effective: dict[str, Severity | None] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+
     def __post_init__(self) -> None:
         unknown = sorted(set(self.severities) - set(CATALOGUE))
         if unknown:
             raise ConfigurationError(
                 f"payer profile {self.name!r} names unknown edits: {', '.join(unknown)}"
             )
+        effective = {edit_id: entry.severity for edit_id, entry in CATALOGUE.items()}
+        object.__setattr__(self, "_effective", effective | dict(self.severities))
 
     def severity(self, edit_id: str) -> Severity | None:
         """The severity of ``edit_id`` under this profile, or None when it is off."""
-        if edit_id in self.severities:
-            return self.severities[edit_id]
-        return CATALOGUE[edit_id].severity
+        return self._effective[edit_id]
 
 
 MEDICARE: Final = PayerProfile(

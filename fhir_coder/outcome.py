@@ -39,7 +39,11 @@ class Severity(StrEnum):
     @property
     def blocks(self) -> bool:
         """Whether a finding of this severity stops a claim from being submitted."""
-        return self is Severity.FATAL or self is Severity.ERROR
+        return self in _BLOCKING
+
+
+_BLOCKING = frozenset({Severity.FATAL, Severity.ERROR})
+"""The severities that block submission (a set: asked of every finding of every claim)."""
 
 
 class IssueCode(StrEnum):
@@ -185,4 +189,5 @@ def count_by_severity(issues: list[Issue] | tuple[Issue, ...]) -> dict[str, int]
 
 def has_errors(issues: list[Issue] | tuple[Issue, ...]) -> bool:
     """Whether any of ``issues`` blocks submission."""
-    return any(issue.severity.blocks for issue in issues)
+    # A set operation over a list, not any() over a generator: asked twice per encounter.
+    return not _BLOCKING.isdisjoint([issue.severity for issue in issues])

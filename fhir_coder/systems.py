@@ -97,6 +97,19 @@ def normalise_icd10cm(code: str) -> str | None:
     return normal
 
 
+_DOTTED: dict[str, str] = {}
+
+
 def display_icd10cm(code: str) -> str:
-    """A dotless ICD-10-CM code in the dotted form people and claims use (``E119`` -> ``E11.9``)."""
-    return code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
+    """A dotless ICD-10-CM code in the dotted form people and claims use (``E119`` -> ``E11.9``).
+
+    Kept like the normalised codes: coding, the Claim and the scrubber's form each write
+    the same few hundred codes for every encounter.
+    """
+    found = _DOTTED.get(code)
+    if found is None:
+        found = code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
+        if len(_DOTTED) >= _MEMO_LIMIT:
+            _DOTTED.clear()
+        _DOTTED[code] = found
+    return found

@@ -44,7 +44,7 @@ def code_encounter(
             )
         )
         return CodedEncounter(encounter=encounter, issues=tuple(issues))
-    context = CodingContext(encounter, on, codesets, crosswalks, notes, text, policy)
+    context = CodingContext.start(encounter, on, codesets, crosswalks, notes, text, policy)
     lines: list[CodedLine] = []
     for diagnosis in in_claim_order(encounter.diagnoses):
         if counts(diagnosis, issues):
@@ -61,7 +61,8 @@ def _flag_nearest_release(
     lines: tuple[CodedLine, ...], encounter: Encounter, issues: list[Issue]
 ) -> None:
     """One warning when lines were checked against a release that does not cover the date."""
-    relied = sorted({line.release for line in lines if "(nearest release" in line.release})
+    # The releases are one or two for the whole encounter: look at each once, not per line.
+    relied = sorted(r for r in {line.release for line in lines} if "(nearest release" in r)
     if relied:
         issues.append(
             Issue(

@@ -73,10 +73,11 @@ def check_code(
                 source=source,
             ),
         )
+    if info.valid and info.billable and not info.needs_seventh_character:
+        # The common case, decided before any words are put together.
+        return Checked(usable=True, release=info.release, description=info.description)
     problem = _problem(context, info, source=source, element=element, how=how)
-    if problem is not None:
-        return Checked(usable=False, release=info.release, problem=problem)
-    return Checked(usable=True, release=info.release, description=info.description)
+    return Checked(usable=False, release=info.release, problem=problem)
 
 
 def usable_code(
@@ -98,9 +99,8 @@ def usable_code(
 
 def _problem(
     context: CodingContext, info: CodeInfo, *, source: str, element: str, how: str
-) -> Issue | None:
-    if info.valid and info.billable and not info.needs_seventh_character:
-        return None  # the common case, decided before any words are put together
+) -> Issue:
+    """The finding on a code that may not be used: no 7th character, invalid, or a header."""
     code = shown(info.system, info.code)
     choices = ", ".join(shown(info.system, c) for c in info.billable_children[:_SHOWN_CHOICES])
     more = ", ..." if len(info.billable_children) > _SHOWN_CHOICES else ""
@@ -124,16 +124,14 @@ def _problem(
             fix="replace it with a code valid on the date of service",
             source=source,
         )
-    if not info.billable:
-        return Issue(
-            Severity.ERROR,
-            IssueCode.CODE_INVALID,
-            f"{code} {how} is a category header, not a billable code",
-            rule="ICD10CM-NOT-BILLABLE" if info.system == ICD10CM else "CODE-NOT-BILLABLE",
-            expression=(element,),
-            fix=f"choose a billable code below it: {choices}{more}"
-            if choices
-            else "choose a billable code",
-            source=source,
-        )
-    return None
+    return Issue(  # valid, complete, yet not usable: a category header
+        Severity.ERROR,
+        IssueCode.CODE_INVALID,
+        f"{code} {how} is a category header, not a billable code",
+        rule="ICD10CM-NOT-BILLABLE" if info.system == ICD10CM else "CODE-NOT-BILLABLE",
+        expression=(element,),
+        fix=f"choose a billable code below it: {choices}{more}"
+        if choices
+        else "choose a billable code",
+        source=source,
+    )

@@ -41,6 +41,25 @@ class CodingPolicy:
     text_accept_score: float = 1.01
     visit_codes: tuple[VisitCode, ...] = ()
     suggestions_offered: int = 5
+    # The visit table's rows by encounter class, in table order: made once with the policy
+    # instead of filtering the whole table for every encounter.
+    _visit_rows: dict[str, tuple[VisitCode, ...]] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        rows: dict[str, list[VisitCode]] = {}
+        for row in self.visit_codes:
+            rows.setdefault(row.encounter_class, []).append(row)
+        by_class = {encounter_class: tuple(found) for encounter_class, found in rows.items()}
+        object.__setattr__(self, "_visit_rows", by_class)
+
+    def visit_code(self, encounter_class: str, types: set[str]) -> VisitCode | None:
+        """The most specific row for a visit: one naming its type before the class's catch-all."""
+        rows = self._visit_rows.get(encounter_class, ())
+        return next((r for r in rows if r.encounter_type in types), None) or next(
+            (r for r in rows if r.encounter_type == "*"), None
+        )
 
 
 DEFAULT_POLICY = CodingPolicy()
@@ -49,23 +68,43 @@ DEFAULT_POLICY = CodingPolicy()
 @fast_init
 @dataclass(frozen=True, slots=True)
 class CodingContext:
-    """One encounter's coding: the ports, the policy, and the date and patient facts."""
+    """One encounter's coding: the ports, the policy, and the date and patient facts.
+
+    ``age`` (whole years on the date of service) and ``sex`` (None when unknown) are
+    worked out once by :meth:`start`, not for every crosswalk asked.
+    """
 
     encounter: Encounter
     on: date
     codesets: CodeSetPort
-    crosswalks: CrosswalkPort | None = None
-    notes: CodeNotesPort | None = None
-    text: TextSearchPort | None = None
-    policy: CodingPolicy = field(default=DEFAULT_POLICY)
+    crosswalks: CrosswalkPort | None
+    notes: CodeNotesPort | None
+    text: TextSearchPort | None
+    policy: CodingPolicy
+    age: int | None
+    sex: str | None
 
-    @property
-    def age(self) -> int | None:
-        """The patient's age in whole years on the date of service."""
-        return self.encounter.patient.age_on(self.on)
-
-    @property
-    def sex(self) -> str | None:
-        """The patient's administrative sex, None when unknown."""
-        sex = self.encounter.patient.sex
-        return sex if sex in ("female", "male") else None
+    @classmethod
+    def start(
+        cls,
+        encounter: Encounter,
+        on: date,
+        codesets: CodeSetPort,
+        crosswalks: CrosswalkPort | None = None,
+        notes: CodeNotesPort | None = None,
+        text: TextSearchPort | None = None,
+        policy: CodingPolicy = DEFAULT_POLICY,
+    ) -> CodingContext:
+        """The context for coding ``encounter`` on ``on``."""
+        sex = encounter.patient.sex
+        return cls(
+            encounter,
+            on,
+            codesets,
+            crosswalks,
+            notes,
+            text,
+            policy,
+            encounter.patient.age_on(on),
+            sex if sex in ("female", "male") else None,
+        )

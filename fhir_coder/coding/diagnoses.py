@@ -19,7 +19,7 @@ from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.ports import Translation
 from fhir_coder.systems import ICD10CM, SNOMED, normalise_icd10cm
 
-__all__ = ["code_diagnosis", "snomed_in_text"]
+__all__ = ["choose_coding", "code_diagnosis", "snomed_in_text"]
 
 _ELEMENT = "Condition.code.coding"
 _SNOMED_IN_TEXT = re.compile(
@@ -34,23 +34,30 @@ def snomed_in_text(text: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _choose(codings: tuple[Coding, ...], system: str) -> Coding | None:
-    """The coding of ``system`` to use: the clinician's choice (``userSelected``) first."""
-    candidates = [c for c in codings if c.system == system]
-    if not candidates:
-        return None
-    return next((c for c in candidates if c.user_selected), candidates[0])
+def choose_coding(codings: tuple[Coding, ...], system: str) -> Coding | None:
+    """The coding of ``system`` to use: the clinician's choice (``userSelected``) first.
+
+    One pass, no list of candidates: asked of every diagnosis and procedure.
+    """
+    first = None
+    for coding in codings:
+        if coding.system == system:
+            if coding.user_selected:
+                return coding
+            if first is None:
+                first = coding
+    return first
 
 
 def code_diagnosis(
     context: CodingContext, diagnosis: Diagnosis, issues: list[Issue]
 ) -> list[CodedLine]:
     """The lines for ``diagnosis`` (several when a map codes one concept with a pair)."""
-    icd = _choose(diagnosis.codings, ICD10CM)
+    icd = choose_coding(diagnosis.codings, ICD10CM)
     if icd is not None:
         line = _as_coded(context, diagnosis, icd, issues)
         return [line] if line is not None else []
-    snomed = _choose(diagnosis.codings, SNOMED)
+    snomed = choose_coding(diagnosis.codings, SNOMED)
     if snomed is None and diagnosis.text and (sctid := snomed_in_text(diagnosis.text)):
         snomed = Coding(SNOMED, sctid, diagnosis.text)
     if snomed is not None and context.crosswalks is not None:

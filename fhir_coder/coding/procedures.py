@@ -10,13 +10,13 @@ the Claim points the line at those diagnoses.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from fhir_coder.coding.checks import usable_code
-from fhir_coder.coding.context import CodingContext, VisitCode
+from fhir_coder.coding.context import CodingContext
+from fhir_coder.coding.diagnoses import choose_coding
 from fhir_coder.model import CodedLine, Coding, CodingMethod, Procedure, SourceRef
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, SNOMED, normalise_icd10cm
+from fhir_coder.values import replace
 
 __all__ = ["code_procedures", "laterality_modifier", "reasons_as_coded", "visit_line"]
 
@@ -44,10 +44,11 @@ def laterality_modifier(body_sites: tuple[Coding, ...]) -> str | None:
 
 
 def _choose(codings: tuple[Coding, ...], systems: tuple[str, ...]) -> Coding | None:
+    """The coding to bill: of the first of ``systems`` the procedure carries."""
     for system in systems:
-        candidates = [c for c in codings if c.system == system]
-        if candidates:
-            return next((c for c in candidates if c.user_selected), candidates[0])
+        chosen = choose_coding(codings, system)
+        if chosen is not None:
+            return chosen
     return None
 
 
@@ -218,7 +219,7 @@ def visit_line(context: CodingContext, issues: list[Issue]) -> CodedLine | None:
     """The visit's E/M line from the organisation's table, if a row fits the encounter."""
     encounter = context.encounter
     types = {c.code for c in encounter.types}
-    row = _visit_row(context.policy.visit_codes, encounter.encounter_class.value, types)
+    row = context.policy.visit_code(encounter.encounter_class.value, types)
     if row is None:
         return None
     checked = usable_code(
@@ -258,14 +259,4 @@ def visit_line(context: CodingContext, issues: list[Issue]) -> CodedLine | None:
         rule=f"visit table: class {row.encounter_class}, type {row.encounter_type}",
         needs_review=not row.confirmed,
         modifiers=row.modifiers,
-    )
-
-
-def _visit_row(
-    table: tuple[VisitCode, ...], encounter_class: str, types: set[str]
-) -> VisitCode | None:
-    """The most specific row: one naming the encounter type before the class's catch-all."""
-    rows = [r for r in table if r.encounter_class == encounter_class]
-    return next((r for r in rows if r.encounter_type in types), None) or next(
-        (r for r in rows if r.encounter_type == "*"), None
     )

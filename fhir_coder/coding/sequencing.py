@@ -9,12 +9,11 @@ condition when both are coded. The first line is the principal (inpatient) or fi
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from fhir_coder.coding.checks import shown
 from fhir_coder.model import CodedLine, Diagnosis, DiagnosisRole, Encounter
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.ports import CodeNotesPort
+from fhir_coder.values import replace
 
 __all__ = ["EXCLUDED_VERIFICATION", "counts", "etiology_first", "in_claim_order", "sequence"]
 
@@ -159,8 +158,10 @@ def sequence(
             source=principal.source.reference,
         )
     )
-    return tuple(
-        line if line.role is role else replace(line, role=role)
-        for i, line in enumerate(unique)
-        for role in (DiagnosisRole.PRINCIPAL if i == 0 else DiagnosisRole.SECONDARY,)
+    secondary = DiagnosisRole.SECONDARY  # coding makes lines secondary: most stay as they are
+    return (
+        principal
+        if principal.role is DiagnosisRole.PRINCIPAL
+        else replace(principal, role=DiagnosisRole.PRINCIPAL),
+        *(line if line.role is secondary else replace(line, role=secondary) for line in unique[1:]),
     )

@@ -75,4 +75,4 @@ def validate(coded: CodedEncounter) -> tuple[Issue, ...]:
 
 def claim_can_be_built(issues: tuple[Issue, ...] | list[Issue]) -> bool:
     """Whether ``issues`` still allow a structurally valid Claim (possibly a draft)."""
-    return not any(issue.rule in STRUCTURAL_RULES for issue in issues)
+    return STRUCTURAL_RULES.isdisjoint([issue.rule for issue in issues])

@@ -7,7 +7,7 @@ The payer profile sets each finding's severity last, so the edit code stays paye
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from fhir_coder.edits import MEDICARE, PayerProfile
@@ -25,6 +25,7 @@ from fhir_coder.validation.mce import mce_edits, poa_edits
 from fhir_coder.validation.notes import CompiledNotes, note_edits
 from fhir_coder.validation.procedures import modifier_edits, procedure_edits
 from fhir_coder.validation.structure import pointer_edits, structure_edits
+from fhir_coder.values import replace
 
 __all__ = ["Scrubber", "apply_profile"]
 

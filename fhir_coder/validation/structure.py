@@ -86,6 +86,8 @@ def _sequences(claim: ClaimForm) -> list[Issue]:
         ("item", claim.items),
         ("insurance", claim.insurance),
     ):
+        if len(entries) < 2:
+            continue
         sequences = [entry.sequence for entry in entries if entry.sequence is not None]
         if len(set(sequences)) == len(sequences):
             continue  # the common case, checked without counting

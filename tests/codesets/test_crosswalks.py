@@ -103,6 +103,18 @@ def test_sex_dependent_entry(curated):
     assert all(t.needs_review for t in unknown)
 
 
+def test_registry_keeps_answers_per_concept_age_and_sex(curated):
+    registry = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    for sex in ("female", "male", None):
+        asked = (SNOMED, "8619003", ICD10CM)
+        first = registry.translate(*asked, on=FY2026, sex=sex)
+        assert first == curated.translate(*asked, on=FY2026, sex=sex)
+        assert registry.translate(*asked, on=FY2026, sex=sex) is first  # kept, not recomputed
+    assert registry.translate(" http://snomed.info/sct/", " 8619003 ", ICD10CM, on=FY2026) == (
+        curated.translate(SNOMED, "8619003", ICD10CM, on=FY2026)
+    )  # aliases and blanks are still worked out before the maps are asked
+
+
 def test_map_groups_code_together(curated):
     removal, insertion = curated.translate(SNOMED, "46706006", ICD10PCS, on=FY2026)
     assert (removal.code, removal.map_group) == ("0UPD7HZ", 1)

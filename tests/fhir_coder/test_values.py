@@ -8,7 +8,7 @@ import pytest
 
 from fhir_coder.model import CodedLine, Coding, Encounter
 from fhir_coder.outcome import Issue
-from fhir_coder.values import fast_init
+from fhir_coder.values import fast_init, replace
 
 
 @fast_init
@@ -80,3 +80,20 @@ def test_what_it_cannot_honour_is_refused_at_import():
     for cls in (NoSlots, NotFrozen, PostInit, Derived):
         with pytest.raises(TypeError):
             fast_init(cls)
+
+
+def test_replace_is_dataclasses_replace():
+    value = Sample("a", tags=("t",), seen={"k": 1}, note="n")
+    for changes in ({}, {"code": "b"}, {"note": "m", "tags": ()}):
+        assert repr(replace(value, **changes)) == repr(dataclasses.replace(value, **changes))
+    assert replace(value).seen is value.seen  # fields are shared, as dataclasses.replace does
+    with pytest.raises(TypeError):
+        replace(value, colour="red")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        replace(value, code="b").code = "c"  # type: ignore[misc]
+
+    @dataclass(frozen=True, slots=True)
+    class Plain:
+        code: str
+
+    assert replace(Plain("a"), code="b") == Plain("b")  # not fast_init: dataclasses.replace
