@@ -16,6 +16,7 @@ import httpx
 
 from adapters.client import FhirClient
 from adapters.profiles import VendorProfile
+from adapters.retry import is_idempotent
 from fhir_coder.errors import ConfigurationError, FhirResponseError
 
 __all__ = [
@@ -143,5 +144,19 @@ async def transaction(
             f"({limit}{' with conditional entries' if conditional else ''})"
         )
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": list(entries)}
-    _, body = await fhir.request("POST", "", json_body=bundle)
+    _, body = await fhir.request(
+        "POST", "", json_body=bundle, idempotent=all(_idempotent(e) for e in entries)
+    )
     return body or {}
+
+
+def _idempotent(entry: dict[str, Any]) -> bool:
+    """Whether an entry lands the same when its transaction is sent twice.
+
+    A transaction of such entries (a Claim ``PUT`` to its deterministic id, a conditional
+    create) may be sent again after a 429, a 503 or a dropped connection, like a single
+    ``PUT``; one plain ``POST`` among them makes the whole transaction unsafe to repeat.
+    """
+    request = entry.get("request") or {}
+    headers = {"If-None-Exist": str(request["ifNoneExist"])} if request.get("ifNoneExist") else {}
+    return is_idempotent(str(request.get("method", "")), str(request.get("url", "")), headers)

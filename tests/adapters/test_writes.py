@@ -2,13 +2,15 @@
 
 from uuid import uuid4
 
+import httpx
 import pytest
 
 from adapters.batch import batch_get
 from adapters.client import FhirClient
 from adapters.profiles import PROFILES
+from adapters.retry import RetryPolicy
 from adapters.writes import conditional_create, create, transaction, update_with_retry, weak_etag
-from fhir_coder.errors import ConfigurationError, FhirNotFoundError
+from fhir_coder.errors import ConfigurationError, FhirNotFoundError, FhirResponseError
 
 ORG = {"resourceType": "Organization", "name": "Payer of last resort"}
 
@@ -102,3 +104,53 @@ async def test_a_batch_answers_each_entry_on_its_own(asgi_fhir):
     assert isinstance(answers[1], FhirNotFoundError)
     assert answers[1].status_code == 404
     assert answers[2]["type"] == "searchset"
+
+
+def _flaky_server(seen):
+    """Answers 503 to the first transaction, then a transaction-response."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        if len(seen) == 1:
+            return httpx.Response(503, headers={"Retry-After": "0"})
+        return httpx.Response(
+            200,
+            json={"resourceType": "Bundle", "type": "transaction-response", "entry": []},
+            headers={"Content-Type": "application/fhir+json"},
+        )
+
+    return httpx.MockTransport(answer)
+
+
+async def _no_wait(_: float) -> None:
+    return None
+
+
+async def test_a_transaction_of_puts_and_conditional_creates_is_sent_again_after_a_503():
+    seen: list[str] = []
+    retry = RetryPolicy(attempts=3, sleep=_no_wait)
+    entries = [
+        {"resource": ORG | {"id": "o1"}, "request": {"method": "PUT", "url": "Organization/o1"}},
+        {
+            "resource": ORG,
+            "request": {"method": "POST", "url": "Organization", "ifNoneExist": "identifier=x|1"},
+        },
+    ]
+    async with FhirClient("https://ehr.test/fhir", transport=_flaky_server(seen), retry=retry) as f:
+        answer = await transaction(f, entries, PROFILES["generic"])
+    assert answer["type"] == "transaction-response"
+    assert seen == ["POST", "POST"]
+
+
+async def test_a_transaction_with_a_plain_post_is_not_sent_twice():
+    seen: list[str] = []
+    retry = RetryPolicy(attempts=3, sleep=_no_wait)
+    entries = [
+        {"resource": ORG | {"id": "o1"}, "request": {"method": "PUT", "url": "Organization/o1"}},
+        {"resource": ORG, "request": {"method": "POST", "url": "Organization"}},
+    ]
+    async with FhirClient("https://ehr.test/fhir", transport=_flaky_server(seen), retry=retry) as f:
+        with pytest.raises(FhirResponseError) as refused:
+            await transaction(f, entries, PROFILES["generic"])
+    assert refused.value.status_code == 503
+    assert seen == ["POST"]
