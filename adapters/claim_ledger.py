@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Self
+from typing import Any, Final, Self
 
 __all__ = ["ClaimLedger", "LedgerEntry"]
 
@@ -54,6 +54,27 @@ class LedgerEntry:
     task_open: bool = False
     written: bool = False
     replaces: str = ""  # the destination id of the submitted Claim this one replaces
+
+
+_ENTRY_COLUMNS = (
+    "claim_id, server_id, version, content_hash, revision, submitted, task_open, written, replaces"
+)
+"""The columns a :class:`LedgerEntry` is read from, in :func:`_entry_of`'s order."""
+
+
+def _entry_of(encounter_key: str, row: tuple[Any, ...]) -> LedgerEntry:
+    return LedgerEntry(
+        encounter_key,
+        claim_id=row[0],
+        server_id=row[1],
+        version=row[2],
+        content_hash=row[3],
+        revision=row[4],
+        submitted=bool(row[5]),
+        task_open=bool(row[6]),
+        written=bool(row[7]),
+        replaces=row[8],
+    )
 
 
 class ClaimLedger:
@@ -105,12 +126,11 @@ class ClaimLedger:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._db.execute(
-                    "SELECT claim_id, server_id, version, content_hash, revision, submitted,"
-                    " task_open, written, lease_until, replaces FROM claims"
+                    f"SELECT {_ENTRY_COLUMNS}, lease_until FROM claims"  # noqa: S608 - fixed text
                     " WHERE destination = ? AND encounter_key = ?",
                     (destination, encounter_key),
                 ).fetchone()
-                if row is not None and row[8] > now:
+                if row is not None and row[9] > now:
                     self._db.execute("ROLLBACK")
                     return None
                 self._db.execute(
@@ -123,20 +143,7 @@ class ClaimLedger:
             except sqlite3.Error:
                 self._db.execute("ROLLBACK")
                 raise
-        if row is None:
-            return LedgerEntry(encounter_key)
-        return LedgerEntry(
-            encounter_key,
-            claim_id=row[0],
-            server_id=row[1],
-            version=row[2],
-            content_hash=row[3],
-            revision=row[4],
-            submitted=bool(row[5]),
-            task_open=bool(row[6]),
-            written=bool(row[7]),
-            replaces=row[9],
-        )
+        return LedgerEntry(encounter_key) if row is None else _entry_of(encounter_key, row)
 
     def release(self, destination: str, encounter_key: str) -> None:
         """Give up a reservation without recording a write (nothing changed, or it failed)."""
@@ -186,22 +193,8 @@ class ClaimLedger:
         """The recorded write for ``encounter_key``, or None."""
         with self._lock:
             row = self._db.execute(
-                "SELECT claim_id, server_id, version, content_hash, revision, submitted,"
-                " task_open, replaces FROM claims"
+                f"SELECT {_ENTRY_COLUMNS} FROM claims"  # noqa: S608 - fixed text
                 " WHERE destination = ? AND encounter_key = ? AND written = 1",
                 (destination, encounter_key),
             ).fetchone()
-        if row is None:
-            return None
-        return LedgerEntry(
-            encounter_key,
-            claim_id=row[0],
-            server_id=row[1],
-            version=row[2],
-            content_hash=row[3],
-            revision=row[4],
-            submitted=bool(row[5]),
-            task_open=bool(row[6]),
-            written=True,
-            replaces=row[7],
-        )
+        return None if row is None else _entry_of(encounter_key, row)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,9 +19,13 @@ from adapters.exit_codes import ExitCode
 from adapters.references import subject_patient_id
 
 if TYPE_CHECKING:
+    from adapters.client import FhirClient
+    from adapters.jobs.ledger import Job, JobLedger, JobState
+    from adapters.jobs.workers import WorkerPool
+    from adapters.pipeline import EncounterResult
     from adapters.settings import TriggerSettings
 
-__all__ = ["add_trigger_arguments", "register", "run", "trigger_settings"]
+__all__ = ["add_trigger_arguments", "open_trigger_pool", "register", "run", "trigger_settings"]
 
 
 def add_trigger_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +60,36 @@ def trigger_settings(args: argparse.Namespace, **extra: object) -> TriggerSettin
     )
 
 
+async def open_trigger_pool(
+    args: argparse.Namespace,
+    settings: TriggerSettings,
+    ledger: JobLedger,
+    fhir: FhirClient,
+    stack: AsyncExitStack,
+    *,
+    on_result: Callable[[Job, EncounterResult | None, JobState], None] | None = None,
+) -> WorkerPool:
+    """The writer the flags ask for, and a pool working the ledger's jobs of the source.
+
+    ``run``, ``watch`` and ``serve`` all open it the same way; ``stack`` closes what it opens.
+    """
+    from adapters.jobs.runner import open_pool  # noqa: PLC0415
+
+    writer, options = await writeback_from_args(args, fhir, stack)
+    return await stack.enter_async_context(
+        open_pool(
+            ledger,
+            fhir,
+            settings.source_key(),
+            settings=settings.workers(),
+            writer=writer,
+            source_id=settings.source_id,
+            claim_options=options,
+            on_result=on_result,
+        )
+    )
+
+
 def register(commands: Subcommands) -> None:
     """Add ``run`` to the CLI."""
     parser = commands.add_parser(
@@ -76,12 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from adapters.jobs import JobLedger, JobState  # noqa: PLC0415
-    from adapters.jobs.runner import (  # noqa: PLC0415
-        Progress,
-        encounter_version,
-        open_pool,
-        source_client,
-    )
+    from adapters.jobs.runner import Progress, encounter_version, source_client  # noqa: PLC0415
 
     settings = trigger_settings(args)
     source = settings.source_key()
@@ -102,19 +132,9 @@ async def _run(args: argparse.Namespace) -> int:
                 patient=subject_patient_id(encounter),
             )
             queued += said.value == "queued"
-        writer, options = await writeback_from_args(args, fhir, stack)
         progress = Progress(ledger, source, enabled=not args.quiet)
-        async with open_pool(
-            ledger,
-            fhir,
-            source,
-            settings=settings.workers(),
-            writer=writer,
-            source_id=settings.source_id,
-            claim_options=options,
-            on_result=progress,
-        ) as pool:
-            await pool.drain()
+        pool = await open_trigger_pool(args, settings, ledger, fhir, stack, on_result=progress)
+        await pool.drain()
         progress.end()
         counts = {state.value: n for state, n in ledger.counts().items()}
     summary = {"source": source, "queued_now": queued, "jobs": counts}

@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
 from adapters.commands.common import Subcommands
-from adapters.commands.run import add_trigger_arguments, trigger_settings
+from adapters.commands.run import add_trigger_arguments, open_trigger_pool, trigger_settings
 from adapters.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -55,28 +55,15 @@ def _bind(host: str, port: int) -> socket.socket:
 async def _serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415
 
-    from adapters.commands.writeback_flags import writeback_from_args  # noqa: PLC0415
     from adapters.jobs import JobLedger  # noqa: PLC0415
-    from adapters.jobs.runner import open_pool, source_client  # noqa: PLC0415
+    from adapters.jobs.runner import source_client  # noqa: PLC0415
     from adapters.service.app import create_service  # noqa: PLC0415
 
     settings = trigger_settings(args, host=args.host, port=args.port)
-    source = settings.source_key()
     async with AsyncExitStack() as stack:
         ledger = stack.enter_context(JobLedger(settings.jobs_db))
         fhir = await stack.enter_async_context(source_client(settings))
-        writer, options = await writeback_from_args(args, fhir, stack)
-        pool = await stack.enter_async_context(
-            open_pool(
-                ledger,
-                fhir,
-                source,
-                settings=settings.workers(),
-                writer=writer,
-                source_id=settings.source_id,
-                claim_options=options,
-            )
-        )
+        pool = await open_trigger_pool(args, settings, ledger, fhir, stack)
         app = create_service(settings, pool, fhir=fhir)
         sock = _bind(settings.host, settings.port)
         host, port = sock.getsockname()[:2]

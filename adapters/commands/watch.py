@@ -14,7 +14,7 @@ import contextlib
 from contextlib import AsyncExitStack
 
 from adapters.commands.common import Subcommands, out
-from adapters.commands.run import add_trigger_arguments, trigger_settings
+from adapters.commands.run import add_trigger_arguments, open_trigger_pool, trigger_settings
 from adapters.exit_codes import ExitCode
 
 __all__ = ["register", "run"]
@@ -41,10 +41,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _watch(args: argparse.Namespace) -> int:
-    from adapters.commands.writeback_flags import writeback_from_args  # noqa: PLC0415
     from adapters.jobs import JobLedger  # noqa: PLC0415
     from adapters.jobs.polling import poll_once  # noqa: PLC0415
-    from adapters.jobs.runner import Progress, open_pool, source_client  # noqa: PLC0415
+    from adapters.jobs.runner import Progress, source_client  # noqa: PLC0415
 
     settings = trigger_settings(
         args, poll_seconds=args.poll_seconds, overlap_seconds=args.overlap_seconds
@@ -53,20 +52,8 @@ async def _watch(args: argparse.Namespace) -> int:
     async with AsyncExitStack() as stack:
         ledger = stack.enter_context(JobLedger(settings.jobs_db))
         fhir = await stack.enter_async_context(source_client(settings))
-        writer, options = await writeback_from_args(args, fhir, stack)
         progress = Progress(ledger, source, enabled=args.once)
-        pool = await stack.enter_async_context(
-            open_pool(
-                ledger,
-                fhir,
-                source,
-                settings=settings.workers(),
-                writer=writer,
-                source_id=settings.source_id,
-                claim_options=options,
-                on_result=progress,
-            )
-        )
+        pool = await open_trigger_pool(args, settings, ledger, fhir, stack, on_result=progress)
         if args.once:
             found = await poll_once(
                 fhir, ledger, source, overlap_seconds=settings.overlap_seconds, since=args.since
