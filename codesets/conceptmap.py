@@ -54,7 +54,6 @@ _EXACT: Final = frozenset({"equivalent", "equal", "wider", "subsumes"})
 code for the concept (the "unspecified" code the ICD-10-CM index gives when the detail is not
 documented), which is correct coding; *narrower* and *inexact* targets assume something the
 source does not say, so a person confirms them."""
-_MEMO_LIMIT: Final = 20_000
 _AGE_TEST: Final = re.compile(r"(<=|>=|<|>|=)\s*(\d+)")
 
 
@@ -98,10 +97,6 @@ class ConceptMapCrosswalk:
     def __init__(self, paths: Iterable[Path | str], *, rule_prefix: str | None = None) -> None:
         self._targets: dict[tuple[str, str, str], list[MapTarget]] = {}
         self._source_of: dict[tuple[str, str, str], str] = {}
-        # Translations depend on the concept and the patient's age and sex only; a feed asks
-        # for the same few hundred concepts over and over, so answers are kept.
-        self._answers: dict[tuple[str, str, str, int | None, str | None], tuple[Translation, ...]]
-        self._answers = {}
         self.sources: list[str] = []
         self._rule_prefix = rule_prefix
         for path in map(Path, paths):
@@ -139,19 +134,11 @@ class ConceptMapCrosswalk:
         age: int | None = None,
         sex: str | None = None,
     ) -> tuple[Translation, ...]:
-        """Targets for ``system|code`` in ``target`` (see :class:`CrosswalkPort`)."""
-        asked = (system, code, target, age, sex)
-        found = self._answers.get(asked)
-        if found is None:
-            found = self._translate(system, code, target, age, sex)
-            if len(self._answers) >= _MEMO_LIMIT:
-                self._answers.clear()
-            self._answers[asked] = found
-        return found
+        """Targets for ``system|code`` in ``target`` (see :class:`CrosswalkPort`).
 
-    def _translate(
-        self, system: str, code: str, target: str, age: int | None, sex: str | None
-    ) -> tuple[Translation, ...]:
+        Not remembered here: :class:`codesets.crosswalks.CrosswalkRegistry`, which every
+        caller goes through, keeps the answers of all its maps.
+        """
         key = (canonical_system(system), code.strip(), canonical_system(target))
         out: list[Translation] = []
         for entry in self._targets.get(key, ()):
