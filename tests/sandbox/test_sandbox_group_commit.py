@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from sandbox.store import Store, StoredResource
+from sandbox.store import GROUP_COMMIT_LIMIT, Store, StoredResource
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 
@@ -52,6 +52,21 @@ async def test_concurrent_creates_share_commits_and_answer_after_them(
     written = [stored.resource_id for commit in commits for stored in commit]
     assert sorted(written) == sorted(r.json()["id"] for r in responses[:10])
     assert store.resource_count() == 10  # the refused one left nothing behind
+
+
+async def test_a_group_commits_once_it_is_full(store: Store):
+    commits: list[list[StoredResource]] = []
+    store.add_write_listener(commits.append)
+    futures = []
+    for _ in range(GROUP_COMMIT_LIMIT * 2 + 1):  # all in one loop turn
+        with store.shared_transaction() as committed:
+            store.create(_patient("1980-01-01"))
+        futures.append(committed)
+    full = GROUP_COMMIT_LIMIT * 2
+    assert [f.done() for f in futures] == [True] * full + [False]  # answered without waiting
+    await asyncio.gather(*futures)  # the last, partial group commits at the end of the turn
+    assert [len(commit) for commit in commits] == [GROUP_COMMIT_LIMIT, GROUP_COMMIT_LIMIT, 1]
+    assert all(_committed_elsewhere(store.path, s.resource_id) for c in commits for s in c)
 
 
 async def test_a_read_commits_the_writes_pending_before_it(store: Store):
