@@ -261,11 +261,12 @@ def diagnosis_pointers(
 
     Payers' medical-necessity edits (NCD/LCD) read only the diagnoses a line points at, so
     a professional line points at the claim diagnoses its procedure names as reasons: the
-    Condition coded into one is among its ``reasonReference``, or its code is among its
-    ICD-10-CM ``reasonCode``. They keep claim order (principal first) and 837P's limit of
-    four. A line naming no reason that matches (the E/M visit line names none) points at
-    the first four diagnoses, as does every institutional line: an 837I/UB-04 line has no
-    diagnosis pointer, its diagnoses belong to the whole stay.
+    Condition coded into one is among its ``reasonReference`` (or carries a SNOMED CT
+    concept its ``reasonCode`` names), or its code is among its ICD-10-CM ``reasonCode``.
+    They keep claim order (principal first) and 837P's limit of four. A line naming no
+    reason that matches (the E/M visit line names none) points at the first four
+    diagnoses, as does every institutional line: an 837I/UB-04 line has no diagnosis
+    pointer, its diagnoses belong to the whole stay.
     """
     if not institutional and (line.reason_references or line.reason_codes):
         references, codes = line.reason_references, line.reason_codes

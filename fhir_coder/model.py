@@ -135,8 +135,9 @@ class Procedure:
     performed: date | None = None
     body_sites: tuple[Coding, ...] = ()  # for laterality modifiers (LT, RT, 50)
     # Why it was done: ``reasonReference`` as Condition keys (``Condition/123``, the form
-    # Diagnosis.source takes) and ``reasonCode``. They choose the claim line's diagnosis
-    # pointers (fhir_coder.claim.diagnosis_pointers).
+    # Diagnosis.source takes) and ``reasonCode`` (ICD-10-CM codes, or concepts such as
+    # SNOMED CT that a Condition of the encounter carries). They choose the claim line's
+    # diagnosis pointers (fhir_coder.claim.diagnosis_pointers).
     reason_references: tuple[str, ...] = ()
     reason_codes: tuple[Coding, ...] = ()
 
@@ -241,7 +242,8 @@ class CodedLine:
     modifiers: tuple[str, ...] = ()
     units: int = 1
     # A procedure line's reasons, carried from its Procedure: the Conditions it treats
-    # (``Condition/123``) and the ICD-10-CM codes it names, dotless. Diagnosis lines have none.
+    # (``Condition/123``: referenced, or carrying a concept its reasonCode names) and the
+    # ICD-10-CM codes it names, dotless. Diagnosis lines have none.
     reason_references: tuple[str, ...] = ()
     reason_codes: tuple[str, ...] = ()
 

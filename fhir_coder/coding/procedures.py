@@ -4,8 +4,9 @@ A Procedure's own billing coding is used when it has one of the right kind; othe
 SNOMED CT concept goes through the crosswalk. Laterality in ``bodySite`` becomes the LT,
 RT or 50 modifier on CPT/HCPCS lines; the same code on the same day is one line with
 more units. Outpatient visits get their E/M line from the organisation's visit table.
-Each line keeps its Procedure's reasons (the Conditions it treats, ICD-10-CM reason codes):
-the Claim points the line at those diagnoses.
+Each line keeps its Procedure's reasons (the Conditions it treats, ICD-10-CM reason codes,
+and the Conditions whose concept a SNOMED CT or other reason code names): the Claim points
+the line at those diagnoses.
 """
 
 from __future__ import annotations
@@ -57,10 +58,11 @@ def code_procedures(context: CodingContext, issues: list[Issue]) -> tuple[CodedL
     inpatient = context.encounter.encounter_class.is_inpatient
     systems = INPATIENT_SYSTEMS if inpatient else PROFESSIONAL_SYSTEMS
     lines: list[CodedLine] = []
+    by_concept = _conditions_by_concept(context)
     for procedure in context.encounter.procedures:
         if procedure.status in _SKIPPED_STATUS:
             continue
-        line = _code_procedure(context, procedure, systems, issues)
+        line = _code_procedure(context, procedure, systems, issues, by_concept)
         if line is None:
             continue
         if not inpatient and (side := laterality_modifier(procedure.body_sites)):
@@ -94,6 +96,43 @@ def _union(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
     if not second or second == first:
         return first
     return first + tuple(item for item in second if item not in first)
+
+
+def _conditions_by_concept(context: CodingContext) -> dict[tuple[str, str], tuple[str, ...]]:
+    """The Conditions (``Condition/id``) carrying each concept other than ICD-10-CM.
+
+    A Procedure's ``reasonCode`` often names the problem in SNOMED CT (US Core, Epic)
+    rather than pointing at the Condition: the Condition that carries the same concept is
+    the one it was done for. Exact concepts only; no subsumption. Empty when no procedure
+    gives such a reason, which is the usual case.
+    """
+    encounter = context.encounter
+    wanted = {
+        (coding.system, coding.code)
+        for procedure in encounter.procedures
+        for coding in procedure.reason_codes
+        if coding.system != ICD10CM
+    }
+    if not wanted:
+        return {}
+    found: dict[tuple[str, str], tuple[str, ...]] = {}
+    for diagnosis in encounter.diagnoses:
+        for coding in diagnosis.codings:
+            key = (coding.system, coding.code)
+            if key in wanted:
+                found[key] = _union(found.get(key, ()), (diagnosis.source.reference,))
+    return found
+
+
+def _reason_conditions(
+    procedure: Procedure, by_concept: dict[tuple[str, str], tuple[str, ...]]
+) -> tuple[str, ...]:
+    """``reasonReference`` and then the Conditions its other reason concepts name."""
+    named = procedure.reason_references
+    if by_concept:
+        for coding in procedure.reason_codes:
+            named = _union(named, by_concept.get((coding.system, coding.code), ()))
+    return named
 
 
 def _icd10cm_reasons(codings: tuple[Coding, ...]) -> tuple[str, ...]:
@@ -131,6 +170,7 @@ def _code_procedure(
     procedure: Procedure,
     systems: tuple[str, ...],
     issues: list[Issue],
+    by_concept: dict[tuple[str, str], tuple[str, ...]],
 ) -> CodedLine | None:
     source = procedure.source.reference
     coding = source_coding = _choose(procedure.codings, systems)
@@ -178,7 +218,7 @@ def _code_procedure(
         performed=procedure.performed or context.on,
         rule=rule,
         needs_review=needs_review,
-        reason_references=procedure.reason_references,
+        reason_references=_reason_conditions(procedure, by_concept),
         reason_codes=_icd10cm_reasons(procedure.reason_codes),
     )
 

@@ -23,7 +23,7 @@ from fhir_coder.model import (
     SourceRef,
 )
 from fhir_coder.outcome import has_errors
-from fhir_coder.systems import CPT, ICD10CM
+from fhir_coder.systems import CPT, ICD10CM, SNOMED
 from fhir_coder.validation import Scrubber, claim_can_be_built, validate
 from sandbox.seed import build_seed_bundle
 
@@ -61,6 +61,75 @@ def test_the_pipeline_scrub_finds_what_validate_finds_on_the_built_claim(coding)
         drafts += processed.claim["status"] == "draft"
     assert scrubbed > 100
     assert drafts > 0
+
+
+def test_a_snomed_reason_code_points_at_the_condition_that_carries_the_concept(coding):
+    """US Core and Epic Procedures often give the reason as a SNOMED CT reasonCode only.
+
+    The Conditions here are SNOMED-only too (as Synthea's are), coded through the crosswalk.
+    """
+
+    def problem(cid: str, snomed: str, rank: int) -> Diagnosis:
+        return Diagnosis(
+            SourceRef(f"Condition/{cid}"),
+            (Coding(SNOMED, snomed),),
+            category=("encounter-diagnosis",),
+            verification="confirmed",
+            listed_on_encounter=True,
+            rank=rank,
+        )
+
+    def procedure(pid: str, code: str, *reasons: str) -> Procedure:
+        return Procedure(
+            SourceRef(f"Procedure/{pid}"),
+            (Coding(CPT, code),),
+            status="completed",
+            performed=date(2026, 1, 15),
+            reason_codes=tuple(Coding(SNOMED, r) for r in reasons),
+        )
+
+    encounter = Encounter(
+        id="e2",
+        reference="Encounter/e2",
+        status="finished",
+        encounter_class=EncounterClass.AMBULATORY,
+        patient=PatientFacts("Patient/p1", "female", date(1960, 5, 17)),
+        source_id="test",
+        period_start=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
+        period_end=datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
+        diagnoses=(
+            problem("dm", "44054006", 1),  # E11.9
+            problem("htn", "38341003", 2),  # I10
+            problem("pharyngitis", "195662009", 3),  # J02.9
+            problem("bronchitis", "10509002", 4),  # J20.9
+            problem("pneumonia", "233604007", 5),  # J18.9
+        ),
+        procedures=(
+            procedure("xray", "71046", "233604007"),  # pneumonia: the fifth diagnosis
+            procedure("strep", "87880", "195662009", "10509002"),
+            procedure("ekg", "93000", "22298006"),  # a concept no Condition carries
+        ),
+        coverages=(CoverageRef("Coverage/c1", "active", "Organization/payer", "Payer"),),
+        providers=(
+            Provider("Practitioner/dr1", "attender", "Dr One"),
+            Provider("Organization/clinic", "service-provider", "Clinic"),
+        ),
+    )
+    scrubber = default_scrubber(codesets=coding.codesets, notes=coding.notes)
+    processed = code_and_build(encounter, coding, created=CREATED, scrubber=scrubber)
+    assert processed.claim is not None, processed.issues
+    codes = [
+        d["diagnosisCodeableConcept"]["coding"][0]["code"] for d in processed.claim["diagnosis"]
+    ]
+    assert codes == ["E11.9", "I10", "J02.9", "J20.9", "J18.9"]
+    pointers = {
+        item["productOrService"]["coding"][0]["code"]: item["diagnosisSequence"]
+        for item in processed.claim["item"]
+    }
+    assert pointers["71046"] == [5]
+    assert pointers["87880"] == [3, 4]
+    assert pointers["93000"] == [1, 2, 3, 4]  # no Condition carries it: the first four
+    assert_validate_agrees(processed, scrubber)
 
 
 def test_lines_point_at_their_reasons_in_the_pipeline_as_in_validate(coding):

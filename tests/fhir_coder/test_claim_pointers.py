@@ -2,7 +2,8 @@
 
 ``diagnosis_pointers`` is the one decision the Claim (``build_claim``) and the scrubber's
 form (``claim_form``) share: reasonReference or ICD-10-CM reasonCode matches in claim
-order, at most four, else the first four diagnoses.
+order, at most four, else the first four diagnoses. A SNOMED CT reasonCode names the
+Conditions that carry the same concept.
 """
 
 from datetime import UTC, date, datetime
@@ -14,7 +15,7 @@ from fhir_coder.claim import build_claim, diagnosis_pointers
 from fhir_coder.claim_form import claim_form
 from fhir_coder.coding import CodingPolicy, VisitCode, code_encounter
 from fhir_coder.model import CodedLine, Coding, CodingMethod, Procedure, SourceRef
-from fhir_coder.systems import CPT, ICD10CM
+from fhir_coder.systems import CPT, ICD10CM, SNOMED
 from fhir_coder.validation import claim_can_be_built, validate
 from fhir_coder.validation.structure import pointer_edits
 
@@ -171,3 +172,36 @@ def test_one_line_for_the_same_code_twice_keeps_the_reasons_of_both(codes):
     assert line.units == 2
     assert line.reason_references == ("Condition/asthma", "Condition/bronchitis")
     assert diagnosis_pointers(line, coded.diagnoses, institutional=False) == [2, 3]
+
+
+def test_a_reason_concept_names_every_condition_that_carries_it(codes):
+    def nebuliser(pid: str, *, references: tuple[str, ...] = (), snomed: str = "") -> Procedure:
+        return Procedure(
+            SourceRef(f"Procedure/{pid}"),
+            (Coding(CPT, "94640"),),
+            performed=date(2026, 1, 15),
+            reason_references=references,
+            reason_codes=(Coding(SNOMED, snomed),) if snomed else (),
+        )
+
+    visit = office_visit(
+        condition("dm", (ICD10CM, "E11.9"), listed_rank=1),
+        condition("bronchitis", (ICD10CM, "J20.9"), (SNOMED, "10509002"), listed_rank=2),
+        condition("htn", (ICD10CM, "I10"), listed_rank=3),
+        condition("asthma", (ICD10CM, "J45.909"), (SNOMED, "195967001"), listed_rank=4),
+        condition("asthma-again", (ICD10CM, "J45.909"), (SNOMED, "195967001"), listed_rank=5),
+        procedures=(
+            nebuliser("a", snomed="195967001"),  # carried by two Conditions: both
+            nebuliser("b", references=("Condition/htn",), snomed="10509002"),
+        ),
+    )
+    coded = code_encounter(visit, codes)
+    [line] = coded.procedures  # one line, two units, the reasons of both
+    assert line.reason_references == (
+        "Condition/asthma",
+        "Condition/asthma-again",
+        "Condition/htn",
+        "Condition/bronchitis",
+    )
+    # asthma-again merged into asthma (one code): its reason still reaches that diagnosis
+    assert diagnosis_pointers(line, coded.diagnoses, institutional=False) == [2, 3, 4]
