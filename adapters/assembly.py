@@ -9,12 +9,15 @@ the encounter.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from adapters.parties import read_issue
 from adapters.reading import (
     encounter_class,
+    fhir_date,
     parse_fhir_datetime,
     read_codings,
     read_condition,
@@ -71,6 +74,62 @@ def read_conditions(
     )
 
 
+def _day(moment: date | None) -> date | None:
+    return moment.date() if isinstance(moment, datetime) else moment
+
+
+def _last_day(value: object) -> date | None:
+    """The last day a FHIR date or dateTime covers: ``2025`` ends on 31 December 2025."""
+    day = fhir_date(value)
+    if day is None or not isinstance(value, str):
+        return day
+    text = value.strip()
+    if len(text) == 4:
+        return date(day.year, 12, 31)
+    if len(text) == 7:
+        return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+    return day
+
+
+def _in_force(
+    coverages: list[dict[str, Any]],
+    start: date | None,
+    end: date | None,
+    issues: list[Issue],
+) -> list[dict[str, Any]]:
+    """The Coverages whose period overlaps the encounter's; each other one is reported.
+
+    A Coverage that ended before the visit, or starts after it, pays nothing for it: billed,
+    it is denied (CARC 27, expenses incurred after coverage terminated) and it must not be
+    the Claim's insurer. With no period on either side nothing is left out.
+    """
+    first, last = _day(start), _day(end or start)
+    if first is None or last is None:
+        return coverages
+    when = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+    kept: list[dict[str, Any]] = []
+    for coverage in coverages:
+        period = coverage.get("period")
+        if not isinstance(period, dict):
+            kept.append(coverage)
+            continue
+        begins, ends = fhir_date(period.get("start")), _last_day(period.get("end"))
+        if (begins is None or begins <= last) and (ends is None or ends >= first):
+            kept.append(coverage)
+            continue
+        key = resource_key(coverage)
+        issues.append(
+            read_issue(
+                f"{key} was not in force during the encounter ({when}; its period "
+                f"{begins or '...'} to {ends or '...'}): left out of the claim",
+                key,
+                "Coverage.period",
+                rule="COVERAGE-NOT-IN-FORCE",
+            )
+        )
+    return kept
+
+
 def assemble_encounter(
     resource: dict[str, Any],
     *,
@@ -87,7 +146,12 @@ def assemble_encounter(
     reference = f"Encounter/{encounter_id}"
     period = resource.get("period") or {}
     version = (resource.get("meta") or {}).get("versionId")
-    active = [c for c in coverages if c.get("status") not in INACTIVE_COVERAGE]
+    active = _in_force(
+        [c for c in coverages if c.get("status") not in INACTIVE_COVERAGE],
+        parse_fhir_datetime(period.get("start")),
+        parse_fhir_datetime(period.get("end")),
+        issues,
+    )
     disposition = read_codings((resource.get("hospitalization") or {}).get("dischargeDisposition"))
     return Encounter(
         id=encounter_id,
