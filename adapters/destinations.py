@@ -87,8 +87,14 @@ class Destination(Protocol):
         """Write the Claim and its companions, all or nothing where the destination can."""
         ...
 
-    async def current_version(self, server_id: str) -> str | None:
-        """The version of the Claim ``server_id`` on the destination now (after a 412)."""
+    async def read_claim(
+        self, server_id: str, version: str = ""
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The Claim ``server_id`` now, or as it was at ``version``, with its version.
+
+        None when the destination does not have it (or keeps no versions, or no such
+        version). Read after a 412, to see whether someone else changed the Claim.
+        """
         ...
 
 
@@ -254,21 +260,30 @@ class FhirDestination:
             "etag": response.headers.get("etag"),
         }
 
-    async def current_version(self, server_id: str) -> str | None:
-        """The Claim's version on the server now (``meta.versionId`` or the ETag)."""
+    async def read_claim(
+        self, server_id: str, version: str = ""
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The Claim on the server (a vread when ``version``) and its version.
+
+        The version is ``meta.versionId``, else the ETag's. None for 404 or 410, and for a
+        server that keeps no history (a vread refused with 400, 404 or 405).
+        """
         if self._delegate is not None:
-            return await self._delegate.current_version(server_id)
+            return await self._delegate.read_claim(server_id, version)
+        path = f"Claim/{server_id}/_history/{version}" if version else f"Claim/{server_id}"
         try:
-            response, body = await self.client.request("GET", f"Claim/{server_id}")
+            response, body = await self.client.request("GET", path)
         except FhirResponseError as exc:
-            if exc.status_code in (404, 410):
+            if exc.status_code in (404, 410) or (version and exc.status_code in (400, 405)):
                 return None
             raise
-        version = ((body or {}).get("meta") or {}).get("versionId")
-        if version is not None:
-            return str(version)
-        etag = response.headers.get("etag")
-        return etag.removeprefix("W/").strip('"') if etag else None
+        if not isinstance(body, dict):
+            return None
+        found = (body.get("meta") or {}).get("versionId")
+        if found is None:
+            etag = response.headers.get("etag")
+            found = etag.removeprefix("W/").strip('"') if etag else ""
+        return str(found), body
 
 
 def _claim_entry(write: ClaimWrite, plan: _Plan) -> tuple[dict[str, Any], str]:
@@ -386,7 +401,9 @@ class NdjsonDestination:
         finally:
             os.close(descriptor)
 
-    async def current_version(self, server_id: str) -> str | None:
-        """Files keep no versions."""
-        del server_id
+    async def read_claim(
+        self, server_id: str, version: str = ""
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Files are not read back (and keep no versions)."""
+        del server_id, version
         return None

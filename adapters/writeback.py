@@ -27,7 +27,14 @@ from fhir_coder.outcome import Issue
 from fhir_coder.provenance import build_provenance
 from fhir_coder.task import build_review_task
 
-__all__ = ["ClaimWriter", "DraftPolicy", "WriteAction", "WriteReceipt", "content_hash"]
+__all__ = [
+    "ClaimChangedError",
+    "ClaimWriter",
+    "DraftPolicy",
+    "WriteAction",
+    "WriteReceipt",
+    "content_hash",
+]
 
 _VOLATILE = ("created", "meta")  # differ on every build of the same Claim
 
@@ -187,11 +194,43 @@ class ClaimWriter:
         return receipt, entry
 
     async def _send(self, write: ClaimWrite) -> Written:
-        """Send ``write``; on a version conflict, re-read the version and send it once more."""
+        """Send ``write``; after a version conflict, once more only if nobody changed the Claim.
+
+        A 412 says the Claim moved on since the version written last. When what it says is
+        still what was written then (a server that bumped the version, a rival write of the
+        same content) or already what is being written (an earlier answer that was lost),
+        the write goes again on the current version. Otherwise someone else (a coder, a
+        biller, the billing system) changed it, and their change must not be overwritten:
+        :class:`ClaimChangedError` (a 412: not retried, the job fails with the reason).
+        """
         try:
             return await self.destination.write(write)
         except FhirResponseError as exc:
             if exc.status_code != 412 or not write.server_id:
                 raise
-        current = await self.destination.current_version(write.server_id)
-        return await self.destination.write(replace(write, version=current or ""))
+            conflict = exc
+        current = await self.destination.read_claim(write.server_id)
+        if current is None:  # deleted meanwhile: written again, as new
+            return await self.destination.write(replace(write, version=""))
+        version, now = current
+        if not _same_claim(now, write.claim):
+            then = await self.destination.read_claim(write.server_id, write.version)
+            if then is None or not _same_claim(now, then[1]):
+                raise ClaimChangedError(
+                    f"Claim/{write.server_id} on {self.destination.name} was changed by someone "
+                    f"else since fhir-coder wrote version {write.version} (it is at version "
+                    f"{version}): not overwritten; reconcile it with the recoded claim",
+                    url=conflict.url,
+                    status_code=412,
+                    outcome=conflict.outcome,
+                )
+        return await self.destination.write(replace(write, version=version))
+
+
+class ClaimChangedError(FhirResponseError):
+    """The Claim on the destination was changed by someone else; it was left as they wrote it."""
+
+
+def _same_claim(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """Whether two copies of a Claim say the same, whatever their ids, meta and build time."""
+    return content_hash({**first, "id": ""}) == content_hash({**second, "id": ""})

@@ -5,7 +5,7 @@ import pytest
 from adapters.claim_ledger import ClaimLedger
 from adapters.destinations import FhirDestination
 from adapters.pipeline import Outcome, Pipeline
-from adapters.writeback import ClaimWriter, DraftPolicy, WriteAction
+from adapters.writeback import ClaimChangedError, ClaimWriter, DraftPolicy, WriteAction
 from fhir_coder.provenance import provenance_id_for
 from fhir_coder.systems import ICD10CM
 from fhir_coder.task import task_id_for
@@ -111,6 +111,50 @@ async def test_an_update_after_someone_else_wrote_the_claim_re_reads_its_version
     assert updated.receipt.action is WriteAction.UPDATED
     stored = await asgi_fhir.read("Claim", first.claim["id"])
     assert stored["meta"]["versionId"] == "3"
+
+
+async def test_a_claim_someone_else_changed_is_not_overwritten_by_a_recode(asgi_fhir, coding):
+    pipeline = Pipeline(asgi_fhir, coding)
+    first = await pipeline.process(ENCOUNTER)
+    claim_id = first.claim["id"]
+    edited = await asgi_fhir.read("Claim", claim_id)
+    stat = {"coding": [{"system": edited["priority"]["coding"][0]["system"], "code": "stat"}]}
+    await asgi_fhir.update(edited | {"priority": stat})  # a biller's edit: version 2
+    await asgi_fhir.update(condition("recode-4", "J20.9"))
+
+    recoded = await pipeline.process(ENCOUNTER)
+
+    assert recoded.outcome is Outcome.FAILED
+    assert isinstance(recoded.error, ClaimChangedError)
+    assert recoded.error.status_code == 412  # not retried: a person must reconcile
+    assert f"Claim/{claim_id}" in str(recoded.error)
+    assert "changed by someone else since fhir-coder wrote version 1" in str(recoded.error)
+    stored = await asgi_fhir.read("Claim", claim_id)
+    assert stored["meta"]["versionId"] == "2"
+    assert stored["priority"] == stat
+    assert "J20.9" not in str(stored["diagnosis"])
+
+
+async def test_a_write_whose_answer_was_lost_is_sent_again_on_the_current_version(
+    asgi_fhir, coding
+):
+    ledger = ClaimLedger()
+    writer = ClaimWriter(FhirDestination(asgi_fhir), ledger=ledger)
+    pipeline = Pipeline(asgi_fhir, coding, writer=writer)
+    first = await pipeline.process(ENCOUNTER)
+    where, key = writer.destination.name, first.claim["id"]
+    as_first_written = ledger.entry(where, key)
+    await asgi_fhir.update(condition("recode-5", "J20.9"))
+    await pipeline.process(ENCOUNTER)  # version 2 is written...
+    ledger.record(where, as_first_written)  # ...but, as if its answer never came, not kept
+
+    again = await pipeline.process(ENCOUNTER)  # If-Match 1: 412, and version 2 is ours
+
+    assert again.outcome is Outcome.WRITTEN
+    assert again.receipt.action is WriteAction.UPDATED
+    stored = await asgi_fhir.read("Claim", key)
+    assert stored["meta"]["versionId"] == "3"
+    assert "J20.9" in str(stored["diagnosis"])
 
 
 async def test_a_draft_claim_gets_a_task_for_a_coder_and_can_be_held_instead(asgi_fhir, coding):
