@@ -2,10 +2,15 @@
 
 Read, later ones winning, from the defaults, a TOML file (``--config FILE`` or
 ``FHIR_CODER_CONFIG``), the environment (``FHIR_CODER_*``), then the command line.
-Secrets (the token notifications must carry, the token for the FHIR server) come only
-from the environment or from files named there (``FHIR_CODER_NOTIFY_TOKEN_FILE``), are
-held as :class:`pydantic.SecretStr` and never printed or logged. ``docs/triggers.md``
-lists every setting.
+Secrets (the token notifications must carry, the FHIR server's token or password) come
+only from the environment or from files named there (``FHIR_CODER_NOTIFY_TOKEN_FILE``),
+are held as :class:`pydantic.SecretStr` and never printed or logged; a SMART client's
+private key stays in its file (``smart_key_file``) and only its path is a setting.
+
+Authentication to the FHIR server (``fhir_token``, ``basic_*``, ``smart_*``) and, with its
+own ``claims_`` keys, to a ``--claims-to`` server are the settings behind the same
+:class:`adapters.auth.AuthSettings` the command-line flags fill in: at most one kind each.
+``docs/triggers.md`` lists every setting.
 """
 
 from __future__ import annotations
@@ -23,14 +28,27 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from adapters.auth.options import DEFAULT_SMART_SCOPE, AuthSettings
 from adapters.jobs.ledger import DEFAULT_JOBS_DB
 from adapters.jobs.options import WorkerSettings
 from fhir_coder.errors import ConfigurationError
 
-__all__ = ["CONFIG_ENV", "TriggerSettings", "load_settings"]
+__all__ = ["CONFIG_ENV", "TriggerSettings", "auth_overrides", "load_settings"]
 
 CONFIG_ENV = "FHIR_CODER_CONFIG"
-_SECRETS = ("notify_token", "fhir_token")
+CLAIMS_PREFIX = "claims_"
+"""The prefix of the settings that authenticate to the ``--claims-to`` server."""
+_SECRETS = ("notify_token", "fhir_token", "basic_password", "claims_token", "claims_basic_password")
+_AUTH_FIELDS = (  # of AuthSettings; each a setting of the same name but the bearer token
+    "bearer_token",
+    "basic_user",
+    "basic_password",
+    "smart_client_id",
+    "smart_key_file",
+    "smart_key_id",
+    "smart_scope",
+    "smart_token_url",
+)
 _CONFIG: ContextVar[Path | None] = ContextVar("fhir_coder_config", default=None)
 
 
@@ -51,7 +69,24 @@ class TriggerSettings(BaseSettings):
     port: int = Field(default=8090, ge=0, le=65535)
     notify_header: str = "Authorization"  # the header notifications carry the token in
     notify_token: SecretStr | None = None  # its expected value (Bearer xyz, or a bare secret)
-    fhir_token: SecretStr | None = None  # a bearer token for the FHIR server, if it needs one
+    # authentication to the FHIR server: at most one kind (adapters.auth.AuthSettings)
+    fhir_token: SecretStr | None = None  # a bearer token
+    basic_user: str | None = None
+    basic_password: SecretStr | None = None
+    smart_client_id: str | None = None  # SMART Backend Services
+    smart_key_file: Path | None = None  # its private key (PEM, JWK or JWKS)
+    smart_key_id: str | None = None  # the key's kid (default: from the file)
+    smart_scope: str | None = None  # default: DEFAULT_SMART_SCOPE
+    smart_token_url: str | None = None  # default: from .well-known/smart-configuration
+    # authentication to the --claims-to server, when Claims go to another one (default: none)
+    claims_token: SecretStr | None = None
+    claims_basic_user: str | None = None
+    claims_basic_password: SecretStr | None = None
+    claims_smart_client_id: str | None = None
+    claims_smart_key_file: Path | None = None
+    claims_smart_key_id: str | None = None
+    claims_smart_scope: str | None = None
+    claims_smart_token_url: str | None = None
     poll_seconds: float = Field(default=30.0, gt=0)
     overlap_seconds: float = Field(default=120.0, ge=0)
     public_url: str | None = None  # where the FHIR server reaches ``serve`` (for subscribe)
@@ -83,6 +118,23 @@ class TriggerSettings(BaseSettings):
             retry_base_seconds=self.retry_base_seconds,
         )
 
+    def source_auth(self, *, default_scope: str = DEFAULT_SMART_SCOPE) -> AuthSettings:
+        """How to authenticate to the FHIR server (``default_scope`` unless ``smart_scope``)."""
+        return self._auth("", default_scope)
+
+    def claims_auth(self) -> AuthSettings:
+        """How to authenticate to the ``--claims-to`` server (the ``claims_`` settings)."""
+        return self._auth(CLAIMS_PREFIX, DEFAULT_SMART_SCOPE)
+
+    def _auth(self, prefix: str, default_scope: str) -> AuthSettings:
+        values = {field: getattr(self, _setting(field, prefix)) for field in _AUTH_FIELDS}
+        secrets = ("bearer_token", "basic_password")
+        for field in secrets:
+            if values[field] is not None:
+                values[field] = values[field].get_secret_value()
+        values["smart_scope"] = values["smart_scope"] or default_scope
+        return AuthSettings(**values)
+
     def source_key(self) -> str:
         """The name jobs of this server are filed under."""
         if self.source_id:
@@ -90,6 +142,22 @@ class TriggerSettings(BaseSettings):
         if self.server:
             return self.server.rstrip("/")
         raise ConfigurationError("no FHIR server: pass --server or set FHIR_CODER_SERVER")
+
+
+def _setting(field: str, prefix: str) -> str:
+    """The setting holding ``field``: ``fhir_token`` / ``claims_token`` for the bearer token."""
+    if field == "bearer_token":
+        return f"{prefix}token" if prefix else "fhir_token"
+    return f"{prefix}{field}"
+
+
+def auth_overrides(values: dict[str, Any], *, claims: bool = False) -> dict[str, Any]:
+    """``values`` (:class:`AuthSettings` field names, as flags give them) as setting names.
+
+    ``claims`` names the ``--claims-to`` server's settings (``claims_token``...).
+    """
+    prefix = CLAIMS_PREFIX if claims else ""
+    return {_setting(field, prefix): value for field, value in values.items()}
 
 
 def _secret_files() -> dict[str, str]:
@@ -118,7 +186,7 @@ def load_settings(config: Path | None = None, **given: Any) -> TriggerSettings: 
         overrides.setdefault(name, value)
     token = _CONFIG.set(config)
     try:
-        return TriggerSettings(**overrides)
+        settings = TriggerSettings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
@@ -126,3 +194,9 @@ def load_settings(config: Path | None = None, **given: Any) -> TriggerSettings: 
         raise ConfigurationError(f"bad settings: {problems}") from exc
     finally:
         _CONFIG.reset(token)
+    _ = settings.source_auth().kind  # a mixture of kinds is an error now, not at first use
+    try:
+        _ = settings.claims_auth().kind
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"the --claims-to server's settings (claims_*): {exc}") from exc
+    return settings

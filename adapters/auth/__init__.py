@@ -7,11 +7,13 @@ of ``repr``, logs and error messages.
 """
 
 from adapters.auth.keys import SigningKey, load_signing_key, public_jwks
-from adapters.auth.options import AuthSettings, build_auth
+from adapters.auth.options import DEFAULT_SMART_SCOPE, SMART_WRITE_SCOPE, AuthSettings, build_auth
 from adapters.auth.smart import SmartBackendAuth
 from adapters.auth.static import BasicAuth, BearerAuth
 
 __all__ = [
+    "DEFAULT_SMART_SCOPE",
+    "SMART_WRITE_SCOPE",
     "AuthSettings",
     "BasicAuth",
     "BearerAuth",

@@ -19,7 +19,16 @@ from adapters.auth.smart import SmartBackendAuth
 from adapters.auth.static import BasicAuth, BearerAuth
 from fhir_coder.errors import ConfigurationError
 
-__all__ = ["AuthSettings", "build_auth"]
+__all__ = ["DEFAULT_SMART_SCOPE", "SMART_WRITE_SCOPE", "AuthSettings", "build_auth"]
+
+SMART_WRITE_SCOPE = "system/Claim.cu system/Provenance.cu system/Task.cu"
+"""What a write-back needs (SMART v2): the Claim, its Provenance and, for a draft, the
+coder's Task, each created or updated (``PUT`` with the plugin's id is an update that may
+create; without client ids a ``POST`` and, for the Task, a conditional ``PUT``)."""
+
+DEFAULT_SMART_SCOPE = f"system/*.rs {SMART_WRITE_SCOPE}"
+"""The scopes asked for unless told otherwise: read and search what an encounter needs
+(and the Claim's current version before an update), plus the write-back."""
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -32,7 +41,7 @@ class AuthSettings:
     smart_client_id: str | None = None
     smart_key_file: Path | None = None
     smart_key_id: str | None = None
-    smart_scope: str = "system/*.rs system/Claim.cu"
+    smart_scope: str = DEFAULT_SMART_SCOPE
     smart_token_url: str | None = None
 
     def __repr__(self) -> str:

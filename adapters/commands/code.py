@@ -1,4 +1,9 @@
-"""``fhir-coder code ENCOUNTER_ID --server URL``: code one encounter and show the why of it."""
+"""``fhir-coder code ENCOUNTER_ID --server URL``: code one encounter and show the why of it.
+
+Authentication comes from the flags alone (the same as ``probe``'s), not from the
+triggers' settings: a one-off command pointed at some server never picks up another
+server's credentials from the environment.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import asyncio
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
-from adapters.commands.common import Subcommands, out, print_json
+from adapters.commands.common import Subcommands, add_auth_arguments, auth_settings, out, print_json
 from adapters.commands.writeback_flags import add_writeback_arguments, writeback_from_args
 from adapters.exit_codes import ExitCode
 
@@ -30,6 +35,7 @@ def register(commands: Subcommands) -> None:
         "the demo's sandbox is fhir-coder-sandbox)",
     )
     code.add_argument("--json", action="store_true", help="print JSON, the Claim included")
+    add_auth_arguments(code)
     add_writeback_arguments(code)
     code.set_defaults(run=run)
 
@@ -40,13 +46,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from adapters.auth import build_auth  # noqa: PLC0415
     from adapters.client import FhirClient  # noqa: PLC0415
     from adapters.coding_setup import default_coding  # noqa: PLC0415
     from adapters.pipeline import Outcome, Pipeline  # noqa: PLC0415
 
+    auth = build_auth(auth_settings(args), fhir_base_url=args.server)
     coding = default_coding()
     async with AsyncExitStack() as stack:
-        fhir = await stack.enter_async_context(FhirClient(args.server))
+        fhir = await stack.enter_async_context(FhirClient(args.server, auth=auth))
         writer, options = await writeback_from_args(args, fhir, stack)
         pipeline = Pipeline(
             fhir,

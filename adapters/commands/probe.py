@@ -12,64 +12,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from adapters.commands.common import Subcommands, out
-from fhir_coder.errors import ConfigurationError
+from adapters.commands.common import Subcommands, add_auth_arguments, auth_settings, out
 
 if TYPE_CHECKING:
     from adapters.auth import AuthSettings
 
-__all__ = ["add_auth_arguments", "auth_settings", "register", "run"]
-
-
-def add_auth_arguments(parser: argparse.ArgumentParser) -> None:
-    """The authentication options: secrets by environment variable or file only."""
-    auth = parser.add_argument_group("authentication (at most one kind)")
-    auth.add_argument(
-        "--bearer-token-env", metavar="VAR", help="environment variable holding a bearer token"
-    )
-    auth.add_argument("--basic-user", metavar="USER", help="user for basic authentication")
-    auth.add_argument(
-        "--basic-password-env", metavar="VAR", help="environment variable holding the password"
-    )
-    auth.add_argument("--smart-client-id", metavar="ID", help="SMART Backend Services client id")
-    auth.add_argument(
-        "--smart-key", metavar="FILE", type=Path, help="the client's private key (PEM or JWK)"
-    )
-    auth.add_argument("--smart-key-id", metavar="KID", help="the key's kid (default: from FILE)")
-    auth.add_argument(
-        "--smart-scope",
-        metavar="SCOPES",
-        default="system/*.rs system/Claim.cu",
-        help="scopes to ask for (default: %(default)s)",
-    )
-
-
-def _from_env(variable: str | None, what: str) -> str | None:
-    if variable is None:
-        return None
-    value = os.environ.get(variable)
-    if not value:
-        raise ConfigurationError(f"the environment variable {variable} ({what}) is not set")
-    return value
-
-
-def auth_settings(args: argparse.Namespace) -> AuthSettings:
-    """The :class:`AuthSettings` the options describe, secrets read from where they point."""
-    from adapters.auth import AuthSettings  # noqa: PLC0415
-
-    return AuthSettings(
-        bearer_token=_from_env(args.bearer_token_env, "bearer token"),
-        basic_user=args.basic_user,
-        basic_password=_from_env(args.basic_password_env, "password"),
-        smart_client_id=args.smart_client_id,
-        smart_key_file=args.smart_key,
-        smart_key_id=args.smart_key_id,
-        smart_scope=args.smart_scope,
-    )
+__all__ = ["register", "run"]
 
 
 def _secrets(settings: AuthSettings) -> list[str]:

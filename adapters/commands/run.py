@@ -13,7 +13,14 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from adapters.commands.common import Subcommands, out, print_json
+from adapters.commands.common import (
+    CLAIMS_AUTH_PREFIX,
+    Subcommands,
+    add_auth_arguments,
+    auth_values,
+    out,
+    print_json,
+)
 from adapters.commands.writeback_flags import add_writeback_arguments, writeback_from_args
 from adapters.exit_codes import ExitCode
 from adapters.references import subject_patient_id
@@ -41,12 +48,17 @@ def add_trigger_arguments(parser: argparse.ArgumentParser) -> None:
         "--rate", type=float, dest="rate_per_second", help="encounters a second at most (no limit)"
     )
     parser.add_argument("--max-attempts", type=int, help="tries before a job is parked (5)")
+    add_auth_arguments(parser)
     add_writeback_arguments(parser)
 
 
 def trigger_settings(args: argparse.Namespace, **extra: object) -> TriggerSettings:
-    """The settings of a trigger command: its shared flags, then ``extra``, over the file."""
-    from adapters.settings import load_settings  # noqa: PLC0415
+    """The settings of a trigger command: its shared flags, then ``extra``, over the file.
+
+    The authentication flags fill the same settings as the environment and the file
+    (``fhir_token``, ``smart_*``...; ``claims_*`` for the ``--claims-to`` server).
+    """
+    from adapters.settings import auth_overrides, load_settings  # noqa: PLC0415
 
     return load_settings(
         args.config,
@@ -56,6 +68,8 @@ def trigger_settings(args: argparse.Namespace, **extra: object) -> TriggerSettin
         concurrency=args.concurrency,
         rate_per_second=args.rate_per_second,
         max_attempts=args.max_attempts,
+        **auth_overrides(auth_values(args)),
+        **auth_overrides(auth_values(args, prefix=CLAIMS_AUTH_PREFIX), claims=True),
         **extra,
     )
 
@@ -75,7 +89,9 @@ async def open_trigger_pool(
     """
     from adapters.jobs.runner import open_pool  # noqa: PLC0415
 
-    writer, options = await writeback_from_args(args, fhir, stack)
+    writer, options = await writeback_from_args(
+        args, fhir, stack, claims_auth=settings.claims_auth()
+    )
     return await stack.enter_async_context(
         open_pool(
             ledger,

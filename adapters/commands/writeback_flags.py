@@ -1,8 +1,10 @@
 """The write-back flags commands share: where Claims go, the ledger, prices, drafts.
 
 ``--claims-to`` takes a FHIR base URL (another server) or a folder (NDJSON); without it,
-Claims go back to the source server. Kept apart so ``code`` and later commands read the
-same flags the same way.
+Claims go back to the source server, with the source's client and credentials. Another
+server gets its own credentials, never the source's: the ``--claims-*`` authentication
+flags (or the ``claims_*`` settings of the triggers), none by default. Kept apart so
+``code`` and the triggers read the same flags the same way.
 """
 
 from __future__ import annotations
@@ -10,13 +12,19 @@ from __future__ import annotations
 import argparse
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adapters.claim_ledger import ClaimLedger
 from adapters.claim_options import default_claim_options
 from adapters.client import FhirClient
+from adapters.commands.common import CLAIMS_AUTH_PREFIX, add_auth_arguments, auth_settings
 from adapters.destinations import Destination, FhirDestination, NdjsonDestination
 from adapters.writeback import ClaimWriter, DraftPolicy
 from fhir_coder.claim import ClaimOptions
+from fhir_coder.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from adapters.auth import AuthSettings
 
 __all__ = ["add_writeback_arguments", "writeback_from_args"]
 
@@ -52,19 +60,48 @@ def add_writeback_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not write Claims with blocking findings (default: write them as draft + Task)",
     )
+    add_auth_arguments(
+        parser,
+        prefix=CLAIMS_AUTH_PREFIX,
+        title="authentication at the --claims-to server (at most one kind; default: none)",
+    )
 
 
 async def writeback_from_args(
-    args: argparse.Namespace, source: FhirClient, stack: AsyncExitStack
+    args: argparse.Namespace,
+    source: FhirClient,
+    stack: AsyncExitStack,
+    *,
+    claims_auth: AuthSettings | None = None,
 ) -> tuple[ClaimWriter, ClaimOptions]:
-    """The writer and Claim options the flags ask for; clients opened are closed by ``stack``."""
+    """The writer and Claim options the flags ask for; clients opened are closed by ``stack``.
+
+    ``claims_auth`` authenticates to a ``--claims-to`` server (default: the ``--claims-*``
+    flags); it is an error without such a server, rather than credentials silently unused.
+    """
+    from adapters.auth import build_auth  # noqa: PLC0415 - jwt and cryptography, when needed
+
     target: str | None = args.claims_to
     fallback = NdjsonDestination(args.ndjson_fallback) if args.ndjson_fallback else None
+    auth = (
+        claims_auth if claims_auth is not None else auth_settings(args, prefix=CLAIMS_AUTH_PREFIX)
+    )
+    to_server = target is not None and target.startswith(("http://", "https://"))
+    try:
+        kind = auth.kind
+        other_auth = build_auth(auth, fhir_base_url=target) if target and to_server else None
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"--claims-to: {exc}") from exc
+    if kind != "none" and not to_server:
+        raise ConfigurationError(
+            "credentials for a --claims-to server are set, but Claims go "
+            + ("back to the source server" if target is None else f"to the folder {target}")
+        )
     destination: Destination
     if target is None:
         destination = FhirDestination(source, fallback=fallback)
-    elif target.startswith(("http://", "https://")):
-        other = await stack.enter_async_context(FhirClient(target))
+    elif to_server:
+        other = await stack.enter_async_context(FhirClient(target, auth=other_auth))
         destination = FhirDestination(other, fallback=fallback)
     else:
         destination = NdjsonDestination(Path(target))

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from adapters.auth import BearerAuth
+from adapters.auth import DEFAULT_SMART_SCOPE, build_auth
 from adapters.client import FhirClient
 from adapters.coding_setup import default_coding
 from adapters.jobs.ledger import Job, JobLedger, JobState
@@ -64,13 +64,22 @@ class Progress:
 
 
 def source_client(
-    settings: TriggerSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: TriggerSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    default_scope: str = DEFAULT_SMART_SCOPE,
 ) -> FhirClient:
-    """A client for the configured server, with its bearer token when one is set."""
+    """A client for the configured server, with the authentication its settings describe.
+
+    A bearer token, basic authentication, or SMART Backend Services (tokens renewed before
+    they expire and on a 401, for as long as the client lives); ``default_scope`` is asked
+    for unless ``smart_scope`` is set.
+    """
     if not settings.server:
         raise ConfigurationError("no FHIR server: pass --server or set FHIR_CODER_SERVER")
-    token = settings.fhir_token
-    auth = BearerAuth(token.get_secret_value()) if token is not None else None
+    auth = build_auth(
+        settings.source_auth(default_scope=default_scope), fhir_base_url=settings.server
+    )
     return FhirClient(settings.server, transport=transport, auth=auth)
 
 

@@ -2,6 +2,8 @@
 
 import pytest
 
+from adapters.auth import DEFAULT_SMART_SCOPE, BearerAuth
+from adapters.jobs.runner import source_client
 from adapters.settings import load_settings
 from fhir_coder.errors import ConfigurationError
 
@@ -47,3 +49,60 @@ def test_bad_settings_are_configuration_errors(tmp_path, monkeypatch):
 def test_without_a_server_the_source_key_is_a_configuration_error():
     with pytest.raises(ConfigurationError, match="no FHIR server"):
         load_settings(None).source_key()
+
+
+def test_fhir_token_still_gives_a_bearer_client(monkeypatch):
+    monkeypatch.setenv("FHIR_CODER_FHIR_TOKEN", "tok-for-the-ehr")
+    settings = load_settings(None, server="https://ehr.example/fhir")
+    assert settings.source_auth().kind == "bearer"
+    assert isinstance(source_client(settings)._auth, BearerAuth)
+    assert "tok-for-the-ehr" not in repr(settings) + repr(settings.source_auth())
+
+
+def test_smart_settings_come_from_the_file_and_the_environment(tmp_path, monkeypatch):
+    config = tmp_path / "coder.toml"
+    config.write_text(
+        'server = "https://ehr.example/fhir"\nsmart_client_id = "coder"\n'
+        'smart_token_url = "https://ehr.example/oauth2/token"\n'
+        'claims_basic_user = "biller"\n'
+    )
+    monkeypatch.setenv("FHIR_CODER_SMART_KEY_FILE", str(tmp_path / "client.pem"))
+    monkeypatch.setenv("FHIR_CODER_SMART_KEY_ID", "kid-1")
+    password = tmp_path / "password"
+    password.write_text("pw-of-the-biller\n")
+    monkeypatch.setenv("FHIR_CODER_CLAIMS_BASIC_PASSWORD_FILE", str(password))
+    settings = load_settings(config)
+    source = settings.source_auth()
+    assert (source.kind, source.smart_client_id, source.smart_key_id) == ("smart", "coder", "kid-1")
+    assert source.smart_key_file == tmp_path / "client.pem"
+    assert source.smart_token_url == "https://ehr.example/oauth2/token"  # noqa: S105 - a URL
+    assert source.smart_scope == DEFAULT_SMART_SCOPE
+    assert settings.source_auth(default_scope="system/Subscription.c").smart_scope == (
+        "system/Subscription.c"
+    )
+    claims = settings.claims_auth()
+    assert (claims.kind, claims.basic_user, claims.basic_password) == (
+        "basic",
+        "biller",
+        "pw-of-the-biller",
+    )
+    assert "pw-of-the-biller" not in repr(settings) + str(settings.model_dump())
+
+
+def test_the_default_scope_allows_every_resource_a_write_back_writes():
+    scopes = DEFAULT_SMART_SCOPE.split()
+    assert "system/*.rs" in scopes
+    for resource_type in ("Claim", "Provenance", "Task"):  # adapters/destinations.py writes
+        assert f"system/{resource_type}.cu" in scopes
+
+
+def test_two_kinds_of_authentication_are_one_configuration_error(monkeypatch):
+    monkeypatch.setenv("FHIR_CODER_FHIR_TOKEN", "tok")
+    monkeypatch.setenv("FHIR_CODER_SMART_CLIENT_ID", "coder")
+    with pytest.raises(ConfigurationError, match="not bearer and smart"):
+        load_settings(None)
+    monkeypatch.delenv("FHIR_CODER_SMART_CLIENT_ID")
+    monkeypatch.setenv("FHIR_CODER_CLAIMS_TOKEN", "tok2")
+    monkeypatch.setenv("FHIR_CODER_CLAIMS_BASIC_USER", "u")
+    with pytest.raises(ConfigurationError, match=r"claims_\*.*not bearer and basic"):
+        load_settings(None)
