@@ -70,7 +70,9 @@ class Pipeline:
     batch (the tests prove the builder's Claims conform, so batches leave it off).
     ``writer`` decides where and how Claims are written (default: to ``destination``
     with an in-memory ledger, drafts written with a Task); ``claim_options`` carries the
-    fee schedule and the DRG grouper (default: the grouper, no prices).
+    fee schedule and the DRG grouper (default: the grouper, no prices). ``scrubber``
+    defaults to the one ``fhir-coder validate`` uses without flags: Medicare's profile with
+    the NCCI/MUE tables the environment configures (``docs/validation.md``).
     """
 
     source: FhirClient
@@ -78,7 +80,9 @@ class Pipeline:
     destination: FhirClient | None = None
     source_id: str | None = None
     write: bool = True
-    scrubber: Scrubber | None = None  # None: the MCE and coding's code sets, Medicare profile
+    # None: adapters.scrubbing.pipeline_scrubber (coding's code sets, the MCE, the NCCI/MUE
+    # tables FHIR_CODER_NCCI_PTP_DIR / FHIR_CODER_MUE_DIR configure, Medicare's profile)
+    scrubber: Scrubber | None = None
     check_model: bool = False  # also parse each Claim with fhir.resources (~2 ms a Claim)
     writer: ClaimWriter | None = None
     claim_options: ClaimOptions | None = None

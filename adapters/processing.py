@@ -44,7 +44,9 @@ def code_and_build(
 
     The scrubber's blocking findings make the Claim a draft, like the coding findings do;
     structural gaps (no coverage, provider or codable diagnosis) hold it back (``claim``
-    None). ``scrubber`` None means Medicare's profile over ``coding``'s code sets;
+    None). ``scrubber`` None means :func:`adapters.scrubbing.pipeline_scrubber`: Medicare's
+    profile over ``coding``'s code sets, the MCE and the NCCI/MUE tables the environment
+    configures (``FHIR_CODER_NCCI_PTP_DIR``, ``FHIR_CODER_MUE_DIR``), as ``validate`` scrubs;
     ``options`` (fee schedule, DRG grouper) go to :func:`fhir_coder.claim.build_claim`.
     """
     coded = coding.code(encounter)

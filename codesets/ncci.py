@@ -5,24 +5,24 @@ a file's setting (practitioner or hospital) is told are described in
 :mod:`codesets.ncci_files` and ``docs/codesets.md``. The tables are held compactly
 (:mod:`codesets.ptp_table`: a few bytes per PTP row) and compiled once into the cache
 folder (:mod:`codesets.ncci_cache`), so a second start with the same files skips parsing.
+
+Which folders are configured, and the tables every scrubber of a process shares, are
+:mod:`codesets.ncci_config`'s (``configured_folders``, ``shared_ncci``).
 """
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Final
 
 from codesets.cache import cache_dir as default_cache_dir
 from codesets.ncci_cache import load_tables
+from codesets.ncci_config import MUE_DIR_ENV, PTP_DIR_ENV
 from codesets.ncci_files import setting_of
 from codesets.ncci_tables import NcciTables
 from fhir_coder.ports import MueLimit, PtpEdit, Setting
 
 __all__ = ["MUE_DIR_ENV", "PTP_DIR_ENV", "NcciEdits", "setting_of"]
-
-PTP_DIR_ENV: Final = "FHIR_CODER_NCCI_PTP_DIR"
-MUE_DIR_ENV: Final = "FHIR_CODER_MUE_DIR"
 
 
 class NcciEdits:

@@ -360,14 +360,10 @@ def lookup_facts(registry: CodeSetRegistry, system: str, code: str, on: date) ->
 
 def info_facts(registry: CodeSetRegistry, crosswalks: CrosswalkRegistry) -> dict[str, Any]:
     """Every loaded code set, crosswalk and procedure-edit table, as JSON."""
-    import os  # noqa: PLC0415
+    from codesets.ncci_config import shared_ncci  # noqa: PLC0415
 
-    from codesets.ncci import MUE_DIR_ENV, PTP_DIR_ENV, NcciEdits  # noqa: PLC0415
-
-    edits: list[str] = []
-    ptp, mue = os.environ.get(PTP_DIR_ENV), os.environ.get(MUE_DIR_ENV)
-    if ptp or mue:
-        edits = NcciEdits(ptp_dir=ptp or None, mue_dir=mue or None).sources
+    tables = shared_ncci()  # the tables validate and the pipeline use, from the same folders
+    edits = tables.sources if tables is not None else []
     return {
         "code_sets": [
             {
