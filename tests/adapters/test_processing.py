@@ -63,6 +63,44 @@ def test_the_pipeline_scrub_finds_what_validate_finds_on_the_built_claim(coding)
     assert drafts > 0
 
 
+def _office_visit(
+    *, diagnoses: tuple[Diagnosis, ...], procedures: tuple[Procedure, ...]
+) -> Encounter:
+    """A covered half-hour office visit on 2026-01-15 with these diagnoses and procedures."""
+    return Encounter(
+        id="e1",
+        reference="Encounter/e1",
+        status="finished",
+        encounter_class=EncounterClass.AMBULATORY,
+        patient=PatientFacts("Patient/p1", "female", date(1960, 5, 17)),
+        source_id="test",
+        period_start=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
+        period_end=datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
+        diagnoses=diagnoses,
+        procedures=procedures,
+        coverages=(CoverageRef("Coverage/c1", "active", "Organization/payer", "Payer"),),
+        providers=(
+            Provider("Practitioner/dr1", "attender", "Dr One"),
+            Provider("Organization/clinic", "service-provider", "Clinic"),
+        ),
+    )
+
+
+def _code_and_scrub(encounter: Encounter, coding) -> tuple[Processed, Scrubber]:
+    scrubber = default_scrubber(codesets=coding.codesets, notes=coding.notes)
+    processed = code_and_build(encounter, coding, created=CREATED, scrubber=scrubber)
+    assert processed.claim is not None, processed.issues
+    return processed, scrubber
+
+
+def _pointers(claim: dict) -> dict[str, list[int]]:
+    """Each service line's code and its diagnosis pointers."""
+    return {
+        item["productOrService"]["coding"][0]["code"]: item["diagnosisSequence"]
+        for item in claim["item"]
+    }
+
+
 def test_a_snomed_reason_code_points_at_the_condition_that_carries_the_concept(coding):
     """US Core and Epic Procedures often give the reason as a SNOMED CT reasonCode only.
 
@@ -88,15 +126,7 @@ def test_a_snomed_reason_code_points_at_the_condition_that_carries_the_concept(c
             reason_codes=tuple(Coding(SNOMED, r) for r in reasons),
         )
 
-    encounter = Encounter(
-        id="e2",
-        reference="Encounter/e2",
-        status="finished",
-        encounter_class=EncounterClass.AMBULATORY,
-        patient=PatientFacts("Patient/p1", "female", date(1960, 5, 17)),
-        source_id="test",
-        period_start=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
-        period_end=datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
+    encounter = _office_visit(
         diagnoses=(
             problem("dm", "44054006", 1),  # E11.9
             problem("htn", "38341003", 2),  # I10
@@ -109,23 +139,13 @@ def test_a_snomed_reason_code_points_at_the_condition_that_carries_the_concept(c
             procedure("strep", "87880", "195662009", "10509002"),
             procedure("ekg", "93000", "22298006"),  # a concept no Condition carries
         ),
-        coverages=(CoverageRef("Coverage/c1", "active", "Organization/payer", "Payer"),),
-        providers=(
-            Provider("Practitioner/dr1", "attender", "Dr One"),
-            Provider("Organization/clinic", "service-provider", "Clinic"),
-        ),
     )
-    scrubber = default_scrubber(codesets=coding.codesets, notes=coding.notes)
-    processed = code_and_build(encounter, coding, created=CREATED, scrubber=scrubber)
-    assert processed.claim is not None, processed.issues
+    processed, scrubber = _code_and_scrub(encounter, coding)
     codes = [
         d["diagnosisCodeableConcept"]["coding"][0]["code"] for d in processed.claim["diagnosis"]
     ]
     assert codes == ["E11.9", "I10", "J02.9", "J20.9", "J18.9"]
-    pointers = {
-        item["productOrService"]["coding"][0]["code"]: item["diagnosisSequence"]
-        for item in processed.claim["item"]
-    }
+    pointers = _pointers(processed.claim)
     assert pointers["71046"] == [5]
     assert pointers["87880"] == [3, 4]
     assert pointers["93000"] == [1, 2, 3, 4]  # no Condition carries it: the first four
@@ -153,15 +173,7 @@ def test_lines_point_at_their_reasons_in_the_pipeline_as_in_validate(coding):
             reason_codes=codes,
         )
 
-    encounter = Encounter(
-        id="e1",
-        reference="Encounter/e1",
-        status="finished",
-        encounter_class=EncounterClass.AMBULATORY,
-        patient=PatientFacts("Patient/p1", "female", date(1960, 5, 17)),
-        source_id="test",
-        period_start=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
-        period_end=datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
+    encounter = _office_visit(
         diagnoses=(
             reason("dm", "E11.9", 1),
             reason("htn", "I10", 2),
@@ -173,19 +185,9 @@ def test_lines_point_at_their_reasons_in_the_pipeline_as_in_validate(coding):
             procedure("neb", "94640", references=("Condition/asthma",)),
             procedure("xray", "71046", codes=(Coding(ICD10CM, "R05.9"),)),
         ),
-        coverages=(CoverageRef("Coverage/c1", "active", "Organization/payer", "Payer"),),
-        providers=(
-            Provider("Practitioner/dr1", "attender", "Dr One"),
-            Provider("Organization/clinic", "service-provider", "Clinic"),
-        ),
     )
-    scrubber = default_scrubber(codesets=coding.codesets, notes=coding.notes)
-    processed = code_and_build(encounter, coding, created=CREATED, scrubber=scrubber)
-    assert processed.claim is not None, processed.issues
-    pointers = {
-        item["productOrService"]["coding"][0]["code"]: item["diagnosisSequence"]
-        for item in processed.claim["item"]
-    }
+    processed, scrubber = _code_and_scrub(encounter, coding)
+    pointers = _pointers(processed.claim)
     assert pointers["94640"] == [4]
     assert pointers["71046"] == [5]  # a fifth diagnosis, never pointed at before
     assert_validate_agrees(processed, scrubber)
