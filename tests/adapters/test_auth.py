@@ -7,7 +7,6 @@ import jwt
 import orjson
 import pytest
 import respx
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
@@ -24,6 +23,7 @@ from adapters.auth.smart import ASSERTION_TYPE
 from adapters.client import FhirClient
 from adapters.retry import RetryPolicy
 from fhir_coder.errors import ConfigurationError, FhirResponseError
+from tests.adapters.keys import write_pem
 
 BASE = "https://ehr.test/fhir"
 TOKEN_URL = f"{BASE}/auth/token"
@@ -31,15 +31,7 @@ CLIENT_ID = "fhir-coder-backend"
 
 
 def pem_file(tmp_path, key, name):
-    path = tmp_path / name
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return path
+    return write_pem(tmp_path / name, key)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,6 @@ import logging
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.auth import DEFAULT_SMART_SCOPE, SmartBackendAuth, load_signing_key, public_jwks
 from adapters.cli import main
@@ -26,6 +24,7 @@ from sandbox.app import create_app
 from sandbox.auth import AuthConfig
 from sandbox.seed import seed_store
 from tests.adapters.conftest import ASGI_BASE
+from tests.adapters.keys import write_pem
 
 CLIENT_ID = "fhir-coder-backend"
 NARROW_ID = "fhir-coder-narrow"  # registered with the old default: no Provenance, no Task
@@ -37,16 +36,7 @@ OLD_SCOPE = "system/*.rs system/Claim.cu"
 
 @pytest.fixture(scope="module")
 def key_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("coder-keys") / "client.pem"
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return path
+    return write_pem(tmp_path_factory.mktemp("coder-keys") / "client.pem")
 
 
 @pytest.fixture(scope="module")

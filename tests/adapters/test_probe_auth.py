@@ -8,14 +8,13 @@ import json
 import logging
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.auth import load_signing_key, public_jwks
 from adapters.cli import main
 from adapters.exit_codes import ExitCode
 from adapters.probe.render import REDACTED, scrub
 from adapters.sandbox_process import running_sandbox
+from tests.adapters.keys import write_pem
 
 CLIENT_ID = "fhir-coder-probe"
 BEARER = "probe-bearer-token-4f9a8c7e2b1d"
@@ -24,16 +23,7 @@ PASSWORD = "probe-password-9d8c7b6a"  # noqa: S105 - a test secret to look for
 
 @pytest.fixture(scope="module")
 def key_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("probe-keys") / "client.pem"
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return path
+    return write_pem(tmp_path_factory.mktemp("probe-keys") / "client.pem")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ import json
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from adapters.auth import SmartBackendAuth, load_signing_key, public_jwks
@@ -18,21 +17,14 @@ from sandbox.auth import AuthConfig
 from sandbox.seed import build_seed_bundle, seed_store
 from tests.adapters.conftest import ASGI_BASE
 from tests.adapters.gathering import gather_finished
+from tests.adapters.keys import write_pem
 
 READ_SCOPE = "system/*.rs"
 CLIENT_ID = "fhir-coder"
 
 
 def key_file(tmp_path, name, key):
-    path = tmp_path / name
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return path
+    return write_pem(tmp_path / name, key)
 
 
 @pytest.fixture(scope="module")
