@@ -15,10 +15,12 @@ from fhir_coder.errors import ConfigurationError
 from fhir_coder.outcome import IssueCode, Severity
 
 __all__ = [
+    "ANATOMIC_MODIFIERS",
     "CATALOGUE",
     "COMMERCIAL",
     "MEDICARE",
     "MODIFIER_BYPASSES",
+    "SIDE_MODIFIERS",
     "Edit",
     "PayerProfile",
     "edit",
@@ -88,6 +90,13 @@ _EDITS: Final = (
     _e("SEX-UNKNOWN", INFO, IssueCode.INCOMPLETE, "mce", "sex edits could not run"),
     _e("POA-MISSING", W, _R, "mce", "an inpatient diagnosis without a POA indicator"),
     _e("POA-INVALID", E, _V, "mce", "a POA indicator other than Y, N, U, W or 1"),
+    _e(
+        "POA-DOCUMENTATION-INSUFFICIENT",
+        W,
+        IssueCode.INCOMPLETE,
+        "mce",
+        "inpatient diagnoses with POA U, for a coder to resolve",
+    ),
     # Tabular notes
     _e("ICD10CM-EXCLUDES1", W, _B, "notes", "two codes an Excludes1 note keeps apart"),
     _e("ICD10CM-CODE-FIRST", W, _B, "notes", "a manifestation without its etiology first"),
@@ -126,13 +135,24 @@ _EDITS: Final = (
 CATALOGUE: Final[Mapping[str, Edit]] = {entry.id: entry for entry in _EDITS}
 """Every edit by id, in the order the documentation lists them."""
 
-MODIFIER_BYPASSES: Final = frozenset(
-    {"59", "XE", "XS", "XP", "XU", "25", "57", "58", "78", "79", "91", "24", "27"}
-    | {"E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9"}
+ANATOMIC_MODIFIERS: Final = frozenset(
+    {"E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9"}
     | {"TA", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "LT", "RT", "LC", "LD"}
     | {"LM", "RC", "RI"}
 )
-"""NCCI-associated modifiers: they bypass a PTP edit whose modifier indicator is 1."""
+"""NCCI-associated anatomic modifiers (NCCI Policy Manual, ch. I): they bypass a PTP edit
+whose modifier indicator is 1 only when the two lines name different sites."""
+
+SIDE_MODIFIERS: Final = frozenset({"LT", "RT"})
+"""The anatomic modifiers that name only a side; the others name an eyelid, digit or artery."""
+
+MODIFIER_BYPASSES: Final = (
+    frozenset({"59", "XE", "XS", "XP", "XU", "25", "57", "58", "78", "79", "91", "24", "27"})
+    | ANATOMIC_MODIFIERS
+)
+"""NCCI-associated modifiers: global surgery, other and anatomic (ch. I of the NCCI Policy
+Manual). Those outside :data:`ANATOMIC_MODIFIERS` bypass a PTP edit whose modifier indicator
+is 1 on either line of the pair; anatomic ones only when the lines' sites differ."""
 
 
 def edit(edit_id: str) -> Edit:

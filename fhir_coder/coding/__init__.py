@@ -46,8 +46,9 @@ def code_encounter(
         return CodedEncounter(encounter=encounter, issues=tuple(issues))
     context = CodingContext.start(encounter, on, codesets, crosswalks, notes, text, policy)
     lines: list[CodedLine] = []
+    inpatient = encounter.encounter_class.is_inpatient
     for diagnosis in in_claim_order(encounter.diagnoses):
-        if counts(diagnosis, issues):
+        if counts(diagnosis, issues, inpatient=inpatient):
             lines.extend(code_diagnosis(context, diagnosis, issues))
     diagnoses = sequence(encounter, etiology_first(lines, notes, issues), issues)
     procedures = reasons_as_coded(code_procedures(context, issues), lines)

@@ -15,16 +15,34 @@ from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.ports import CodeNotesPort
 from fhir_coder.values import replace
 
-__all__ = ["EXCLUDED_VERIFICATION", "counts", "etiology_first", "in_claim_order", "sequence"]
+__all__ = [
+    "EXCLUDED_VERIFICATION",
+    "UNCERTAIN_VERIFICATION",
+    "counts",
+    "etiology_first",
+    "in_claim_order",
+    "sequence",
+]
 
 EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 """Verification statuses that mean the condition must never reach a claim."""
 
+UNCERTAIN_VERIFICATION = frozenset({"unconfirmed", "provisional", "differential"})
+"""Verification statuses of an uncertain diagnosis (probable, suspected, rule out, working).
+
+ICD-10-CM Official Guidelines: coded as if it existed for an inpatient stay (Section II.H,
+at discharge), never coded for outpatient services, whose signs and symptoms are coded
+instead (Section IV.H). ``unconfirmed`` is FHIR's parent of the other two."""
+
 _UNRANKED = 1_000_000
 
 
-def counts(diagnosis: Diagnosis, issues: list[Issue]) -> bool:
-    """Whether ``diagnosis`` belongs on this encounter's claim; records why when it does not."""
+def counts(diagnosis: Diagnosis, issues: list[Issue], *, inpatient: bool = False) -> bool:
+    """Whether ``diagnosis`` belongs on this encounter's claim; records why when it does not.
+
+    ``inpatient`` says whether the encounter is an inpatient stay, where an uncertain
+    diagnosis is coded as if it existed; elsewhere it is left for a coder.
+    """
     source = diagnosis.source.reference
     if diagnosis.verification in EXCLUDED_VERIFICATION:
         issues.append(
@@ -48,7 +66,44 @@ def counts(diagnosis: Diagnosis, issues: list[Issue]) -> bool:
             )
         )
         return False
+    if diagnosis.verification in UNCERTAIN_VERIFICATION:
+        return _uncertain(diagnosis, source, issues, inpatient=inpatient)
     return True
+
+
+def _uncertain(diagnosis: Diagnosis, source: str, issues: list[Issue], *, inpatient: bool) -> bool:
+    words = diagnosis.text or next((c.display for c in diagnosis.codings if c.display), "")
+    named = f"{source} ({words!r})" if words else source
+    status = diagnosis.verification
+    if inpatient:
+        issues.append(
+            Issue(
+                Severity.INFORMATION,
+                IssueCode.INFORMATIONAL,
+                f"{named} is {status} (an uncertain diagnosis): coded as if it existed, as "
+                "the ICD-10-CM Official Guidelines (Section II.H) ask for an inpatient stay",
+                rule="DX-UNCERTAIN-INPATIENT",
+                source=source,
+            )
+        )
+        return True
+    issues.append(
+        Issue(
+            Severity.WARNING,
+            IssueCode.INCOMPLETE,
+            f"{named} is {status} (an uncertain diagnosis: probable, suspected, rule out or "
+            "working): not coded, as the ICD-10-CM Official Guidelines (Section IV.H) ask for "
+            "outpatient services: needs a coder",
+            rule="NEEDS-CODER-UNCERTAIN-DIAGNOSIS",
+            expression=("Condition.verificationStatus",),
+            fix=(
+                "code the signs, symptoms or abnormal findings documented for it instead; "
+                "if the diagnosis was confirmed, set verificationStatus to confirmed"
+            ),
+            source=source,
+        )
+    )
+    return False
 
 
 def _sequence_key(indexed: tuple[int, Diagnosis]) -> tuple[int, int, int]:

@@ -211,8 +211,14 @@ def _issue(
 
 
 def poa_edits(claim: ClaimForm) -> list[Issue]:
-    """POA indicators on an institutional claim: present and one of Y, N, U, W or 1."""
+    """POA indicators on an institutional claim: present and one of Y, N, U, W or 1.
+
+    The diagnoses marked ``U`` (documentation insufficient) are listed in one warning: the
+    builder writes ``U`` where the Condition's dates do not settle POA, and a coder resolves
+    each (querying the provider) before the claim is submitted.
+    """
     found: list[Issue] = []
+    insufficient: list[tuple[DiagnosisEntry, str]] = []
     for entry in claim.diagnoses:
         if entry.system != ICD10CM:
             continue
@@ -237,4 +243,24 @@ def poa_edits(claim: ClaimForm) -> list[Issue]:
                     fix="set onAdmission to Y, N, U or W (1 for POA-exempt codes)",
                 )
             )
+        elif entry.poa == "U":
+            insufficient.append((entry, shown))
+    if insufficient:
+        listed = ", ".join(f"{entry.sequence} ({shown})" for entry, shown in insufficient)
+        what, are, them = (
+            ("diagnoses", "are", "them") if len(insufficient) > 1 else ("diagnosis", "is", "it")
+        )
+        found.append(
+            finding(
+                "POA-DOCUMENTATION-INSUFFICIENT",
+                f"{what} {listed} {are} marked present on admission U (documentation "
+                f"insufficient): a coder must resolve {them} before the claim is submitted",
+                *(f"Claim.diagnosis[{entry.index}].onAdmission" for entry, _ in insufficient),
+                fix=(
+                    "query the provider and set Y or N (W if clinically undetermined, "
+                    "1 for POA-exempt codes); Medicare pays no CC/MCC for a hospital-acquired "
+                    "condition reported U"
+                ),
+            )
+        )
     return found

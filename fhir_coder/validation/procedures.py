@@ -2,9 +2,13 @@
 
 The NCCI and MUE tables come through :class:`fhir_coder.ports.ProcedureEditPort` (the CMS
 files an organisation loads). Pairs are checked per date of service; a pair whose modifier
-indicator is 1 is allowed when either line carries an NCCI-associated modifier, and the
-finding then says so as information. MUEs are checked per line (adjudication 1) or per
-code and date of service (2 and 3).
+indicator is 1 is allowed (and the finding says so as information) when one of its two lines
+carries a global-surgery or other NCCI-associated modifier (59, XE, XS, XP, XU, 24, 25, 27,
+57, 58, 78, 79, 91), or when both lines carry anatomic modifiers naming different sites
+(29881-RT with 29880-LT; not 29881-RT with 29880-RT, the same knee). CMS asks for the
+modifier on the column-2 code in most cases, but its edit logic, like most payers', honours
+it on either code of the pair; a modifier on a third line never counts. MUEs are checked
+per line (adjudication 1) or per code and date of service (2 and 3).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Final
 
-from fhir_coder.edits import MODIFIER_BYPASSES
+from fhir_coder.edits import ANATOMIC_MODIFIERS, MODIFIER_BYPASSES, SIDE_MODIFIERS
 from fhir_coder.outcome import Issue
 from fhir_coder.ports import ProcedureEditPort, Setting
 from fhir_coder.systems import CPT, HCPCS
@@ -30,6 +34,46 @@ _SHAPES: Final = {
 }
 _MODIFIER: Final = re.compile(r"[0-9A-Z]{2}")
 _SUGGESTED: Final = "59 (or XE, XS, XP, XU)"
+_SITE_BLIND_BYPASSES: Final = MODIFIER_BYPASSES - ANATOMIC_MODIFIERS
+
+
+def _sites(line: ItemEntry) -> frozenset[str]:
+    return frozenset(line.modifiers) & ANATOMIC_MODIFIERS
+
+
+def _different_sites(first: frozenset[str], second: frozenset[str]) -> bool:
+    """Whether two lines' anatomic modifiers name different sites.
+
+    Both lines must name a site, and no site may be on both. When both name an eyelid, digit
+    or coronary artery, those are compared and a shared LT/RT is ignored (TA-LT with T1-LT
+    are two toes of the left foot).
+    """
+    if not first or not second:
+        return False
+    narrow_first, narrow_second = first - SIDE_MODIFIERS, second - SIDE_MODIFIERS
+    if narrow_first and narrow_second:
+        return narrow_first.isdisjoint(narrow_second)
+    return first.isdisjoint(second)
+
+
+def _bypassing(column1: ItemEntry, column2: ItemEntry) -> tuple[list[str], str]:
+    """The modifiers that bypass a PTP edit of indicator 1, and a note when sites are shared."""
+    modifiers = {*column1.modifiers, *column2.modifiers}
+    if not modifiers:  # the usual case: nothing to look at
+        return [], ""
+    found = modifiers & _SITE_BLIND_BYPASSES
+    if modifiers.isdisjoint(ANATOMIC_MODIFIERS):
+        return sorted(found), ""
+    first, second = _sites(column1), _sites(column2)
+    if _different_sites(first, second):
+        return sorted(found | first | second), ""
+    shared = sorted(first & second)
+    note = (
+        f"; anatomic modifier {', '.join(shared)} on both lines names the same site"
+        if shared
+        else ""
+    )
+    return sorted(found), note
 
 
 def _billable_lines(claim: ClaimForm) -> list[ItemEntry]:
@@ -102,14 +146,14 @@ def _pairs(
                 edit = edits.ptp_edit(column1.code, column2.code, day, setting)
                 if edit is None or edit.modifier_indicator == "9":
                     continue
-                bypass = sorted(
-                    (set(column1.modifiers) | set(column2.modifiers)) & MODIFIER_BYPASSES
+                bypass, same_site = (
+                    _bypassing(column1, column2) if edit.modifier_indicator == "1" else ([], "")
                 )
                 pair = (
                     f"item {column2.sequence} ({column2.code}) is bundled into "
                     f"item {column1.sequence} ({column1.code}) on {day.isoformat()}"
                 )
-                if edit.modifier_indicator == "1" and bypass:
+                if bypass:
                     found.append(
                         finding(
                             "NCCI-PTP-BYPASSED",
@@ -128,7 +172,7 @@ def _pairs(
                     finding(
                         "NCCI-PTP",
                         f"NCCI: {pair} (modifier indicator {edit.modifier_indicator}"
-                        f"{'; ' + edit.rationale if edit.rationale else ''})",
+                        f"{'; ' + edit.rationale if edit.rationale else ''}){same_site}",
                         column2.expression,
                         fix=fix,
                     )

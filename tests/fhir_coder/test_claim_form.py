@@ -29,8 +29,9 @@ from fhir_coder.model import (
     Provider,
     SourceRef,
 )
+from fhir_coder.outcome import Severity
 from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS
-from fhir_coder.validation import claim_can_be_built, validate
+from fhir_coder.validation import Scrubber, claim_can_be_built, validate
 from sandbox.seed import build_seed_bundle
 
 from .conftest import condition, office_visit
@@ -138,3 +139,33 @@ def test_inpatient_form_carries_poa_and_icd10pcs_procedures_as_read(codes):
     assert form == read_back(coded)
     assert form.institutional
     assert all(entry.poa for entry in form.diagnoses)
+
+
+def test_the_diagnoses_the_builder_marks_poa_u_are_listed_for_a_coder(codes):
+    """POA ``U`` is the builder's honest "not known": the scrub of the Claim says so once."""
+    known = replace(condition("dm", (ICD10CM, "E11.9")), onset=date(2019, 4, 2))
+    stay = office_visit(
+        condition("bronchitis", (ICD10CM, "J20.9"), listed_rank=1),  # no onset: U
+        known,  # onset years before admission: Y
+        replace(condition("htn", (ICD10CM, "I10")), recorded=date(2026, 1, 10)),  # same day: U
+        encounter_class=EncounterClass.INPATIENT,
+        period_start=datetime(2026, 1, 10, 22, 0, tzinfo=UTC),
+        period_end=datetime(2026, 1, 15, 10, 0, tzinfo=UTC),
+    )
+    coded = code_encounter(stay, codes)
+    form = claim_form(coded, created=CREATED)
+    assert form == read_back(coded)
+    assert [entry.poa for entry in form.diagnoses] == ["U", "Y", "U"]
+    (found,) = [
+        issue
+        for issue in Scrubber(codesets=codes).scrub(form)
+        if issue.rule == "POA-DOCUMENTATION-INSUFFICIENT"
+    ]
+    assert found.severity is Severity.WARNING
+    assert found.message.startswith(
+        "diagnoses 1 (J20.9), 3 (I10) are marked present on admission U"
+    )
+    assert found.expression == (
+        "Claim.diagnosis[0].onAdmission",
+        "Claim.diagnosis[2].onAdmission",
+    )

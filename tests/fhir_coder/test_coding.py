@@ -1,4 +1,7 @@
+from dataclasses import replace
 from datetime import UTC, date, datetime
+
+import pytest
 
 from fhir_coder.coding import code_encounter
 from fhir_coder.model import CodingMethod, DiagnosisRole, EncounterClass
@@ -75,6 +78,62 @@ def test_refuted_and_entered_in_error_conditions_are_excluded(codes):
     coded = code_encounter(visit, codes)
     assert [line.code for line in coded.diagnoses] == ["I10"]
     assert rules(coded).count("DX-EXCLUDED-VERIFICATION") == 2
+
+
+UNCERTAIN = ("unconfirmed", "provisional", "differential")
+
+
+@pytest.mark.parametrize("status", UNCERTAIN)
+@pytest.mark.parametrize(
+    "encounter_class",
+    [EncounterClass.AMBULATORY, EncounterClass.EMERGENCY, EncounterClass.OBSERVATION],
+)
+def test_an_uncertain_diagnosis_is_not_coded_outside_an_inpatient_stay(
+    codes, status, encounter_class
+):
+    suspected = condition("pna", (ICD10CM, "J20.9"), listed_rank=1, verification=status)
+    visit = office_visit(
+        replace(suspected, text="suspected bronchitis"),
+        condition("htn", (ICD10CM, "I10"), listed_rank=2),
+        encounter_class=encounter_class,
+    )
+    coded = code_encounter(visit, codes)
+    assert [line.code for line in coded.diagnoses] == ["I10"]
+    [finding] = [i for i in coded.issues if i.rule == "NEEDS-CODER-UNCERTAIN-DIAGNOSIS"]
+    assert finding.severity is Severity.WARNING
+    assert finding.message == (
+        f"Condition/pna ('suspected bronchitis') is {status} (an uncertain diagnosis: probable, "
+        "suspected, rule out or working): not coded, as the ICD-10-CM Official Guidelines "
+        "(Section IV.H) ask for outpatient services: needs a coder"
+    )
+    assert finding.fix.startswith("code the signs, symptoms or abnormal findings")
+    assert finding.expression == ("Condition.verificationStatus",)
+    assert finding.source == "Condition/pna"
+
+
+@pytest.mark.parametrize("status", UNCERTAIN)
+def test_an_uncertain_diagnosis_is_coded_as_if_it_existed_for_an_inpatient_stay(codes, status):
+    stay = office_visit(
+        condition("pna", (ICD10CM, "J20.9"), listed_rank=1, verification=status),
+        encounter_class=EncounterClass.INPATIENT,
+        period_end=datetime(2026, 1, 18, 11, 0, tzinfo=UTC),
+    )
+    coded = code_encounter(stay, codes)
+    assert [line.code for line in coded.diagnoses] == ["J209"]
+    assert "NEEDS-CODER-UNCERTAIN-DIAGNOSIS" not in rules(coded)
+    [note] = [i for i in coded.issues if i.rule == "DX-UNCERTAIN-INPATIENT"]
+    assert note.severity is Severity.INFORMATION
+    assert "Section II.H" in note.message
+    assert note.message.startswith(f"Condition/pna is {status}")
+
+
+def test_a_confirmed_or_unstated_verification_is_coded_without_a_note(codes):
+    visit = office_visit(
+        condition("a", (ICD10CM, "I10")), condition("b", (ICD10CM, "E11.9"), verification="")
+    )
+    coded = code_encounter(visit, codes)
+    assert [line.code for line in coded.diagnoses] == ["I10", "E119"]
+    assert not {"NEEDS-CODER-UNCERTAIN-DIAGNOSIS", "DX-UNCERTAIN-INPATIENT"} & set(rules(coded))
 
 
 def test_problem_list_item_counts_only_when_the_encounter_lists_it(codes):

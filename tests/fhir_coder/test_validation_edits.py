@@ -311,6 +311,17 @@ CASES: list[
         "Claim.diagnosis[1].onAdmission",
     ),
     (
+        "POA-DOCUMENTATION-INSUFFICIENT",
+        INST,
+        dxs(dx(0, "E11.9", principal=True, poa="U"), dx(1, "I10"), dx(2, "Z72.0", poa="U")),
+        dxs(dx(0, "E11.9", principal=True, poa="W"), dx(1, "I10", poa="N"), dx(2, "Z72.0")),
+        (
+            "diagnoses 1 (E11.9), 3 (Z72.0) are marked present on admission U (documentation "
+            "insufficient): a coder must resolve them before the claim is submitted"
+        ),
+        "Claim.diagnosis[2].onAdmission",
+    ),
+    (
         "ICD10CM-EXCLUDES1",
         P,
         dxs(dx(0, "E11.9", principal=True), dx(1, "E10.9")),
@@ -713,6 +724,94 @@ def test_a_profile_changes_severities_and_turns_edits_off() -> None:
 def test_a_profile_naming_an_unknown_edit_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="names unknown edits: NO-SUCH-EDIT"):
         PayerProfile("typo", {"NO-SUCH-EDIT": Severity.ERROR})
+
+
+def test_one_poa_u_finding_per_claim_names_each_diagnosis_and_element() -> None:
+    one = replace(INSTITUTIONAL, diagnoses=(dx(0, "E11.9", principal=True, poa="U"), dx(1, "I10")))
+    (found,) = only(scrub(one), "POA-DOCUMENTATION-INSUFFICIENT")
+    assert found.message.startswith("diagnosis 1 (E11.9) is marked present on admission U")
+    assert found.message.endswith("a coder must resolve it before the claim is submitted")
+    assert found.expression == ("Claim.diagnosis[0].onAdmission",)
+    assert found.fix.startswith("query the provider and set Y or N")
+    assert found.severity is Severity.WARNING
+    both = replace(
+        INSTITUTIONAL,
+        diagnoses=(dx(0, "E11.9", principal=True, poa="U"), dx(1, "I10", poa="U")),
+    )
+    (found,) = only(scrub(both), "POA-DOCUMENTATION-INSUFFICIENT")
+    assert found.expression == (
+        "Claim.diagnosis[0].onAdmission",
+        "Claim.diagnosis[1].onAdmission",
+    )
+    professional = replace(PROFESSIONAL, diagnoses=both.diagnoses)
+    assert only(scrub(professional), "POA-DOCUMENTATION-INSUFFICIENT") == []
+    assert only(scrub(both, profile=COMMERCIAL), "POA-DOCUMENTATION-INSUFFICIENT") != []
+
+
+def ptp_rules(*entries: ItemEntry) -> list[str]:
+    found = scrub(items(*entries)(PROFESSIONAL))
+    return [i.rule for i in found if i.rule in ("NCCI-PTP", "NCCI-PTP-BYPASSED")]
+
+
+@pytest.mark.parametrize(
+    ("column1", "column2", "expected"),
+    [
+        (("RT",), ("RT",), "NCCI-PTP"),  # the same knee
+        (("RT",), ("LT",), "NCCI-PTP-BYPASSED"),  # the other knee
+        ((), ("LT",), "NCCI-PTP"),  # one line names no site: nothing shows a different one
+        (("LT",), (), "NCCI-PTP"),
+        (("RT", "LT"), ("RT",), "NCCI-PTP"),  # a site on both lines
+        (("TA", "LT"), ("T1", "LT"), "NCCI-PTP-BYPASSED"),  # two toes of the left foot
+        (("TA",), ("TA", "LT"), "NCCI-PTP"),  # the same toe
+        (("F1",), ("F2",), "NCCI-PTP-BYPASSED"),
+        (("LC",), ("LD",), "NCCI-PTP-BYPASSED"),
+        (("RT",), ("RT", "XS"), "NCCI-PTP-BYPASSED"),  # XS bypasses whatever the sites
+        (("59",), (), "NCCI-PTP-BYPASSED"),  # on the column-1 line: honoured (see the module)
+        (("25",), ("RT",), "NCCI-PTP-BYPASSED"),
+        (("GT",), ("50",), "NCCI-PTP"),  # not NCCI-associated
+    ],
+)
+def test_anatomic_modifiers_bypass_only_when_the_sites_differ(
+    column1: tuple[str, ...], column2: tuple[str, ...], expected: str
+) -> None:
+    assert ptp_rules(line(0, "29881", modifiers=column1), line(1, "29877", modifiers=column2)) == [
+        expected
+    ]
+
+
+def test_a_bypass_says_which_modifiers_and_a_shared_site_is_named() -> None:
+    by_site = scrub(
+        items(line(0, "29881", modifiers=("RT",)), line(1, "29877", modifiers=("LT",)))(
+            PROFESSIONAL
+        )
+    )
+    (bypassed,) = only(by_site, "NCCI-PTP-BYPASSED")
+    assert bypassed.message.endswith("allowed by modifier LT, RT")
+    same = scrub(
+        items(line(0, "29881", modifiers=("RT",)), line(1, "29877", modifiers=("RT",)))(
+            PROFESSIONAL
+        )
+    )
+    (refused,) = only(same, "NCCI-PTP")
+    assert refused.message.endswith(
+        "(modifier indicator 1); anatomic modifier RT on both lines names the same site"
+    )
+    assert refused.severity is Severity.ERROR
+    assert refused.fix == (
+        "if the service was distinct, append 59 (or XE, XS, XP, XU) to item 2; otherwise remove it"
+    )
+
+
+def test_a_bypass_modifier_on_a_third_line_does_not_count() -> None:
+    assert ptp_rules(
+        line(0, "29881"), line(1, "29877"), line(2, "99213", modifiers=("59", "LT"))
+    ) == ["NCCI-PTP"]
+
+
+def test_no_modifier_bypasses_indicator_0() -> None:
+    assert ptp_rules(
+        line(0, "93000", modifiers=("RT",)), line(1, "93005", modifiers=("LT", "59"))
+    ) == ["NCCI-PTP"]
 
 
 def test_without_ncci_tables_the_lines_are_reported_as_not_checked() -> None:
