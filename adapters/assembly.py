@@ -152,7 +152,8 @@ def assemble_encounter(
         parse_fhir_datetime(period.get("end")),
         issues,
     )
-    disposition = read_codings((resource.get("hospitalization") or {}).get("dischargeDisposition"))
+    hospitalization = resource.get("hospitalization") or {}
+    disposition = read_codings(hospitalization.get("dischargeDisposition"))
     return Encounter(
         id=encounter_id,
         reference=reference,
@@ -176,4 +177,17 @@ def assemble_encounter(
         providers=providers,
         read_issues=tuple(issues),
         discharge_disposition=disposition[0].code if disposition else "",
+        discharge_disposition_system=disposition[0].system if disposition else "",
+        admit_source=read_codings(
+            hospitalization.get("admitSource"),
+            issues=issues,
+            source=reference,
+            expression="Encounter.hospitalization.admitSource",
+        ),
+        priority=read_codings(
+            resource.get("priority"),
+            issues=issues,
+            source=reference,
+            expression="Encounter.priority",
+        ),
     )

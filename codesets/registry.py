@@ -96,7 +96,7 @@ class _Day:
 
 
 class CodeSetRegistry:
-    """Implements the code-set, notes and text-search ports of :mod:`fhir_coder.ports`.
+    """Implements the code-set, service-codes, notes and text-search ports of the core.
 
     ICD-10-CM from the compiled index; ICD-10-PCS, HCPCS and CPT through
     :attr:`procedures` (set up on their first lookup); Excludes1/2, code first, use
@@ -142,6 +142,7 @@ class CodeSetRegistry:
         self._pcs_days: dict[date, _Day] = {}
         self._procedure_files = (hcpcs_file, cpt_file, cpt_year)
         self._procedures: ProcedureCodeSets | None = None
+        self._loaded: dict[str, bool] = {}
         self._search: Icd10cmSearch | None = None
 
     def __enter__(self) -> Self:
@@ -215,6 +216,44 @@ class CodeSetRegistry:
             day.answers.clear()
         day.answers[code] = found
         return found
+
+    def loaded(self, system: str) -> bool:
+        """Whether codes of ``system`` can be checked (the service-codes port).
+
+        ICD-10-CM and ICD-10-PCS always; HCPCS and CPT when their file is configured.
+        """
+        found = self._loaded.get(system)
+        if found is None:
+            canonical = canonical_system(system)
+            procedures = self.procedures
+            if canonical in (ICD10CM, ICD10PCS):
+                found = True
+            elif canonical == HCPCS:
+                found = procedures.hcpcs_path is not None
+            else:
+                found = canonical == CPT and procedures.cpt_path is not None
+            self._loaded[system] = found  # the files are fixed once procedures are set up
+        return found
+
+    def modifier(self, code: str, on: date) -> CodeInfo:
+        """A HCPCS Level II modifier on ``on``, from the configured HCPCS file.
+
+        Without a HCPCS file raises :class:`UnknownCodeSystemError`.
+        """
+        hcpcs = self.procedures.hcpcs
+        if hcpcs is None:
+            raise UnknownCodeSystemError(HCPCS)
+        normal = code.strip().upper()
+        entry = hcpcs.modifiers.get(normal)
+        valid = entry is not None and entry.valid_on(on)
+        return CodeInfo(
+            system=HCPCS,
+            code=normal,
+            valid=valid,
+            billable=valid,
+            description=entry.description if entry is not None else "",
+            release=hcpcs.release,
+        )
 
     def describe(self, code: str, system: str = ICD10CM) -> CodeDescription | None:
         """What the tabular says about ``code`` (notes included), or None if it has no such code."""
@@ -441,7 +480,7 @@ class CodeSetRegistry:
             day = self._pcs_days.get(on) or self._resolve(on, ICD10PCS)
             return self.procedures.pcs(code, day.mce_day, day.position, day.release)
         if canonical in (HCPCS, CPT):
-            return self.procedures.lookup(canonical, code, on)
+            return (self._procedures or self.procedures).lookup(canonical, code, on)
         raise UnknownCodeSystemError(system)
 
     def _resolve(self, on: date, system: str = ICD10CM) -> _Day:

@@ -20,15 +20,21 @@ from typing import Any
 
 from fhir_coder import __version__
 from fhir_coder.claim_parts import (
+    ADMISSION_TYPE_SYSTEM,
+    DISCHARGE_STATUS_SYSTEM,
     DRG_SYSTEM,
     NPI_SYSTEM,
     POA_SYSTEM,
     POS_SYSTEM,
     REVENUE_SYSTEM,
+    SUPPORTING_INFO_TYPE,
     FeeSchedule,
+    admission_type,
     discharge_status,
+    discharge_status_code,
     place_of_service,
     poa_indicator,
+    point_of_origin,
     revenue_code,
 )
 from fhir_coder.model import (
@@ -164,6 +170,42 @@ def _diagnosis_entry(
                 "text": drg.version,
             }
     return entry
+
+
+# supportingInfo categories (C4BBSupportingInfoType code, display), one per UB-04 fact.
+_ADMISSION_TYPE_CATEGORY = ("admtype", "Admission Type")
+_POINT_OF_ORIGIN_CATEGORY = ("pointoforigin", "Point Of Origin")
+_DISCHARGE_STATUS_CATEGORY = ("discharge-status", "Discharge Status")
+
+
+def _supporting_info(encounter: Encounter) -> list[dict[str, Any]]:
+    """The UB-04 facts of an inpatient stay the encounter states, in form-locator order.
+
+    Priority (type) of admission (FL 14), point of origin (FL 15) and patient discharge
+    status (FL 17), each a ``supportingInfo`` with CARIN BB's category and the NUBC code,
+    as CARIN BB and BFD write them. A fact the encounter does not state for certain is
+    left out (``fhir_coder.validation.structure.institutional_edits`` says so).
+    """
+    facts: list[tuple[tuple[str, str], str, str]] = []
+    priority = admission_type(encounter)
+    if priority is not None:
+        facts.append((_ADMISSION_TYPE_CATEGORY, ADMISSION_TYPE_SYSTEM, priority))
+    origin = point_of_origin(encounter)
+    if origin is not None:
+        facts.append((_POINT_OF_ORIGIN_CATEGORY, *origin))
+    status = discharge_status_code(encounter)
+    if status is not None:
+        facts.append((_DISCHARGE_STATUS_CATEGORY, DISCHARGE_STATUS_SYSTEM, status))
+    return [
+        {
+            "sequence": sequence,
+            "category": {
+                "coding": [{"system": SUPPORTING_INFO_TYPE, "code": kind, "display": display}]
+            },
+            "code": {"coding": [{"system": system, "code": code}]},
+        }
+        for sequence, ((kind, display), system, code) in enumerate(facts, start=1)
+    ]
 
 
 @fast_init
@@ -403,6 +445,8 @@ def build_claim(
             }
             for i, p in enumerate(practitioners, start=1)
         ]
+    if inpatient and (supporting := _supporting_info(encounter)):
+        claim["supportingInfo"] = supporting
     # ICD-10-PCS codes are the institutional claim's procedures; CPT/HCPCS are its lines.
     icd_procedures, service_lines = split_procedures(coded)
     if icd_procedures:

@@ -25,7 +25,7 @@ from fhir_coder.claim import (
     serviced_on,
     split_procedures,
 )
-from fhir_coder.claim_parts import poa_indicator
+from fhir_coder.claim_parts import poa_indicator, revenue_code
 from fhir_coder.model import CodedEncounter, CodedLine, Provider
 from fhir_coder.systems import canonical_system, display_icd10cm
 from fhir_coder.validation.form import (
@@ -112,6 +112,7 @@ def claim_form(
                 serviced=serviced_on(line, encounter),
                 unit_price=None if price is None else float(price),
                 net=net,
+                revenue=(revenue_code(line) or "") if inpatient else "",
             )
         )
     total = claim_total(nets) if options.fee_schedule is not None else None

@@ -97,6 +97,17 @@ _EDITS: Final = (
         "mce",
         "inpatient diagnoses with POA U, for a coder to resolve",
     ),
+    # Diagnosis edits of professional (and vision) claims: the MCE's code-level subset
+    _e(
+        "DX-EXTERNAL-CAUSE-FIRST-LISTED",
+        E,
+        _B,
+        "dx",
+        "an external-cause code (V00-Y99) as first-listed diagnosis",
+    ),
+    _e("DX-MANIFESTATION-FIRST-LISTED", E, _B, "dx", "a manifestation code as first-listed"),
+    _e("DX-AGE-CONFLICT", E, _B, "dx", "a diagnosis that conflicts with the patient's age"),
+    _e("DX-SEX-CONFLICT", E, _B, "dx", "a diagnosis that conflicts with the patient's sex"),
     # Tabular notes
     _e("ICD10CM-EXCLUDES1", W, _B, "notes", "two codes an Excludes1 note keeps apart"),
     _e("ICD10CM-CODE-FIRST", W, _B, "notes", "a manifestation without its etiology first"),
@@ -108,7 +119,21 @@ _EDITS: Final = (
     _e("MUE-UNITS", E, _B, "procedures", "more units on a line than the MUE allows"),
     _e("MUE-UNITS-DOS", E, _B, "procedures", "more units on a date than the MUE allows"),
     _e("PROCEDURE-CODE-SHAPE", E, _C, "procedures", "not a CPT or HCPCS code's shape"),
+    _e(
+        "PROCEDURE-CODE-INVALID",
+        E,
+        _C,
+        "procedures",
+        "a CPT/HCPCS code not in the code set loaded, on the date of service",
+    ),
     _e("MODIFIER-INVALID", E, _C, "procedures", "a modifier that is not two letters or digits"),
+    _e(
+        "MODIFIER-UNKNOWN",
+        E,
+        _C,
+        "procedures",
+        "a Level II modifier the HCPCS file does not list on the date",
+    ),
     _e("MODIFIER-DUPLICATE", W, IssueCode.DUPLICATE, "procedures", "a modifier twice on a line"),
     _e("MODIFIER-TOO-MANY", E, _B, "procedures", "more than four modifiers on a line"),
     # Diagnosis pointers
@@ -130,6 +155,11 @@ _EDITS: Final = (
     _e("CLAIM-TOTAL-MISMATCH", E, _V, "structure", "the total is not the sum of the item nets"),
     _e("ENCOUNTER-NOT-FINISHED", E, _B, "structure", "the encounter is not finished"),
     _e("ENCOUNTER-NO-DATE", E, _R, "structure", "the encounter has no date"),
+    # Institutional (UB-04) facts: discharge status, admission type and source, revenue codes
+    _e("DISCHARGE-STATUS-UNKNOWN", W, IssueCode.INCOMPLETE, "structure", "no discharge status"),
+    _e("ADMISSION-TYPE-UNMAPPED", INFO, IssueCode.INCOMPLETE, "structure", "no admission type"),
+    _e("ADMISSION-SOURCE-UNMAPPED", INFO, IssueCode.INCOMPLETE, "structure", "no point of origin"),
+    _e("ITEM-NO-REVENUE", E, _R, "structure", "an institutional line without a revenue code"),
 )
 
 CATALOGUE: Final[Mapping[str, Edit]] = {entry.id: entry for entry in _EDITS}
@@ -164,8 +194,10 @@ def edit(edit_id: str) -> Edit:
 class PayerProfile:
     """Which edits a payer applies and how hard: ``severities`` overrides the defaults.
 
-    An edit mapped to ``None`` is off. ``sex_edits`` asks the MCE for sex conflicts even
-    after CMS dropped them (2024-10-01); ``mce`` applies the MCE to institutional claims.
+    An edit mapped to ``None`` is off. ``sex_edits`` asks for sex conflicts even after CMS
+    dropped them (2024-10-01), on institutional claims (``MCE-SEX-CONFLICT``) and professional
+    ones (``DX-SEX-CONFLICT``) alike; ``mce`` applies the MCE to institutional claims (the
+    ``DX-*`` edits of professional claims are turned off one by one, like any edit).
     """
 
     name: str
@@ -194,7 +226,10 @@ class PayerProfile:
 
 
 MEDICARE: Final = PayerProfile(
-    "medicare", {"MCE-SEX-CONFLICT": Severity.ERROR}, sex_edits=False, mce=True
+    "medicare",
+    {"MCE-SEX-CONFLICT": Severity.ERROR, "DX-SEX-CONFLICT": Severity.ERROR},
+    sex_edits=False,
+    mce=True,
 )
 """The default: the CMS edits as Medicare applies them (no sex edits from FY2025)."""
 
@@ -202,6 +237,7 @@ COMMERCIAL: Final = PayerProfile(
     "commercial",
     {
         "MCE-SEX-CONFLICT": Severity.WARNING,
+        "DX-SEX-CONFLICT": Severity.WARNING,
         "MCE-QUESTIONABLE-ADMISSION": None,
         "MCE-NON-COVERED": Severity.WARNING,
         "MCE-LIMITED-COVERAGE": None,

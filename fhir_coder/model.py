@@ -190,6 +190,14 @@ class Encounter:
     # ``hospitalization.dischargeDisposition`` as sent (discharged home, transferred...):
     # the MS-DRG grouper needs the discharge status it maps to.
     discharge_disposition: str = ""
+    # The system of that disposition code: an EHR that sends NUBC's own discharge status
+    # (https://www.nubc.org/CodeSystem/PatDischargeStatus) has it written as sent.
+    discharge_disposition_system: str = ""
+    # UB-04 admission facts, as sent (systems canonical): ``hospitalization.admitSource``
+    # for the point of origin (FL 15), ``Encounter.priority`` for the priority (type) of
+    # admission (FL 14). fhir_coder.claim_parts maps them to NUBC codes where certain.
+    admit_source: tuple[Coding, ...] = ()
+    priority: tuple[Coding, ...] = ()
 
     @property
     def date_of_service(self) -> date | None:

@@ -28,6 +28,7 @@ __all__ = [
     "NoteKind",
     "ProcedureEditPort",
     "PtpEdit",
+    "ServiceCodesPort",
     "Setting",
     "Suggestion",
     "TextSearchPort",
@@ -166,6 +167,26 @@ class CrosswalkPort(Protocol):
         ...
 
 
+class ServiceCodesPort(Protocol):
+    """Which service-line code sets have a file, and the HCPCS Level II modifiers.
+
+    Beside :class:`CodeSetPort` (which answers for the codes themselves): HCPCS from CMS's
+    file, CPT from the organisation's licensed one, each only when configured.
+    """
+
+    def loaded(self, system: str) -> bool:
+        """Whether codes of ``system`` (HCPCS, CPT) can be checked: its file is configured."""
+        ...
+
+    def modifier(self, code: str, on: date) -> CodeInfo:
+        """Facts about modifier ``code`` on ``on`` (``valid`` when the file lists it then).
+
+        No HCPCS file loaded raises ``UnknownCodeSystemError``. Two-digit (Level I, CPT)
+        modifiers are the AMA's and are not in the HCPCS file: callers do not ask for them.
+        """
+        ...
+
+
 Setting = Literal["practitioner", "hospital"]
 """NCCI and MUE tables exist for practitioner (professional) and hospital (outpatient) claims."""
 
@@ -287,5 +308,18 @@ class MedicareCodeEditorPort(Protocol):
 
         CMS dropped the sex edits for discharges from 2024-10-01; ``sex_edits`` asks for
         them anyway, from the last tables that had them, for payers that still apply them.
+        """
+        ...
+
+    def diagnosis_edits(
+        self, claim: MceClaim, *, sex_edits: bool = False
+    ) -> tuple[MceFinding, ...]:
+        """The MCE's code-level diagnosis edits, which payers apply to professional claims too.
+
+        Only ``E_CODE_AS_PDX`` and ``MANIFESTATION_AS_PDX`` (on ``claim.principal``, the
+        first-listed diagnosis), ``AGE_CONFLICT`` and ``SEX_CONFLICT`` (on any diagnosis),
+        as :meth:`edit` would attribute them; procedures, POA and the inpatient-only edits
+        are not looked at. ``claim.discharge`` is the date of service; ``sex_edits`` as for
+        :meth:`edit`.
         """
         ...

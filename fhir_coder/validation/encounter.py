@@ -15,6 +15,7 @@ from __future__ import annotations
 from fhir_coder.model import CodedEncounter
 from fhir_coder.outcome import Issue
 from fhir_coder.validation._finding import finding
+from fhir_coder.validation.structure import institutional_edits
 
 __all__ = ["STRUCTURAL_RULES", "claim_can_be_built", "validate"]
 
@@ -70,6 +71,7 @@ def validate(coded: CodedEncounter) -> tuple[Issue, ...]:
                 source=where,
             )
         )
+    found.extend(institutional_edits(coded))
     return tuple(found)
 
 

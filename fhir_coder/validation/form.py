@@ -87,6 +87,7 @@ class ItemEntry:
     net: float | None = None
     coding_index: int = 0
     factor: float | None = None
+    revenue: str = ""  # the NUBC revenue code (institutional lines), "" when absent
 
     @property
     def expression(self) -> str:

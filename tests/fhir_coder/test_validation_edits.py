@@ -17,6 +17,7 @@ from fhir_coder.edits import CATALOGUE, COMMERCIAL, MEDICARE, PayerProfile
 from fhir_coder.errors import ConfigurationError
 from fhir_coder.outcome import Issue, Severity
 from fhir_coder.ports import (
+    CodeInfo,
     CodeNote,
     MceClaim,
     MceFinding,
@@ -39,10 +40,35 @@ from .conftest import TableCodeSet
 DAY = date(2026, 3, 2)
 
 
-def Codes() -> TableCodeSet:  # noqa: N802 - reads as the class it stands for
-    """The shared code table, with the codes these edits need."""
+INVALID_LINE_CODES = frozenset({"99999", "G9999"})
+
+
+@dataclass
+class ServiceLineCodes(TableCodeSet):
+    """The ICD-10-CM table, and CPT and HCPCS files holding every code but the invalid ones."""
+
+    def lookup(self, system: str, code: str, on: date) -> CodeInfo:
+        if system in (CPT, HCPCS):
+            valid = code not in INVALID_LINE_CODES
+            name = "CPT 2026" if system == CPT else "HCPCS 2026 JAN"
+            return CodeInfo(system, code, valid, valid, "", name)
+        return super().lookup(system, code, on)
+
+
+class Modifiers:
+    """HCPCS and CPT files loaded; the HCPCS file's modifiers: every one but ZZ."""
+
+    def loaded(self, system: str) -> bool:
+        return system in (CPT, HCPCS)
+
+    def modifier(self, code: str, on: date) -> CodeInfo:
+        return CodeInfo(HCPCS, code, code != "ZZ", code != "ZZ", "", "HCPCS 2026 JAN")
+
+
+def Codes(kind: type[TableCodeSet] = ServiceLineCodes) -> TableCodeSet:  # noqa: N802
+    """The shared code table, with the codes these edits need (``TableCodeSet``: no CPT)."""
     codes = "E119 E1122 E109 I10 T3601XA S72001A F0280 G309 N185 Z720 G01 A170 J189 Z3800 O0900 C61"
-    return TableCodeSet(
+    return kind(
         billable=dict.fromkeys(codes.split(), ""),
         headers={"E11": ("E119", "E1122"), "S72001": ("S72001A", "S72001D")},
     )
@@ -98,11 +124,19 @@ class Mce:
     findings: tuple[MceFinding, ...] = ()
     seen: list[MceClaim] = field(default_factory=list)
     sex_edits: list[bool] = field(default_factory=list)
+    dx_findings: tuple[MceFinding, ...] = ()
+    dx_seen: list[tuple[MceClaim, bool]] = field(default_factory=list)
 
     def edit(self, claim: MceClaim, *, sex_edits: bool = False) -> tuple[MceFinding, ...]:
         self.seen.append(claim)
         self.sex_edits.append(sex_edits)
         return self.findings
+
+    def diagnosis_edits(
+        self, claim: MceClaim, *, sex_edits: bool = False
+    ) -> tuple[MceFinding, ...]:
+        self.dx_seen.append((claim, sex_edits))
+        return self.dx_findings
 
 
 def dx(
@@ -165,6 +199,7 @@ def scrub(
         mce=mce or Mce(),
         notes=Notes(),
         profile=profile,
+        service_codes=Modifiers(),
     ).scrub(claim)
 
 
@@ -423,6 +458,30 @@ CASES: list[
         "Claim.item[0].productOrService.coding[0].code",
     ),
     (
+        "PROCEDURE-CODE-INVALID",
+        P,
+        items(line(0, "99999")),
+        items(line(0, "99213")),
+        "item 1: 99999 is not a valid CPT code on 2026-03-02 (CPT 2026)",
+        "Claim.item[0].productOrService.coding[0].code",
+    ),
+    (
+        "PROCEDURE-CODE-INVALID",
+        P,
+        items(line(0, "G9999", system=HCPCS)),
+        items(line(0, "G0008", system=HCPCS)),
+        "item 1: G9999 is not a valid HCPCS Level II code on 2026-03-02 (HCPCS 2026 JAN)",
+        "Claim.item[0].productOrService.coding[0].code",
+    ),
+    (
+        "MODIFIER-UNKNOWN",
+        P,
+        items(line(0, "99213", modifiers=("RT", "ZZ"))),
+        items(line(0, "99213", modifiers=("RT", "25"))),
+        "item 1: modifier ZZ is not a HCPCS modifier on 2026-03-02 (HCPCS 2026 JAN)",
+        "Claim.item[0].modifier[1]",
+    ),
+    (
         "MODIFIER-INVALID",
         P,
         items(line(0, "99213", modifiers=("A",))),
@@ -559,6 +618,14 @@ CASES: list[
         "Claim.item[0].productOrService",
     ),
     (
+        "ITEM-NO-REVENUE",
+        INST,
+        items(line(0, "J1100")),
+        items(line(0, "J1100", revenue="0636")),
+        "item 1 (J1100) of an institutional claim has no revenue code",
+        "Claim.item[0].revenue",
+    ),
+    (
         "ITEM-NET-MISMATCH",
         P,
         items(line(0, "99213", net=90.0)),
@@ -598,9 +665,17 @@ def test_every_catalogued_edit_has_a_case_or_an_mce_case() -> None:
     covered = (
         {case[0] for case in CASES}
         | set(MCE_CASES)
+        | set(DX_CASES)
         | {"AGE-UNKNOWN", "SEX-UNKNOWN", "NCCI-NOT-LOADED"}
     )
-    encounter_only = {"ENCOUNTER-NOT-FINISHED", "ENCOUNTER-NO-DATE"}
+    encounter_only = {
+        "ENCOUNTER-NOT-FINISHED",
+        "ENCOUNTER-NO-DATE",
+        # from the coded stay (tests/fhir_coder/test_claim_institutional.py)
+        "DISCHARGE-STATUS-UNKNOWN",
+        "ADMISSION-TYPE-UNMAPPED",
+        "ADMISSION-SOURCE-UNMAPPED",
+    }
     assert set(CATALOGUE) - covered - encounter_only == set()
 
 
@@ -825,7 +900,44 @@ def test_without_ncci_tables_the_lines_are_reported_as_not_checked() -> None:
 def test_a_scrubber_without_code_sets_reports_codes_as_not_checked() -> None:
     issues = Scrubber().scrub(PROFESSIONAL)
     assert {issue.rule for issue in issues} == {"CODE-NOT-CHECKED", "NCCI-NOT-LOADED"}
-    assert len(only(issues, "CODE-NOT-CHECKED")) == 3
+    assert len(only(issues, "CODE-NOT-CHECKED")) == 4  # three diagnoses, the CPT lines once
+    (lines,) = [i for i in issues if i.message.startswith("CPT codes")]
+    assert lines.message == (
+        "CPT codes were not checked for validity (items 1 (99213), 2 (93000)): "
+        "no code set is loaded"
+    )
+
+
+def test_service_lines_of_a_system_with_no_file_are_said_once_per_claim() -> None:
+    """No licensed CPT file, no HCPCS file: one information per system, naming the lines.
+
+    Modifiers are then checked for their shape only (ZZ passes), as before the HCPCS file.
+    """
+    claim = replace(
+        PROFESSIONAL,
+        items=(
+            line(0, "99213", modifiers=("25", "RT")),
+            line(1, "G9999", system=HCPCS, modifiers=("ZZ",)),
+            line(2, "93000", system=HCPCS),  # Level I sent as HCPCS: CPT
+        ),
+        total=None,
+    )
+    issues = Scrubber(codesets=Codes(TableCodeSet)).scrub(claim)
+    cpt, hcpcs = sorted(only(issues, "CODE-NOT-CHECKED"), key=lambda i: i.message)
+    assert cpt.message == (
+        "CPT codes were not checked for validity (items 1 (99213), 3 (93000)): "
+        "no licensed CPT file is configured"
+    )
+    assert cpt.expression == (
+        "Claim.item[0].productOrService.coding[0].code",
+        "Claim.item[2].productOrService.coding[0].code",
+    )
+    assert cpt.severity is Severity.INFORMATION
+    assert hcpcs.message == (
+        "HCPCS Level II codes were not checked for validity (item 2 (G9999)): "
+        "no HCPCS file is configured"
+    )
+    assert only(issues, "PROCEDURE-CODE-INVALID") == only(issues, "MODIFIER-UNKNOWN") == []
 
 
 def test_the_date_of_service_is_discharge_for_institutional_claims_and_the_first_line_else() -> (
@@ -853,3 +965,91 @@ def test_the_documentation_lists_every_edit_of_the_catalogue() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "validation.md").read_text()
     missing = [edit_id for edit_id in CATALOGUE if f"`{edit_id}`" not in doc]
     assert missing == []
+
+
+# Professional claims: the MCE's code-level diagnosis edits, under their own ids.
+DX_CASES = {
+    "DX-EXTERNAL-CAUSE-FIRST-LISTED": (
+        "E_CODE_AS_PDX",
+        "principal",
+        (
+            "diagnosis 1 (E11.9) is an external-cause code (V00-Y99) and cannot be the "
+            "first-listed diagnosis"
+        ),
+    ),
+    "DX-MANIFESTATION-FIRST-LISTED": (
+        "MANIFESTATION_AS_PDX",
+        "principal",
+        "diagnosis 1 (E11.9) is a manifestation code and cannot be the first-listed diagnosis",
+    ),
+    "DX-AGE-CONFLICT": (
+        "AGE_CONFLICT",
+        "secondary",
+        "diagnosis 2 (I10) conflicts with the patient's age (70)",
+    ),
+    "DX-SEX-CONFLICT": (
+        "SEX_CONFLICT",
+        "secondary",
+        "diagnosis 2 (I10) conflicts with the patient's sex (female)",
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(DX_CASES))
+def test_each_professional_diagnosis_edit_is_reported_on_its_code(rule: str) -> None:
+    name, position, message = DX_CASES[rule]
+    code = "E119" if position == "principal" else "I10"
+    mce = Mce(dx_findings=(MceFinding(name, position, 0, code),))  # type: ignore[arg-type]
+    (found,) = only(scrub(PROFESSIONAL, mce=mce), rule)
+    assert found.message == message
+    assert found.expression == ((DX0 if position == "principal" else DX1),)
+    assert found.severity is Severity.ERROR
+    # Vision claims (837P too) get them; institutional claims get the MCE's own ids instead.
+    assert only(scrub(replace(PROFESSIONAL, claim_type="vision"), mce=mce), rule)
+    assert only(scrub(INSTITUTIONAL, mce=mce), rule) == []
+    assert only(scrub(PROFESSIONAL, mce=Mce()), rule) == []
+    # Nothing but these four edits comes through on a professional claim.
+    other = Mce(
+        findings=(MceFinding(name, position, 0, code),),  # type: ignore[arg-type]
+        dx_findings=(MceFinding("QUESTIONABLE_ADMISSION", "principal", 0, "E119"),),
+    )
+    assert [i.rule for i in scrub(PROFESSIONAL, mce=other)] == []
+
+
+def test_the_professional_edits_get_the_first_listed_the_secondaries_and_the_profile() -> None:
+    mce = Mce()
+    claim = replace(
+        PROFESSIONAL,
+        diagnoses=(
+            dx(0, "I10", poa=None),
+            dx(1, "E11.9", principal=True, poa=None),
+            dx(2, "44054006", system=SNOMED),
+        ),
+    )
+    scrub(claim, mce=mce)
+    assert mce.dx_seen == [(MceClaim(DAY, 70, "female", "E119", None, (("I10", None),)), False)]
+    assert mce.seen == []  # the whole MCE is for institutional claims only
+    scrub(claim, mce=mce, profile=COMMERCIAL)
+    assert mce.dx_seen[-1][1] is True
+    sex = Mce(dx_findings=(MceFinding("SEX_CONFLICT", "secondary", 0, "I10"),))
+    (found,) = only(scrub(claim, mce=sex, profile=COMMERCIAL), "DX-SEX-CONFLICT")
+    assert found.severity is Severity.WARNING
+    off = PayerProfile("no-age", {"DX-AGE-CONFLICT": None})
+    age = Mce(dx_findings=(MceFinding("AGE_CONFLICT", "secondary", 0, "I10"),))
+    assert only(scrub(claim, mce=age), "DX-AGE-CONFLICT")
+    assert only(scrub(claim, mce=age, profile=off), "DX-AGE-CONFLICT") == []
+
+
+def test_a_professional_claim_with_unknown_age_or_sex_says_the_edits_could_not_run() -> None:
+    mce = Mce(dx_findings=(MceFinding("AGE_CONFLICT", "secondary", 0, "I10"),))
+    issues = scrub(replace(PROFESSIONAL, age=None, sex=None), mce=mce, profile=COMMERCIAL)
+    assert only(issues, "DX-AGE-CONFLICT") == []
+    (age,) = only(issues, "AGE-UNKNOWN")
+    assert age.message == "the patient's age is unknown: the diagnosis age edits could not run"
+    assert age.expression == ("Claim.patient",)
+    (sex,) = only(issues, "SEX-UNKNOWN")
+    assert sex.message == "the patient's sex is unknown: the sex edits could not run"
+    # Medicare after FY2024 has no sex edits to miss; a claim without ICD-10-CM has no edits.
+    assert only(scrub(replace(PROFESSIONAL, sex=None), mce=mce), "SEX-UNKNOWN") == []
+    snomed_only = replace(PROFESSIONAL, age=None, diagnoses=(dx(0, "44054006", system=SNOMED),))
+    assert only(scrub(snomed_only, mce=mce), "AGE-UNKNOWN") == []
