@@ -249,29 +249,36 @@ def institutional_edits(coded: CodedEncounter) -> list[Issue]:
                 source=where,
             )
         )
-    if admission_type(encounter) is None:
-        sent = _sent(encounter.priority)
+    for rule, unmapped, codings, what, element, form_locator in (
+        (
+            "ADMISSION-TYPE-UNMAPPED",
+            admission_type(encounter) is None,
+            encounter.priority,
+            ("the priority", "names no NUBC admission type", "priority (type) of admission"),
+            "Encounter.priority",
+            "FL 14",
+        ),
+        (
+            "ADMISSION-SOURCE-UNMAPPED",
+            point_of_origin(encounter) is None,
+            encounter.admit_source,
+            ("the admit source", "names no single NUBC point of origin", "point of origin"),
+            "Encounter.hospitalization.admitSource",
+            "FL 15",
+        ),
+    ):
+        if not unmapped:
+            continue
+        given = _sent(codings)
+        subject, fails, element_name = what
         found.append(
             finding(
-                "ADMISSION-TYPE-UNMAPPED",
-                f"{where}: the priority "
-                + (f"{sent} names no NUBC admission type" if sent else "is not given")
-                + "; the Claim carries no priority (type) of admission",
-                "Encounter.priority",
-                fix="add the priority (type) of admission (UB-04 FL 14)",
-                source=where,
-            )
-        )
-    if point_of_origin(encounter) is None:
-        sent = _sent(encounter.admit_source)
-        found.append(
-            finding(
-                "ADMISSION-SOURCE-UNMAPPED",
-                f"{where}: the admit source "
-                + (f"{sent} names no single NUBC point of origin" if sent else "is not given")
-                + "; the Claim carries no point of origin",
-                "Encounter.hospitalization.admitSource",
-                fix="add the point of origin for admission (UB-04 FL 15)",
+                rule,
+                f"{where}: {subject} "
+                + (f"{given} {fails}" if given else "is not given")
+                + f"; the Claim carries no {element_name}",
+                element,
+                fix=f"add the {element_name} (UB-04 {form_locator})",
                 source=where,
             )
         )

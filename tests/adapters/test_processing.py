@@ -63,8 +63,26 @@ def test_the_pipeline_scrub_finds_what_validate_finds_on_the_built_claim(coding)
     assert drafts > 0
 
 
-def _office_visit(
-    *, diagnoses: tuple[Diagnosis, ...], procedures: tuple[Procedure, ...]
+WOMAN_OF_1960 = PatientFacts("Patient/p1", "female", date(1960, 5, 17))
+
+
+def listed(cid: str, code: str, rank: int, *, system: str = ICD10CM) -> Diagnosis:
+    """A confirmed encounter diagnosis, listed on the encounter at ``rank``."""
+    return Diagnosis(
+        SourceRef(f"Condition/{cid}"),
+        (Coding(system, code),),
+        category=("encounter-diagnosis",),
+        verification="confirmed",
+        listed_on_encounter=True,
+        rank=rank,
+    )
+
+
+def office_visit(
+    *,
+    diagnoses: tuple[Diagnosis, ...],
+    procedures: tuple[Procedure, ...] = (),
+    patient: PatientFacts = WOMAN_OF_1960,
 ) -> Encounter:
     """A covered half-hour office visit on 2026-01-15 with these diagnoses and procedures."""
     return Encounter(
@@ -72,7 +90,7 @@ def _office_visit(
         reference="Encounter/e1",
         status="finished",
         encounter_class=EncounterClass.AMBULATORY,
-        patient=PatientFacts("Patient/p1", "female", date(1960, 5, 17)),
+        patient=patient,
         source_id="test",
         period_start=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
         period_end=datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
@@ -86,7 +104,7 @@ def _office_visit(
     )
 
 
-def _code_and_scrub(encounter: Encounter, coding) -> tuple[Processed, Scrubber]:
+def code_and_scrub(encounter: Encounter, coding) -> tuple[Processed, Scrubber]:
     scrubber = default_scrubber(codesets=coding.codesets, notes=coding.notes)
     processed = code_and_build(encounter, coding, created=CREATED, scrubber=scrubber)
     assert processed.claim is not None, processed.issues
@@ -108,14 +126,7 @@ def test_a_snomed_reason_code_points_at_the_condition_that_carries_the_concept(c
     """
 
     def problem(cid: str, snomed: str, rank: int) -> Diagnosis:
-        return Diagnosis(
-            SourceRef(f"Condition/{cid}"),
-            (Coding(SNOMED, snomed),),
-            category=("encounter-diagnosis",),
-            verification="confirmed",
-            listed_on_encounter=True,
-            rank=rank,
-        )
+        return listed(cid, snomed, rank, system=SNOMED)
 
     def procedure(pid: str, code: str, *reasons: str) -> Procedure:
         return Procedure(
@@ -126,7 +137,7 @@ def test_a_snomed_reason_code_points_at_the_condition_that_carries_the_concept(c
             reason_codes=tuple(Coding(SNOMED, r) for r in reasons),
         )
 
-    encounter = _office_visit(
+    encounter = office_visit(
         diagnoses=(
             problem("dm", "44054006", 1),  # E11.9
             problem("htn", "38341003", 2),  # I10
@@ -140,7 +151,7 @@ def test_a_snomed_reason_code_points_at_the_condition_that_carries_the_concept(c
             procedure("ekg", "93000", "22298006"),  # a concept no Condition carries
         ),
     )
-    processed, scrubber = _code_and_scrub(encounter, coding)
+    processed, scrubber = code_and_scrub(encounter, coding)
     codes = [
         d["diagnosisCodeableConcept"]["coding"][0]["code"] for d in processed.claim["diagnosis"]
     ]
@@ -153,15 +164,7 @@ def test_a_snomed_reason_code_points_at_the_condition_that_carries_the_concept(c
 
 
 def test_lines_point_at_their_reasons_in_the_pipeline_as_in_validate(coding):
-    def reason(cid: str, code: str, rank: int) -> Diagnosis:
-        return Diagnosis(
-            SourceRef(f"Condition/{cid}"),
-            (Coding(ICD10CM, code),),
-            category=("encounter-diagnosis",),
-            verification="confirmed",
-            listed_on_encounter=True,
-            rank=rank,
-        )
+    reason = listed
 
     def procedure(pid: str, code: str, references=(), codes=()) -> Procedure:
         return Procedure(
@@ -173,7 +176,7 @@ def test_lines_point_at_their_reasons_in_the_pipeline_as_in_validate(coding):
             reason_codes=codes,
         )
 
-    encounter = _office_visit(
+    encounter = office_visit(
         diagnoses=(
             reason("dm", "E11.9", 1),
             reason("htn", "I10", 2),
@@ -186,7 +189,7 @@ def test_lines_point_at_their_reasons_in_the_pipeline_as_in_validate(coding):
             procedure("xray", "71046", codes=(Coding(ICD10CM, "R05.9"),)),
         ),
     )
-    processed, scrubber = _code_and_scrub(encounter, coding)
+    processed, scrubber = code_and_scrub(encounter, coding)
     pointers = _pointers(processed.claim)
     assert pointers["94640"] == [4]
     assert pointers["71046"] == [5]  # a fifth diagnosis, never pointed at before

@@ -8,71 +8,37 @@ the inpatient-only MCE edits stay off professional claims.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from adapters.cli import main
 from adapters.exit_codes import ExitCode
-from adapters.processing import code_and_build
-from adapters.scrubbing import default_scrubber
 from fhir_coder.model import (
-    Coding,
-    CoverageRef,
-    Diagnosis,
-    Encounter,
-    EncounterClass,
     PatientFacts,
-    Provider,
-    SourceRef,
 )
-from fhir_coder.systems import ICD10CM
-from tests.adapters.test_processing import CREATED, assert_validate_agrees
+from tests.adapters.claim_json import professional_claim
+from tests.adapters.test_processing import (
+    assert_validate_agrees,
+    code_and_scrub,
+    listed,
+    office_visit,
+)
 
-ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT = "http://www.ama-assn.org/go/cpt"
 DX = "Claim.diagnosis[{}].diagnosisCodeableConcept.coding[0].code"
 
 
 def professional(*codes: str) -> dict[str, Any]:
     """An office visit on 2026-03-02 billed on a professional claim, the codes in order."""
-    return {
-        "resourceType": "Claim",
-        "id": "visit-1",
-        "status": "active",
-        "type": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/claim-type",
-                    "code": "professional",
-                }
-            ]
-        },
-        "use": "claim",
-        "patient": {"reference": "urn:uuid:patient"},
-        "billablePeriod": {"start": "2026-03-02", "end": "2026-03-02"},
-        "created": "2026-03-03",
-        "provider": {"reference": "Organization/clinic"},
-        "insurer": {"reference": "Organization/payer"},
-        "priority": {"coding": [{"code": "normal"}]},
-        "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": "Coverage/c1"}}],
-        "diagnosis": [
-            {
-                "sequence": n,
-                "diagnosisCodeableConcept": {"coding": [{"system": ICD, "code": code}]},
-            }
-            for n, code in enumerate(codes, start=1)
-        ],
-        "item": [
-            {
-                "sequence": 1,
-                "productOrService": {"coding": [{"system": CPT, "code": "99213"}]},
-                "diagnosisSequence": list(range(1, min(len(codes), 4) + 1)),
-                "servicedDate": "2026-03-02",
-                "quantity": {"value": 1},
-            }
-        ],
+    visit = {
+        "sequence": 1,
+        "productOrService": {"coding": [{"system": CPT, "code": "99213"}]},
+        "diagnosisSequence": list(range(1, min(len(codes), 4) + 1)),
+        "servicedDate": "2026-03-02",
+        "quantity": {"value": 1},
     }
+    return professional_claim(codes, [visit], patient="urn:uuid:patient")
 
 
 def bundle(claim: dict[str, Any], gender: str = "male", birth: str | None = "1949-06-01"):
@@ -158,35 +124,11 @@ def test_without_a_birth_date_the_age_edits_say_they_could_not_run(tmp_path, cap
 
 
 def test_the_pipeline_finds_what_validate_finds_and_makes_a_draft(coding):
-    def condition(cid: str, code: str, rank: int) -> Diagnosis:
-        return Diagnosis(
-            SourceRef(f"Condition/{cid}"),
-            (Coding(ICD10CM, code),),
-            category=("encounter-diagnosis",),
-            verification="confirmed",
-            listed_on_encounter=True,
-            rank=rank,
-        )
-
-    encounter = Encounter(
-        id="e1",
-        reference="Encounter/e1",
-        status="finished",
-        encounter_class=EncounterClass.AMBULATORY,
+    encounter = office_visit(
+        diagnoses=(listed("fall", "S01.00XA", 1), listed("birth", "O80", 2)),
         patient=PatientFacts("Patient/p1", "male", date(1949, 6, 1)),
-        source_id="test",
-        period_start=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
-        period_end=datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
-        diagnoses=(condition("fall", "S01.00XA", 1), condition("birth", "O80", 2)),
-        coverages=(CoverageRef("Coverage/c1", "active", "Organization/payer", "Payer"),),
-        providers=(
-            Provider("Practitioner/dr1", "attender", "Dr One"),
-            Provider("Organization/clinic", "service-provider", "Clinic"),
-        ),
     )
-    scrubber = default_scrubber(codesets=coding.codesets, notes=coding.notes)
-    processed = code_and_build(encounter, coding, created=CREATED, scrubber=scrubber)
-    assert processed.claim is not None, processed.issues
+    processed, scrubber = code_and_scrub(encounter, coding)
     (age,) = [i for i in processed.issues if i.rule == "DX-AGE-CONFLICT"]
     assert age.message == "diagnosis 2 (O80) conflicts with the patient's age (76)"
     assert age.expression == (DX.format(1),)

@@ -10,34 +10,32 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adapters.processing import code_and_build
 from adapters.scrubbing import default_scrubber, scrub_claim_json
 from codesets import CodeSetRegistry
 from fhir_coder.model import (
     Coding,
-    CoverageRef,
-    Diagnosis,
-    Encounter,
-    EncounterClass,
-    PatientFacts,
     Procedure,
-    Provider,
     SourceRef,
 )
 from fhir_coder.outcome import Issue, Severity
-from fhir_coder.systems import CPT, HCPCS, ICD10CM
-from tests.adapters.test_processing import CREATED, assert_validate_agrees
+from fhir_coder.systems import CPT, HCPCS
+from tests.adapters.claim_json import professional_claim
+from tests.adapters.test_processing import (
+    assert_validate_agrees,
+    code_and_scrub,
+    listed,
+    office_visit,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "codesets" / "fixtures"
 HCPCS_FILE = FIXTURES / "HCPC2026_JAN_ANWEB_synthetic.txt"
 CPT_FILE = FIXTURES / "CPT2026_synthetic.txt"
-ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 HCPCS_URI = "https://bluebutton.cms.gov/resources/codesystem/hcpcs"
 CPT_URI = "http://www.ama-assn.org/go/cpt"
 PATIENT = {"resourceType": "Patient", "gender": "female", "birthDate": "1960-05-17"}
@@ -57,34 +55,7 @@ def line(sequence: int, system: str, code: str, *modifiers: str) -> dict[str, An
 
 
 def claim(*items: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "resourceType": "Claim",
-        "id": "visit-2",
-        "status": "active",
-        "type": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/claim-type",
-                    "code": "professional",
-                }
-            ]
-        },
-        "use": "claim",
-        "patient": {"reference": "Patient/p1"},
-        "billablePeriod": {"start": "2026-03-02", "end": "2026-03-02"},
-        "created": "2026-03-03",
-        "provider": {"reference": "Organization/clinic"},
-        "insurer": {"reference": "Organization/payer"},
-        "priority": {"coding": [{"code": "normal"}]},
-        "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": "Coverage/c1"}}],
-        "diagnosis": [
-            {
-                "sequence": 1,
-                "diagnosisCodeableConcept": {"coding": [{"system": ICD, "code": "E11.9"}]},
-            }
-        ],
-        "item": list(items),
-    }
+    return professional_claim(["E11.9"], items, claim_id="visit-2")
 
 
 G9999_ZZ = claim(line(1, HCPCS_URI, "G9999", "ZZ"))
@@ -199,16 +170,6 @@ def test_validate_without_the_files_says_once_what_it_did_not_check(tmp_path):
 
 
 def test_the_pipeline_and_validate_agree_on_service_lines(coding):
-    def condition(cid: str, code: str, rank: int) -> Diagnosis:
-        return Diagnosis(
-            SourceRef(f"Condition/{cid}"),
-            (Coding(ICD10CM, code),),
-            category=("encounter-diagnosis",),
-            verification="confirmed",
-            listed_on_encounter=True,
-            rank=rank,
-        )
-
     def procedure(pid: str, system: str, code: str) -> Procedure:
         return Procedure(
             SourceRef(f"Procedure/{pid}"),
@@ -217,26 +178,11 @@ def test_the_pipeline_and_validate_agree_on_service_lines(coding):
             performed=date(2026, 1, 15),
         )
 
-    encounter = Encounter(
-        id="e2",
-        reference="Encounter/e2",
-        status="finished",
-        encounter_class=EncounterClass.AMBULATORY,
-        patient=PatientFacts("Patient/p1", "female", date(1960, 5, 17)),
-        source_id="test",
-        period_start=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
-        period_end=datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
-        diagnoses=(condition("dm", "E11.9", 1),),
+    encounter = office_visit(
+        diagnoses=(listed("dm", "E11.9", 1),),
         procedures=(procedure("flu", HCPCS, "G0008"), procedure("ekg", CPT, "93000")),
-        coverages=(CoverageRef("Coverage/c1", "active", "Organization/payer", "Payer"),),
-        providers=(
-            Provider("Practitioner/dr1", "attender", "Dr One"),
-            Provider("Organization/clinic", "service-provider", "Clinic"),
-        ),
     )
-    scrubber = default_scrubber(codesets=coding.codesets, notes=coding.notes)
-    processed = code_and_build(encounter, coding, created=CREATED, scrubber=scrubber)
-    assert processed.claim is not None, processed.issues
+    processed, scrubber = code_and_scrub(encounter, coding)
     messages = [i.message for i in processed.issues if i.rule == "CODE-NOT-CHECKED"]
     assert any(m.startswith("CPT codes were not checked for validity") for m in messages)
     assert_validate_agrees(processed, scrubber)
