@@ -78,6 +78,8 @@ class TriggerSettings(BaseSettings):
     smart_key_id: str | None = None  # the key's kid (default: from the file)
     smart_scope: str | None = None  # default: DEFAULT_SMART_SCOPE
     smart_token_url: str | None = None  # default: from .well-known/smart-configuration
+    # where Claims go: a FHIR base URL or an NDJSON folder (default: back to the source server)
+    claims_to: str | None = None
     # authentication to the --claims-to server, when Claims go to another one (default: none)
     claims_token: SecretStr | None = None
     claims_basic_user: str | None = None

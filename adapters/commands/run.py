@@ -68,6 +68,7 @@ def trigger_settings(args: argparse.Namespace, **extra: object) -> TriggerSettin
         concurrency=args.concurrency,
         rate_per_second=args.rate_per_second,
         max_attempts=args.max_attempts,
+        claims_to=args.claims_to,
         **auth_overrides(auth_values(args)),
         **auth_overrides(auth_values(args, prefix=CLAIMS_AUTH_PREFIX), claims=True),
         **extra,
@@ -90,7 +91,7 @@ async def open_trigger_pool(
     from adapters.jobs.runner import open_pool  # noqa: PLC0415
 
     writer, options = await writeback_from_args(
-        args, fhir, stack, claims_auth=settings.claims_auth()
+        args, fhir, stack, claims_to=settings.claims_to, claims_auth=settings.claims_auth()
     )
     return await stack.enter_async_context(
         open_pool(

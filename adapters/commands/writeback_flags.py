@@ -72,16 +72,19 @@ async def writeback_from_args(
     source: FhirClient,
     stack: AsyncExitStack,
     *,
+    claims_to: str | None = None,
     claims_auth: AuthSettings | None = None,
 ) -> tuple[ClaimWriter, ClaimOptions]:
     """The writer and Claim options the flags ask for; clients opened are closed by ``stack``.
 
-    ``claims_auth`` authenticates to a ``--claims-to`` server (default: the ``--claims-*``
-    flags); it is an error without such a server, rather than credentials silently unused.
+    ``claims_to`` is the destination the settings name (``claims_to``, which the flag
+    overrides: default ``--claims-to``). ``claims_auth`` authenticates to a server there
+    (default: the ``--claims-*`` flags); it is an error without such a server, rather than
+    credentials silently unused.
     """
     from adapters.auth import build_auth  # noqa: PLC0415 - jwt and cryptography, when needed
 
-    target: str | None = args.claims_to
+    target: str | None = claims_to if claims_to is not None else args.claims_to
     fallback = NdjsonDestination(args.ndjson_fallback) if args.ndjson_fallback else None
     auth = (
         claims_auth if claims_auth is not None else auth_settings(args, prefix=CLAIMS_AUTH_PREFIX)

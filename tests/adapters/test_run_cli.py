@@ -171,3 +171,28 @@ def test_with_a_fifth_of_requests_failing_on_loopback_every_encounter_is_coded_o
     assert jobs["failed"] == jobs["parked"] == jobs["queued"] == 0
     assert len(written) == jobs["done"] > 20
     assert {e["resource"]["meta"]["versionId"] for e in written} == {"1"}  # none written twice
+
+
+def test_the_settings_file_names_where_claims_go(sandbox_60, tmp_path):
+    """``claims_to`` in the file sends Claims to an NDJSON folder; the flag still wins."""
+    folder, flagged = tmp_path / "from-settings", tmp_path / "from-flag"
+    config = tmp_path / "fhir-coder.toml"
+    config.write_text(f'claims_to = "{folder}"\nserver = "{sandbox_60}"\n', encoding="utf-8")
+    written = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "run", "--config", str(config),
+         "--jobs-db", str(tmp_path / "a.sqlite3"), "--since", "2000-01-01", "--quiet"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert written.returncode == 0, written.stderr
+    claims = (folder / "Claim.ndjson").read_text(encoding="utf-8").splitlines()
+    assert len(claims) == 60  # every codable encounter, none to the source server
+    assert all(json.loads(line)["resourceType"] == "Claim" for line in claims)
+    overridden = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "run", "--config", str(config),
+         "--jobs-db", str(tmp_path / "b.sqlite3"), "--since", "2000-01-01", "--quiet",
+         "--claims-to", str(flagged)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert overridden.returncode == 0, overridden.stderr
+    assert len((flagged / "Claim.ndjson").read_text(encoding="utf-8").splitlines()) == 60
+    assert len((folder / "Claim.ndjson").read_text(encoding="utf-8").splitlines()) == 60
