@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from contextvars import ContextVar
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +40,8 @@ CONFIG_ENV = "FHIR_CODER_CONFIG"
 CLAIMS_PREFIX = "claims_"
 """The prefix of the settings that authenticate to the ``--claims-to`` server."""
 _SECRETS = ("notify_token", "fhir_token", "basic_password", "claims_token", "claims_basic_password")
-_AUTH_FIELDS = (  # of AuthSettings; each a setting of the same name but the bearer token
-    "bearer_token",
-    "basic_user",
-    "basic_password",
-    "smart_client_id",
-    "smart_key_file",
-    "smart_key_id",
-    "smart_scope",
-    "smart_token_url",
-)
+_AUTH_FIELDS = tuple(field.name for field in fields(AuthSettings))
+"""Each a setting of the same name (``fhir_token`` for the bearer token; ``claims_``...)."""
 _CONFIG: ContextVar[Path | None] = ContextVar("fhir_coder_config", default=None)
 
 

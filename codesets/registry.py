@@ -480,7 +480,7 @@ class CodeSetRegistry:
             day = self._pcs_days.get(on) or self._resolve(on, ICD10PCS)
             return self.procedures.pcs(code, day.mce_day, day.position, day.release)
         if canonical in (HCPCS, CPT):
-            return (self._procedures or self.procedures).lookup(canonical, code, on)
+            return self.procedures.lookup(canonical, code, on)
         raise UnknownCodeSystemError(system)
 
     def _resolve(self, on: date, system: str = ICD10CM) -> _Day:

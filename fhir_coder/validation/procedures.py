@@ -37,7 +37,6 @@ from fhir_coder.validation.form import ClaimForm, ItemEntry
 
 __all__ = ["MAX_MODIFIERS", "modifier_edits", "procedure_edits"]
 
-_LEVEL_ONE: Final = re.compile(r"[0-9]{4}[0-9FTU]")
 _NAMES: Final = {CPT: "CPT", HCPCS: "HCPCS Level II"}
 _NOT_LOADED: Final = {
     CPT: "no licensed CPT file is configured",
@@ -49,8 +48,9 @@ _LOAD: Final = {
 }
 
 MAX_MODIFIERS: Final = 4
+_LEVEL_ONE: Final = re.compile(r"[0-9]{4}[0-9FTU]")  # CPT
 _SHAPES: Final = {
-    CPT: re.compile(r"[0-9]{4}[0-9FTU]"),
+    CPT: _LEVEL_ONE,
     HCPCS: re.compile(r"[A-V][0-9]{4}|[0-9]{4}[0-9FTU]"),  # Level II, or Level I (CPT)
 }
 _MODIFIER: Final = re.compile(r"[0-9A-Z]{2}")
