@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Final
 
-from adapters.reading import fhir_date
+from adapters.fhir.reading import fhir_date
 from fhir_coder.systems import ICD10CM, canonical_system
 from fhir_coder.validation import (
     ClaimForm,

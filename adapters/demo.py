@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.client import FhirClient
 from adapters.coding_setup import CodingSetup
+from adapters.fhir.client import FhirClient
 from adapters.pipeline import EncounterResult, Outcome, Pipeline
 from fhir_coder.outcome import count_by_severity
 

@@ -16,14 +16,14 @@ from enum import StrEnum
 from typing import Any
 
 from adapters.claim_options import default_claim_options
-from adapters.client import FhirClient, count_round_trips
 from adapters.coding_setup import CodingSetup
-from adapters.conformance import check_r4
-from adapters.destinations import FhirDestination
-from adapters.gather import gather_encounter
+from adapters.fhir.client import FhirClient, count_round_trips
+from adapters.fhir.references import subject_patient_id
+from adapters.gathering.gather import gather_encounter
 from adapters.processing import code_and_build
-from adapters.references import subject_patient_id
-from adapters.writeback import ClaimWriter, WriteAction, WriteReceipt
+from adapters.writeback.claim_writer import ClaimWriter, WriteAction, WriteReceipt
+from adapters.writeback.conformance import check_r4
+from adapters.writeback.destinations import FhirDestination
 from fhir_coder.claim import ClaimOptions
 from fhir_coder.errors import CodingError, FhirError
 from fhir_coder.model import CodedEncounter

@@ -2,7 +2,7 @@
 
 The pipeline calls this between gathering and writing; the engine benchmark calls it
 directly. No network and no ``fhir.resources`` models here: this is the hot path (the R4
-model check belongs to the write boundary, see :mod:`adapters.conformance`).
+model check belongs to the write boundary, see :mod:`adapters.writeback.conformance`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ private key stays in its file (``smart_key_file``) and only its path is a settin
 
 Authentication to the FHIR server (``fhir_token``, ``basic_*``, ``smart_*``) and, with its
 own ``claims_`` keys, to a ``--claims-to`` server are the settings behind the same
-:class:`adapters.auth.AuthSettings` the command-line flags fill in: at most one kind each.
+:class:`adapters.fhir.auth.AuthSettings` the command-line flags fill in: at most one kind each.
 ``docs/triggers.md`` lists every setting.
 """
 
@@ -29,7 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from adapters.auth.options import DEFAULT_SMART_SCOPE, AuthSettings
+from adapters.fhir.auth.options import DEFAULT_SMART_SCOPE, AuthSettings
 from adapters.jobs.ledger import DEFAULT_JOBS_DB
 from adapters.jobs.options import WorkerSettings
 from fhir_coder.errors import ConfigurationError
@@ -62,7 +62,7 @@ class TriggerSettings(BaseSettings):
     port: int = Field(default=8090, ge=0, le=65535)
     notify_header: str = "Authorization"  # the header notifications carry the token in
     notify_token: SecretStr | None = None  # its expected value (Bearer xyz, or a bare secret)
-    # authentication to the FHIR server: at most one kind (adapters.auth.AuthSettings)
+    # authentication to the FHIR server: at most one kind (adapters.fhir.auth.AuthSettings)
     fhir_token: SecretStr | None = None  # a bearer token
     basic_user: str | None = None
     basic_password: SecretStr | None = None

@@ -14,8 +14,8 @@ import gc
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.bundle_source import encounters_in_bundle
 from adapters.coding_setup import CodingSetup
+from adapters.gathering.bundle_source import encounters_in_bundle
 from adapters.processing import Processed, code_and_build
 from fhir_coder.claim import ClaimOptions
 from fhir_coder.validation import Scrubber

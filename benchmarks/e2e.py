@@ -58,9 +58,9 @@ sys.path.insert(0, str(ROOT))
 
 from sandbox_throughput import running_peer  # noqa: E402
 
-from adapters.commands.serve import READY_PREFIX  # noqa: E402
+from adapters.cli.commands.serve import READY_PREFIX  # noqa: E402
+from adapters.cli.sandbox_process import read_ready_line, running_sandbox  # noqa: E402
 from adapters.jobs import JobLedger, JobState  # noqa: E402
-from adapters.sandbox_process import read_ready_line, running_sandbox  # noqa: E402
 from sandbox.seed import DEFAULT_SEED, build_seed_bundle  # noqa: E402
 from tests.peer_server import load_transaction_chunks  # noqa: E402
 
@@ -106,7 +106,7 @@ def _self_cpu() -> float:
 def start_serve(fhir: str, jobs_db: Path, concurrency: int) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "FHIR_CODER_NOTIFY_TOKEN": TOKEN}
     command = [
-        sys.executable, "-m", "adapters.cli", "serve", "--server", fhir,
+        sys.executable, "-m", "adapters.cli.main", "serve", "--server", fhir,
         "--source-id", "sb", "--jobs-db", str(jobs_db), "--port", "0",
         "--concurrency", str(concurrency),
     ]  # fmt: skip
@@ -309,7 +309,7 @@ def measure(server: str, fhir: str, folder: Path, args: argparse.Namespace) -> l
     with running_serve(fhir, jobs_db, args.concurrency) as service:
         if server == "sandbox":
             subprocess.run(
-                [sys.executable, "-m", "adapters.cli", "subscribe", "--server", fhir,
+                [sys.executable, "-m", "adapters.cli.main", "subscribe", "--server", fhir,
                  "--endpoint", f"{service}/notify"],
                 check=True, env={**os.environ, "FHIR_CODER_NOTIFY_TOKEN": TOKEN},
                 stdout=subprocess.DEVNULL,
@@ -330,7 +330,7 @@ def crash_run(fhir: str, jobs_db: Path, kills: int) -> None:
     """``fhir-coder run`` SIGKILLed ``kills`` times at random points, then run to the end."""
     rng = random.Random()  # noqa: S311 - when to kill, not a secret
     command = [
-        sys.executable, "-m", "adapters.cli", "run", "--server", fhir, "--source-id", "sb",
+        sys.executable, "-m", "adapters.cli.main", "run", "--server", fhir, "--source-id", "sb",
         "--jobs-db", str(jobs_db), "--quiet", "--concurrency", "8",
     ]  # fmt: skip
     env = {**os.environ, "FHIR_CODER_LEASE_SECONDS": "2"}

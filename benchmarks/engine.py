@@ -27,10 +27,10 @@ from typing import Any
 
 import orjson
 
-from adapters.bundle_source import BundleIndex, encounters_in_bundle
 from adapters.coding_setup import default_coding
+from adapters.fhir.reading import reference_of
+from adapters.gathering.bundle_source import BundleIndex, encounters_in_bundle
 from adapters.processing import code_and_build
-from adapters.reading import reference_of
 from sandbox.seed import build_seed_bundle
 
 CREATED = datetime(2026, 11, 22, tzinfo=UTC)

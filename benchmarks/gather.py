@@ -30,9 +30,9 @@ from fhirpy import AsyncFHIRClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adapters.client import FhirClient, count_round_trips  # noqa: E402
-from adapters.gather import GatherSession, gather_encounter  # noqa: E402
-from adapters.sandbox_process import running_sandbox  # noqa: E402
+from adapters.cli.sandbox_process import running_sandbox  # noqa: E402
+from adapters.fhir.client import FhirClient, count_round_trips  # noqa: E402
+from adapters.gathering.gather import GatherSession, gather_encounter  # noqa: E402
 
 SYNTHEA = ROOT.parent / "shared" / "data" / "synthea-bundles"
 

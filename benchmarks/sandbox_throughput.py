@@ -30,7 +30,7 @@ from httpx_aiohttp import AiohttpTransport
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from adapters.sandbox_process import running_sandbox  # noqa: E402
+from adapters.cli.sandbox_process import running_sandbox  # noqa: E402
 from sandbox.seed import build_seed_bundle  # noqa: E402
 from tests.peer_server import PEER_DIR, PEER_READY_PREFIX, load_transaction_chunks  # noqa: E402
 

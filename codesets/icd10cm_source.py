@@ -20,18 +20,22 @@ from pathlib import Path
 from typing import Final
 
 from codesets.distributions import distribution_version, package_dir
-from codesets.icd10cm_index import SOURCE_DISTRIBUTION
-from codesets.icd10cm_notes import Notes
+from codesets.icd10cm_notes import NOTES_FORMAT, Notes
 
 __all__ = [
     "NOTE_KINDS",
+    "SOURCE_DISTRIBUTION",
     "CodeRecord",
     "Grouping",
     "SourceFiles",
     "Tabular",
     "find_source_files",
+    "notes_payload",
     "read_tabular",
 ]
+
+SOURCE_DISTRIBUTION: Final = "simple-icd-10-cm"
+"""The distribution the tabular and code list are read from (its version keys the caches)."""
 
 _PACKAGE: Final = "simple_icd_10_cm"
 
@@ -242,3 +246,17 @@ def _text(element: ET.Element | None) -> str:
     if element is None or element.text is None:
         return ""
     return " ".join(element.text.split())
+
+
+def notes_payload(tabular: Tabular, key: str) -> dict[str, object]:
+    """The notes file's content for a freshly read tabular."""
+    return {
+        "format": NOTES_FORMAT,
+        "key": key,
+        "codes": {code: r.notes for code, r in tabular.codes.items() if r.notes},
+        "seventh": {code: r.seventh for code, r in tabular.codes.items() if r.seventh},
+        "sections": {code: r.section for code, r in tabular.codes.items() if r.parent is None},
+        "groupings": {
+            key: (g.description, g.parent, g.notes) for key, g in tabular.groupings.items()
+        },
+    }

@@ -17,12 +17,11 @@ from pathlib import Path
 
 from codesets.cache import cache_dir as default_cache_dir
 from codesets.ncci_cache import load_tables
-from codesets.ncci_config import MUE_DIR_ENV, PTP_DIR_ENV
 from codesets.ncci_files import setting_of
 from codesets.ncci_tables import NcciTables
 from fhir_coder.ports import MueLimit, PtpEdit, Setting
 
-__all__ = ["MUE_DIR_ENV", "PTP_DIR_ENV", "NcciEdits", "setting_of"]
+__all__ = ["NcciEdits", "setting_of"]
 
 
 class NcciEdits:

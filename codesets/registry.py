@@ -30,11 +30,11 @@ from codesets.icd10cm_index import (
     BILLABLE,
     FLAG_BITS,
     NEEDS_SEVENTH,
-    SOURCE_DISTRIBUTION,
     VALIDITY_DISTRIBUTION,
     load_index,
 )
 from codesets.icd10cm_notes import CodeDescription, Icd10cmNotes
+from codesets.icd10cm_source import SOURCE_DISTRIBUTION
 from fhir_coder.errors import ReleaseNotAvailableError, UnknownCodeSystemError
 from fhir_coder.ports import CodeInfo, CodeNote, Suggestion
 from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, canonical_system, normalise_icd10cm
@@ -650,8 +650,7 @@ class CodeSetRegistry:
             notes = Icd10cmNotes.read(index.notes_path, index.key)
             if notes is None:
                 from codesets.cache import write_payload  # noqa: PLC0415
-                from codesets.icd10cm_notes import notes_payload  # noqa: PLC0415
-                from codesets.icd10cm_source import read_tabular  # noqa: PLC0415
+                from codesets.icd10cm_source import notes_payload, read_tabular  # noqa: PLC0415
 
                 payload = notes_payload(read_tabular(), index.key)
                 with contextlib.suppress(OSError):  # unwritable: keep them in memory only

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from adapters.client import FhirClient
+from adapters.fhir.client import FhirClient
+from adapters.fhir.references import subject_patient_id
+from adapters.fhir.search import Query
 from adapters.jobs.ledger import Enqueued, JobLedger
-from adapters.references import subject_patient_id
-from adapters.search import Query
 
 __all__ = ["PollResult", "checkpoint_name", "poll_once"]
 

@@ -1,4 +1,4 @@
-"""One source server's jobs from start to finish: the pipeline, the pool, the progress.
+"""One source server's jobs from start to finish: the client, the pipeline, the pool.
 
 ``fhir-coder run``, ``watch`` and ``serve`` all process through this: the FHIR client and
 the write-back are opened once, the workers claim the ledger's jobs of that source.
@@ -6,61 +6,30 @@ the write-back are opened once, the workers claim the ledger's jobs of that sour
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from adapters.auth import DEFAULT_SMART_SCOPE, build_auth
-from adapters.client import FhirClient
 from adapters.coding_setup import default_coding
+from adapters.fhir.auth import DEFAULT_SMART_SCOPE, build_auth
+from adapters.fhir.client import FhirClient
 from adapters.jobs.ledger import Job, JobLedger, JobState
 from adapters.jobs.workers import WorkerPool, WorkerSettings
 from adapters.pipeline import EncounterResult, Pipeline
 from adapters.settings import TriggerSettings
 from adapters.warm_up import settle_heap, warm_up
-from adapters.writeback import ClaimWriter
+from adapters.writeback.claim_writer import ClaimWriter
 from fhir_coder.claim import ClaimOptions
 from fhir_coder.errors import ConfigurationError
 
-__all__ = ["Progress", "encounter_version", "open_pool", "source_client"]
+__all__ = ["encounter_version", "open_pool", "source_client"]
 
 
 def encounter_version(resource: dict[str, Any]) -> str:
     """The ``meta.versionId`` of a resource, or "" when the server gave none."""
     return str((resource.get("meta") or {}).get("versionId") or "")
-
-
-@dataclass(slots=True)
-class Progress:
-    """A progress line on stderr (a carriage return keeps it on one line in a terminal)."""
-
-    ledger: JobLedger
-    source: str
-    enabled: bool = True
-    shown: int = 0
-
-    def __call__(self, job: Job, result: EncounterResult | None, state: JobState) -> None:
-        """Show the counts after each finished job."""
-        del job, result, state
-        if not self.enabled:
-            return
-        self.shown += 1
-        counts = self.ledger.counts()
-        waiting = counts[JobState.QUEUED] + counts[JobState.RUNNING]
-        sys.stderr.write(
-            f"\rfhir-coder: {counts[JobState.DONE]} done, {counts[JobState.HELD]} held, "
-            f"{counts[JobState.FAILED] + counts[JobState.PARKED]} failed, {waiting} waiting"
-        )
-        sys.stderr.flush()
-
-    def end(self) -> None:
-        """End the line."""
-        if self.enabled and self.shown:
-            sys.stderr.write("\n")
 
 
 def source_client(

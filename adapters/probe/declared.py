@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.capabilities import ServerCapabilities
+from adapters.fhir.capabilities import ServerCapabilities
 from adapters.probe.model import Check, Status
 from adapters.probe.needs import CLAIM_FIX, READS, REQUIRED_READS, SEARCHES, WRITES
 

@@ -1,7 +1,7 @@
 """What the plugin needs from a server, in one table that the declared and tried checks share.
 
 Gathering reads the Encounter and its Patient, and searches Conditions and Procedures by
-encounter and Coverage by patient (:mod:`adapters.gather`); polling searches Encounters
+encounter and Coverage by patient (:mod:`adapters.gathering.gather`); polling searches Encounters
 by status and ``_lastUpdated``; write-back creates or updates Claims, with a Provenance,
 and may raise Tasks for a coder. Only the reads and searches of gathering are required:
 without the rest the plugin works with another trigger or another destination.

@@ -14,9 +14,11 @@ from typing import Any
 
 import httpx
 
-from adapters.capabilities import ServerCapabilities, read_capabilities
-from adapters.client import DEFAULT_LIMITS, FhirClient
 from adapters.exit_codes import ExitCode, exit_code_for
+from adapters.fhir.capabilities import ServerCapabilities, read_capabilities
+from adapters.fhir.client import DEFAULT_LIMITS, FhirClient
+from adapters.fhir.profiles import choose_strategy
+from adapters.fhir.retry import RetryPolicy
 from adapters.probe.declared import declared_checks, subscription_forms
 from adapters.probe.model import Check, ProbeReport, Status
 from adapters.probe.recorder import RecordingTransport, recording
@@ -25,8 +27,6 @@ from adapters.probe.stepping import not_applicable
 from adapters.probe.trials import Trials
 from adapters.probe.vendor import detect, known_limits, settings
 from adapters.probe.writing import write_checks
-from adapters.profiles import choose_strategy
-from adapters.retry import RetryPolicy
 from fhir_coder.errors import FhirError
 
 __all__ = ["ProbeOptions", "public_url", "run_probe"]

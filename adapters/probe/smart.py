@@ -2,7 +2,7 @@
 
 The document is plain JSON, not a FHIR resource, so it is fetched with a plain client on
 the probe's transport (recorded like every other exchange) rather than through
-:class:`~adapters.client.FhirClient`, which insists on FHIR. SMART Backend Services needs
+:class:`~adapters.fhir.client.FhirClient`, which insists on FHIR. SMART Backend Services needs
 a token endpoint, the ``client_credentials`` grant, ``private_key_jwt`` client
 authentication and RS384 or ES384 signatures; a server that lists none of this is fine
 for bearer or basic authentication, or none.

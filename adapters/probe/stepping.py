@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from adapters.client import count_round_trips
+from adapters.fhir.client import count_round_trips
 from adapters.probe.model import Check, Status
 from adapters.probe.recorder import recording
 from fhir_coder.errors import FhirCoderError

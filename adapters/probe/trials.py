@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from adapters.batch import batch_get
-from adapters.capabilities import ServerCapabilities
-from adapters.client import FhirClient, matches
-from adapters.gather import gather_encounter
+from adapters.fhir.batch import batch_get
+from adapters.fhir.capabilities import ServerCapabilities
+from adapters.fhir.client import FhirClient, matches
+from adapters.fhir.references import Fetch, plan_reference
+from adapters.fhir.rounds import GatherSession
+from adapters.fhir.search import Query
+from adapters.gathering.gather import gather_encounter
 from adapters.probe.model import Check, Status
 from adapters.probe.needs import SEARCHES, Search
 from adapters.probe.stepping import Outcome, not_applicable, run_step
-from adapters.references import Fetch, plan_reference
-from adapters.rounds import GatherSession
-from adapters.search import Query
 from fhir_coder.errors import FhirError
 
 __all__ = ["Trials"]

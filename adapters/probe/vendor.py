@@ -1,7 +1,7 @@
 """Which vendor profile fits the server, the settings the plugin will use, and known limits.
 
 The CapabilityStatement's software name usually says who made the server
-(:func:`adapters.profiles.detect_profile`); when it does not, the URL often does (Epic's
+(:func:`adapters.fhir.profiles.detect_profile`); when it does not, the URL often does (Epic's
 and Oracle Cerner's sandboxes live on their own hosts), and failing that behaviour: a
 server that refuses searches without a patient and has no Claim acts like Oracle
 Cerner's. The limits are the facts the profiles encode, said in words.
@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from adapters.capabilities import ServerCapabilities
-from adapters.profiles import PROFILES, Strategy, VendorProfile, detect_profile
+from adapters.fhir.capabilities import ServerCapabilities
+from adapters.fhir.profiles import PROFILES, Strategy, VendorProfile, detect_profile
 
 __all__ = ["detect", "known_limits", "settings"]
 

@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.client import FhirClient
+from adapters.fhir.client import FhirClient
 from adapters.probe.model import Check, Status
 from adapters.probe.needs import CLAIM_FIX
 from adapters.probe.stepping import Outcome, not_applicable, run_step

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 
-from adapters.client import FhirClient
+from adapters.fhir.client import FhirClient
 from adapters.jobs.polling import checkpoint_name
 from adapters.jobs.workers import WorkerPool
 from adapters.service.cds import cds_router

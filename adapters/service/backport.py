@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.references import subject_patient_id
+from adapters.fhir.references import subject_patient_id
 
 __all__ = ["Focus", "Notification", "read_notification"]
 

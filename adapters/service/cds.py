@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from adapters.references import valid_id
+from adapters.fhir.references import valid_id
 from adapters.service.intake import Intake
 
 __all__ = ["SERVICE_ID", "cds_router"]

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from adapters.client import FhirClient
+from adapters.fhir.client import FhirClient
 from adapters.jobs.doorbell import Doorbell
 from adapters.jobs.ledger import Enqueued, JobLedger
 from adapters.jobs.polling import poll_once

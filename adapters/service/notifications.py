@@ -15,8 +15,8 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from adapters.fhir.references import subject_patient_id
 from adapters.jobs.ledger import Enqueued
-from adapters.references import subject_patient_id
 from adapters.service.intake import Intake
 from adapters.service.security import TokenCheck
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from adapters.client import FhirClient
+from adapters.cli.sandbox_process import running_sandbox
 from adapters.coding_setup import CodingSetup, default_coding
-from adapters.sandbox_process import running_sandbox
+from adapters.fhir.client import FhirClient
 from codesets import CodeSetRegistry, default_registry
 from sandbox.app import create_app
 from sandbox.seed import seed_store

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from fhir.resources.R4B.claim import Claim
 
-from adapters.client import FhirClient
 from adapters.demo import SANDBOX_SOURCE_ID, code_all_finished
+from adapters.fhir.client import FhirClient
 from adapters.pipeline import Outcome, Pipeline
 from fhir_coder.claim import CLAIM_IDENTIFIER_SYSTEM
 from fhir_coder.systems import ICD10CM, SNOMED, canonical_system, normalise_icd10cm

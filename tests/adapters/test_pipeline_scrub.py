@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from adapters.bundle_source import encounters_in_bundle
-from adapters.cli import main
+from adapters.cli.main import main
 from adapters.coding_setup import CodingSetup
 from adapters.exit_codes import ExitCode
+from adapters.gathering.bundle_source import encounters_in_bundle
 from adapters.pipeline import Outcome, Pipeline
 from adapters.processing import Processed, code_and_build
 from adapters.scrubbing import default_scrubber, pipeline_scrubber

@@ -7,7 +7,7 @@ so a Claim checked in the pipeline and the same Claim validated later agree.
 
 from datetime import UTC, date, datetime
 
-from adapters.bundle_source import encounters_in_bundle
+from adapters.gathering.bundle_source import encounters_in_bundle
 from adapters.processing import Processed, code_and_build
 from adapters.scrubbing import default_scrubber, scrub_claim_json
 from fhir_coder.claim import build_claim

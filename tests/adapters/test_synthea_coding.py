@@ -7,7 +7,7 @@ the nearest release and every encounter says so (CODESET-NEAREST-RELEASE).
 import orjson
 import pytest
 
-from adapters.bundle_source import encounters_in_bundle
+from adapters.gathering.bundle_source import encounters_in_bundle
 from codesets import default_registry
 from fhir_coder.coding import code_encounter
 from fhir_coder.coding.sequencing import EXCLUDED_VERIFICATION

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from adapters.cli import main
+from adapters.cli.main import main
 from adapters.exit_codes import ExitCode
 from fhir_coder.model import (
     PatientFacts,

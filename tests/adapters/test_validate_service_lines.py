@@ -120,7 +120,7 @@ def run_validate(tmp_path: Path, resource: dict[str, Any], **env: str) -> list[d
         k: v for k, v in os.environ.items() if not k.endswith(("_CPT_FILE", "_HCPCS_FILE"))
     }
     done = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "validate", str(path), "--json"],
+        [sys.executable, "-m", "adapters.cli.main", "validate", str(path), "--json"],
         env=environment | env,
         capture_output=True,
         text=True,

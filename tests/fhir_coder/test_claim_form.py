@@ -12,9 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.bundle_source import encounters_in_bundle
 from adapters.claim_input import read_claim
 from adapters.coding_setup import default_coding
+from adapters.gathering.bundle_source import encounters_in_bundle
 from fhir_coder.claim import ClaimOptions, build_claim
 from fhir_coder.claim_form import claim_form
 from fhir_coder.claim_parts import FeeSchedule

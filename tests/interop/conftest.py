@@ -15,7 +15,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from adapters.sandbox_process import running_sandbox
+from adapters.cli.sandbox_process import running_sandbox
 
 FHIR_JSON = "application/fhir+json"
 

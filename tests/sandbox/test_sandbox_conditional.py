@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from adapters.sandbox_process import running_sandbox
+from adapters.cli.sandbox_process import running_sandbox
 
 
 def _patient() -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.sandbox_process import running_sandbox
+from adapters.cli.sandbox_process import running_sandbox
 from fhir_coder.errors import ConfigurationError
 from sandbox.app import create_app
 from sandbox.faults import ENV_VAR, FaultConfig, faults_from_env

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 
-from adapters import cli
-from adapters.commands import sandbox as command
-from adapters.sandbox_process import running_sandbox
+from adapters.cli import main as cli
+from adapters.cli.commands import sandbox as command
+from adapters.cli.sandbox_process import running_sandbox
 from tests.shared_data import shared_data_dir
 
 

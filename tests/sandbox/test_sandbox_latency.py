@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from adapters.sandbox_process import running_sandbox
+from adapters.cli.sandbox_process import running_sandbox
 from sandbox.server import _bind
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.sandbox_process import running_sandbox
+from adapters.cli.sandbox_process import running_sandbox
 
 
 class Receiver:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.sandbox_process import running_sandbox
+from adapters.cli.sandbox_process import running_sandbox
 from sandbox.topics import FILTER_URL, PAYLOAD_URL
 from tests.sandbox.test_sandbox_subscriptions import Receiver
 

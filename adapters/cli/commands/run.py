@@ -1,0 +1,164 @@
+"""``fhir-coder run --server URL``: every finished encounter, through the durable job ledger.
+
+Each encounter becomes a job (one per versionId) before any is processed, so a run that
+is interrupted resumes where it stopped and never redoes a job that is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from adapters.cli.commands.common import (
+    CLAIMS_AUTH_PREFIX,
+    Subcommands,
+    add_auth_arguments,
+    auth_values,
+    out,
+    print_json,
+)
+from adapters.cli.commands.writeback_flags import add_writeback_arguments, writeback_from_args
+from adapters.exit_codes import ExitCode
+from adapters.fhir.references import subject_patient_id
+
+if TYPE_CHECKING:
+    from adapters.fhir.client import FhirClient
+    from adapters.jobs.ledger import Job, JobLedger, JobState
+    from adapters.jobs.workers import WorkerPool
+    from adapters.pipeline import EncounterResult
+    from adapters.settings import TriggerSettings
+
+__all__ = ["add_trigger_arguments", "open_trigger_pool", "register", "run", "trigger_settings"]
+
+
+def add_trigger_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags ``run``, ``watch`` and ``serve`` share (each also readable from settings)."""
+    parser.add_argument("--server", metavar="URL", help="FHIR R4 base URL")
+    parser.add_argument("--source-id", metavar="NAME", help="a stable name for the EHR")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
+    parser.add_argument(
+        "--jobs-db", type=Path, metavar="FILE", help="the job ledger (fhir-coder-data/jobs.sqlite3)"
+    )
+    parser.add_argument("--concurrency", type=int, help="encounters processed at once (4)")
+    parser.add_argument(
+        "--rate", type=float, dest="rate_per_second", help="encounters a second at most (no limit)"
+    )
+    parser.add_argument("--max-attempts", type=int, help="tries before a job is parked (5)")
+    add_auth_arguments(parser)
+    add_writeback_arguments(parser)
+
+
+def trigger_settings(args: argparse.Namespace, **extra: object) -> TriggerSettings:
+    """The settings of a trigger command: its shared flags, then ``extra``, over the file.
+
+    The authentication flags fill the same settings as the environment and the file
+    (``fhir_token``, ``smart_*``...; ``claims_*`` for the ``--claims-to`` server).
+    """
+    from adapters.settings import auth_overrides, load_settings  # noqa: PLC0415
+
+    return load_settings(
+        args.config,
+        server=args.server,
+        source_id=args.source_id,
+        jobs_db=args.jobs_db,
+        concurrency=args.concurrency,
+        rate_per_second=args.rate_per_second,
+        max_attempts=args.max_attempts,
+        claims_to=args.claims_to,
+        **auth_overrides(auth_values(args)),
+        **auth_overrides(auth_values(args, prefix=CLAIMS_AUTH_PREFIX), claims=True),
+        **extra,
+    )
+
+
+async def open_trigger_pool(
+    args: argparse.Namespace,
+    settings: TriggerSettings,
+    ledger: JobLedger,
+    fhir: FhirClient,
+    stack: AsyncExitStack,
+    *,
+    on_result: Callable[[Job, EncounterResult | None, JobState], None] | None = None,
+) -> WorkerPool:
+    """The writer the flags ask for, and a pool working the ledger's jobs of the source.
+
+    ``run``, ``watch`` and ``serve`` all open it the same way; ``stack`` closes what it opens.
+    """
+    from adapters.jobs.runner import open_pool  # noqa: PLC0415
+
+    writer, options = await writeback_from_args(
+        args, fhir, stack, claims_to=settings.claims_to, claims_auth=settings.claims_auth()
+    )
+    return await stack.enter_async_context(
+        open_pool(
+            ledger,
+            fhir,
+            settings.source_key(),
+            settings=settings.workers(),
+            writer=writer,
+            source_id=settings.source_id,
+            claim_options=options,
+            on_result=on_result,
+        )
+    )
+
+
+def register(commands: Subcommands) -> None:
+    """Add ``run`` to the CLI."""
+    parser = commands.add_parser(
+        "run", help="code every finished encounter on a server, resumable (job ledger)"
+    )
+    add_trigger_arguments(parser)
+    parser.add_argument(
+        "--since", metavar="DATE", help="only encounters updated on or after DATE (_lastUpdated)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Queue every finished encounter, process the queue; exit 1 if any failed or was held."""
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from adapters.cli.progress import Progress  # noqa: PLC0415
+    from adapters.jobs import JobLedger, JobState  # noqa: PLC0415
+    from adapters.jobs.runner import encounter_version, source_client  # noqa: PLC0415
+
+    settings = trigger_settings(args)
+    source = settings.source_key()
+    params = {"status": "finished", "_count": "200", "_elements": "id,meta,subject"}
+    if args.since:
+        params["_lastUpdated"] = f"ge{args.since}"
+    async with AsyncExitStack() as stack:
+        ledger = stack.enter_context(JobLedger(settings.jobs_db))
+        fhir = await stack.enter_async_context(source_client(settings))
+        queued = 0
+        async for encounter in fhir.search("Encounter", params):
+            version = encounter_version(encounter)
+            said = ledger.enqueue(
+                source,
+                str(encounter["id"]),
+                version,
+                trigger="run",
+                patient=subject_patient_id(encounter),
+            )
+            queued += said.value == "queued"
+        progress = Progress(ledger, source, enabled=not (args.quiet or args.json))
+        pool = await open_trigger_pool(args, settings, ledger, fhir, stack, on_result=progress)
+        await pool.drain()
+        progress.end()
+        counts = {state.value: n for state, n in ledger.counts().items()}
+    summary = {"source": source, "queued_now": queued, "jobs": counts}
+    if args.json:
+        print_json(summary)
+    else:
+        out(f"{queued} queued now; " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    bad = counts[JobState.FAILED.value] + counts[JobState.PARKED.value]
+    return ExitCode.FINDINGS if bad else ExitCode.OK

@@ -1,0 +1,60 @@
+"""``fhir-coder sandbox``: the sandbox FHIR server on its own, in a child process."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+from pathlib import Path
+
+from adapters.cli.commands.common import DEFAULT_DATA_DIR, Subcommands
+from adapters.exit_codes import ExitCode
+
+__all__ = ["register"]
+
+
+def register(commands: Subcommands) -> None:
+    """Add ``sandbox`` to the CLI."""
+    sandbox = commands.add_parser("sandbox", help="run the sandbox FHIR server")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8080)
+    sandbox.add_argument("--db", type=Path, default=DEFAULT_DATA_DIR / "sandbox.sqlite3")
+    sandbox.add_argument("--seed", type=int, default=7, help="seed of the synthetic data")
+    sandbox.add_argument("--no-seed", action="store_true", help="start with an empty database")
+    sandbox.add_argument(
+        "--load",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="load a transaction Bundle file, an NDJSON file or a folder of them (repeatable)",
+    )
+    sandbox.add_argument(
+        "--auth-config",
+        type=Path,
+        metavar="FILE",
+        help="JSON file of bearer tokens and SMART backend clients; without it, no auth",
+    )
+    sandbox.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sandbox until interrupted; its exit status is ours."""
+    from adapters.cli.sandbox_process import sandbox_command  # noqa: PLC0415
+
+    command = sandbox_command(
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--db",
+        str(args.db),
+        "--seed",
+        str(args.seed),
+        *(["--no-seed"] if args.no_seed else []),
+        *(arg for path in args.load for arg in ("--load", str(path))),
+        *(["--auth-config", str(args.auth_config)] if args.auth_config else []),
+    )
+    try:
+        return subprocess.call(command)  # noqa: S603 - our own interpreter and module
+    except KeyboardInterrupt:
+        return ExitCode.OK

@@ -1,0 +1,193 @@
+"""Putting an encounter together from the resources that describe it, wherever they came from.
+
+The server gatherer (:mod:`adapters.gathering.gather`) and the Bundle reader
+(:mod:`adapters.gathering.bundle_source`) find the resources in different ways; this is the
+one place that reads them into the core's :class:`fhir_coder.model.Encounter`. A resource a reader
+cannot make sense of is reported with its id and left out: one bad resource never stops
+the encounter.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from adapters.fhir.reading import (
+    encounter_class,
+    fhir_date,
+    parse_fhir_datetime,
+    read_codings,
+    read_condition,
+    read_coverage,
+    read_patient,
+    read_procedure,
+)
+from adapters.fhir.references import resource_key
+from adapters.gathering.parties import read_issue
+from fhir_coder.model import Diagnosis, Encounter, Provider
+from fhir_coder.outcome import Issue
+
+__all__ = ["BAD_SHAPE", "INACTIVE_COVERAGE", "assemble_encounter", "read_conditions", "read_each"]
+
+INACTIVE_COVERAGE = frozenset({"cancelled", "entered-in-error", "draft"})
+"""Coverage statuses that cannot pay for an encounter."""
+
+BAD_SHAPE = (TypeError, ValueError, AttributeError, KeyError)
+"""What odd JSON makes a reader raise: caught per resource, reported, never fatal."""
+
+T = TypeVar("T")
+
+
+def read_each(
+    resources: Sequence[dict[str, Any]],
+    reader: Callable[[dict[str, Any]], T],
+    issues: list[Issue],
+) -> tuple[T, ...]:
+    """Each resource read; one that makes the reader fail is reported by id and skipped."""
+    out: list[T] = []
+    for resource in resources:
+        try:
+            out.append(reader(resource))
+        except BAD_SHAPE as exc:
+            issues.append(
+                read_issue(
+                    f"{resource_key(resource)} could not be read ({type(exc).__name__}); left out",
+                    resource_key(resource),
+                    rule="READ-UNREADABLE",
+                )
+            )
+    return tuple(out)
+
+
+def read_conditions(
+    conditions: Sequence[dict[str, Any]],
+    listings: Mapping[int, dict[str, Any]],
+    issues: list[Issue],
+) -> tuple[Diagnosis, ...]:
+    """Conditions read, each joined with its ``Encounter.diagnosis`` entry (keyed by ``id()``)."""
+    return read_each(
+        conditions,
+        lambda c: read_condition(c, listings.get(id(c)), issues=issues),
+        issues,
+    )
+
+
+def _day(moment: date | None) -> date | None:
+    return moment.date() if isinstance(moment, datetime) else moment
+
+
+def _last_day(value: object) -> date | None:
+    """The last day a FHIR date or dateTime covers: ``2025`` ends on 31 December 2025."""
+    day = fhir_date(value)
+    if day is None or not isinstance(value, str):
+        return day
+    text = value.strip()
+    if len(text) == 4:
+        return date(day.year, 12, 31)
+    if len(text) == 7:
+        return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+    return day
+
+
+def _in_force(
+    coverages: list[dict[str, Any]],
+    start: date | None,
+    end: date | None,
+    issues: list[Issue],
+) -> list[dict[str, Any]]:
+    """The Coverages whose period overlaps the encounter's; each other one is reported.
+
+    A Coverage that ended before the visit, or starts after it, pays nothing for it: billed,
+    it is denied (CARC 27, expenses incurred after coverage terminated) and it must not be
+    the Claim's insurer. With no period on either side nothing is left out.
+    """
+    first, last = _day(start), _day(end or start)
+    if first is None or last is None:
+        return coverages
+    when = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+    kept: list[dict[str, Any]] = []
+    for coverage in coverages:
+        period = coverage.get("period")
+        if not isinstance(period, dict):
+            kept.append(coverage)
+            continue
+        begins, ends = fhir_date(period.get("start")), _last_day(period.get("end"))
+        if (begins is None or begins <= last) and (ends is None or ends >= first):
+            kept.append(coverage)
+            continue
+        key = resource_key(coverage)
+        issues.append(
+            read_issue(
+                f"{key} was not in force during the encounter ({when}; its period "
+                f"{begins or '...'} to {ends or '...'}): left out of the claim",
+                key,
+                "Coverage.period",
+                rule="COVERAGE-NOT-IN-FORCE",
+            )
+        )
+    return kept
+
+
+def assemble_encounter(
+    resource: dict[str, Any],
+    *,
+    patient: dict[str, Any],
+    diagnoses: tuple[Diagnosis, ...],
+    procedures: Sequence[dict[str, Any]],
+    coverages: Sequence[dict[str, Any]],
+    providers: tuple[Provider, ...],
+    source_id: str,
+    issues: list[Issue],
+) -> Encounter:
+    """The core's Encounter from its FHIR resources (inactive Coverage left out)."""
+    encounter_id = str(resource.get("id"))
+    reference = f"Encounter/{encounter_id}"
+    period = resource.get("period") or {}
+    version = (resource.get("meta") or {}).get("versionId")
+    active = _in_force(
+        [c for c in coverages if c.get("status") not in INACTIVE_COVERAGE],
+        parse_fhir_datetime(period.get("start")),
+        parse_fhir_datetime(period.get("end")),
+        issues,
+    )
+    hospitalization = resource.get("hospitalization") or {}
+    disposition = read_codings(hospitalization.get("dischargeDisposition"))
+    return Encounter(
+        id=encounter_id,
+        reference=reference,
+        status=str(resource.get("status") or ""),
+        encounter_class=encounter_class(resource.get("class")),
+        patient=read_patient(patient),
+        source_id=source_id,
+        version_id=str(version) if version is not None else None,
+        types=tuple(
+            coding
+            for concept in resource.get("type") or []
+            for coding in read_codings(
+                concept, issues=issues, source=reference, expression="Encounter.type"
+            )
+        ),
+        period_start=parse_fhir_datetime(period.get("start")),
+        period_end=parse_fhir_datetime(period.get("end")),
+        diagnoses=diagnoses,
+        procedures=read_each(procedures, lambda p: read_procedure(p, issues=issues), issues),
+        coverages=read_each(active, read_coverage, issues),
+        providers=providers,
+        read_issues=tuple(issues),
+        discharge_disposition=disposition[0].code if disposition else "",
+        discharge_disposition_system=disposition[0].system if disposition else "",
+        admit_source=read_codings(
+            hospitalization.get("admitSource"),
+            issues=issues,
+            source=reference,
+            expression="Encounter.hospitalization.admitSource",
+        ),
+        priority=read_codings(
+            resource.get("priority"),
+            issues=issues,
+            source=reference,
+            expression="Encounter.priority",
+        ),
+    )

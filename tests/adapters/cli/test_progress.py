@@ -1,0 +1,50 @@
+"""The progress line is for a person at a terminal, never for a captured log."""
+
+import io
+
+from adapters.cli.progress import Progress
+from adapters.jobs.ledger import JobLedger, JobState
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _ledger(tmp_path):
+    ledger = JobLedger(tmp_path / "jobs.sqlite3")
+    ledger.enqueue("src", "e1", "1", trigger="run")
+    return ledger
+
+
+def test_a_captured_stream_gets_no_progress_at_all(tmp_path):
+    with _ledger(tmp_path) as ledger:
+        captured = io.StringIO()
+        progress = Progress(ledger, "src", stream=captured)
+        for _ in range(50):
+            progress(None, None, JobState.DONE)  # type: ignore[arg-type]
+        progress.end()
+    assert captured.getvalue() == ""
+
+
+def test_a_terminal_gets_one_line_redrawn_and_ended(tmp_path):
+    with _ledger(tmp_path) as ledger:
+        terminal = _Terminal()
+        progress = Progress(ledger, "src", stream=terminal)
+        for _ in range(50):
+            progress(None, None, JobState.DONE)  # type: ignore[arg-type]
+        progress.end()
+    text = terminal.getvalue()
+    assert text.endswith("\n")
+    assert text.count("\n") == 1
+    assert "0 done, 0 held, 0 failed, 1 waiting" in text
+    assert text.count("\r") <= 3  # redrawn at most every tenth of a second, then at the end
+
+
+def test_quiet_on_a_terminal_draws_nothing(tmp_path):
+    with _ledger(tmp_path) as ledger:
+        terminal = _Terminal()
+        progress = Progress(ledger, "src", enabled=False, stream=terminal)
+        progress(None, None, JobState.DONE)  # type: ignore[arg-type]
+        progress.end()
+    assert terminal.getvalue() == ""

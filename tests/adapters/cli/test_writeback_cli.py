@@ -1,0 +1,51 @@
+"""``fhir-coder code`` with the write-back flags: NDJSON, ledger, fee schedule, held drafts."""
+
+import json
+
+import httpx
+
+from adapters.cli.main import main
+from adapters.exit_codes import ExitCode
+from fhir_coder.systems import ICD10CM
+
+
+def test_code_writes_ndjson_once_with_prices_when_told(loopback_base_url, tmp_path, capsys):
+    folder = tmp_path / "claims"
+    fees = tmp_path / "fees.csv"
+    fees.write_text("code,modifier,price\n99213,,90\n99214,,130\n99203,,110\n99204,,170\n")
+    args = ["code", "enc-0001-1", "--server", loopback_base_url, "--claims-to", str(folder)]
+    args += ["--ledger", str(tmp_path / "ledger.sqlite3"), "--fee-schedule", str(fees)]
+    first = main(args)
+    again = main(args)
+    assert first == again
+    assert first in (ExitCode.OK, ExitCode.FINDINGS)
+    [line] = (folder / "Claim.ndjson").read_text().splitlines()  # the second run wrote nothing
+    claim = json.loads(line)
+    assert claim["item"][0]["encounter"] == [{"reference": "Encounter/enc-0001-1"}]
+    priced = [item for item in claim["item"] if "unitPrice" in item]
+    assert all(item["net"]["currency"] == "USD" for item in priced)
+    assert len((folder / "Provenance.ndjson").read_text().splitlines()) == 1
+    capsys.readouterr()
+
+
+def test_hold_drafts_writes_nothing_for_a_claim_with_findings(loopback_base_url, tmp_path, capsys):
+    base = loopback_base_url
+    encounter = httpx.get(f"{base}/Encounter/enc-0001-1").json()
+    header = {
+        "resourceType": "Condition",
+        "id": "hold-me",
+        "subject": encounter["subject"],
+        "encounter": {"reference": "Encounter/enc-0001-1"},
+        "code": {"coding": [{"system": ICD10CM, "code": "E11"}]},  # a header: blocks the claim
+    }
+    httpx.put(f"{base}/Condition/hold-me", json=header).raise_for_status()
+    folder = tmp_path / "claims"
+    args = ["code", "enc-0001-1", "--server", base, "--claims-to", str(folder), "--json"]
+    assert main([*args, "--hold-drafts"]) == ExitCode.FINDINGS
+    assert json.loads(capsys.readouterr().out)["outcome"] == "held"
+    assert not (folder / "Claim.ndjson").exists()
+    assert main(args) == ExitCode.FINDINGS  # written as a draft, with a Task for a coder
+    capsys.readouterr()
+    assert json.loads((folder / "Claim.ndjson").read_text())["status"] == "draft"
+    [task] = (folder / "Task.ndjson").read_text().splitlines()
+    assert "ICD10CM-NOT-BILLABLE" in task

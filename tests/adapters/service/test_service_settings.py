@@ -1,0 +1,112 @@
+"""Settings: file, environment and flags, in that order of strength; secrets from files."""
+
+import pytest
+
+from adapters.fhir.auth import DEFAULT_SMART_SCOPE, BearerAuth
+from adapters.jobs.runner import source_client
+from adapters.settings import load_settings
+from fhir_coder.errors import ConfigurationError
+
+
+def test_flags_beat_the_environment_which_beats_the_file(tmp_path, monkeypatch):
+    config = tmp_path / "coder.toml"
+    config.write_text('server = "https://file.example/fhir"\nconcurrency = 3\nport = 9000\n')
+    monkeypatch.setenv("FHIR_CODER_CONCURRENCY", "6")
+    settings = load_settings(config, port=None, max_attempts=2)
+    assert settings.server == "https://file.example/fhir"
+    assert settings.concurrency == 6
+    assert settings.port == 9000
+    assert settings.max_attempts == 2
+    assert settings.workers().concurrency == 6
+
+
+def test_secrets_come_from_files_and_are_never_shown(tmp_path, monkeypatch):
+    secret = tmp_path / "token"
+    secret.write_text("tok-from-file\n")
+    monkeypatch.setenv("FHIR_CODER_NOTIFY_TOKEN_FILE", str(secret))
+    settings = load_settings(None)
+    assert settings.notify_token.get_secret_value() == "tok-from-file"
+    assert "tok-from-file" not in repr(settings)
+    assert "tok-from-file" not in str(settings.model_dump())
+
+
+def test_bad_settings_are_configuration_errors(tmp_path, monkeypatch):
+    with pytest.raises(ConfigurationError, match="no settings file"):
+        load_settings(tmp_path / "missing.toml")
+    monkeypatch.setenv("FHIR_CODER_CONCURRENCY", "0")
+    with pytest.raises(ConfigurationError, match="concurrency"):
+        load_settings(None)
+    monkeypatch.delenv("FHIR_CODER_CONCURRENCY")
+    config = tmp_path / "coder.toml"
+    config.write_text("unknown_thing = 1\n")
+    with pytest.raises(ConfigurationError, match="unknown_thing"):
+        load_settings(config)
+    monkeypatch.setenv("FHIR_CODER_NOTIFY_TOKEN_FILE", str(tmp_path / "nope"))
+    with pytest.raises(ConfigurationError, match="NOTIFY_TOKEN_FILE"):
+        load_settings(None)
+
+
+def test_without_a_server_the_source_key_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match="no FHIR server"):
+        load_settings(None).source_key()
+
+
+def test_fhir_token_still_gives_a_bearer_client(monkeypatch):
+    monkeypatch.setenv("FHIR_CODER_FHIR_TOKEN", "tok-for-the-ehr")
+    settings = load_settings(None, server="https://ehr.example/fhir")
+    assert settings.source_auth().kind == "bearer"
+    assert isinstance(source_client(settings)._auth, BearerAuth)
+    assert "tok-for-the-ehr" not in repr(settings) + repr(settings.source_auth())
+
+
+def test_smart_settings_come_from_the_file_and_the_environment(tmp_path, monkeypatch):
+    config = tmp_path / "coder.toml"
+    config.write_text(
+        'server = "https://ehr.example/fhir"\nsmart_client_id = "coder"\n'
+        'smart_token_url = "https://ehr.example/oauth2/token"\n'
+        'claims_basic_user = "biller"\n'
+    )
+    monkeypatch.setenv("FHIR_CODER_SMART_KEY_FILE", str(tmp_path / "client.pem"))
+    monkeypatch.setenv("FHIR_CODER_SMART_KEY_ID", "kid-1")
+    password = tmp_path / "password"
+    password.write_text("pw-of-the-biller\n")
+    monkeypatch.setenv("FHIR_CODER_CLAIMS_BASIC_PASSWORD_FILE", str(password))
+    settings = load_settings(config)
+    source = settings.source_auth()
+    assert (source.kind, source.smart_client_id, source.smart_key_id) == ("smart", "coder", "kid-1")
+    assert source.smart_key_file == tmp_path / "client.pem"
+    assert source.smart_token_url == "https://ehr.example/oauth2/token"  # noqa: S105 - a URL
+    assert source.smart_scope == DEFAULT_SMART_SCOPE
+    assert settings.source_auth(default_scope="system/Subscription.c").smart_scope == (
+        "system/Subscription.c"
+    )
+    claims = settings.claims_auth()
+    assert (claims.kind, claims.basic_user, claims.basic_password) == (
+        "basic",
+        "biller",
+        "pw-of-the-biller",
+    )
+    assert "pw-of-the-biller" not in repr(settings) + str(settings.model_dump())
+
+
+def test_the_default_scope_allows_every_resource_a_write_back_writes():
+    scopes = DEFAULT_SMART_SCOPE.split()
+    assert "system/*.rs" in scopes
+    for resource_type in (
+        "Claim",
+        "Provenance",
+        "Task",
+    ):  # adapters/writeback/destinations.py writes
+        assert f"system/{resource_type}.cu" in scopes
+
+
+def test_two_kinds_of_authentication_are_one_configuration_error(monkeypatch):
+    monkeypatch.setenv("FHIR_CODER_FHIR_TOKEN", "tok")
+    monkeypatch.setenv("FHIR_CODER_SMART_CLIENT_ID", "coder")
+    with pytest.raises(ConfigurationError, match="not bearer and smart"):
+        load_settings(None)
+    monkeypatch.delenv("FHIR_CODER_SMART_CLIENT_ID")
+    monkeypatch.setenv("FHIR_CODER_CLAIMS_TOKEN", "tok2")
+    monkeypatch.setenv("FHIR_CODER_CLAIMS_BASIC_USER", "u")
+    with pytest.raises(ConfigurationError, match=r"claims_\*.*not bearer and basic"):
+        load_settings(None)
