@@ -287,6 +287,27 @@ class JobLedger:
             db.execute("UPDATE jobs SET version = ? WHERE id = ?", (version, job.id))
             return True
 
+    def correct_version(self, job: Job, processed: str) -> bool:
+        """Record that ``job`` was processed at ``processed``, the version the server had.
+
+        A trigger's version is only a hint: a forged or mistaken ``versionId`` (say 999999)
+        kept on a done job would make every real later version look stale forever. The
+        job takes the version the server really had; when another row already holds it,
+        the job keeps none, so it ranks against nothing. True when the hint was wrong.
+        """
+        if not processed or processed == job.version:
+            return False
+        with self._write() as db:
+            clash = db.execute(
+                "SELECT 1 FROM jobs WHERE source = ? AND encounter_id = ? AND version = ? "
+                "AND id != ?",
+                (job.source, job.encounter_id, processed, job.id),
+            ).fetchone()
+            db.execute(
+                "UPDATE jobs SET version = ? WHERE id = ?", ("" if clash else processed, job.id)
+            )
+        return True
+
     def finish(
         self,
         job_id: int,

@@ -12,6 +12,8 @@ stopped loses its job.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ from fhir_coder.errors import (
 )
 
 __all__ = ["WorkerPool", "WorkerSettings", "error_text"]
+
+_log = logging.getLogger(__name__)
 
 
 def error_text(error: BaseException) -> str:
@@ -99,6 +103,7 @@ class WorkerPool:
                 if version is not None:
                     self._report(job, None, JobState.DONE)
                 return
+            job = dataclasses.replace(job, version=version)
         await self.rate.acquire()
         renewing = asyncio.create_task(self._keep_lease(job))
         try:
@@ -123,7 +128,21 @@ class WorkerPool:
             return None
         return str((encounter.get("meta") or {}).get("versionId") or "")
 
+    def _check_version(self, job: Job, result: EncounterResult) -> None:
+        """Hold the job's version (a trigger's hint) to the version the server really had.
+
+        When they differ, notifications skipped as stale against the hint may have been
+        real: a version-less job makes a worker read the current version once more (and
+        drop it at once when that version is done).
+        """
+        processed = result.coded.encounter.version_id if result.coded is not None else None
+        if processed and self.ledger.correct_version(job, processed):
+            _log.warning("a trigger's versionId was not the server's; checking for newer ones")
+            self.ledger.enqueue(job.source, job.encounter_id, "", trigger="version-check")
+            self.wake.ring()
+
     def _record(self, job: Job, result: EncounterResult) -> None:
+        self._check_version(job, result)
         claim_id = str((result.claim or {}).get("id", ""))
         if result.outcome in (Outcome.WRITTEN, Outcome.BUILT):
             self.ledger.finish(

@@ -183,3 +183,28 @@ def ledger_ended(tmp_path):
     with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
         counts = ledger.counts()
     return counts[JobState.DONE] + counts[JobState.HELD]
+
+
+async def test_a_forged_version_does_not_stop_the_encounter_being_recoded(
+    asgi_fhir, coding, tmp_path
+):
+    # a trigger claims version 999999 of an encounter the server holds at its real version
+    encounter = await asgi_fhir.read("Encounter", "enc-0001-1")
+    real = encounter_version(encounter)
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        assert ledger.enqueue("sb", "enc-0001-1", "999999") is Enqueued.QUEUED
+        pool = WorkerPool(ledger, Pipeline(asgi_fhir, coding), "sb", FAST)
+        await pool.drain()
+        versions = {job.version for job in ledger.jobs() if job.encounter_id == "enc-0001-1"}
+        assert "999999" not in versions  # the hint gave way to what the server had
+        assert real in versions
+        # the biller's real edit comes later: it is queued and coded, not "stale"
+        _, updated = await asgi_fhir.update({**encounter, "status": "finished"})
+        newer = encounter_version(updated or {})
+        assert int(newer) > int(real)
+        assert ledger.enqueue("sb", "enc-0001-1", newer) is Enqueued.QUEUED
+        await pool.drain()
+        done = {
+            j.version for j in ledger.jobs(state=JobState.DONE) if j.encounter_id == "enc-0001-1"
+        }
+        assert newer in done
