@@ -102,7 +102,7 @@ CONDITIONS: tuple[ConditionSpec, ...] = (
     C("414916001", "Obesity (disorder)", "E66.9", "Obesity", "A", 6),
     C("69896004", "Rheumatoid arthritis (disorder)", "M06.9", "Rheumatoid arthritis", "A", 18,
       hcc=True),
-    C("239873007", "Osteoarthritis of knee (disorder)", "M17.9", "Osteoarthritis of knee", "A",
+    C("239873007", "Osteoarthritis of knee (disorder)", "M17.10", "Osteoarthritis of knee", "A",
       40),
     C("279039007", "Low back pain (finding)", "M54.50", "Low back pain", "AE", 12),
     C("37796009", "Migraine (disorder)", "G43.909", "Migraine", "AE", 8),
