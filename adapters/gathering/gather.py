@@ -29,7 +29,8 @@ from adapters.fhir.references import (
 )
 from adapters.fhir.rounds import GatherSession, as_literal, resolved, run_round, session_for
 from adapters.fhir.search import Query
-from adapters.gathering.assembly import assemble_encounter, read_conditions
+from adapters.gathering.assembly import assemble_encounter
+from adapters.gathering.listing import listed_diagnoses, listed_plans
 from adapters.gathering.parties import party_plans, providers, read_issue
 from fhir_coder.errors import (
     CodingError,
@@ -37,7 +38,7 @@ from fhir_coder.errors import (
     FhirNotFoundError,
     NotFhirError,
 )
-from fhir_coder.model import Diagnosis, Encounter
+from fhir_coder.model import Encounter
 from fhir_coder.outcome import Issue
 
 __all__ = ["GatherSession", "gather_encounter", "session_for", "split_reference"]
@@ -113,70 +114,6 @@ def _searchset(
     if isinstance(answer, FhirError):
         raise answer
     return list(matches(answer or {}, resource_type))
-
-
-def _listed_plans(
-    encounter: dict[str, Any], base: str, issues: list[Issue]
-) -> dict[str, tuple[dict[str, Any], dict[str, Any] | Fetch]]:
-    """``Encounter.diagnosis`` entries by condition key, with how to reach each condition."""
-    source = resource_key(encounter)
-    listed: dict[str, tuple[dict[str, Any], dict[str, Any] | Fetch]] = {}
-    for entry in encounter.get("diagnosis") or []:
-        if not isinstance(entry, dict):
-            continue
-        plan = plan_reference(
-            entry.get("condition"), base, container=encounter, expected_type="Condition"
-        )
-        if isinstance(plan, Unresolvable) or (
-            isinstance(plan, Fetch) and plan.resource_type != "Condition"
-        ):
-            ref = (
-                (entry.get("condition") or {}).get("reference")
-                if isinstance(entry.get("condition"), dict)
-                else None
-            )
-            why = plan.reason if isinstance(plan, Unresolvable) else "not a Condition"
-            issues.append(
-                read_issue(
-                    f"Encounter.diagnosis reference {ref or '(none)'!r} cannot be followed: {why}",
-                    source,
-                    "Encounter.diagnosis.condition",
-                    rule="READ-UNRESOLVED-REFERENCE",
-                )
-            )
-            continue
-        key = plan.key if isinstance(plan, Fetch) else f"#{plan.get('id')}"
-        listed[key] = (entry, plan)
-    return listed
-
-
-def _diagnoses(
-    encounter: dict[str, Any],
-    session: GatherSession,
-    searched: list[dict[str, Any]],
-    listed: dict[str, tuple[dict[str, Any], dict[str, Any] | Fetch]],
-    issues: list[Issue],
-) -> tuple[Diagnosis, ...]:
-    """Conditions found by search or listed on the encounter, each with its listing."""
-    by_key: dict[str, dict[str, Any]] = {resource_key(c): c for c in searched}
-    listing_of: dict[str, dict[str, Any]] = {}
-    for key, (entry, plan) in listed.items():
-        found = by_key.get(key) or resolved(session, plan)
-        if isinstance(found, str):
-            issues.append(
-                read_issue(
-                    f"Encounter.diagnosis {key} cannot be read: {found}",
-                    resource_key(encounter),
-                    "Encounter.diagnosis.condition",
-                    rule="READ-UNRESOLVED-REFERENCE",
-                )
-            )
-            continue
-        own = key if isinstance(plan, dict) else resource_key(found)
-        by_key.setdefault(own, found)
-        listing_of[own] = entry
-    listing_by_object = {id(by_key[key]): entry for key, entry in listing_of.items()}
-    return read_conditions(list(by_key.values()), listing_by_object, issues)
 
 
 def _coverage_fetch(patient_id: str) -> Fetch:
@@ -344,7 +281,7 @@ async def gather_encounter(
     if patient_id is None:
         raise CodingError(f"{reference} has no Patient subject that can be read")
     coverage = _coverage_fetch(patient_id)
-    listed = _listed_plans(resource, base, issues)
+    listed = listed_plans(resource, base, issues)
     found_keys = {resource_key(c) for c in conditions}
     parties = party_plans(resource, base)
     fetches = [
@@ -370,14 +307,18 @@ async def gather_encounter(
     if isinstance(patient, str):
         raise CodingError(f"{reference} has no Patient subject that can be read: {patient}")
     coverage_bundle = session.cache.found.get(coverage.key) or {}
+
+    def lookup(plan: dict[str, Any] | Fetch | Unresolvable) -> dict[str, Any] | str:
+        return resolved(session, plan)
+
     issues.extend(outcome_warnings(coverage_bundle, f"{base}/Coverage"))
     return assemble_encounter(
         resource,
         patient=patient,
-        diagnoses=_diagnoses(resource, session, conditions, listed, issues),
+        diagnoses=listed_diagnoses(resource, lookup, conditions, listed, issues),
         procedures=procedures,
         coverages=list(matches(coverage_bundle, "Coverage")),
-        providers=providers(resource, parties, session, issues),
+        providers=providers(resource, parties, lookup, issues),
         source_id=source_id or fhir.base_url,
         issues=issues,
     )

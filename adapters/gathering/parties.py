@@ -8,19 +8,26 @@ claims need. A reference that leads nowhere is kept as sent, with an issue sayin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from adapters.fhir.references import Fetch, Unresolvable, plan_reference, resource_key
-from adapters.fhir.rounds import GatherSession, resolved
 from fhir_coder.model import Provider
 from fhir_coder.outcome import Issue, IssueCode, Severity
 
-__all__ = ["Party", "party_plans", "providers", "read_issue"]
+__all__ = ["Party", "Resolve", "party_plans", "providers", "read_issue"]
 
 _NPI = "http://hl7.org/fhir/sid/us-npi"
 
 Party = tuple[str, dict[str, Any], dict[str, Any] | Fetch | Unresolvable]
 """A role (attender, performer, service-provider), the Reference as sent, and its plan."""
+
+Resolve = Callable[[dict[str, Any] | Fetch | Unresolvable], dict[str, Any] | str]
+"""The resource a planned reference led to, or why it led nowhere.
+
+A server's gathering answers from its session cache (:func:`adapters.fhir.rounds.resolved`),
+an NDJSON export from its index: both build providers and diagnoses the same way.
+"""
 
 
 def read_issue(message: str, source: str, expression: str = "", *, rule: str) -> Issue:
@@ -92,7 +99,7 @@ def _name(resource: dict[str, Any]) -> str:
 def providers(
     encounter: dict[str, Any],
     parties: list[tuple[str, dict[str, Any], dict[str, Any] | Fetch | Unresolvable]],
-    session: GatherSession,
+    resolve: Resolve,
     issues: list[Issue],
 ) -> tuple[Provider, ...]:
     """Providers with the literal reference, display and NPI of what each reference led to."""
@@ -101,7 +108,7 @@ def providers(
     for role, value, plan in parties:
         ref = str(value.get("reference") or "")
         display = str(value.get("display") or "")
-        found = resolved(session, plan)
+        found = resolve(plan)
         if isinstance(found, str):
             issues.append(
                 read_issue(

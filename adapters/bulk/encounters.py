@@ -1,0 +1,191 @@
+"""Encounters assembled from an NDJSON export, the way the server gatherer assembles them.
+
+The export's index (:class:`~adapters.bulk.export_index.ExportIndex`) answers what the
+server's searches and reads would: the Conditions and Procedures filed under the
+encounter (``Condition?encounter=``), the subject (conditional or literal), the
+beneficiary's Coverage (``Coverage?patient=``), the practitioners and organisation the
+encounter names, and the conditions ``Encounter.diagnosis`` lists. The resources then go
+through the same functions :func:`adapters.gathering.gather.gather_encounter` uses
+(:mod:`adapters.gathering.listing`, :mod:`adapters.gathering.parties`,
+:func:`adapters.gathering.assembly.assemble_encounter`), so an encounter coded from a
+server and from its export comes out the same.
+
+:func:`encounters_from_ndjson` is the one call for a batch (Spark executors use it too);
+:class:`NdjsonEncounters` serves ``fhir-coder run --from-ndjson``'s workers one encounter
+at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adapters.bulk.export_index import (
+    ExportIndex,
+    IndexReport,
+    ndjson_files,
+    normalise_reference,
+)
+from adapters.fhir.reading import reference_of
+from adapters.fhir.references import Fetch, Unresolvable, plan_reference
+from adapters.gathering.assembly import assemble_encounter
+from adapters.gathering.listing import listed_diagnoses, listed_plans
+from adapters.gathering.parties import party_plans, providers
+from fhir_coder.errors import CodingError
+from fhir_coder.model import Encounter
+from fhir_coder.outcome import Issue
+
+__all__ = ["AssembledEncounter", "NdjsonEncounters", "encounters_from_ndjson"]
+
+_PARTY_CACHE = 4096  # practitioners and organisations kept parsed: a few hundred per hospital
+
+
+@dataclass(frozen=True, slots=True)
+class AssembledEncounter:
+    """One encounter of the export: assembled, or the reason it could not be.
+
+    ``version`` keys the job ledger: the Encounter's ``meta.versionId``, or a hash of its
+    line when the export carries none.
+    """
+
+    encounter_id: str
+    version: str
+    patient_id: str
+    encounter: Encounter | None
+    error: CodingError | None = None
+
+
+class NdjsonEncounters:
+    """The encounters of one indexed export, each assembled on demand.
+
+    ``source_id`` names the EHR the export came from (it keys the Claim ids, exactly as
+    ``run --server`` would with the same source).
+    """
+
+    def __init__(self, index: ExportIndex, *, source_id: str) -> None:
+        self.index = index
+        self.source_id = source_id
+        self._parties: dict[str, dict[str, Any] | str] = {}
+
+    def lookup(self, plan: dict[str, Any] | Fetch | Unresolvable) -> dict[str, Any] | str:
+        """The resource a planned reference leads to in the export, or why it leads nowhere."""
+        if isinstance(plan, Unresolvable):
+            return plan.reason
+        if not isinstance(plan, Fetch):
+            return plan  # contained
+        party = plan.resource_type in ("Practitioner", "PractitionerRole", "Organization")
+        if party and (cached := self._parties.get(plan.key)) is not None:
+            return cached
+        found = self._fetch(plan)
+        if party:
+            if len(self._parties) >= _PARTY_CACHE:
+                self._parties.clear()
+            self._parties[plan.key] = found
+        return found
+
+    def _fetch(self, plan: Fetch) -> dict[str, Any] | str:
+        key = self.index.resolve_search(plan.key) if plan.search else plan.key
+        if "?" in key or "/" not in key:
+            return key  # the reason the search found no one resource
+        kind, _, resource_id = key.partition("/")
+        found = self.index.get(kind, resource_id)
+        return found if found is not None else f"{key} is not in the export"
+
+    def encounter(self, encounter_id: str) -> Encounter:
+        """The encounter ``encounter_id``, assembled; ``CodingError`` when it cannot be.
+
+        As with a server: an encounter not in the export, or whose subject is no Patient
+        the export holds, cannot be coded; anything else missing is an issue on it.
+        """
+        resource = self.index.get("Encounter", encounter_id)
+        reference = f"Encounter/{encounter_id}"
+        if resource is None:
+            raise CodingError(f"{reference} is not in the export")
+        base = self.index.base_url
+        issues: list[Issue] = []
+        patient_plan = plan_reference(
+            resource.get("subject"), base, container=resource, expected_type="Patient"
+        )
+        patient = self.lookup(patient_plan)
+        if isinstance(patient, str) or patient.get("resourceType") != "Patient":
+            why = patient if isinstance(patient, str) else "not a Patient"
+            raise CodingError(f"{reference} has no Patient subject that can be read: {why}")
+        patient_key = f"Patient/{patient.get('id')}"
+        conditions = self.index.owned(reference, "Condition")
+        listed = listed_plans(resource, base, issues)
+        parties = party_plans(resource, base)
+        return assemble_encounter(
+            resource,
+            patient=patient,
+            diagnoses=listed_diagnoses(resource, self.lookup, conditions, listed, issues),
+            procedures=self.index.owned(reference, "Procedure"),
+            coverages=[self._payors_literal(c) for c in self.index.owned(patient_key, "Coverage")],
+            providers=providers(resource, parties, self.lookup, issues),
+            source_id=self.source_id,
+            issues=issues,
+        )
+
+    def _payors_literal(self, coverage: dict[str, Any]) -> dict[str, Any]:
+        """``coverage`` with conditional payor references written as the ``Type/id`` they match.
+
+        A server resolves them when the export is loaded; read raw, the Claim's insurer
+        would otherwise be a search URL. One that matches nothing is kept as written.
+        """
+        payors = coverage.get("payor")
+        if not isinstance(payors, list) or not any(
+            "?" in reference_of(p) for p in payors if isinstance(p, dict)
+        ):
+            return coverage
+        rewritten = []
+        for payor in payors:
+            ref = reference_of(payor)
+            found = self.index.resolve_search(normalise_reference(ref)) if "?" in ref else ""
+            literal = "/" in found and "?" not in found
+            rewritten.append({**payor, "reference": found} if literal else payor)
+        return {**coverage, "payor": rewritten}
+
+    async def gather(self, encounter_id: str, *, patient_hint: str = "") -> Encounter:  # noqa: ARG002 - the gatherer's signature
+        """:meth:`encounter`, in the shape the pipeline calls a gatherer."""
+        return self.encounter(encounter_id)
+
+    def assembled(self, status: str | None = "finished") -> Iterator[AssembledEncounter]:
+        """Every encounter (with ``status`` unless None), in export order, streamed."""
+        for encounter_id, version, patient in self.index.encounters(status):
+            try:
+                encounter: Encounter | None = self.encounter(encounter_id)
+                error = None
+            except CodingError as exc:
+                encounter, error = None, exc
+            yield AssembledEncounter(encounter_id, version, patient, encounter, error)
+
+
+def encounters_from_ndjson(
+    paths: Iterable[Path],
+    *,
+    source_id: str,
+    status: str | None = "finished",
+    base_url: str = "",
+    index_path: Path | None = None,
+    report: IndexReport | None = None,
+) -> Iterator[AssembledEncounter]:
+    """Every encounter of the NDJSON files or folders ``paths``, assembled, in bounded memory.
+
+    The files are read once into an on-disk index (a temporary one unless ``index_path``
+    names a file to keep), conditional references resolved after the last file, then the
+    encounters with ``status`` (``None``: all) are yielded one at a time, each either an
+    :class:`~fhir_coder.model.Encounter` or the :class:`CodingError` that stopped it
+    (none is skipped). ``source_id`` names the EHR (it keys Claim ids, as ``run`` does);
+    ``base_url`` is that server's base, so absolute references to it resolve. Pass a
+    ``report`` to learn what was read, skipped and left unresolved.
+
+    >>> for item in encounters_from_ndjson([Path("export/")], source_id="ehr"):  # doctest: +SKIP
+    ...     if item.encounter is not None:
+    ...         code_and_build(item.encounter, coding, created=now)
+    """
+    files = ndjson_files(paths)
+    with ExportIndex(index_path, base_url=base_url) as index:
+        found = index.add(files, report)
+        index.finish(found)
+        yield from NdjsonEncounters(index, source_id=source_id).assembled(status)

@@ -1,0 +1,138 @@
+"""Encounters assembled from an NDJSON export equal those gathered from a server holding it."""
+
+from __future__ import annotations
+
+import dataclasses
+import tracemalloc
+from pathlib import Path
+
+import orjson
+import pytest
+
+from adapters.bulk import ExportIndex, IndexReport, NdjsonEncounters, encounters_from_ndjson
+from fhir_coder.model import SourceRef
+from sandbox.seed import build_seed_bundle
+from sandbox.synthetic_export import write_export
+from tests.adapters.synthea_gathering import gather_finished
+
+
+def versionless(value):
+    """``value`` with every version id dropped: the generated export carries none, the server
+    gives each resource version 1 (an export made by the sandbox's $export has them too)."""
+    if isinstance(value, SourceRef):
+        return dataclasses.replace(value, version_id=None)
+    if isinstance(value, tuple):
+        return tuple(versionless(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: versionless(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if "version_id" in changes:
+            changes["version_id"] = None
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+@pytest.fixture
+def seed_export(tmp_path: Path) -> Path:
+    folder = tmp_path / "export"
+    write_export(build_seed_bundle(), folder)
+    return folder
+
+
+async def test_the_export_gives_the_encounters_the_server_gatherer_builds(asgi_fhir, tmp_path):
+    # Lines in the server's own order: a server's search and its export list an encounter's
+    # Conditions in the same order, and unranked diagnoses are sequenced in that order.
+    seed_export = tmp_path / "export"
+    write_export(build_seed_bundle(), seed_export, shuffle_seed=None)
+    gathered = await gather_finished(asgi_fhir)
+    report = IndexReport()
+    from_files = {
+        item.encounter_id: item
+        for item in encounters_from_ndjson(
+            [seed_export], source_id=asgi_fhir.base_url, report=report
+        )
+    }
+    assert set(from_files) == set(gathered.encounters)
+    for encounter_id, item in from_files.items():
+        assert item.error is None
+        assert item.encounter == versionless(gathered.encounters[encounter_id]), encounter_id
+    assert report.unresolved == []
+    assert report.problems == []
+    assert report.files == 10  # Observation and DocumentReference read, never kept
+
+
+def test_conditional_references_resolve_after_every_file_is_read(tmp_path, seed_export):
+    # The Condition file read first: its encounters are filed by identifier, conditionally.
+    encounters = [
+        orjson.loads(line) for line in (seed_export / "Encounter.ndjson").read_bytes().splitlines()
+    ]
+    csn = {e["id"]: e["identifier"][0] for e in encounters}
+    lines = []
+    for line in (seed_export / "Condition.ndjson").read_bytes().splitlines():
+        condition = orjson.loads(line)
+        ident = csn[condition["encounter"]["reference"].split("/")[1]]
+        condition["encounter"] = {
+            "reference": f"Encounter?identifier={ident['system']}|{ident['value']}"
+        }
+        lines.append(orjson.dumps(condition))
+    (seed_export / "Condition.ndjson").write_bytes(b"\n".join(lines))
+    first = tmp_path / "a-first"
+    first.mkdir()
+    (seed_export / "Condition.ndjson").rename(first / "Condition.ndjson")
+    with ExportIndex() as index:
+        report = index.add([first / "Condition.ndjson"])
+        report = index.add(sorted(seed_export.glob("*.ndjson")), report)
+        index.finish(report)
+        assert report.unresolved == []
+        reader = NdjsonEncounters(index, source_id="ehr")
+        coded = [item for item in reader.assembled() if item.encounter is not None]
+        assert sum(len(item.encounter.diagnoses) for item in coded) > len(coded)
+
+
+def test_bad_lines_and_missing_targets_are_reported_not_fatal(tmp_path):
+    folder = tmp_path / "x"
+    folder.mkdir()
+    (folder / "Encounter.ndjson").write_bytes(
+        b'{"resourceType":"Encounter","id":"e1","status":"finished","subject":{"reference":"Patient/p1"}}\n'
+        b"not json\n"
+        b'{"resourceType":"Encounter","id":"e2","status":"finished","subject":{"reference":"Patient/gone"}}\n'
+    )
+    (folder / "Patient.ndjson").write_bytes(
+        b'{"resourceType":"Patient","id":"p1","gender":"female"}\n'
+    )
+    (folder / "Condition.ndjson").write_bytes(
+        b'{"resourceType":"Condition","id":"c1","encounter":{"reference":"Encounter?identifier=x|nobody"}}\n'
+    )
+    report = IndexReport()
+    items = {
+        i.encounter_id: i for i in encounters_from_ndjson([folder], source_id="ehr", report=report)
+    }
+    assert report.problems == ["Encounter.ndjson:2: not a FHIR resource; line skipped"]
+    assert items["e1"].encounter is not None
+    assert "Patient/gone is not in the export" in str(items["e2"].error)
+    (unresolved,) = [u for u in report.unresolved if u.resource == "Condition/c1"]
+    assert "matches nothing" in unresolved.reason
+
+
+def test_a_persistent_index_does_not_read_unchanged_files_again(tmp_path, seed_export):
+    path = tmp_path / "index.sqlite3"
+    with ExportIndex(path) as index:
+        first = index.add(sorted(seed_export.glob("*.ndjson")))
+    with ExportIndex(path) as index:
+        again = index.add(sorted(seed_export.glob("*.ndjson")))
+    assert first.files == 10
+    assert first.files_skipped == 0
+    assert again.files == 0
+    assert again.files_skipped == 10
+
+
+def test_memory_stays_flat_as_the_population_grows(tmp_path):
+    peaks = []
+    for patients in (100, 800):
+        folder = tmp_path / f"p{patients}"
+        write_export(build_seed_bundle(seed=3, patients=patients), folder)
+        tracemalloc.start()
+        count = sum(1 for _ in encounters_from_ndjson([folder], source_id="ehr"))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert count > patients
+    assert peaks[1] < peaks[0] * 2, peaks  # eight times the population, not eight times the memory
