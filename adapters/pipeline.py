@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -25,12 +25,19 @@ from adapters.writeback.claim_writer import ClaimWriter, WriteAction, WriteRecei
 from adapters.writeback.conformance import check_r4
 from adapters.writeback.destinations import FhirDestination
 from fhir_coder.claim import ClaimOptions
-from fhir_coder.errors import CodingError, FhirError
-from fhir_coder.model import CodedEncounter
+from fhir_coder.errors import CodingError, ConfigurationError, FhirError
+from fhir_coder.model import CodedEncounter, Encounter
 from fhir_coder.outcome import Issue
 from fhir_coder.validation import Scrubber
 
-__all__ = ["EncounterResult", "Outcome", "Pipeline"]
+__all__ = ["EncounterResult", "Gatherer", "Outcome", "Pipeline"]
+
+Gatherer = Callable[..., Awaitable[Encounter]]
+"""Where encounters come from: called ``(encounter_id, patient_hint=...)``.
+
+The default gathers from the source server; ``run --from-ndjson`` and ``run --bulk``
+assemble them from an export's index (:meth:`adapters.bulk.NdjsonEncounters.gather`).
+"""
 
 
 class Outcome(StrEnum):
@@ -63,6 +70,8 @@ class EncounterResult:
 class Pipeline:
     """Encounters from ``source`` coded with ``coding``, Claims written to ``destination``.
 
+    ``source`` is the server encounters are gathered from (None when a ``gatherer``
+    assembles them from files and a ``writer`` says where Claims go).
     ``destination`` defaults to the source server. ``source_id`` names the source EHR
     for the Claim ids (default: its base URL). With ``write`` false, Claims are built and
     checked but not written (a dry run). ``check_model`` parses every Claim with the
@@ -75,7 +84,7 @@ class Pipeline:
     the NCCI/MUE tables the environment configures (``docs/validation.md``).
     """
 
-    source: FhirClient
+    source: FhirClient | None
     coding: CodingSetup
     destination: FhirClient | None = None
     source_id: str | None = None
@@ -86,10 +95,15 @@ class Pipeline:
     check_model: bool = False  # also parse each Claim with fhir.resources (~2 ms a Claim)
     writer: ClaimWriter | None = None
     claim_options: ClaimOptions | None = None
+    gatherer: Gatherer | None = None  # None: gather_encounter from ``source``
 
     def __post_init__(self) -> None:
+        if self.source is None and self.gatherer is None:
+            raise ConfigurationError("a pipeline needs a source server or a gatherer")
         if self.writer is None:
             target = self.destination or self.source
+            if target is None:
+                raise ConfigurationError("no destination for Claims: name a server or a folder")
             object.__setattr__(self, "writer", ClaimWriter(FhirDestination(target)))
         if self.claim_options is None:
             object.__setattr__(self, "claim_options", default_claim_options())
@@ -118,9 +132,14 @@ class Pipeline:
         return result
 
     async def _process(self, encounter_id: str, patient_hint: str) -> EncounterResult:
-        encounter = await gather_encounter(
-            self.source, encounter_id, source_id=self.source_id, patient_hint=patient_hint
-        )
+        if self.gatherer is not None:
+            encounter = await self.gatherer(encounter_id, patient_hint=patient_hint)
+        elif self.source is not None:
+            encounter = await gather_encounter(
+                self.source, encounter_id, source_id=self.source_id, patient_hint=patient_hint
+            )
+        else:  # pragma: no cover - __post_init__ refuses a pipeline with neither
+            raise AssertionError("no source")
         created = datetime.now(UTC)
         processed = code_and_build(
             encounter,
@@ -165,6 +184,8 @@ class Pipeline:
         destination that cannot take Claims (checked first); a single encounter failing is
         reported in its result.
         """
+        if self.source is None:
+            raise ConfigurationError("no source server to search for finished encounters")
         await self.start()
         found = [
             (str(resource["id"]), subject_patient_id(resource))

@@ -17,7 +17,7 @@ from adapters.fhir.auth import DEFAULT_SMART_SCOPE, build_auth
 from adapters.fhir.client import FhirClient
 from adapters.jobs.ledger import Job, JobLedger, JobState
 from adapters.jobs.workers import WorkerPool, WorkerSettings
-from adapters.pipeline import EncounterResult, Pipeline
+from adapters.pipeline import EncounterResult, Gatherer, Pipeline
 from adapters.settings import TriggerSettings
 from adapters.warm_up import settle_heap, warm_up
 from adapters.writeback.claim_writer import ClaimWriter
@@ -53,9 +53,9 @@ def source_client(
 
 
 @asynccontextmanager
-async def open_pool(
+async def open_pool(  # noqa: PLR0913 - keyword-only parts of one pool, each optional
     ledger: JobLedger,
-    source: FhirClient,
+    source: FhirClient | None,
     source_key: str,
     *,
     settings: WorkerSettings | None = None,
@@ -63,14 +63,20 @@ async def open_pool(
     source_id: str | None = None,
     claim_options: ClaimOptions | None = None,
     on_result: Callable[[Job, EncounterResult | None, JobState], None] | None = None,
+    gatherer: Gatherer | None = None,
 ) -> AsyncIterator[WorkerPool]:
-    """A started pipeline over ``source`` and a pool that works the ledger's jobs of it."""
+    """A started pipeline over ``source`` and a pool that works the ledger's jobs of it.
+
+    ``gatherer`` assembles the encounters instead of the source server (an export's
+    index: ``run --from-ndjson``); ``source`` may then be None.
+    """
     pipeline = Pipeline(
         source,
         default_coding(),
         source_id=source_id,
         writer=writer,
         claim_options=claim_options,
+        gatherer=gatherer,
     )
     await pipeline.start()
     warm_up(pipeline.coding, scrubber=pipeline.scrubber, options=pipeline.claim_options)

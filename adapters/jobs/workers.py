@@ -121,8 +121,13 @@ class WorkerPool:
 
     async def _current_version(self, job: Job) -> str | None:
         """The Encounter's versionId now (for a notification that named none)."""
+        source = self.pipeline.source
+        if source is None:  # encounters from files always carry their version
+            self.ledger.finish(job.id, JobState.FAILED, outcome="failed", error="no version")
+            self._report(job, None, JobState.FAILED)
+            return None
         try:
-            encounter = await self.pipeline.source.read("Encounter", job.encounter_id)
+            encounter = await source.read("Encounter", job.encounter_id)
         except FhirError as exc:
             self._failed(job, exc)
             return None

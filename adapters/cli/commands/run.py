@@ -1,5 +1,7 @@
 """``fhir-coder run --server URL``: every finished encounter, through the durable job ledger.
 
+``--from-ndjson PATH`` codes an export on disk instead (:mod:`.run_files`).
+
 Each encounter becomes a job (one per versionId) before any is processed, so a run that
 is interrupted resumes where it stopped and never redoes a job that is done.
 """
@@ -24,12 +26,13 @@ from adapters.cli.commands.common import (
 from adapters.cli.commands.writeback_flags import add_writeback_arguments, writeback_from_args
 from adapters.exit_codes import ExitCode
 from adapters.fhir.references import subject_patient_id
+from fhir_coder.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from adapters.fhir.client import FhirClient
     from adapters.jobs.ledger import Job, JobLedger, JobState
     from adapters.jobs.workers import WorkerPool
-    from adapters.pipeline import EncounterResult
+    from adapters.pipeline import EncounterResult, Gatherer
     from adapters.settings import TriggerSettings
 
 __all__ = ["add_trigger_arguments", "open_trigger_pool", "register", "run", "trigger_settings"]
@@ -79,14 +82,16 @@ async def open_trigger_pool(
     args: argparse.Namespace,
     settings: TriggerSettings,
     ledger: JobLedger,
-    fhir: FhirClient,
+    fhir: FhirClient | None,
     stack: AsyncExitStack,
     *,
     on_result: Callable[[Job, EncounterResult | None, JobState], None] | None = None,
+    gatherer: Gatherer | None = None,
 ) -> WorkerPool:
     """The writer the flags ask for, and a pool working the ledger's jobs of the source.
 
     ``run``, ``watch`` and ``serve`` all open it the same way; ``stack`` closes what it opens.
+    ``gatherer`` assembles encounters from an export instead of ``fhir`` (``--from-ndjson``).
     """
     from adapters.jobs.runner import open_pool  # noqa: PLC0415
 
@@ -103,6 +108,7 @@ async def open_trigger_pool(
             source_id=settings.source_id,
             claim_options=options,
             on_result=on_result,
+            gatherer=gatherer,
         )
     )
 
@@ -115,6 +121,14 @@ def register(commands: Subcommands) -> None:
     add_trigger_arguments(parser)
     parser.add_argument(
         "--since", metavar="DATE", help="only encounters updated on or after DATE (_lastUpdated)"
+    )
+    parser.add_argument(
+        "--from-ndjson",
+        type=Path,
+        action="append",
+        metavar="PATH",
+        help="code the finished encounters of an NDJSON export on disk (a folder, or files; "
+        "repeatable) instead of searching the server; Claims go to --server or --claims-to",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
@@ -132,6 +146,17 @@ async def _run(args: argparse.Namespace) -> int:
     from adapters.jobs.runner import encounter_version, source_client  # noqa: PLC0415
 
     settings = trigger_settings(args)
+    if args.from_ndjson:
+        from adapters.cli.commands.run_files import run_from_files  # noqa: PLC0415
+
+        if args.since:
+            raise ConfigurationError("--since narrows a server search or an export, not files")
+        if not (settings.source_id or settings.server):
+            raise ConfigurationError(
+                "--from-ndjson needs --source-id NAME (or --server URL): it keys the jobs "
+                "and the Claim ids"
+            )
+        return await run_from_files(args, settings, args.from_ndjson)
     source = settings.source_key()
     params = {"status": "finished", "_count": "200", "_elements": "id,meta,subject"}
     if args.since:

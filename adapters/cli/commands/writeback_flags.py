@@ -69,7 +69,7 @@ def add_writeback_arguments(parser: argparse.ArgumentParser) -> None:
 
 async def writeback_from_args(
     args: argparse.Namespace,
-    source: FhirClient,
+    source: FhirClient | None,
     stack: AsyncExitStack,
     *,
     claims_to: str | None = None,
@@ -77,10 +77,11 @@ async def writeback_from_args(
 ) -> tuple[ClaimWriter, ClaimOptions]:
     """The writer and Claim options the flags ask for; clients opened are closed by ``stack``.
 
-    ``claims_to`` is the destination the settings name (``claims_to``, which the flag
-    overrides: default ``--claims-to``). ``claims_auth`` authenticates to a server there
-    (default: the ``--claims-*`` flags); it is an error without such a server, rather than
-    credentials silently unused.
+    ``source`` is the server Claims go back to by default (None: files were coded, and
+    ``--claims-to`` must say where). ``claims_to`` is the destination the settings name
+    (``claims_to``, which the flag overrides: default ``--claims-to``). ``claims_auth``
+    authenticates to a server there (default: the ``--claims-*`` flags); it is an error
+    without such a server, rather than credentials silently unused.
     """
     from adapters.fhir.auth import build_auth  # noqa: PLC0415 - jwt and cryptography, when needed
 
@@ -102,6 +103,10 @@ async def writeback_from_args(
         )
     destination: Destination
     if target is None:
+        if source is None:
+            raise ConfigurationError(
+                "no destination for Claims: pass --server (Claims go back to it) or --claims-to"
+            )
         destination = FhirDestination(source, fallback=fallback)
     elif to_server:
         other = await stack.enter_async_context(FhirClient(target, auth=other_auth))
