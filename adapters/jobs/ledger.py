@@ -26,6 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
+from adapters.jobs.work_items import SqliteWorkItems
+
 __all__ = ["DEFAULT_JOBS_DB", "Enqueued", "Job", "JobLedger", "JobState"]
 
 DEFAULT_JOBS_DB: Final = Path("fhir-coder-data") / "jobs.sqlite3"
@@ -143,6 +145,8 @@ class JobLedger:
         if "patient" not in columns:  # a ledger file written before the column existed
             self._db.execute("ALTER TABLE jobs ADD COLUMN patient TEXT NOT NULL DEFAULT ''")
         self._lock = threading.Lock()
+        # the work items of encounters that need a person, in the same file and transactions
+        self.work = SqliteWorkItems(self._db, self._lock)
 
     def __enter__(self) -> Self:
         return self

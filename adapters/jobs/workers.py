@@ -22,6 +22,7 @@ from adapters.jobs.doorbell import Doorbell
 from adapters.jobs.ledger import Job, JobLedger, JobState
 from adapters.jobs.options import WorkerSettings
 from adapters.jobs.rate import RateLimit
+from adapters.jobs.work_capture import record_outcome
 from adapters.pipeline import EncounterResult, Outcome, Pipeline
 from fhir_coder.errors import (
     CodingError,
@@ -148,6 +149,8 @@ class WorkerPool:
 
     def _record(self, job: Job, result: EncounterResult) -> None:
         self._check_version(job, result)
+        # the work item first: a job is finished only once what a person needs is kept
+        record_outcome(self.ledger.work, job, result, self.pipeline.coding)
         claim_id = str((result.claim or {}).get("id", ""))
         if result.outcome in (Outcome.WRITTEN, Outcome.BUILT):
             self.ledger.finish(

@@ -9,6 +9,7 @@ from pathlib import Path
 from adapters.cli.commands.common import Subcommands, out, print_json
 from adapters.exit_codes import ExitCode
 from adapters.jobs.ledger import Job, JobLedger, JobState
+from adapters.jobs.work_items import WorkItem
 from fhir_coder.errors import ConfigurationError
 
 __all__ = ["register", "run"]
@@ -30,8 +31,8 @@ def _when(stamp: float) -> str:
     return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds") if stamp else ""
 
 
-def _as_json(job: Job) -> dict[str, object]:
-    return {
+def _as_json(job: Job, item: WorkItem | None = None) -> dict[str, object]:
+    shown: dict[str, object] = {
         "id": job.id,
         "source": job.source,
         "encounter": job.encounter_id,
@@ -45,6 +46,31 @@ def _as_json(job: Job) -> dict[str, object]:
         "created": _when(job.created),
         "updated": _when(job.updated),
     }
+    if item is not None:  # the encounter needs a person: why, and where it stands
+        shown["work_item"] = item.id
+        shown["work_state"] = item.state.value
+        shown["reasons"] = list(item.reasons)
+        shown["rules"] = list(item.rules)
+        shown["summary"] = item.summary
+    return shown
+
+
+def _findings(item: WorkItem) -> list[dict[str, str]]:
+    """The item's findings that need a person (blocking, or a ``NEEDS-`` rule), for ``show``."""
+    found = []
+    for issue in item.payload.get("issues") or []:
+        rule = str(issue.get("rule", ""))
+        if issue.get("severity") in ("fatal", "error") or rule.startswith("NEEDS-"):
+            found.append(
+                {
+                    "severity": str(issue.get("severity", "")),
+                    "rule": rule,
+                    "message": str(issue.get("message", "")),
+                    "fix": str(issue.get("fix", "")),
+                    "source": str(issue.get("source", "")),
+                }
+            )
+    return found
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,12 +96,22 @@ def _show(ledger: JobLedger, args: argparse.Namespace) -> None:
     job = ledger.get(args.job_id) if args.job_id is not None else None
     if job is None:
         raise ConfigurationError("jobs show needs the number of a job that exists")
-    shown = _as_json(job)
+    item = ledger.work.find(job.source, job.encounter_id)
+    if item is not None and item.job_id != job.id and job.state is not JobState.HELD:
+        item = None  # the item belongs to another version's job
+    shown = _as_json(job, item)
+    findings = _findings(item) if item is not None else []
     if args.json:
-        print_json(shown)
+        print_json({**shown, "findings": findings} if item is not None else shown)
         return
     for key, value in shown.items():
-        out(f"{key:>10}: {value}")
+        text = " ".join(value) if isinstance(value, list) else value
+        out(f"{key:>10}: {text}")
+    for finding in findings:
+        where = f" [{finding['source']}]" if finding["source"] else ""
+        out(f"   finding: {finding['severity']} {finding['rule']}{where}: {finding['message']}")
+        if finding["fix"]:
+            out(f"       fix: {finding['fix']}")
 
 
 def _list(ledger: JobLedger, args: argparse.Namespace) -> None:
@@ -84,14 +120,17 @@ def _list(ledger: JobLedger, args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise ConfigurationError(f"no job state {args.state!r}") from exc
     listed = ledger.jobs(state=state)
+    items = ledger.work.for_jobs([job.id for job in listed])
     if args.json:
-        print_json([_as_json(job) for job in listed])
+        print_json([_as_json(job, items.get(job.id)) for job in listed])
         return
     for job in listed:
         error = f"  {job.last_error}" if job.last_error else ""
+        item = items.get(job.id)
+        why = f"  reasons: {','.join(item.reasons)} (item {item.id})" if item is not None else ""
         out(
             f"{job.id:>6} {job.state.value:<8} Encounter/{job.encounter_id}"
-            f"/_history/{job.version or '?'} attempts={job.attempts} {job.outcome}{error}"
+            f"/_history/{job.version or '?'} attempts={job.attempts} {job.outcome}{error}{why}"
         )
     counts = ", ".join(f"{n} {s.value}" for s, n in ledger.counts().items())
     out(counts)

@@ -144,6 +144,7 @@ class SlowPipeline:
 
     def __init__(self, real, delay):
         self.real, self.delay, self.source = real, delay, real.source
+        self.coding = real.coding  # the workers suggest codes for work items with it
 
     async def process(self, encounter_id, *, patient_hint=""):
         await asyncio.sleep(self.delay)
