@@ -11,13 +11,17 @@ standard elements:
 * the extension ``urn:fhir-coder:map-group`` (``valueInteger``) on a target: targets of
   different groups are coded together (IUD replacement: removal *and* insertion);
 * an ``unmatched`` target with no code and a ``comment``: the concept is known and has no
-  target, for the reason given (:meth:`ConceptMapCrosswalk.unmapped_reason`).
+  target, for the reason given (:meth:`ConceptMapCrosswalk.unmapped_reason`); the extension
+  ``urn:fhir-coder:answer`` (``valueCode`` ``not-reported`` or ``needs-coder``, the
+  default) says whether the concept is never reported (an employment status, a step of the
+  visit) or needs a person (:meth:`ConceptMapCrosswalk.no_target`).
 
 A target whose equivalence is ``narrower``, ``inexact`` or ``relatedto`` comes back with
 ``needs_review``: a person confirms it (``equivalent``, ``equal``, ``wider`` and ``subsumes``
 targets do not; see ``_EXACT``). The CSV form has the columns ``source_system``,
 ``source_code``, ``target_system``, ``target_code``, ``target_display``, ``equivalence``,
-``comment`` (the last three optional). ICD-10-CM targets are returned dotless.
+``comment`` (the last three optional). The curated tables (``.tsv``, read by
+:mod:`codesets.curated_tables`) are a third form. ICD-10-CM targets are returned dotless.
 """
 
 from __future__ import annotations
@@ -26,18 +30,22 @@ import csv
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
+from codesets.curated_tables import read_table
+from codesets.map_target import AGE, ANSWER, ANSWERS, MAP_GROUP, SEX, MapTarget
 from fhir_coder.errors import ConfigurationError
-from fhir_coder.ports import Translation
+from fhir_coder.ports import NoTarget, Translation
 from fhir_coder.systems import ICD10CM, canonical_system
 
 __all__ = [
     "AGE",
+    "ANSWER",
     "CURATED_PATH",
+    "CURATED_PATHS",
+    "CURATED_TABLES",
     "MAP_GROUP",
     "SEX",
     "ConceptMapCrosswalk",
@@ -45,29 +53,17 @@ __all__ = [
     "condition_holds",
 ]
 
-SEX: Final = "urn:fhir-coder:patient-sex"
-AGE: Final = "urn:fhir-coder:patient-age"
-MAP_GROUP: Final = "urn:fhir-coder:map-group"
 CURATED_PATH: Final = Path(__file__).parent / "data" / "snomed-curated.conceptmap.json"
+CURATED_TABLES: Final = tuple(sorted((Path(__file__).parent / "data" / "curated").glob("*.tsv")))
+"""The curated tables (:mod:`codesets.curated_tables`): one per source and target pair."""
+CURATED_PATHS: Final = (CURATED_PATH, *CURATED_TABLES)
+"""Everything the curated crosswalk reads; a concept may be in only one of them per target."""
 _EXACT: Final = frozenset({"equivalent", "equal", "wider", "subsumes"})
 """Equivalences coded without review. A *wider* target is the classification's less specific
 code for the concept (the "unspecified" code the ICD-10-CM index gives when the detail is not
 documented), which is correct coding; *narrower* and *inexact* targets assume something the
 source does not say, so a person confirms them."""
 _AGE_TEST: Final = re.compile(r"(<=|>=|<|>|=)\s*(\d+)")
-
-
-@dataclass(frozen=True, slots=True)
-class MapTarget:
-    """One target of one source code, as read from the file."""
-
-    system: str
-    code: str
-    display: str
-    equivalence: str
-    comment: str
-    conditions: tuple[tuple[str, str], ...]
-    map_group: int
 
 
 def condition_holds(prop: str, value: str, age: int | None, sex: str | None) -> bool | None:
@@ -102,6 +98,8 @@ class ConceptMapCrosswalk:
         for path in map(Path, paths):
             if path.suffix.lower() == ".csv":
                 self._read_csv(path)
+            elif path.suffix.lower() == ".tsv":
+                self._read_table(path)
             else:
                 self._read_conceptmap(path)
 
@@ -118,10 +116,20 @@ class ConceptMapCrosswalk:
 
     def unmapped_reason(self, system: str, code: str, target: str) -> str | None:
         """Why a known concept has no target in ``target``, or None."""
+        found = self.no_target(system, code, target)
+        return found.reason if found is not None else None
+
+    def no_target(self, system: str, code: str, target: str) -> NoTarget | None:
+        """The entry's answer when a known concept has no target in ``target``, else None."""
         key = (canonical_system(system), code.strip(), canonical_system(target))
         targets = self._targets.get(key, [])
         if targets and all(t.equivalence == "unmatched" for t in targets):
-            return "; ".join(t.comment for t in targets if t.comment) or "unmatched"
+            return NoTarget(
+                reason="; ".join(t.comment for t in targets if t.comment) or "unmatched",
+                reported=not all(t.answer == "not-reported" for t in targets),
+                rule=f"{self._rule_prefix or 'crosswalk'}:{key[1]}",
+                source=self._source_of.get(key, ""),
+            )
         return None
 
     def translate(
@@ -199,6 +207,18 @@ class ConceptMapCrosswalk:
                     self._add(key, _target(target, target_system, path), source)
         self.sources.append(source)
 
+    def _read_table(self, path: Path) -> None:
+        table = read_table(path)
+        for row in table.rows:
+            key = (table.source_system, row.code, row.target_system)
+            if key in self._targets and self._source_of.get(key) != table.title:
+                raise ConfigurationError(
+                    f"{path}:{row.line}: {row.code} is already mapped to {row.target_system} "
+                    f"by {self._source_of[key]}"
+                )
+            self._add(key, row.target, table.title)
+        self.sources.append(table.title)
+
     def _read_csv(self, path: Path) -> None:
         try:
             rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
@@ -244,14 +264,17 @@ def _target(raw: dict[str, Any], system: str, path: Path) -> MapTarget:
         (str(depends.get("property", "")), str(depends.get("value", "")))
         for depends in raw.get("dependsOn", [])
     )
+    extensions = raw.get("extension", [])
     group = next(
-        (
-            int(ext.get("valueInteger", 1))
-            for ext in raw.get("extension", [])
-            if ext.get("url") == MAP_GROUP
-        ),
+        (int(ext.get("valueInteger", 1)) for ext in extensions if ext.get("url") == MAP_GROUP),
         1,
     )
+    answer = next(
+        (str(ext.get("valueCode")) for ext in extensions if ext.get("url") == ANSWER),
+        "needs-coder",
+    )
+    if answer not in ANSWERS:
+        raise ConfigurationError(f"{path}: a target of {code or '(no code)'} answers {answer!r}")
     return MapTarget(
         system=system,
         code=code,
@@ -260,4 +283,5 @@ def _target(raw: dict[str, Any], system: str, path: Path) -> MapTarget:
         comment=str(raw.get("comment") or ""),
         conditions=conditions,
         map_group=group,
+        answer=answer,
     )

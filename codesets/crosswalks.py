@@ -19,9 +19,9 @@ from datetime import date
 from pathlib import Path
 from typing import Final
 
-from codesets.conceptmap import CURATED_PATH, ConceptMapCrosswalk
+from codesets.conceptmap import CURATED_PATHS, ConceptMapCrosswalk
 from codesets.nlm_map import NlmMap
-from fhir_coder.ports import Translation
+from fhir_coder.ports import NoTarget, Translation
 from fhir_coder.systems import ICD10CM, SNOMED, canonical_system
 
 __all__ = [
@@ -66,7 +66,7 @@ class CrosswalkRegistry:
         self.nlm = NlmMap(snomed_map) if snomed_map else None
         self.extra = ConceptMapCrosswalk(conceptmaps, rule_prefix="conceptmap")
         self.curated = (
-            ConceptMapCrosswalk([CURATED_PATH], rule_prefix="curated") if curated else None
+            ConceptMapCrosswalk(CURATED_PATHS, rule_prefix="curated") if curated else None
         )
         # Answers as asked (before canonical systems are worked out and each map is asked
         # whether it knows the concept): no map's answer depends on the date, and a feed
@@ -107,9 +107,17 @@ class CrosswalkRegistry:
 
     def unmapped_reason(self, system: str, code: str, target: str) -> str | None:
         """Why a concept the crosswalks know has no target, or None."""
+        found = self.no_target(system, code, target)
+        return found.reason if found is not None else None
+
+    def no_target(self, system: str, code: str, target: str) -> NoTarget | None:
+        """The answer of the first crosswalk that knows the concept, when it has no target."""
+        system, target, code = canonical_system(system), canonical_system(target), code.strip()
+        if self.nlm is not None and system == SNOMED and target == ICD10CM and self.nlm.knows(code):
+            return None
         for crosswalk in self._conceptmaps():
             if crosswalk.knows(system, code, target):
-                return crosswalk.unmapped_reason(system, code, target)
+                return crosswalk.no_target(system, code, target)
         return None
 
     def info(self) -> tuple[CrosswalkInfo, ...]:

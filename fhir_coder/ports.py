@@ -25,6 +25,7 @@ __all__ = [
     "MceFinding",
     "MedicareCodeEditorPort",
     "MueLimit",
+    "NoTarget",
     "NoteKind",
     "ProcedureEditPort",
     "PtpEdit",
@@ -144,6 +145,22 @@ class Translation:
     equivalence: str = "equivalent"  # FHIR ConceptMap equivalence (R4)
 
 
+@dataclass(frozen=True, slots=True)
+class NoTarget:
+    """A crosswalk's answer for a concept it knows and gives no target: why, and what then.
+
+    ``reported`` False: the concept is never reported in the target system (an employment
+    status or an education level is not a condition, ICD-10-CM Official Guidelines
+    I.B.14; a step of the visit is not a separate charge): a note, not a coder's task.
+    True: it could be, and a person must code it (``reason`` says what is missing).
+    """
+
+    reason: str
+    reported: bool
+    rule: str
+    source: str
+
+
 class CrosswalkPort(Protocol):
     """Turns a code of one system into codes of another (SNOMED CT -> ICD-10-CM, ...)."""
 
@@ -164,6 +181,10 @@ class CrosswalkPort(Protocol):
         ``needs_review``. Targets are not checked for validity here: the caller checks them
         against the code set for the date.
         """
+        ...
+
+    def no_target(self, system: str, code: str, target: str) -> NoTarget | None:
+        """Why a concept the crosswalk knows has no target in ``target``; None otherwise."""
         ...
 
 

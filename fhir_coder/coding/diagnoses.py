@@ -112,7 +112,15 @@ def _crosswalked(
     )
     usable = [t for t in found if t.equivalence not in ("unmatched", "disjoint")]
     if not usable:
-        why = next((t.rule for t in found), "") or "no crosswalk entry"
+        answer = context.crosswalks.no_target(SNOMED, snomed.code, ICD10CM)
+        if answer is not None and not answer.reported:
+            issues.append(_not_reported(diagnosis, snomed, answer.reason, answer.rule))
+            return []
+        why = (
+            answer.reason
+            if answer is not None
+            else next((t.rule for t in found), "") or "no crosswalk entry"
+        )
         issues.append(
             Issue(
                 Severity.WARNING,
@@ -136,6 +144,20 @@ def _crosswalked(
         if line is not None:
             lines.append(line)
     return lines
+
+
+def _not_reported(diagnosis: Diagnosis, snomed: Coding, reason: str, rule: str) -> Issue:
+    """The note on a concept that is never reported in ICD-10-CM: not a coder's task."""
+    source = diagnosis.source.reference
+    return Issue(
+        Severity.INFORMATION,
+        IssueCode.INFORMATIONAL,
+        f"{source}: SNOMED CT {snomed.code} "
+        f"({snomed.display or diagnosis.text or 'no display'}) is not reported: {reason}",
+        rule="DX-NOT-REPORTED",
+        source=source,
+        fix=f"nothing to code ({rule})",
+    )
 
 
 def _crosswalk_line(

@@ -134,6 +134,9 @@ class TableCrosswalk:
             return (Translation(ICD10CM, chosen, "", f"IFA sex = {sex}", "test map"),)
         return found
 
+    def no_target(self, system, code, target):
+        return None
+
 
 @dataclass
 class TableNotes:

@@ -1,0 +1,102 @@
+"""How many of the SNOMED CT concepts Synthea's modules emit the curated crosswalk answers.
+
+Reads a Synthea checkout's module definitions (``src/main/resources/modules``, JSON), lists
+the SNOMED CT codes of every ``ConditionOnset`` and ``Procedure`` state, and prints, per
+kind, how many the crosswalks code, call not reported, send to a coder, or do not know.
+With ``--write`` it (re)writes the list the tests read (``tests/data/synthea_module_concepts.tsv``),
+merged with the list already there (older Synthea releases emit concepts the current one
+dropped). Run: ``.venv/bin/python benchmarks/synthea_coverage.py PATH/TO/synthea [--write]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from codesets.crosswalks import CrosswalkRegistry
+from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, SNOMED
+
+LIST = Path(__file__).parent.parent / "tests" / "data" / "synthea_module_concepts.tsv"
+KINDS = {"ConditionOnset": "condition", "Procedure": "procedure"}
+_DAY = date(2026, 1, 1)
+TARGETS = {"condition": (ICD10CM,), "procedure": (CPT, HCPCS, ICD10PCS)}
+HEAD = (
+    "# SNOMED CT concepts of the ConditionOnset and Procedure states of Synthea's modules\n"
+    "# (github.com/synthetichealth/synthea src/main/resources/modules, 2026-06 and 2019-05), "
+    "listed by\n# benchmarks/synthea_coverage.py; codes and terms only (facts), for "
+    "tests/codesets/test_curated_tables.py.\n"
+)
+
+
+def module_concepts(modules: Path) -> dict[tuple[str, str], str]:
+    """(kind, code) -> display for every SNOMED CT code of a condition or procedure state."""
+    found: dict[tuple[str, str], str] = {}
+    for path in sorted(modules.rglob("*.json")):
+        try:
+            module: Any = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            sys.stderr.write(f"skipped {path}: {exc}\n")
+            continue
+        states = module.get("states", {}) if isinstance(module, dict) else {}
+        for state in states.values():
+            kind = KINDS.get(state.get("type", ""))
+            for code in state.get("codes", []) if kind else ():
+                if code.get("system") == "SNOMED-CT":
+                    found.setdefault((kind, str(code["code"])), code.get("display", ""))
+    return found
+
+
+def listed() -> dict[tuple[str, str], str]:
+    """The concepts already in the tests' list."""
+    if not LIST.exists():
+        return {}
+    with LIST.open(encoding="utf-8") as handle:
+        rows = csv.DictReader((line for line in handle if not line.startswith("#")), delimiter="\t")
+        return {(row["kind"], row["code"]): row["display"] for row in rows}
+
+
+def answer(crosswalks: CrosswalkRegistry, kind: str, code: str) -> str:
+    """coded, not reported, needs a coder, or unknown: the first target system that knows it."""
+    for target in TARGETS[kind]:
+        no_target = crosswalks.no_target(SNOMED, code, target)
+        found = crosswalks.translate(SNOMED, code, target, on=_DAY, age=40, sex="female")
+        if no_target is None and found:
+            return "coded" if not all(t.needs_review for t in found) else "needs a coder"
+        if no_target is not None:
+            return "not reported" if not no_target.reported else "needs a coder"
+    return "unknown"
+
+
+def main() -> None:
+    """Print the figures; write the list with ``--write``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("synthea", type=Path, help="a Synthea checkout")
+    parser.add_argument("--write", action="store_true", help=f"update {LIST}")
+    args = parser.parse_args()
+    concepts = {**listed(), **module_concepts(args.synthea / "src/main/resources/modules")}
+    crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    figures: dict[str, Counter[str]] = {kind: Counter() for kind in TARGETS}
+    for kind, code in concepts:
+        figures[kind][answer(crosswalks, kind, code)] += 1
+    for kind, counts in figures.items():
+        total = sum(counts.values())
+        shown = ", ".join(f"{name} {n}" for name, n in counts.most_common())
+        print(f"{kind}: {total} concepts: {shown}")
+    if args.write:
+        with LIST.open("w", encoding="utf-8") as handle:
+            handle.write(HEAD + "kind\tcode\tdisplay\n")
+            for (kind, code), display in sorted(
+                concepts.items(), key=lambda i: (i[0][0], int(i[0][1]))
+            ):
+                handle.write(f"{kind}\t{code}\t{display}\n")
+        print(f"wrote {LIST}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""The curated tables: every row checked against the code set, every Synthea concept answered."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from codesets.conceptmap import CURATED_PATH, CURATED_PATHS, CURATED_TABLES, ConceptMapCrosswalk
+from codesets.crosswalks import CrosswalkRegistry
+from codesets.curated_tables import CuratedRow, read_table
+from fhir_coder.coding import code_encounter
+from fhir_coder.errors import ConfigurationError
+from fhir_coder.model import (
+    Coding,
+    Diagnosis,
+    Encounter,
+    EncounterClass,
+    PatientFacts,
+    SourceRef,
+)
+from fhir_coder.systems import ICD10CM, SNOMED
+
+FY2026 = date(2026, 1, 1)
+MODULE_CONCEPTS = Path(__file__).parent.parent / "data" / "synthea_module_concepts.tsv"
+_HEAD = (
+    "# title: test table\n# version: 1\n# source: http://snomed.info/sct\n"
+    "# target: http://hl7.org/fhir/sid/icd-10-cm\n"
+    "code\tdisplay\ttarget\tequivalence\twhen\tgroup\tbasis\n"
+)
+
+
+def _rows() -> list[CuratedRow]:
+    return [row for path in CURATED_TABLES for row in read_table(path).rows]
+
+
+def _row_id(row: CuratedRow) -> str:
+    return f"{row.code}-{row.target.code or row.target.answer}"
+
+
+@pytest.fixture(scope="module")
+def curated() -> ConceptMapCrosswalk:
+    return ConceptMapCrosswalk(CURATED_PATHS, rule_prefix="curated")
+
+
+@pytest.mark.parametrize("row", _rows(), ids=_row_id)
+def test_each_entry_is_valid_and_billable_in_fy2026(row: CuratedRow, registry):
+    """One test per entry: the target exists, is billable and complete, and says why."""
+    assert row.target.comment, "every row records the rule or assumption it rests on"
+    if row.target.equivalence == "unmatched":
+        assert not row.target.code
+        assert row.target.answer in ("not-reported", "needs-coder")
+        return
+    info = registry.lookup(row.target_system, row.target.code, FY2026)
+    assert info.valid, info
+    assert info.billable, info
+    assert not info.needs_seventh_character, info
+
+
+def _module_concepts(kind: str) -> list[tuple[str, str]]:
+    with MODULE_CONCEPTS.open(encoding="utf-8") as handle:
+        lines = (line for line in handle if not line.startswith("#"))
+        return [
+            (r["code"], r["display"])
+            for r in csv.DictReader(lines, delimiter="\t")
+            if r["kind"] == kind
+        ]
+
+
+def test_every_condition_synthea_modules_emit_has_an_answer(curated):
+    """Every ConditionOnset concept of Synthea's modules: a code, not reported, or a coder."""
+    concepts = _module_concepts("condition")
+    assert len(concepts) > 300
+    missing = [pair for pair in concepts if not curated.knows(SNOMED, pair[0], ICD10CM)]
+    assert missing == []
+
+
+def test_the_tables_and_the_conceptmap_do_not_answer_twice():
+    conceptmap = ConceptMapCrosswalk([CURATED_PATH])
+    for row in _rows():
+        key = (SNOMED, row.code, row.target_system)
+        assert key not in conceptmap.entries(), (
+            f"{row.code} is in both {CURATED_PATH.name} and a table"
+        )
+
+
+def test_not_reported_and_needs_a_coder_are_told_apart():
+    registry = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    employed = registry.no_target(SNOMED, "160903007", ICD10CM)
+    assert employed is not None
+    assert not employed.reported
+    assert "employment status" in employed.reason
+    screening = registry.no_target(SNOMED, "10939881000119105", ICD10CM)
+    assert screening is not None
+    assert screening.reported
+    assert registry.no_target(SNOMED, "44054006", ICD10CM) is None  # mapped
+    assert registry.no_target(SNOMED, "999999999", ICD10CM) is None  # unknown
+
+
+def test_sdoh_findings_are_coded_to_their_z_codes():
+    registry = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    found = {
+        concept: [t.code for t in registry.translate(SNOMED, concept, ICD10CM, on=FY2026)]
+        for concept in ("73438004", "32911000", "422650009", "713458007", "105531004")
+    }
+    assert found == {
+        "73438004": ["Z560"],
+        "32911000": ["Z5900"],
+        "422650009": ["Z604"],
+        "713458007": ["Z5982"],
+        "105531004": ["Z5910"],
+    }
+
+
+def _visit(*concepts: str) -> Encounter:
+    return Encounter(
+        id="v1",
+        reference="Encounter/v1",
+        status="finished",
+        encounter_class=EncounterClass.AMBULATORY,
+        patient=PatientFacts("Patient/p1", "male", date(1970, 3, 1)),
+        period_start=datetime(2026, 1, 15, 9, tzinfo=UTC),
+        period_end=datetime(2026, 1, 15, 10, tzinfo=UTC),
+        diagnoses=tuple(
+            Diagnosis(
+                SourceRef(f"Condition/c{n}"),
+                (Coding(SNOMED, concept, "as sent"),),
+                listed_on_encounter=True,
+                rank=n,
+            )
+            for n, concept in enumerate(concepts, start=1)
+        ),
+    )
+
+
+def test_the_engine_notes_what_is_not_reported_and_asks_a_coder_for_the_rest(registry):
+    crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    coded = code_encounter(
+        _visit("73438004", "160903007", "10939881000119105"), registry, crosswalks=crosswalks
+    )
+    assert [line.code for line in coded.diagnoses] == ["Z560"]
+    by_rule = {issue.rule: issue for issue in coded.issues}
+    note = by_rule["DX-NOT-REPORTED"]
+    assert note.source == "Condition/c2"
+    assert note.severity.value == "information"
+    assert "employment status" in note.message
+    coder = by_rule["NEEDS-CODER-UNMAPPED"]
+    assert coder.source == "Condition/c3"
+    assert "provider's diagnosis" in coder.message
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [
+        ("1\tx\t\tequivalent\t\t\tbasis\n", "needs its target"),
+        ("1\tx\tI10\tnot-reported\t\t\tbasis\n", "has no target"),
+        ("1\tx\tI10\tequivalent\t\t\t\n", "basis"),
+        ("1\tx\tI10\tsame\t\t\tbasis\n", "unknown equivalence"),
+        ("1\tx\tI10\tequivalent\tcolour=red\t\tbasis\n", "condition"),
+        ("1\tx\tI10\tequivalent\t\tone\tbasis\n", "not a number"),
+        ("1\tx\tI10\tequivalent\n", "cells"),
+    ],
+)
+def test_a_malformed_row_names_its_file_and_line(tmp_path, body, complaint):
+    path = tmp_path / "bad.tsv"
+    path.write_text(_HEAD + body, encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=complaint) as caught:
+        read_table(path)
+    assert f"{path}:6" in str(caught.value)
+
+
+def test_a_table_without_its_head_is_refused(tmp_path):
+    path = tmp_path / "headless.tsv"
+    path.write_text("code\tdisplay\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="does not name"):
+        read_table(path)
+
+
+def test_conditions_on_sex_and_age_are_read(tmp_path):
+    path = tmp_path / "ages.tsv"
+    path.write_text(
+        _HEAD + "3\tx\tR62.51\twider\tage<18\t\tchild\n3\tx\tR62.7\twider\tage>=18\t\tadult\n",
+        encoding="utf-8",
+    )
+    walk = ConceptMapCrosswalk([path])
+    assert [t.code for t in walk.translate(SNOMED, "3", ICD10CM, on=FY2026, age=10)] == ["R6251"]
+    assert [t.code for t in walk.translate(SNOMED, "3", ICD10CM, on=FY2026, age=40)] == ["R627"]
+
+
+def test_a_concept_in_two_files_is_refused(tmp_path):
+    first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    first.write_text(_HEAD + "1\tx\tI10\tequivalent\t\t\tbasis\n", encoding="utf-8")
+    second.write_text(
+        _HEAD.replace("test table", "other table") + "1\tx\tI11.9\tequivalent\t\t\tbasis\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigurationError, match="already mapped"):
+        ConceptMapCrosswalk([first, second])
