@@ -13,6 +13,7 @@ from fhir_coder.errors import (
     FhirResponseError,
     FhirTransportError,
     NotFhirError,
+    X12Error,
 )
 
 __all__ = ["ExitCode", "exit_code_for"]
@@ -31,6 +32,7 @@ class ExitCode(IntEnum):
     CANNOT_CODE = 7  # the data cannot be coded at all (no patient, ...)
     CONFIGURATION = 8  # a setting or a code set is missing or wrong
     SANDBOX_FAILED = 9  # the embedded sandbox did not start
+    X12_INVALID = 10  # an X12 file is malformed (the message names the segment and position)
 
 
 def exit_code_for(error: FhirCoderError) -> ExitCode:
@@ -43,5 +45,6 @@ def exit_code_for(error: FhirCoderError) -> ExitCode:
         (CodingError, ExitCode.CANNOT_CODE),
         (ConfigurationError, ExitCode.CONFIGURATION),
         (CodeSetError, ExitCode.CONFIGURATION),
+        (X12Error, ExitCode.X12_INVALID),
     )
     return next((code for kind, code in table if isinstance(error, kind)), ExitCode.SERVER_ERROR)

@@ -9,6 +9,7 @@ exceptions are for failures that stop a piece of work::
     │   ├── UnknownCodeSystemError  no code set is loaded for that system
     │   └── ReleaseNotAvailableError  no release of the code set covers the date
     ├── CodingError                 an encounter cannot be coded at all
+    ├── X12Error                    an X12 file is malformed (names the segment and position)
     └── FhirError                   talking to a FHIR server failed
         ├── FhirTransportError      no HTTP answer (refused, reset, timeout, TLS)
         ├── FhirResponseError       an HTTP answer that is an error status
@@ -36,6 +37,7 @@ __all__ = [
     "NotFhirError",
     "ReleaseNotAvailableError",
     "UnknownCodeSystemError",
+    "X12Error",
 ]
 
 
@@ -71,6 +73,19 @@ class ReleaseNotAvailableError(CodeSetError):
 
 class CodingError(FhirCoderError):
     """An encounter cannot be coded at all (as opposed to a line that needs a coder)."""
+
+
+class X12Error(FhirCoderError):
+    """An X12 interchange is malformed; ``segment`` and ``position`` say where.
+
+    ``position`` counts segments from 1 at the ISA, as an acknowledgment (999 IK3) does.
+    """
+
+    def __init__(self, message: str, *, source: str, segment: str, position: int) -> None:
+        super().__init__(f"{source}: segment {segment} at position {position}: {message}")
+        self.source = source
+        self.segment = segment
+        self.position = position
 
 
 class FhirError(FhirCoderError):

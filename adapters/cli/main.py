@@ -27,6 +27,7 @@ from adapters.cli.commands import (
     subscribe,
     validate,
     watch,
+    x12,
 )
 from adapters.exit_codes import ExitCode, exit_code_for
 from fhir_coder import __version__
@@ -47,6 +48,7 @@ COMMANDS = (
     validate,
     codes,
     probe,
+    x12,
 )
 """The command modules, in the order ``--help`` lists them."""
 

@@ -1,0 +1,254 @@
+"""``fhir-coder x12``: submit Claims as 837s, read 835s, 999s, 277CAs and ClaimResponses back.
+
+``x12 837 (--server URL | --from-ndjson DIR) --out FILE`` writes the interchange for the
+Claims ready to go and marks them submitted; ``x12 835 FILE...`` (also 999 and 277CA
+files) and ``x12 responses (--server URL | --from-ndjson DIR)`` record what payers said;
+``x12 status CLAIM`` shows a Claim's history. Every command prints a summary (``--json``
+for one JSON object) and ends a failure in one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adapters.cli.commands.common import (
+    DEFAULT_DATA_DIR,
+    Subcommands,
+    add_auth_arguments,
+    auth_settings,
+    out,
+    print_json,
+)
+from adapters.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from adapters.x12.ledger import SubmissionLedger
+    from adapters.x12.sources import ClaimSource
+
+__all__ = ["register"]
+
+_DEFAULT_LEDGER = DEFAULT_DATA_DIR / "x12.sqlite3"
+
+
+def register(commands: Subcommands) -> None:
+    """Add ``x12`` and its subcommands to the CLI."""
+    x12 = commands.add_parser("x12", help="submit Claims as X12 837 and read remittances back")
+    actions = x12.add_subparsers(dest="x12_command", required=True, metavar="ACTION")
+
+    submit = actions.add_parser("837", help="write the 837P/837I for the Claims ready to submit")
+    where = submit.add_mutually_exclusive_group(required=True)
+    where.add_argument("--server", metavar="URL", help="read our Claims from this FHIR server")
+    where.add_argument(
+        "--from-ndjson", type=Path, metavar="DIR", help="read Claims (and Patients...) from here"
+    )
+    submit.add_argument("--out", type=Path, required=True, metavar="FILE", help="the interchange")
+    submit.add_argument("--x12-config", type=Path, metavar="FILE", help="X12 parties (TOML)")
+    submit.add_argument(
+        "--fee-schedule",
+        type=Path,
+        metavar="CSV",
+        help="charges for lines the Claims left unpriced",
+    )
+    submit.add_argument(
+        "--claim-ledger", type=Path, metavar="FILE", help="the Claim ledger to mark submitted in"
+    )
+    _common(submit)
+    add_auth_arguments(submit)
+    submit.set_defaults(run=run_837)
+
+    remits = actions.add_parser("835", help="record 835 remittances (and 999/277CA replies)")
+    remits.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    _common(remits)
+    remits.set_defaults(run=run_835)
+
+    responses = actions.add_parser(
+        "responses", help="record FHIR ClaimResponses and ExplanationOfBenefits"
+    )
+    origin = responses.add_mutually_exclusive_group(required=True)
+    origin.add_argument("--server", metavar="URL", help="read them from this FHIR server")
+    origin.add_argument("--from-ndjson", type=Path, metavar="DIR", help="read them from here")
+    _common(responses)
+    add_auth_arguments(responses)
+    responses.set_defaults(run=run_responses)
+
+    status = actions.add_parser("status", help="a Claim's submission history and remittances")
+    status.add_argument("claim", metavar="CLAIM_ID")
+    _common(status)
+    status.set_defaults(run=run_status)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ledger",
+        type=Path,
+        default=_DEFAULT_LEDGER,
+        metavar="FILE",
+        help=f"the submission ledger (default: {_DEFAULT_LEDGER})",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _ledger(args: argparse.Namespace) -> SubmissionLedger:
+    from adapters.x12.ledger import SubmissionLedger  # noqa: PLC0415
+
+    return SubmissionLedger(args.ledger)
+
+
+async def _server_claims(args: argparse.Namespace) -> ClaimSource:
+    from adapters.fhir.auth import build_auth  # noqa: PLC0415
+    from adapters.fhir.client import FhirClient  # noqa: PLC0415
+    from adapters.x12.sources import claims_from_server  # noqa: PLC0415
+
+    auth = build_auth(auth_settings(args), fhir_base_url=args.server)
+    async with FhirClient(args.server, auth=auth) as fhir:
+        return await claims_from_server(fhir)
+
+
+def run_837(args: argparse.Namespace) -> int:
+    """Write the interchange; exit 1 when a Claim was not ready (each with its reasons)."""
+    from adapters.claim_options import load_fee_schedule  # noqa: PLC0415
+    from adapters.writeback.claim_ledger import ClaimLedger  # noqa: PLC0415
+    from adapters.x12.parties import load_parties  # noqa: PLC0415
+    from adapters.x12.sources import claims_from_ndjson  # noqa: PLC0415
+    from adapters.x12.submit import write_837  # noqa: PLC0415
+
+    parties = load_parties(args.x12_config)
+    price = None
+    if args.fee_schedule is not None:
+        schedule = load_fee_schedule(args.fee_schedule)
+
+        def price(code: str, modifiers: tuple[str, ...]) -> Decimal | None:
+            if modifiers and (found := schedule.prices.get((code, modifiers[0]))) is not None:
+                return found
+            return schedule.prices.get((code, ""))
+
+    source = (
+        claims_from_ndjson(args.from_ndjson)
+        if args.from_ndjson is not None
+        else asyncio.run(_server_claims(args))
+    )
+    claim_ledger = ClaimLedger(args.claim_ledger) if args.claim_ledger else None
+    try:
+        with _ledger(args) as ledger:
+            report = write_837(
+                source, parties, ledger, out=args.out, claim_ledger=claim_ledger, price=price
+            )
+    finally:
+        if claim_ledger is not None:
+            claim_ledger.close()
+    if args.json:
+        print_json(report.to_json())
+    else:
+        where = f"{report.path} (interchange {report.interchange})" if report.path else "no file"
+        out(f"{len(report.sent)} claims written to {where}")
+        for refused in report.not_ready:
+            out(f"  not ready: {refused}")
+        if report.already_sent:
+            out(f"  {len(report.already_sent)} already submitted, not sent again")
+        for claim_id in report.not_in_claim_ledger:
+            out(f"  Claim/{claim_id} is not in the Claim ledger: marked submitted here only")
+    return ExitCode.FINDINGS if report.not_ready else ExitCode.OK
+
+
+def run_835(args: argparse.Namespace) -> int:
+    """Record each file; exit 1 when a remittance names a claim that is not ours."""
+    from adapters.x12.intake import record_x12_file  # noqa: PLC0415
+
+    reports: list[dict[str, Any]] = []
+    with _ledger(args) as ledger:
+        reports.extend(record_x12_file(path, ledger).to_json() for path in args.files)
+    return _print_intake(reports, as_json=args.json)
+
+
+def run_responses(args: argparse.Namespace) -> int:
+    """Record every ClaimResponse and ExplanationOfBenefit found."""
+    from adapters.x12.responses import (  # noqa: PLC0415
+        record_responses,
+        responses_from_ndjson,
+        responses_from_server,
+    )
+
+    if args.from_ndjson is not None:
+        found = responses_from_ndjson(args.from_ndjson)
+        label = str(args.from_ndjson)
+    else:
+        found = asyncio.run(_server_responses(args, responses_from_server))
+        label = args.server
+    with _ledger(args) as ledger:
+        report = record_responses(found, ledger, label=label)
+    return _print_intake([report.to_json()], as_json=args.json)
+
+
+async def _server_responses(args: argparse.Namespace, reader: Any) -> Any:  # noqa: ANN401
+    from adapters.fhir.auth import build_auth  # noqa: PLC0415
+    from adapters.fhir.client import FhirClient  # noqa: PLC0415
+
+    auth = build_auth(auth_settings(args), fhir_base_url=args.server)
+    async with FhirClient(args.server, auth=auth) as fhir:
+        return await reader(fhir)
+
+
+def _print_intake(reports: list[dict[str, Any]], *, as_json: bool) -> int:
+    if as_json:
+        print_json(reports[0] if len(reports) == 1 else {"files": reports})
+    else:
+        for report in reports:
+            out(
+                f"{report['source']}: {report['kind']}, {report['claims_matched']} claims matched,"
+                f" {report['lines_recorded']} lines recorded,"
+                f" {len(report['unknown_claims'])} not ours"
+                + (" (already recorded)" if report.get("already_recorded") else "")
+            )
+            for pcn in report["unknown_claims"]:
+                out(f"  not ours: patient control number {pcn}")
+    unknown = any(report["unknown_claims"] for report in reports)
+    return ExitCode.FINDINGS if unknown else ExitCode.OK
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print the Claim's history (and its remittance lines)."""
+    with _ledger(args) as ledger:
+        submission = ledger.submission(args.claim)
+        history = ledger.history(args.claim)
+        lines = ledger.remit_lines(args.claim)
+    if submission is None and not history:
+        out(f"Claim/{args.claim} was never submitted (ledger {args.ledger})")
+        return ExitCode.NOT_FOUND
+    if args.json:
+        print_json(
+            {
+                "claim": args.claim,
+                "status": submission.status if submission else history[-1].status,
+                "pcn": submission.pcn if submission else None,
+                "history": [
+                    {"at": e.at, "status": e.status, "source": e.source, "detail": e.detail}
+                    for e in history
+                ],
+                "lines": [
+                    {
+                        "line": r.line,
+                        "procedure": r.procedure,
+                        "charge": r.charge,
+                        "paid": r.paid,
+                        "group": r.group_code,
+                        "carc": r.carc,
+                        "amount": r.amount,
+                        "rarc": list(r.rarcs),
+                        "outcome": r.outcome,
+                    }
+                    for r in lines
+                ],
+            }
+        )
+        return ExitCode.OK
+    out(f"Claim/{args.claim}: {submission.status if submission else history[-1].status}")
+    for event in history:
+        out(f"  {event.status:<14} {event.source:<12} {event.detail}")
+    for row in lines:
+        adjustment = f" {row.group_code}-{row.carc} {row.amount}" if row.carc else ""
+        out(f"  line {row.line} {row.procedure}: paid {row.paid} of {row.charge}{adjustment}")
+    return ExitCode.OK

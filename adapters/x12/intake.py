@@ -1,0 +1,368 @@
+"""Recording what payers sent back: 835s, 999s and 277CAs, matched to our submissions.
+
+A file is read and checked whole before anything is written; then everything it says
+goes into the ledger in one transaction: per claim its outcome and history step, per
+line each adjustment with its group code, CARC and RARCs, the payer's claim control
+number (a replacement needs it), provider-level adjustments, and every claim that is not
+ours, kept and reported rather than dropped. A file recorded once is recognised by its
+digest and records nothing the second time. Rejections (999, 277CA) are kept apart from
+denials: they set the status ``rejected``, never ``denied``, and carry no remittance line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from adapters.x12.acknowledgments import Acknowledgment, read_277ca, read_999
+from adapters.x12.ledger import Submission, SubmissionLedger
+from adapters.x12.remittance835 import read_835
+from adapters.x12.syntax import MAX_X12_BYTES, read_interchange
+from fhir_coder.errors import ConfigurationError, X12Error
+from fhir_coder.remittance import (
+    Remittance,
+    RemittanceClaim,
+    claim_outcome,
+    line_outcome,
+)
+
+__all__ = [
+    "IntakeReport",
+    "record_acknowledgment_list",
+    "record_remittances",
+    "record_x12_file",
+    "record_x12_text",
+]
+
+_KINDS: Final = {"835": "835", "999": "999", "277": "277CA"}
+
+
+@dataclass(slots=True)
+class IntakeReport:
+    """What one intake recorded."""
+
+    source: str
+    kind: str
+    claims_matched: int = 0
+    lines_recorded: int = 0
+    unknown_claims: list[str] = field(default_factory=list)
+    provider_adjustments: int = 0
+    statuses: dict[str, str] = field(default_factory=dict)  # claim id -> status now
+    already_recorded: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary ``fhir-coder x12 835 --json`` prints (ids and codes only)."""
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "claims_matched": self.claims_matched,
+            "lines_recorded": self.lines_recorded,
+            "unknown_claims": self.unknown_claims,
+            "provider_adjustments": self.provider_adjustments,
+            "statuses": self.statuses,
+            "already_recorded": self.already_recorded,
+        }
+
+
+def record_x12_file(path: Path, ledger: SubmissionLedger) -> IntakeReport:
+    """Check, read and record one X12 file (835, 999 or 277CA)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_X12_BYTES:
+            raise X12Error(
+                f"the file is larger than {MAX_X12_BYTES} bytes",
+                source=str(path),
+                segment="ISA",
+                position=1,
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise X12Error(
+            f"byte {exc.start} is not ASCII (X12's basic and extended character sets are)",
+            source=str(path),
+            segment="ISA",
+            position=1,
+        ) from exc
+    return record_x12_text(text, ledger, source=str(path))
+
+
+def record_x12_text(text: str, ledger: SubmissionLedger, *, source: str) -> IntakeReport:
+    """:func:`record_x12_file` for text already in hand."""
+    checked = read_interchange(text, source)
+    codes = {t.code for t in checked.transactions}
+    if not codes:
+        raise X12Error(
+            "the interchange holds no transaction set",
+            source=source,
+            segment="IEA",
+            position=checked.segments[-1].position,
+        )
+    if len(codes) > 1:
+        raise X12Error(
+            f"one kind of transaction per file, not {sorted(codes)}",
+            source=source,
+            segment="ST",
+            position=checked.transactions[0].segments[0].position,
+        )
+    code = codes.pop()
+    if code not in _KINDS or code == "837":
+        start = checked.transactions[0].segments[0]
+        raise X12Error(
+            f"a {code} is not a reply this reads",
+            source=source,
+            segment="ST",
+            position=start.position,
+        )
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    report = IntakeReport(source=source, kind=_KINDS[code])
+    if code == "835":
+        remittances = read_835(text, checked, source)
+        return record_remittances(remittances, ledger, report, digest)
+    acknowledgments = read_999(checked) if code == "999" else read_277ca(checked)
+    return _record_acknowledgments(acknowledgments, ledger, report, digest)
+
+
+def _seen(db: sqlite3.Connection, digest: str, name: str) -> bool:
+    if db.execute("SELECT 1 FROM intakes WHERE digest = ?", (digest,)).fetchone():
+        return True
+    db.execute(
+        "INSERT INTO intakes (digest, name, at) VALUES (?, ?, ?)", (digest, name, time.time())
+    )
+    return False
+
+
+def _match(ledger: SubmissionLedger, claim: RemittanceClaim) -> Submission | None:
+    if claim.claim_reference:
+        found = ledger.submission(claim.claim_reference.removeprefix("Claim/"))
+        if found is not None:
+            return found
+    return ledger.by_pcn(claim.pcn) if claim.pcn else None
+
+
+def record_remittances(
+    remittances: Sequence[Remittance],
+    ledger: SubmissionLedger,
+    report: IntakeReport,
+    digest: str,
+) -> IntakeReport:
+    """Record ``remittances`` (read from one source, ``digest`` its content) in one transaction."""
+    matches = [
+        (claim, _match(ledger, claim)) for remittance in remittances for claim in remittance.claims
+    ]
+    with ledger.transaction() as db:
+        if _seen(db, digest, report.source):
+            report.already_recorded = True
+            return report
+        for claim, submission in matches:
+            if submission is None:
+                report.unknown_claims.append(claim.pcn or claim.claim_reference)
+                db.execute(
+                    "INSERT INTO unmatched (intake, pcn, detail) VALUES (?, ?, ?)",
+                    (digest, claim.pcn or claim.claim_reference, json.dumps(_claim_detail(claim))),
+                )
+                continue
+            report.claims_matched += 1
+            report.lines_recorded += _record_claim(db, ledger, claim, submission, digest)
+            report.statuses[submission.claim_id] = claim_outcome(claim).value
+        for remittance in remittances:
+            for adjustment in remittance.provider_adjustments:
+                report.provider_adjustments += 1
+                db.execute(
+                    "INSERT INTO provider_adjustments (intake, provider, period, reason, reference,"
+                    " amount) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        digest,
+                        adjustment.provider,
+                        adjustment.period,
+                        adjustment.reason,
+                        adjustment.reference,
+                        str(adjustment.amount),
+                    ),
+                )
+    return report
+
+
+def _claim_detail(claim: RemittanceClaim) -> dict[str, Any]:
+    return {
+        "pcn": claim.pcn,
+        "claim": claim.claim_reference,
+        "status_code": claim.status_code,
+        "charge": str(claim.charge),
+        "paid": str(claim.paid),
+        "payer_claim_number": claim.payer_claim_number,
+        "lines": len(claim.lines),
+    }
+
+
+def _record_claim(
+    db: sqlite3.Connection,
+    ledger: SubmissionLedger,
+    claim: RemittanceClaim,
+    submission: Submission,
+    digest: str,
+) -> int:
+    rows: list[tuple[Any, ...]] = []
+    denied: list[dict[str, Any]] = []
+    for line in claim.lines:
+        outcome = line_outcome(line, claim.status_code).value
+        base = (
+            digest,
+            submission.claim_id,
+            claim.pcn,
+            claim.status_code,
+            line.number,
+            ":".join((line.procedure, *line.modifiers)),
+            str(line.charge),
+            str(line.paid),
+        )
+        remarks = ",".join(line.remarks)
+        if not line.adjustments:
+            rows.append((*base, "", "", "", remarks, outcome))
+        for adjustment in line.adjustments:
+            rows.append(
+                (
+                    *base,
+                    adjustment.group,
+                    adjustment.reason,
+                    str(adjustment.amount),
+                    remarks,
+                    outcome,
+                )
+            )
+            if outcome == "denied" and adjustment.is_denial:
+                denied.append(
+                    {
+                        "line": line.number,
+                        "procedure": line.procedure,
+                        "group": adjustment.group,
+                        "carc": adjustment.reason,
+                        "rarc": list(line.remarks),
+                    }
+                )
+    for adjustment in claim.adjustments:  # claim-level CAS: line 0
+        rows.append(
+            (
+                digest,
+                submission.claim_id,
+                claim.pcn,
+                claim.status_code,
+                0,
+                "",
+                str(claim.charge),
+                str(claim.paid),
+                adjustment.group,
+                adjustment.reason,
+                str(adjustment.amount),
+                ",".join(claim.remarks),
+                "claim-adjustment",
+            )
+        )
+        if adjustment.is_denial and claim_outcome(claim).value == "denied" and not claim.lines:
+            denied.append(
+                {
+                    "line": 0,
+                    "procedure": "",
+                    "group": adjustment.group,
+                    "carc": adjustment.reason,
+                    "rarc": list(claim.remarks),
+                }
+            )
+    db.executemany(
+        "INSERT INTO remit_lines (intake, claim_id, pcn, claim_status, line, procedure, charge,"
+        " paid, group_code, carc, amount, rarcs, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        " ?, ?)",
+        rows,
+    )
+    if claim.payer_claim_number:
+        db.execute(
+            "UPDATE submissions SET payer_claim_number = ? WHERE claim_id = ?",
+            (claim.payer_claim_number, submission.claim_id),
+        )
+    detail = {
+        "charge": str(claim.charge),
+        "paid": str(claim.paid),
+        "patient_responsibility": str(claim.patient_responsibility),
+        "status_code": claim.status_code,
+        "payer_claim_number": claim.payer_claim_number,
+        "denied": denied,
+    }
+    ledger.add_event(db, submission.claim_id, claim_outcome(claim).value, "remittance", detail)
+    return len(rows)
+
+
+def _record_acknowledgments(
+    acknowledgments: Sequence[Acknowledgment],
+    ledger: SubmissionLedger,
+    report: IntakeReport,
+    digest: str,
+) -> IntakeReport:
+    targets: list[tuple[Acknowledgment, list[Submission]]] = []
+    for ack in acknowledgments:
+        if ack.kind == "999":
+            found = ledger.in_batch(f"{ack.interchange}:{ack.transaction}")
+            if not found:
+                report.unknown_claims.append(f"{ack.interchange}:{ack.transaction}")
+            targets.append((ack, found))
+        else:
+            submission = ledger.by_pcn(ack.pcn)
+            if submission is None:
+                report.unknown_claims.append(ack.pcn)
+            targets.append((ack, [submission] if submission else []))
+    return _write_acknowledgments(targets, ledger, report, digest)
+
+
+def record_acknowledgment_list(
+    pairs: Sequence[tuple[Acknowledgment, str]],
+    ledger: SubmissionLedger,
+    report: IntakeReport,
+    digest: str,
+) -> IntakeReport:
+    """Record acknowledgments already tied to a Claim id (a ClaimResponse's ``request``)."""
+    targets: list[tuple[Acknowledgment, list[Submission]]] = []
+    for ack, claim_id in pairs:
+        submission = ledger.submission(claim_id)
+        if submission is None:
+            report.unknown_claims.append(claim_id)
+        targets.append((ack, [submission] if submission else []))
+    return _write_acknowledgments(targets, ledger, report, digest)
+
+
+def _write_acknowledgments(
+    targets: Sequence[tuple[Acknowledgment, list[Submission]]],
+    ledger: SubmissionLedger,
+    report: IntakeReport,
+    digest: str,
+) -> IntakeReport:
+    with ledger.transaction() as db:
+        if _seen(db, digest, report.source):
+            report.already_recorded = True
+            return report
+        for ack, submissions in targets:
+            for submission in submissions:
+                report.claims_matched += 1
+                status = "accepted" if ack.accepted else "rejected"
+                detail = {"codes": list(ack.codes), "payer_claim_number": ack.payer_claim_number}
+                if ack.kind == "999" and ack.accepted:
+                    # a 999 says the syntax was right, not that the payer took the claim
+                    ledger.add_event(
+                        db, submission.claim_id, "acknowledged", "999", detail, set_status=False
+                    )
+                    continue
+                ledger.add_event(db, submission.claim_id, status, ack.kind, detail)
+                report.statuses[submission.claim_id] = status
+                if ack.payer_claim_number:
+                    db.execute(
+                        "UPDATE submissions SET payer_claim_number = ? WHERE claim_id = ?",
+                        (ack.payer_claim_number, submission.claim_id),
+                    )
+    return report

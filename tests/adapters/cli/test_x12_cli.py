@@ -1,0 +1,116 @@
+"""``fhir-coder x12``: 837 from an NDJSON folder, 835 intake, status, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+
+from adapters.cli.main import main
+from adapters.exit_codes import ExitCode
+from tests.adapters.x12.conftest import PARTIES
+from tests.adapters.x12.golden_claims import golden_source
+from tests.adapters.x12.pyx12_judge import pyx12_errors
+
+
+def export_folder(tmp_path):
+    source = golden_source("emergency_visit", "inpatient_stay")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Claim.ndjson").write_bytes(
+        b"\n".join(orjson.dumps(c) for c in source.claims) + b"\n"
+    )
+    (folder / "Registration.ndjson").write_bytes(
+        b"\n".join(orjson.dumps(r) for r in source.resources.values()) + b"\n"
+    )
+    return folder
+
+
+def settings_file(tmp_path):
+    path = tmp_path / "x12.toml"
+    path.write_text("".join(f'{key} = "{value}"\n' for key, value in PARTIES.items()))
+    return path
+
+
+def test_x12_837_then_835_then_status(tmp_path, capsys):
+    folder, config = export_folder(tmp_path), settings_file(tmp_path)
+    ledger, out = tmp_path / "x12.sqlite3", tmp_path / "out.837"
+    fees = tmp_path / "fees.csv"
+    fees.write_text("code,modifier,price\n99223,,900.00\n")
+    code = main(
+        [
+            "x12",
+            "837",
+            "--from-ndjson",
+            str(folder),
+            "--out",
+            str(out),
+            "--x12-config",
+            str(config),
+            "--fee-schedule",
+            str(fees),
+            "--ledger",
+            str(ledger),
+            "--json",
+        ]
+    )
+    assert code == ExitCode.OK
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(s["kind"] for s in report["sent"]) == ["institutional", "professional"]
+    assert pyx12_errors(out.read_text(), tmp_path) == []
+    visit = next(s for s in report["sent"] if s["kind"] == "professional")
+    era = tmp_path / "era.835"
+    from x12sdk.generate import generate_835  # noqa: PLC0415
+    from x12sdk.generate._spec import AdjustmentSpec, ClaimSpec  # noqa: PLC0415
+
+    era.write_text(
+        generate_835(
+            claims=[
+                ClaimSpec(
+                    charge=visit["charge"],
+                    patient_control_number=visit["pcn"],
+                    adjustments=[AdjustmentSpec("CO", "45", "99.75")],
+                ),
+                ClaimSpec(charge="10.00", patient_control_number="SOMEONEELSE"),
+            ]
+        )
+    )
+    assert main(["x12", "835", str(era), "--ledger", str(ledger)]) == ExitCode.FINDINGS
+    printed = capsys.readouterr().out
+    assert "1 claims matched" in printed
+    assert "SOMEONEELSE" in printed
+    assert main(["x12", "status", visit["claim"], "--ledger", str(ledger), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert [e["status"] for e in status["history"]] == ["submitted", "paid"]
+    assert main(["x12", "status", "fc-nothing", "--ledger", str(ledger)]) == ExitCode.NOT_FOUND
+
+
+def test_a_malformed_835_is_one_line_on_stderr_and_records_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.835"
+    bad.write_text("ISA*00*too short~")
+    code = main(["x12", "835", str(bad), "--ledger", str(tmp_path / "x12.sqlite3")])
+    assert code == ExitCode.X12_INVALID
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "segment ISA at position 1" in err
+    assert "Traceback" not in err
+
+
+def test_missing_x12_settings_are_one_line_naming_them(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("FHIR_CODER_X12_CONFIG", raising=False)
+    code = main(
+        [
+            "x12",
+            "837",
+            "--from-ndjson",
+            str(export_folder(tmp_path)),
+            "--out",
+            str(tmp_path / "o.837"),
+            "--ledger",
+            str(tmp_path / "l.sqlite3"),
+        ]
+    )
+    assert code == ExitCode.CONFIGURATION
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "sender_id" in err
