@@ -53,6 +53,7 @@ class TriggerSettings(BaseSettings):
     server: str | None = None  # the FHIR base URL encounters come from
     source_id: str | None = None  # a stable name for it (default: the URL)
     jobs_db: Path = DEFAULT_JOBS_DB
+    claims_db: Path | None = None  # the Claim ledger; default: claims.sqlite3 beside jobs_db
     concurrency: int = Field(default=4, ge=1, le=64)
     rate_per_second: float = Field(default=0.0, ge=0.0)  # per server; 0 = no limit
     max_attempts: int = Field(default=5, ge=1)
@@ -112,6 +113,10 @@ class TriggerSettings(BaseSettings):
             lease_seconds=self.lease_seconds,
             retry_base_seconds=self.retry_base_seconds,
         )
+
+    def claims_db_path(self) -> Path:
+        """Where the Claim ledger is: ``claims_db``, else ``claims.sqlite3`` beside the jobs."""
+        return self.claims_db or self.jobs_db.with_name("claims.sqlite3")
 
     def source_auth(self, *, default_scope: str = DEFAULT_SMART_SCOPE) -> AuthSettings:
         """How to authenticate to the FHIR server (``default_scope`` unless ``smart_scope``)."""

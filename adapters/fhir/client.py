@@ -171,6 +171,7 @@ class FhirClient:
         json_body: dict[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        resend_on_drop: bool = True,
     ) -> tuple[httpx.Response, dict[str, Any] | None]:
         """Send one request, retried per :attr:`retry`; the response and its FHIR body.
 
@@ -178,6 +179,9 @@ class FhirClient:
         :func:`adapters.fhir.retry.is_idempotent`), waiting what the server asks or an
         exponential, jittered back-off, within the policy's time budget. ``idempotent``
         overrides the guess from the method and URL (a batch of reads is safe to repeat).
+        ``resend_on_drop`` false keeps a request that the server may have carried out from
+        being sent again when its answer is lost (a conditional create, which HAPI and
+        Azure do not run atomically: the caller looks for what it made first).
 
         Raises :class:`FhirTransportError` when no answer came, :class:`NotFhirError` when
         the answer is not FHIR JSON, and :class:`FhirResponseError` (or
@@ -209,7 +213,8 @@ class FhirClient:
                 response = await self._send(request)
             except httpx.TransportError as exc:
                 failure = _transport_failure(exc, _redact(target))
-                delay = self._retry_delay(attempt, waited, None) if may_retry else None
+                resend = may_retry and resend_on_drop
+                delay = self._retry_delay(attempt, waited, None) if resend else None
                 if delay is None:
                     raise failure from exc
             else:

@@ -124,13 +124,19 @@ async def update_with_retry(
 
 
 async def transaction(
-    fhir: FhirClient, entries: Sequence[dict[str, Any]], profile: VendorProfile
+    fhir: FhirClient,
+    entries: Sequence[dict[str, Any]],
+    profile: VendorProfile,
+    *,
+    resend_on_drop: bool = True,
 ) -> dict[str, Any]:
     """A transaction Bundle of ``entries``; the transaction-response Bundle.
 
     A transaction is all or nothing, so one larger than the server takes is refused here,
     before sending, rather than split (which would lose the atomicity the caller asked for).
     The limit is the profile's: lower when any entry is conditional (Medplum: 8).
+    ``resend_on_drop`` false: not sent again when its answer is lost (see
+    :meth:`FhirClient.request`).
     """
     conditional = any(
         (entry.get("request") or {}).get("ifNoneExist")
@@ -145,7 +151,11 @@ async def transaction(
         )
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": list(entries)}
     _, body = await fhir.request(
-        "POST", "", json_body=bundle, idempotent=all(_idempotent(e) for e in entries)
+        "POST",
+        "",
+        json_body=bundle,
+        idempotent=all(_idempotent(e) for e in entries),
+        resend_on_drop=resend_on_drop,
     )
     return body or {}
 

@@ -6,28 +6,42 @@ re-read once on 412) or a replacement of a submitted one (a new Claim whose ``re
 points at the prior). Draft Claims are written with a Task for a coder, or held back,
 as configured. The ledger (:mod:`adapters.writeback.claim_ledger`) keeps what was written and
 stops two runs writing the same encounter at once.
+
+Nothing is overwritten blind. A Claim id the ledger does not know (a new ledger, a
+ledger of another process, a write whose answer was lost) is looked up on the
+destination first and goes through the same judgement as a 412: what it says now is
+either what is being written (nothing is sent; the ledger records what the server
+holds), or what fhir-coder wrote last (the update goes on its version), or someone
+else's (:class:`ClaimChangedError`, left for a person). fhir-coder's own writes are
+recognised by a tag in ``meta`` carrying the hash of the Claim's content
+(:data:`CONTENT_TAG_SYSTEM`): an edit by anyone else changes the content and not the tag.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
 from adapters.writeback.claim_ledger import ClaimLedger, LedgerEntry
-from adapters.writeback.destinations import ClaimWrite, Destination, Written
+from adapters.writeback.destinations import ClaimWrite, Destination, Found, Written
 from fhir_coder.claim import as_replacement
 from fhir_coder.errors import FhirResponseError
 from fhir_coder.model import CodedEncounter
 from fhir_coder.outcome import Issue
 from fhir_coder.provenance import build_provenance
+from fhir_coder.systems import FHIR_CODER_NS
 from fhir_coder.task import build_review_task
 
 __all__ = [
+    "CONTENT_TAG_SYSTEM",
     "ClaimChangedError",
     "ClaimWriter",
     "DraftPolicy",
@@ -37,6 +51,8 @@ __all__ = [
 ]
 
 _VOLATILE = ("created", "meta")  # differ on every build of the same Claim
+CONTENT_TAG_SYSTEM: Final = f"{FHIR_CODER_NS}:content"
+"""The ``meta.tag`` system whose code is the hash of the content fhir-coder wrote."""
 
 
 class DraftPolicy(StrEnum):
@@ -81,11 +97,36 @@ def content_hash(claim: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def _content_key(claim: dict[str, Any]) -> str:
+    """What a Claim says, whatever id a destination gave it."""
+    return content_hash({**claim, "id": ""})
+
+
+def _tagged(claim: dict[str, Any]) -> dict[str, Any]:
+    """``claim`` with the tag that says fhir-coder wrote this content."""
+    meta = dict(claim.get("meta") or {})
+    tags = [t for t in meta.get("tag") or [] if t.get("system") != CONTENT_TAG_SYSTEM]
+    meta["tag"] = [*tags, {"system": CONTENT_TAG_SYSTEM, "code": _content_key(claim)}]
+    return claim | {"meta": meta}
+
+
+def _ours(claim: dict[str, Any]) -> bool:
+    """Whether a Claim still says what fhir-coder wrote (one of its content tags matches).
+
+    Servers that keep earlier tags on update (HAPI) show several; any one matching the
+    content means nobody changed it since fhir-coder wrote it.
+    """
+    tags = (claim.get("meta") or {}).get("tag") or []
+    codes = {t.get("code") for t in tags if isinstance(t, dict)}
+    return _content_key(claim) in codes
+
+
 class ClaimWriter:
     """Writes Claims to one destination, once each, recording them in a ledger.
 
-    ``ledger`` None keeps one in memory (enough for one run against a server that takes
-    client ids); runs that must not overlap share a ledger file.
+    ``ledger`` None keeps one in memory (tests, the Python API); the commands share a
+    ledger file (``fhir-coder-data/claims.sqlite3``). A reservation is renewed every
+    third of the ledger's lease while its write is in flight.
     """
 
     def __init__(
@@ -118,19 +159,39 @@ class ClaimWriter:
         if draft and self.drafts is DraftPolicy.HOLD:
             return WriteReceipt(WriteAction.HELD, where, claim)
         key = str(claim["id"])
-        prior = self.ledger.reserve(where, key)
-        if prior is None:
+        held = await asyncio.to_thread(self.ledger.reserve, where, key)
+        if held is None:
             return WriteReceipt(WriteAction.BUSY, where, claim)
         try:
-            receipt, entry = await self._write(claim, coded, issues, prior, created=created)
+            async with self._renewing(where, key, held.fence):
+                receipt, entry = await self._write(
+                    claim, coded, issues, held.entry, created=created
+                )
         except BaseException:
-            self.ledger.release(where, key)
+            # on the way out of a failure or a cancellation: a quick local update, done now
+            self.ledger.release(where, key, held.fence)
             raise
         if entry is None:
-            self.ledger.release(where, key)
+            await asyncio.to_thread(self.ledger.release, where, key, held.fence)
         else:
-            self.ledger.record(where, entry)
+            await asyncio.to_thread(self.ledger.record, where, entry, held.fence)
         return receipt
+
+    @contextlib.asynccontextmanager
+    async def _renewing(self, where: str, key: str, fence: int) -> AsyncIterator[None]:
+        """Keep the reservation while the block runs (a slow server must not let a rival in)."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.ledger.lease_seconds / 3)
+                if not await asyncio.to_thread(self.ledger.renew, where, key, fence):
+                    return  # taken over: record() will say so
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            task.cancel()
 
     async def _write(
         self,
@@ -148,15 +209,36 @@ class ClaimWriter:
                 WriteAction.UNCHANGED, where, claim, prior.server_id, prior.version
             )
             return unchanged, None
-        revision, server_id, version = prior.revision, prior.server_id, prior.version
-        replaces = prior.replaces
-        action = WriteAction.UPDATED if prior.written else WriteAction.CREATED
-        if prior.written and prior.submitted:
-            revision += 1
-            replaces = prior.server_id or prior.claim_id
-            server_id, version, action = "", "", WriteAction.REPLACED
-        if revision:  # a replacement, new or updated, keeps its own id and its link
-            claim = as_replacement(claim, revision, replaces)
+        claim, revision, replaces, action = _next_write(claim, prior)
+        server_id = "" if action is WriteAction.REPLACED else prior.server_id
+        version = "" if action is WriteAction.REPLACED else prior.version
+
+        def entry(written_id: str, written_version: str) -> LedgerEntry:
+            return LedgerEntry(
+                prior.encounter_key,
+                claim_id=str(claim["id"]),
+                server_id=written_id,
+                version=written_version,
+                content_hash=digest,
+                revision=revision,
+                replaces=replaces,
+                submitted=False,
+                task_open=claim.get("status") == "draft",
+                written=True,
+            )
+
+        if not server_id:  # nothing known on the destination: look before writing
+            found = await self.destination.find_claim(str(claim["id"]))
+            if found is not None:
+                self._judge(found, claim, known_version="")
+                if _same_claim(found.claim, claim):
+                    receipt = WriteReceipt(
+                        WriteAction.UNCHANGED, where, claim, found.server_id, found.version
+                    )
+                    return receipt, entry(found.server_id, found.version)
+                server_id, version = found.server_id, found.version
+                if action is WriteAction.CREATED:
+                    action = WriteAction.UPDATED
         draft = claim.get("status") == "draft"
         provenance = build_provenance(
             claim, coded, recorded=created, updated=action is WriteAction.UPDATED
@@ -170,18 +252,6 @@ class ClaimWriter:
         written = await self._send(write)
         if written.existed:
             action = WriteAction.UNCHANGED
-        entry = LedgerEntry(
-            prior.encounter_key,
-            claim_id=str(claim["id"]),
-            server_id=written.server_id,
-            version=written.version,
-            content_hash=digest,
-            revision=revision,
-            replaces=replaces,
-            submitted=False,
-            task_open=draft,
-            written=True,
-        )
         receipt = WriteReceipt(
             action,
             where,
@@ -189,42 +259,93 @@ class ClaimWriter:
             written.server_id,
             written.version,
             written.status,
-            task=task is not None,
+            task=task is not None and not written.existed,
         )
-        return receipt, entry
+        return receipt, entry(written.server_id, written.version)
+
+    def _judge(
+        self, found: Found, claim: dict[str, Any], *, known_version: str, wrote: str = ""
+    ) -> None:
+        """Raise :class:`ClaimChangedError` unless ``found`` may be written over with ``claim``.
+
+        It may when it already says the same, or still says what fhir-coder wrote (its
+        content tag; or, for a server that drops tags, the version fhir-coder wrote last
+        read back with the same content: checked by the caller, which passes it here as
+        ``known_version`` already confirmed). ``wrote`` is the version fhir-coder wrote
+        last, when the ledger knows it.
+        """
+        if _same_claim(found.claim, claim) or _ours(found.claim) or known_version:
+            return
+        where = self.destination.name
+        since = f" since fhir-coder wrote version {wrote}" if wrote else ""
+        raise ClaimChangedError(
+            f"Claim/{found.server_id} on {where} was changed by someone else{since} (it is at "
+            f"version {found.version or '?'} and does not say what fhir-coder wrote): "
+            "not overwritten; reconcile it with the recoded claim",
+            url=f"{where}/Claim/{found.server_id}",
+            status_code=412,
+        )
 
     async def _send(self, write: ClaimWrite) -> Written:
-        """Send ``write``; after a version conflict, once more only if nobody changed the Claim.
+        """Send ``write``; after a conflict, again only if nobody else changed the Claim.
 
-        A 412 says the Claim moved on since the version written last. When what it says is
-        still what was written then (a server that bumped the version, a rival write of the
-        same content) or already what is being written (an earlier answer that was lost),
-        the write goes again on the current version. Otherwise someone else (a coder, a
-        biller, the billing system) changed it, and their change must not be overwritten:
-        :class:`ClaimChangedError` (a 412: not retried, the job fails with the reason).
+        A 412 says the Claim moved on since the version written last; a conditional create
+        that found a match says another writer created it meanwhile. When the Claim there
+        already says what is being written (an earlier answer that was lost), nothing is
+        sent again. When it still says what fhir-coder wrote (a server that bumped the
+        version, a rival write of the same content), the write goes again on the current
+        version. Otherwise someone else (a coder, a biller, the billing system) changed it,
+        and their change must not be overwritten: :class:`ClaimChangedError` (a 412: not
+        retried, the job fails with the reason).
         """
         try:
-            return await self.destination.write(write)
+            written = await self.destination.write(write)
         except FhirResponseError as exc:
             if exc.status_code != 412 or not write.server_id:
                 raise
-            conflict = exc
-        current = await self.destination.read_claim(write.server_id)
-        if current is None:  # deleted meanwhile: written again, as new
-            return await self.destination.write(replace(write, version=""))
-        version, now = current
-        if not _same_claim(now, write.claim):
-            then = await self.destination.read_claim(write.server_id, write.version)
-            if then is None or not _same_claim(now, then[1]):
-                raise ClaimChangedError(
-                    f"Claim/{write.server_id} on {self.destination.name} was changed by someone "
-                    f"else since fhir-coder wrote version {write.version} (it is at version "
-                    f"{version}): not overwritten; reconcile it with the recoded claim",
-                    url=conflict.url,
-                    status_code=412,
-                    outcome=conflict.outcome,
-                )
-        return await self.destination.write(replace(write, version=version))
+            found = await self._current(write.server_id)
+        else:
+            if not written.existed:
+                return written
+            found = await self._current(written.server_id) if written.server_id else None
+            if found is None:
+                found = await self.destination.find_claim(str(write.claim["id"]))
+        if found is None:  # deleted meanwhile: written again, as new
+            return await self.destination.write(replace(write, server_id="", version=""))
+        if _same_claim(found.claim, write.claim):
+            return Written(None, found.server_id, found.version, existed=True)
+        confirmed = ""
+        if write.version and not _ours(found.claim):
+            then = await self.destination.read_claim(found.server_id, write.version)
+            if then is not None and _same_claim(found.claim, then[1]):
+                confirmed = write.version
+        self._judge(found, write.claim, known_version=confirmed, wrote=write.version)
+        return await self.destination.write(
+            replace(write, server_id=found.server_id, version=found.version)
+        )
+
+    async def _current(self, server_id: str) -> Found | None:
+        read = await self.destination.read_claim(server_id)
+        return None if read is None else Found(server_id, read[0], read[1])
+
+
+def _next_write(
+    claim: dict[str, Any], prior: LedgerEntry
+) -> tuple[dict[str, Any], int, str, WriteAction]:
+    """The Claim to send after ``prior``, its revision, what it replaces, and the action.
+
+    A submitted Claim is never changed in place: the next revision replaces it. The
+    Claim comes back tagged as fhir-coder's (:data:`CONTENT_TAG_SYSTEM`).
+    """
+    revision, replaces = prior.revision, prior.replaces
+    action = WriteAction.UPDATED if prior.written else WriteAction.CREATED
+    if prior.written and prior.submitted:
+        revision += 1
+        replaces = prior.server_id or prior.claim_id
+        action = WriteAction.REPLACED
+    if revision:  # a replacement, new or updated, keeps its own id and its link
+        claim = as_replacement(claim, revision, replaces)
+    return _tagged(claim), revision, replaces, action
 
 
 class ClaimChangedError(FhirResponseError):
@@ -233,4 +354,4 @@ class ClaimChangedError(FhirResponseError):
 
 def _same_claim(first: dict[str, Any], second: dict[str, Any]) -> bool:
     """Whether two copies of a Claim say the same, whatever their ids, meta and build time."""
-    return content_hash({**first, "id": ""}) == content_hash({**second, "id": ""})
+    return _content_key(first) == _content_key(second)

@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Any, Protocol
 from uuid import uuid4
 
-import orjson
-
 from adapters.fhir.capabilities import ServerCapabilities, read_capabilities
 from adapters.fhir.client import FhirClient
 from adapters.fhir.profiles import VendorProfile, choose_strategy, detect_profile
 from adapters.fhir.writes import transaction, weak_etag
+from adapters.writeback.ndjson import NdjsonFile
 from fhir_coder.claim import CLAIM_IDENTIFIER_SYSTEM
 from fhir_coder.errors import ConfigurationError, FhirResponseError
 from fhir_coder.task import TASK_CODE_SYSTEM
@@ -40,6 +39,7 @@ __all__ = [
     "ClaimWrite",
     "Destination",
     "FhirDestination",
+    "Found",
     "NdjsonDestination",
     "Written",
 ]
@@ -71,6 +71,15 @@ class Written:
     existed: bool = False  # a conditional create found the Claim already there
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A Claim found on a destination: its id and version there, and what it says."""
+
+    server_id: str
+    version: str
+    claim: dict[str, Any]
+
+
 class Destination(Protocol):
     """A place Claims are written to."""
 
@@ -94,6 +103,14 @@ class Destination(Protocol):
 
         None when the destination does not have it (or keeps no versions, or no such
         version). Read after a 412, to see whether someone else changed the Claim.
+        """
+        ...
+
+    async def find_claim(self, claim_id: str) -> Found | None:
+        """The Claim fhir-coder gave the id ``claim_id``, as the destination holds it now.
+
+        Asked before writing a Claim the ledger does not know (a new ledger, another
+        process's, a write whose answer was lost), so that nothing is overwritten blind.
         """
         ...
 
@@ -157,8 +174,10 @@ class FhirDestination:
         *,
         fallback: Destination | None = None,
         client_ids: bool | None = None,
+        name: str | None = None,
     ) -> None:
         self.client = client
+        self._name = name  # a stable name when the URL is not (the demo's sandbox port)
         self.fallback = fallback
         self.client_ids = client_ids  # None: as the CapabilityStatement declares
         self._plan: _Plan | None = None
@@ -169,7 +188,9 @@ class FhirDestination:
     @property
     def name(self) -> str:
         """The server's base URL (or the fallback's name once it took over)."""
-        return self._delegate.name if self._delegate is not None else self.client.base_url
+        if self._delegate is not None:
+            return self._delegate.name
+        return self._name or self.client.base_url
 
     @property
     def mode(self) -> str:
@@ -218,7 +239,12 @@ class FhirDestination:
             companions = _companion_entries(write, plan, reference)
             later = [e for e in companions if "?" in e["request"]["url"]]
             entries = [claim_entry, *(e for e in companions if e not in later)]
-            answer = await transaction(self.client, entries, plan.profile)
+            answer = await transaction(
+                self.client,
+                entries,
+                plan.profile,
+                resend_on_drop=bool(write.server_id) or plan.client_ids,
+            )
             responses = [entry.get("response") or {} for entry in answer.get("entry") or []]
             if later:
                 server_id, _ = _location((responses[0] if responses else {}).get("location"), None)
@@ -227,7 +253,9 @@ class FhirDestination:
                     if "?" in entry["request"]["url"]:
                         await self._one(entry)
         else:
-            responses = [await self._one(claim_entry)]
+            # a conditional create whose answer was lost is not sent again blind: the writer
+            # looks for the Claim first (not atomic on HAPI or Azure: a second try can duplicate)
+            responses = [await self._one(claim_entry, resend_on_drop=bool(write.server_id))]
             server_id, _ = _location(responses[0].get("location"), None)
             reference = f"Claim/{server_id or write.server_id or write.claim['id']}"
             responses += [
@@ -243,7 +271,7 @@ class FhirDestination:
             existed=status == 200 and not write.server_id and not plan.client_ids,
         )
 
-    async def _one(self, entry: dict[str, Any]) -> dict[str, Any]:
+    async def _one(self, entry: dict[str, Any], *, resend_on_drop: bool = True) -> dict[str, Any]:
         """One entry sent on its own; its answer in the shape of a transaction response."""
         request = entry["request"]
         headers = {}
@@ -252,7 +280,11 @@ class FhirDestination:
         if request.get("ifNoneExist"):
             headers["If-None-Exist"] = request["ifNoneExist"]
         response, _ = await self.client.request(
-            request["method"], request["url"], json_body=entry["resource"], headers=headers
+            request["method"],
+            request["url"],
+            json_body=entry["resource"],
+            headers=headers,
+            resend_on_drop=resend_on_drop,
         )
         return {
             "status": str(response.status_code),
@@ -284,6 +316,39 @@ class FhirDestination:
             etag = response.headers.get("etag")
             found = etag.removeprefix("W/").strip('"') if etag else ""
         return str(found), body
+
+    async def find_claim(self, claim_id: str) -> Found | None:
+        """``GET Claim/{id}`` where the server takes client ids, else a search by identifier.
+
+        More than one match (a conditional create that was not atomic) is a 412: a person
+        must merge them, fhir-coder does not pick one.
+        """
+        await self.check()
+        if self._delegate is not None:
+            return await self._delegate.find_claim(claim_id)
+        plan = self._plan
+        if plan is None:  # pragma: no cover - check() sets one or the other
+            raise AssertionError("no write plan")
+        if plan.client_ids:
+            read = await self.read_claim(claim_id)
+            return None if read is None else Found(claim_id, read[0], read[1])
+        key = f"{CLAIM_IDENTIFIER_SYSTEM}|{claim_id}"
+        matches = [
+            claim async for claim in self.client.search("Claim", {"identifier": key, "_count": "2"})
+        ]
+        if not matches:
+            return None
+        if len(matches) > 1:
+            url = f"{self.client.base_url}/Claim"
+            raise FhirResponseError(
+                f"{len(matches)} Claims on {self.client.base_url} carry the identifier of "
+                f"{claim_id}: not written; merge them",
+                url=url,
+                status_code=412,
+            )
+        claim = matches[0]
+        version = str((claim.get("meta") or {}).get("versionId") or "")
+        return Found(str(claim.get("id", "")), version, claim)
 
 
 def _claim_entry(write: ClaimWrite, plan: _Plan) -> tuple[dict[str, Any], str]:
@@ -360,15 +425,17 @@ def _location(location: object, etag: object) -> tuple[str, str]:
 
 
 class NdjsonDestination:
-    """Claims appended to ``Claim.ndjson`` (and ``Provenance.ndjson``, ``Task.ndjson``).
+    """Claims appended to ``Bundle.ndjson`` in a folder, one transaction Bundle a write.
 
     A folder has no ids, versions or conditional create: exactly-once comes from the
-    ledger, and a recoded Claim is appended again under the same id, the later line
-    superseding the earlier (as a bulk-data consumer reading by id does).
+    ledger and from the file's own index (:mod:`adapters.writeback.ndjson`). A recoded
+    Claim is appended again under the same id, the later line superseding the earlier (as
+    a bulk-data consumer reading by id does); its version is the line's byte offset.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._file = NdjsonFile(folder)
 
     @property
     def name(self) -> str:
@@ -385,25 +452,21 @@ class NdjsonDestination:
             raise ConfigurationError(f"cannot write NDJSON Claims to {self.folder}: not writable")
 
     async def write(self, write: ClaimWrite) -> Written:
-        """Append one line per resource; the Claim first."""
-        for resource in (write.claim, write.provenance, write.task):
-            if resource is not None:
-                self._append(resource)
-        return Written(status=None, server_id=str(write.claim["id"]), version="")
-
-    def _append(self, resource: dict[str, Any]) -> None:
-        line = orjson.dumps(resource) + b"\n"
-        path = self.folder / f"{resource['resourceType']}.ndjson"
-        # One write of one line on an O_APPEND descriptor: lines of concurrent writers never mix.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.write(descriptor, line)
-        finally:
-            os.close(descriptor)
+        """Append the Claim with its Provenance and Task as one complete, fsynced line."""
+        resources = [r for r in (write.claim, write.provenance, write.task) if r is not None]
+        offset = await asyncio.to_thread(self._file.append, resources)
+        return Written(status=None, server_id=str(write.claim["id"]), version=str(offset))
 
     async def read_claim(
         self, server_id: str, version: str = ""
     ) -> tuple[str, dict[str, Any]] | None:
-        """Files are not read back (and keep no versions)."""
-        del server_id, version
-        return None
+        """The latest line of the Claim (a file keeps no versions to vread)."""
+        if version:
+            return None
+        found = await self.find_claim(server_id)
+        return None if found is None else (found.version, found.claim)
+
+    async def find_claim(self, claim_id: str) -> Found | None:
+        """The last line appended for ``claim_id``, by this process or another."""
+        latest = await asyncio.to_thread(self._file.latest, claim_id)
+        return None if latest is None else Found(claim_id, str(latest[0]), latest[1])

@@ -19,6 +19,14 @@ from sandbox.seed import seed_store
 ASGI_BASE = "http://sandbox.test/fhir"
 
 
+@pytest.fixture(autouse=True)
+def claims_ledger_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's commands keep their Claim ledger in its own folder, not the working one."""
+    path = tmp_path / "claims-ledger" / "claims.sqlite3"
+    monkeypatch.setenv("FHIR_CODER_CLAIMS_DB", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def icd10cm() -> CodeSetRegistry:
     """The real ICD-10-CM registry, compiled once into the test run's cache."""

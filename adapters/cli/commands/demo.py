@@ -29,7 +29,8 @@ def register(commands: Subcommands) -> None:
         "--data-dir",
         type=Path,
         default=DEFAULT_DATA_DIR,
-        help=f"where the sandbox keeps its SQLite file (default: ./{DEFAULT_DATA_DIR})",
+        help="where the sandbox and the Claim ledger keep their SQLite files "
+        f"(default: ./{DEFAULT_DATA_DIR})",
     )
     demo.add_argument("--json", action="store_true", help="print one JSON object")
     demo.set_defaults(run=run)
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir
     coding = default_coding()
     with running_sandbox(data_dir / "sandbox.sqlite3") as base_url:
-        summary = asyncio.run(_run(base_url, coding))
+        summary = asyncio.run(_run(base_url, coding, data_dir / "claims.sqlite3"))
     if args.json:
         print_json(summary.to_json())
     else:
@@ -51,12 +52,14 @@ def run(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-async def _run(base_url: str, coding: CodingSetup) -> DemoSummary:
+async def _run(base_url: str, coding: CodingSetup, ledger_path: Path) -> DemoSummary:
     from adapters.demo import SANDBOX_SOURCE_ID, code_all_finished  # noqa: PLC0415
     from adapters.fhir.client import FhirClient  # noqa: PLC0415
+    from adapters.writeback.claim_ledger import ClaimLedger  # noqa: PLC0415
 
     async with FhirClient(base_url) as fhir:
-        return await code_all_finished(fhir, coding, source_id=SANDBOX_SOURCE_ID)
+        with ClaimLedger(ledger_path) as ledger:
+            return await code_all_finished(fhir, coding, source_id=SANDBOX_SOURCE_ID, ledger=ledger)
 
 
 def _print(summary: DemoSummary, data_dir: Path) -> None:

@@ -72,6 +72,7 @@ def trigger_settings(args: argparse.Namespace, **extra: object) -> TriggerSettin
         rate_per_second=args.rate_per_second,
         max_attempts=args.max_attempts,
         claims_to=args.claims_to,
+        claims_db=args.ledger,
         **auth_overrides(auth_values(args)),
         **auth_overrides(auth_values(args, prefix=CLAIMS_AUTH_PREFIX), claims=True),
         **extra,
@@ -96,7 +97,13 @@ async def open_trigger_pool(
     from adapters.jobs.runner import open_pool  # noqa: PLC0415
 
     writer, options = await writeback_from_args(
-        args, fhir, stack, claims_to=settings.claims_to, claims_auth=settings.claims_auth()
+        args,
+        fhir,
+        stack,
+        claims_to=settings.claims_to,
+        claims_auth=settings.claims_auth(),
+        ledger_path=settings.claims_db_path(),
+        lease_seconds=settings.lease_seconds,
     )
     return await stack.enter_async_context(
         open_pool(

@@ -10,6 +10,7 @@ flags (or the ``claims_*`` settings of the triggers), none by default. Kept apar
 from __future__ import annotations
 
 import argparse
+import os
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from adapters.claim_options import default_claim_options
 from adapters.cli.commands.common import CLAIMS_AUTH_PREFIX, add_auth_arguments, auth_settings
 from adapters.fhir.client import FhirClient
-from adapters.writeback.claim_ledger import ClaimLedger
+from adapters.writeback.claim_ledger import DEFAULT_CLAIMS_DB, ClaimLedger
 from adapters.writeback.claim_writer import ClaimWriter, DraftPolicy
 from adapters.writeback.destinations import Destination, FhirDestination, NdjsonDestination
 from fhir_coder.claim import ClaimOptions
@@ -26,7 +27,10 @@ from fhir_coder.errors import ConfigurationError
 if TYPE_CHECKING:
     from adapters.fhir.auth import AuthSettings
 
-__all__ = ["add_writeback_arguments", "writeback_from_args"]
+__all__ = ["CLAIMS_DB_ENV", "add_writeback_arguments", "writeback_from_args"]
+
+CLAIMS_DB_ENV = "FHIR_CODER_CLAIMS_DB"
+"""The Claim ledger's file, for ``code`` too (the triggers read it as the ``claims_db`` setting)."""
 
 
 def add_writeback_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +51,8 @@ def add_writeback_arguments(parser: argparse.ArgumentParser) -> None:
         "--ledger",
         metavar="FILE",
         type=Path,
-        help="SQLite ledger of written Claims, shared by runs that may overlap (default: none)",
+        help="SQLite ledger of written Claims, shared by every run and process "
+        f"(default: {DEFAULT_CLAIMS_DB}, beside the job ledger; or {CLAIMS_DB_ENV})",
     )
     parser.add_argument(
         "--fee-schedule",
@@ -74,6 +79,8 @@ async def writeback_from_args(
     *,
     claims_to: str | None = None,
     claims_auth: AuthSettings | None = None,
+    ledger_path: Path | None = None,
+    lease_seconds: float = 120.0,
 ) -> tuple[ClaimWriter, ClaimOptions]:
     """The writer and Claim options the flags ask for; clients opened are closed by ``stack``.
 
@@ -82,6 +89,8 @@ async def writeback_from_args(
     (``claims_to``, which the flag overrides: default ``--claims-to``). ``claims_auth``
     authenticates to a server there (default: the ``--claims-*`` flags); it is an error
     without such a server, rather than credentials silently unused.
+    ``ledger_path`` is the Claim ledger the settings name (default: ``--ledger``,
+    ``FHIR_CODER_CLAIMS_DB``, then ``fhir-coder-data/claims.sqlite3``).
     """
     from adapters.fhir.auth import build_auth  # noqa: PLC0415 - jwt and cryptography, when needed
 
@@ -113,7 +122,9 @@ async def writeback_from_args(
         destination = FhirDestination(other, fallback=fallback)
     else:
         destination = NdjsonDestination(Path(target))
-    ledger = stack.enter_context(ClaimLedger(args.ledger))
+    if ledger_path is None:
+        ledger_path = args.ledger or Path(os.environ.get(CLAIMS_DB_ENV) or DEFAULT_CLAIMS_DB)
+    ledger = stack.enter_context(ClaimLedger(ledger_path, lease_seconds=lease_seconds))
     drafts = DraftPolicy.HOLD if args.hold_drafts else DraftPolicy.WRITE
     writer = ClaimWriter(destination, ledger=ledger, drafts=drafts)
     return writer, default_claim_options(args.fee_schedule)

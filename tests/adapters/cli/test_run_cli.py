@@ -14,6 +14,7 @@ import pytest
 from adapters.cli.main import main
 from adapters.cli.sandbox_process import running_sandbox
 from adapters.jobs import JobLedger, JobState
+from adapters.writeback.ndjson import read_claims
 from tests.adapters.conftest import CRASH_PATIENTS, search_all_sync
 
 PATIENTS = 25  # 64 finished encounters, 60 of them with a codable diagnosis
@@ -184,9 +185,10 @@ def test_the_settings_file_names_where_claims_go(sandbox_60, tmp_path):
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert written.returncode == 0, written.stderr
-    claims = (folder / "Claim.ndjson").read_text(encoding="utf-8").splitlines()
-    assert len(claims) == 60  # every codable encounter, none to the source server
-    assert all(json.loads(line)["resourceType"] == "Claim" for line in claims)
+    lines = (folder / "Bundle.ndjson").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(read_claims(folder)) == 60  # every codable encounter, once each
+    firsts = [json.loads(line)["entry"][0]["resource"] for line in lines]
+    assert all(resource["resourceType"] == "Claim" for resource in firsts)
     overridden = subprocess.run(
         [sys.executable, "-m", "adapters.cli.main", "run", "--config", str(config),
          "--jobs-db", str(tmp_path / "b.sqlite3"), "--since", "2000-01-01", "--quiet",
@@ -194,5 +196,4 @@ def test_the_settings_file_names_where_claims_go(sandbox_60, tmp_path):
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert overridden.returncode == 0, overridden.stderr
-    assert len((flagged / "Claim.ndjson").read_text(encoding="utf-8").splitlines()) == 60
-    assert len((folder / "Claim.ndjson").read_text(encoding="utf-8").splitlines()) == 60
+    assert len(read_claims(flagged)) == len(read_claims(folder)) == 60

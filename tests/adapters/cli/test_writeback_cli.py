@@ -19,12 +19,12 @@ def test_code_writes_ndjson_once_with_prices_when_told(loopback_base_url, tmp_pa
     again = main(args)
     assert first == again
     assert first in (ExitCode.OK, ExitCode.FINDINGS)
-    [line] = (folder / "Claim.ndjson").read_text().splitlines()  # the second run wrote nothing
-    claim = json.loads(line)
+    [line] = (folder / "Bundle.ndjson").read_text().splitlines()  # the second run wrote nothing
+    claim, provenance = (entry["resource"] for entry in json.loads(line)["entry"])
     assert claim["item"][0]["encounter"] == [{"reference": "Encounter/enc-0001-1"}]
     priced = [item for item in claim["item"] if "unitPrice" in item]
     assert all(item["net"]["currency"] == "USD" for item in priced)
-    assert len((folder / "Provenance.ndjson").read_text().splitlines()) == 1
+    assert provenance["target"] == [{"reference": f"Claim/{claim['id']}"}]
     capsys.readouterr()
 
 
@@ -43,9 +43,10 @@ def test_hold_drafts_writes_nothing_for_a_claim_with_findings(loopback_base_url,
     args = ["code", "enc-0001-1", "--server", base, "--claims-to", str(folder), "--json"]
     assert main([*args, "--hold-drafts"]) == ExitCode.FINDINGS
     assert json.loads(capsys.readouterr().out)["outcome"] == "held"
-    assert not (folder / "Claim.ndjson").exists()
+    assert not (folder / "Bundle.ndjson").exists()
     assert main(args) == ExitCode.FINDINGS  # written as a draft, with a Task for a coder
     capsys.readouterr()
-    assert json.loads((folder / "Claim.ndjson").read_text())["status"] == "draft"
-    [task] = (folder / "Task.ndjson").read_text().splitlines()
-    assert "ICD10CM-NOT-BILLABLE" in task
+    [line] = (folder / "Bundle.ndjson").read_text().splitlines()
+    claim, _, task = (entry["resource"] for entry in json.loads(line)["entry"])
+    assert claim["status"] == "draft"
+    assert "ICD10CM-NOT-BILLABLE" in json.dumps(task)

@@ -6,10 +6,9 @@ wants ``patient`` on every search. Gathering there names the patient (the US Cor
 encounters are coded like any other; the replay server answers as the vendor does.
 """
 
-import json
-
 from adapters.cli.main import main
 from adapters.exit_codes import ExitCode
+from adapters.writeback.ndjson import read_claims
 from tests.adapters.recordings.replay import replay_server
 
 
@@ -22,7 +21,7 @@ def test_an_epic_like_encounter_is_coded_and_its_claim_goes_to_ndjson(capsys, tm
         seen = list(server.requests)
     out = capsys.readouterr().out
     assert code in (ExitCode.OK, ExitCode.FINDINGS), out
-    claims = [json.loads(line) for line in (folder / "Claim.ndjson").read_text().splitlines()]
+    claims = list(read_claims(folder).values())
     assert len(claims) == 1
     codes = {
         coding["code"]

@@ -135,9 +135,7 @@ async def test_a_claim_someone_else_changed_is_not_overwritten_by_a_recode(asgi_
     assert "J20.9" not in str(stored["diagnosis"])
 
 
-async def test_a_write_whose_answer_was_lost_is_sent_again_on_the_current_version(
-    asgi_fhir, coding
-):
+async def test_a_write_whose_answer_was_lost_is_not_sent_again(asgi_fhir, coding):
     ledger = ClaimLedger()
     writer = ClaimWriter(FhirDestination(asgi_fhir), ledger=ledger)
     pipeline = Pipeline(asgi_fhir, coding, writer=writer)
@@ -146,15 +144,53 @@ async def test_a_write_whose_answer_was_lost_is_sent_again_on_the_current_versio
     as_first_written = ledger.entry(where, key)
     await asgi_fhir.update(condition("recode-5", "J20.9"))
     await pipeline.process(ENCOUNTER)  # version 2 is written...
-    ledger.record(where, as_first_written)  # ...but, as if its answer never came, not kept
+    held = ledger.reserve(where, key)  # ...but, as if its answer never came, not kept
+    ledger.record(where, as_first_written, held.fence)
 
-    again = await pipeline.process(ENCOUNTER)  # If-Match 1: 412, and version 2 is ours
+    again = await pipeline.process(ENCOUNTER)  # If-Match 1: 412, and version 2 says it already
 
     assert again.outcome is Outcome.WRITTEN
-    assert again.receipt.action is WriteAction.UPDATED
+    assert again.receipt.action is WriteAction.UNCHANGED
+    assert again.receipt.version == "2"
     stored = await asgi_fhir.read("Claim", key)
-    assert stored["meta"]["versionId"] == "3"
+    assert stored["meta"]["versionId"] == "2"  # no second write, no second Provenance
     assert "J20.9" in str(stored["diagnosis"])
+    assert ledger.entry(where, key).version == "2"
+
+
+async def test_a_new_process_without_the_ledger_does_not_overwrite_a_billers_edit(
+    asgi_fhir, coding
+):
+    first = await Pipeline(asgi_fhir, coding).process(ENCOUNTER)
+    claim_id = first.claim["id"]
+    edited = await asgi_fhir.read("Claim", claim_id)
+    stat = {"coding": [{"system": edited["priority"]["coding"][0]["system"], "code": "stat"}]}
+    await asgi_fhir.update(edited | {"priority": stat})  # a biller's edit: version 2
+
+    again = await Pipeline(asgi_fhir, coding).process(ENCOUNTER)  # a new, empty ledger
+
+    assert again.outcome is Outcome.FAILED
+    assert isinstance(again.error, ClaimChangedError)
+    assert "changed by someone else" in str(again.error)
+    stored = await asgi_fhir.read("Claim", claim_id)
+    assert (stored["meta"]["versionId"], stored["priority"]) == ("2", stat)
+
+
+async def test_a_new_process_without_the_ledger_updates_its_own_claim_and_skips_an_unchanged_one(
+    asgi_fhir, coding
+):
+    first = await Pipeline(asgi_fhir, coding).process(ENCOUNTER)
+    claim_id = first.claim["id"]
+    same = await Pipeline(asgi_fhir, coding).process(ENCOUNTER)
+    assert same.receipt.action is WriteAction.UNCHANGED
+    await asgi_fhir.update(condition("recode-6", "J20.9"))
+    recoded = await Pipeline(asgi_fhir, coding).process(ENCOUNTER)
+    assert recoded.receipt.action is WriteAction.UPDATED
+    stored = await asgi_fhir.read("Claim", claim_id)
+    assert stored["meta"]["versionId"] == "2"
+    assert "J20.9" in str(stored["diagnosis"])
+    history = await asgi_fhir.search_all("Provenance", {"target": f"Claim/{claim_id}"})
+    assert len(history) == 1  # one Provenance per Claim id, rewritten with it
 
 
 async def test_a_draft_claim_gets_a_task_for_a_coder_and_can_be_held_instead(asgi_fhir, coding):

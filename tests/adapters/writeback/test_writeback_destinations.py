@@ -76,11 +76,12 @@ async def test_the_ndjson_fallback_takes_the_claims_exactly_once(tmp_path):
         first = await writer.write(claim_of(coded), coded, (), created=CREATED)
         again = await writer.write(claim_of(coded), coded, (), created=CREATED)
     assert (first.action, again.action) == (WriteAction.CREATED, WriteAction.UNCHANGED)
-    claims = (folder / "Claim.ndjson").read_text().splitlines()
-    provenances = (folder / "Provenance.ndjson").read_text().splitlines()
-    assert len(claims) == len(provenances) == 1
-    assert json.loads(claims[0])["id"] == first.claim["id"]
-    assert json.loads(provenances[0])["target"] == [{"reference": f"Claim/{first.claim['id']}"}]
+    [line] = (folder / "Bundle.ndjson").read_text().splitlines()
+    bundle = json.loads(line)
+    assert bundle["type"] == "transaction"
+    claim, provenance = (entry["resource"] for entry in bundle["entry"])
+    assert claim["id"] == first.claim["id"]
+    assert provenance["target"] == [{"reference": f"Claim/{first.claim['id']}"}]
 
 
 async def concurrent_runs(base_url, tag, *, ledgers, client_ids=None):

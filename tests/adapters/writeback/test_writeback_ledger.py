@@ -1,11 +1,12 @@
 """The claim ledger and the fee schedule file: the local state and configuration of write-back."""
 
+import sqlite3
 from decimal import Decimal
 
 import pytest
 
 from adapters.claim_options import load_fee_schedule
-from adapters.writeback.claim_ledger import ClaimLedger, LedgerEntry
+from adapters.writeback.claim_ledger import ClaimLedger, LedgerEntry, ReservationLostError
 from fhir_coder.errors import ConfigurationError
 from tests.adapters.writeback_claims import coded_visit
 
@@ -13,13 +14,74 @@ from tests.adapters.writeback_claims import coded_visit
 def test_a_reservation_keeps_a_second_run_out_until_it_ends(tmp_path):
     path = tmp_path / "ledger.sqlite3"
     with ClaimLedger(path) as one, ClaimLedger(path) as two:
-        assert one.reserve("dest", "fc-1") == LedgerEntry("fc-1")
+        mine = one.reserve("dest", "fc-1")
+        assert mine.entry == LedgerEntry("fc-1")
         assert two.reserve("dest", "fc-1") is None  # busy
         assert two.reserve("elsewhere", "fc-1") is not None  # another destination
-        one.record("dest", LedgerEntry("fc-1", "fc-1", "fc-1", "1", "abc", written=True))
+        one.record(
+            "dest", LedgerEntry("fc-1", "fc-1", "fc-1", "1", "abc", written=True), mine.fence
+        )
         seen = two.reserve("dest", "fc-1")
         assert seen is not None
-        assert (seen.version, seen.content_hash, seen.written) == ("1", "abc", True)
+        assert (seen.entry.version, seen.entry.content_hash, seen.entry.written) == (
+            "1",
+            "abc",
+            True,
+        )
+
+
+def test_a_lapsed_reservation_taken_over_cannot_be_recorded_or_released_by_its_old_owner(
+    tmp_path,
+):
+    path = tmp_path / "ledger.sqlite3"
+    with ClaimLedger(path, lease_seconds=-1) as slow, ClaimLedger(path) as rival:
+        first = slow.reserve("dest", "fc-1")  # lapses at once
+        second = rival.reserve("dest", "fc-1")
+        assert second is not None
+        assert second.fence > first.fence
+        assert not slow.release("dest", "fc-1", first.fence)  # the rival's lease stands
+        assert rival.reserve("dest", "fc-1") is None
+        assert not slow.renew("dest", "fc-1", first.fence)
+        late = LedgerEntry("fc-1", "fc-1", "fc-1", "7", "old", written=True)
+        with pytest.raises(ReservationLostError, match="taken over"):
+            slow.record("dest", late, first.fence)
+        assert slow.entry("dest", "fc-1") is None  # nothing recorded over the rival
+        rival.record(
+            "dest", LedgerEntry("fc-1", "fc-1", "fc-1", "8", "new", written=True), second.fence
+        )
+        assert rival.entry("dest", "fc-1").version == "8"
+
+
+def test_renewing_keeps_a_reservation_past_its_first_lease(tmp_path):
+    with ClaimLedger(tmp_path / "l.sqlite3", lease_seconds=60) as ledger:
+        held = ledger.reserve("dest", "fc-1")
+        ledger.lease_seconds = -1
+        assert ledger.renew("dest", "fc-1", held.fence)  # now lapsed...
+        assert ledger.reserve("dest", "fc-1") is not None  # ...so another may take it
+        ledger.lease_seconds = 60
+        assert not ledger.renew("dest", "fc-1", held.fence)  # and the first owner lost it
+
+
+def test_a_ledger_file_from_before_owners_gains_the_fence_column(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE claims (destination TEXT NOT NULL, encounter_key TEXT NOT NULL,"
+            " claim_id TEXT NOT NULL DEFAULT '', server_id TEXT NOT NULL DEFAULT '',"
+            " version TEXT NOT NULL DEFAULT '', content_hash TEXT NOT NULL DEFAULT '',"
+            " revision INTEGER NOT NULL DEFAULT 0, submitted INTEGER NOT NULL DEFAULT 0,"
+            " task_open INTEGER NOT NULL DEFAULT 0, written INTEGER NOT NULL DEFAULT 0,"
+            " replaces TEXT NOT NULL DEFAULT '', lease_until REAL NOT NULL DEFAULT 0,"
+            " PRIMARY KEY (destination, encounter_key))"
+        )
+        db.execute(
+            "INSERT INTO claims (destination, encounter_key, claim_id, version, written)"
+            " VALUES ('dest', 'fc-1', 'fc-1', '3', 1)"
+        )
+    with ClaimLedger(path) as ledger:
+        held = ledger.reserve("dest", "fc-1")
+        assert held.entry.version == "3"
+        assert held.fence == 1
 
 
 def test_an_expired_reservation_does_not_block(tmp_path):
@@ -31,8 +93,10 @@ def test_an_expired_reservation_does_not_block(tmp_path):
 def test_only_a_written_claim_can_be_marked_submitted():
     with ClaimLedger() as ledger:
         assert not ledger.mark_submitted("dest", "fc-1")
-        ledger.reserve("dest", "fc-1")
-        ledger.record("dest", LedgerEntry("fc-1", "fc-1", "fc-1", "1", "abc", written=True))
+        held = ledger.reserve("dest", "fc-1")
+        ledger.record(
+            "dest", LedgerEntry("fc-1", "fc-1", "fc-1", "1", "abc", written=True), held.fence
+        )
         assert ledger.mark_submitted("dest", "fc-1")
         assert ledger.entry("dest", "fc-1").submitted
 
