@@ -10,7 +10,7 @@ does, and how it differs from the Medplum peer the parity tests compare it with,
 
 from sandbox.app import DEFAULT_MAX_BODY_BYTES, create_app
 from sandbox.auth import AuthConfig, ClientRegistration, load_auth_config
-from sandbox.loading import LoadError, load_path
+from sandbox.loading import LoadError, LoadReport, load_path, load_paths
 from sandbox.problems import FhirRequestError
 from sandbox.seed import build_seed_bundle, load_bundle, load_bundle_file, seed_store
 from sandbox.server import READY_PREFIX
@@ -23,6 +23,7 @@ __all__ = [
     "ClientRegistration",
     "FhirRequestError",
     "LoadError",
+    "LoadReport",
     "Store",
     "StoredResource",
     "build_seed_bundle",
@@ -31,5 +32,6 @@ __all__ = [
     "load_bundle",
     "load_bundle_file",
     "load_path",
+    "load_paths",
     "seed_store",
 ]

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sandbox.resource_types import IDENTIFIED_TYPES
+
 __all__ = [
     "ID_PARAM",
     "LAST_UPDATED_PARAM",
@@ -190,6 +192,23 @@ _BY_TYPE: dict[str, tuple[SearchParam, ...]] = {
 }
 
 
+_IDENTIFIER = _identifier()
+
+
+def _with_identifier() -> dict[str, dict[str, SearchParam]]:
+    table = {kind: {p.name: p for p in params} for kind, params in _BY_TYPE.items()}
+    for kind in IDENTIFIED_TYPES:
+        table.setdefault(kind, {}).setdefault("identifier", _IDENTIFIER)
+    return table
+
+
+_PARAMS: dict[str, dict[str, SearchParam]] = _with_identifier()
+
+
 def params_for(resource_type: str) -> dict[str, SearchParam]:
-    """The indexed search parameters of ``resource_type`` by name (``_id`` is implicit)."""
-    return {param.name: param for param in _BY_TYPE.get(resource_type, ())}
+    """The indexed search parameters of ``resource_type`` by name (``_id`` is implicit).
+
+    ``identifier`` on every type that has one (:data:`~sandbox.resource_types.IDENTIFIED_TYPES`),
+    beside the parameters listed per type above.
+    """
+    return _PARAMS.get(resource_type, {})

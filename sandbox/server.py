@@ -24,7 +24,7 @@ from sandbox.app import create_app
 from sandbox.auth import load_auth_config
 from sandbox.faults import ENV_VAR, FAULT_KINDS, FaultConfig, faults_from_env
 from sandbox.http_protocol import SandboxHttpProtocol
-from sandbox.loading import LoadError, load_path
+from sandbox.loading import LoadError, load_paths
 from sandbox.seed import DEFAULT_PATIENTS, DEFAULT_SEED, seed_store
 from sandbox.store import Store
 from sandbox.validation import settle_before_serving
@@ -192,9 +192,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.load:
         try:
             with Store(db_path) as store:
-                for path in options.load:
-                    written = load_path(store, path)
-                    sys.stderr.write(f"fhir-coder sandbox loaded {written} entries from {path}\n")
+                report = load_paths(store, options.load)
+            for line in report.refused + report.unresolved:
+                sys.stderr.write(f"fhir-coder sandbox: {line}\n")
+            shown = ", ".join(str(p) for p in options.load)
+            sys.stderr.write(
+                f"fhir-coder sandbox loaded {report.written} entries from {shown}; "
+                f"{len(report.refused)} not loaded, "
+                f"{len(report.unresolved)} references kept unresolved\n"
+            )
         except LoadError as exc:
             sys.stderr.write(f"fhir-coder sandbox: {exc}\n")
             return 2

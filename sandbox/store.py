@@ -49,8 +49,10 @@ __all__ = [
     "VersionConflictError",
 ]
 
-_SCHEMA_VERSION = 3
-"""3: index rows name their resource by ``seq``, and each index table is clustered by it.
+_SCHEMA_VERSION = 4
+"""4: ``identifier`` indexed on every type that has one (files of version 3 are re-indexed).
+
+3: index rows name their resource by ``seq``, and each index table is clustered by it.
 
 Rows of one write then land on the last page of each table instead of on a random page of
 an owner index per table (a write's commit copies every page it touched to the WAL: 29

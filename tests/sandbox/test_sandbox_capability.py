@@ -6,7 +6,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.resource import Resource
 
 import sandbox
-from sandbox.resource_types import RESOURCE_TYPES
+from sandbox.resource_types import IDENTIFIED_TYPES, RESOURCE_TYPES
 from sandbox.searchparams import params_for
 
 
@@ -82,6 +82,13 @@ def test_every_served_type_is_an_r4b_resource():
         "Provenance",
         "Task",
     } <= RESOURCE_TYPES
+
+
+def test_identifier_is_searchable_on_exactly_the_types_whose_model_has_it():
+    having = {
+        name for name in RESOURCE_TYPES if "identifier" in get_fhir_model_class(name).model_fields
+    }
+    assert having == IDENTIFIED_TYPES
 
 
 def test_public_api_is_exported():

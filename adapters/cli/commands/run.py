@@ -163,7 +163,7 @@ async def _run(args: argparse.Namespace) -> int:
                 "--from-ndjson needs --source-id NAME (or --server URL): it keys the jobs "
                 "and the Claim ids"
             )
-        return await run_from_files(args, settings, args.from_ndjson)
+        return await run_from_files(args, settings, args.from_ndjson, open_trigger_pool)
     source = settings.source_key()
     params = {"status": "finished", "_count": "200", "_elements": "id,meta,subject"}
     if args.since:

@@ -15,12 +15,19 @@ import hashlib
 from contextlib import AsyncExitStack
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.bulk import ExportIndex, IndexReport, NdjsonEncounters, ndjson_files
 from adapters.cli.commands.common import out, print_json
 from adapters.exit_codes import ExitCode
 from adapters.settings import TriggerSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from adapters.jobs.workers import WorkerPool
+
+    OpenPool = Callable[..., Awaitable[WorkerPool]]
 
 __all__ = ["index_path_for", "run_from_files"]
 
@@ -50,6 +57,7 @@ async def run_from_files(
     args: argparse.Namespace,
     settings: TriggerSettings,
     paths: list[Path],
+    open_pool: OpenPool,
     *,
     base_url: str = "",
     extra: dict[str, Any] | None = None,
@@ -58,9 +66,10 @@ async def run_from_files(
 
     Claims go back to ``--server`` when it is set, else to ``--claims-to``. ``base_url``
     is the server the export came from (absolute references to it resolve); ``extra`` is
-    added to the summary (``run --bulk`` reports its export there).
+    added to the summary (``run --bulk`` reports its export there). ``open_pool`` is
+    ``run``'s own :func:`~adapters.cli.commands.run.open_trigger_pool`, passed in so the
+    two modules do not import each other.
     """
-    from adapters.cli.commands.run import open_trigger_pool  # noqa: PLC0415 - run imports us
     from adapters.cli.progress import Progress  # noqa: PLC0415
     from adapters.jobs import JobLedger, JobState  # noqa: PLC0415
     from adapters.jobs.runner import source_client  # noqa: PLC0415
@@ -81,7 +90,7 @@ async def run_from_files(
         fhir = await stack.enter_async_context(source_client(settings)) if settings.server else None
         reader = NdjsonEncounters(index, source_id=source)
         progress = Progress(ledger, source, enabled=not (args.quiet or args.json))
-        pool = await open_trigger_pool(
+        pool = await open_pool(
             args, settings, ledger, fhir, stack, on_result=progress, gatherer=reader.gather
         )
         await pool.drain()
