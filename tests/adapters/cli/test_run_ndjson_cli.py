@@ -2,10 +2,10 @@
 
 import json
 
-import orjson
 import pytest
 
 from adapters.cli.main import main
+from adapters.writeback.ndjson import read_claims
 from sandbox.seed import build_seed_bundle
 from sandbox.synthetic_export import write_export
 from tests.adapters.cli.test_run_cli import PATIENTS, run_command, sandbox_60  # noqa: F401
@@ -28,7 +28,10 @@ def export_25_in_order(tmp_path):
 
 
 def claims_in(folder):
-    return [orjson.loads(line) for line in (folder / "Claim.ndjson").read_bytes().splitlines()]
+    lines = (folder / "Bundle.ndjson").read_bytes().splitlines()
+    claims = read_claims(folder)
+    assert len(lines) == len(claims)  # each Claim written once
+    return list(claims.values())
 
 
 def test_an_export_on_disk_is_coded_once_and_a_rerun_redoes_nothing(export_25, tmp_path, capsys):
