@@ -49,6 +49,24 @@ def _ours(claim: dict[str, Any]) -> bool:
     )
 
 
+def _line_resources(path: Path, number: int, line: bytes) -> list[dict[str, Any]]:
+    """A line's resources: one, or a transaction Bundle's (the write-back's Bundle.ndjson)."""
+    if len(line) > _MAX_LINE:
+        raise ConfigurationError(f"{path} line {number} is longer than 16 MB")
+    if not line.strip():
+        return []
+    try:
+        resource = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigurationError(f"{path} line {number} is not JSON: {exc}") from exc
+    if not isinstance(resource, dict) or not resource.get("resourceType"):
+        raise ConfigurationError(f"{path} line {number} is not a FHIR resource")
+    if resource["resourceType"] != "Bundle" or resource.get("type") != "transaction":
+        return [resource]
+    entries = [e.get("resource") for e in resource.get("entry") or [] if isinstance(e, dict)]
+    return [r for r in entries if isinstance(r, dict) and r.get("resourceType")]
+
+
 def claims_from_ndjson(folder: Path) -> ClaimSource:
     """Every resource in ``folder``'s ``*.ndjson`` files; our Claims among them."""
     if not folder.is_dir():
@@ -62,20 +80,11 @@ def claims_from_ndjson(folder: Path) -> ClaimSource:
             raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from exc
         with handle:
             for number, line in enumerate(_lines(handle), 1):
-                if len(line) > _MAX_LINE:
-                    raise ConfigurationError(f"{path} line {number} is longer than 16 MB")
-                if not line.strip():
-                    continue
-                try:
-                    resource = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    raise ConfigurationError(f"{path} line {number} is not JSON: {exc}") from exc
-                if not isinstance(resource, dict) or not resource.get("resourceType"):
-                    raise ConfigurationError(f"{path} line {number} is not a FHIR resource")
-                reference = f"{resource['resourceType']}/{resource.get('id')}"
-                source.resources[reference] = resource
-                if resource["resourceType"] == "Claim" and _ours(resource):
-                    claims[reference] = resource
+                for one in _line_resources(path, number, line):
+                    reference = f"{one['resourceType']}/{one.get('id')}"
+                    source.resources[reference] = one
+                    if one["resourceType"] == "Claim" and _ours(one):
+                        claims[reference] = one
     source.claims = list(claims.values())
     return source
 

@@ -10,6 +10,7 @@ import pytest
 
 from adapters.demo import SANDBOX_SOURCE_ID, code_all_finished
 from adapters.writeback.claim_ledger import ClaimLedger, LedgerEntry
+from adapters.writeback.ndjson import NdjsonFile
 from adapters.x12.claim_facts import NotReady, claim_facts, patient_control_number
 from adapters.x12.sources import claims_from_ndjson, claims_from_server
 from adapters.x12.submit import write_837
@@ -159,9 +160,11 @@ def test_not_ready_names_every_missing_fact_at_once():
 def test_submitting_marks_the_claim_submitted_in_the_claim_ledger(parties, ledger, tmp_path):
     source = inpatient_source()
     claim_ledger = ClaimLedger(None)
-    claim_ledger.reserve(source.name, source.claims[0]["id"])
+    held = claim_ledger.reserve(source.name, source.claims[0]["id"])
     claim_ledger.record(
-        source.name, LedgerEntry(source.claims[0]["id"], claim_id=source.claims[0]["id"])
+        source.name,
+        LedgerEntry(source.claims[0]["id"], claim_id=source.claims[0]["id"]),
+        held.fence,
     )
     report = write_837(
         source,
@@ -193,3 +196,17 @@ def test_claims_are_read_from_an_ndjson_folder(parties, ledger, tmp_path):
     report = write_837(read, parties, ledger, out=tmp_path / "n.837", price=chargemaster)
     assert len(report.sent) == 1
     assert ledger.submissions()[0].destination == f"ndjson:{folder.resolve()}"
+
+
+def test_claims_written_back_to_ndjson_are_read_from_their_bundles(tmp_path):
+    """The write-back's NDJSON destination keeps each Claim in a transaction Bundle line."""
+    source = inpatient_source()
+    folder = tmp_path / "written"
+    folder.mkdir()
+    for kind in ("Patient", "Coverage", "Organization"):
+        lines = [orjson.dumps(r) for r in source.resources.values() if r["resourceType"] == kind]
+        (folder / f"{kind}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    NdjsonFile(folder).append([source.claims[0], {"resourceType": "Provenance", "id": "pv-1"}])
+    read = claims_from_ndjson(folder)
+    assert [c["id"] for c in read.claims] == [source.claims[0]["id"]]
+    assert "Provenance/pv-1" in read.resources
