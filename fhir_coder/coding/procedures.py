@@ -16,6 +16,7 @@ from fhir_coder.coding.context import CodingContext
 from fhir_coder.coding.diagnoses import choose_coding
 from fhir_coder.model import CodedLine, Coding, CodingMethod, Procedure, SourceRef
 from fhir_coder.outcome import Issue, IssueCode, Severity
+from fhir_coder.ports import NoTarget, Translation
 from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, SNOMED, normalise_icd10cm
 from fhir_coder.values import replace
 
@@ -62,12 +63,11 @@ def code_procedures(context: CodingContext, issues: list[Issue]) -> tuple[CodedL
     for procedure in context.encounter.procedures:
         if procedure.status in _SKIPPED_STATUS:
             continue
-        line = _code_procedure(context, procedure, systems, issues, by_concept)
-        if line is None:
-            continue
-        if not inpatient and (side := laterality_modifier(procedure.body_sites)):
-            line = replace(line, modifiers=(*line.modifiers, side))
-        lines.append(line)
+        side = None if inpatient else laterality_modifier(procedure.body_sites)
+        lines.extend(
+            replace(line, modifiers=(*line.modifiers, side)) if side else line
+            for line in _code_procedure(context, procedure, systems, issues, by_concept)
+        )
     if not inpatient and (visit := visit_line(context, issues)) is not None:
         lines.insert(0, visit)
     return _merged(lines) if not inpatient else tuple(lines)
@@ -171,29 +171,56 @@ def _code_procedure(
     systems: tuple[str, ...],
     issues: list[Issue],
     by_concept: dict[tuple[str, str], tuple[str, ...]],
-) -> CodedLine | None:
+) -> list[CodedLine]:
+    """The lines of one Procedure: one, or one per map group (removal and insertion), or none.
+
+    None says why: a crosswalk's "not billed" answer is a note, anything else a coder's task.
+    """
     source = procedure.source.reference
-    coding = source_coding = _choose(procedure.codings, systems)
-    method, rule, needs_review = CodingMethod.AS_CODED, "as coded", False
-    if coding is None:
-        translated = _translate(context, procedure, systems)
-        if translated is None:
-            what = ", ".join(f"{c.system}|{c.code}" for c in procedure.codings) or "no code"
+    coding = _choose(procedure.codings, systems)
+    if coding is not None:
+        line = _line(context, procedure, coding, coding, "as coded", by_concept, issues)
+        return [line] if line is not None else []
+    translated = _translate(context, procedure, systems)
+    if not translated:
+        issues.append(_not_billed(context, procedure, systems))
+        return []
+    lines: list[CodedLine] = []
+    for source_coding, target, translation in translated:
+        rule = f"{translation.source}: {translation.rule}"
+        line = _line(context, procedure, source_coding, target, rule, by_concept, issues)
+        if line is None:
+            continue
+        if translation.needs_review:
+            line = replace(line, needs_review=True, confidence=0.6)
             issues.append(
                 Issue(
                     Severity.WARNING,
                     IssueCode.INCOMPLETE,
-                    f"{source} carries no {' or '.join(_names(systems))} code and nothing maps "
-                    f"it ({what}): needs a coder",
-                    rule="NEEDS-CODER-NO-PROCEDURE-CODE",
-                    expression=("Procedure.code",),
-                    fix="add the billing code, or add the concept to the crosswalk",
+                    f"{source}: {target.code} for {source_coding.system}|{source_coding.code} "
+                    f"({source_coding.display or procedure.text or 'no display'}) rests on an "
+                    f"assumption the documentation decides: a coder confirms ({rule})",
+                    rule="SERVICE-CODE-UNCONFIRMED",
+                    expression=("Claim.item.productOrService",),
+                    fix=f"confirm {target.code} from the documentation or choose another code",
                     source=source,
                 )
             )
-            return None
-        source_coding, coding, rule, needs_review = translated
-        method = CodingMethod.CROSSWALK
+        lines.append(line)
+    return lines
+
+
+def _line(
+    context: CodingContext,
+    procedure: Procedure,
+    source_coding: Coding,
+    coding: Coding,
+    rule: str,
+    by_concept: dict[tuple[str, str], tuple[str, ...]],
+    issues: list[Issue],
+) -> CodedLine | None:
+    """One checked line for ``coding``; None (with the check's finding) when it may not be used."""
+    source = procedure.source.reference
     code = coding.code.strip().upper()
     checked = usable_code(
         context,
@@ -206,21 +233,62 @@ def _code_procedure(
     )
     if checked is None:
         return None
+    as_coded = source_coding is coding
     return CodedLine(
         system=coding.system,
         code=code,
         display=checked.description or coding.display,
         source=procedure.source,
         source_coding=source_coding,
-        method=method,
-        confidence=1.0 if method is CodingMethod.AS_CODED else 0.85,
+        method=CodingMethod.AS_CODED if as_coded else CodingMethod.CROSSWALK,
+        confidence=1.0 if as_coded else 0.85,
         release=checked.release,
         performed=procedure.performed or context.on,
         rule=rule,
-        needs_review=needs_review,
         reason_references=_reason_conditions(procedure, by_concept),
         reason_codes=_icd10cm_reasons(procedure.reason_codes),
     )
+
+
+def _not_billed(context: CodingContext, procedure: Procedure, systems: tuple[str, ...]) -> Issue:
+    """Why a Procedure gives no line: the crosswalk's answer, or a coder's task."""
+    source = procedure.source.reference
+    what = ", ".join(f"{c.system}|{c.code}" for c in procedure.codings) or "no code"
+    answer = _answer(context, procedure, systems)
+    if answer is not None and not answer.reported:
+        return Issue(
+            Severity.INFORMATION,
+            IssueCode.INFORMATIONAL,
+            f"{source} ({what}) is not billed on this claim: {answer.reason}",
+            rule="PROC-NOT-BILLED",
+            source=source,
+            fix=f"nothing to bill ({answer.rule})",
+        )
+    why = f": {answer.reason}" if answer is not None else ""
+    return Issue(
+        Severity.WARNING,
+        IssueCode.INCOMPLETE,
+        f"{source} carries no {' or '.join(_names(systems))} code and nothing maps "
+        f"it ({what}){why}: needs a coder",
+        rule="NEEDS-CODER-NO-PROCEDURE-CODE",
+        expression=("Procedure.code",),
+        fix="add the billing code, or add the concept to the crosswalk",
+        source=source,
+    )
+
+
+def _answer(
+    context: CodingContext, procedure: Procedure, systems: tuple[str, ...]
+) -> NoTarget | None:
+    """The first crosswalk answer for a code of the procedure that has no target."""
+    if context.crosswalks is None:
+        return None
+    for coding in procedure.codings:
+        for system in systems:
+            found = context.crosswalks.no_target(coding.system, coding.code, system)
+            if found is not None:
+                return found
+    return None
 
 
 def _names(systems: tuple[str, ...]) -> list[str]:
@@ -230,29 +298,31 @@ def _names(systems: tuple[str, ...]) -> list[str]:
 
 def _translate(
     context: CodingContext, procedure: Procedure, systems: tuple[str, ...]
-) -> tuple[Coding, Coding, str, bool] | None:
-    """A billing code for ``procedure`` from the crosswalks: (source coding, target, rule, review).
+) -> list[tuple[Coding, Coding, Translation]]:
+    """Billing codes for ``procedure`` from the crosswalks: (source coding, target, translation).
 
     The organisation's own codes come first (a chargemaster loaded as a crosswalk maps its
-    charge codes to CPT/HCPCS), SNOMED CT last (the curated or NLM-derived entries).
+    charge codes to CPT/HCPCS), SNOMED CT last (the curated or NLM-derived entries). The
+    first source and system with targets answers, with the first target of each map group
+    (groups are coded together: removal and insertion, ABO and Rh typing).
     """
     if context.crosswalks is None:
-        return None
+        return []
     sources = sorted(procedure.codings, key=lambda c: c.system == SNOMED)
     for source in sources:
         for system in systems:
+            groups: dict[int, Translation] = {}
             for translation in context.crosswalks.translate(
                 source.system, source.code, system, on=context.on, age=context.age, sex=context.sex
             ):
-                if translation.equivalence in ("unmatched", "disjoint"):
-                    continue
-                return (
-                    source,
-                    Coding(system, translation.code, translation.display),
-                    f"{translation.source}: {translation.rule}",
-                    translation.needs_review,
-                )
-    return None
+                if translation.equivalence not in ("unmatched", "disjoint"):
+                    groups.setdefault(translation.map_group, translation)
+            if groups:
+                return [
+                    (source, Coding(system, t.code, t.display), t)
+                    for _, t in sorted(groups.items())
+                ]
+    return []
 
 
 def visit_line(context: CodingContext, issues: list[Issue]) -> CodedLine | None:

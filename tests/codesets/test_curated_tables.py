@@ -12,16 +12,18 @@ from codesets.conceptmap import CURATED_PATH, CURATED_PATHS, CURATED_TABLES, Con
 from codesets.crosswalks import CrosswalkRegistry
 from codesets.curated_tables import CuratedRow, read_table
 from fhir_coder.coding import code_encounter
-from fhir_coder.errors import ConfigurationError
+from fhir_coder.errors import ConfigurationError, UnknownCodeSystemError
 from fhir_coder.model import (
     Coding,
     Diagnosis,
     Encounter,
     EncounterClass,
     PatientFacts,
+    Procedure,
     SourceRef,
 )
-from fhir_coder.systems import ICD10CM, SNOMED
+from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, SNOMED
+from fhir_coder.values import replace
 
 FY2026 = date(2026, 1, 1)
 MODULE_CONCEPTS = Path(__file__).parent.parent / "data" / "synthea_module_concepts.tsv"
@@ -53,6 +55,14 @@ def test_each_entry_is_valid_and_billable_in_fy2026(row: CuratedRow, registry):
         assert not row.target.code
         assert row.target.answer in ("not-reported", "needs-coder")
         return
+    if row.target_system in (CPT, HCPCS):
+        # CPT is the AMA's (licensed) and the HCPCS file is the organisation's: without them
+        # the registry checks the shape and says it cannot check more, which is the answer
+        # a malformed code never gets.
+        with pytest.raises(UnknownCodeSystemError):
+            registry.lookup(row.target_system, row.target.code, FY2026)
+        assert row.target.display == ""  # never a CPT descriptor
+        return
     info = registry.lookup(row.target_system, row.target.code, FY2026)
     assert info.valid, info
     assert info.billable, info
@@ -75,6 +85,19 @@ def test_every_condition_synthea_modules_emit_has_an_answer(curated):
     assert len(concepts) > 300
     missing = [pair for pair in concepts if not curated.knows(SNOMED, pair[0], ICD10CM)]
     assert missing == []
+
+
+def test_every_procedure_synthea_modules_emit_has_an_answer_for_each_claim(curated):
+    """Professional and outpatient claims (CPT or HCPCS) and inpatient stays (ICD-10-PCS)."""
+    concepts = _module_concepts("procedure")
+    assert len(concepts) > 400
+    for targets in ((CPT, HCPCS), (ICD10PCS,)):
+        missing = [
+            pair
+            for pair in concepts
+            if not any(curated.knows(SNOMED, pair[0], target) for target in targets)
+        ]
+        assert missing == [], targets
 
 
 def test_the_tables_and_the_conceptmap_do_not_answer_twice():
@@ -198,3 +221,56 @@ def test_a_concept_in_two_files_is_refused(tmp_path):
     )
     with pytest.raises(ConfigurationError, match="already mapped"):
         ConceptMapCrosswalk([first, second])
+
+
+def _procedures_visit(encounter_class: EncounterClass, *concepts: str) -> Encounter:
+    return replace(
+        _visit(),
+        encounter_class=encounter_class,
+        procedures=tuple(
+            Procedure(SourceRef(f"Procedure/p{n}"), (Coding(SNOMED, concept, "as sent"),))
+            for n, concept in enumerate(concepts, start=1)
+        ),
+    )
+
+
+def test_services_become_lines_and_whatever_is_not_billed_says_why(registry):
+    crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    coded = code_encounter(
+        _procedures_visit(
+            EncounterClass.AMBULATORY,
+            "16254007",  # lipid panel: 80061
+            "171207006",  # depression screening: 96127, for review (G0444 for Medicare)
+            "430193006",  # medication reconciliation: part of the visit
+            "80146002",  # appendectomy: approach not stated
+            "44608003",  # ABO and Rh typing: two lines
+        ),
+        registry,
+        crosswalks=crosswalks,
+    )
+    assert [(line.code, line.needs_review) for line in coded.procedures] == [
+        ("80061", False),
+        ("96127", True),
+        ("86900", False),
+        ("86901", False),
+    ]
+    by_source = {(i.source, i.rule): i for i in coded.issues}
+    assert ("Procedure/p2", "SERVICE-CODE-UNCONFIRMED") in by_source
+    note = by_source[("Procedure/p3", "PROC-NOT-BILLED")]
+    assert note.severity.value == "information"
+    assert "part of the visit" in note.message
+    coder = by_source[("Procedure/p4", "NEEDS-CODER-NO-PROCEDURE-CODE")]
+    assert "laparoscopic (44970) or open" in coder.message
+
+
+def test_an_inpatient_stay_does_not_code_its_laboratory_tests_in_icd10pcs(registry):
+    crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    coded = code_encounter(
+        _procedures_visit(EncounterClass.INPATIENT, "16254007", "38102005"),
+        registry,
+        crosswalks=crosswalks,
+    )
+    assert coded.procedures == ()
+    rules = {(i.source, i.rule) for i in coded.issues}
+    assert ("Procedure/p1", "PROC-NOT-BILLED") in rules
+    assert ("Procedure/p2", "NEEDS-CODER-NO-PROCEDURE-CODE") in rules
