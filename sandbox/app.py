@@ -31,10 +31,12 @@ from fhir_coder.outcome import IssueCode
 from sandbox import operations
 from sandbox.auth import AuthConfig, TokenService
 from sandbox.auth_http import AuthMiddleware, authorize, smart_configuration, token_endpoint
+from sandbox.bulk_export import ExportJobs
 from sandbox.bundles import process_bundle
 from sandbox.capability import capability_statement
 from sandbox.clock import http_date, now_instant
 from sandbox.conditional import conditional_update, create_if_none_exist
+from sandbox.export_routes import export_routes
 from sandbox.faults import FaultConfig, FaultMiddleware
 from sandbox.history import history_bundle
 from sandbox.problems import FhirRequestError, problem
@@ -338,13 +340,16 @@ def create_app(
     auth: AuthConfig | None = None,
     faults: FaultConfig | None = None,
     cursor_ttl_seconds: float = CURSOR_TTL_SECONDS,
+    export_retry_after: int = 1,
 ) -> FastAPI:
     """A FHIR R4 server over the SQLite file ``db_path`` (created when missing).
 
     The routes live under ``base_path`` (``/fhir`` gives ``http://host/fhir/Patient``).
     ``auth`` turns on bearer tokens and SMART backend clients (see :mod:`sandbox.auth`),
     ``faults`` injected latency and failures (see :mod:`sandbox.faults`). Paging links
-    older than ``cursor_ttl_seconds`` are answered 410 Gone.
+    older than ``cursor_ttl_seconds`` are answered 410 Gone. Bulk Data ``$export`` jobs
+    (:mod:`sandbox.bulk_export`) write their files beside the database and ask pollers to
+    come back after ``export_retry_after`` seconds.
     The store opens now, so the app works under ``httpx.ASGITransport`` (which runs no
     lifespan); it closes when a server running the app shuts down.
     """
@@ -352,12 +357,16 @@ def create_app(
     base = _normalise_base(base_path)
 
     notifier = SubscriptionNotifier(store)
+    exports = ExportJobs(
+        store, db_path.parent / f"{db_path.stem}-exports", retry_after=export_retry_after
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            await exports.aclose()
             await notifier.aclose()
             store.close()
 
@@ -370,7 +379,9 @@ def create_app(
     )
     app.state.store = store
     app.state.notifier = notifier
+    app.state.exports = exports
     routes = _routes(store, base, max_body_bytes, cursor_ttl_seconds, notifier)
+    routes += export_routes(exports, base, requires_token=auth is not None)
     service = TokenService(auth) if auth is not None else None
     if service is not None:
         routes += _auth_routes(service, base)

@@ -48,8 +48,17 @@ def _revincludes(resource_type: str) -> list[str]:
     ]
 
 
+_BULK = "http://hl7.org/fhir/uv/bulkdata"
+_EXPORT_OPERATIONS = {
+    "Patient": {"name": "export", "definition": f"{_BULK}/OperationDefinition/patient-export"},
+    "Group": {"name": "export", "definition": f"{_BULK}/OperationDefinition/group-export"},
+}
+"""Bulk Data ``$export`` at type and instance level (``sandbox/bulk_export.py``)."""
+
+
 def _resource(resource_type: str) -> dict[str, Any]:
     params = [ID_PARAM, LAST_UPDATED_PARAM, *params_for(resource_type).values()]
+    operations = [_EXPORT_OPERATIONS[resource_type]] if resource_type in _EXPORT_OPERATIONS else []
     return {
         "type": resource_type,
         "interaction": [{"code": code} for code in _INTERACTIONS],
@@ -66,6 +75,7 @@ def _resource(resource_type: str) -> dict[str, Any]:
             {"name": param.name, "type": param.kind.value, "documentation": param.documentation}
             for param in params
         ],
+        **({"operation": operations} if operations else {}),
     }
 
 
@@ -77,6 +87,7 @@ def capability_statement(fhir_base: str, *, date: str) -> dict[str, Any]:
         "date": date,
         "publisher": "fhir-coder",
         "kind": "instance",
+        "instantiates": [f"{_BULK}/CapabilityStatement/bulk-data"],
         "software": {"name": SOFTWARE_NAME, "version": _SOFTWARE_VERSION},
         "implementation": {
             "description": "fhir-coder sandbox: a FHIR R4 server over SQLite for tests and demos",
@@ -96,6 +107,9 @@ def capability_statement(fhir_base: str, *, date: str) -> dict[str, Any]:
                 ),
                 "resource": [_resource(name) for name in sorted(RESOURCE_TYPES)],
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                "operation": [
+                    {"name": "export", "definition": f"{_BULK}/OperationDefinition/export"}
+                ],
             }
         ],
     }

@@ -454,6 +454,12 @@ class Store:
             (count,) = self._db.execute("SELECT count(*) FROM resources").fetchone()
         return int(count)
 
+    def resource_types(self) -> set[str]:
+        """The types of which the store holds a resource (current or deleted)."""
+        with self._reading():
+            rows = self._db.execute("SELECT DISTINCT type FROM resources").fetchall()
+        return {str(row[0]) for row in rows}
+
     def read(self, resource_type: str, resource_id: str) -> StoredResource | None:
         """The current version of ``resource_type/resource_id``, or None."""
         with self._reading():
