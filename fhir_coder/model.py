@@ -25,6 +25,8 @@ __all__ = [
     "DiagnosisRole",
     "Encounter",
     "EncounterClass",
+    "GuidelineChange",
+    "Observation",
     "PatientFacts",
     "Procedure",
     "Provider",
@@ -121,6 +123,10 @@ class Diagnosis:
     # present-on-admission indicator (see fhir_coder.claim_parts.poa_indicator).
     onset: date | None = None
     recorded: date | None = None
+    # ``Condition.bodySite`` (the side decides the lateral code: Guidelines I.B.13) and
+    # ``abatement[x]`` (a condition resolved before the visit is history, not current).
+    body_sites: tuple[Coding, ...] = ()
+    abatement: date | None = None
 
 
 @fast_init
@@ -140,6 +146,23 @@ class Procedure:
     # diagnosis pointers (fhir_coder.claim.diagnosis_pointers).
     reason_references: tuple[str, ...] = ()
     reason_codes: tuple[Coding, ...] = ()
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A measurement taken during the encounter that coding reads (BMI and its percentile).
+
+    ``value`` is ``valueQuantity.value`` and ``unit`` its code or unit; only observations
+    a coding rule asks for are gathered.
+    """
+
+    source: SourceRef
+    codings: tuple[Coding, ...]
+    value: float | None = None
+    unit: str = ""
+    effective: date | None = None
+    status: str = ""
 
 
 @fast_init
@@ -198,6 +221,9 @@ class Encounter:
     # admission (FL 14). fhir_coder.claim_parts maps them to NUBC codes where certain.
     admit_source: tuple[Coding, ...] = ()
     priority: tuple[Coding, ...] = ()
+    # Observations of the encounter a coding rule reads (BMI, LOINC 39156-5): see
+    # fhir_coder.coding.guidelines.
+    observations: tuple[Observation, ...] = ()
 
     @property
     def date_of_service(self) -> date | None:
@@ -220,6 +246,27 @@ class CodingMethod(StrEnum):
     CROSSWALK = "crosswalk"  # a crosswalk entry turned another system's code into it
     TABLE = "table"  # a configured table chose it (the visit's E/M code, a chargemaster row)
     TEXT_MATCH = "text-match"  # a search over descriptions suggested it
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class GuidelineChange:
+    """One encounter-level rule that made a line what it is: for coders and auditors.
+
+    ``rule`` is the rule's id in the shipped rule tables, ``citation`` the section of the
+    ICD-10-CM Official Guidelines (and the Index or Tabular fact) it rests on, and
+    ``replaced`` the lines it took the place of (``E11.9 from Condition/1``).
+    """
+
+    rule: str
+    citation: str
+    replaced: tuple[str, ...] = ()
+    note: str = ""
+
+    def __str__(self) -> str:
+        came = f" (replaced {', '.join(self.replaced)})" if self.replaced else ""
+        note = f": {self.note}" if self.note else ""
+        return f"{self.rule} [{self.citation}]{came}{note}"
 
 
 class DiagnosisRole(StrEnum):
@@ -254,6 +301,9 @@ class CodedLine:
     # ICD-10-CM codes it names, dotless. Diagnosis lines have none.
     reason_references: tuple[str, ...] = ()
     reason_codes: tuple[str, ...] = ()
+    # The encounter-level rules (ICD-10-CM Official Guidelines) that produced or changed
+    # this line, in the order they acted; empty for a line coded as it came.
+    changes: tuple[GuidelineChange, ...] = ()
 
 
 @fast_init

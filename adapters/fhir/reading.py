@@ -312,6 +312,15 @@ def read_condition(
         onset=fhir_date(resource.get("onsetDateTime"))
         or fhir_date((resource.get("onsetPeriod") or {}).get("start")),
         recorded=fhir_date(resource.get("recordedDate")),
+        body_sites=tuple(
+            coding
+            for site in resource.get("bodySite") or []
+            for coding in read_codings(
+                site, issues=issues, source=where.reference, expression="Condition.bodySite"
+            )
+        ),
+        abatement=fhir_date(resource.get("abatementDateTime"))
+        or fhir_date((resource.get("abatementPeriod") or {}).get("end")),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fhir_coder.coding.context import DEFAULT_POLICY, CodingContext, CodingPolicy, VisitCode
 from fhir_coder.coding.diagnoses import code_diagnosis
+from fhir_coder.coding.guidelines import Rulebook, apply_guidelines, load_rulebook
 from fhir_coder.coding.procedures import code_procedures, reasons_as_coded
 from fhir_coder.coding.sequencing import counts, etiology_first, in_claim_order, sequence
 from fhir_coder.model import CodedEncounter, CodedLine, Encounter
@@ -27,8 +28,14 @@ def code_encounter(
     notes: CodeNotesPort | None = None,
     text: TextSearchPort | None = None,
     policy: CodingPolicy = DEFAULT_POLICY,
+    rules: Rulebook | None = None,
 ) -> CodedEncounter:
-    """Code ``encounter``: its diagnoses in claim order, its procedure lines, and findings."""
+    """Code ``encounter``: its diagnoses in claim order, its procedure lines, and findings.
+
+    Each diagnosis is coded on its own, then the encounter as a whole goes through the
+    ICD-10-CM Official Guidelines (``rules``: the tables shipped with the package unless
+    given; :mod:`fhir_coder.coding.guidelines`) before it is sequenced.
+    """
     issues: list[Issue] = list(encounter.read_issues)
     on = encounter.date_of_service
     if on is None:
@@ -50,6 +57,7 @@ def code_encounter(
     for diagnosis in in_claim_order(encounter.diagnoses):
         if counts(diagnosis, issues, inpatient=inpatient):
             lines.extend(code_diagnosis(context, diagnosis, issues))
+    lines = apply_guidelines(context, lines, issues, rules or load_rulebook())
     diagnoses = sequence(encounter, etiology_first(lines, notes, issues), issues)
     procedures = reasons_as_coded(code_procedures(context, issues), lines)
     _flag_nearest_release(diagnoses + procedures, encounter, issues)

@@ -1,0 +1,759 @@
+"""The one engine that applies the rule tables to an encounter's candidate diagnosis lines.
+
+Coders do not code conditions one at a time: the ICD-10-CM Official Guidelines turn the
+set of documented conditions into a different set of codes. This stage sits between
+coding each diagnosis and sequencing. It reads the rows of :mod:`.rules` in a fixed order
+of phases, each phase asked only when one of the encounter's codes can trigger it:
+
+1. status: resolved and inactive conditions to personal-history codes or left out;
+   uncertain inpatient diagnoses that are coded only when confirmed (II.H exceptions);
+2. the line itself: 7th character from the encounter, the lateral code from the side;
+3. "with" combinations; 4. conversions (pregnancy, manifestation forms);
+5. codes left off (integral symptoms, redundant forms); 6. paired codes added, BMI,
+   prompts for a coder; 7. order (Chapter 15 first, sepsis first, Z codes' positions).
+
+Every new code is checked against the release in force (:func:`check_code`), so a rule
+whose code does not exist for this type or date simply does not act. Every change is
+recorded on the line it produces (:class:`GuidelineChange`: rule id, citation, the lines
+it replaced) and, for lines left out, as a finding that names the rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from fhir_coder.coding.checks import check_code, shown
+from fhir_coder.coding.context import CodingContext
+from fhir_coder.coding.guidelines.patterns import CodeSet
+from fhir_coder.coding.guidelines.rules import (
+    BmiTable,
+    Combination,
+    Conversion,
+    LateralityTable,
+    OrderRule,
+    Rule,
+    Rulebook,
+    SeventhTable,
+)
+from fhir_coder.coding.sequencing import UNCERTAIN_VERIFICATION
+from fhir_coder.model import (
+    CodedLine,
+    Coding,
+    CodingMethod,
+    Diagnosis,
+    DiagnosisRole,
+    GuidelineChange,
+    Observation,
+)
+from fhir_coder.outcome import Issue, IssueCode, Severity
+from fhir_coder.systems import ICD10CM
+from fhir_coder.values import replace
+
+__all__ = ["apply_guidelines"]
+
+_HISTORY_STATUS = frozenset({"resolved", "inactive", "remission"})
+_WORD = re.compile(r"[a-z0-9]+")
+_LEFT_WORDS = (" left ",)
+_RIGHT_WORDS = (" right ",)
+_BOTH_WORDS = (" bilateral ", " both ")
+_PREGNANCY = CodeSet(["O00-O9A", "Z33", "Z34", "Z3A"])
+_INCIDENTAL_PREGNANCY = CodeSet(["Z33.1"])
+_CHAPTER15 = CodeSet(["O00-O9A"])
+_WEEKS_FIRST_TRIMESTER, _WEEKS_THIRD_TRIMESTER = 14, 28
+_SEVEN = 7  # characters of a code that carries a 7th character
+
+
+class _Encounter:
+    """What the rules read of one encounter, worked out once: diagnoses by source, dates."""
+
+    __slots__ = ("context", "diagnoses", "issues", "start")
+
+    def __init__(self, context: CodingContext, issues: list[Issue]) -> None:
+        self.context = context
+        self.issues = issues
+        self.diagnoses = {d.source.reference: d for d in context.encounter.diagnoses}
+        start = context.encounter.period_start
+        self.start: date | None = start.date() if isinstance(start, datetime) else start
+
+    @property
+    def inpatient(self) -> bool:
+        return self.context.encounter.encounter_class.is_inpatient
+
+    def diagnosis(self, line: CodedLine) -> Diagnosis | None:
+        return self.diagnoses.get(line.source.reference)
+
+    def line(
+        self,
+        base: CodedLine,
+        code: str,
+        rule: Rule,
+        replaced: Iterable[CodedLine],
+        note: str = "",
+    ) -> CodedLine | None:
+        """``base`` recoded to ``code`` by ``rule``, or None when the code may not be used."""
+        checked = check_code(
+            self.context,
+            ICD10CM,
+            code,
+            source=base.source.reference,
+            element="Condition.code",
+            how=f"from rule {rule.id}",
+        )
+        if not checked.usable or checked.release == "unverified":
+            return None
+        change = GuidelineChange(rule.id, rule.citation, tuple(_named(r) for r in replaced), note)
+        return replace(
+            base,
+            code=code,
+            display=checked.description,
+            release=checked.release,
+            changes=(*base.changes, change),
+        )
+
+    def note(self, message: str, rule: Rule, source: str, *, prompt: bool = False) -> None:
+        self.issues.append(
+            Issue(
+                Severity.WARNING if prompt else Severity.INFORMATION,
+                IssueCode.INCOMPLETE if prompt else IssueCode.INFORMATIONAL,
+                f"{message} ({rule.id}, ICD-10-CM Official Guidelines {rule.citation})",
+                rule=f"GUIDELINE-{rule.id}",
+                source=source,
+            )
+        )
+
+
+def _named(line: CodedLine) -> str:
+    return f"{shown(line.system, line.code)} from {line.source.reference}"
+
+
+def _noted(line: CodedLine, rule: Rule, replaced: Iterable[CodedLine], note: str) -> CodedLine:
+    change = GuidelineChange(rule.id, rule.citation, tuple(_named(r) for r in replaced), note)
+    return replace(line, changes=(*line.changes, change))
+
+
+def apply_guidelines(
+    context: CodingContext, lines: list[CodedLine], issues: list[Issue], book: Rulebook
+) -> list[CodedLine]:
+    """``lines`` (diagnoses in claim order) as the Official Guidelines code the encounter."""
+    if not lines and not context.encounter.observations:
+        return lines
+    state = _Encounter(context, issues)
+    lines = _status(state, lines, book)
+    lines = _refine(state, lines, book)
+    triggered = _phases(lines, book)
+    if "combination" in triggered:
+        lines = _combine(state, lines, book.combinations)
+    if "conversion" in triggered:
+        lines = _convert(state, lines, book.conversions)
+        triggered = _phases(lines, book)
+    if "drop" in triggered:
+        lines = _drop(state, lines, book)
+    if "add" in triggered:
+        lines = _add(state, lines, book)
+    if "prompt" in triggered:
+        _prompt(state, lines, book)
+    if book.bmi is not None and context.encounter.observations:
+        lines = _bmi(state, lines, book.bmi)
+    if "order" in _phases(lines, book):
+        lines = _order(state, lines, book.orders)
+    return lines
+
+
+def _phases(lines: list[CodedLine], book: Rulebook) -> frozenset[str]:
+    triggers = book.triggers
+    found: frozenset[str] = frozenset()
+    for line in lines:
+        phases = triggers.get(line.code[:3])
+        if phases:
+            found |= phases
+    return found
+
+
+# 1. Clinical and verification status -------------------------------------------------
+
+
+def _is_history(state: _Encounter, diagnosis: Diagnosis) -> bool:
+    """Whether the condition no longer existed at the visit (its status, its abatement).
+
+    ``clinicalStatus`` is the status now; a condition that abated on or after the day the
+    visit began was still there during it, and is coded as it was.
+    """
+    if diagnosis.clinical_status not in _HISTORY_STATUS:
+        return False
+    abated = diagnosis.abatement
+    return abated is None or state.start is None or abated < state.start
+
+
+def _status(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[CodedLine]:
+    out: list[CodedLine] = []
+    for line in lines:
+        diagnosis = state.diagnosis(line)
+        if diagnosis is None:
+            out.append(line)
+            continue
+        history = _is_history(state, diagnosis)
+        uncertain = diagnosis.verification in UNCERTAIN_VERIFICATION
+        if not history and not uncertain:
+            out.append(line)
+            continue
+        row = next(
+            (
+                r
+                for r in book.status
+                if line.code in r.codes
+                and (not r.status or (history and diagnosis.clinical_status in r.status))
+                and (not r.verification or (uncertain and diagnosis.verification in r.verification))
+                and _setting_fits(state, r)
+            ),
+            None,
+        )
+        if row is None:
+            if history and diagnosis.clinical_status != "remission":
+                state.issues.append(
+                    Issue(
+                        Severity.INFORMATION,
+                        IssueCode.INFORMATIONAL,
+                        f"{line.source} is {diagnosis.clinical_status}: "
+                        f"{shown(line.system, line.code)} is not coded as current, and no "
+                        "personal-history code fits it (ICD-10-CM Official Guidelines I.C.21.c.4)",
+                        rule="DX-RESOLVED-NOT-CODED",
+                        source=line.source.reference,
+                    )
+                )
+                continue
+            out.append(line)
+            continue
+        new = _converted(state, line, row, None)
+        if new is None:
+            state.note(
+                f"{line.source} ({shown(line.system, line.code)}, {diagnosis.clinical_status or ''}"
+                f"{' ' if diagnosis.clinical_status and uncertain else ''}"
+                f"{diagnosis.verification if uncertain else ''}): {row.note or 'not coded'}",
+                row,
+                line.source.reference,
+                prompt=uncertain,
+            )
+            continue
+        out.append(new)
+    return out
+
+
+def _setting_fits(state: _Encounter, row: Conversion) -> bool:
+    if not row.setting:
+        return True
+    return state.inpatient == (row.setting == "inpatient")
+
+
+def _converted(
+    state: _Encounter, line: CodedLine, row: Conversion, trimester: str | None
+) -> CodedLine | None:
+    """``line`` converted by ``row``; None when the row leaves it out or its code is unusable.
+
+    In a pregnancy the trimester character is appended; when the trimester is not known
+    the category's own "unspecified trimester" character is 9 or 0, and a few codes
+    (O99.89) take none: each is tried in that order and the Tabular decides.
+    """
+    code = line.code
+    if row.rewrite is not None:
+        start, to = row.rewrite
+        if not code.startswith(start):
+            return None
+        code = to + code[len(start) :]
+    elif row.last is not None:
+        if code[-1] != row.last[0]:
+            return None
+        code = code[:-1] + row.last[1]
+    else:
+        code = row.to
+    if not code:
+        return None
+    if trimester is None:
+        return state.line(line, code, row, (line,), row.note)
+    tries = (trimester,) if trimester != "9" else ()
+    for ending in (*tries, "9", "0", ""):
+        new = state.line(line, code + ending, row, (line,), row.note)
+        if new is not None:
+            return new
+    return None
+
+
+# 2. The line itself: 7th character and laterality --------------------------------------
+
+
+def _refine(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[CodedLine]:
+    seventh, laterality = book.seventh, book.laterality
+    out: list[CodedLine] = []
+    aftercare_used: list[CodedLine] = []
+    for given in lines:
+        line = given
+        if seventh is not None and len(line.code) == _SEVEN and line.code in seventh.codes:
+            line = _seventh(state, line, lines, seventh, aftercare_used)
+        if laterality is not None and "nspecified" in line.display:
+            line = _lateral(state, line, laterality)
+        out.append(line)
+    if aftercare_used:
+        used = {id(line) for line in aftercare_used}
+        out = [line for line in out if id(line) not in used]
+    return out
+
+
+def _follow_up(state: _Encounter, table: SeventhTable) -> bool:
+    for coding in state.context.encounter.types:
+        if coding.code in table.follow_up_types:
+            return True
+        words = coding.display.lower()
+        if words and any(w in words for w in table.follow_up_words):
+            return True
+    return False
+
+
+def _seventh(
+    state: _Encounter,
+    line: CodedLine,
+    lines: list[CodedLine],
+    table: SeventhTable,
+    aftercare_used: list[CodedLine],
+) -> CodedLine:
+    diagnosis = state.diagnosis(line)
+    words = " ".join(
+        w.lower()
+        for w in (
+            diagnosis.text if diagnosis else "",
+            line.source_coding.display if line.source_coding else "",
+        )
+    )
+    current = line.code[-1]
+    if any(w in words for w in table.sequela_words):
+        wanted, why = table.sequela, "the condition is documented as a sequela"
+        aftercare: list[CodedLine] = []
+    else:
+        aftercare = [other for other in lines if other.code in table.aftercare]
+        if state.inpatient or not (aftercare or _follow_up(state, table)):
+            return line
+        wanted = table.subsequent.get(current, "")
+        why = (
+            f"aftercare {', '.join(shown(a.system, a.code) for a in aftercare)} is coded"
+            if aftercare
+            else "the encounter is a follow-up visit"
+        )
+    if not wanted or wanted == current:
+        return line
+    new = state.line(
+        line,
+        line.code[:-1] + wanted,
+        table,
+        (line, *aftercare),
+        f"7th character {wanted}: {why}",
+    )
+    if new is None:
+        return line
+    aftercare_used.extend(aftercare)
+    return new
+
+
+def _side(diagnosis: Diagnosis | None, line: CodedLine, table: LateralityTable) -> str:
+    """``right``, ``left``, ``bilateral`` or "" from the body sites, then the concept's words."""
+    sides: set[str] = set()
+    codings: tuple[Coding, ...] = diagnosis.body_sites if diagnosis else ()
+    for site in codings:
+        padded = f" {site.display.lower()} "
+        if site.code in table.bilateral or any(w in padded for w in _BOTH_WORDS):
+            return "bilateral"
+        if site.code in table.left or any(w in padded for w in _LEFT_WORDS):
+            sides.add("left")
+        if site.code in table.right or any(w in padded for w in _RIGHT_WORDS):
+            sides.add("right")
+    if not sides:
+        words = " ".join(
+            (
+                diagnosis.text if diagnosis else "",
+                line.source_coding.display if line.source_coding else "",
+            )
+        )
+        padded = f" {' '.join(_WORD.findall(words.lower()))} "
+        if any(w in padded for w in _BOTH_WORDS):
+            return "bilateral"
+        sides |= {"left"} if any(w in padded for w in _LEFT_WORDS) else set()
+        sides |= {"right"} if any(w in padded for w in _RIGHT_WORDS) else set()
+    if sides == {"left", "right"}:
+        return "bilateral"
+    return sides.pop() if len(sides) == 1 else ""
+
+
+def _words(text: str, table: LateralityTable) -> frozenset[str]:
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in table.ignored_words)
+
+
+def _lateral(state: _Encounter, line: CodedLine, table: LateralityTable) -> CodedLine:
+    diagnosis = state.diagnosis(line)
+    side = _side(diagnosis, line, table)
+    if not side:
+        return line
+    description = line.display.lower()
+    if not any(w in description for w in table.unspecified_words):
+        return line
+    wanted = _words(line.display, table)
+    others = {"right", "left", "bilateral"} - {side}
+    codes = state.context.codesets
+    on = state.context.on
+    for depth in range(1, len(line.code) - 2):
+        parent = line.code[:-depth]
+        children = codes.lookup(ICD10CM, parent, on).billable_children
+        for child in children:
+            if len(child) != len(line.code) or (
+                len(child) == _SEVEN and child[-1].isalpha() and child[-1] != line.code[-1]
+            ):
+                continue
+            text = codes.lookup(ICD10CM, child, on).description
+            said = set(_WORD.findall(text.lower()))
+            if side in said and not (others & said) and _words(text, table) == wanted:
+                new = state.line(line, child, table, (line,), f"{side} side documented")
+                return new or line
+    return line
+
+
+# 3. "With" combinations -----------------------------------------------------------------
+
+
+def _combine(
+    state: _Encounter, lines: list[CodedLine], rules: tuple[Combination, ...]
+) -> list[CodedLine]:
+    done_groups: set[tuple[str, int]] = set()
+    for rule in rules:
+        for anchor in list(lines):
+            if anchor not in lines or anchor.code not in rule.anchor:
+                continue
+            key = (rule.group, id(anchor.source))
+            if rule.group and key in done_groups:
+                continue
+            partners = [_partner(lines, need) for need in rule.needs]
+            if any(p is None for p in partners):
+                continue
+            if rule.group:
+                done_groups.add(key)
+            lines = _combined(state, lines, rule, anchor, [p for p in partners if p is not None])
+    return lines
+
+
+def _partner(lines: list[CodedLine], need: CodeSet) -> CodedLine | None:
+    return next((line for line in lines if line.code in need), None)
+
+
+def _combined(
+    state: _Encounter,
+    lines: list[CodedLine],
+    rule: Combination,
+    anchor: CodedLine,
+    partners: list[CodedLine],
+) -> list[CodedLine]:
+    target = rule.target or anchor.code[: rule.stem] + rule.suffix
+    dropped = [o for o in lines if o is not anchor and o.code in rule.drop and o.code != target]
+    replacing = anchor.code in rule.replace and anchor.code != target
+    present = next((o for o in lines if o.code == target), None)
+    used = ([anchor] if replacing else []) + dropped
+    if present is None:
+        new = state.line(anchor, target, rule, used, _with(partners, anchor))
+        if new is None:
+            return lines
+    elif not used:
+        return lines
+    else:
+        new = _noted(present, rule, used, "")
+    # A new combination stands where the first of the conditions it joins stood (beside an
+    # anchor it does not replace); one already coded keeps its place.
+    places = [lines.index(p) for p in partners if p is not anchor]
+    places.append(lines.index(anchor) + (0 if replacing else 1))
+    at = min(places) if present is None else -1
+    gone = {id(o) for o in used}
+    out: list[CodedLine] = []
+    for index, line in enumerate(lines):
+        if index == at:
+            out.append(new)
+        if line is present:
+            out.append(new)
+        elif id(line) not in gone:
+            out.append(line)
+    if at >= len(lines):
+        out.append(new)
+    state.issues.extend(_merged_note(o, new, rule) for o in dropped)
+    return out
+
+
+def _with(partners: list[CodedLine], anchor: CodedLine) -> str:
+    others = [p for p in partners if p is not anchor]
+    if not others:
+        return ""
+    return "with " + ", ".join(_named(p) for p in others)
+
+
+def _merged_note(line: CodedLine, into: CodedLine, rule: Rule) -> Issue:
+    return Issue(
+        Severity.INFORMATION,
+        IssueCode.INFORMATIONAL,
+        f"{shown(line.system, line.code)} from {line.source} is included in "
+        f"{shown(into.system, into.code)}: not coded separately "
+        f"({rule.id}, ICD-10-CM Official Guidelines {rule.citation})",
+        rule=f"GUIDELINE-{rule.id}",
+        source=line.source.reference,
+    )
+
+
+# 4. Conversions (pregnancy, manifestation forms) ----------------------------------------
+
+
+def _trimester(lines: list[CodedLine]) -> str:
+    """The trimester character (1, 2, 3; 9 unknown) from weeks of gestation or Z34/O09."""
+    for line in lines:
+        code = line.code
+        if code.startswith("Z3A") and code[3:].isdigit():
+            weeks = int(code[3:])
+            if weeks == 1:  # Z3A.01: less than 8 weeks
+                return "1"
+            if weeks < _WEEKS_FIRST_TRIMESTER:
+                return "1"
+            return "2" if weeks < _WEEKS_THIRD_TRIMESTER else "3"
+    for line in lines:
+        code = line.code
+        if code.startswith(("Z34", "O09")) and code[-1] in "123":
+            return code[-1]
+    return "9"
+
+
+def _convert(
+    state: _Encounter, lines: list[CodedLine], rules: tuple[Conversion, ...]
+) -> list[CodedLine]:
+    pregnant = any(line.code in _PREGNANCY for line in lines) and not any(
+        line.code in _INCIDENTAL_PREGNANCY for line in lines
+    )
+    trimester = _trimester(lines) if pregnant else None
+    out: list[CodedLine] = []
+    for line in lines:
+        row = next(
+            (
+                r
+                for r in rules
+                if line.code in r.codes
+                and (pregnant or not r.pregnancy)
+                and _setting_fits(state, r)
+                and all(any(o is not line and o.code in w for o in lines) for w in r.when)
+            ),
+            None,
+        )
+        if row is None:
+            out.append(line)
+            continue
+        new = _converted(state, line, row, trimester if row.pregnancy else None)
+        if new is None:
+            out.append(line)
+            continue
+        if any(o.code == new.code for o in out):
+            out.append(line) if row.keep else None
+            continue
+        out.append(new)
+        if row.keep:
+            out.append(line)
+    return out
+
+
+# 5. Codes left off ----------------------------------------------------------------------
+
+
+def _drop(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[CodedLine]:
+    out = list(lines)
+    for rule in book.drops:
+        for line in list(out):
+            if line.code not in rule.codes or line not in out:
+                continue
+            keeper = next(
+                (
+                    o
+                    for o in out
+                    if o is not line
+                    and o.code != line.code
+                    and o.code in rule.when
+                    and (not rule.same or o.code[: rule.same] == line.code[: rule.same])
+                ),
+                None,
+            )
+            if keeper is None:
+                continue
+            at = out.index(keeper)
+            out[at] = _noted(keeper, rule, (line,), "")
+            out.remove(line)
+            state.issues.append(_merged_note(line, keeper, rule))
+    return out
+
+
+# 6. Paired codes, prompts, BMI ----------------------------------------------------------
+
+
+def _add(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[CodedLine]:
+    out = list(lines)
+    for rule in book.adds:
+        for line in list(out):
+            if line.code not in rule.codes:
+                continue
+            if any(o.code == rule.add or o.code in rule.unless for o in out):
+                continue
+            new = state.line(line, rule.add, rule, (), f"paired with {_named(line)}")
+            if new is None:
+                continue
+            new = replace(new, changes=new.changes[-1:])
+            out.insert(out.index(line) + 1, new)
+    return out
+
+
+def _prompt(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> None:
+    for rule in book.prompts:
+        line = next((o for o in lines if o.code in rule.codes), None)
+        if line is None or any(o.code in rule.unless for o in lines):
+            continue
+        state.issues.append(
+            Issue(
+                Severity.INFORMATION,
+                IssueCode.INCOMPLETE,
+                f"{shown(line.system, line.code)} from {line.source}: {rule.message} "
+                f"({rule.id}, ICD-10-CM Official Guidelines {rule.citation})",
+                rule=f"GUIDELINE-{rule.id}",
+                source=line.source.reference,
+            )
+        )
+
+
+def _bmi_value(observations: tuple[Observation, ...], codes: frozenset[str]) -> Observation | None:
+    found = [
+        o
+        for o in observations
+        if o.value is not None
+        and o.status not in ("entered-in-error", "cancelled")
+        and any(c.code in codes for c in o.codings)
+    ]
+    return max(found, key=lambda o: o.effective or date.min) if found else None
+
+
+def _band(value: float, bands: tuple[tuple[float, str], ...]) -> str:
+    return next((code for bound, code in bands if value < bound), "")
+
+
+def _bmi(state: _Encounter, lines: list[CodedLine], table: BmiTable) -> list[CodedLine]:
+    observations = state.context.encounter.observations
+    bmi = _bmi_value(observations, table.bmi_codes)
+    if bmi is None or bmi.value is None:
+        return lines
+    weight = next((line for line in lines if line.code in table.weight_diagnoses), None)
+    where = bmi.source.reference
+    if weight is None:
+        state.note(
+            f"BMI {bmi.value:g} from {where} is not reported: no weight diagnosis "
+            "(obesity, overweight, underweight, malnutrition) documented by the provider",
+            table,
+            where,
+        )
+        return lines
+    if any(line.code in _CHAPTER15 for line in lines):
+        state.note(f"BMI from {where} is not reported in a pregnancy", table, where)
+        return lines
+    age = state.context.age
+    code = ""
+    if age is not None and age >= table.adult_age:
+        code = _band(bmi.value, table.adult)
+    elif age is not None and age >= table.pediatric_age:
+        percentile = _bmi_value(observations, table.percentile_codes)
+        if percentile is not None and percentile.value is not None:
+            code = _band(percentile.value, table.pediatric)
+    if not code or any(line.code.startswith("Z68") for line in lines):
+        if not code:
+            state.note(
+                f"BMI {bmi.value:g} from {where}: the patient's age (or, under 20, the BMI "
+                "percentile) decides the Z68 code and is not known",
+                table,
+                where,
+                prompt=True,
+            )
+        return lines
+    loinc = next(c for c in bmi.codings if c.code in table.bmi_codes)
+    base = CodedLine(
+        system=ICD10CM,
+        code=code,
+        display="",
+        source=bmi.source,
+        source_coding=loinc,
+        method=CodingMethod.TABLE,
+        confidence=0.95,
+        release="",
+        role=DiagnosisRole.SECONDARY,
+        rule=f"BMI {bmi.value:g} from {where}",
+    )
+    new = state.line(base, code, table, (), f"BMI {bmi.value:g}, with {_named(weight)}")
+    if new is None:
+        return lines
+    out = list(lines)
+    out.insert(out.index(weight) + 1, new)
+    return out
+
+
+# 7. Order --------------------------------------------------------------------------------
+
+
+def _not_poa(state: _Encounter, line: CodedLine) -> bool:
+    """Whether the condition arose after admission (its onset after the first day)."""
+    diagnosis = state.diagnosis(line)
+    return (
+        state.inpatient
+        and diagnosis is not None
+        and diagnosis.onset is not None
+        and state.start is not None
+        and diagnosis.onset > state.start
+    )
+
+
+def _order(
+    state: _Encounter, lines: list[CodedLine], rules: tuple[OrderRule, ...]
+) -> list[CodedLine]:
+    out = list(lines)
+    for rule in rules:
+        if rule.unless and any(line.code in rule.unless for line in out):
+            continue
+        moving = [
+            line
+            for line in out
+            if line.code in rule.move and not (rule.unless_not_poa and _not_poa(state, line))
+        ]
+        if not moving:
+            continue
+        out = _moved(out, rule, moving)
+    return out
+
+
+def _moved(lines: list[CodedLine], rule: OrderRule, moving: list[CodedLine]) -> list[CodedLine]:
+    moved = {id(m) for m in moving}
+    rest = [line for line in lines if id(line) not in moved]
+    if rule.to == "first":
+        if all(id(line) in moved for line in lines[: len(moving)]):
+            return lines
+        return [_noted(m, rule, (), "sequenced first") for m in moving] + rest
+    if rule.to == "not-first":
+        if id(lines[0]) not in moved or not rest:
+            return lines
+        first = _noted(rest[0], rule, (), f"sequenced before {_named(lines[0])}")
+        return [first, *[line for line in lines if line is not rest[0]]]
+    return _beside(lines, rule, moving, rest)
+
+
+def _beside(
+    lines: list[CodedLine], rule: OrderRule, moving: list[CodedLine], rest: list[CodedLine]
+) -> list[CodedLine]:
+    """``moving`` just before the first line of ``rule.of`` (or after the last one)."""
+    anchors = [line for line in rest if line.code in rule.of]
+    if not anchors:
+        return lines
+    before = rule.to == "before"
+    target = anchors[0] if before else anchors[-1]
+    first, where = lines.index(moving[0]), lines.index(target)
+    if (before and first < where) or (not before and first > where):
+        return lines
+    at = rest.index(target) + (0 if before else 1)
+    said = f"sequenced {rule.to} {_named(target)}"
+    return rest[:at] + [_noted(m, rule, (), said) for m in moving] + rest[at:]
