@@ -521,12 +521,24 @@ def _trimester(lines: list[CodedLine]) -> str:
     return "9"
 
 
+def _pregnant(state: _Encounter, lines: list[CodedLine]) -> bool:
+    """Whether the encounter is in a pregnancy whose codes take Chapter 15 precedence.
+
+    A male patient's record with a pregnancy code is an error the scrubber reports
+    (DX-SEX-CONFLICT); it does not make his other conditions complications of pregnancy.
+    A pregnancy documented as incidental (Z33.1) leaves the other conditions as they are.
+    """
+    return (
+        state.context.sex != "male"
+        and any(line.code in _PREGNANCY for line in lines)
+        and not any(line.code in _INCIDENTAL_PREGNANCY for line in lines)
+    )
+
+
 def _convert(
     state: _Encounter, lines: list[CodedLine], rules: tuple[Conversion, ...]
 ) -> list[CodedLine]:
-    pregnant = any(line.code in _PREGNANCY for line in lines) and not any(
-        line.code in _INCIDENTAL_PREGNANCY for line in lines
-    )
+    pregnant = _pregnant(state, lines)
     trimester = _trimester(lines) if pregnant else None
     out: list[CodedLine] = []
     for line in lines:
@@ -715,6 +727,8 @@ def _order(
     out = list(lines)
     for rule in rules:
         if rule.unless and any(line.code in rule.unless for line in out):
+            continue
+        if rule.pregnancy and not _pregnant(state, out):
             continue
         moving = [
             line

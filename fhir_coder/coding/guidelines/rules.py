@@ -139,7 +139,8 @@ class OrderRule(Rule):
 
     With ``unless_not_poa`` a line whose condition was not present on admission stays
     where it is (sepsis that developed after admission, I.C.1.d.4); ``unless`` names codes
-    whose presence switches the rule off (Z33.1: the pregnancy is incidental).
+    whose presence switches the rule off; with ``pregnancy`` the rule acts only in a
+    pregnancy (as for conversions: not for a male patient, not when incidental, Z33.1).
     """
 
     move: CodeSet
@@ -147,6 +148,7 @@ class OrderRule(Rule):
     of: CodeSet
     unless: CodeSet
     unless_not_poa: bool = False
+    pregnancy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +334,7 @@ def _order(row: _Row) -> OrderRule:
         of=of,
         unless=row.codes("unless"),
         unless_not_poa=row.flag("unless_not_poa"),
+        pregnancy=row.flag("pregnancy"),
     )
 
 
