@@ -81,7 +81,9 @@ def test_every_combination_target_exists_for_each_anchor_it_can_apply_to(icd):
             if child in rule.anchor and len(child) >= rule.stem
         }
         assert stems, rule.id
-        problems += [f"{rule.id}: {s}{rule.suffix}" for s in stems if not _usable(icd, s + rule.suffix)]
+        problems += [
+            f"{rule.id}: {s}{rule.suffix}" for s in stems if not _usable(icd, s + rule.suffix)
+        ]
     assert problems == []
 
 
