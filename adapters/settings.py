@@ -19,22 +19,32 @@ import os
 from contextvars import ContextVar
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Self
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
 from adapters.fhir.auth.options import DEFAULT_SMART_SCOPE, AuthSettings
+from adapters.fhir.plain_http import check_url, is_loopback
 from adapters.jobs.ledger import DEFAULT_JOBS_DB
 from adapters.jobs.options import WorkerSettings
 from fhir_coder.errors import ConfigurationError
 
-__all__ = ["CONFIG_ENV", "TriggerSettings", "auth_overrides", "load_settings"]
+__all__ = ["CONFIG_ENV", "CdsIssuer", "TriggerSettings", "auth_overrides", "load_settings"]
 
 CONFIG_ENV = "FHIR_CODER_CONFIG"
 CLAIMS_PREFIX = "claims_"
@@ -43,6 +53,29 @@ _SECRETS = ("notify_token", "fhir_token", "basic_password", "claims_token", "cla
 _AUTH_FIELDS = tuple(field.name for field in fields(AuthSettings))
 """Each a setting of the same name (``fhir_token`` for the bearer token; ``claims_``...)."""
 _CONFIG: ContextVar[Path | None] = ContextVar("fhir_coder_config", default=None)
+
+
+class CdsIssuer(BaseModel):
+    """A CDS client (an EHR) allowed to call the CDS Hooks service, and where its keys are.
+
+    ``iss`` is the JWT's issuer; its public keys come from ``jwks_url`` (fetched and kept),
+    a ``jwks_file`` handed over out of band, or the JWT's ``jku`` header when that URL is
+    one of ``jku``. ``sub``, when given, lists the client ids accepted from this issuer.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    iss: str = Field(min_length=1)
+    jwks_url: str | None = None
+    jwks_file: Path | None = None
+    jku: tuple[str, ...] = ()
+    sub: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_keys(self) -> Self:
+        if self.jwks_url is None and self.jwks_file is None and not self.jku:
+            raise ValueError(f"the CDS issuer {self.iss} needs jwks_url, jwks_file or jku")
+        return self
 
 
 class TriggerSettings(BaseSettings):
@@ -85,7 +118,20 @@ class TriggerSettings(BaseSettings):
     claims_smart_token_url: str | None = None
     poll_seconds: float = Field(default=30.0, gt=0)
     overlap_seconds: float = Field(default=120.0, ge=0)
-    public_url: str | None = None  # where the FHIR server reaches ``serve`` (for subscribe)
+    public_url: str | None = None  # where the FHIR server and EHRs reach ``serve``
+    # CDS Hooks: the EHRs whose signed JWTs are accepted; unsigned calls only on loopback
+    cds_issuers: tuple[CdsIssuer, ...] = ()
+    cds_allow_unsigned: bool = False
+    # hosts that may be reached over plain http:// although not loopback (comma-separated)
+    allow_insecure_http: Annotated[tuple[str, ...], NoDecode] = ()
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # ``serve``'s request bodies
+
+    @field_validator("allow_insecure_http", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> object:
+        if isinstance(value, str):  # FHIR_CODER_ALLOW_INSECURE_HTTP=lab1,lab2
+            return tuple(host.strip() for host in value.split(",") if host.strip())
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -135,6 +181,47 @@ class TriggerSettings(BaseSettings):
         values["smart_scope"] = values["smart_scope"] or default_scope
         return AuthSettings(**values)
 
+    def check_urls(self) -> None:
+        """Refuse plain ``http://`` to another machine for every URL the settings name.
+
+        The FHIR server, the ``claims_to`` server, token endpoints and CDS issuers' key
+        sets, unless the host is in ``allow_insecure_http`` (:mod:`adapters.fhir.plain_http`).
+        """
+        named = {
+            "FHIR server (server)": self.server,
+            "token endpoint (smart_token_url)": self.smart_token_url,
+            "Claims server (claims_to)": self.claims_to if _is_url(self.claims_to) else None,
+            "Claims server's token endpoint (claims_smart_token_url)": (
+                self.claims_smart_token_url
+            ),
+        }
+        for issuer in self.cds_issuers:
+            named[f"JWK Set of the CDS issuer {issuer.iss} (jwks_url)"] = issuer.jwks_url
+            for jku in issuer.jku:
+                named[f"JWK Set of the CDS issuer {issuer.iss} (jku)"] = jku
+        for what, url in named.items():
+            if url:
+                check_url(url, allow_insecure_http=self.allow_insecure_http, what=what)
+
+    def check_serving(self) -> None:
+        """Refuse what is only safe on loopback when ``serve`` binds another address.
+
+        Off loopback anyone on the network reaches the service: notifications must carry
+        the token, and CDS Hooks calls must be signed.
+        """
+        if is_loopback(self.host):
+            return
+        if self.notify_token is None:
+            raise ConfigurationError(
+                f"serve binds {self.host}, not loopback: set the notification token "
+                "(FHIR_CODER_NOTIFY_TOKEN or FHIR_CODER_NOTIFY_TOKEN_FILE)"
+            )
+        if self.cds_allow_unsigned:
+            raise ConfigurationError(
+                f"serve binds {self.host}, not loopback: cds_allow_unsigned is refused there; "
+                "configure cds_issuers instead"
+            )
+
     def source_key(self) -> str:
         """The name jobs of this server are filed under."""
         if self.source_id:
@@ -142,6 +229,10 @@ class TriggerSettings(BaseSettings):
         if self.server:
             return self.server.rstrip("/")
         raise ConfigurationError("no FHIR server: pass --server or set FHIR_CODER_SERVER")
+
+
+def _is_url(value: str | None) -> bool:
+    return value is not None and value.startswith(("http://", "https://"))
 
 
 def _setting(field: str, prefix: str) -> str:
@@ -194,6 +285,7 @@ def load_settings(config: Path | None = None, **given: Any) -> TriggerSettings: 
         raise ConfigurationError(f"bad settings: {problems}") from exc
     finally:
         _CONFIG.reset(token)
+    settings.check_urls()
     _ = settings.source_auth().kind  # a mixture of kinds is an error now, not at first use
     try:
         _ = settings.claims_auth().kind

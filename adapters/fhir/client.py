@@ -143,6 +143,7 @@ class FhirClient:
         self._timeout = {"timeout": timeout.as_dict()}
         self._metadata: dict[str, Any] | None = None
         self._metadata_lock = asyncio.Lock()
+        self._owns_transport = True
 
     async def __aenter__(self) -> Self:
         return self
@@ -156,8 +157,32 @@ class FhirClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._transport.aclose()
+        """Close the connection pool (unless it is borrowed: :meth:`with_auth`)."""
+        if self._owns_transport:
+            await self._transport.aclose()
+
+    def with_auth(
+        self,
+        auth: httpx.Auth | None,
+        *,
+        timeout: httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> FhirClient:
+        """A client for the same server over the same connection pool, with other credentials.
+
+        For a request made on someone else's authority, such as a CDS Hooks call's
+        ``fhirAuthorization``: the borrowed pool stays open when the new client is dropped.
+        """
+        other = FhirClient(
+            self.base_url,
+            transport=self._transport,
+            timeout=timeout or httpx.Timeout(**self._timeout["timeout"]),
+            headers=self._headers,
+            auth=auth,
+            retry=retry or self.retry,
+        )
+        other._owns_transport = False
+        return other
 
     def __repr__(self) -> str:
         return f"FhirClient({self.base_url!r})"
@@ -238,7 +263,13 @@ class FhirClient:
         try:
             request = await flow.__anext__()
             while True:
-                response = await self._exchange(request)
+                try:
+                    response = await self._exchange(request)
+                except httpx.TransportError as exc:
+                    # the flow learns that its request failed (a token request: the
+                    # renewal others wait on ends with this error); it re-raises it
+                    request = await flow.athrow(exc)
+                    continue
                 try:
                     request = await flow.asend(response)
                 except StopAsyncIteration:

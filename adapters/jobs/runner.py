@@ -47,7 +47,9 @@ def source_client(
     if not settings.server:
         raise ConfigurationError("no FHIR server: pass --server or set FHIR_CODER_SERVER")
     auth = build_auth(
-        settings.source_auth(default_scope=default_scope), fhir_base_url=settings.server
+        settings.source_auth(default_scope=default_scope),
+        fhir_base_url=settings.server,
+        allow_insecure_http=settings.allow_insecure_http,
     )
     return FhirClient(settings.server, transport=transport, auth=auth)
 

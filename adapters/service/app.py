@@ -21,8 +21,11 @@ from fastapi.responses import JSONResponse
 from adapters.fhir.client import FhirClient
 from adapters.jobs.polling import checkpoint_name
 from adapters.jobs.workers import WorkerPool
-from adapters.service.cds import cds_router
+from adapters.service.cds import SERVICE_ID, cds_router
+from adapters.service.cds_auth import CdsVerifier
 from adapters.service.intake import Intake
+from adapters.service.jwks import KeySets
+from adapters.service.limits import BodyLimit
 from adapters.service.metrics import ServiceMetrics
 from adapters.service.notifications import notification_router
 from adapters.service.security import TokenCheck
@@ -38,8 +41,16 @@ def create_service(
     *,
     fhir: FhirClient | None = None,
     run_workers: bool = True,
+    service_url: str | None = None,
+    key_sets: KeySets | None = None,
 ) -> FastAPI:
-    """The app over ``pool`` (its ledger, its source); ``fhir`` for re-queries and recovery."""
+    """The app over ``pool`` (its ledger, its source); ``fhir`` for re-queries and recovery.
+
+    ``service_url`` is where the service is reached when ``settings.public_url`` does not
+    say (``serve`` passes the address it bound): CDS Hooks JWTs must name its CDS service
+    URL as their ``aud``. ``key_sets`` fetches the CDS issuers' JWK Sets (default: over
+    the network, within ``allow_insecure_http``).
+    """
     ledger = pool.ledger
     metrics = ServiceMetrics(ledger)
     previous = pool.on_result
@@ -57,6 +68,15 @@ def create_service(
         fhir=fhir,
         wake=pool.wake,
         overlap_seconds=settings.overlap_seconds,
+    )
+    base = (settings.public_url or service_url or f"http://{settings.host}:{settings.port}").rstrip(
+        "/"
+    )
+    verifier = CdsVerifier(
+        settings.cds_issuers,
+        audience=f"{base}/cds-services/{SERVICE_ID}",
+        allow_unsigned=settings.cds_allow_unsigned,
+        key_sets=key_sets or KeySets(allow_insecure_http=settings.allow_insecure_http),
     )
     stop = asyncio.Event()
     running: list[asyncio.Task[None]] = []
@@ -77,6 +97,7 @@ def create_service(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await intake.aclose()
+            await verifier.aclose()
 
     app = FastAPI(
         title="fhir-coder service",
@@ -89,7 +110,8 @@ def create_service(
     app.state.pool = pool
     check = TokenCheck(settings.notify_header, settings.notify_token)
     app.include_router(notification_router(intake, check))
-    app.include_router(cds_router(intake, server=settings.server))
+    app.include_router(cds_router(intake, server=settings.server, verifier=verifier, fhir=fhir))
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

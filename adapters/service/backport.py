@@ -4,7 +4,9 @@ A notification is a ``history`` Bundle: first a ``Parameters`` subscription stat
 ``events-since-subscription-start``, ``notification-event`` parts with ``event-number``
 and ``focus``), then, per the Subscription's payload, the focus resources
 (``full-resource``), their URLs only (``id-only``) or nothing (``empty``). Everything here
-is pure: the service decides what to do with what is read.
+is pure: the service decides what to do with what is read. Ids and versions that are not
+FHIR ids (``[A-Za-z0-9-.]{1,64}``) are dropped, as CDS Hooks' ``encounterId`` is refused:
+they would go into URL paths.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.fhir.references import subject_patient_id
+from adapters.fhir.references import subject_patient_id, valid_id
 
 __all__ = ["Focus", "Notification", "read_notification"]
 
@@ -56,10 +58,10 @@ def _encounter_of(reference: str) -> Focus | None:
         return None
     at = len(parts) - 1 - parts[::-1].index("Encounter")
     rest = parts[at + 1 :]
-    if not rest or not rest[0]:
+    if not rest or not valid_id(rest[0]):
         return None
     version = rest[2] if len(rest) >= 3 and rest[1] == "_history" else ""
-    return Focus(rest[0], version)
+    return Focus(rest[0], valid_id(version))
 
 
 def _status(parameters: list[dict[str, Any]]) -> tuple[str, str, int | None, list[int], list[str]]:
@@ -90,10 +92,10 @@ def _payload_focus(entries: list[dict[str, Any]], focus: dict[str, Focus]) -> No
     for entry in entries:
         resource = entry.get("resource")
         if isinstance(resource, dict) and resource.get("resourceType") == "Encounter":
-            version = str((resource.get("meta") or {}).get("versionId") or "")
-            focus[str(resource.get("id"))] = Focus(
-                str(resource.get("id")), version, subject_patient_id(resource)
-            )
+            encounter_id = valid_id(str(resource.get("id") or ""))
+            if encounter_id:  # an id that is not a FHIR id names nothing to code
+                version = valid_id(str((resource.get("meta") or {}).get("versionId") or ""))
+                focus[encounter_id] = Focus(encounter_id, version, subject_patient_id(resource))
             continue
         where = str(entry.get("fullUrl") or (entry.get("request") or {}).get("url") or "")
         if (found := _encounter_of(where)) and found.encounter_id not in focus:

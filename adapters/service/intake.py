@@ -46,6 +46,8 @@ class Intake:
         self.wake = wake
         self.overlap_seconds = overlap_seconds
         self._tasks: set[asyncio.Task[None]] = set()
+        self._polling = False  # one re-query at a time, however many notifications ask
+        self._poll_again: str | None = None  # the trigger of a re-query asked for meanwhile
 
     def accept(
         self, encounter_id: str, version: str, trigger: str, *, patient: str = ""
@@ -67,8 +69,30 @@ class Intake:
         if self.fhir is None:
             return False
         self.metrics.notifications.labels(trigger=trigger, result="requery").inc()
-        self._background(self._poll(trigger))
+        self._requery(trigger)
         return True
+
+    def _requery(self, trigger: str) -> None:
+        """Start a re-query, or, while one runs, ask for one more after it (never two at once).
+
+        Every empty notification asks the server to search; a burst of them (or a stranger
+        with the token) must not become a burst of searches. What changed while a search
+        ran is found by the one run after it.
+        """
+        if self._polling:
+            self._poll_again = trigger
+            return
+        self._polling = True
+        self._background(self._polls(trigger))
+
+    async def _polls(self, trigger: str) -> None:
+        try:
+            await self._poll(trigger)
+            while self._poll_again is not None:
+                again, self._poll_again = self._poll_again, None
+                await self._poll(again)
+        finally:
+            self._polling = False
 
     def backport(self, bundle: dict[str, Any]) -> Notification | None:
         """Take a backport notification: queue its focus, and recover any events missed."""
@@ -92,7 +116,7 @@ class Intake:
         if newest < last:  # the server's count started again (a restart): look again
             self.ledger.set_checkpoint(name, str(newest))
             self.metrics.notifications.labels(trigger="backport", result="reset").inc()
-            self._background(self._poll("backport-recovery"))
+            self._requery("backport-recovery")
             return
         expected_first = last + 1
         first = numbers[0] if numbers else newest + 1
@@ -115,11 +139,11 @@ class Intake:
             )
         except FhirError as exc:
             _log.warning("$events failed (%s); re-querying instead", type(exc).__name__)
-            await self._poll("backport-recovery")
+            self._requery("backport-recovery")
             return
         recovered = read_notification(body or {})
         if recovered is None or not recovered.focus:
-            await self._poll("backport-recovery")
+            self._requery("backport-recovery")
             return
         for focus in recovered.focus:
             self.accept(focus.encounter_id, focus.version, "backport-recovery")
@@ -148,5 +172,5 @@ class Intake:
 
     async def aclose(self) -> None:
         """Wait for recoveries under way."""
-        if self._tasks:
+        while self._tasks:  # a recovery may start a re-query as it ends
             await asyncio.gather(*self._tasks, return_exceptions=True)

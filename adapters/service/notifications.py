@@ -15,20 +15,16 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from adapters.fhir.references import subject_patient_id
+from adapters.fhir.references import subject_patient_id, valid_id
 from adapters.jobs.ledger import Enqueued
 from adapters.service.intake import Intake
 from adapters.service.security import TokenCheck
 
 __all__ = ["notification_router"]
 
-_MAX_BODY = 10 * 1024 * 1024
-
 
 async def _json_body(request: Request) -> dict[str, Any] | None:
-    body = await request.body()
-    if len(body) > _MAX_BODY:
-        raise HTTPException(status_code=413, detail="notification too large")
+    body = await request.body()  # within the service's limit (adapters.service.limits)
     if not body.strip():
         return None
     try:
@@ -54,13 +50,15 @@ def notification_router(intake: Intake, check: TokenCheck) -> APIRouter:
         encounter_id: str, resource: Annotated[dict[str, Any] | None, Depends(_json_body)]
     ) -> JSONResponse:
         """A rest-hook notification with the Encounter as payload."""
+        if not valid_id(encounter_id):
+            raise HTTPException(status_code=400, detail="the encounter id is not a FHIR id")
         if resource is None or resource.get("resourceType") != "Encounter":
             raise HTTPException(status_code=400, detail="the body must be an Encounter")
         if str(resource.get("id", encounter_id)) != encounter_id:
             raise HTTPException(status_code=400, detail="the id in the body is another one")
         if resource.get("status") != "finished":
             return JSONResponse({"result": "not-finished"}, status_code=200)
-        version = str((resource.get("meta") or {}).get("versionId") or "")
+        version = valid_id(str((resource.get("meta") or {}).get("versionId") or ""))
         patient = subject_patient_id(resource)
         return _answer(intake.accept(encounter_id, version, "rest-hook", patient=patient))
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from adapters.cli.commands.common import (
     Subcommands,
     add_auth_arguments,
+    add_insecure_http_argument,
     auth_settings,
     out,
     print_json,
@@ -42,6 +43,7 @@ def register(commands: Subcommands) -> None:
     )
     code.add_argument("--json", action="store_true", help="print JSON, the Claim included")
     add_auth_arguments(code)
+    add_insecure_http_argument(code)
     add_writeback_arguments(code)
     code.set_defaults(run=run)
 
@@ -57,7 +59,11 @@ async def _run(args: argparse.Namespace) -> int:
     from adapters.fhir.client import FhirClient  # noqa: PLC0415
     from adapters.pipeline import Outcome, Pipeline  # noqa: PLC0415
 
-    auth = build_auth(auth_settings(args), fhir_base_url=args.server)
+    auth = build_auth(
+        auth_settings(args),
+        fhir_base_url=args.server,
+        allow_insecure_http=args.allow_insecure_http or (),
+    )
     coding = default_coding()
     async with AsyncExitStack() as stack:
         fhir = await stack.enter_async_context(FhirClient(args.server, auth=auth))

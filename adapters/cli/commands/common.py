@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_DATA_DIR",
     "Subcommands",
     "add_auth_arguments",
+    "add_insecure_http_argument",
     "auth_settings",
     "auth_values",
     "out",
@@ -98,6 +99,17 @@ def add_auth_arguments(
         f"--{prefix}smart-token-url",
         metavar="URL",
         help="the token endpoint (default: from .well-known/smart-configuration)",
+    )
+
+
+def add_insecure_http_argument(parser: argparse.ArgumentParser) -> None:
+    """``--allow-insecure-http HOST``: plain ``http://`` to that host although not loopback."""
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="append",
+        metavar="HOST",
+        help="allow plain http:// to HOST (credentials and patient data unencrypted; "
+        "loopback is always allowed); repeatable",
     )
 
 

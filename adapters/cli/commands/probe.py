@@ -15,7 +15,13 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from adapters.cli.commands.common import Subcommands, add_auth_arguments, auth_settings, out
+from adapters.cli.commands.common import (
+    Subcommands,
+    add_auth_arguments,
+    add_insecure_http_argument,
+    auth_settings,
+    out,
+)
 
 if TYPE_CHECKING:
     from adapters.fhir.auth import AuthSettings
@@ -60,6 +66,7 @@ def register(commands: Subcommands) -> None:
         help="per request (default: %(default)s)",
     )
     add_auth_arguments(probe)
+    add_insecure_http_argument(probe)
     probe.set_defaults(run=run)
 
 
@@ -72,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     from adapters.probe.render import markdown, scrub, terminal  # noqa: PLC0415
 
     settings = auth_settings(args)
-    auth = build_auth(settings, fhir_base_url=args.server)
+    auth = build_auth(
+        settings, fhir_base_url=args.server, allow_insecure_http=args.allow_insecure_http or ()
+    )
     options = ProbeOptions(
         write=args.write,
         encounter_id=args.encounter,

@@ -19,6 +19,7 @@ from adapters.cli.commands.common import (
     CLAIMS_AUTH_PREFIX,
     Subcommands,
     add_auth_arguments,
+    add_insecure_http_argument,
     auth_values,
     out,
     print_json,
@@ -52,6 +53,7 @@ def add_trigger_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-attempts", type=int, help="tries before a job is parked (5)")
     add_auth_arguments(parser)
+    add_insecure_http_argument(parser)
     add_writeback_arguments(parser)
 
 
@@ -73,6 +75,7 @@ def trigger_settings(args: argparse.Namespace, **extra: object) -> TriggerSettin
         max_attempts=args.max_attempts,
         claims_to=args.claims_to,
         claims_db=args.ledger,
+        allow_insecure_http=args.allow_insecure_http,
         **auth_overrides(auth_values(args)),
         **auth_overrides(auth_values(args, prefix=CLAIMS_AUTH_PREFIX), claims=True),
         **extra,
@@ -104,6 +107,7 @@ async def open_trigger_pool(
         claims_auth=settings.claims_auth(),
         ledger_path=settings.claims_db_path(),
         lease_seconds=settings.lease_seconds,
+        allow_insecure_http=settings.allow_insecure_http,
     )
     return await stack.enter_async_context(
         open_pool(

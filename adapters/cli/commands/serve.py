@@ -34,7 +34,38 @@ def register(commands: Subcommands) -> None:
     add_trigger_arguments(parser)
     parser.add_argument("--host", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to bind; 0 picks a free one (8090)")
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="where EHRs and the FHIR server reach this service (the CDS JWTs' aud); "
+        "default: the address bound",
+    )
+    cds = parser.add_argument_group("CDS Hooks callers")
+    cds.add_argument(
+        "--cds-issuer",
+        nargs=2,
+        action="append",
+        metavar=("ISS", "JWKS"),
+        help="accept JWTs from issuer ISS signed with a key of JWKS (a URL or a JWK Set "
+        "file); repeatable; replaces cds_issuers of the settings",
+    )
+    cds.add_argument(
+        "--cds-allow-unsigned",
+        action="store_true",
+        default=None,
+        help="accept CDS Hooks calls without a JWT (refused unless bound to loopback)",
+    )
     parser.set_defaults(run=run)
+
+
+def _cds_issuers(given: list[list[str]] | None) -> list[dict[str, str]] | None:
+    """``--cds-issuer ISS JWKS`` pairs as ``cds_issuers`` settings (JWKS: a URL or a file)."""
+    if not given:
+        return None
+    return [
+        {"iss": iss, "jwks_url" if jwks.startswith(("https://", "http://")) else "jwks_file": jwks}
+        for iss, jwks in given
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,16 +90,25 @@ async def _serve(args: argparse.Namespace) -> int:
     from adapters.jobs.runner import source_client  # noqa: PLC0415
     from adapters.service.app import create_service  # noqa: PLC0415
 
-    settings = trigger_settings(args, host=args.host, port=args.port)
+    settings = trigger_settings(
+        args,
+        host=args.host,
+        port=args.port,
+        public_url=args.public_url,
+        cds_issuers=_cds_issuers(args.cds_issuer),
+        cds_allow_unsigned=args.cds_allow_unsigned,
+    )
+    settings.check_serving()
     async with AsyncExitStack() as stack:
         ledger = stack.enter_context(JobLedger(settings.jobs_db))
         fhir = await stack.enter_async_context(source_client(settings))
         pool = await open_trigger_pool(args, settings, ledger, fhir, stack)
-        app = create_service(settings, pool, fhir=fhir)
         sock = _bind(settings.host, settings.port)
         host, port = sock.getsockname()[:2]
+        url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        app = create_service(settings, pool, fhir=fhir, service_url=url)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-        await _announcing(config, f"http://{host}:{port}").serve(sockets=[sock])
+        await _announcing(config, url).serve(sockets=[sock])
     return ExitCode.OK
 
 

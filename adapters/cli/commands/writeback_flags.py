@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,6 +82,7 @@ async def writeback_from_args(
     claims_auth: AuthSettings | None = None,
     ledger_path: Path | None = None,
     lease_seconds: float = 120.0,
+    allow_insecure_http: Sequence[str] | None = None,
 ) -> tuple[ClaimWriter, ClaimOptions]:
     """The writer and Claim options the flags ask for; clients opened are closed by ``stack``.
 
@@ -91,7 +93,11 @@ async def writeback_from_args(
     without such a server, rather than credentials silently unused.
     ``ledger_path`` is the Claim ledger the settings name (default: ``--ledger``,
     ``FHIR_CODER_CLAIMS_DB``, then ``fhir-coder-data/claims.sqlite3``).
+    ``allow_insecure_http`` names hosts a ``--claims-to`` server may be reached at over
+    plain ``http://`` (default: ``--allow-insecure-http``).
     """
+    if allow_insecure_http is None:
+        allow_insecure_http = getattr(args, "allow_insecure_http", None) or ()
     from adapters.fhir.auth import build_auth  # noqa: PLC0415 - jwt and cryptography, when needed
 
     target: str | None = claims_to if claims_to is not None else args.claims_to
@@ -102,7 +108,11 @@ async def writeback_from_args(
     to_server = target is not None and target.startswith(("http://", "https://"))
     try:
         kind = auth.kind
-        other_auth = build_auth(auth, fhir_base_url=target) if target and to_server else None
+        other_auth = (
+            build_auth(auth, fhir_base_url=target, allow_insecure_http=allow_insecure_http)
+            if target and to_server
+            else None
+        )
     except ConfigurationError as exc:
         raise ConfigurationError(f"--claims-to: {exc}") from exc
     if kind != "none" and not to_server:

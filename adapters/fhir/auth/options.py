@@ -9,7 +9,9 @@ read them.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -17,6 +19,7 @@ import httpx
 from adapters.fhir.auth.keys import load_signing_key
 from adapters.fhir.auth.smart import SmartBackendAuth
 from adapters.fhir.auth.static import BasicAuth, BearerAuth
+from adapters.fhir.plain_http import check_url
 from fhir_coder.errors import ConfigurationError
 
 __all__ = ["DEFAULT_SMART_SCOPE", "SMART_WRITE_SCOPE", "AuthSettings", "build_auth"]
@@ -66,8 +69,17 @@ class AuthSettings:
         return kinds[0] if kinds else "none"
 
 
-def build_auth(settings: AuthSettings, *, fhir_base_url: str) -> httpx.Auth | None:
-    """The flow ``settings`` describe for the server at ``fhir_base_url`` (None: no auth)."""
+def build_auth(
+    settings: AuthSettings, *, fhir_base_url: str, allow_insecure_http: Collection[str] = ()
+) -> httpx.Auth | None:
+    """The flow ``settings`` describe for the server at ``fhir_base_url`` (None: no auth).
+
+    Every command builds its clients' authentication here, so this is where plain
+    ``http://`` to another machine is refused: the server's URL, the token endpoint given,
+    and (when the flow finds it) the discovered one, unless their host is named in
+    ``allow_insecure_http`` (:func:`adapters.fhir.plain_http.check_url`).
+    """
+    check_url(fhir_base_url, allow_insecure_http=allow_insecure_http, what="FHIR server")
     kind = settings.kind
     if kind == "bearer" and settings.bearer_token:
         return BearerAuth(settings.bearer_token)
@@ -80,11 +92,15 @@ def build_auth(settings: AuthSettings, *, fhir_base_url: str) -> httpx.Auth | No
             raise ConfigurationError(
                 "SMART backend authentication needs a client id and a key file"
             )
+        check = partial(check_url, allow_insecure_http=allow_insecure_http, what="token endpoint")
+        if settings.smart_token_url:
+            check(settings.smart_token_url)
         return SmartBackendAuth(
             client_id=settings.smart_client_id,
             key=load_signing_key(settings.smart_key_file, kid=settings.smart_key_id),
             scope=settings.smart_scope,
             fhir_base_url=fhir_base_url,
             token_url=settings.smart_token_url,
+            check_token_url=check,
         )
     return None

@@ -6,7 +6,15 @@ endpoint in ``{base}/.well-known/smart-configuration``; sign a client assertion 
 ahead, ``kid`` in the header) with RS384 or ES384; POST it as ``client_credentials``; use
 the token until shortly before it expires. Tokens last minutes and come with no refresh
 token, so a new assertion is signed before expiry, and once more when a request gets 401
-(the server may have revoked or restarted). Concurrent requests share one renewal.
+(the server may have revoked or restarted).
+
+Concurrent requests share one renewal without a lock held across it: the first request
+that needs a token renews (its token request has a timeout, ``token_timeout``) and the
+others wait for that renewal's outcome, so a hung identity provider fails them all once,
+after one timeout, rather than one after another. While the current token is still
+valid (the renewal starts ``renew_before`` seconds ahead of expiry), other requests go
+on with it, and a renewal that fails falls back to it: an identity provider that is down
+for less than that margin costs nothing.
 """
 
 from __future__ import annotations
@@ -22,23 +30,35 @@ import jwt
 import orjson
 
 from adapters.fhir.auth.keys import SigningKey
-from fhir_coder.errors import ConfigurationError, FhirResponseError, NotFhirError
+from fhir_coder.errors import (
+    ConfigurationError,
+    FhirError,
+    FhirResponseError,
+    NotFhirError,
+)
 
-__all__ = ["ASSERTION_TYPE", "MAX_ASSERTION_SECONDS", "SmartBackendAuth"]
+__all__ = ["ASSERTION_TYPE", "DEFAULT_TOKEN_TIMEOUT", "MAX_ASSERTION_SECONDS", "SmartBackendAuth"]
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_ASSERTION_SECONDS = 300
 """The specification's ceiling on a client assertion's lifetime."""
+DEFAULT_TOKEN_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+"""For discovery and token requests: an identity provider answers in well under a second."""
+_EXPIRY_MARGIN = 5.0
+"""A token this close to its expiry is not sent any more: it could expire on the way."""
 
 
 class SmartBackendAuth(httpx.Auth):
     """An ``httpx.Auth`` flow that keeps a SMART Backend Services token fresh.
 
     Give ``fhir_base_url`` to discover the token endpoint, or ``token_url`` to skip
-    discovery. ``renew_before`` is how many seconds before expiry a token is replaced.
+    discovery. ``renew_before`` is how many seconds before expiry a token is replaced;
+    ``token_timeout`` bounds each discovery and token request; ``check_token_url`` is
+    called with a discovered token endpoint before anything is sent there (it raises to
+    refuse one, such as plain ``http://`` to another host).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only settings, each with a default but three
         self,
         *,
         client_id: str,
@@ -49,6 +69,8 @@ class SmartBackendAuth(httpx.Auth):
         assertion_seconds: int = MAX_ASSERTION_SECONDS,
         renew_before: float = 30.0,
         clock: Callable[[], float] = time.time,
+        token_timeout: httpx.Timeout = DEFAULT_TOKEN_TIMEOUT,
+        check_token_url: Callable[[str], object] | None = None,
     ) -> None:
         if fhir_base_url is None and token_url is None:
             raise ConfigurationError("SMART backend auth needs fhir_base_url or token_url")
@@ -66,7 +88,11 @@ class SmartBackendAuth(httpx.Auth):
         self._clock = clock
         self._access_token: str | None = None
         self._expires_at = 0.0
-        self._lock = asyncio.Lock()
+        self._timeout = {"timeout": token_timeout.as_dict()}
+        self._check_token_url = check_token_url
+        # the renewal under way, if any: it ends True (renewed) or False (abandoned: the
+        # request renewing was cancelled, so a waiting one takes over), or with the error
+        self._renewal: asyncio.Future[bool] | None = None
         self.tokens_issued = 0  # for tests and reports: how many token requests succeeded
 
     def __repr__(self) -> str:
@@ -80,42 +106,69 @@ class SmartBackendAuth(httpx.Auth):
             self._access_token is not None and self._clock() < self._expires_at - self._renew_before
         )
 
+    def _usable(self) -> bool:
+        return self._access_token is not None and self._clock() < self._expires_at - _EXPIRY_MARGIN
+
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """Send ``request`` with a valid token; on 401, renew once and send it again.
 
-        The token requests are yielded like the request itself, so httpx sends them over
-        the same pool and transport. The lock makes concurrent requests share one renewal.
+        The token requests are yielded like the request itself, so they go over the same
+        pool and transport (:class:`adapters.fhir.client.FhirClient` throws a failed
+        exchange's transport error back in here, so a renewal knows it failed).
         """
-        async with self._lock:
-            if not self._fresh():
-                if self.token_url is None:
-                    response = yield self._discovery_request()
+        stale: str | None = None  # a token the server refused
+        for attempt in (1, 2):
+            while not self._fresh() or self._access_token == stale:
+                renewal = self._renewal
+                if renewal is not None:  # someone renews: wait, unless the token still serves
+                    if self._usable() and self._access_token != stale:
+                        break
+                    await asyncio.shield(renewal)  # the renewal's error is ours too
+                    continue
+                renewal = asyncio.get_running_loop().create_future()
+                self._renewal = renewal
+                outcome: bool | BaseException = False  # cancelled: a waiting request takes over
+                try:
+                    if self.token_url is None:
+                        response = yield self._discovery_request()
+                        await response.aread()
+                        self.token_url = self._token_endpoint(response)
+                    response = yield self._token_request(self.token_url)
                     await response.aread()
-                    self.token_url = self._token_endpoint(response)
-                response = yield self._token_request(self.token_url)
-                await response.aread()
-                self._store(response, self.token_url)
-        used = self._access_token
-        request.headers["Authorization"] = f"Bearer {used}"
-        response = yield request
-        if response.status_code != 401:
-            return
-        async with self._lock:
-            if self._access_token == used:  # nobody renewed meanwhile
-                token_url = self.token_url or ""
-                response = yield self._token_request(token_url)
-                await response.aread()
-                self._store(response, token_url)
-        request.headers["Authorization"] = f"Bearer {self._access_token}"
-        yield request
+                    self._store(response, self.token_url)
+                    outcome = True
+                except (FhirError, httpx.TransportError) as exc:
+                    if not (self._usable() and self._access_token != stale):
+                        outcome = exc
+                        raise
+                    outcome = True  # keep the current token; the next request tries again
+                finally:
+                    self._settle(renewal, outcome)
+                break
+            used = self._access_token
+            request.headers["Authorization"] = f"Bearer {used}"
+            response = yield request
+            if response.status_code != 401 or attempt == 2:
+                return
+            stale = used
+
+    def _settle(self, renewal: asyncio.Future[bool], outcome: bool | BaseException) -> None:
+        """End a renewal: the requests waiting on it go on, or fail with its error."""
+        self._renewal = None
+        if isinstance(outcome, BaseException):
+            renewal.set_exception(outcome)
+            renewal.exception()  # retrieved here: nobody may be waiting
+        else:
+            renewal.set_result(outcome)
 
     def _discovery_request(self) -> httpx.Request:
         return httpx.Request(
             "GET",
             f"{self._base}/.well-known/smart-configuration",
             headers={"Accept": "application/json"},
+            extensions=self._timeout,
         )
 
     def _token_request(self, token_url: str) -> httpx.Request:
@@ -125,7 +178,13 @@ class SmartBackendAuth(httpx.Auth):
             "client_assertion_type": ASSERTION_TYPE,
             "client_assertion": self.assertion(token_url),
         }
-        return httpx.Request("POST", token_url, data=form, headers={"Accept": "application/json"})
+        return httpx.Request(
+            "POST",
+            token_url,
+            data=form,
+            headers={"Accept": "application/json"},
+            extensions=self._timeout,
+        )
 
     def assertion(self, token_url: str) -> str:
         """A signed client assertion for ``token_url``, unique by its ``jti``."""
@@ -157,6 +216,8 @@ class SmartBackendAuth(httpx.Auth):
         endpoint = config.get("token_endpoint")
         if not isinstance(endpoint, str) or not endpoint:
             raise NotFhirError(f"{url} names no token_endpoint", url=url)
+        if self._check_token_url is not None:
+            self._check_token_url(endpoint)
         algorithms = config.get("token_endpoint_auth_signing_alg_values_supported")
         if isinstance(algorithms, list) and self._key.algorithm not in algorithms:
             raise ConfigurationError(

@@ -199,14 +199,34 @@ def test_the_old_default_scope_cannot_write_back(smart_base_url, key_path, capsy
             "credentials for a --claims-to server are set, but Claims go back to the source",
         ),
         (
-            ("subscribe", "--server", "http://x.test/fhir", "--endpoint", "http://y.test/notify"),
+            ("subscribe", "--server", "https://x.test/fhir", "--endpoint", "http://y.test/notify"),
             {"FHIR_CODER_BASIC_PASSWORD": "pw", "FHIR_CODER_SMART_CLIENT_ID": "c"},
             "not basic and smart",
         ),
         (
-            ("serve", "--server", "http://x.test/fhir", "--bearer-token-env", "NOT_SET_ANYWHERE"),
+            ("serve", "--server", "https://x.test/fhir", "--bearer-token-env", "NOT_SET_ANYWHERE"),
             {},
             "NOT_SET_ANYWHERE (bearer token) is not set",
+        ),
+        (  # credentials in clear text to another machine, unless the operator names it
+            ("run", "--server", "http://ehr.example/fhir", "--bearer-token-env", "T"),
+            {"T": "tok-in-env"},
+            "refusing plain http:// to ehr.example for the FHIR server (server)",
+        ),
+        (
+            ("code", "e1", "--server", "http://ehr.example/fhir", "--bearer-token-env", "T"),
+            {"T": "tok-in-env"},
+            "refusing plain http:// to ehr.example for the FHIR server",
+        ),
+        (
+            ("serve", "--server", "https://x.test/fhir", "--host", "0.0.0.0"),  # noqa: S104
+            {},
+            "serve binds 0.0.0.0, not loopback: set the notification token",
+        ),
+        (
+            ("serve", "--server", "https://x.test/fhir", "--host", "192.0.2.1"),
+            {"FHIR_CODER_NOTIFY_TOKEN": "tok-in-env", "FHIR_CODER_CDS_ALLOW_UNSIGNED": "true"},
+            "cds_allow_unsigned is refused there",
         ),
     ],
 )
@@ -234,7 +254,8 @@ async def test_a_long_running_client_gets_a_new_token_after_a_restart(
     monkeypatch.setenv("FHIR_CODER_SMART_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("FHIR_CODER_SMART_KEY_FILE", str(key_path))
     monkeypatch.setenv("FHIR_CODER_SMART_KEY_ID", KID)
-    settings = load_settings(None, server=ASGI_BASE)
+    # the in-process sandbox has a made-up host: named, so plain http:// is allowed to it
+    settings = load_settings(None, server=ASGI_BASE, allow_insecure_http=("sandbox.test",))
     db = tmp_path / "sandbox.sqlite3"
     first = create_app(db, auth=AuthConfig.from_json(auth_config))
     seed_store(first.state.store)

@@ -20,8 +20,9 @@ from adapters.pipeline import Pipeline
 from adapters.service.app import create_service
 from adapters.service.cds import SERVICE_ID
 from adapters.service.subscription import build_subscription
-from adapters.settings import TriggerSettings
+from adapters.settings import CdsIssuer, TriggerSettings
 from sandbox.seed import build_seed_bundle
+from tests.adapters.service.cds_client import CdsClient
 
 FHIR = "http://sandbox.test/fhir"
 SERVICE = "http://service.test"
@@ -30,9 +31,14 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 class Harness:
-    def __init__(self, sandbox, service, fhir, ledger, client):
+    def __init__(self, sandbox, service, fhir, ledger, client, ehr):
         self.sandbox, self.service, self.fhir = sandbox, service, fhir
-        self.ledger, self.client = ledger, client
+        self.ledger, self.client, self.ehr = ledger, client, ehr
+
+    async def hook(self, body, **claims):
+        """A CDS Hooks call signed by the EHR (``claims`` change its JWT)."""
+        headers = self.ehr.headers(SERVICE, **claims)
+        return await self.client.post(f"/cds-services/{SERVICE_ID}", json=body, headers=headers)
 
     async def until(self, check, within=20.0):
         deadline = asyncio.get_running_loop().time() + within
@@ -50,11 +56,14 @@ class Harness:
 
 @pytest.fixture
 async def harness(seeded_app, coding, tmp_path):
+    ehr = CdsClient()
     settings = TriggerSettings(
         server=FHIR,
         notify_token=SecretStr(TOKEN),
         jobs_db=tmp_path / "jobs.sqlite3",
         overlap_seconds=0,  # the seed was written a moment ago: a re-query must not see it
+        public_url=SERVICE,
+        cds_issuers=(CdsIssuer(iss=ehr.iss, jwks_file=ehr.write_jwks(tmp_path / "ehr.jwks")),),
     )
     async with FhirClient(FHIR, transport=httpx.ASGITransport(app=seeded_app)) as fhir:
         with JobLedger(settings.jobs_db) as ledger:
@@ -68,7 +77,7 @@ async def harness(seeded_app, coding, tmp_path):
                     transport=httpx.ASGITransport(app=service), base_url=SERVICE
                 ) as client,
             ):
-                yield Harness(seeded_app, service, fhir, ledger, client)
+                yield Harness(seeded_app, service, fhir, ledger, client, ehr)
             await seeded_app.state.notifier.aclose()
 
 
@@ -128,7 +137,14 @@ async def test_duplicate_and_out_of_order_notifications_are_answered_and_skipped
     late = await harness.client.put(url, json=older, headers=AUTH)
     assert late.json() == {"result": "stale"}
     await harness.until(lambda: harness.ledger.pending() == 0)
-    assert len(harness.ledger.jobs()) == 1
+    jobs = harness.ledger.jobs()
+    # version 3 was made up here: the job takes the server's version, and a version-less
+    # check follows it (dropped at once: that version is done)
+    assert [(j.trigger, j.version) for j in jobs] == [
+        ("rest-hook", encounter["meta"]["versionId"]),
+        ("version-check", ""),
+    ]
+    assert jobs[1].outcome in ("duplicate", "coalesced")
     assert [s[2] for s in harness.ledger.skips()] == ["duplicate", "stale"]
 
 
@@ -167,19 +183,19 @@ def discharge(encounter_id="enc-0001-1", **extra):
 async def test_cds_hooks_discovery_and_discharge_queue_the_work(harness):
     found = (await harness.client.get("/cds-services")).json()
     assert found["services"][0]["hook"] == "encounter-discharge"
-    answer = await harness.client.post(f"/cds-services/{SERVICE_ID}", json=discharge())
+    answer = await harness.hook(discharge())
     assert answer.status_code == 200
     cards = answer.json()["cards"]
     assert cards[0]["indicator"] == "info"
     assert "Coding queued" in cards[0]["summary"]
     await harness.until(lambda: "enc-0001-1" in done_claims(harness.ledger))
     assert harness.ledger.jobs()[0].patient == "pat-1"  # the hook's context.patientId
-    bad = await harness.client.post(f"/cds-services/{SERVICE_ID}", json={"hook": "x"})
+    bad = await harness.hook({"hook": "x"})
     assert bad.status_code == 422
-    other = await harness.client.post(
-        f"/cds-services/{SERVICE_ID}", json=discharge(fhirServer="https://other.example/fhir")
-    )
-    assert other.status_code == 412
+    # a hook naming another FHIR server is refused, never coded as our encounter of that id
+    other = await harness.hook(discharge("enc-0002-1", fhirServer="https://other.example/fhir"))
+    assert other.status_code == 400
+    assert "enc-0002-1" not in {job.encounter_id for job in harness.ledger.jobs()}
 
 
 async def test_cds_hooks_without_prefetch_or_fhir_access_is_412(seeded_app, coding, tmp_path):
@@ -187,6 +203,12 @@ async def test_cds_hooks_without_prefetch_or_fhir_access_is_412(seeded_app, codi
     async with FhirClient(FHIR, transport=httpx.ASGITransport(app=seeded_app)) as fhir:
         with JobLedger(settings.jobs_db) as ledger:
             pool = WorkerPool(ledger, Pipeline(fhir, coding), "sb")
+            service = create_service(settings, pool, run_workers=False)
+            transport = httpx.ASGITransport(app=service)
+            async with httpx.AsyncClient(transport=transport, base_url=SERVICE) as client:
+                unsigned = await client.post(f"/cds-services/{SERVICE_ID}", json=discharge())
+                assert unsigned.status_code == 401  # unsigned calls are refused by default
+            settings = settings.model_copy(update={"cds_allow_unsigned": True})
             service = create_service(settings, pool, run_workers=False)
             transport = httpx.ASGITransport(app=service)
             async with httpx.AsyncClient(transport=transport, base_url=SERVICE) as client:
@@ -200,7 +222,7 @@ async def test_health_readiness_metrics_and_openapi(harness):
     assert (await harness.client.get("/healthz")).json() == {"status": "ok"}
     ready = await harness.client.get("/readyz")
     assert ready.status_code == 200
-    await harness.client.post(f"/cds-services/{SERVICE_ID}", json=discharge())
+    await harness.hook(discharge())
     await harness.until(lambda: "enc-0001-1" in done_claims(harness.ledger))
     metrics = (await harness.client.get("/metrics")).text
     assert "fhir_coder_queue_depth 0.0" in metrics
@@ -234,7 +256,7 @@ async def test_the_logs_name_no_patient_and_no_token(harness, caplog):
     await harness.fhir.request("POST", "Subscription", json_body=subscription)
     for encounter_id in ("enc-0001-1", "enc-0002-1", "enc-0003-1"):
         await harness.finish(encounter_id)
-    await harness.client.post(f"/cds-services/{SERVICE_ID}", json=discharge("enc-0004-1"))
+    assert (await harness.hook(discharge("enc-0004-1"))).status_code == 200
     await harness.client.put("/notify/Encounter/enc-0001-1", json={"resourceType": "Patient"})
     gap = {
         "resourceType": "Bundle",

@@ -16,6 +16,7 @@ from adapters.cli.sandbox_process import read_ready_line, running_sandbox
 from adapters.jobs import JobLedger, JobState
 from sandbox.seed import build_seed_bundle
 from tests.adapters.conftest import CRASH_PATIENTS, search_all_sync
+from tests.adapters.service.cds_client import CdsClient
 
 TOKEN = "loopback-notify-token"  # noqa: S105 - the test's own
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -40,9 +41,10 @@ def sandbox_64(tmp_path_factory):
 class Service:
     """``fhir-coder serve`` in a child process; ``url`` once it said it is ready."""
 
-    def __init__(self, fhir, jobs_db, log):
+    def __init__(self, fhir, jobs_db, log, **env_extra):
         # a short lease, so the job a killed process held is taken up again within seconds
         env = {**os.environ, "FHIR_CODER_NOTIFY_TOKEN": TOKEN, "FHIR_CODER_LEASE_SECONDS": "3"}
+        env.update(env_extra)
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -88,7 +90,11 @@ def wait_for(check, timeout=60):
 
 def test_the_sandbox_subscription_reaches_serve_and_the_claim_appears(sandbox_64, tmp_path):
     log = (tmp_path / "serve.log").open("w")
-    service = Service(sandbox_64, tmp_path / "jobs.sqlite3", log)
+    ehr = CdsClient()
+    issuers = [{"iss": ehr.iss, "jwks_file": str(ehr.write_jwks(tmp_path / "ehr.jwks"))}]
+    service = Service(
+        sandbox_64, tmp_path / "jobs.sqlite3", log, FHIR_CODER_CDS_ISSUERS=json.dumps(issuers)
+    )
     try:
         env = {**os.environ, "FHIR_CODER_NOTIFY_TOKEN": TOKEN}
         made = subprocess.run(
@@ -124,7 +130,10 @@ def test_the_sandbox_subscription_reaches_serve_and_the_claim_appears(sandbox_64
             "context": {"userId": "Practitioner/1", "patientId": "x", "encounterId": "enc-0003-1"},
         }
         cds = httpx.post(
-            f"{service.url}/cds-services/fhir-coder-encounter-discharge", json=hook, timeout=10
+            f"{service.url}/cds-services/fhir-coder-encounter-discharge",
+            json=hook,
+            headers=ehr.headers(service.url),
+            timeout=10,
         )
         assert cds.status_code == 200
         assert cds.json()["cards"][0]["indicator"] == "info"
@@ -152,9 +161,12 @@ def test_killed_mid_stream_with_duplicate_and_late_notifications_no_claim_is_los
     resources = search_all_sync(sandbox_500, "Encounter?status=finished&_count=200")
     assert len(resources) >= 500
     sends = []
-    for resource in resources:
-        newer = {**resource, "meta": {**resource["meta"], "versionId": "2"}}
-        sends += [newer, newer, resource]  # a duplicate, then an older version arriving late
+    with httpx.Client(timeout=30) as client:
+        for resource in resources:  # a second version of each, as a clinician's edit makes
+            answer = client.put(f"{sandbox_500}/Encounter/{resource['id']}", json=resource)
+            newer = answer.raise_for_status().json()
+            assert newer["meta"]["versionId"] != resource["meta"]["versionId"]
+            sends += [newer, newer, resource]  # a duplicate, then the older version, late
     rng = random.Random()  # noqa: S311 - when to kill, not a secret
     seed = rng.randrange(1 << 30)
     rng.seed(seed)
@@ -183,7 +195,7 @@ def test_killed_mid_stream_with_duplicate_and_late_notifications_no_claim_is_los
     ids = [c["id"] for c in written]
     assert len(ids) == len(set(ids)), seed  # no encounter's Claim twice
     with JobLedger(jobs_db) as ledger:
-        done = {job.claim_id for job in ledger.jobs(state=JobState.DONE)}
+        done = {j.claim_id for j in ledger.jobs(state=JobState.DONE, limit=100_000) if j.claim_id}
     assert set(ids) == done, seed  # every encounter coded has its Claim: none lost
     assert len(ids) >= 500, seed
     assert not [c for c in written if c.get("related")]
