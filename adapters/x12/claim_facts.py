@@ -163,6 +163,7 @@ class ClaimFacts:
     point_of_origin: str = ""
     discharge_status: str = ""
     corrects: str = ""  # the Claim a replacement or void corrects ("" for an original)
+    encounter: str = ""  # ``Encounter/id`` the lines name (R4's only Claim-to-encounter link)
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -670,8 +671,17 @@ def claim_facts(
         point_of_origin=_point_of_origin(claim),
         discharge_status=discharge,
         corrects=corrects,
+        encounter=_encounter_of(claim),
         notes=tuple(reader.notes),
     )
+
+
+def _encounter_of(claim: Mapping[str, Any]) -> str:
+    for item in _list(claim.get("item")):
+        for ref in _list(_dict(item).get("encounter")):
+            if reference := _reference(ref):
+                return reference
+    return ""
 
 
 def _point_of_origin(claim: Mapping[str, Any]) -> str:

@@ -51,6 +51,7 @@ from x12sdk.v5010.x12_837_005010X223A3.segments import (
     Loop2300RefSegment,
     Loop2310ANm1Segment,
     Loop2400DtpSegment,
+    Loop2400RefSegment,
 )
 from x12sdk.v5010.x12_837_005010X223A3.transaction_set import HealthCareClaimInstitutional
 
@@ -173,6 +174,12 @@ def _claim(facts: ClaimFacts) -> Loop2300:
                 date_time_period_format_qualifier="D8",
                 date_time_period=day(line.serviced or facts.start),
             ),
+            ref_segment=[
+                Loop2400RefSegment(
+                    reference_identification_qualifier="6R",
+                    reference_identification=f"{facts.pcn}L{number}",
+                )
+            ],
         )
         for number, line in enumerate(facts.lines, start=1)
     ]

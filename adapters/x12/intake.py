@@ -55,6 +55,8 @@ class IntakeReport:
     provider_adjustments: int = 0
     statuses: dict[str, str] = field(default_factory=dict)  # claim id -> status now
     already_recorded: bool = False
+    denials: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # claim id -> lines
+    rejections: dict[str, list[str]] = field(default_factory=dict)  # claim id -> codes
 
     def to_json(self) -> dict[str, Any]:
         """The summary ``fhir-coder x12 835 --json`` prints (ids and codes only)."""
@@ -67,6 +69,8 @@ class IntakeReport:
             "provider_adjustments": self.provider_adjustments,
             "statuses": self.statuses,
             "already_recorded": self.already_recorded,
+            "denials": self.denials,
+            "rejections": self.rejections,
         }
 
 
@@ -172,8 +176,11 @@ def record_remittances(
                 )
                 continue
             report.claims_matched += 1
-            report.lines_recorded += _record_claim(db, ledger, claim, submission, digest)
+            lines, denied = _record_claim(db, ledger, claim, submission, digest)
+            report.lines_recorded += lines
             report.statuses[submission.claim_id] = claim_outcome(claim).value
+            if denied:
+                report.denials.setdefault(submission.claim_id, []).extend(denied)
         for remittance in remittances:
             for adjustment in remittance.provider_adjustments:
                 report.provider_adjustments += 1
@@ -210,7 +217,7 @@ def _record_claim(
     claim: RemittanceClaim,
     submission: Submission,
     digest: str,
-) -> int:
+) -> tuple[int, list[dict[str, Any]]]:
     rows: list[tuple[Any, ...]] = []
     denied: list[dict[str, Any]] = []
     for line in claim.lines:
@@ -243,6 +250,7 @@ def _record_claim(
                 denied.append(
                     {
                         "line": line.number,
+                        "reference": line.line_reference,
                         "procedure": line.procedure,
                         "group": adjustment.group,
                         "carc": adjustment.reason,
@@ -297,7 +305,7 @@ def _record_claim(
         "denied": denied,
     }
     ledger.add_event(db, submission.claim_id, claim_outcome(claim).value, "remittance", detail)
-    return len(rows)
+    return len(rows), denied
 
 
 def _record_acknowledgments(
@@ -360,6 +368,8 @@ def _write_acknowledgments(
                     continue
                 ledger.add_event(db, submission.claim_id, status, ack.kind, detail)
                 report.statuses[submission.claim_id] = status
+                if not ack.accepted:
+                    report.rejections[submission.claim_id] = list(ack.codes)
                 if ack.payer_claim_number:
                     db.execute(
                         "UPDATE submissions SET payer_claim_number = ? WHERE claim_id = ?",

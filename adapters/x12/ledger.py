@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Self
 
@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     charge TEXT NOT NULL,
     interchange INTEGER NOT NULL,
     batch TEXT NOT NULL DEFAULT '',
+    encounter TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '{}',
     payer_claim_number TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL,
     submitted_at REAL NOT NULL
@@ -106,6 +108,8 @@ class Submission:
     interchange: int
     corrects: str = ""
     batch: str = ""  # GS06:ST02 of the transaction set it went in (what a 999 names)
+    encounter: str = ""  # Encounter/id of the Claim's lines
+    detail: dict[str, Any] = field(default_factory=dict)  # codes as sent: diagnoses, lines
     payer_claim_number: str = ""
     status: str = "submitted"
     submitted_at: float = 0.0
@@ -142,7 +146,7 @@ class RemitLineRow:
 
 _SUBMISSION_COLUMNS: Final = (
     "claim_id, pcn, base_id, destination, kind, frequency, charge, interchange, corrects,"
-    " payer_claim_number, status, submitted_at, batch"
+    " payer_claim_number, status, submitted_at, batch, encounter, detail"
 )
 
 
@@ -161,6 +165,8 @@ def _submission(row: Sequence[Any]) -> Submission:
         status=row[10],
         submitted_at=row[11],
         batch=row[12],
+        encounter=row[13],
+        detail=json.loads(row[14]),
     )
 
 
@@ -245,7 +251,7 @@ class SubmissionLedger:
         """Record ``submission`` and its first event (inside a :meth:`transaction`)."""
         db.execute(
             f"INSERT INTO submissions ({_SUBMISSION_COLUMNS})"  # noqa: S608 - fixed text
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (claim_id) DO UPDATE SET interchange = excluded.interchange,"
             " status = excluded.status, submitted_at = excluded.submitted_at,"
             " charge = excluded.charge, batch = excluded.batch",
@@ -263,6 +269,8 @@ class SubmissionLedger:
                 submission.status,
                 submission.submitted_at,
                 submission.batch,
+                submission.encounter,
+                json.dumps(submission.detail, sort_keys=True),
             ),
         )
 

@@ -58,6 +58,7 @@ from x12sdk.v5010.x12_837_005010X222A2.segments import (
     Loop2300RefSegment,
     Loop2310BNm1Segment,
     Loop2400DtpSegment,
+    Loop2400RefSegment,
 )
 from x12sdk.v5010.x12_837_005010X222A2.transaction_set import HealthCareClaimProfessional
 
@@ -128,6 +129,13 @@ def _payer_name(facts: ClaimFacts) -> Loop2010Bb:
     )
 
 
+def line_control(facts: ClaimFacts, number: int) -> Loop2400RefSegment:
+    """REF*6R, the line item control number a payer echoes on the 835 (its REF*6R)."""
+    return Loop2400RefSegment(
+        reference_identification_qualifier="6R", reference_identification=f"{facts.pcn}L{number}"
+    )
+
+
 def _pointer_text(pointers: Sequence[int], count: int) -> str:
     """SV107: up to four pointers into the HI list (1-12), joined as components."""
     kept = [p for p in pointers if 1 <= p <= count] or [1]
@@ -179,6 +187,7 @@ def _claim(facts: ClaimFacts, billing_npi: str) -> Loop2300:
                     date_time_period=day(line.serviced or facts.start),
                 )
             ],
+            ref_segment=[line_control(facts, number)],
         )
         for number, line in enumerate(facts.lines, start=1)
     ]

@@ -190,5 +190,7 @@ def record_responses(
         total.lines_recorded += one.lines_recorded
         total.unknown_claims += one.unknown_claims
         total.statuses.update(one.statuses)
+        total.denials.update(one.denials)
+        total.rejections.update(one.rejections)
         total.already_recorded = total.already_recorded or one.already_recorded
     return total

@@ -181,6 +181,26 @@ def _write_atomically(out: Path, text: str) -> None:
         raise
 
 
+def _codes_sent(facts: ClaimFacts) -> dict[str, Any]:
+    """The codes as sent, so a denied line can be shown with the diagnoses it pointed at."""
+    diagnoses = [d.code for d in facts.diagnoses]
+    return {
+        "kind": facts.kind,
+        "diagnoses": diagnoses,
+        "lines": [
+            {
+                "line": number,
+                "code": line.code,
+                "modifiers": list(line.modifiers),
+                "revenue": line.revenue,
+                "charge": str(line.charge),
+                "diagnoses": [diagnoses[p - 1] for p in line.pointers if 0 < p <= len(diagnoses)],
+            }
+            for number, line in enumerate(facts.lines, start=1)
+        ],
+    }
+
+
 def _record(
     ready: Sequence[ClaimFacts],
     ledger: SubmissionLedger,
@@ -208,6 +228,8 @@ def _record(
                     status="submitted",
                     submitted_at=at,
                     batch=batches[facts.submission_key],
+                    encounter=facts.encounter,
+                    detail=_codes_sent(facts),
                 ),
             )
             detail = {"interchange": control, "pcn": facts.pcn, "frequency": facts.frequency}

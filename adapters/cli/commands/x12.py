@@ -26,12 +26,14 @@ from adapters.cli.commands.common import (
 from adapters.exit_codes import ExitCode
 
 if TYPE_CHECKING:
+    from adapters.x12.intake import IntakeReport
     from adapters.x12.ledger import SubmissionLedger
     from adapters.x12.sources import ClaimSource
 
 __all__ = ["register"]
 
 _DEFAULT_LEDGER = DEFAULT_DATA_DIR / "x12.sqlite3"
+DEFAULT_JOBS_DB = DEFAULT_DATA_DIR / "jobs.sqlite3"  # adapters.jobs.ledger's, without importing it
 
 
 def register(commands: Subcommands) -> None:
@@ -63,6 +65,8 @@ def register(commands: Subcommands) -> None:
     remits = actions.add_parser("835", help="record 835 remittances (and 999/277CA replies)")
     remits.add_argument("files", nargs="+", type=Path, metavar="FILE")
     _common(remits)
+    _work(remits)
+    add_auth_arguments(remits)
     remits.set_defaults(run=run_835)
 
     responses = actions.add_parser(
@@ -72,6 +76,7 @@ def register(commands: Subcommands) -> None:
     origin.add_argument("--server", metavar="URL", help="read them from this FHIR server")
     origin.add_argument("--from-ndjson", type=Path, metavar="DIR", help="read them from here")
     _common(responses)
+    _work(responses, evidence=False)
     add_auth_arguments(responses)
     responses.set_defaults(run=run_responses)
 
@@ -90,6 +95,62 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help=f"the submission ledger (default: {_DEFAULT_LEDGER})",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _work(parser: argparse.ArgumentParser, *, evidence: bool = True) -> None:
+    work = parser.add_argument_group("denials as work items (the job ledger's worklist)")
+    work.add_argument(
+        "--jobs-db",
+        type=Path,
+        default=DEFAULT_JOBS_DB,
+        metavar="FILE",
+        help=f"the job ledger to put denied Claims' encounters in (default: {DEFAULT_JOBS_DB})",
+    )
+    work.add_argument("--source-id", metavar="NAME", help="the EHR's name in the job ledger")
+    work.add_argument("--no-work", action="store_true", help="record only; make no work items")
+    if evidence:
+        work.add_argument(
+            "--server",
+            metavar="URL",
+            help="the EHR: each denied encounter is coded again for the evidence (dry run)",
+        )
+
+
+def _open_work(args: argparse.Namespace, ledger: SubmissionLedger, report: IntakeReport) -> int:
+    """Work items for the denials and rejections of ``report``; how many were made."""
+    if args.no_work or not (report.denials or report.rejections):
+        return 0
+    from adapters.jobs.ledger import JobLedger  # noqa: PLC0415
+    from adapters.x12.denials import open_denial_work  # noqa: PLC0415
+
+    found: dict[str, dict[str, Any]] = {}
+    if getattr(args, "server", None):
+        submissions = [
+            s
+            for claim_id in [*report.denials, *report.rejections]
+            if (s := ledger.submission(claim_id)) is not None
+        ]
+        found = asyncio.run(_evidence(args, submissions))
+    with JobLedger(args.jobs_db) as jobs:
+        items = open_denial_work(
+            report,
+            ledger,
+            jobs.work,
+            source=args.source_id,
+            evidence=lambda submission: found.get(submission.claim_id),
+        )
+    return len(items)
+
+
+async def _evidence(args: argparse.Namespace, submissions: list[Any]) -> dict[str, dict[str, Any]]:
+    from adapters.coding_setup import default_coding  # noqa: PLC0415
+    from adapters.denial_evidence import evidence_for  # noqa: PLC0415
+    from adapters.fhir.auth import build_auth  # noqa: PLC0415
+    from adapters.fhir.client import FhirClient  # noqa: PLC0415
+
+    auth = build_auth(auth_settings(args), fhir_base_url=args.server)
+    async with FhirClient(args.server, auth=auth) as fhir:
+        return await evidence_for(submissions, fhir, default_coding(), source_id=args.source_id)
 
 
 def _ledger(args: argparse.Namespace) -> SubmissionLedger:
@@ -160,7 +221,10 @@ def run_835(args: argparse.Namespace) -> int:
 
     reports: list[dict[str, Any]] = []
     with _ledger(args) as ledger:
-        reports.extend(record_x12_file(path, ledger).to_json() for path in args.files)
+        for path in args.files:
+            report = record_x12_file(path, ledger)
+            made = _open_work(args, ledger, report)
+            reports.append(report.to_json() | {"work_items": made})
     return _print_intake(reports, as_json=args.json)
 
 
@@ -180,7 +244,8 @@ def run_responses(args: argparse.Namespace) -> int:
         label = args.server
     with _ledger(args) as ledger:
         report = record_responses(found, ledger, label=label)
-    return _print_intake([report.to_json()], as_json=args.json)
+        made = _open_work(args, ledger, report)
+    return _print_intake([report.to_json() | {"work_items": made}], as_json=args.json)
 
 
 async def _server_responses(args: argparse.Namespace, reader: Any) -> Any:  # noqa: ANN401
@@ -200,7 +265,8 @@ def _print_intake(reports: list[dict[str, Any]], *, as_json: bool) -> int:
             out(
                 f"{report['source']}: {report['kind']}, {report['claims_matched']} claims matched,"
                 f" {report['lines_recorded']} lines recorded,"
-                f" {len(report['unknown_claims'])} not ours"
+                f" {len(report['unknown_claims'])} not ours,"
+                f" {report.get('work_items', 0)} work items"
                 + (" (already recorded)" if report.get("already_recorded") else "")
             )
             for pcn in report["unknown_claims"]:

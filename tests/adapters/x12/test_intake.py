@@ -89,7 +89,7 @@ def test_an_835_from_x12sdk_is_matched_per_line_with_denials_partial_pay_and_plb
     history = ledger.history(visit.claim_id)
     assert [e.status for e in history] == ["submitted", "partially-paid"]
     assert history[-1].detail["denied"] == [
-        {"line": 2, "procedure": "12001", "group": "CO", "carc": "11", "rarc": []}
+        {"line": 2, "reference": "", "procedure": "12001", "group": "CO", "carc": "11", "rarc": []}
     ]
     assert ledger.submission(visit.claim_id).payer_claim_number  # CLP07 kept for a replacement
     assert ledger.submission(stay.claim_id).status == "denied"

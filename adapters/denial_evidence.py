@@ -1,0 +1,71 @@
+"""The evidence behind a denied Claim's codes: its encounter gathered and coded again.
+
+A coder working a denial needs what produced each code: the Condition or Procedure it
+was read from, the coding the EHR sent, how it was coded (as sent, crosswalk, suggestion)
+and the rule or table row that chose it. The Claim carries only the codes, so the
+encounter is gathered from the EHR and coded again, without writing anything (the same
+:class:`~adapters.pipeline.Pipeline` as ``fhir-coder code --dry-run``). It joins two rooms
+(x12's submissions, the pipeline), so it lives at the top of ``adapters``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from adapters.coding_setup import CodingSetup
+from adapters.fhir.client import FhirClient
+from adapters.pipeline import Pipeline
+from adapters.x12.ledger import Submission
+from fhir_coder.model import CodedLine
+from fhir_coder.snapshot import to_plain
+
+__all__ = ["evidence_for"]
+
+
+def _line(line: CodedLine) -> dict[str, Any]:
+    return {
+        "code": line.code,
+        "system": line.system,
+        "source": line.source.reference,
+        "source_version": line.source.version_id or "",
+        "source_coding": to_plain(line.source_coding) if line.source_coding else None,
+        "method": line.method.value,
+        "rule": line.rule,
+        "confidence": line.confidence,
+        "release": line.release,
+        "modifiers": list(line.modifiers),
+    }
+
+
+async def evidence_for(
+    submissions: Iterable[Submission],
+    fhir: FhirClient,
+    coding: CodingSetup,
+    *,
+    source_id: str | None = None,
+    concurrency: int = 4,
+) -> dict[str, dict[str, Any]]:
+    """Per Claim id, its encounter's coded lines with their sources and rules (dry run)."""
+    pipeline = Pipeline(fhir, coding, source_id=source_id, write=False)
+    gate = asyncio.Semaphore(concurrency)
+    found: dict[str, dict[str, Any]] = {}
+
+    async def one(submission: Submission) -> None:
+        encounter_id = submission.encounter.removeprefix("Encounter/")
+        if not encounter_id:
+            return
+        async with gate:
+            result = await pipeline.process(encounter_id)
+        if result.coded is None:
+            return
+        found[submission.claim_id] = {
+            "encounter": submission.encounter,
+            "version": result.coded.encounter.version_id or "",
+            "diagnoses": [_line(line) for line in result.coded.diagnoses],
+            "procedures": [_line(line) for line in result.coded.procedures],
+        }
+
+    await asyncio.gather(*(one(s) for s in submissions))
+    return found
