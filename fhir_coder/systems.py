@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "CARC",
     "CPT",
     "FHIR_CODER_NS",
     "HCPCS",
     "ICD10",
     "ICD10CM",
     "ICD10PCS",
+    "RARC",
     "SNOMED",
+    "X12_GROUP",
     "canonical_system",
     "display_icd10cm",
     "normalise_icd10cm",
@@ -28,6 +31,10 @@ ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
 SNOMED = "http://snomed.info/sct"
 CPT = "http://www.ama-assn.org/go/cpt"
 HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+# X12's code lists as CARIN Blue Button names them (codes only: the descriptions are licensed)
+CARC = "https://x12.org/codes/claim-adjustment-reason-codes"
+RARC = "https://x12.org/codes/remittance-advice-remark-codes"
+X12_GROUP = "https://x12.org/codes/claim-adjustment-group-codes"
 
 FHIR_CODER_NS = "urn:fhir-coder"
 """Namespace of fhir-coder's own identifier systems and code systems."""

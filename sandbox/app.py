@@ -39,6 +39,8 @@ from sandbox.conditional import conditional_update, create_if_none_exist
 from sandbox.export_routes import export_routes
 from sandbox.faults import FaultConfig, FaultMiddleware
 from sandbox.history import history_bundle
+from sandbox.payer import PayerRules
+from sandbox.payer_routes import payer_routes
 from sandbox.problems import FhirRequestError, problem
 from sandbox.reference_check import unresolved_issues
 from sandbox.routing import FhirRoutes, Route, method_not_allowed, outcome_response
@@ -341,6 +343,7 @@ def create_app(
     faults: FaultConfig | None = None,
     cursor_ttl_seconds: float = CURSOR_TTL_SECONDS,
     export_retry_after: int = 1,
+    payer: PayerRules | None = None,
 ) -> FastAPI:
     """A FHIR R4 server over the SQLite file ``db_path`` (created when missing).
 
@@ -349,7 +352,8 @@ def create_app(
     ``faults`` injected latency and failures (see :mod:`sandbox.faults`). Paging links
     older than ``cursor_ttl_seconds`` are answered 410 Gone. Bulk Data ``$export`` jobs
     (:mod:`sandbox.bulk_export`) write their files beside the database and ask pollers to
-    come back after ``export_retry_after`` seconds.
+    come back after ``export_retry_after`` seconds. ``payer`` adds a payer that adjudicates
+    Claims by those rules (``Claim/$submit``, ``$submit-x12``: :mod:`sandbox.payer`).
     The store opens now, so the app works under ``httpx.ASGITransport`` (which runs no
     lifespan); it closes when a server running the app shuts down.
     """
@@ -382,6 +386,8 @@ def create_app(
     app.state.exports = exports
     routes = _routes(store, base, max_body_bytes, cursor_ttl_seconds, notifier)
     routes += export_routes(exports, base, requires_token=auth is not None)
+    if payer is not None:
+        routes += payer_routes(store, payer, max_body_bytes=max_body_bytes)
     service = TokenService(auth) if auth is not None else None
     if service is not None:
         routes += _auth_routes(service, base)

@@ -25,6 +25,7 @@ from sandbox.auth import load_auth_config
 from sandbox.faults import ENV_VAR, FAULT_KINDS, FaultConfig, faults_from_env
 from sandbox.http_protocol import SandboxHttpProtocol
 from sandbox.loading import LoadError, load_paths
+from sandbox.payer import PayerRules
 from sandbox.seed import DEFAULT_PATIENTS, DEFAULT_SEED, seed_store
 from sandbox.store import Store
 from sandbox.validation import settle_before_serving
@@ -93,6 +94,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="FILE",
         help="JSON of bearer tokens and SMART backend clients; every route but /metadata "
         "and /.well-known/smart-configuration then needs a bearer token",
+    )
+    parser.add_argument(
+        "--payer-rules",
+        type=Path,
+        metavar="FILE",
+        help="JSON rules of a payer that adjudicates Claims (Claim/$submit, $submit-x12); "
+        "see sandbox/payer.py",
+    )
+    parser.add_argument(
+        "--payer", action="store_true", help="a payer with the default rules (pays 80%% of charges)"
     )
     faults = parser.add_argument_group(
         "fault injection", f"off by default; {ENV_VAR} may hold the same settings as JSON"
@@ -183,6 +194,13 @@ def _faults(options: argparse.Namespace) -> FaultConfig | None:
     return faults_from_env()
 
 
+def _payer(options: argparse.Namespace) -> PayerRules | None:
+    """The payer the flags ask for: its rules file, the default rules, or none."""
+    if options.payer_rules is not None:
+        return PayerRules.from_file(options.payer_rules)
+    return PayerRules() if options.payer else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox until SIGTERM or SIGINT; 0 after a clean stop."""
     options = parse_args(argv)
@@ -216,10 +234,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         sys.stderr.write(f"fhir-coder sandbox: {exc}\n")
         return 2
+    try:
+        payer = _payer(options)
+    except ConfigurationError as exc:
+        sys.stderr.write(f"fhir-coder sandbox: {exc}\n")
+        return 2
     sock = _bind(options.host, options.port)
     base_url = _base_url(sock)
     config = uvicorn.Config(
-        create_app(db_path, base_path=BASE_PATH, auth=auth, faults=faults),
+        create_app(db_path, base_path=BASE_PATH, auth=auth, faults=faults, payer=payer),
         http=SandboxHttpProtocol,
         log_level="warning",
         access_log=False,

@@ -25,6 +25,7 @@ from adapters.x12.intake import IntakeReport, record_acknowledgment_list, record
 from adapters.x12.ledger import SubmissionLedger
 from adapters.x12.sources import claims_from_ndjson
 from fhir_coder.remittance import Adjustment, Remittance, RemittanceClaim, RemittanceLine
+from fhir_coder.systems import CARC, RARC, X12_GROUP
 
 __all__ = [
     "CARC_SYSTEM",
@@ -36,9 +37,9 @@ __all__ = [
     "responses_from_server",
 ]
 
-CARC_SYSTEM: Final = "https://x12.org/codes/claim-adjustment-reason-codes"
-RARC_SYSTEM: Final = "https://x12.org/codes/remittance-advice-remark-codes"
-GROUP_SYSTEM: Final = "https://x12.org/codes/claim-adjustment-group-codes"
+CARC_SYSTEM: Final = CARC
+RARC_SYSTEM: Final = RARC
+GROUP_SYSTEM: Final = X12_GROUP
 _PATIENT_SHARE: Final = frozenset({"deductible", "copay", "coinsurance"})
 _KINDS: Final = ("ClaimResponse", "ExplanationOfBenefit")
 

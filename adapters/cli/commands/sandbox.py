@@ -34,6 +34,12 @@ def register(commands: Subcommands) -> None:
         metavar="FILE",
         help="JSON file of bearer tokens and SMART backend clients; without it, no auth",
     )
+    sandbox.add_argument(
+        "--payer-rules",
+        type=Path,
+        metavar="FILE",
+        help="run a payer that adjudicates Claims by these JSON rules (docs/x12.md)",
+    )
     sandbox.set_defaults(run=run)
 
 
@@ -53,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         *(["--no-seed"] if args.no_seed else []),
         *(arg for path in args.load for arg in ("--load", str(path))),
         *(["--auth-config", str(args.auth_config)] if args.auth_config else []),
+        *(["--payer-rules", str(args.payer_rules)] if args.payer_rules else []),
     )
     try:
         return subprocess.call(command)  # noqa: S603 - our own interpreter and module

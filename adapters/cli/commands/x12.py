@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from adapters.x12.intake import IntakeReport
     from adapters.x12.ledger import SubmissionLedger
     from adapters.x12.sources import ClaimSource
+    from fhir_coder.model import CodedEncounter
 
 __all__ = ["register"]
 
@@ -144,13 +145,19 @@ def _open_work(args: argparse.Namespace, ledger: SubmissionLedger, report: Intak
 
 async def _evidence(args: argparse.Namespace, submissions: list[Any]) -> dict[str, dict[str, Any]]:
     from adapters.coding_setup import default_coding  # noqa: PLC0415
-    from adapters.denial_evidence import evidence_for  # noqa: PLC0415
     from adapters.fhir.auth import build_auth  # noqa: PLC0415
     from adapters.fhir.client import FhirClient  # noqa: PLC0415
+    from adapters.pipeline import Pipeline  # noqa: PLC0415
+    from adapters.x12.evidence import evidence_for  # noqa: PLC0415
 
     auth = build_auth(auth_settings(args), fhir_base_url=args.server)
     async with FhirClient(args.server, auth=auth) as fhir:
-        return await evidence_for(submissions, fhir, default_coding(), source_id=args.source_id)
+        pipeline = Pipeline(fhir, default_coding(), source_id=args.source_id, write=False)
+
+        async def code(encounter_id: str) -> CodedEncounter | None:
+            return (await pipeline.process(encounter_id)).coded
+
+        return await evidence_for(submissions, code)
 
 
 def _ledger(args: argparse.Namespace) -> SubmissionLedger:

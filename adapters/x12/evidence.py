@@ -3,22 +3,20 @@
 A coder working a denial needs what produced each code: the Condition or Procedure it
 was read from, the coding the EHR sent, how it was coded (as sent, crosswalk, suggestion)
 and the rule or table row that chose it. The Claim carries only the codes, so the
-encounter is gathered from the EHR and coded again, without writing anything (the same
-:class:`~adapters.pipeline.Pipeline` as ``fhir-coder code --dry-run``). It joins two rooms
-(x12's submissions, the pipeline), so it lives at the top of ``adapters``.
+encounter is gathered from the EHR and coded again, without writing anything: the caller
+passes ``code``, an encounter id to its :class:`~fhir_coder.model.CodedEncounter` (the CLI
+gives a dry-run :class:`~adapters.pipeline.Pipeline`, as ``fhir-coder code --dry-run`` uses),
+so this room needs no pipeline of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from adapters.coding_setup import CodingSetup
-from adapters.fhir.client import FhirClient
-from adapters.pipeline import Pipeline
 from adapters.x12.ledger import Submission
-from fhir_coder.model import CodedLine
+from fhir_coder.model import CodedEncounter, CodedLine
 from fhir_coder.snapshot import to_plain
 
 __all__ = ["evidence_for"]
@@ -41,14 +39,11 @@ def _line(line: CodedLine) -> dict[str, Any]:
 
 async def evidence_for(
     submissions: Iterable[Submission],
-    fhir: FhirClient,
-    coding: CodingSetup,
+    code: Callable[[str], Awaitable[CodedEncounter | None]],
     *,
-    source_id: str | None = None,
     concurrency: int = 4,
 ) -> dict[str, dict[str, Any]]:
-    """Per Claim id, its encounter's coded lines with their sources and rules (dry run)."""
-    pipeline = Pipeline(fhir, coding, source_id=source_id, write=False)
+    """Per Claim id, its encounter's coded lines with their sources and rules."""
     gate = asyncio.Semaphore(concurrency)
     found: dict[str, dict[str, Any]] = {}
 
@@ -57,14 +52,14 @@ async def evidence_for(
         if not encounter_id:
             return
         async with gate:
-            result = await pipeline.process(encounter_id)
-        if result.coded is None:
+            coded = await code(encounter_id)
+        if coded is None:
             return
         found[submission.claim_id] = {
             "encounter": submission.encounter,
-            "version": result.coded.encounter.version_id or "",
-            "diagnoses": [_line(line) for line in result.coded.diagnoses],
-            "procedures": [_line(line) for line in result.coded.procedures],
+            "version": coded.encounter.version_id or "",
+            "diagnoses": [_line(line) for line in coded.diagnoses],
+            "procedures": [_line(line) for line in coded.procedures],
         }
 
     await asyncio.gather(*(one(s) for s in submissions))

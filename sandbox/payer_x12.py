@@ -1,0 +1,132 @@
+"""The sandbox payer's X12 face: an 837 interchange in, the 835 that answers it out.
+
+The 837 is read with x12sdk's reader (any claim it cannot read is a 400 naming why) and
+each claim adjudicated by :func:`sandbox.payer.adjudicate`; the 835 is x12sdk's 835
+builder given what was decided (CLP01 our patient control number, SVC per line with its
+CAS group code, CARC and amount), so it balances by construction. A claim's coverage is
+the Coverage whose ``subscriberId`` is the 837's member id (2010BA NM109).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from x12sdk.generate import generate_835
+from x12sdk.generate._spec import AdjustmentSpec, ClaimSpec, ServiceLineSpec
+from x12sdk.io import X12ModelReader
+
+from sandbox.payer import ClaimIn, ClaimOut, LineIn, PayerRules, adjudicate, coverage_in_force
+
+__all__ = ["adjudicate_837", "claims_from_837", "remittance_835"]
+
+_DIAGNOSIS_QUALIFIERS = ("ABK", "ABF", "BK", "BF")
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except (ValueError, IndexError):
+        return None
+
+
+def _line(loop: Any, number: int, diagnoses: list[str], institutional: bool) -> LineIn:  # noqa: ANN401
+    if institutional:
+        segment = loop.sv2_segment
+        product = str(segment.composite_medical_procedure_identifier or "").split(":")
+        pointers: list[int] = list(range(1, len(diagnoses) + 1))
+    else:
+        segment = loop.sv1_segment
+        product = str(segment.product_service_id_qualifier).split(":")
+        pointers = [int(p) for p in str(segment.composite_diagnosis_code_pointer).split(":") if p]
+    dates = loop.dtp_segment if isinstance(loop.dtp_segment, list) else [loop.dtp_segment]
+    served = next((_day(str(d.date_time_period)) for d in dates if d is not None), None)
+    return LineIn(
+        number=number,
+        code=product[1] if len(product) > 1 else "",
+        modifiers=tuple(p for p in product[2:] if p),
+        units=Decimal(segment.service_unit_count),
+        charge=Decimal(segment.line_item_charge_amount),
+        diagnoses=tuple(diagnoses[p - 1] for p in pointers if 0 < p <= len(diagnoses)),
+        served=served,
+    )
+
+
+def claims_from_837(
+    text: str, coverage_for: Callable[[str], Mapping[str, Any] | None]
+) -> list[ClaimIn]:
+    """Every claim of the 837 ``text``, with its coverage's standing on its first date."""
+    claims: list[ClaimIn] = []
+    with X12ModelReader(text) as reader:
+        for model in reader.models():
+            institutional = "Institutional" in type(model).__name__
+            for submitted in model.claims():
+                claim = submitted.claim
+                diagnoses = [
+                    str(code[1]).upper()
+                    for hi in claim.hi_segment or []
+                    for i in range(1, 13)
+                    if (code := getattr(hi, f"health_care_code_{i}"))
+                    and code[0] in _DIAGNOSIS_QUALIFIERS
+                ]
+                lines = tuple(
+                    _line(loop, number, diagnoses, institutional)
+                    for number, loop in enumerate(submitted.service_lines, start=1)
+                )
+                first = min((line.served for line in lines if line.served), default=None)
+                claims.append(
+                    ClaimIn(
+                        key=str(claim.clm_segment.patient_control_number),
+                        lines=lines,
+                        coverage_in_force=coverage_in_force(
+                            coverage_for(str(submitted.member_id or "")), first
+                        ),
+                        kind="institutional" if institutional else "professional",
+                    )
+                )
+    return claims
+
+
+def remittance_835(results: list[ClaimOut], rules: PayerRules) -> str:
+    """The 835 answering ``results``, built by x12sdk (seeded by its content: reproducible)."""
+    specs = [
+        ClaimSpec(
+            charge=result.charge,
+            status="4" if result.denied else "1",
+            patient_control_number=result.claim.key,
+            lines=[
+                ServiceLineSpec(
+                    charge=line.charge,
+                    procedure=":".join((line.line.code, *line.line.modifiers)),
+                    units=int(line.line.units),
+                    adjustments=[
+                        AdjustmentSpec(group, carc, amount)
+                        for group, carc, amount in line.adjustments
+                    ],
+                )
+                for line in result.lines
+            ],
+        )
+        for result in results
+    ]
+    seed = int(hashlib.sha256("|".join(r.claim.key for r in results).encode()).hexdigest()[:8], 16)
+    return str(
+        generate_835(
+            seed=seed,
+            claims=specs,
+            payer_name=rules.name,
+            sender_id=rules.payer_id,
+            receiver_id="SANDBOXPROV",
+        )
+    )
+
+
+def adjudicate_837(
+    text: str, rules: PayerRules, coverage_for: Callable[[str], Mapping[str, Any] | None]
+) -> tuple[list[ClaimOut], str]:
+    """Adjudicate every claim of an 837; the results and the 835 answering them."""
+    results = [adjudicate(claim, rules) for claim in claims_from_837(text, coverage_for)]
+    return results, remittance_835(results, rules)
