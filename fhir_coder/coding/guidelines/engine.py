@@ -396,15 +396,16 @@ def _lateral(state: _Encounter, line: CodedLine, table: LateralityTable) -> Code
         return line
     wanted = _words(line.display, table)
     others = {"right", "left", "bilateral"} - {side}
+    # A 7th character that says the encounter (A, D, S...) must stay; one that says the eye
+    # (E11.3211) is what the side changes.
+    encounter_character = len(line.code) == _SEVEN and line.code[-1].isalpha()
     codes = state.context.codesets
     on = state.context.on
     for depth in range(1, len(line.code) - 2):
         parent = line.code[:-depth]
         children = codes.lookup(ICD10CM, parent, on).billable_children
         for child in children:
-            if len(child) != len(line.code) or (
-                len(child) == _SEVEN and child[-1].isalpha() and child[-1] != line.code[-1]
-            ):
+            if encounter_character and (len(child) != _SEVEN or child[-1] != line.code[-1]):
                 continue
             text = codes.lookup(ICD10CM, child, on).description
             said = set(_WORD.findall(text.lower()))
@@ -454,7 +455,9 @@ def _combined(
     present = next((o for o in lines if o.code == target), None)
     used = ([anchor] if replacing else []) + dropped
     if present is None:
-        new = state.line(anchor, target, rule, used, _with(partners, anchor))
+        # A combination added beside an anchor it does not replace starts its own story.
+        base = anchor if replacing else replace(anchor, changes=())
+        new = state.line(base, target, rule, used, _with(partners, anchor))
         if new is None:
             return lines
     elif not used:

@@ -33,3 +33,44 @@ def test_malformed_gold_row_is_a_one_line_error_naming_the_line(tmp_path, capsys
 def test_missing_gold_file_is_a_configuration_error(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "nope.tsv")]) == ExitCode.CONFIGURATION
     assert "does not exist" in capsys.readouterr().err
+
+
+ENCOUNTERS = GOLD.parent / "encounters.tsv"
+
+
+def test_the_encounter_development_set_agrees_in_every_family(capsys):
+    assert main(["evaluate", str(ENCOUNTERS), "--json"]) == ExitCode.OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["encounters"] >= 150
+    assert report["invalid_codes_emitted"] == 0
+    families = report["families"]
+    for family in (
+        "diabetes", "hypertension", "copd-asthma", "influenza", "covid-19", "other-with",
+        "symptoms", "sepsis", "pregnancy", "etiology-manifestation", "z-codes",
+        "status-history", "uncertain", "seventh-character", "laterality", "bmi", "separate",
+    ):  # fmt: skip
+        assert families[family]["encounters"] >= 5, family
+    assert report["disagreements"] == []
+    assert report["agreement"] == 1.0
+
+
+def test_an_encounter_gold_row_that_disagrees_is_listed_with_its_section(tmp_path, capsys):
+    gold = tmp_path / "encounters.tsv"
+    gold.write_text(
+        "id\tfamily\tsection\tclass\tage\tsex\tencounter\tconditions\texpected\tfirst\n"
+        "dm\tdiabetes\tI.A.15\tAMB\t60\tmale\t-\tE11.9; N18.30\tE11.9 N18.30\tE11.9\n"
+    )
+    assert main(["evaluate", str(gold)]) == ExitCode.OK
+    printed = capsys.readouterr().out
+    assert "diabetes: 0/1 (0.0%)" in printed
+    assert "line 2 dm (I.A.15): expected E11.9 N18.30 first E11.9, got E11.22 N18.30" in printed
+
+
+def test_a_malformed_encounter_gold_row_names_its_line(tmp_path, capsys):
+    gold = tmp_path / "encounters.tsv"
+    gold.write_text(
+        "id\tfamily\tsection\tclass\tage\tsex\tencounter\tconditions\texpected\tfirst\n"
+        "dm\tdiabetes\tI.A.15\tAMB\t60\tmale\t-\tE11.9{site=up}\tE11.9\t-\n"
+    )
+    assert main(["evaluate", str(gold)]) == ExitCode.CONFIGURATION
+    assert f"{gold}:2: site is left, right or bilateral" in capsys.readouterr().err
