@@ -26,6 +26,7 @@ __all__ = [
     "Encounter",
     "EncounterClass",
     "GuidelineChange",
+    "Immunization",
     "Observation",
     "PatientFacts",
     "Procedure",
@@ -167,6 +168,24 @@ class Observation:
 
 @fast_init
 @dataclass(frozen=True, slots=True)
+class Immunization:
+    """A vaccine given during the encounter: billed as the product and its administration.
+
+    ``vaccine`` is ``Immunization.vaccineCode`` (CVX, or NDC); ``route`` the v3
+    RouteOfAdministration code as sent (``IM``, ``SC``, ``NASINHL``, ``PO``...): oral and
+    intranasal vaccines have their own administration codes.
+    """
+
+    source: SourceRef
+    vaccine: tuple[Coding, ...]
+    status: str = ""
+    occurred: date | None = None
+    route: str = ""
+    text: str = ""
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
 class CoverageRef:
     """A Coverage that may pay for the encounter, and its payer."""
 
@@ -207,6 +226,9 @@ class Encounter:
     period_end: datetime | date | None = None
     diagnoses: tuple[Diagnosis, ...] = ()
     procedures: tuple[Procedure, ...] = ()
+    # Vaccines given during the encounter (Immunization.encounter, or on its dates):
+    # each is billed as the vaccine product and its administration.
+    immunizations: tuple[Immunization, ...] = ()
     coverages: tuple[CoverageRef, ...] = ()
     providers: tuple[Provider, ...] = ()
     read_issues: tuple[Issue, ...] = ()  # what the adapter could not read, per resource

@@ -12,6 +12,7 @@ import re
 __all__ = [
     "CARC",
     "CPT",
+    "CVX",
     "FHIR_CODER_NS",
     "HCPCS",
     "ICD10",
@@ -35,6 +36,7 @@ HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 CARC = "https://x12.org/codes/claim-adjustment-reason-codes"
 RARC = "https://x12.org/codes/remittance-advice-remark-codes"
 X12_GROUP = "https://x12.org/codes/claim-adjustment-group-codes"
+CVX = "http://hl7.org/fhir/sid/cvx"
 
 FHIR_CODER_NS = "urn:fhir-coder"
 """Namespace of fhir-coder's own identifier systems and code systems."""
@@ -48,6 +50,8 @@ _ALIASES: dict[str, str] = {
     "http://hl7.org/fhir/sid/icd-10-pcs": ICD10PCS,
     "urn:oid:2.16.840.1.113883.6.3": ICD10,
     "urn:oid:2.16.840.1.113883.6.96": SNOMED,
+    "urn:oid:2.16.840.1.113883.12.292": CVX,
+    "http://hl7.org/fhir/sid/cvx/": CVX,
     "http://snomed.info/sct/": SNOMED,
     "https://snomed.info/sct": SNOMED,
     "urn:oid:2.16.840.1.113883.6.12": CPT,

@@ -173,6 +173,13 @@ _BY_TYPE: dict[str, tuple[SearchParam, ...]] = {
         _date("date", "performedDateTime", "performedPeriod"),
     ),
     "Coverage": (_status(), _identifier(), _patient("beneficiary")),
+    "Immunization": (
+        _status(),
+        _identifier(),
+        _patient("patient"),
+        _date("date", "occurrenceDateTime"),
+        _token("vaccine-code", "vaccineCode"),
+    ),
     "Claim": (
         _status(),
         _identifier(),

@@ -18,6 +18,7 @@ from fhir_coder.model import (
     CoverageRef,
     Diagnosis,
     EncounterClass,
+    Immunization,
     PatientFacts,
     Procedure,
     Provider,
@@ -35,6 +36,7 @@ __all__ = [
     "read_codings",
     "read_condition",
     "read_coverage",
+    "read_immunization",
     "read_patient",
     "read_procedure",
     "read_providers",
@@ -400,6 +402,25 @@ def read_procedure(resource: dict[str, Any], *, issues: list[Issue] | None = Non
         )
         if isinstance(reason_codes, list)
         else (),
+    )
+
+
+def read_immunization(
+    resource: dict[str, Any], *, issues: list[Issue] | None = None
+) -> Immunization:
+    """An Immunization: its vaccine codes, status, date and route (for the administration code)."""
+    where = source_ref(resource)
+    vaccine = resource.get("vaccineCode")
+    route = read_codings(resource.get("route"))
+    return Immunization(
+        source=where,
+        vaccine=read_codings(
+            vaccine, issues=issues, source=where.reference, expression="Immunization.vaccineCode"
+        ),
+        status=str(resource.get("status") or ""),
+        occurred=fhir_date(resource.get("occurrenceDateTime")),
+        route=route[0].code if route else "",
+        text=str(vaccine.get("text") or "") if isinstance(vaccine, dict) else "",
     )
 
 

@@ -21,6 +21,7 @@ from adapters.fhir.reading import (
     read_codings,
     read_condition,
     read_coverage,
+    read_immunization,
     read_patient,
     read_procedure,
 )
@@ -29,7 +30,14 @@ from adapters.gathering.parties import read_issue
 from fhir_coder.model import Diagnosis, Encounter, Provider
 from fhir_coder.outcome import Issue
 
-__all__ = ["BAD_SHAPE", "INACTIVE_COVERAGE", "assemble_encounter", "read_conditions", "read_each"]
+__all__ = [
+    "BAD_SHAPE",
+    "INACTIVE_COVERAGE",
+    "assemble_encounter",
+    "last_day",
+    "read_conditions",
+    "read_each",
+]
 
 INACTIVE_COVERAGE = frozenset({"cancelled", "entered-in-error", "draft"})
 """Coverage statuses that cannot pay for an encounter."""
@@ -78,7 +86,7 @@ def _day(moment: date | None) -> date | None:
     return moment.date() if isinstance(moment, datetime) else moment
 
 
-def _last_day(value: object) -> date | None:
+def last_day(value: object) -> date | None:
     """The last day a FHIR date or dateTime covers: ``2025`` ends on 31 December 2025."""
     day = fhir_date(value)
     if day is None or not isinstance(value, str):
@@ -113,7 +121,7 @@ def _in_force(
         if not isinstance(period, dict):
             kept.append(coverage)
             continue
-        begins, ends = fhir_date(period.get("start")), _last_day(period.get("end"))
+        begins, ends = fhir_date(period.get("start")), last_day(period.get("end"))
         if (begins is None or begins <= last) and (ends is None or ends >= first):
             kept.append(coverage)
             continue
@@ -130,7 +138,7 @@ def _in_force(
     return kept
 
 
-def assemble_encounter(
+def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it is made of
     resource: dict[str, Any],
     *,
     patient: dict[str, Any],
@@ -140,6 +148,7 @@ def assemble_encounter(
     providers: tuple[Provider, ...],
     source_id: str,
     issues: list[Issue],
+    immunizations: Sequence[dict[str, Any]] = (),
 ) -> Encounter:
     """The core's Encounter from its FHIR resources (inactive Coverage left out)."""
     encounter_id = str(resource.get("id"))
@@ -173,6 +182,9 @@ def assemble_encounter(
         period_end=parse_fhir_datetime(period.get("end")),
         diagnoses=diagnoses,
         procedures=read_each(procedures, lambda p: read_procedure(p, issues=issues), issues),
+        immunizations=read_each(
+            immunizations, lambda i: read_immunization(i, issues=issues), issues
+        ),
         coverages=read_each(active, read_coverage, issues),
         providers=providers,
         read_issues=tuple(issues),

@@ -105,6 +105,7 @@ def encounters_in_bundle(
     index = BundleIndex(bundle)
     conditions = _linked(index, "Condition", "encounter")
     procedures = _linked(index, "Procedure", "encounter")
+    immunizations = _linked(index, "Immunization", "encounter")
     coverages = _linked(index, "Coverage", "beneficiary")
     encounters: list[Encounter] = []
     for resource in index.by_type["Encounter"]:
@@ -135,6 +136,7 @@ def encounters_in_bundle(
                 providers=read_providers(resource),
                 source_id=source_id,
                 issues=issues,
+                immunizations=immunizations[id(resource)],
             )
         )
     return encounters

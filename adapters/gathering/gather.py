@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from adapters.fhir.client import FhirClient, matches, outcome_warnings
-from adapters.fhir.reading import reference_of
+from adapters.fhir.reading import fhir_date, reference_of
 from adapters.fhir.references import (
     Fetch,
     Unresolvable,
@@ -29,7 +29,7 @@ from adapters.fhir.references import (
 )
 from adapters.fhir.rounds import GatherSession, as_literal, resolved, run_round, session_for
 from adapters.fhir.search import Query
-from adapters.gathering.assembly import assemble_encounter
+from adapters.gathering.assembly import assemble_encounter, last_day
 from adapters.gathering.listing import listed_diagnoses, listed_plans
 from adapters.gathering.parties import party_plans, providers, read_issue
 from fhir_coder.errors import (
@@ -121,12 +121,56 @@ def _coverage_fetch(patient_id: str) -> Fetch:
     return Fetch(url, url, "Bundle", searchset=True)
 
 
+def _immunization_fetch(patient_id: str) -> Fetch:
+    """The patient's Immunizations, asked for once and kept like their Coverage.
+
+    R4 has no ``encounter`` search on Immunization: each encounter takes its own from them.
+    """
+    url = f"Immunization?patient=Patient/{quote(patient_id)}&_count={_PAGE}"
+    return Fetch(url, url, "Bundle", searchset=True)
+
+
+def _immunizations_of(
+    found: dict[str, Any] | None, encounter: dict[str, Any], base: str, issues: list[Issue]
+) -> list[dict[str, Any]]:
+    """The Immunizations given during ``encounter``: naming it, or naming none and dated in it."""
+    reference = f"Encounter/{encounter.get('id')}"
+    if found is None:
+        issues.append(
+            read_issue(
+                f"the Immunization search for {reference}'s patient failed: vaccines given "
+                "during the encounter, if any, are not on the claim",
+                reference,
+                "Immunization",
+                rule="READ-IMMUNIZATIONS-UNAVAILABLE",
+            )
+        )
+        return []
+    period = encounter.get("period") or {}
+    first = fhir_date(period.get("start"))
+    last = last_day(period.get("end") or period.get("start"))
+    kept: list[dict[str, Any]] = []
+    for immunization in matches(found, "Immunization"):
+        named = reference_of(immunization.get("encounter"))
+        if named:
+            target = literal_reference(named, base)
+            if target is not None and f"{target[0]}/{target[1]}" == reference:
+                kept.append(immunization)
+            continue
+        day = fhir_date(immunization.get("occurrenceDateTime"))
+        if day is not None and first is not None and last is not None and first <= day <= last:
+            kept.append(immunization)
+    return kept
+
+
 def _hinted_fetches(patient_hint: str, base: str) -> list[Fetch]:
-    """The patient and their Coverage, asked for in round one when the trigger named them."""
+    """The patient, their Coverage and Immunizations, in round one when the trigger named them."""
     if not patient_hint:
         return []
     plan = plan_reference({"reference": f"Patient/{patient_hint}"}, base, expected_type="Patient")
-    return [plan, _coverage_fetch(patient_hint)] if isinstance(plan, Fetch) else []
+    if not isinstance(plan, Fetch):
+        return []
+    return [plan, _coverage_fetch(patient_hint), _immunization_fetch(patient_hint)]
 
 
 def _clinical_searches(enc: str, patient: str | None) -> dict[str, tuple[str, bool]]:
@@ -281,6 +325,7 @@ async def gather_encounter(
     if patient_id is None:
         raise CodingError(f"{reference} has no Patient subject that can be read")
     coverage = _coverage_fetch(patient_id)
+    immunization = _immunization_fetch(patient_id)
     listed = listed_plans(resource, base, issues)
     found_keys = {resource_key(c) for c in conditions}
     parties = party_plans(resource, base)
@@ -289,6 +334,7 @@ async def gather_encounter(
         for plan in (
             patient_plan,
             coverage,
+            immunization,
             *(plan for _, _, plan in parties),
             *(plan for key, (_, plan) in listed.items() if key not in found_keys),
         )
@@ -321,6 +367,9 @@ async def gather_encounter(
         providers=providers(resource, parties, lookup, issues),
         source_id=source_id or fhir.base_url,
         issues=issues,
+        immunizations=_immunizations_of(
+            session.cache.found.get(immunization.key), resource, base, issues
+        ),
     )
 
 

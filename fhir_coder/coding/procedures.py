@@ -14,6 +14,7 @@ from __future__ import annotations
 from fhir_coder.coding.checks import usable_code
 from fhir_coder.coding.context import CodingContext
 from fhir_coder.coding.diagnoses import choose_coding
+from fhir_coder.coding.immunizations import code_immunizations
 from fhir_coder.model import CodedLine, Coding, CodingMethod, Procedure, SourceRef
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.ports import NoTarget, Translation
@@ -68,6 +69,7 @@ def code_procedures(context: CodingContext, issues: list[Issue]) -> tuple[CodedL
             replace(line, modifiers=(*line.modifiers, side)) if side else line
             for line in _code_procedure(context, procedure, systems, issues, by_concept)
         )
+    lines.extend(code_immunizations(context, issues))
     if not inpatient and (visit := visit_line(context, issues)) is not None:
         lines.insert(0, visit)
     return _merged(lines) if not inpatient else tuple(lines)

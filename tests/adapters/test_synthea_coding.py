@@ -83,3 +83,19 @@ def test_at_least_90_percent_of_encounter_diagnoses_are_coded_automatically(code
             coded += diagnosis.source in sources
     assert counted == 49
     assert coded / counted >= 0.90, f"{coded}/{counted}"
+
+
+def test_every_immunization_of_the_bundles_is_billed_as_product_and_administration(
+    synthea_encounters, coded_synthea
+):
+    given = [i for e in synthea_encounters for i in e.immunizations]
+    assert len(given) == 31  # 22 influenza, 6 Td, 2 hepatitis B, 1 meningococcal
+    for coded in coded_synthea:
+        sources = {i.source.reference for i in coded.encounter.immunizations}
+        if not sources or coded.encounter.encounter_class.is_inpatient:
+            continue
+        billed = [line for line in coded.procedures if line.source.reference in sources]
+        products = [line for line in billed if "CVX to CPT" in line.rule]
+        administrations = [line for line in billed if line.rule.startswith("vaccine admin")]
+        assert products, coded.encounter.reference
+        assert administrations, coded.encounter.reference

@@ -72,6 +72,7 @@ def router():
     router.get("/Condition").mock(return_value=searchset(GOOD, BROKEN, outcome="1 result hidden"))
     router.get("/Procedure").mock(return_value=searchset())
     router.get("/Coverage").mock(return_value=searchset())
+    router.get("/Immunization").mock(return_value=searchset())
     router.get("/Patient/p1").mock(
         return_value=fhir_json({"resourceType": "Patient", "id": "p1", "gender": "male"})
     )
@@ -102,7 +103,7 @@ async def test_one_bad_resource_is_reported_by_id_and_the_rest_is_read(fhir):
 async def test_without_metadata_the_plain_strategy_is_used(fhir):
     with count_round_trips() as trips:
         encounter = await gather_encounter(fhir, "e1")
-    assert trips.count == 6  # metadata, encounter, then 4 concurrent requests
+    assert trips.count == 7  # metadata, encounter, then 5 concurrent requests (Immunization too)
     unresolved = [i for i in encounter.read_issues if i.rule == "READ-UNRESOLVED-REFERENCE"]
     assert unresolved, "an identifier without a type cannot be searched"
 
@@ -171,7 +172,7 @@ async def test_a_server_with_revinclude_and_no_batch_gets_one_search_for_round_o
     explicit = router.get("/Condition").mock(return_value=searchset())
     with count_round_trips() as trips:
         encounter = await gather_encounter(fhir, "e1")
-    assert trips.count == 4  # metadata, the include search, then Patient and Coverage
+    assert trips.count == 5  # metadata, the include search, then Patient, Coverage, Immunization
     sent = included.calls.last.request.url.params
     assert sent.get_list("_revinclude") == ["Condition:encounter", "Procedure:encounter"]
     assert len(encounter.diagnoses) == 2
@@ -250,8 +251,39 @@ async def test_conditions_of_another_encounter_are_left_out_when_the_server_igno
     router.get("/Procedure").mock(return_value=searchset())
     router.get("/Patient/p1").mock(return_value=fhir_json({"resourceType": "Patient", "id": "p1"}))
     router.get("/Coverage").mock(return_value=searchset())
+    router.get("/Immunization").mock(return_value=searchset())
     async with FhirClient(BASE, transport=httpx.MockTransport(router.async_handler)) as fhir:
         encounter = await gather_encounter(fhir, "e1")
     assert [d.source.reference for d in encounter.diagnoses] == ["Condition/c1"]
     [warning] = [i for i in encounter.read_issues if i.rule == "READ-SEARCH-MISMATCH"]
     assert "Condition/c2" in warning.message
+
+
+async def test_immunizations_of_the_encounter_are_gathered_and_a_refused_search_is_reported(
+    fhir, router
+):
+    given = {
+        "resourceType": "Immunization",
+        "id": "i1",
+        "status": "completed",
+        "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "140"}]},
+        "encounter": {"reference": "Encounter/e1"},
+        "occurrenceDateTime": "2025-05-01",
+    }
+    elsewhere = {**given, "id": "i2", "encounter": {"reference": "Encounter/e9"}}
+    undated = {**given, "id": "i3", "encounter": None, "occurrenceDateTime": "2025-06-01"}
+    found = router.get("/Immunization").mock(return_value=searchset(given, elsewhere, undated))
+    encounter = await gather_encounter(fhir, "e1", session=GatherSession(fhir))
+    assert found.calls.last.request.url.params["patient"] == "Patient/p1"
+    # i3 names no encounter but falls in the encounter's period (the year 2025)
+    assert [i.source.reference for i in encounter.immunizations] == [
+        "Immunization/i1",
+        "Immunization/i3",
+    ]
+    assert encounter.immunizations[0].vaccine[0].code == "140"
+    router.get("/Immunization").mock(
+        return_value=fhir_json({"resourceType": "OperationOutcome"}, 400)
+    )
+    refused = await gather_encounter(fhir, "e1", session=GatherSession(fhir))
+    assert refused.immunizations == ()
+    assert "READ-IMMUNIZATIONS-UNAVAILABLE" in {i.rule for i in refused.read_issues}

@@ -1,0 +1,313 @@
+"""Vaccines given during the encounter: the vaccine product and its administration.
+
+A vaccine is billed as two kinds of line (CPT's vaccine and toxoid codes, 90476-90759, with
+the administration codes 90460-90474): the product, from the vaccine's CVX code through
+the crosswalk (CDC publishes the CVX-to-CPT mapping: ``codesets/data/curated``), and its
+administration, chosen here:
+
+* through age 18, with counselling by a physician or other qualified professional: 90460
+  for each vaccine's first component and 90461 for each further component (a component is
+  an antigen against one disease: DTaP has three). Whether counselling was given is in the
+  documentation, so these lines are marked for a coder's confirmation; without it the
+  codes below apply instead;
+* otherwise 90471 for the first injected vaccine and 90472 for each further one, 90473 and
+  90474 when the vaccine is given by mouth or nose;
+* when the payer is Medicare, influenza, pneumococcal and hepatitis B vaccines are
+  administered under G0008, G0009 and G0010 instead (and do not count in the sequence above).
+
+An Immunization that is not ``completed`` is not billed, with a note; one whose vaccine has
+no product code says why (a note when the crosswalk says it is never billed, else a
+coder's task). Inpatient stays bill vaccines on the facility's revenue lines, not here.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fhir_coder.coding.checks import usable_code
+from fhir_coder.coding.context import CodingContext
+from fhir_coder.model import CodedLine, Coding, CodingMethod, Immunization
+from fhir_coder.outcome import Issue, IssueCode, Severity
+from fhir_coder.systems import CPT, CVX, HCPCS
+
+__all__ = ["code_immunizations"]
+
+COMPONENTS: Final = {
+    "90700": 3,  # DTaP
+    "90715": 3,  # Tdap
+    "90714": 2,  # Td
+    "90707": 3,  # MMR
+    "90710": 4,  # MMRV
+    "90696": 4,  # DTaP-IPV
+    "90723": 5,  # DTaP-HepB-IPV
+    "90698": 5,  # DTaP-IPV/Hib
+    "90636": 2,  # HepA-HepB
+}
+"""Antigens (one per disease prevented) of combination vaccines, by product code: each one
+after the first is a unit of 90461. Every other vaccine has one component."""
+
+_BY_MOUTH_OR_NOSE: Final = frozenset({"90680", "90681", "90690", "90660", "90672"})
+"""Rotavirus and oral typhoid (by mouth), live attenuated influenza (intranasal)."""
+_ROUTES_BY_MOUTH_OR_NOSE: Final = frozenset({"PO", "NASINHL", "NASINHLC", "NASAL", "IN"})
+
+_MEDICARE_ADMIN: Final = {
+    "G0008": frozenset(
+        [
+            "90630",
+            "90653",
+            "90654",
+            "90655",
+            "90656",
+            "90657",
+            "90658",
+            "90660",
+            "90661",
+            "90662",
+            "90672",
+            "90673",
+            "90674",
+            "90682",
+            "90685",
+            "90686",
+            "90687",
+            "90688",
+            "90689",
+            "90694",
+            "90756",
+        ]
+    ),
+    "G0009": frozenset({"90670", "90671", "90677", "90732"}),
+    "G0010": frozenset({"90739", "90740", "90743", "90744", "90746", "90747", "90759"}),
+}
+"""Medicare's own administration codes and the vaccine products (influenza, pneumococcal,
+hepatitis B) they are used with, in place of 90460-90474."""
+
+_COUNSELLED_UNTIL: Final = 18
+"""90460 and 90461 are for patients through 18 years of age."""
+
+
+def code_immunizations(context: CodingContext, issues: list[Issue]) -> list[CodedLine]:
+    """The product and administration lines of the encounter's vaccines (unmerged)."""
+    encounter = context.encounter
+    if not encounter.immunizations:
+        return []
+    given: list[tuple[Immunization, CodedLine]] = []
+    for immunization in encounter.immunizations:
+        product = _product(context, immunization, issues)
+        if product is not None:
+            given.append((immunization, product))
+    if not given:
+        return []
+    if encounter.encounter_class.is_inpatient:
+        for immunization, _ in given:
+            issues.append(
+                Issue(
+                    Severity.WARNING,
+                    IssueCode.INCOMPLETE,
+                    f"{immunization.source} was given during an inpatient stay: the facility "
+                    "bills it on the stay's revenue lines (Medicare: influenza and pneumococcal "
+                    "vaccines on their own claim): needs a coder",
+                    rule="NEEDS-CODER-INPATIENT-VACCINE",
+                    source=immunization.source.reference,
+                )
+            )
+        return []
+    lines = [product for _, product in given]
+    lines.extend(_administration(context, given, issues))
+    return lines
+
+
+def _product(
+    context: CodingContext, immunization: Immunization, issues: list[Issue]
+) -> CodedLine | None:
+    source = immunization.source.reference
+    if immunization.status and immunization.status != "completed":
+        issues.append(
+            Issue(
+                Severity.INFORMATION,
+                IssueCode.INFORMATIONAL,
+                f"{source} is {immunization.status}: no vaccine was given, nothing is billed",
+                rule="VACCINE-NOT-GIVEN",
+                source=source,
+            )
+        )
+        return None
+    cvx = next((c for c in immunization.vaccine if c.system == CVX), None)
+    found = (
+        context.crosswalks.translate(
+            CVX, cvx.code, CPT, on=context.on, age=context.age, sex=context.sex
+        )
+        if cvx is not None and context.crosswalks is not None
+        else ()
+    )
+    usable = [t for t in found if t.equivalence not in ("unmatched", "disjoint")]
+    if not usable:
+        issues.append(_no_product(context, immunization, cvx))
+        return None
+    translation = usable[0]
+    checked = usable_code(
+        context,
+        CPT,
+        translation.code,
+        source=source,
+        element="Immunization.vaccineCode",
+        how=f"for CVX {cvx.code if cvx else ''} on {source}",
+        issues=issues,
+    )
+    if checked is None:
+        return None
+    if translation.needs_review:
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                IssueCode.INCOMPLETE,
+                f"{source}: vaccine product {translation.code} for CVX "
+                f"{cvx.code if cvx else ''} rests on an assumption: a coder confirms "
+                f"({translation.rule})",
+                rule="SERVICE-CODE-UNCONFIRMED",
+                expression=("Claim.item.productOrService",),
+                fix="confirm the product code from the dose given",
+                source=source,
+            )
+        )
+    return CodedLine(
+        system=CPT,
+        code=translation.code,
+        display=checked.description,
+        source=immunization.source,
+        source_coding=cvx,
+        method=CodingMethod.CROSSWALK,
+        confidence=0.6 if translation.needs_review else 0.9,
+        release=checked.release,
+        performed=immunization.occurred or context.on,
+        rule=f"{translation.source}: {translation.rule}",
+        needs_review=translation.needs_review,
+    )
+
+
+def _no_product(context: CodingContext, immunization: Immunization, cvx: Coding | None) -> Issue:
+    source = immunization.source.reference
+    what = ", ".join(f"{c.system}|{c.code}" for c in immunization.vaccine) or "no code"
+    answer = (
+        context.crosswalks.no_target(CVX, cvx.code, CPT)
+        if cvx is not None and context.crosswalks is not None
+        else None
+    )
+    if answer is not None and not answer.reported:
+        return Issue(
+            Severity.INFORMATION,
+            IssueCode.INFORMATIONAL,
+            f"{source} ({what}) is not billed: {answer.reason}",
+            rule="PROC-NOT-BILLED",
+            source=source,
+        )
+    why = answer.reason if answer is not None else "no CVX code with a vaccine product code"
+    return Issue(
+        Severity.WARNING,
+        IssueCode.INCOMPLETE,
+        f"{source} ({what}): {why}: needs a coder",
+        rule="NEEDS-CODER-VACCINE",
+        expression=("Immunization.vaccineCode",),
+        fix="add the vaccine product and administration codes by hand",
+        source=source,
+    )
+
+
+def _medicare(context: CodingContext) -> bool:
+    """Whether the first payer of the encounter is Medicare (not Medicaid), by its name."""
+    coverages = context.encounter.coverages
+    if not coverages:
+        return False
+    payer = f"{coverages[0].payer_display} {coverages[0].payer_reference}".lower()
+    return "medicare" in payer
+
+
+def _administration(
+    context: CodingContext, given: list[tuple[Immunization, CodedLine]], issues: list[Issue]
+) -> list[CodedLine]:
+    """One administration line per unit; the caller merges equal lines into units."""
+    medicare = _medicare(context)
+    counselled = context.age is not None and context.age <= _COUNSELLED_UNTIL
+    chosen: list[tuple[Immunization, CodedLine, str, str, str]] = []
+    sequenced: list[tuple[Immunization, CodedLine, bool]] = []
+    for immunization, product in given:
+        g_code = next(
+            (code for code, products in _MEDICARE_ADMIN.items() if product.code in products),
+            None,
+        )
+        if medicare and g_code is not None:
+            chosen.append((immunization, product, HCPCS, g_code, "the payer is Medicare"))
+            continue
+        oral = product.code in _BY_MOUTH_OR_NOSE or immunization.route in _ROUTES_BY_MOUTH_OR_NOSE
+        sequenced.append((immunization, product, oral))
+    if counselled and sequenced:
+        for immunization, product, _ in sequenced:
+            chosen.append((immunization, product, CPT, "90460", "with counselling, age 18 or less"))
+            chosen.extend(
+                (immunization, product, CPT, "90461", "each further component")
+                for _ in range(COMPONENTS.get(product.code, 1) - 1)
+            )
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                IssueCode.INCOMPLETE,
+                f"{context.encounter.reference}: 90460/90461 assume a physician or other "
+                "qualified professional counselled the patient or family about each "
+                "vaccine; without that documentation 90471-90474 apply: a coder confirms",
+                rule="VACCINE-COUNSELLING-UNCONFIRMED",
+                expression=("Claim.item.productOrService",),
+                fix="confirm the counselling in the documentation or use 90471-90474",
+                source=context.encounter.reference,
+            )
+        )
+    else:
+        # Injections first: the visit's first administration is 90471 when any vaccine
+        # was injected, 90473 only when all went by mouth or nose.
+        sequenced.sort(key=lambda item: item[2])
+        for position, (immunization, product, oral) in enumerate(sequenced):
+            first = position == 0
+            code = ("90473" if first else "90474") if oral else ("90471" if first else "90472")
+            chosen.append((immunization, product, CPT, code, "administration"))
+    lines: list[CodedLine] = []
+    for immunization, product, system, code, why in chosen:
+        line = _admin_line(context, immunization, product, system, code, why, issues)
+        if line is not None:
+            lines.append(line)
+    return lines
+
+
+def _admin_line(
+    context: CodingContext,
+    immunization: Immunization,
+    product: CodedLine,
+    system: str,
+    code: str,
+    why: str,
+    issues: list[Issue],
+) -> CodedLine | None:
+    """An administration line, checked like every other code (None, with the finding)."""
+    checked = usable_code(
+        context,
+        system,
+        code,
+        source=immunization.source.reference,
+        element="Immunization",
+        how=f"administering {product.code} on {immunization.source}",
+        issues=issues,
+    )
+    if checked is None:
+        return None
+    review = code in ("90460", "90461")
+    return CodedLine(
+        system=system,
+        code=code,
+        display=checked.description,
+        source=immunization.source,
+        source_coding=product.source_coding,
+        method=CodingMethod.TABLE,
+        confidence=0.6 if review else 0.9,
+        release=checked.release,
+        performed=product.performed,
+        rule=f"vaccine administration: {code} ({why}) for {product.code}",
+        needs_review=review,
+    )
