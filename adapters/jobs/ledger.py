@@ -9,8 +9,9 @@ A job is keyed by (source, encounter id, versionId). Enqueueing is idempotent: t
 version again is a duplicate, an older version of an encounter already done (or queued) at
 a newer one is stale; both are recorded in ``skips`` and not queued. A version of ``""``
 means "the current one" (a notification without payload): it is coalesced with any job
-of the encounter still waiting. Errors are stored as their class and message only; our
-messages carry no query strings and no patient data.
+of the encounter still waiting. Errors are stored typed (:mod:`adapters.jobs.failures`):
+the error's class, the HTTP status and the OperationOutcome's issue codes, never a
+server's text, which may echo patient data.
 """
 
 from __future__ import annotations
@@ -325,14 +326,28 @@ class JobLedger:
         with self._write() as db:
             self._set(db, job_id, state, outcome=outcome, claim_id=claim_id, error=error)
 
-    def retry_later(self, job_id: int, *, delay: float, error: str) -> None:
-        """Put a failed job back in the queue, not before ``delay`` seconds from now."""
+    def retry_later(self, job_id: int, *, delay: float, error: str, attempt: bool = True) -> None:
+        """Put a failed job back in the queue, not before ``delay`` seconds from now.
+
+        ``attempt`` false gives back the attempt its claim counted: the job was not tried
+        (another writer held its Claim, ``busy``), so waiting must not park it.
+        """
         now = time.time()
         with self._write() as db:
             db.execute(
                 "UPDATE jobs SET state = ?, not_before = ?, lease_until = 0, last_error = ?, "
-                "updated = ? WHERE id = ?",
-                (JobState.QUEUED.value, now + delay, error, now, job_id),
+                "updated = ?, attempts = MAX(attempts - ?, 0) WHERE id = ?",
+                (JobState.QUEUED.value, now + delay, error, now, 0 if attempt else 1, job_id),
+            )
+
+    def release(self, job_id: int) -> None:
+        """Hand a running job back untried (a graceful stop): queued at once, no attempt."""
+        now = time.time()
+        with self._write() as db:
+            db.execute(
+                "UPDATE jobs SET state = ?, not_before = 0, lease_until = 0, updated = ?, "
+                "attempts = MAX(attempts - 1, 0) WHERE id = ? AND state = ?",
+                (JobState.QUEUED.value, now, job_id, JobState.RUNNING.value),
             )
 
     def retry(self, job_id: int | None = None) -> int:

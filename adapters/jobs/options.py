@@ -19,3 +19,4 @@ class WorkerSettings:
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 300.0
     idle_poll_seconds: float = 1.0
+    grace_seconds: float = 30.0  # a graceful stop waits this long for jobs in flight

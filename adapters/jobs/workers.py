@@ -6,12 +6,22 @@ answer, 429/5xx) puts the job back with an exponential delay; after ``max_attemp
 tries it is parked with the reason. A job whose worker died is claimed again when its
 lease runs out, and counts as an attempt, so a poison encounter that kills workers ends
 parked too. A worker renews the lease of the job it is processing, so only a worker that
-stopped loses its job.
+stopped loses its job. Meeting another writer's reservation of the Claim (``busy``) is
+not an attempt: the job waits and comes back.
+
+Workers survive anything. One catch-all per job records whatever went wrong, typed
+(:mod:`adapters.jobs.failures`: never a server's text), and retries or parks the job; a
+worker that dies all the same (the ledger itself failing) is restarted by its
+supervisor after a growing pause, and :attr:`WorkerPool.ready` is false meanwhile
+(``serve``'s ``/readyz``). A graceful stop lets each worker finish its job for
+``grace_seconds``, then hands the jobs still running back to the queue, untried.
+The ledger's SQLite calls run in threads, off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -19,37 +29,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.jobs.doorbell import Doorbell
+from adapters.jobs.failures import describe, is_conflict, retryable
 from adapters.jobs.ledger import Job, JobLedger, JobState
 from adapters.jobs.options import WorkerSettings
 from adapters.jobs.rate import RateLimit
 from adapters.jobs.work_capture import record_outcome
 from adapters.pipeline import EncounterResult, Outcome, Pipeline
-from fhir_coder.errors import (
-    CodingError,
-    FhirError,
-    FhirNotFoundError,
-    FhirResponseError,
-    FhirTransportError,
-)
+from fhir_coder.errors import FhirError
 
 __all__ = ["WorkerPool", "WorkerSettings", "error_text"]
 
 _log = logging.getLogger(__name__)
+_RESTART_MAX_SECONDS = 30.0
+
+
+async def _until(event: asyncio.Event) -> None:
+    await event.wait()
+
+
+async def _all(tasks: list[asyncio.Task[None]]) -> None:
+    await asyncio.gather(*tasks)
 
 
 def error_text(error: BaseException) -> str:
-    """What the ledger keeps of an error: its class and message (no PHI, no query strings)."""
-    return f"{type(error).__name__}: {error}"
-
-
-def _retryable(error: FhirError | CodingError) -> bool:
-    if isinstance(error, FhirNotFoundError):
-        return False
-    if isinstance(error, FhirTransportError):
-        return True
-    if isinstance(error, FhirResponseError):
-        return error.status_code in (408, 429) or error.status_code >= 500
-    return False
+    """What the ledger keeps of an error: typed, no server text (see :func:`describe`)."""
+    return describe(error)
 
 
 @dataclass(slots=True)
@@ -83,26 +87,49 @@ class WorkerPool:
         self.on_result = on_result
         self.tally = Tally()
         self.wake = Doorbell()
+        self._serving = False
+        self._down = 0  # workers dead and waiting to be restarted
+
+    @property
+    def ready(self) -> bool:
+        """Whether every worker is at work: none dead and waiting to be restarted."""
+        return self._serving and self._down == 0
 
     async def run_once(self) -> bool:
-        """Claim and process one job; False when none was ready."""
-        job = self.ledger.claim(lease_seconds=self.settings.lease_seconds, source=self.source)
+        """Claim and process one job; False when none was ready.
+
+        Whatever the job raises is recorded on it (retried or parked); a cancellation
+        (a stop past its grace) hands the job back to the queue untried.
+        """
+        job = await asyncio.to_thread(
+            self.ledger.claim, lease_seconds=self.settings.lease_seconds, source=self.source
+        )
         if job is None:
             return False
-        await self._process(job)
+        try:
+            await self._process(job)
+        except asyncio.CancelledError:
+            self.ledger.release(job.id)  # on the way out: a quick local update, done now
+            raise
+        except Exception as exc:  # noqa: BLE001 - no job's failure, whatever it is, ends a worker
+            _log.warning("job %d failed: %s", job.id, describe(exc))
+            self._after(job, None, await asyncio.to_thread(self._failed, job, exc))
         return True
 
     async def _process(self, job: Job) -> None:
         if job.attempts > self.settings.max_attempts:
             reason = job.last_error or "the worker stopped while processing it"
-            self.ledger.finish(job.id, JobState.PARKED, outcome="parked", error=reason)
-            self._report(job, None, JobState.PARKED)
+            await asyncio.to_thread(
+                self.ledger.finish, job.id, JobState.PARKED, outcome="parked", error=reason
+            )
+            self._after(job, None, JobState.PARKED)
             return
         if not job.version:
             version = await self._current_version(job)
-            if version is None or not self.ledger.settle_version(job, version):
-                if version is not None:
-                    self._report(job, None, JobState.DONE)
+            if version is None:
+                return
+            if not await asyncio.to_thread(self.ledger.settle_version, job, version):
+                self._report(job, None, JobState.DONE)
                 return
             job = dataclasses.replace(job, version=version)
         await self.rate.acquire()
@@ -111,44 +138,54 @@ class WorkerPool:
             result = await self.pipeline.process(job.encounter_id, patient_hint=job.patient)
         finally:
             renewing.cancel()
-        self._record(job, result)
+        state, wake = await asyncio.to_thread(self._record, job, result)
+        if wake:
+            self.wake.ring()
+        self._after(job, result, state)
 
     async def _keep_lease(self, job: Job) -> None:
         """Renew the lease every third of it, so a slow encounter is not taken up twice."""
         lease = self.settings.lease_seconds
         while True:
             await asyncio.sleep(lease / 3)
-            self.ledger.extend(job.id, lease_seconds=lease)
+            try:
+                await asyncio.to_thread(self.ledger.extend, job.id, lease_seconds=lease)
+            except Exception as exc:  # noqa: BLE001 - tried again next third; the job goes on
+                _log.warning("could not renew the lease of job %d: %s", job.id, describe(exc))
 
     async def _current_version(self, job: Job) -> str | None:
         """The Encounter's versionId now (for a notification that named none)."""
         source = self.pipeline.source
         if source is None:  # encounters from files always carry their version
-            self.ledger.finish(job.id, JobState.FAILED, outcome="failed", error="no version")
-            self._report(job, None, JobState.FAILED)
+            await asyncio.to_thread(
+                self.ledger.finish, job.id, JobState.FAILED, outcome="failed", error="no version"
+            )
+            self._after(job, None, JobState.FAILED)
             return None
         try:
             encounter = await source.read("Encounter", job.encounter_id)
         except FhirError as exc:
-            self._failed(job, exc)
+            self._after(job, None, await asyncio.to_thread(self._failed, job, exc))
             return None
         return str((encounter.get("meta") or {}).get("versionId") or "")
 
-    def _check_version(self, job: Job, result: EncounterResult) -> None:
+    def _check_version(self, job: Job, result: EncounterResult) -> bool:
         """Hold the job's version (a trigger's hint) to the version the server really had.
 
         When they differ, notifications skipped as stale against the hint may have been
         real: a version-less job makes a worker read the current version once more (and
-        drop it at once when that version is done).
+        drop it at once when that version is done). True when such a job was queued.
         """
         processed = result.coded.encounter.version_id if result.coded is not None else None
         if processed and self.ledger.correct_version(job, processed):
             _log.warning("a trigger's versionId was not the server's; checking for newer ones")
             self.ledger.enqueue(job.source, job.encounter_id, "", trigger="version-check")
-            self.wake.ring()
+            return True
+        return False
 
-    def _record(self, job: Job, result: EncounterResult) -> None:
-        self._check_version(job, result)
+    def _record(self, job: Job, result: EncounterResult) -> tuple[JobState | None, bool]:
+        """Settle the job in the ledger (in a thread); its state (None: retried) and a wake."""
+        wake = self._check_version(job, result)
         # the work item first: a job is finished only once what a person needs is kept
         record_outcome(self.ledger.work, job, result, self.pipeline.coding)
         claim_id = str((result.claim or {}).get("id", ""))
@@ -156,66 +193,110 @@ class WorkerPool:
             self.ledger.finish(
                 job.id, JobState.DONE, outcome=result.outcome.value, claim_id=claim_id
             )
-            self.tally.done += 1
-            self.tally.latencies.append(time.time() - job.created)
-            self._report(job, result, JobState.DONE)
-        elif result.outcome is Outcome.HELD:
+            return JobState.DONE, wake
+        if result.outcome is Outcome.HELD:
             self.ledger.finish(job.id, JobState.HELD, outcome="held")
-            self.tally.held += 1
-            self._report(job, result, JobState.HELD)
-        elif result.outcome is Outcome.BUSY:
-            self.ledger.retry_later(job.id, delay=self.settings.retry_base_seconds, error="busy")
-            self.tally.retried += 1
-        elif result.error is not None:
-            self._failed(job, result.error)
+            return JobState.HELD, wake
+        if result.outcome is Outcome.BUSY:  # another writer has the Claim now: not an attempt
+            delay = self.settings.retry_base_seconds
+            self.ledger.retry_later(job.id, delay=delay, error="busy", attempt=False)
+            return None, wake
+        if result.error is not None:
+            return self._failed(job, result.error), wake
+        return None, wake  # pragma: no cover - a failed result always carries its error
 
-    def _failed(self, job: Job, error: FhirError | CodingError) -> None:
-        text = error_text(error)
-        if not _retryable(error):
+    def _failed(self, job: Job, error: BaseException) -> JobState | None:
+        """Record a failure (in a thread): failed, parked, or None when retried later."""
+        text = describe(error)
+        if is_conflict(error):  # someone else changed the Claim: left for a person
+            self.ledger.finish(job.id, JobState.FAILED, outcome="conflict", error=text)
+            return JobState.FAILED
+        if not retryable(error):
             self.ledger.finish(job.id, JobState.FAILED, outcome="failed", error=text)
-            self.tally.failed += 1
-            self._report(job, None, JobState.FAILED)
-        elif job.attempts >= self.settings.max_attempts:
+            return JobState.FAILED
+        if job.attempts >= self.settings.max_attempts:
             reason = f"{job.attempts} attempts; last: {text}"
             self.ledger.finish(job.id, JobState.PARKED, outcome="parked", error=reason)
-            self.tally.failed += 1
-            self._report(job, None, JobState.PARKED)
-        else:
-            delay = min(
-                self.settings.retry_max_seconds,
-                self.settings.retry_base_seconds * 2 ** (job.attempts - 1),
-            )
-            self.ledger.retry_later(job.id, delay=delay, error=text)
+            return JobState.PARKED
+        delay = min(
+            self.settings.retry_max_seconds,
+            self.settings.retry_base_seconds * 2 ** (job.attempts - 1),
+        )
+        self.ledger.retry_later(job.id, delay=delay, error=text)
+        return None
+
+    def _after(self, job: Job, result: EncounterResult | None, state: JobState | None) -> None:
+        """Count what became of a job and tell whoever listens (on the event loop)."""
+        if state is None:
             self.tally.retried += 1
+            return
+        if state is JobState.DONE:
+            self.tally.done += 1
+            self.tally.latencies.append(time.time() - job.created)
+        elif state is JobState.HELD:
+            self.tally.held += 1
+        else:
+            self.tally.failed += 1
+            result = None
+        self._report(job, result, state)
 
     def _report(self, job: Job, result: EncounterResult | None, state: JobState) -> None:
         if self.on_result is not None:
             self.on_result(job, result, state)
 
-    async def drain(self) -> None:
-        """Process until nothing waits for this source (delayed retries included)."""
-        await asyncio.gather(
-            *(self._worker(stop_when_empty=True) for _ in range(self.settings.concurrency))
-        )
+    async def drain(self, stop: asyncio.Event | None = None) -> None:
+        """Process until nothing waits for this source (delayed retries included).
+
+        ``stop`` ends it early, gracefully: each worker finishes its job (for
+        ``grace_seconds`` at most; the rest are handed back to the queue).
+        """
+        await self._supervise(stop_when_empty=True, stop=stop or asyncio.Event())
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Process jobs as they come until ``stop`` is set."""
+        """Process jobs as they come until ``stop`` is set (then as :meth:`drain` stops)."""
+        await self._supervise(stop_when_empty=False, stop=stop)
+
+    async def _supervise(self, *, stop_when_empty: bool, stop: asyncio.Event) -> None:
         workers = [
-            asyncio.create_task(self._worker(stop_when_empty=False, stop=stop))
+            asyncio.create_task(self._supervised(stop_when_empty=stop_when_empty, stop=stop))
             for _ in range(self.settings.concurrency)
         ]
+        self._serving = True
+        stopping = asyncio.create_task(_until(stop))
+        working = asyncio.create_task(_all(workers))
         try:
-            await asyncio.gather(*workers)
+            await asyncio.wait([working, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if not working.done():  # stopped: jobs in flight get their grace, then go back
+                self.wake.ring_all()
+                await asyncio.wait([working], timeout=self.settings.grace_seconds)
         finally:
-            for worker in workers:
-                worker.cancel()
+            self._serving = False
+            stopping.cancel()
+            working.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
 
-    async def _worker(self, *, stop_when_empty: bool, stop: asyncio.Event | None = None) -> None:
-        while stop is None or not stop.is_set():
+    async def _supervised(self, *, stop_when_empty: bool, stop: asyncio.Event) -> None:
+        """One worker, started again whenever it dies, after a pause that grows."""
+        pause = min(0.5, self.settings.idle_poll_seconds)
+        while not stop.is_set():
+            try:
+                await self._worker(stop_when_empty=stop_when_empty, stop=stop)
+            except Exception as exc:  # noqa: BLE001 - a dead worker is restarted, never lost
+                self._down += 1
+                _log.error("a worker stopped (%s); restarting it in %.1f s", describe(exc), pause)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+                pause = min(pause * 2, _RESTART_MAX_SECONDS)
+                self._down -= 1
+            else:
+                return
+
+    async def _worker(self, *, stop_when_empty: bool, stop: asyncio.Event) -> None:
+        while not stop.is_set():
             if await self.run_once():
                 continue
-            if stop_when_empty and self.ledger.pending(self.source) == 0:
+            if stop_when_empty and await asyncio.to_thread(self.ledger.pending, self.source) == 0:
                 return
-            wait = self.ledger.next_ready_in()
+            wait = await asyncio.to_thread(self.ledger.next_ready_in)
             pause = self.settings.idle_poll_seconds if wait is None else min(wait, 1.0)
             await self.wake.wait(max(0.01, pause))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -121,13 +122,7 @@ def create_service(
     @app.get("/readyz", tags=["health"])
     async def readyz() -> JSONResponse:
         """Ready when the ledger answers and, if the workers run here, they are running."""
-        workers_ok = not run_workers or any(not task.done() for task in running)
-        depth = ledger.pending()
-        ok = workers_ok
-        return JSONResponse(
-            {"status": "ready" if ok else "not ready", "queue_depth": depth},
-            status_code=200 if ok else 503,
-        )
+        return await _readiness(pool, running if run_workers else None)
 
     @app.get("/metrics", tags=["health"])
     async def prometheus() -> Response:
@@ -135,3 +130,21 @@ def create_service(
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     return app
+
+
+async def _readiness(pool: WorkerPool, running: list[asyncio.Task[None]] | None) -> JSONResponse:
+    """``/readyz``: every worker at work and the ledger answering.
+
+    A worker dead and waiting for its restart makes the service not ready; ``running`` is
+    None when the workers run elsewhere.
+    """
+    workers_ok = running is None or (pool.ready and any(not t.done() for t in running))
+    try:
+        depth: int | None = await asyncio.to_thread(pool.ledger.pending)
+    except sqlite3.Error:  # the ledger does not answer: nothing can be queued or done
+        depth = None
+    ok = workers_ok and depth is not None
+    return JSONResponse(
+        {"status": "ready" if ok else "not ready", "queue_depth": depth},
+        status_code=200 if ok else 503,
+    )

@@ -1,6 +1,7 @@
 """Workers over a real sandbox (in process): every job ends, failures retry then park."""
 
 import asyncio
+import sqlite3
 import time
 
 import httpx
@@ -12,6 +13,9 @@ from adapters.jobs import Enqueued, JobLedger, JobState, WorkerSettings
 from adapters.jobs.runner import encounter_version
 from adapters.jobs.workers import WorkerPool
 from adapters.pipeline import Pipeline
+from adapters.writeback.claim_ledger import ClaimLedger
+from adapters.writeback.claim_writer import ClaimWriter
+from adapters.writeback.destinations import FhirDestination
 from sandbox.app import create_app
 from sandbox.faults import FaultConfig
 from sandbox.seed import seed_store
@@ -88,7 +92,9 @@ async def test_a_server_that_keeps_failing_parks_the_job_with_the_reason(
             parked = ledger.jobs(state=JobState.PARKED)
     assert [job.encounter_id for job in parked] == ["enc-0001-1"]
     assert parked[0].attempts == FAST.max_attempts
-    assert parked[0].last_error.startswith("3 attempts; last: FhirResponseError")
+    assert parked[0].last_error == (
+        "3 attempts; last: FhirResponseError status=503 issues=exception"
+    )  # typed: the server's own words ("Injected fault...") may echo patient data
     assert "?" not in parked[0].last_error  # no query string, which may name the patient
     app.state.store.close()
 
@@ -145,8 +151,10 @@ class SlowPipeline:
     def __init__(self, real, delay):
         self.real, self.delay, self.source = real, delay, real.source
         self.coding = real.coding  # the workers suggest codes for work items with it
+        self.started = asyncio.Event()
 
     async def process(self, encounter_id, *, patient_hint=""):
+        self.started.set()
         await asyncio.sleep(self.delay)
         return await self.real.process(encounter_id, patient_hint=patient_hint)
 
@@ -209,3 +217,97 @@ async def test_a_forged_version_does_not_stop_the_encounter_being_recoded(
             j.version for j in ledger.jobs(state=JobState.DONE) if j.encounter_id == "enc-0001-1"
         }
         assert newer in done
+
+
+async def test_an_unexpected_error_is_recorded_on_its_job_and_the_workers_go_on(
+    seeded_app, coding, tmp_path
+):
+    """A Claim ledger that fails (a real SQLite error) costs its jobs, not the pool."""
+    transport = httpx.ASGITransport(app=seeded_app)
+    async with FhirClient(BASE, transport=transport) as fhir:
+        with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+            ledger.enqueue("sb", "enc-0001-1", "1")
+            broken = ClaimLedger(tmp_path / "claims.sqlite3")
+            broken.close()  # every reserve now raises sqlite3.ProgrammingError
+            bad = Pipeline(fhir, coding, writer=ClaimWriter(FhirDestination(fhir), ledger=broken))
+            await WorkerPool(ledger, bad, "sb", FAST).drain()
+            [parked] = ledger.jobs(state=JobState.PARKED)
+            assert parked.last_error == "3 attempts; last: ProgrammingError"
+            ledger.enqueue("sb", "enc-0002-1", "1")  # the same pool shape, a working ledger
+            await WorkerPool(ledger, Pipeline(fhir, coding), "sb", FAST).drain()
+            assert ledger.jobs()[-1].state in (JobState.DONE, JobState.HELD)
+
+
+class FlakyLedger(JobLedger):
+    """A job ledger whose first claims fail (a locked or failing disk, on demand)."""
+
+    failures = 3
+
+    def claim(self, **kwargs):
+        if self.failures:
+            self.failures -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        return super().claim(**kwargs)
+
+
+async def test_a_worker_that_dies_is_restarted_and_readiness_says_so_meanwhile(
+    seeded_app, coding, tmp_path
+):
+    transport = httpx.ASGITransport(app=seeded_app)
+    async with FhirClient(BASE, transport=transport) as fhir:
+        with FlakyLedger(tmp_path / "jobs.sqlite3") as ledger:
+            ledger.enqueue("sb", "enc-0001-1", "1")
+            settings = WorkerSettings(concurrency=1, idle_poll_seconds=0.05)
+            pool = WorkerPool(ledger, Pipeline(fhir, coding), "sb", settings)
+            stop = asyncio.Event()
+            serving = asyncio.create_task(pool.serve(stop))
+            seen_down = False
+            for _ in range(400):
+                await asyncio.sleep(0.01)
+                seen_down |= not pool.ready
+                if ledger.pending() == 0:
+                    break
+            ready_after = pool.ready
+            stop.set()
+            await serving
+            state = ledger.jobs()[0].state
+    assert seen_down
+    assert ready_after
+    assert state in (JobState.DONE, JobState.HELD)
+
+
+async def test_meeting_another_writers_reservation_is_not_an_attempt(seeded_app, coding, tmp_path):
+    transport = httpx.ASGITransport(app=seeded_app)
+    claims = tmp_path / "claims.sqlite3"
+    async with FhirClient(BASE, transport=transport) as fhir:
+        with JobLedger(tmp_path / "jobs.sqlite3") as ledger, ClaimLedger(claims) as rival:
+            first = await Pipeline(fhir, coding).process("enc-0001-1")
+            held = rival.reserve(fhir.base_url, first.claim["id"])  # another process writes it
+            ledger.enqueue("sb", "enc-0001-1", "1")
+            writer = ClaimWriter(FhirDestination(fhir), ledger=ClaimLedger(claims))
+            pool = WorkerPool(ledger, Pipeline(fhir, coding, writer=writer), "sb", FAST)
+            for _ in range(FAST.max_attempts + 3):
+                await pool.run_once()
+                await asyncio.sleep(0.02)
+            [job] = ledger.jobs()
+            assert (job.state, job.attempts) == (JobState.QUEUED, 0)  # busy, and not parked
+            rival.release(fhir.base_url, first.claim["id"], held.fence)
+            await pool.drain()
+            assert ledger.jobs()[0].state is JobState.DONE
+
+
+async def test_a_graceful_stop_hands_jobs_in_flight_back_untried(seeded_app, coding, tmp_path):
+    transport = httpx.ASGITransport(app=seeded_app)
+    async with FhirClient(BASE, transport=transport) as fhir:
+        with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+            ledger.enqueue("sb", "enc-0001-1", "1")
+            settings = WorkerSettings(concurrency=1, grace_seconds=0.1)
+            slow = SlowPipeline(Pipeline(fhir, coding), delay=30)
+            pool = WorkerPool(ledger, slow, "sb", settings)
+            stop = asyncio.Event()
+            serving = asyncio.create_task(pool.serve(stop))
+            await asyncio.wait_for(slow.started.wait(), 5)
+            stop.set()
+            await asyncio.wait_for(serving, 5)
+            [job] = ledger.jobs()
+    assert (job.state, job.attempts, job.lease_until) == (JobState.QUEUED, 0, 0)
