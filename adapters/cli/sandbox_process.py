@@ -2,28 +2,44 @@
 
 The sandbox runs in its own process and is reached over HTTP like any other server:
 nothing in ``adapters`` imports it, so the pipeline cannot come to rely on it.
+
+No child outlives us. SIGTERM (what a service manager or ``kill`` sends) and SIGINT reach
+the child: ``fhir-coder sandbox`` forwards them and exits with the child, and a command
+that runs the sandbox for its own work (``demo``) stops and ends the child on its way
+out. On Linux the child also asks the kernel for SIGTERM when its parent dies, so even a
+SIGKILLed parent leaves no server running on its port and database.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from fhir_coder.errors import FhirCoderError
 
 __all__ = [
     "READY_PREFIX",
     "SandboxStartError",
+    "forwarding_signals",
     "read_ready_line",
     "running_sandbox",
     "sandbox_command",
+    "start_child",
 ]
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_PR_SET_PDEATHSIG = 1
 
 READY_PREFIX = "FHIR_CODER_SANDBOX_READY "
 """The line the sandbox prints, followed by its base URL, once it accepts connections."""
@@ -38,6 +54,71 @@ def sandbox_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "sandbox", *args]
 
 
+def _prctl() -> Callable[..., int] | None:
+    """The C library's ``prctl``, bound before any fork (nothing is loaded in the child)."""
+    if sys.platform != "linux":
+        return None
+    try:
+        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
+_PRCTL = _prctl()
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel sends SIGTERM when the parent dies (Linux)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+
+def start_child(command: list[str], **options: Any) -> subprocess.Popen[str]:  # noqa: ANN401
+    """``subprocess.Popen(command, **options)``, the child ending when this process does."""
+    preexec = _die_with_parent if _PRCTL is not None else None
+    # preexec_fn only calls the prctl bound above: no import, no lock taken in the child
+    return subprocess.Popen(command, preexec_fn=preexec, **options)  # noqa: PLW1509, S603
+
+
+@contextmanager
+def forwarding_signals(process: subprocess.Popen[str]) -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGINT go to ``process`` (which decides to stop)."""
+
+    def forward(signum: int, _: FrameType | None) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signum)
+
+    previous = {signum: signal.signal(signum, forward) for signum in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextmanager
+def _stopping_on_sigterm() -> Iterator[None]:
+    """SIGTERM raises ``SystemExit(143)`` here, as SIGINT raises ``KeyboardInterrupt``.
+
+    Python's default SIGTERM ends the process at once, skipping every ``finally``: the
+    child would be left running. Only the main thread can set handlers; elsewhere the
+    block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextmanager
 def running_sandbox(
     db_path: Path, *, extra_args: tuple[str, ...] = (), start_timeout: float = 60.0
@@ -49,7 +130,7 @@ def running_sandbox(
         "--host", "127.0.0.1", "--port", "0", "--db", str(db_path), "--ready-line", *extra_args
     )
     with log_path.open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+        process = start_child(
             command,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -57,7 +138,8 @@ def running_sandbox(
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     try:
-        yield _wait_until_ready(process, start_timeout, log_path)
+        with _stopping_on_sigterm():
+            yield _wait_until_ready(process, start_timeout, log_path)
     finally:
         process.terminate()
         try:

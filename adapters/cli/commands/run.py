@@ -153,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from adapters.cli.progress import Progress  # noqa: PLC0415
+    from adapters.cli.stopping import GracefulStop  # noqa: PLC0415
     from adapters.jobs import JobLedger, JobState  # noqa: PLC0415
     from adapters.jobs.runner import encounter_version, source_client  # noqa: PLC0415
 
@@ -173,10 +174,13 @@ async def _run(args: argparse.Namespace) -> int:
     if args.since:
         params["_lastUpdated"] = f"ge{args.since}"
     async with AsyncExitStack() as stack:
+        stopping = await stack.enter_async_context(GracefulStop())
         ledger = stack.enter_context(JobLedger(settings.jobs_db))
         fhir = await stack.enter_async_context(source_client(settings))
         queued = 0
         async for encounter in fhir.search("Encounter", params):
+            if stopping.stopped:
+                break
             version = encounter_version(encounter)
             said = ledger.enqueue(
                 source,
@@ -188,9 +192,13 @@ async def _run(args: argparse.Namespace) -> int:
             queued += said.value == "queued"
         progress = Progress(ledger, source, enabled=not (args.quiet or args.json))
         pool = await open_trigger_pool(args, settings, ledger, fhir, stack, on_result=progress)
-        await pool.drain()
+        await pool.drain(stopping.event)
         progress.end()
         counts = {state.value: n for state, n in ledger.counts().items()}
+    if stopping.stopped:
+        waiting = counts[JobState.QUEUED.value] + counts[JobState.RUNNING.value]
+        out(f"stopped: {waiting} job(s) wait; the same command resumes them")
+        return stopping.exit_code
     summary = {"source": source, "queued_now": queued, "jobs": counts}
     if args.json:
         print_json(summary)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
+import signal
 from pathlib import Path
 
 from adapters.cli.commands.common import DEFAULT_DATA_DIR, Subcommands
@@ -44,8 +44,16 @@ def register(commands: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the sandbox until interrupted; its exit status is ours."""
-    from adapters.cli.sandbox_process import sandbox_command  # noqa: PLC0415
+    """Run the sandbox until it stops; SIGTERM and SIGINT go to it, and its exit status is ours.
+
+    The server is a child process: a service manager's SIGTERM (or Ctrl-C) is forwarded
+    to it, and this command exits once it has, never leaving it running on its own.
+    """
+    from adapters.cli.sandbox_process import (  # noqa: PLC0415
+        forwarding_signals,
+        sandbox_command,
+        start_child,
+    )
 
     command = sandbox_command(
         "--host",
@@ -61,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         *(["--auth-config", str(args.auth_config)] if args.auth_config else []),
         *(["--payer-rules", str(args.payer_rules)] if args.payer_rules else []),
     )
-    try:
-        return subprocess.call(command)  # noqa: S603 - our own interpreter and module
-    except KeyboardInterrupt:
-        return ExitCode.OK
+    process = start_child(command)
+    with forwarding_signals(process):
+        code = process.wait()
+    # the server stopped on the signal we passed on: that is a clean stop, not a failure
+    return ExitCode.OK if code in (0, -signal.SIGTERM, -signal.SIGINT) else code

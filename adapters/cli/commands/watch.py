@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _watch(args: argparse.Namespace) -> int:
     from adapters.cli.progress import Progress  # noqa: PLC0415
+    from adapters.cli.stopping import GracefulStop  # noqa: PLC0415
     from adapters.jobs import JobLedger  # noqa: PLC0415
     from adapters.jobs.polling import poll_once  # noqa: PLC0415
     from adapters.jobs.runner import source_client  # noqa: PLC0415
@@ -51,6 +52,7 @@ async def _watch(args: argparse.Namespace) -> int:
     )
     source = settings.source_key()
     async with AsyncExitStack() as stack:
+        stopping = await stack.enter_async_context(GracefulStop())
         ledger = stack.enter_context(JobLedger(settings.jobs_db))
         fhir = await stack.enter_async_context(source_client(settings))
         progress = Progress(ledger, source, enabled=args.once)
@@ -59,22 +61,23 @@ async def _watch(args: argparse.Namespace) -> int:
             found = await poll_once(
                 fhir, ledger, source, overlap_seconds=settings.overlap_seconds, since=args.since
             )
-            await pool.drain()
+            await pool.drain(stopping.event)
             progress.end()
             out(f"{found.seen} seen, {found.queued} queued; checkpoint {found.checkpoint}")
-            return ExitCode.OK
-        stop = asyncio.Event()
-        workers = asyncio.create_task(pool.serve(stop))
+            return stopping.exit_code or ExitCode.OK
+        workers = asyncio.create_task(pool.serve(stopping.event))
         try:
-            while True:
+            while not stopping.stopped:
                 found = await poll_once(
                     fhir, ledger, source, overlap_seconds=settings.overlap_seconds, since=args.since
                 )
                 if found.queued:
                     pool.wake.ring(found.queued)
-                await asyncio.sleep(settings.poll_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.event.wait(), settings.poll_seconds)
         finally:
-            stop.set()
+            stopping.event.set()
             pool.wake.ring_all()
             with contextlib.suppress(asyncio.CancelledError):
                 await workers
+    return stopping.exit_code
