@@ -35,13 +35,13 @@ class CdsClient:
         path.write_bytes(orjson.dumps(self.jwks()))
         return path
 
-    def token(self, aud: str, *, header: dict[str, Any] | None = None, **claims: Any) -> str:
-        """A JWT for ``aud``; ``claims`` override or (as None) remove the defaults."""
+    def token(self, audience: str, *, header: dict[str, Any] | None = None, **claims: Any) -> str:
+        """A JWT for ``audience``; ``claims`` override (``aud`` too) or, as None, remove."""
         now = int(time.time())
         body: dict[str, Any] = {
             "iss": self.iss,
             "sub": "ehr-client",
-            "aud": aud,
+            "aud": audience,
             "exp": now + 300,
             "iat": now,
             "jti": uuid.uuid4().hex,
