@@ -39,6 +39,7 @@ from sandbox.conditional import conditional_update, create_if_none_exist
 from sandbox.export_routes import export_routes
 from sandbox.faults import FaultConfig, FaultMiddleware
 from sandbox.history import history_bundle
+from sandbox.limits import BodyLimit
 from sandbox.payer import PayerRules
 from sandbox.payer_routes import payer_routes
 from sandbox.problems import FhirRequestError, problem
@@ -54,8 +55,9 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
 
 _T = TypeVar("_T")
 
-DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
-"""Bodies above this many bytes get a 413; a transaction of a few thousand resources fits."""
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+"""Bodies above this many bytes get a 413, on every route (:mod:`sandbox.limits`); a
+transaction of a few thousand resources, or the largest Synthea patient (1.4 MB), fits."""
 
 
 def _normalise_base(base_path: str) -> str:
@@ -395,6 +397,7 @@ def create_app(
     if service is not None:
         app.add_middleware(AuthMiddleware, service=service, base=base)
     if faults is not None and faults.active:
-        app.add_middleware(FaultMiddleware, config=faults)  # outermost: faults before auth
+        app.add_middleware(FaultMiddleware, config=faults)  # faults before auth
+    app.add_middleware(BodyLimit, limit=max_body_bytes)  # outermost: before anything reads
     _install_error_handlers(app)
     return app

@@ -14,7 +14,7 @@ from typing import Any
 
 from fhir_coder.outcome import Issue, IssueCode, Severity, operation_outcome
 
-__all__ = ["FhirRequestError", "problem", "status_line"]
+__all__ = ["FhirRequestError", "problem", "status_line", "too_large"]
 
 
 class FhirRequestError(Exception):
@@ -51,6 +51,11 @@ def problem(
         status,
         Issue(severity=severity, code=code, message=message, expression=expression),
     )
+
+
+def too_large(limit: int) -> FhirRequestError:
+    """The 413 for a request body over ``limit`` bytes."""
+    return problem(413, IssueCode.TOO_COSTLY, f"The body is larger than {limit} bytes")
 
 
 def status_line(status: int) -> str:

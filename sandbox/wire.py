@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fhir_coder.outcome import IssueCode
-from sandbox.problems import FhirRequestError, problem
+from sandbox.problems import problem, too_large
 
 __all__ = [
     "FHIR_JSON",
@@ -92,13 +92,13 @@ async def read_json_body(request: Request, *, limit: int) -> dict[str, Any]:
         )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+        raise too_large(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise too_large(limit)
         chunks.append(chunk)
     try:
         body = orjson.loads(b"".join(chunks))
@@ -111,7 +111,3 @@ async def read_json_body(request: Request, *, limit: int) -> dict[str, Any]:
             "The body must be a FHIR resource: a JSON object with a resourceType",
         )
     return body
-
-
-def _too_large(limit: int) -> FhirRequestError:
-    return problem(413, IssueCode.TOO_COSTLY, f"The body is larger than {limit} bytes")

@@ -5,7 +5,8 @@ is answered 413 before a byte of the body is read; a body sent without one (chun
 read as it streams and refused as soon as it passes the limit, so an oversized upload
 costs the service at most ``limit`` bytes of memory, whichever route it was sent to (a
 route that reads no body gets a 413 too, rather than a body it never looks at). The body
-is read before the route runs and handed to it unchanged.
+is read before the route runs and handed to it unchanged. (The sandbox has its own, which
+answers with an OperationOutcome: nothing of ``adapters`` may reach the sandbox.)
 """
 
 from __future__ import annotations
@@ -28,34 +29,41 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
-                await self._refuse(send)
-                return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away: nothing to answer
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                await self._refuse(send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        replayed = False
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
+        fits = declared.isdigit() and int(declared) <= self.limit
+        message = await self._body(receive) if fits else None
+        if message is None:
+            await self._refuse(send)
+            return
+        if message["type"] != "http.request":
+            return  # the client went away: nobody to answer
+        first: Message | None = message
 
         async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()  # after the body: only a disconnect can come
-            replayed = True
-            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            nonlocal first
+            if first is None:
+                return await receive()  # after the body only a disconnect can come
+            given, first = first, None
+            return given
 
         await self.app(scope, replay, send)
+
+    async def _body(self, receive: Receive) -> Message | None:
+        """The whole body as one message, counted as it streams; None when over the limit."""
+        message = await receive()
+        chunks = [message.get("body", b"")]
+        size = len(chunks[0])
+        while message.get("more_body", False) and size <= self.limit:
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+        if size > self.limit:
+            return None
+        if len(chunks) == 1:
+            return message
+        return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
     async def _refuse(self, send: Send) -> None:
         body = orjson.dumps({"detail": f"the request body is larger than {self.limit} bytes"})

@@ -104,8 +104,8 @@ class Service:
 
 
 async def _service(
-    sandbox: Any,  # noqa: ANN401
-    coding: Any,  # noqa: ANN401
+    sandbox: Any,
+    coding: Any,
     tmp_path: Path,
     issuers: tuple[CdsIssuer, ...],
     ehr: CdsClient,
@@ -137,7 +137,7 @@ async def service(protected_sandbox, coding, tmp_path) -> AsyncIterator[Service]
         yield running
 
 
-def discharge(encounter_id: str = "enc-0001-1", **extra: Any) -> dict[str, Any]:  # noqa: ANN401
+def discharge(encounter_id: str = "enc-0001-1", **extra: Any) -> dict[str, Any]:
     patient = "pat-" + encounter_id.split("-")[1] if encounter_id.startswith("enc-") else "x"
     return {
         "hook": "encounter-discharge",
@@ -181,7 +181,7 @@ async def test_unsigned_expired_wrong_audience_unknown_issuer_and_replayed_jwts_
         "jku not listed": await service.hook(
             discharge(), header={"jku": "https://attacker.test/jwks.json"}
         ),
-        "not a JWT": await service.hook(discharge(), token="not-a-jwt"),
+        "not a JWT": await service.hook(discharge(), token="not-a-jwt"),  # noqa: S106
     }
     assert {why: answer.status_code for why, answer in refused.items()} == dict.fromkeys(
         refused, 401
@@ -228,9 +228,7 @@ async def test_fhir_authorization_reads_the_encounter_for_that_call_only(service
         "status": "finished",
     }
     lent = {"access_token": EHR_USER_TOKEN, "token_type": "Bearer", "scope": "user/Encounter.rs"}
-    answer = await service.hook(
-        discharge(prefetch={"encounter": forged}, fhirAuthorization=lent)
-    )
+    answer = await service.hook(discharge(prefetch={"encounter": forged}, fhirAuthorization=lent))
     assert answer.status_code == 200, answer.text
     (job,) = service.ledger.jobs()
     assert job.version == "1"  # the server's version, read with the EHR's token, not the hint
