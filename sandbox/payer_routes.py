@@ -22,7 +22,6 @@ from sandbox.auth_http import authorize
 from sandbox.clock import now_instant
 from sandbox.criteria import Cursor
 from sandbox.payer import PayerRules, adjudicate, claim_from_fhir, claim_response
-from sandbox.payer_x12 import adjudicate_837
 from sandbox.problems import problem
 from sandbox.routing import Route
 from sandbox.store import Store
@@ -92,6 +91,9 @@ def payer_routes(store: Store, rules: PayerRules, *, max_body_bytes: int) -> lis
             text = body.decode("ascii")
         except UnicodeDecodeError as exc:
             raise problem(400, IssueCode.STRUCTURE, "An 837 is ASCII text") from exc
+        # x12sdk loads a .env file into the environment when imported: only when asked to
+        from sandbox.payer_x12 import adjudicate_837  # noqa: PLC0415
+
         members = _coverage_by_member(store)
         try:
             _, remittance = adjudicate_837(text, rules, members.get)

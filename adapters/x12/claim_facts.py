@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -18,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Literal
 
 from adapters.fhir.reading import fhir_date
+from adapters.x12.usps import state_code
 from fhir_coder.claim_parts import (
     ADMISSION_TYPE_SYSTEM,
     DISCHARGE_STATUS_SYSTEM,
@@ -244,6 +246,19 @@ def _money(value: object) -> Decimal | None:
         return None
 
 
+_DELIMITERS: Final = str.maketrans("", "", "*:~^\r\n")
+
+
+def x12_text(text: str) -> str:
+    """``text`` in X12's character set: accents folded (José -> Jose), delimiters dropped.
+
+    The 837 carries ASCII only, and our delimiters (``*``, ``:``, ``~``, ``^``) may not
+    appear inside an element.
+    """
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return " ".join(folded.translate(_DELIMITERS).split())
+
+
 def _name(resource: Mapping[str, Any]) -> tuple[str, str]:
     """(last, first) of a Patient or Practitioner: the official name, else the first."""
     names = [n for n in _list(resource.get("name")) if isinstance(n, dict)]
@@ -252,17 +267,22 @@ def _name(resource: Mapping[str, Any]) -> tuple[str, str]:
     given = [g for g in _list(chosen.get("given")) if isinstance(g, str)]
     if not last and chosen.get("text"):
         last = str(chosen["text"])
-    return last, (given[0] if given else "")
+    return x12_text(last)[:60], x12_text(given[0])[:35] if given else ""
 
 
 def _address(resource: Mapping[str, Any]) -> Address | None:
+    """The first US postal address N3/N4 can carry whole (state code, 5 or 9 digit ZIP)."""
     for raw in _list(resource.get("address")):
         entry = _dict(raw)
-        lines = [x for x in _list(entry.get("line")) if isinstance(x, str) and x.strip()]
+        lines = [x.strip() for x in _list(entry.get("line")) if isinstance(x, str) and x.strip()]
         city, state, postal = entry.get("city"), entry.get("state"), entry.get("postalCode")
-        if lines and isinstance(city, str) and isinstance(state, str) and isinstance(postal, str):
-            postal_digits = postal.replace("-", "")
-            return Address(lines[0], city, state.upper(), postal_digits, *lines[1:2])
+        if not (lines and isinstance(city, str) and isinstance(state, str)):
+            continue
+        code = state_code(state)
+        digits = postal.replace("-", "").strip() if isinstance(postal, str) else ""
+        if code and len(city.strip()) >= 2 and digits.isdigit() and len(digits) in (5, 9):
+            street = [x12_text(x)[:55] for x in lines[:2]]
+            return Address(street[0], x12_text(city)[:30], code, digits, *street[1:])
     return None
 
 
@@ -524,7 +544,9 @@ def _insured(claim: Mapping[str, Any], reader: _Reader) -> _Insured:
         reader.reasons.append("the patient has no family name")
     if patient_resource is not None and patient.birth_date is None:
         reader.reasons.append("the patient has no birth date")
-    payer_name = str(payer.get("name") or _dict(claim.get("insurer")).get("display") or "")
+    payer_name = x12_text(
+        str(payer.get("name") or _dict(claim.get("insurer")).get("display") or "")
+    )
     payer_id = _payer_id(payer)
     if payer and not payer_id:
         reader.reasons.append(f"payer {payer_reference} has no payer id (Organization.identifier)")
@@ -545,7 +567,7 @@ def _attending(claim: Mapping[str, Any], resolve: Resolver) -> Party | None:
     practitioner = resolve(reference) if reference.startswith("Practitioner/") else None
     last, first = _name(practitioner) if practitioner else ("", "")
     if not last:
-        last, first = _split_display(str(member.get("display") or ""))
+        last, first = _split_display(x12_text(str(member.get("display") or "")))
     npi = _npi_of(member) or (_npi_of(practitioner) if practitioner else "")
     return Party(last=last, first=first, npi=npi, organisation=False) if last and npi else None
 

@@ -33,7 +33,6 @@ from adapters.x12.ledger import Submission, SubmissionLedger
 from adapters.x12.parties import X12Parties
 from adapters.x12.professional import PROFESSIONAL_VERSION, build_837p
 from adapters.x12.sources import ClaimSource
-from fhir_coder.errors import ConfigurationError
 
 __all__ = ["MAX_CLAIMS_PER_TRANSACTION", "SubmitReport", "write_837"]
 
@@ -128,6 +127,39 @@ def write_837(
     """Write the 837 for ``source``'s Claims ready to go to ``out``; record each as submitted."""
     created = created or datetime.now(UTC)
     report = SubmitReport()
+    ready = _ready(source, ledger, price, report)
+    if not ready:
+        return report
+    control = ledger.next_control_number()  # a number never reused; a gap is harmless
+    try:
+        text, batches = build_interchange(ready, parties, control_number=control, created=created)
+    except ValidationError:  # x12sdk refused a model: a fact we did not check; find whose
+        ready = _without_refused(ready, parties, created, report)
+        if not ready:
+            return report
+        text, batches = build_interchange(ready, parties, control_number=control, created=created)
+    _write_atomically(out, text)
+    try:
+        _record(ready, ledger, source.name, control, created, batches)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    if claim_ledger is not None:
+        for facts in ready:
+            base = facts.claim_id.split("-r", 1)[0]
+            if not claim_ledger.mark_submitted(source.name, base):
+                report.not_in_claim_ledger.append(facts.claim_id)
+    report.path, report.interchange, report.sent = out, control, ready
+    return report
+
+
+def _ready(
+    source: ClaimSource,
+    ledger: SubmissionLedger,
+    price: Callable[[str, tuple[str, ...]], Decimal | None] | None,
+    report: SubmitReport,
+) -> list[ClaimFacts]:
+    """The facts of ``source``'s Claims ready to go and not sent before; the rest reported."""
     ready: list[ClaimFacts] = []
     for claim in source.claims:
         try:
@@ -142,28 +174,25 @@ def write_837(
             report.already_sent.append(facts.submission_key)
             continue
         ready.append(facts)
-    if not ready:
-        return report
-    control = ledger.next_control_number()
-    try:
-        text, batches = build_interchange(ready, parties, control_number=control, created=created)
-    except ValidationError as exc:  # x12sdk refused a model: a fact we did not check
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigurationError(f"x12sdk refused the 837 at {where}: {first['msg']}") from exc
-    _write_atomically(out, text)
-    try:
-        _record(ready, ledger, source.name, control, created, batches)
-    except BaseException:
-        out.unlink(missing_ok=True)
-        raise
-    if claim_ledger is not None:
-        for facts in ready:
-            base = facts.claim_id.split("-r", 1)[0]
-            if not claim_ledger.mark_submitted(source.name, base):
-                report.not_in_claim_ledger.append(facts.claim_id)
-    report.path, report.interchange, report.sent = out, control, ready
-    return report
+    return ready
+
+
+def _without_refused(
+    ready: list[ClaimFacts], parties: X12Parties, created: datetime, report: SubmitReport
+) -> list[ClaimFacts]:
+    """``ready`` less the claims x12sdk refuses on their own, each reported with why."""
+    kept: list[ClaimFacts] = []
+    for facts in ready:
+        try:
+            build_interchange([facts], parties, control_number=1, created=created)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            reason = f"x12sdk refuses it: {where}: {first['msg']}"
+            report.not_ready.append(NotReady(facts.claim_id, [reason]))
+        else:
+            kept.append(facts)
+    return kept
 
 
 def _write_atomically(out: Path, text: str) -> None:
