@@ -16,6 +16,7 @@ from x12sdk.models import X12SegmentGroup
 from x12sdk.v5010.segments import GeSegment, GsSegment, IeaSegment, IsaSegment
 
 from adapters.x12.parties import X12Parties
+from adapters.x12.serialise import segments_of
 
 __all__ = ["Transaction", "interchange"]
 
@@ -82,7 +83,7 @@ def interchange(
                 version_identifier_code=members[0].version,
             ).x12()
         )
-        chunks.extend(member.model.x12() for member in members)
+        chunks.extend(segment.x12() for member in members for segment in segments_of(member.model))
         chunks.append(
             GeSegment(
                 number_of_transaction_sets_included=len(members),

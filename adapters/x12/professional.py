@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from x12sdk.support import count_segments
 from x12sdk.v5010.segments import (
     ClmSegment,
     DmgSegment,
@@ -64,8 +63,11 @@ from x12sdk.v5010.x12_837_005010X222A2.transaction_set import HealthCareClaimPro
 
 from adapters.x12.claim_facts import Address, ClaimFacts, Person
 from adapters.x12.parties import X12Parties
+from adapters.x12.serialise import cache_type_hints, count_segments
 
 __all__ = ["MAX_DIAGNOSES", "PROFESSIONAL_VERSION", "build_837p", "day", "postal", "se_values"]
+
+cache_type_hints()
 
 PROFESSIONAL_VERSION: Final = "005010X222A1"
 """The version HIPAA names for the 837P (x12sdk models it as X222A2; the segments are the same)."""
@@ -372,16 +374,10 @@ def _footer(structure: dict[str, Any], control_number: str) -> Footer:
 
 
 def se_values(structure: dict[str, Any], control_number: str) -> dict[str, Any]:
-    """SE's values, SE01 counted from ``structure`` (ST through SE) as x12sdk's generator does."""
-    placeholder = structure | {
-        "footer": {
-            "se_segment": {
-                "transaction_segment_count": 1,
-                "transaction_set_control_number": control_number,
-            }
-        }
-    }
+    """SE's values, SE01 counted from ``structure``: its segments, ST through SE."""
+    loops = [structure["header"], structure["loop_1000a"], structure["loop_1000b"]]
+    loops += structure["loop_2000a"]
     return {
-        "transaction_segment_count": count_segments(placeholder),
+        "transaction_segment_count": count_segments(*loops) + 1,  # + the SE itself
         "transaction_set_control_number": control_number,
     }

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from x12sdk.io import X12ModelReader
 from x12sdk.parsing import X12ParseException
 
+from adapters.x12.serialise import cache_type_hints
 from adapters.x12.syntax import Interchange, Segment
 from fhir_coder.errors import X12Error
 from fhir_coder.remittance import (
@@ -37,6 +38,7 @@ _X12SDK_LOG.addHandler(logging.NullHandler())
 _X12SDK_LOG.propagate = False
 
 _CAS_TRIPLETS: Final = 6
+cache_type_hints()
 
 
 def _adjustments(segments: Iterable[Any] | None) -> tuple[Adjustment, ...]:

@@ -161,6 +161,7 @@ def _ready(
 ) -> list[ClaimFacts]:
     """The facts of ``source``'s Claims ready to go and not sent before; the rest reported."""
     ready: list[ClaimFacts] = []
+    numbers: dict[str, str] = {}
     for claim in source.claims:
         try:
             facts = claim_facts(
@@ -173,6 +174,12 @@ def _ready(
         if prior is not None and prior.status not in _RESUBMITTABLE:
             report.already_sent.append(facts.submission_key)
             continue
+        holder = numbers.get(facts.pcn) or getattr(ledger.by_pcn(facts.pcn), "claim_id", None)
+        if holder is not None and holder != facts.submission_key:
+            reason = f"its patient control number {facts.pcn} is Claim/{holder}'s already"
+            report.not_ready.append(NotReady(facts.claim_id, [reason]))
+            continue
+        numbers[facts.pcn] = facts.submission_key
         ready.append(facts)
     return ready
 
