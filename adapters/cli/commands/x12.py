@@ -19,6 +19,7 @@ from adapters.cli.commands.common import (
     DEFAULT_DATA_DIR,
     Subcommands,
     add_auth_arguments,
+    add_insecure_http_argument,
     auth_settings,
     out,
     print_json,
@@ -57,10 +58,15 @@ def register(commands: Subcommands) -> None:
         help="charges for lines the Claims left unpriced",
     )
     submit.add_argument(
-        "--claim-ledger", type=Path, metavar="FILE", help="the Claim ledger to mark submitted in"
+        "--claim-ledger",
+        type=Path,
+        metavar="FILE",
+        help="the Claim ledger to mark submitted in (default: FHIR_CODER_CLAIMS_DB, else "
+        "fhir-coder-data/claims.sqlite3, the one run and code write to)",
     )
     _common(submit)
     add_auth_arguments(submit)
+    add_insecure_http_argument(submit)
     submit.set_defaults(run=run_837)
 
     remits = actions.add_parser("835", help="record 835 remittances (and 999/277CA replies)")
@@ -68,6 +74,7 @@ def register(commands: Subcommands) -> None:
     _common(remits)
     _work(remits)
     add_auth_arguments(remits)
+    add_insecure_http_argument(remits)
     remits.set_defaults(run=run_835)
 
     responses = actions.add_parser(
@@ -79,6 +86,7 @@ def register(commands: Subcommands) -> None:
     _common(responses)
     _work(responses, evidence=False)
     add_auth_arguments(responses)
+    add_insecure_http_argument(responses)
     responses.set_defaults(run=run_responses)
 
     status = actions.add_parser("status", help="a Claim's submission history and remittances")
@@ -150,7 +158,11 @@ async def _evidence(args: argparse.Namespace, submissions: list[Any]) -> dict[st
     from adapters.pipeline import Pipeline  # noqa: PLC0415
     from adapters.x12.evidence import evidence_for  # noqa: PLC0415
 
-    auth = build_auth(auth_settings(args), fhir_base_url=args.server)
+    auth = build_auth(
+        auth_settings(args),
+        fhir_base_url=args.server,
+        allow_insecure_http=args.allow_insecure_http or (),
+    )
     async with FhirClient(args.server, auth=auth) as fhir:
         pipeline = Pipeline(fhir, default_coding(), source_id=args.source_id, write=False)
 
@@ -171,7 +183,11 @@ async def _server_claims(args: argparse.Namespace) -> ClaimSource:
     from adapters.fhir.client import FhirClient  # noqa: PLC0415
     from adapters.x12.sources import claims_from_server  # noqa: PLC0415
 
-    auth = build_auth(auth_settings(args), fhir_base_url=args.server)
+    auth = build_auth(
+        auth_settings(args),
+        fhir_base_url=args.server,
+        allow_insecure_http=args.allow_insecure_http or (),
+    )
     async with FhirClient(args.server, auth=auth) as fhir:
         return await claims_from_server(fhir)
 
@@ -199,15 +215,14 @@ def run_837(args: argparse.Namespace) -> int:
         if args.from_ndjson is not None
         else asyncio.run(_server_claims(args))
     )
-    claim_ledger = ClaimLedger(args.claim_ledger) if args.claim_ledger else None
+    claim_ledger = ClaimLedger(_claim_ledger_path(args))
     try:
         with _ledger(args) as ledger:
             report = write_837(
                 source, parties, ledger, out=args.out, claim_ledger=claim_ledger, price=price
             )
     finally:
-        if claim_ledger is not None:
-            claim_ledger.close()
+        claim_ledger.close()
     if args.json:
         print_json(report.to_json())
     else:
@@ -220,6 +235,15 @@ def run_837(args: argparse.Namespace) -> int:
         for claim_id in report.not_in_claim_ledger:
             out(f"  Claim/{claim_id} is not in the Claim ledger: marked submitted here only")
     return ExitCode.FINDINGS if report.not_ready else ExitCode.OK
+
+
+def _claim_ledger_path(args: argparse.Namespace) -> Path:
+    """The Claim ledger: ``--claim-ledger``, else the one the settings name (as ``run``'s)."""
+    from adapters.settings import load_settings  # noqa: PLC0415
+
+    if args.claim_ledger is not None:
+        return Path(args.claim_ledger)
+    return load_settings().claims_db_path()
 
 
 def run_835(args: argparse.Namespace) -> int:
@@ -259,7 +283,11 @@ async def _server_responses(args: argparse.Namespace, reader: Any) -> Any:  # no
     from adapters.fhir.auth import build_auth  # noqa: PLC0415
     from adapters.fhir.client import FhirClient  # noqa: PLC0415
 
-    auth = build_auth(auth_settings(args), fhir_base_url=args.server)
+    auth = build_auth(
+        auth_settings(args),
+        fhir_base_url=args.server,
+        allow_insecure_http=args.allow_insecure_http or (),
+    )
     async with FhirClient(args.server, auth=auth) as fhir:
         return await reader(fhir)
 

@@ -51,6 +51,8 @@ def test_x12_837_then_835_then_status(tmp_path, capsys):
             str(fees),
             "--ledger",
             str(ledger),
+            "--claim-ledger",
+            str(tmp_path / "claims.sqlite3"),
             "--json",
         ]
     )
@@ -108,6 +110,8 @@ def test_missing_x12_settings_are_one_line_naming_them(tmp_path, capsys, monkeyp
             str(tmp_path / "o.837"),
             "--ledger",
             str(tmp_path / "l.sqlite3"),
+            "--claim-ledger",
+            str(tmp_path / "claims.sqlite3"),
         ]
     )
     assert code == ExitCode.CONFIGURATION
