@@ -58,14 +58,31 @@ def build_provenance(
     recorded: datetime,
     target: str | None = None,
     updated: bool = False,
+    author: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Provenance of ``claim``, built from ``coded``.
 
     ``target`` is the reference to the Claim as the write will know it (``Claim/{id}``
     by default; a ``urn:uuid:`` placeholder when the server assigns the id in the same
     transaction). ``updated`` records the write as an update of an existing Claim.
+    ``author`` is the ``who`` of the person who finished the coding (a coder releasing it
+    from the workbench): named first, as the author, with fhir-coder as the assembler.
     """
     claim_id = str(claim["id"])
+    agents: list[dict[str, Any]] = []
+    if author is not None:
+        agents.append(
+            {"type": {"coding": [{"system": _PARTICIPANT, "code": "author"}]}, "who": author}
+        )
+    agents.append(
+        {
+            "type": {"coding": [{"system": _PARTICIPANT, "code": "assembler"}]},
+            "who": {
+                "identifier": {"system": SOFTWARE_IDENTIFIER_SYSTEM, "value": "fhir-coder"},
+                "display": f"fhir-coder {__version__}",
+            },
+        }
+    )
     return {
         "resourceType": "Provenance",
         "id": provenance_id_for(claim_id),
@@ -74,14 +91,6 @@ def build_provenance(
         "activity": {
             "coding": [{"system": _DATA_OPERATION, "code": "UPDATE" if updated else "CREATE"}]
         },
-        "agent": [
-            {
-                "type": {"coding": [{"system": _PARTICIPANT, "code": "assembler"}]},
-                "who": {
-                    "identifier": {"system": SOFTWARE_IDENTIFIER_SYSTEM, "value": "fhir-coder"},
-                    "display": f"fhir-coder {__version__}",
-                },
-            }
-        ],
+        "agent": agents,
         "entity": _entities(coded),
     }

@@ -28,6 +28,7 @@ from adapters.cli.commands import (
     validate,
     watch,
     x12,
+    workbench,
 )
 from adapters.exit_codes import ExitCode, exit_code_for
 from fhir_coder import __version__
@@ -43,6 +44,7 @@ COMMANDS = (
     watch,
     subscribe,
     jobs,
+    workbench,
     sandbox,
     evaluate,
     validate,

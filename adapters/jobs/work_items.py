@@ -84,11 +84,15 @@ CREATE TABLE IF NOT EXISTS work_events (
     at REAL NOT NULL,
     actor TEXT NOT NULL,
     action TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT '{}'
+    detail TEXT NOT NULL DEFAULT '{}',
+    sent INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS work_events_item ON work_events (item_id, id);
 CREATE INDEX IF NOT EXISTS work_events_action ON work_events (action, at);
 """
+_OUTBOX_INDEX: Final = (
+    "CREATE INDEX IF NOT EXISTS work_events_outbox ON work_events (sent, id) WHERE sent = 0"
+)
 
 
 class ItemKind(StrEnum):
@@ -404,6 +408,14 @@ class WorkItemStore(Protocol):
         """Figures for the dashboard: counts by state, reason and age; actions; times."""
         ...
 
+    def unsent_events(self, limit: int = 100) -> list[WorkEvent]:
+        """People's events not yet sent as AuditEvents (the outbox), oldest first."""
+        ...
+
+    def mark_sent(self, event_ids: Sequence[int]) -> None:
+        """Record that these events' AuditEvents are on the server."""
+        ...
+
 
 _COLUMNS: Final = (
     "id, source, encounter_id, version, job_id, kind, state, reasons, rules, summary, "
@@ -427,6 +439,10 @@ class SqliteWorkItems:
         self._db = db
         self._lock = lock
         db.executescript(WORK_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(work_events)")}
+        if "sent" not in columns:  # a ledger written before the outbox existed
+            db.execute("ALTER TABLE work_events ADD COLUMN sent INTEGER NOT NULL DEFAULT 0")
+        db.execute(_OUTBOX_INDEX)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -690,17 +706,7 @@ class SqliteWorkItems:
                 f"SELECT * FROM work_events WHERE {where} ORDER BY id",  # noqa: S608
                 params,
             ).fetchall()
-        return [
-            WorkEvent(
-                int(r["id"]),
-                int(r["item_id"]),
-                float(r["at"]),
-                str(r["actor"]),
-                str(r["action"]),
-                orjson.loads(r["detail"]),
-            )
-            for r in rows
-        ]
+        return [_event(r) for r in rows]
 
     def stats(self) -> dict[str, Any]:
         """Figures for the dashboard.
@@ -764,6 +770,23 @@ class SqliteWorkItems:
             "actions": actions,
             "chart_seconds": [float(b) - float(a) for a, b in spans if a is not None and b],
         }
+
+    def unsent_events(self, limit: int = 100) -> list[WorkEvent]:
+        """People's events not yet sent as AuditEvents (the outbox), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM work_events WHERE sent = 0 AND actor != 'fhir-coder' "
+                "ORDER BY id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [_event(r) for r in rows]
+
+    def mark_sent(self, event_ids: Sequence[int]) -> None:
+        """Record that these events' AuditEvents are on the server."""
+        with self._write() as db:
+            db.executemany(
+                "UPDATE work_events SET sent = 1 WHERE id = ?", [(i,) for i in event_ids]
+            )
 
     # the workbench ----------------------------------------------------------------------
 
@@ -893,6 +916,17 @@ class SqliteWorkItems:
         return _item(
             row, payload=orjson.loads(row["payload"]), work=orjson.loads(work) if work else None
         )
+
+
+def _event(row: sqlite3.Row) -> WorkEvent:
+    return WorkEvent(
+        int(row["id"]),
+        int(row["item_id"]),
+        float(row["at"]),
+        str(row["actor"]),
+        str(row["action"]),
+        orjson.loads(row["detail"]),
+    )
 
 
 def _older(version: str, than: str) -> bool:

@@ -151,8 +151,13 @@ class ClaimWriter:
         issues: tuple[Issue, ...],
         *,
         created: datetime,
+        author: dict[str, Any] | None = None,
     ) -> WriteReceipt:
-        """Write ``claim`` (built from ``coded`` with ``issues``) unless nothing changed."""
+        """Write ``claim`` (built from ``coded`` with ``issues``) unless nothing changed.
+
+        ``author``: the person who finished the coding (the workbench's coder), named in
+        the Provenance (``fhir_coder.provenance.build_provenance``).
+        """
         await self.destination.check()
         where = self.destination.name
         draft = claim.get("status") == "draft"
@@ -165,7 +170,7 @@ class ClaimWriter:
         try:
             async with self._renewing(where, key, held.fence):
                 receipt, entry = await self._write(
-                    claim, coded, issues, held.entry, created=created
+                    claim, coded, issues, held.entry, created=created, author=author
                 )
         except BaseException:
             # on the way out of a failure or a cancellation: a quick local update, done now
@@ -201,6 +206,7 @@ class ClaimWriter:
         prior: LedgerEntry,
         *,
         created: datetime,
+        author: dict[str, Any] | None = None,
     ) -> tuple[WriteReceipt, LedgerEntry | None]:
         where = self.destination.name
         digest = content_hash(claim)
@@ -241,7 +247,7 @@ class ClaimWriter:
                     action = WriteAction.UPDATED
         draft = claim.get("status") == "draft"
         provenance = build_provenance(
-            claim, coded, recorded=created, updated=action is WriteAction.UPDATED
+            claim, coded, recorded=created, updated=action is WriteAction.UPDATED, author=author
         )
         task = None
         if draft or prior.task_open:
