@@ -561,7 +561,8 @@ def _item_context(
         "session": session,
         "item": item,
         "holder": holder,
-        "can_edit": session.account.role.may_edit and not holder and item.state is ItemState.OPEN,
+        # a holder elsewhere does not hide the actions: the server refuses them and says why
+        "can_edit": session.account.role.may_edit and item.state is ItemState.OPEN,
         "encounter": context.encounter,
         "evidence": evidence,
         "highlight": lambda text: highlight(text, sorted(matched)),

@@ -153,7 +153,10 @@
     var conflict = document.getElementById("conflict");
     if (conflict && event.target.id === "messages") { conflict.focus(); return; }
     if (event.target.id === "work" || (event.target.closest && event.target.closest("#work"))) {
-      if (current >= 0) { focusRow(current); } else {
+      // the next thing that needs the coder, else the row they were on
+      var all = rows();
+      var next = all.findIndex(function (row) { return row.hasAttribute("data-attention"); });
+      if (next >= 0) { focusRow(next); } else if (current >= 0) { focusRow(current); } else {
         var status = document.getElementById("status");
         if (status) { status.setAttribute("tabindex", "-1"); status.focus(); }
       }
@@ -161,8 +164,10 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
-    if (document.querySelector("[data-row]") && !document.activeElement.matches("input[autofocus]")) {
-      focusRow(0);
+    var all = rows();
+    if (all.length && !document.activeElement.matches("input[autofocus]")) {
+      var first = all.findIndex(function (row) { return row.hasAttribute("data-attention"); });
+      focusRow(first >= 0 ? first : 0);
     }
   });
 }());
