@@ -189,6 +189,26 @@ _BY_TYPE: dict[str, tuple[SearchParam, ...]] = {
         _token("use", "use"),
     ),
     "Provenance": (_patient("target"),),
+    # the evidence a coder reads beside the coded lines (the workbench asks by encounter)
+    "Observation": (
+        _status(),
+        _identifier(),
+        _patient("subject"),
+        _subject("subject"),
+        _encounter("encounter"),
+        _token("code", "code"),
+        _token("category", "category"),
+        _date("date", "effectiveDateTime", "effectivePeriod"),
+    ),
+    "DocumentReference": (
+        _status(),
+        _identifier(),
+        _patient("subject"),
+        _subject("subject"),
+        _encounter("context.encounter"),
+        _token("type", "type"),
+        _date("date", "date"),
+    ),
     "Task": (
         _status(),
         _identifier(),

@@ -43,7 +43,6 @@ from adapters.workbench.accounts import Account, Accounts
 from adapters.workbench.code_search import SYSTEMS, search_codes
 from adapters.workbench.editing import (
     EditError,
-    Rescrubbed,
     apply,
     context_for,
     rescrub,
@@ -154,7 +153,13 @@ def create_workbench(bench: Workbench) -> FastAPI:  # noqa: C901, PLR0915 - the 
             response.headers["Cache-Control"] = "no-store"  # pages carry clinical facts
         return response
 
-    def page(request: Request, name: str, http_status: int = 200, **context: Any) -> HTMLResponse:  # noqa: ANN401
+    def page(
+        request: Request,
+        name: str,
+        *,
+        http_status: int = 200,
+        **context: Any,  # noqa: ANN401
+    ) -> HTMLResponse:
         context.setdefault("session", None)
         return templates.TemplateResponse(
             request, name, {"base": _base(request), **context}, status_code=http_status
@@ -180,9 +185,11 @@ def create_workbench(bench: Workbench) -> FastAPI:  # noqa: C901, PLR0915 - the 
 
     @app.exception_handler(_Refused)
     async def refused(request: Request, exc: _Refused) -> Response:
-        return HTMLResponse(
-            f'<p class="problem" role="alert">{_escape(exc.message)}</p>', status_code=exc.status
-        )
+        body = f'<p class="problem" role="alert">{_escape(exc.message)}</p>'
+        if request.headers.get("HX-Request"):  # shown in the message area, not over the panel
+            headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
+            return HTMLResponse(body, status_code=exc.status, headers=headers)
+        return HTMLResponse(body, status_code=exc.status)
 
     # sign-in ---------------------------------------------------------------------------
 
@@ -207,7 +214,7 @@ def create_workbench(bench: Workbench) -> FastAPI:  # noqa: C901, PLR0915 - the 
                 if len(recent) >= _FAILURES_ALLOWED
                 else "The user name or password is wrong."
             )
-            return page(request, "login.html", 401, next=target, problem=problem)
+            return page(request, "login.html", http_status=401, next=target, problem=problem)
         bench.failures.pop(user, None)
         session = bench.sessions.start(account)
         response = RedirectResponse(target, status_code=303)
@@ -235,7 +242,7 @@ def create_workbench(bench: Workbench) -> FastAPI:  # noqa: C901, PLR0915 - the 
         started = time.perf_counter()
         listed = bench.ledger.work.worklist(query)
         elapsed = (time.perf_counter() - started) * 1000
-        context = {
+        context: dict[str, Any] = {
             "session": session,
             "listed": listed,
             "query": query,
@@ -285,7 +292,7 @@ def create_workbench(bench: Workbench) -> FastAPI:  # noqa: C901, PLR0915 - the 
             )
             bench.ledger.work.lock(item_id, account.user, seconds=bench.lock_seconds)
         except (ItemLockedError, RevisionConflictError) as exc:
-            return _conflict(request, bench, exc, action, form)
+            return _conflict(bench, exc, action, form)
         except (EditError, ValueError) as exc:
             return _work_panel(page, request, bench, session, item, status=str(exc), error=True)
         status = _said(action, detail)
@@ -296,7 +303,7 @@ def create_workbench(bench: Workbench) -> FastAPI:  # noqa: C901, PLR0915 - the 
         return response
 
     @app.post("/items/{item_id}/release", response_class=HTMLResponse)
-    async def release(request: Request, item_id: int) -> Response:
+    async def release(request: Request, item_id: int) -> Response:  # noqa: PLR0911 - each refusal answers at once
         session = signed_in(request)
         form = await posted(request, session)
         account = _editor(session)
@@ -314,12 +321,12 @@ def create_workbench(bench: Workbench) -> FastAPI:  # noqa: C901, PLR0915 - the 
             )  # fmt: skip
         try:
             current = bench.ledger.work.lock(item_id, account.user, seconds=bench.lock_seconds)
-            if current.revision != int(form.get("revision", "0")):
-                raise RevisionConflictError(
-                    item_id, int(form.get("revision", "0")), current.revision, ""
-                )
-        except (ItemLockedError, RevisionConflictError) as exc:
-            return _conflict(request, bench, exc, "release", form)
+        except ItemLockedError as exc:
+            return _conflict(bench, exc, "release", form)
+        seen = int(form.get("revision", "0") or 0)
+        if current.revision != seen:  # released from a page older than the lines it shows
+            changed = RevisionConflictError(item_id, seen, current.revision, "")
+            return _conflict(bench, changed, "release", form)
         try:
             receipt = await bench.writer.write(
                 scrubbed.claim, scrubbed.coded, scrubbed.issues, created=now, author=account.who()
@@ -591,13 +598,16 @@ def _work_panel(
         session.flash.append(status)
         return RedirectResponse(f"{_base(request)}/items/{item.id}", status_code=303)
     return page(  # type: ignore[no-any-return]
-        request, "work_panel.html", 422 if error else 200, status=status, error=error, **context
+        request,
+        "work_panel.html",
+        http_status=422 if error else 200,
+        status=status,
+        error=error,
+        **context,
     )
 
 
-def _conflict(
-    request: Request, bench: Workbench, exc: Exception, action: str, form: dict[str, str]
-) -> Response:
+def _conflict(bench: Workbench, exc: Exception, action: str, form: dict[str, str]) -> Response:
     wanted = " ".join(x for x in (action, form.get("code", ""), form.get("source", "")) if x)
     if isinstance(exc, ItemLockedError):
         why = f"{_name(bench, exc.holder)} is working on this item now"

@@ -68,8 +68,10 @@ def _icd10cm(registry: CodeSetRegistry, words: str, on: date | None) -> list[Hit
                 below = registry.lookup(ICD10CM, child, on)
                 hits.append(Hit(ICD10CM, child, shown(ICD10CM, child), below.description))
             return hits
-    for found in registry.search(words, on=on, limit=_LIMIT, billable_only=True):
-        hits.append(Hit(ICD10CM, found.code, shown(ICD10CM, found.code), found.description))
+    hits.extend(
+        Hit(ICD10CM, found.code, shown(ICD10CM, found.code), found.description)
+        for found in registry.search(words, on=on, limit=_LIMIT, billable_only=True)
+    )
     return hits
 
 

@@ -12,6 +12,7 @@ import asyncio
 import socket
 import sys
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adapters.cli.commands.common import Subcommands
@@ -55,6 +56,10 @@ def register(commands: Subcommands) -> None:
         default=None,
         help="accept CDS Hooks calls without a JWT (refused unless bound to loopback)",
     )
+    parser.add_argument(
+        "--workbench-accounts", type=Path, metavar="FILE",
+        help="also serve the coders' workbench at /workbench, with the accounts of FILE",
+    )  # fmt: skip
     parser.set_defaults(run=run)
 
 
@@ -107,6 +112,10 @@ async def _serve(args: argparse.Namespace) -> int:
         host, port = sock.getsockname()[:2]
         url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         app = create_service(settings, pool, fhir=fhir, service_url=url)
+        if args.workbench_accounts is not None:
+            from adapters.workbench.mounting import mount_workbench  # noqa: PLC0415
+
+            mount_workbench(app, ledger, pool.pipeline, fhir, args.workbench_accounts)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
         await _announcing(config, url).serve(sockets=[sock])
     return ExitCode.OK

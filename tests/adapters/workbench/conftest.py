@@ -73,7 +73,9 @@ def client_for(app) -> httpx.AsyncClient:
 
 async def sign_in(client: httpx.AsyncClient, user: str) -> str:
     """Sign ``user`` in; the page's CSRF token."""
-    answer = await client.post("/login", data={"user": user, "password": password(user), "next": "/"})
+    answer = await client.post(
+        "/login", data={"user": user, "password": password(user), "next": "/"}
+    )
     assert answer.status_code == 303, answer.text
     page = await client.get("/")
     assert page.status_code == 200

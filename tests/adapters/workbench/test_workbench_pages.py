@@ -2,7 +2,11 @@
 
 import re
 
+from fastapi import FastAPI
+
+from adapters.cli.commands.workbench import mount_workbench
 from adapters.jobs.work_items import ItemState
+from adapters.pipeline import Pipeline
 
 from .conftest import client_for, csrf_of, revision_of, sign_in
 
@@ -48,11 +52,18 @@ async def test_a_coder_accepts_the_suggestion_and_releases_the_claim_once_with_a
         assert page.status_code == 200, page.text
         assert "E03.9" in page.text
         assert "<mark>" in page.text  # the matched words are marked
+        assert "TSH</strong> 8.1 mIU/L (high)" in page.text  # the result, read live
+        assert "start levothyroxine 50 mcg daily" in page.text  # the note, decoded
         csrf, revision = csrf_of(page.text), revision_of(page.text)
         accepted = await client.post(
             f"/items/{item.id}/act",
-            data={"csrf": csrf, "revision": revision, "action": "accept",
-                  "source": "Condition/enc-e03-dx1", "code": "E039"},
+            data={
+                "csrf": csrf,
+                "revision": revision,
+                "action": "accept",
+                "source": "Condition/enc-e03-dx1",
+                "code": "E039",
+            },
             headers={"HX-Request": "true"},
         )
         assert accepted.status_code == 200, accepted.text
@@ -60,12 +71,21 @@ async def test_a_coder_accepts_the_suggestion_and_releases_the_claim_once_with_a
         assert "ICD10CM-NOT-BILLABLE" not in accepted.text
         # the visit's E/M level is the last thing to confirm
         revision = revision_of(accepted.text)
-        line = re.search(r'name="action" value="confirm"><input type="hidden" name="kind" value="procedures"><input type="hidden" name="index" value="(\d+)"', accepted.text)
+        line = re.search(
+            r'value="confirm"><input type="hidden" name="kind" value="procedures">'
+            r'<input type="hidden" name="index" value="(\d+)"',
+            accepted.text,
+        )
         assert line, accepted.text
         confirmed = await client.post(
             f"/items/{item.id}/act",
-            data={"csrf": csrf, "revision": revision, "action": "confirm",
-                  "kind": "procedures", "index": line.group(1)},
+            data={
+                "csrf": csrf,
+                "revision": revision,
+                "action": "confirm",
+                "kind": "procedures",
+                "index": line.group(1),
+            },
             headers={"HX-Request": "true"},
         )
         assert confirmed.status_code == 200, confirmed.text
@@ -94,3 +114,21 @@ async def test_a_coder_accepts_the_suggestion_and_releases_the_claim_once_with_a
     audits = [a async for a in fhir.search("AuditEvent", {})]
     actions = sorted(a["subtype"][0]["code"] for a in audits)
     assert actions == ["accept", "confirm", "opened", "released"]
+
+
+async def test_mounted_in_another_app_the_links_follow_the_mount_point(held_bench, accounts_file):
+    outer = FastAPI()
+    pipeline = Pipeline(held_bench.fhir, held_bench.coding, writer=held_bench.writer)
+    mount_workbench(outer, held_bench.ledger, pipeline, held_bench.fhir, accounts_file)
+    async with client_for(outer) as client:
+        assert (await client.get("/workbench/")).headers["location"].startswith("/workbench/login")
+        login = await client.get("/workbench/login")
+        assert 'action="/workbench/login"' in login.text
+        assert 'src="/workbench/static/htmx-2.0.11.min.js"' in login.text
+        assert (await client.get("/workbench/static/htmx-2.0.11.min.js")).status_code == 200
+        signed = await client.post(
+            "/workbench/login", data={"user": "ada", "password": "ada-password-1"}
+        )
+        assert signed.headers["location"] == "/workbench/"
+        assert "Path=/workbench" in signed.headers["set-cookie"]
+        assert "enc-e03" in (await client.get("/workbench/")).text
