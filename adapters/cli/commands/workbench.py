@@ -18,21 +18,14 @@ import os
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from adapters.cli.commands.common import Subcommands, out
 from adapters.cli.commands.run import add_trigger_arguments, trigger_settings
 from adapters.exit_codes import ExitCode
 from fhir_coder.errors import ConfigurationError
 
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-    from adapters.fhir.client import FhirClient
-    from adapters.jobs import JobLedger
-    from adapters.pipeline import Pipeline
-
-__all__ = ["ACCOUNTS_ENV", "DEFAULT_ACCOUNTS", "READY_PREFIX", "mount_workbench", "register", "run"]
+__all__ = ["ACCOUNTS_ENV", "DEFAULT_ACCOUNTS", "READY_PREFIX", "register", "run"]
 
 READY_PREFIX: Final = "FHIR_CODER_WORKBENCH_READY"
 ACCOUNTS_ENV: Final = "FHIR_CODER_WORKBENCH_ACCOUNTS"
@@ -147,26 +140,6 @@ async def _serve(args: argparse.Namespace) -> int:
         await server.serve(sockets=[sock])
         ready.cancel()
     return ExitCode.OK
-
-
-def mount_workbench(
-    app: FastAPI, ledger: JobLedger, pipeline: Pipeline, fhir: FhirClient, accounts: Path
-) -> None:
-    """Serve the workbench at ``/workbench`` of ``app`` (``serve``), over its workers' ledger.
-
-    It releases through the pipeline's own writer, so a Claim a coder releases and one the
-    workers write go through one exactly-once write-back. A mounted app runs no lifespan of
-    its own: AuditEvents go out at each release (with every action before it).
-    """
-    from adapters.workbench import Workbench, create_workbench  # noqa: PLC0415
-    from adapters.workbench.accounts import Accounts  # noqa: PLC0415
-    from codesets import default_registry  # noqa: PLC0415
-
-    bench = Workbench(
-        ledger=ledger, accounts=Accounts.from_file(accounts), coding=pipeline.coding,
-        registry=default_registry(), fhir=fhir, writer=pipeline.writer,
-    )  # fmt: skip
-    app.mount("/workbench", create_workbench(bench))
 
 
 async def _announce(server: object, url: str) -> None:

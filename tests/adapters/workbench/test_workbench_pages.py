@@ -4,9 +4,9 @@ import re
 
 from fastapi import FastAPI
 
-from adapters.cli.commands.workbench import mount_workbench
 from adapters.jobs.work_items import ItemState
 from adapters.pipeline import Pipeline
+from adapters.workbench.mounting import mount_workbench
 
 from .conftest import client_for, csrf_of, revision_of, sign_in
 
