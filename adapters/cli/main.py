@@ -27,8 +27,8 @@ from adapters.cli.commands import (
     subscribe,
     validate,
     watch,
-    x12,
     workbench,
+    x12,
 )
 from adapters.exit_codes import ExitCode, exit_code_for
 from fhir_coder import __version__
