@@ -78,6 +78,10 @@ def facts_read_back(text: str) -> dict[str, dict[str, Any]]:
                     "lines": lines,
                     "payer_claim_number": refs.get("F8", ""),
                     "member_id": submitted.member_id,
+                    "subscriber": submitted.subscriber_name,
+                    "patient": submitted.patient_name,
+                    "payer_id": submitted.payer.nm1_segment.identification_code,
+                    "billing_npi": submitted.billing_provider_npi,
                 }
     return found
 
@@ -108,4 +112,8 @@ def facts_meant(facts: ClaimFacts) -> dict[str, Any]:
         ],
         "payer_claim_number": facts.payer_claim_number,
         "member_id": facts.subscriber.member_id,
+        "subscriber": (facts.subscriber.last, facts.subscriber.first or None),
+        "patient": (facts.patient.last, facts.patient.first or None),
+        "payer_id": facts.payer_id,
+        "billing_npi": "1526018159",  # the parties' (tests/adapters/x12/conftest.py)
     }

@@ -1,0 +1,43 @@
+"""ClaimResponses a payer stored on a FHIR server, read back and matched to our submissions."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from adapters.fhir.client import FhirClient
+from adapters.x12.ledger import SubmissionLedger
+from adapters.x12.responses import record_responses, responses_from_server
+from adapters.x12.submit import write_837
+from sandbox.app import create_app
+from sandbox.payer import PayerRules
+from tests.adapters.x12.golden_claims import golden_source
+
+
+@pytest.fixture
+def payer_app(tmp_path):
+    app = create_app(tmp_path / "payer.sqlite3", payer=PayerRules())
+    yield app
+    app.state.store.close()
+
+
+async def test_claim_responses_on_the_server_are_matched_to_our_submissions(
+    payer_app, parties, tmp_path
+):
+    source = golden_source("emergency_visit")
+    ledger = SubmissionLedger(None)
+    (visit,) = write_837(source, parties, ledger, out=tmp_path / "a.837").sent
+    transport = httpx.ASGITransport(app=payer_app)
+    async with FhirClient("http://payer.test/fhir", transport=transport) as fhir:
+        coverage = source.resources["Coverage/c1"] | {"beneficiary": {"reference": "Patient/p1"}}
+        await fhir.request("PUT", "Coverage/c1", json_body=coverage)
+        response, body = await fhir.request("POST", "Claim/$submit", json_body=source.claims[0])
+        assert response.status_code == 200, body
+        found = await responses_from_server(fhir)
+    report = record_responses(found, ledger, label="payer")
+    assert report.claims_matched == 1
+    assert report.statuses == {visit.claim_id: "paid"}
+    rows = ledger.remit_lines(visit.claim_id)
+    assert {r.procedure for r in rows} == set() or len(rows) >= 3
+    assert {r.carc for r in rows if r.carc} == {"45"}
+    assert ledger.submission(visit.claim_id).payer_claim_number.startswith("SBX")
