@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from adapters.jobs.work_items import ItemKind, WorkItemDraft, WorkReason
+from adapters.x12.evidence import SNAPSHOT
 from adapters.x12.intake import IntakeReport
 from adapters.x12.ledger import Submission, SubmissionLedger
 from fhir_coder.denials import WorkQueue, queue_for, queue_for_rejection
@@ -27,6 +29,10 @@ Evidence = Callable[[Submission], "dict[str, Any] | None"]
 
 class DenialSink(Protocol):
     """Where denials become work: the job ledger's work items (``JobLedger.work``)."""
+
+    def record(self, draft: WorkItemDraft) -> Any:  # noqa: ANN401 - the store's own WorkItem
+        """Create or update the encounter's item with the encounter as coded."""
+        ...
 
     def record_denial(
         self,
@@ -114,12 +120,18 @@ def open_denial_work(
             "rejection": rejection,
             "queues": queues,
         }
-        if evidence is not None and (found := evidence(submission)) is not None:
-            detail["evidence"] = found
+        found = evidence(submission) if evidence is not None else None
         summary = _summary(lines, rejection)
+        encounter_id = submission.encounter.removeprefix("Encounter/")
+        where = source or submission.destination
+        if found is not None:
+            snapshot = found.get(SNAPSHOT)
+            detail["evidence"] = {k: v for k, v in found.items() if k != SNAPSHOT}
+            if snapshot is not None:  # so the workbench can open and edit the encounter
+                sink.record(_draft(where, encounter_id, claim_id, reasons, summary, snapshot))
         item = sink.record_denial(
-            source or submission.destination,
-            submission.encounter.removeprefix("Encounter/"),
+            where,
+            encounter_id,
             claim_id=claim_id,
             reasons=list(dict.fromkeys(reasons)),
             detail=detail,
@@ -136,6 +148,30 @@ def open_denial_work(
                 set_status=False,
             )
     return items
+
+
+def _draft(
+    source: str,
+    encounter_id: str,
+    claim_id: str,
+    reasons: list[str],
+    summary: str,
+    snapshot: dict[str, Any],
+) -> WorkItemDraft:
+    encounter = snapshot.get("encounter", {})
+    return WorkItemDraft(
+        source=source,
+        encounter_id=encounter_id,
+        version=str(encounter.get("version_id") or ""),
+        kind=ItemKind.DENIAL,
+        reasons=(WorkReason.DENIAL.value,),
+        rules=tuple(dict.fromkeys(reasons)),
+        summary=summary,
+        encounter_class=str(encounter.get("encounter_class") or ""),
+        patient=str((encounter.get("patient") or {}).get("reference") or ""),
+        claim_id=claim_id,
+        payload=snapshot,
+    )
 
 
 def _summary(lines: list[dict[str, Any]], rejection: list[str] | None) -> str:

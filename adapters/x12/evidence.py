@@ -19,7 +19,20 @@ from adapters.x12.ledger import Submission
 from fhir_coder.model import CodedEncounter, CodedLine
 from fhir_coder.snapshot import to_plain
 
-__all__ = ["evidence_for"]
+__all__ = ["SNAPSHOT", "evidence_for", "snapshot_of"]
+
+SNAPSHOT = "snapshot"
+"""The key under which the evidence carries the encounter as coded, for the workbench."""
+
+
+def snapshot_of(coded: CodedEncounter) -> dict[str, Any]:
+    """The encounter as coded, in the form a work item keeps it (the workbench edits it)."""
+    return {
+        "encounter": to_plain(coded.encounter),
+        "diagnoses": to_plain(coded.diagnoses),
+        "procedures": to_plain(coded.procedures),
+        "issues": to_plain(coded.issues),
+    }
 
 
 def _line(line: CodedLine) -> dict[str, Any]:
@@ -60,6 +73,7 @@ async def evidence_for(
             "version": coded.encounter.version_id or "",
             "diagnoses": [_line(line) for line in coded.diagnoses],
             "procedures": [_line(line) for line in coded.procedures],
+            SNAPSHOT: snapshot_of(coded),
         }
 
     await asyncio.gather(*(one(s) for s in submissions))

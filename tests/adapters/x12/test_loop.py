@@ -1,13 +1,15 @@
 """The revenue loop end to end on loopback, with the sandbox as EHR and payer.
 
-code -> Claim -> 837 -> the sandbox payer -> 835 with a CARC 11 denial -> work item routed to
-coding, with the evidence -> a coder fixes the diagnosis -> replacement Claim -> 837
-frequency 7 with the payer's claim number -> paid; the Claim's history shows each step.
+code -> Claim -> 837 -> the sandbox payer -> 835 with a CARC 11 denial -> work item routed
+to coding, with the evidence -> a coder fixes the diagnosis in the workbench -> replacement
+Claim -> 837 frequency 7 with the payer's claim number -> paid; the Claim's history shows
+each step.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import orjson
@@ -18,8 +20,10 @@ from adapters.fhir.client import FhirClient
 from adapters.jobs.ledger import JobLedger
 from adapters.jobs.work_items import ItemState
 from adapters.pipeline import Outcome, Pipeline
+from adapters.workbench import Workbench, create_workbench
+from adapters.workbench.accounts import Accounts, Role, add_user
 from adapters.writeback.claim_ledger import ClaimLedger
-from adapters.writeback.claim_writer import ClaimWriter, WriteAction
+from adapters.writeback.claim_writer import ClaimWriter
 from adapters.writeback.destinations import FhirDestination
 from adapters.x12.denials import open_denial_work
 from adapters.x12.evidence import evidence_for
@@ -29,6 +33,11 @@ from adapters.x12.sources import claims_from_server
 from adapters.x12.submit import write_837
 from tests.adapters.x12.conftest import chargemaster
 from tests.adapters.x12.pyx12_judge import pyx12_errors
+
+CONFIRM = re.compile(
+    r'value="confirm"><input type="hidden" name="kind" value="(\w+)">'
+    r'<input type="hidden" name="index" value="(\d+)"'
+)
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -163,6 +172,32 @@ def clinic_bundle() -> dict:
 
 
 @pytest.fixture(scope="module")
+def accounts_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("accounts") / "users.toml"
+    add_user(path, "ana", "ana-password-1", name="Ana Coder", role=Role.CODER)
+    return path
+
+
+async def sign_in(client: httpx.AsyncClient, user: str) -> None:
+    answer = await client.post(
+        "/login", data={"user": user, "password": f"{user}-password-1", "next": "/"}
+    )
+    assert answer.status_code == 303, answer.text
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def revision_of(html: str) -> str:
+    found = re.search(r'name="revision" value="(\d+)"', html)
+    assert found, "no revision on the page"
+    return found.group(1)
+
+
+@pytest.fixture(scope="module")
 def ehr_and_payer(tmp_path_factory):
     folder = tmp_path_factory.mktemp("loop")
     (folder / "clinic.json").write_bytes(orjson.dumps(clinic_bundle()))
@@ -190,7 +225,7 @@ async def send_to_payer(base_url: str, interchange: str) -> str:
 
 
 async def test_denied_for_the_diagnosis_fixed_by_a_coder_replaced_and_paid(  # noqa: PLR0915
-    ehr_and_payer, coding, parties, tmp_path
+    ehr_and_payer, coding, parties, accounts_file, tmp_path
 ):
     base = ehr_and_payer
     claims = ClaimLedger(tmp_path / "claims.sqlite3")
@@ -245,28 +280,70 @@ async def test_denied_for_the_diagnosis_fixed_by_a_coder_replaced_and_paid(  # n
         assert dx["code"] == "J069"
         assert dx["source"] == "Condition/cond-1"
         assert dx["method"]
-        # 5. a coder takes the item, queries the provider, who documents the chest pain;
-        #    the coder records the fix and releases the item (the work-item ledger API)
-        jobs.work.lock(item.id, "coder-ana")
-        worked = jobs.work.save_work(
-            item.id,
-            "coder-ana",
-            {"diagnoses": [{"code": "R07.9", "replaces": "J06.9"}]},
-            revision=item.revision,
-            action="edit-diagnosis",
-            detail={"from": "J06.9", "to": "R07.9", "carc": "11"},
+        # 5. a coder opens the item in the workbench, changes the diagnosis to the one the
+        #    note supports (R07.9, chest pain), confirms what is left and releases it: the
+        #    workbench writes the Claim through the same write-back, which knows the first
+        #    was submitted and so writes a replacement
+        bench = Workbench(
+            ledger=jobs,
+            accounts=Accounts.from_file(accounts_file),
+            coding=coding,
+            fhir=fhir,
+            writer=ClaimWriter(FhirDestination(fhir), ledger=claims),
+            audit_every=3600,
         )
-        put = await fhir.request(
-            "PUT", "Condition/cond-1", json_body=condition("R07.9", "Chest pain, unspecified")
-        )
-        assert put[0].status_code == 200
-        jobs.work.close(item.id, "coder-ana", ItemState.RELEASED, revision=worked.revision)
-        # 6. recoded: the submitted Claim is not changed, a replacement is written
-        again = await pipeline.process("enc-1")
-        assert again.receipt is not None
-        assert again.receipt.action is WriteAction.REPLACED
-        replacement = again.receipt.claim["id"]
-        assert replacement == f"{original}-r1"
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_workbench(bench)),
+            base_url="http://127.0.0.1",
+        ) as client:
+            await sign_in(client, "ana")
+            page = await client.get(f"/items/{item.id}")
+            assert page.status_code == 200, page.text
+            assert "J06.9" in page.text
+            csrf = csrf_of(page.text)
+            edited = await client.post(
+                f"/items/{item.id}/act",
+                data={
+                    "csrf": csrf,
+                    "revision": revision_of(page.text),
+                    "action": "edit",
+                    "kind": "diagnoses",
+                    "index": "0",
+                    "code": "R07.9",
+                },
+                headers={"HX-Request": "true"},
+            )
+            assert edited.status_code == 200, edited.text
+            html = edited.text
+            while found := CONFIRM.search(html):  # lines the coder must confirm (E/M level)
+                confirmed = await client.post(
+                    f"/items/{item.id}/act",
+                    data={
+                        "csrf": csrf,
+                        "revision": revision_of(html),
+                        "action": "confirm",
+                        "kind": found.group(1),
+                        "index": found.group(2),
+                    },
+                    headers={"HX-Request": "true"},
+                )
+                assert confirmed.status_code == 200, confirmed.text
+                html = confirmed.text
+            released = await client.post(
+                f"/items/{item.id}/release",
+                data={"csrf": csrf, "revision": revision_of(html)},
+                headers={"HX-Request": "true"},
+            )
+            assert released.status_code == 204, released.text
+        assert jobs.work.get(item.id).state is ItemState.RELEASED
+        # 6. on the server: the submitted Claim unchanged, its replacement beside it
+        replacement = f"{original}-r1"
+        written = await fhir.read("Claim", replacement)
+        assert written["related"][0]["claim"] == {"reference": f"Claim/{original}"}
+        assert written["diagnosis"][0]["diagnosisCodeableConcept"]["coding"][0]["code"] == "R07.9"
+        assert (await fhir.read("Claim", original))["diagnosis"][0]["diagnosisCodeableConcept"][
+            "coding"
+        ][0]["code"] == "J06.9"
         # 7. the replacement goes out once, frequency 7 with the payer's claim number
         fixed = write_837(
             await claims_from_server(fhir),
