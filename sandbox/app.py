@@ -27,15 +27,26 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from fhir_coder.errors import ConfigurationError
 from fhir_coder.outcome import IssueCode
 from sandbox import operations
 from sandbox.auth import AuthConfig, TokenService
-from sandbox.auth_http import AuthMiddleware, authorize, smart_configuration, token_endpoint
+from sandbox.auth_http import (
+    AuthMiddleware,
+    authorize,
+    may_read,
+    smart_configuration,
+    token_endpoint,
+)
 from sandbox.bulk_export import ExportJobs
 from sandbox.bundles import process_bundle
 from sandbox.capability import capability_statement
 from sandbox.clock import http_date, now_instant
-from sandbox.conditional import conditional_update, create_if_none_exist
+from sandbox.conditional import (
+    conditional_reference_types,
+    conditional_update,
+    create_if_none_exist,
+)
 from sandbox.export_routes import export_routes
 from sandbox.faults import FaultConfig, FaultMiddleware
 from sandbox.history import history_bundle
@@ -111,7 +122,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _bundle_permissions(body: object) -> list[tuple[str, str]]:
-    """The (resource type, SMART letter) each entry of a Bundle needs."""
+    """The (resource type, SMART letter) each entry of a Bundle needs.
+
+    Anything that searches needs the search scope of the type it searches: a conditional
+    reference (``Practitioner?identifier=...``, resolved by a search), a conditional
+    create (``ifNoneExist``) or a conditional update or delete (``PUT Type?search``).
+    """
     if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
         return []
     needed: list[tuple[str, str]] = []
@@ -120,11 +136,17 @@ def _bundle_permissions(body: object) -> list[tuple[str, str]]:
         if not isinstance(request, dict):
             continue
         method = str(request.get("method", "")).upper()
-        path = str(request.get("url", "")).split("?")[0].strip("/").split("/")
+        url, conditional, _ = str(request.get("url", "")).partition("?")
+        path = url.strip("/").split("/")
         letter = {"POST": "c", "PUT": "u", "DELETE": "d", "PATCH": "u"}.get(method)
         if letter is None:
             letter = "r" if len(path) > 1 else "s"
-        needed.append((path[-2] if len(path) >= 2 and path[-2] != "_history" else path[0], letter))
+        kind = path[-2] if len(path) >= 2 and path[-2] != "_history" else path[0]
+        needed.append((kind, letter))
+        if letter != "s" and (conditional or request.get("ifNoneExist")):
+            needed.append((kind, "s"))
+        resource = entry.get("resource")
+        needed += [(target, "s") for target in conditional_reference_types(resource)]
     return needed
 
 
@@ -169,7 +191,12 @@ def _routes(  # noqa: C901, PLR0915 - one closure per route
             strict=prefers_strict(request),
             cursor_ttl_seconds=cursor_ttl_seconds,
         )
-        return FhirResponse(run_search(store, parsed, fhir_base=fhir_base))
+        for inclusion in parsed.inclusions:  # a type named outright: refused outright
+            named = inclusion.source_type if inclusion.reverse else inclusion.target_type
+            if named is not None:
+                authorize(request, named, "r")
+        readable = may_read(request)
+        return FhirResponse(run_search(store, parsed, fhir_base=fhir_base, may_read=readable))
 
     async def committed(work: Callable[[], _T]) -> _T:
         """``work()`` in a shared transaction; its result once the commit is done."""
@@ -191,6 +218,8 @@ def _routes(  # noqa: C901, PLR0915 - one closure per route
         body = await read_json_body(request, limit=max_body_bytes)
         fhir_base = fhir_base_url(request, base)
         condition = request.headers.get("if-none-exist")
+        if condition:  # the condition is a search
+            authorize(request, resource_type, "s")
 
         def write() -> tuple[StoredResource, bool]:
             check_references(request, body, resource_type)
@@ -208,6 +237,7 @@ def _routes(  # noqa: C901, PLR0915 - one closure per route
     async def conditional_put(resource_type: str, request: Request) -> FhirResponse:
         operations.check_type(resource_type)
         authorize(request, resource_type, "u")
+        authorize(request, resource_type, "s")  # which resource is updated is a search
         query = request.url.query
         if not query:
             raise problem(
@@ -249,8 +279,11 @@ def _routes(  # noqa: C901, PLR0915 - one closure per route
             raise problem(400, IssueCode.INVALID, "event numbers must be integers") from exc
         events = notifier.topics.between(subscription_id, since, until)
         focus: dict[str, dict[str, Any]] = {}
+        readable = may_read(request)
         for event in events:
             kind, _, focus_id = event.focus.partition("/")
+            if not readable(kind):  # the event is told; the resource only to who may read it
+                continue
             found = store.read(kind, focus_id)
             if found is not None:
                 focus[event.focus] = found.resource
@@ -321,14 +354,14 @@ def _routes(  # noqa: C901, PLR0915 - one closure per route
     ]
 
 
-def _auth_routes(service: TokenService, base: str) -> list[Route]:
+def _auth_routes(service: TokenService, token_url: str) -> list[Route]:
+    document = orjson.dumps(smart_configuration(token_url, service))
 
-    async def discovery(request: Request) -> Response:
-        document = smart_configuration(request, base, service)
-        return Response(orjson.dumps(document), media_type="application/json")
+    async def discovery(request: Request) -> Response:  # noqa: ARG001 - the routes' signature
+        return Response(document, media_type="application/json")
 
     async def token(request: Request) -> Response:
-        return await token_endpoint(request, base, service)
+        return await token_endpoint(request, token_url, service)
 
     return [
         Route("GET", "/.well-known/smart-configuration", discovery),
@@ -336,7 +369,21 @@ def _auth_routes(service: TokenService, base: str) -> list[Route]:
     ]
 
 
-def create_app(
+def _token_url(auth: AuthConfig | None, public_url: str | None, base: str) -> str:
+    """Where the token endpoint is, as configured: the audience of client assertions."""
+    if auth is not None and auth.token_url:
+        return auth.token_url
+    if public_url:
+        return f"{public_url.rstrip('/')}/auth/token"
+    if auth is not None and auth.clients:
+        raise ConfigurationError(
+            "a sandbox with SMART clients needs its public URL (create_app(public_url=...)) "
+            "or token_url in its auth configuration: the audience of their assertions"
+        )
+    return f"http://localhost{base}/auth/token"  # no client can get a token anyway
+
+
+def create_app(  # noqa: PLR0913 - keyword-only options, each with its default
     db_path: Path,
     *,
     base_path: str = "/fhir",
@@ -346,6 +393,7 @@ def create_app(
     cursor_ttl_seconds: float = CURSOR_TTL_SECONDS,
     export_retry_after: int = 1,
     payer: PayerRules | None = None,
+    public_url: str | None = None,
 ) -> FastAPI:
     """A FHIR R4 server over the SQLite file ``db_path`` (created when missing).
 
@@ -356,6 +404,8 @@ def create_app(
     (:mod:`sandbox.bulk_export`) write their files beside the database and ask pollers to
     come back after ``export_retry_after`` seconds. ``payer`` adds a payer that adjudicates
     Claims by those rules (``Claim/$submit``, ``$submit-x12``: :mod:`sandbox.payer`).
+    ``public_url`` is the FHIR base clients reach the server at: SMART clients' assertions
+    must name ``{public_url}/auth/token`` (or ``auth.token_url``) as their audience.
     The store opens now, so the app works under ``httpx.ASGITransport`` (which runs no
     lifespan); it closes when a server running the app shuts down.
     """
@@ -392,7 +442,7 @@ def create_app(
         routes += payer_routes(store, payer, max_body_bytes=max_body_bytes)
     service = TokenService(auth) if auth is not None else None
     if service is not None:
-        routes += _auth_routes(service, base)
+        routes += _auth_routes(service, _token_url(auth, public_url, base))
     app.add_middleware(FhirRoutes, base=base, routes=routes)  # innermost: after auth, faults
     if service is not None:
         app.add_middleware(AuthMiddleware, service=service, base=base)

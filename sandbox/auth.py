@@ -101,6 +101,7 @@ class AuthConfig:
     bearer_tokens: dict[str, str] = field(default_factory=dict)
     clients: tuple[ClientRegistration, ...] = ()
     token_lifetime_seconds: int = 300
+    token_url: str | None = None  # the assertions' aud (default: the server's public URL)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AuthConfig:
@@ -122,7 +123,12 @@ class AuthConfig:
         lifetime = int(data.get("token_lifetime_seconds", 300))
         if lifetime <= 0:
             raise ConfigurationError("token_lifetime_seconds must be positive")
-        return cls({str(k): str(v) for k, v in tokens.items()}, tuple(registrations), lifetime)
+        token_url = data.get("token_url")
+        if token_url is not None and not isinstance(token_url, str):
+            raise ConfigurationError("token_url must be a URL")
+        return cls(
+            {str(k): str(v) for k, v in tokens.items()}, tuple(registrations), lifetime, token_url
+        )
 
     def scopes_supported(self) -> list[str]:
         """Every scope some client or token may hold, for the SMART configuration."""

@@ -8,6 +8,7 @@ serves, since only the route knows them. Without an auth configuration neither e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,9 +20,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from sandbox.auth import ALGORITHMS, Scopes, TokenError, TokenService
 from sandbox.problems import FhirRequestError, problem
-from sandbox.wire import FhirResponse, fhir_base_url
+from sandbox.wire import FhirResponse
 
-__all__ = ["AuthMiddleware", "authorize", "smart_configuration", "token_endpoint"]
+__all__ = ["AuthMiddleware", "authorize", "may_read", "smart_configuration", "token_endpoint"]
 
 _STATE_KEY = "fhir_scopes"
 _PUBLIC_SUFFIXES = ("/metadata", "/.well-known/smart-configuration", "/auth/token")
@@ -80,10 +81,26 @@ def authorize(request: Request, resource_type: str, letter: str) -> None:
     )
 
 
-def smart_configuration(request: Request, base: str, service: TokenService) -> dict[str, Any]:
-    """The SMART discovery document of this server."""
+def may_read(request: Request) -> Callable[[str], bool]:
+    """Whether the request's token may read a resource type: for what a route adds unasked.
+
+    A search's ``_include``/``_revinclude`` and ``$events``' focus resources are reads of
+    other types; those the token may not read are left out rather than leaked.
+    """
+    scopes: Scopes | None = request.scope.get("state", {}).get(_STATE_KEY)
+    if scopes is None:
+        return _anything
+    return lambda resource_type: scopes.allows(resource_type, "r")
+
+
+def _anything(_: str) -> bool:
+    return True
+
+
+def smart_configuration(token_url: str, service: TokenService) -> dict[str, Any]:
+    """The SMART discovery document of this server; ``token_url`` as configured."""
     return {
-        "token_endpoint": f"{fhir_base_url(request, base)}/auth/token",
+        "token_endpoint": token_url,
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": list(ALGORITHMS),
@@ -92,8 +109,13 @@ def smart_configuration(request: Request, base: str, service: TokenService) -> d
     }
 
 
-async def token_endpoint(request: Request, base: str, service: TokenService) -> Response:
-    """``POST {base}/auth/token``: a client_credentials grant, or an OAuth error."""
+async def token_endpoint(request: Request, token_url: str, service: TokenService) -> Response:
+    """``POST {base}/auth/token``: a client_credentials grant, or an OAuth error.
+
+    The assertions' ``aud`` must be ``token_url``, the URL the server is configured to be
+    reached at, never one made from the request's Host header: a client could choose that
+    header, and so replay here an assertion made for another server.
+    """
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     body = await request.body()
     answer: dict[str, Any]
@@ -106,7 +128,7 @@ async def token_endpoint(request: Request, base: str, service: TokenService) -> 
         status = 400
     else:
         try:
-            answer = service.issue(form, token_url=f"{fhir_base_url(request, base)}/auth/token")
+            answer = service.issue(form, token_url=token_url)
             status = 200
         except TokenError as exc:
             answer, status = exc.body(), exc.status

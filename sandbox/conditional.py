@@ -17,6 +17,7 @@ from sandbox.search import parse_search
 from sandbox.store import Store, StoredResource
 
 __all__ = [
+    "conditional_reference_types",
     "conditional_update",
     "create_if_none_exist",
     "match_one",
@@ -110,6 +111,26 @@ def _has_conditional(node: object) -> bool:
             return True
         return any(_has_conditional(value) for value in node.values())
     return False
+
+
+def conditional_reference_types(node: object) -> set[str]:
+    """The resource types that ``node``'s conditional references (``Type?search``) search."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= conditional_reference_types(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            target = (
+                _conditional_target(value)
+                if key == "reference" and isinstance(value, str)
+                else None
+            )
+            if target is not None:
+                found.add(target[0])
+            elif isinstance(value, dict | list):
+                found |= conditional_reference_types(value)
+    return found
 
 
 def resolve_conditional_references(

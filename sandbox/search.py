@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -436,9 +436,17 @@ def _links(fhir_base: str, request: SearchRequest, page: SearchPage) -> list[dic
 
 
 def _included_entries(
-    store: Store, request: SearchRequest, page: SearchPage, fhir_base: str
+    store: Store,
+    request: SearchRequest,
+    page: SearchPage,
+    fhir_base: str,
+    may_read: Callable[[str], bool],
+    withheld: set[str],
 ) -> list[dict[str, Any]]:
-    """The ``_include``/``_revinclude`` resources of a page, each once, after the matches."""
+    """The ``_include``/``_revinclude`` resources of a page, each once, after the matches.
+
+    Resources of a type ``may_read`` refuses are left out, their type noted in ``withheld``.
+    """
     ids = [stored.resource_id for stored in page.resources]
     if not ids or not request.inclusions:
         return []
@@ -456,6 +464,9 @@ def _included_entries(
         for stored in found:
             if (stored.resource_type, stored.resource_id) in seen:
                 continue
+            if not may_read(stored.resource_type):
+                withheld.add(stored.resource_type)
+                continue
             seen.add((stored.resource_type, stored.resource_id))
             entries.append(
                 {
@@ -467,8 +478,18 @@ def _included_entries(
     return entries
 
 
-def run_search(store: Store, request: SearchRequest, *, fhir_base: str) -> dict[str, Any]:
-    """The searchset Bundle for ``request``; ``fhir_base`` makes its URLs absolute."""
+def run_search(
+    store: Store,
+    request: SearchRequest,
+    *,
+    fhir_base: str,
+    may_read: Callable[[str], bool] = lambda _: True,
+) -> dict[str, Any]:
+    """The searchset Bundle for ``request``; ``fhir_base`` makes its URLs absolute.
+
+    ``may_read`` says which types the caller may read: included resources of others are
+    left out, with a warning naming the types (never the resources).
+    """
     page = store.search(
         request.resource_type,
         request.criteria,
@@ -484,7 +505,22 @@ def run_search(store: Store, request: SearchRequest, *, fhir_base: str) -> dict[
         }
         for stored in page.resources
     ]
-    entries.extend(_included_entries(store, request, page, fhir_base))
+    withheld: set[str] = set()
+    entries.extend(_included_entries(store, request, page, fhir_base, may_read, withheld))
+    if withheld:
+        entries.append(
+            {
+                "resource": operation_outcome(
+                    Issue(
+                        severity=Severity.WARNING,
+                        code=IssueCode.FORBIDDEN,
+                        message="Included resources the token may not read are left out: "
+                        + ", ".join(sorted(withheld)),
+                    )
+                ),
+                "search": {"mode": "outcome"},
+            }
+        )
     if request.ignored:
         warning = Issue(
             severity=Severity.WARNING,

@@ -89,6 +89,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--no-seed)",
     )
     parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the FHIR base clients reach the server at, behind a proxy (default: the "
+        "address bound); SMART assertions name {URL}/auth/token as their audience",
+    )
+    parser.add_argument(
         "--auth-config",
         type=Path,
         metavar="FILE",
@@ -242,7 +248,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sock = _bind(options.host, options.port)
     base_url = _base_url(sock)
     config = uvicorn.Config(
-        create_app(db_path, base_path=BASE_PATH, auth=auth, faults=faults, payer=payer),
+        create_app(
+            db_path,
+            base_path=BASE_PATH,
+            auth=auth,
+            faults=faults,
+            payer=payer,
+            public_url=options.public_url or base_url,
+        ),
         http=SandboxHttpProtocol,
         log_level="warning",
         access_log=False,

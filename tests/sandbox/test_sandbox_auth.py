@@ -50,7 +50,9 @@ CONFIG = {
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(tmp_path / "sandbox.sqlite3", auth=AuthConfig.from_json(CONFIG))
+    app = create_app(
+        tmp_path / "sandbox.sqlite3", auth=AuthConfig.from_json(CONFIG), public_url=BASE
+    )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url=BASE + "/"
     ) as http:

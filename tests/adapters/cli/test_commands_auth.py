@@ -257,7 +257,7 @@ async def test_a_long_running_client_gets_a_new_token_after_a_restart(
     # the in-process sandbox has a made-up host: named, so plain http:// is allowed to it
     settings = load_settings(None, server=ASGI_BASE, allow_insecure_http=("sandbox.test",))
     db = tmp_path / "sandbox.sqlite3"
-    first = create_app(db, auth=AuthConfig.from_json(auth_config))
+    first = create_app(db, auth=AuthConfig.from_json(auth_config), public_url=ASGI_BASE)
     seed_store(first.state.store)
     transport = httpx.ASGITransport(app=first)
     async with source_client(settings, transport=transport) as fhir:
@@ -266,7 +266,9 @@ async def test_a_long_running_client_gets_a_new_token_after_a_restart(
         await gather_encounter(fhir, "enc-0001-1")
         assert auth.tokens_issued == 1
         first.state.store.close()
-        restarted = create_app(db, auth=AuthConfig.from_json(auth_config))  # tokens forgotten
+        restarted = create_app(
+            db, auth=AuthConfig.from_json(auth_config), public_url=ASGI_BASE
+        )  # tokens forgotten
         transport.app = restarted
         encounter = await gather_encounter(fhir, "enc-0001-2")
         restarted.state.store.close()

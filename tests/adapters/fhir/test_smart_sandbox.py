@@ -50,7 +50,9 @@ def auth_config(keys):
 
 @pytest.fixture
 def protected_app(tmp_path, auth_config):
-    app = create_app(tmp_path / "sandbox.sqlite3", auth=AuthConfig.from_json(auth_config))
+    app = create_app(
+        tmp_path / "sandbox.sqlite3", auth=AuthConfig.from_json(auth_config), public_url=ASGI_BASE
+    )
     seed_store(app.state.store)
     yield app
     app.state.store.close()
