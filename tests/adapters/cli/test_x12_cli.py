@@ -118,3 +118,82 @@ def test_missing_x12_settings_are_one_line_naming_them(tmp_path, capsys, monkeyp
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "sender_id" in err
+
+
+def test_x12_837_from_a_server_on_loopback_then_responses_from_ndjson(
+    loopback_base_url, coding, tmp_path, capsys
+):
+    import asyncio  # noqa: PLC0415
+
+    from adapters.demo import SANDBOX_SOURCE_ID, code_all_finished  # noqa: PLC0415
+    from adapters.fhir.client import FhirClient  # noqa: PLC0415
+
+    async def code_them():
+        async with FhirClient(loopback_base_url) as fhir:
+            await code_all_finished(fhir, coding, source_id=SANDBOX_SOURCE_ID)
+
+    asyncio.run(code_them())
+    fees = tmp_path / "fees.csv"
+    fees.write_text("code,modifier,price\n" + "".join(f"{c},,100.00\n" for c in CODES))
+    ledger, out = tmp_path / "x12.sqlite3", tmp_path / "demo.837"
+    code = main(
+        [
+            "x12", "837", "--server", loopback_base_url, "--out", str(out),
+            "--x12-config", str(settings_file(tmp_path)), "--fee-schedule", str(fees),
+            "--ledger", str(ledger), "--claim-ledger", str(tmp_path / "claims.sqlite3"), "--json",
+        ]
+    )  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert report["sent"], report
+    assert pyx12_errors(out.read_text(), tmp_path) == []
+    assert code in (ExitCode.OK, ExitCode.FINDINGS)  # findings: claims not ready, each said
+    for refused in report["not_ready"]:
+        assert refused["reasons"]
+    first = report["sent"][0]
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    answer = {
+        "resourceType": "ClaimResponse", "id": "cr-9", "status": "active", "use": "claim",
+        "outcome": "error", "request": {"reference": f"Claim/{first['claim']}"},
+        "error": [{"code": {"coding": [{"code": "A7:562"}]}}],
+    }  # fmt: skip
+    (folder / "ClaimResponse.ndjson").write_bytes(orjson.dumps(answer) + b"\n")
+    code = main(
+        ["x12", "responses", "--from-ndjson", str(folder), "--ledger", str(ledger),
+         "--jobs-db", str(tmp_path / "jobs.sqlite3"), "--json"]
+    )  # fmt: skip
+    assert code == ExitCode.OK
+    intake = json.loads(capsys.readouterr().out)
+    assert intake["statuses"] == {first["claim"]: "rejected"}
+    assert intake["work_items"] == 1
+
+
+CODES = [
+    "99202",
+    "99203",
+    "99204",
+    "99211",
+    "99212",
+    "99213",
+    "99214",
+    "99215",
+    "99281",
+    "99282",
+    "99283",
+    "99284",
+    "99285",
+    "93000",
+    "36415",
+    "71046",
+    "80053",
+    "85025",
+    "90471",
+    "90686",
+    "12001",
+    "J1885",
+    "G0008",
+    "99385",
+    "99395",
+    "99396",
+    "99349",
+]
