@@ -18,7 +18,12 @@ from x12sdk.v5010.segments import GeSegment, GsSegment, IeaSegment, IsaSegment
 from adapters.x12.parties import X12Parties
 from adapters.x12.serialise import segments_of
 
-__all__ = ["Transaction", "interchange"]
+__all__ = ["Transaction", "group_control_number", "interchange"]
+
+
+def group_control_number(control_number: int, index: int) -> str:
+    """GS06 of group ``index`` (from 1) of interchange ``control_number``, nine digits at most."""
+    return str(control_number * 10 + index)[-9:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +75,7 @@ def interchange(
         else:
             groups.append([transaction])
     for index, members in enumerate(groups, start=1):
-        group_number = str(control_number * 10 + index)[-9:]
+        group_number = group_control_number(control_number, index)
         chunks.append(
             GsSegment(
                 functional_identifier_code=members[0].functional_code,

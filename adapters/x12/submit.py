@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from adapters.writeback.claim_ledger import ClaimLedger
 from adapters.x12.claim_facts import ClaimFacts, NotReady, claim_facts
-from adapters.x12.envelope import Transaction, interchange
+from adapters.x12.envelope import Transaction, group_control_number, interchange
 from adapters.x12.institutional import INSTITUTIONAL_VERSION, build_837i
 from adapters.x12.ledger import Submission, SubmissionLedger
 from adapters.x12.parties import X12Parties
@@ -101,7 +101,9 @@ def build_interchange(
         for batch in _batches(of_kind):
             number += 1
             for member in batch:
-                batches[member.submission_key] = f"{control_number * 10 + group}:{number:04d}"
+                batches[member.submission_key] = (
+                    f"{group_control_number(control_number, group)}:{number:04d}"
+                )
             model = builder(
                 batch,
                 parties,
