@@ -35,6 +35,7 @@ __all__ = [
     "Address",
     "ClaimFacts",
     "Diagnosis",
+    "Facility",
     "Line",
     "NotReady",
     "Party",
@@ -104,6 +105,15 @@ class Party:
 
 
 @dataclass(frozen=True, slots=True)
+class Facility:
+    """The service facility (``Claim.facility``, a Location): its name, address and NPI."""
+
+    name: str
+    address: Address
+    npi: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnosis:
     """One claim diagnosis: dotless ICD-10-CM code, role and POA indicator."""
 
@@ -166,6 +176,7 @@ class ClaimFacts:
     discharge_status: str = ""
     corrects: str = ""  # the Claim a replacement or void corrects ("" for an original)
     encounter: str = ""  # ``Encounter/id`` the lines name (R4's only Claim-to-encounter link)
+    facility: Facility | None = None  # ``Claim.facility``: where the service was rendered
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -694,8 +705,27 @@ def claim_facts(
         discharge_status=discharge,
         corrects=corrects,
         encounter=_encounter_of(claim),
+        facility=_facility(claim, reader),
         notes=tuple(reader.notes),
     )
+
+
+def _facility(claim: Mapping[str, Any], reader: _Reader) -> Facility | None:
+    """``Claim.facility`` as 2310C (837P) / 2310E (837I) carry it: a Location with an address.
+
+    A facility the Claim names but whose address cannot be read is left out with a note
+    (the billing provider's address then stands for it, as the guides allow).
+    """
+    reference = _reference(claim.get("facility"))
+    if not reference:
+        return None
+    location = reader.resolve(reference)
+    address = _address({"address": [location.get("address")]}) if location else None
+    if location is None or address is None:
+        reader.notes.append(f"facility {reference} has no address N4 can carry: left out")
+        return None
+    name = x12_text(str(location.get("name") or _dict(claim.get("facility")).get("display") or ""))
+    return Facility(name[:60] or "SERVICE FACILITY", address, _npi_of(location))
 
 
 def _encounter_of(claim: Mapping[str, Any]) -> str:

@@ -28,6 +28,7 @@ from x12sdk.v5010.x12_837_005010X223A3.loops import (
     Loop2010Ca,
     Loop2300,
     Loop2310A,
+    Loop2310E,
     Loop2400,
 )
 from x12sdk.v5010.x12_837_005010X223A3.segments import (
@@ -50,6 +51,7 @@ from x12sdk.v5010.x12_837_005010X223A3.segments import (
     Loop2300DtpSegment,
     Loop2300RefSegment,
     Loop2310ANm1Segment,
+    Loop2310ENm1Segment,
     Loop2400DtpSegment,
     Loop2400RefSegment,
 )
@@ -212,7 +214,26 @@ def _claim(facts: ClaimFacts) -> Loop2300:
                 identification_code=attending.npi,
             )
         ),
+        loop_2310e=_facility(facts),
         loop_2400=lines,
+    )
+
+
+def _facility(facts: ClaimFacts) -> Loop2310E | None:
+    """2310E, the service facility, when the Claim names one with an address."""
+    if facts.facility is None:
+        return None
+    n3, n4 = postal(facts.facility.address)
+    return Loop2310E(
+        nm1_segment=Loop2310ENm1Segment(
+            entity_identifier_code="77",
+            entity_type_qualifier="2",
+            name_last_or_organization_name=facts.facility.name,
+            identification_code_qualifier="XX" if facts.facility.npi else None,
+            identification_code=facts.facility.npi or None,
+        ),
+        n3_segment=n3,
+        n4_segment=n4,
     )
 
 

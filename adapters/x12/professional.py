@@ -35,6 +35,7 @@ from x12sdk.v5010.x12_837_005010X222A2.loops import (
     Loop2010Ca,
     Loop2300,
     Loop2310B,
+    Loop2310C,
     Loop2400,
 )
 from x12sdk.v5010.x12_837_005010X222A2.segments import (
@@ -56,6 +57,7 @@ from x12sdk.v5010.x12_837_005010X222A2.segments import (
     Loop2010CaNm1Segment,
     Loop2300RefSegment,
     Loop2310BNm1Segment,
+    Loop2310CNm1Segment,
     Loop2400DtpSegment,
     Loop2400RefSegment,
 )
@@ -208,7 +210,26 @@ def _claim(facts: ClaimFacts, billing_npi: str) -> Loop2300:
         ref_segment=references,
         hi_segment=[hi],
         loop_2310b=rendering,
+        loop_2310c=_facility(facts),
         loop_2400=lines,
+    )
+
+
+def _facility(facts: ClaimFacts) -> Loop2310C | None:
+    """2310C, the service facility, when the Claim names one with an address."""
+    if facts.facility is None:
+        return None
+    n3, n4 = postal(facts.facility.address)
+    return Loop2310C(
+        nm1_segment=Loop2310CNm1Segment(
+            entity_identifier_code="77",
+            entity_type_qualifier="2",
+            name_last_or_organization_name=facts.facility.name,
+            identification_code_qualifier="XX" if facts.facility.npi else None,
+            identification_code=facts.facility.npi or None,
+        ),
+        n3_segment=n3,
+        n4_segment=n4,
     )
 
 

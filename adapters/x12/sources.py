@@ -122,7 +122,12 @@ async def claims_from_server(fhir: FhirClient, *, limit: int | None = None) -> C
         ref
         for claim in source.claims
         for ref in _references(
-            claim, ("patient",), ("insurance", "coverage"), ("insurer",), ("careTeam", "provider")
+            claim,
+            ("patient",),
+            ("insurance", "coverage"),
+            ("insurer",),
+            ("careTeam", "provider"),
+            ("facility",),
         )
     }
     await _read_all(fhir, first, source)

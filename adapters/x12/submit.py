@@ -64,6 +64,7 @@ class SubmitReport:
                     "frequency": f.frequency,
                     "charge": str(f.total),
                     "lines": len(f.lines),
+                    "notes": list(f.notes),
                 }
                 for f in self.sent
             ],

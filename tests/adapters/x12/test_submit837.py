@@ -15,7 +15,7 @@ from adapters.x12.claim_facts import NotReady, claim_facts, patient_control_numb
 from adapters.x12.sources import claims_from_ndjson, claims_from_server
 from adapters.x12.submit import write_837
 from tests.adapters.x12.conftest import chargemaster
-from tests.adapters.x12.golden_claims import inpatient_source
+from tests.adapters.x12.golden_claims import golden_source, inpatient_source
 from tests.adapters.x12.pyx12_judge import pyx12_errors
 from tests.adapters.x12.roundtrip import facts_meant, facts_read_back
 
@@ -210,3 +210,25 @@ def test_claims_written_back_to_ndjson_are_read_from_their_bundles(tmp_path):
     read = claims_from_ndjson(folder)
     assert [c["id"] for c in read.claims] == [source.claims[0]["id"]]
     assert "Provenance/pv-1" in read.resources
+
+
+@pytest.mark.parametrize(
+    ("name", "loop"), [("emergency_visit", "2310C"), ("inpatient_stay", "2310E")]
+)
+def test_the_service_facility_the_claim_names_goes_in_its_loop(
+    name, loop, parties, ledger, tmp_path
+):
+    source = golden_source(name)
+    source.claims[0]["facility"] = {"reference": "Location/er"}
+    source.resources["Location/er"] = {
+        "resourceType": "Location", "id": "er", "name": "Riverbend Emergency Department",
+        "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1497758544"}],
+        "address": {"line": ["1 River Rd"], "city": "Riverton", "state": "Ohio",
+                    "postalCode": "43215-0001"},
+    }  # fmt: skip
+    report = write_837(source, parties, ledger, out=tmp_path / "f.837", price=chargemaster)
+    text = (tmp_path / "f.837").read_text()
+    assert pyx12_errors(text, tmp_path) == []
+    assert "NM1*77*2*Riverbend Emergency Department*****XX*1497758544~" in text
+    assert "N4*Riverton*OH*432150001~" in text
+    assert report.sent[0].facility is not None, loop
