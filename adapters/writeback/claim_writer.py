@@ -307,15 +307,19 @@ class ClaimWriter:
         try:
             written = await self.destination.write(write)
         except FhirResponseError as exc:
-            if exc.status_code != 412 or not write.server_id:
+            if exc.status_code != 412:
                 raise
-            found = await self._current(write.server_id)
+            found = await self._current(write.server_id, write.claim)
+            if found is None and not write.server_id:
+                raise  # a create refused, and nothing there to judge
         else:
             if not written.existed:
                 return written
-            found = await self._current(written.server_id) if written.server_id else None
-            if found is None:
-                found = await self.destination.find_claim(str(write.claim["id"]))
+            found = await self._current(written.server_id, write.claim)
+        return await self._again(write, found)
+
+    async def _again(self, write: ClaimWrite, found: Found | None) -> Written:
+        """After a conflict: nothing, the write on the current version, or ClaimChangedError."""
         if found is None:  # deleted meanwhile: written again, as new
             return await self.destination.write(replace(write, server_id="", version=""))
         if _same_claim(found.claim, write.claim):
@@ -330,9 +334,13 @@ class ClaimWriter:
             replace(write, server_id=found.server_id, version=found.version)
         )
 
-    async def _current(self, server_id: str) -> Found | None:
-        read = await self.destination.read_claim(server_id)
-        return None if read is None else Found(server_id, read[0], read[1])
+    async def _current(self, server_id: str, claim: dict[str, Any]) -> Found | None:
+        """The Claim as the destination holds it now: by its id there, else looked up."""
+        if server_id:
+            read = await self.destination.read_claim(server_id)
+            if read is not None:
+                return Found(server_id, read[0], read[1])
+        return await self.destination.find_claim(str(claim["id"]))
 
 
 def _next_write(

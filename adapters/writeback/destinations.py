@@ -452,10 +452,23 @@ class NdjsonDestination:
             raise ConfigurationError(f"cannot write NDJSON Claims to {self.folder}: not writable")
 
     async def write(self, write: ClaimWrite) -> Written:
-        """Append the Claim with its Provenance and Task as one complete, fsynced line."""
+        """Append the Claim with its Provenance and Task as one complete, fsynced line.
+
+        The line's offset is the Claim's version: a write made on another version than the
+        Claim's last line (an append this writer did not record: a crash, another process)
+        is refused with a 412, as ``If-Match`` is on a server, and the writer looks again.
+        """
         resources = [r for r in (write.claim, write.provenance, write.task) if r is not None]
-        offset = await asyncio.to_thread(self._file.append, resources)
-        return Written(status=None, server_id=str(write.claim["id"]), version=str(offset))
+        after = int(write.version) if write.version.isdigit() else -1
+        offset = await asyncio.to_thread(self._file.append, resources, after=after)
+        claim_id = str(write.claim["id"])
+        if offset is None:
+            raise FhirResponseError(
+                f"Claim/{claim_id} in {self.name} has a later line than version {write.version}",
+                url=f"{self.name}/Claim/{claim_id}",
+                status_code=412,
+            )
+        return Written(status=None, server_id=claim_id, version=str(offset))
 
     async def read_claim(
         self, server_id: str, version: str = ""

@@ -82,11 +82,22 @@ class NdjsonFile:
         self._indexed = 0  # bytes of the file read into the index
         self._lock = threading.Lock()  # the index, between this process's threads
 
-    def append(self, resources: list[dict[str, Any]]) -> int:
-        """Append one Bundle of ``resources`` as one line; the line's offset (its version)."""
+    def append(self, resources: list[dict[str, Any]], *, after: int | None = None) -> int | None:
+        """Append one Bundle of ``resources`` as one line; the line's offset (its version).
+
+        ``after`` is the offset of the Claim's line the writer last saw (-1: none): when
+        another line of that Claim came since, nothing is appended and None says so (as a
+        412 does for ``If-Match``). None skips the check.
+        """
+        claim_id = str(resources[0]["id"])
         line = orjson.dumps(write_bundle(resources)) + b"\n"
         with self._lock, self._locked(fcntl.LOCK_EX) as descriptor:
             size = _cut_torn_tail(descriptor)
+            self._catch_up(descriptor, size)
+            if after is not None:
+                latest = self._index.get(claim_id)
+                if (latest.offset if latest is not None else -1) != after:
+                    return None
             try:
                 _write_all(descriptor, line)
                 os.fsync(descriptor)
@@ -95,8 +106,7 @@ class NdjsonFile:
                     os.ftruncate(descriptor, size)
                     os.fsync(descriptor)
                 raise NdjsonWriteError(self.path, exc) from exc
-            self._catch_up(descriptor, size)
-            self._index[str(resources[0]["id"])] = _Line(size, len(line))
+            self._index[claim_id] = _Line(size, len(line))
             self._indexed = size + len(line)
             return size
 

@@ -52,6 +52,26 @@ async def test_a_restart_with_a_new_ledger_appends_nothing_for_an_unchanged_clai
     assert "I10" in json.dumps(claim["diagnosis"])
 
 
+async def test_an_append_whose_record_was_lost_is_not_appended_again(tmp_path):
+    """Killed between the fsync and the ledger's record: the next attempt finds the line."""
+    ledger = ClaimLedger(tmp_path / "ledger.sqlite3")
+    writer = ClaimWriter(NdjsonDestination(tmp_path / "claims"), ledger=ledger)
+    coded = coded_visit("nd", 3)
+    await writer.write(claim_of(coded), coded, (), created=CREATED)
+    where, key = writer.destination.name, claim_of(coded)["id"]
+    as_first_written = ledger.entry(where, key)
+    recoded = coded_visit("nd", 3, code="I10")
+    await writer.write(claim_of(recoded), recoded, (), created=CREATED)
+    held = ledger.reserve(where, key)  # the crash: the second line is there, its record not
+    ledger.record(where, as_first_written, held.fence)
+
+    again = await writer.write(claim_of(recoded), recoded, (), created=CREATED)
+
+    assert again.action is WriteAction.UNCHANGED
+    assert len(lines(tmp_path / "claims")) == 2
+    assert ledger.entry(where, key).version == again.version
+
+
 def test_a_line_torn_by_a_crash_is_cut_before_the_next_append(tmp_path):
     ndjson = NdjsonFile(tmp_path)
     ndjson.append([{"resourceType": "Claim", "id": "fc-1"}])
