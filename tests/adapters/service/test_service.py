@@ -21,7 +21,9 @@ from adapters.service.app import create_service
 from adapters.service.cds import SERVICE_ID
 from adapters.service.subscription import build_subscription
 from adapters.settings import CdsIssuer, TriggerSettings
-from sandbox.seed import build_seed_bundle
+from sandbox.app import create_app
+from sandbox.faults import FaultConfig
+from sandbox.seed import build_seed_bundle, seed_store
 from tests.adapters.service.cds_client import CdsClient
 
 FHIR = "http://sandbox.test/fhir"
@@ -333,3 +335,45 @@ async def test_an_event_count_that_starts_again_resets_and_re_queries(harness):
     assert (await harness.client.post("/notify", json=beat("1"), headers=AUTH)).status_code == 202
     assert harness.ledger.checkpoint(name) == "1"
     await harness.until(lambda: "enc-0001-1" in done_claims(harness.ledger))
+
+
+class InFlight(httpx.AsyncBaseTransport):
+    """A transport that counts the Encounter searches under way at once (the test's seam)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.now, self.most, self.total = inner, 0, 0, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        searching = request.method == "GET" and request.url.path.endswith("/Encounter")
+        if searching:
+            self.now += 1
+            self.total += 1
+            self.most = max(self.most, self.now)
+        try:
+            return await self.inner.handle_async_request(request)
+        finally:
+            if searching:
+                self.now -= 1
+
+
+async def test_a_burst_of_empty_notifications_runs_one_re_query_at_a_time(coding, tmp_path):
+    slow = create_app(tmp_path / "slow.sqlite3", faults=FaultConfig(latency_ms=50))
+    seed_store(slow.state.store)
+    counting = InFlight(httpx.ASGITransport(app=slow))
+    settings = TriggerSettings(
+        server=FHIR, notify_token=SecretStr(TOKEN), jobs_db=tmp_path / "jobs.sqlite3"
+    )
+    async with FhirClient(FHIR, transport=counting) as fhir:
+        with JobLedger(settings.jobs_db) as ledger:
+            pool = WorkerPool(ledger, Pipeline(fhir, coding), "sb")
+            service = create_service(settings, pool, fhir=fhir, run_workers=False)
+            transport = httpx.ASGITransport(app=service)
+            async with httpx.AsyncClient(transport=transport, base_url=SERVICE) as client:
+                answers = await asyncio.gather(
+                    *(client.post("/notify", headers=AUTH) for _ in range(20))
+                )
+                assert {a.status_code for a in answers} == {202}
+                await service.state.intake.aclose()
+    slow.state.store.close()
+    assert counting.most == 1  # never two searches at once
+    assert 1 <= counting.total <= 2  # the first, and one more for everything asked meanwhile

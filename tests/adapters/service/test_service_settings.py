@@ -110,3 +110,70 @@ def test_two_kinds_of_authentication_are_one_configuration_error(monkeypatch):
     monkeypatch.setenv("FHIR_CODER_CLAIMS_BASIC_USER", "u")
     with pytest.raises(ConfigurationError, match=r"claims_\*.*not bearer and basic"):
         load_settings(None)
+
+
+def test_cds_issuers_from_the_file_and_the_environment(tmp_path, monkeypatch):
+    config = tmp_path / "coder.toml"
+    config.write_text(
+        'server = "https://ehr.example/fhir"\n'
+        "[[cds_issuers]]\n"
+        'iss = "https://ehr.example/cds"\n'
+        'jwks_url = "https://ehr.example/.well-known/jwks.json"\n'
+        'sub = ["epic-client"]\n'
+    )
+    settings = load_settings(config)
+    (issuer,) = settings.cds_issuers
+    assert (issuer.iss, issuer.jwks_url, issuer.sub) == (
+        "https://ehr.example/cds",
+        "https://ehr.example/.well-known/jwks.json",
+        ("epic-client",),
+    )
+    monkeypatch.setenv(
+        "FHIR_CODER_CDS_ISSUERS",
+        '[{"iss": "https://other.example", "jku": ["https://other.example/k"]}]',
+    )
+    assert [i.iss for i in load_settings(config).cds_issuers] == ["https://other.example"]
+    monkeypatch.setenv("FHIR_CODER_CDS_ISSUERS", '[{"iss": "https://keyless.example"}]')
+    with pytest.raises(ConfigurationError, match="needs jwks_url, jwks_file or jku"):
+        load_settings(config)
+
+
+def test_plain_http_to_another_host_is_refused_unless_named(monkeypatch):
+    with pytest.raises(ConfigurationError, match="refusing plain http:// to ehr.lab"):
+        load_settings(None, server="http://ehr.lab/fhir")
+    named = load_settings(None, server="http://ehr.lab/fhir", allow_insecure_http=("ehr.lab",))
+    assert named.server == "http://ehr.lab/fhir"
+    monkeypatch.setenv("FHIR_CODER_ALLOW_INSECURE_HTTP", "ehr.lab, other.lab")
+    assert load_settings(None, server="http://ehr.lab/fhir").allow_insecure_http == (
+        "ehr.lab",
+        "other.lab",
+    )
+    monkeypatch.delenv("FHIR_CODER_ALLOW_INSECURE_HTTP")
+    assert load_settings(None, server="http://127.0.0.1:8080/fhir").server  # loopback: fine
+    assert load_settings(None, server="http://[::1]:8080/fhir").server
+    with pytest.raises(ConfigurationError, match="token endpoint"):
+        load_settings(
+            None, server="https://ehr.example/fhir", smart_token_url="http://idp.example/token"
+        )
+    with pytest.raises(ConfigurationError, match="Claims server"):
+        load_settings(
+            None, server="https://ehr.example/fhir", claims_to="http://payer.example/fhir"
+        )
+    with pytest.raises(ConfigurationError, match="JWK Set of the CDS issuer"):
+        load_settings(
+            None,
+            server="https://ehr.example/fhir",
+            cds_issuers=[{"iss": "x", "jwks_url": "http://ehr.example/jwks"}],
+        )
+
+
+def test_what_is_safe_on_loopback_only_is_refused_elsewhere():
+    on_loopback = load_settings(None, host="127.0.0.1", cds_allow_unsigned=True)
+    on_loopback.check_serving()  # no token, unsigned CDS calls: fine on this machine only
+    with pytest.raises(ConfigurationError, match="set the notification token"):
+        load_settings(None, host="0.0.0.0").check_serving()  # noqa: S104
+    with pytest.raises(ConfigurationError, match="cds_allow_unsigned is refused"):
+        load_settings(
+            None, host="10.1.2.3", notify_token="t", cds_allow_unsigned=True
+        ).check_serving()
+    load_settings(None, host="10.1.2.3", notify_token="t").check_serving()
