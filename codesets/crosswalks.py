@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Final
 
 from codesets.conceptmap import CURATED_PATHS, ConceptMapCrosswalk
+from codesets.ndc_hcpcs import NDC_HCPCS_ENV, NdcHcpcsCrosswalk
 from codesets.nlm_map import NlmMap
 from fhir_coder.ports import NoTarget, Translation
-from fhir_coder.systems import ICD10CM, SNOMED, canonical_system
+from fhir_coder.systems import HCPCS, ICD10CM, NDC, SNOMED, canonical_system
 
 __all__ = [
     "CONCEPTMAPS_ENV",
@@ -57,6 +58,7 @@ class CrosswalkRegistry:
         snomed_map: Path | str | None = None,
         conceptmaps: Sequence[Path | str] | None = None,
         curated: bool = True,
+        ndc_hcpcs: Path | str | None = None,
     ) -> None:
         if snomed_map is None:
             snomed_map = os.environ.get(SNOMED_MAP_ENV) or None
@@ -64,6 +66,9 @@ class CrosswalkRegistry:
             configured = os.environ.get(CONCEPTMAPS_ENV, "")
             conceptmaps = [part for part in configured.split(os.pathsep) if part]
         self.nlm = NlmMap(snomed_map) if snomed_map else None
+        if ndc_hcpcs is None:
+            ndc_hcpcs = os.environ.get(NDC_HCPCS_ENV) or None
+        self.ndc = NdcHcpcsCrosswalk(ndc_hcpcs) if ndc_hcpcs else None
         self.extra = ConceptMapCrosswalk(conceptmaps, rule_prefix="conceptmap")
         self.curated = (
             ConceptMapCrosswalk(CURATED_PATHS, rule_prefix="curated") if curated else None
@@ -100,6 +105,8 @@ class CrosswalkRegistry:
         system, target, code = canonical_system(system), canonical_system(target), code.strip()
         if self.nlm is not None and system == SNOMED and target == ICD10CM and self.nlm.knows(code):
             return self.nlm.translate(system, code, target, on=on, age=age, sex=sex)
+        if system == NDC and target == HCPCS and self.ndc is not None:
+            return self.ndc.translate(system, code, target, on=on, age=age, sex=sex)
         for crosswalk in self._conceptmaps():
             if crosswalk.knows(system, code, target):
                 return crosswalk.translate(system, code, target, on=on, age=age, sex=sex)
@@ -115,6 +122,8 @@ class CrosswalkRegistry:
         system, target, code = canonical_system(system), canonical_system(target), code.strip()
         if self.nlm is not None and system == SNOMED and target == ICD10CM and self.nlm.knows(code):
             return None
+        if system == NDC and target == HCPCS and self.ndc is not None:
+            return self.ndc.no_target(system, code, target)
         for crosswalk in self._conceptmaps():
             if crosswalk.knows(system, code, target):
                 return crosswalk.no_target(system, code, target)
@@ -125,6 +134,8 @@ class CrosswalkRegistry:
         out: list[CrosswalkInfo] = []
         if self.nlm is not None:
             out.append(CrosswalkInfo("NLM SNOMED CT to ICD-10-CM", self.nlm.source, len(self.nlm)))
+        if self.ndc is not None:
+            out.append(CrosswalkInfo("NDC-HCPCS crosswalk", str(self.ndc.path), len(self.ndc)))
         if len(self.extra):
             out.append(
                 CrosswalkInfo(

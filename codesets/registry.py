@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import re
 import threading
 import weakref
@@ -34,6 +35,7 @@ from codesets.icd10cm_index import (
     load_index,
 )
 from codesets.icd10cm_notes import CodeDescription, Icd10cmNotes
+from codesets.icd10cm_order import ORDER_DIR_ENV, EarlierReleases
 from codesets.icd10cm_source import SOURCE_DISTRIBUTION
 from fhir_coder.errors import ReleaseNotAvailableError, UnknownCodeSystemError
 from fhir_coder.ports import CodeInfo, CodeNote, Suggestion
@@ -119,6 +121,7 @@ class CodeSetRegistry:
         hcpcs_file: Path | str | None = None,
         cpt_file: Path | str | None = None,
         cpt_year: int | None = None,
+        earlier_releases: Path | str | None = None,
     ) -> None:
         if outside_releases not in ("refuse", "nearest"):
             raise ValueError(
@@ -144,6 +147,10 @@ class CodeSetRegistry:
         self._procedures: ProcedureCodeSets | None = None
         self._loaded: dict[str, bool] = {}
         self._search: Icd10cmSearch | None = None
+        if earlier_releases is None:
+            earlier_releases = os.environ.get(ORDER_DIR_ENV) or None
+        self.earlier = EarlierReleases(earlier_releases) if earlier_releases else None
+        self._first_date = _date(self.index.first_day)
 
     def __enter__(self) -> Self:
         return self
@@ -193,6 +200,8 @@ class CodeSetRegistry:
             return self._lookup_other_system(system, code, on)
         day = self._days.get(on)
         if day is None:
+            if self.earlier is not None and on < self._first_date and self.earlier.covers(on):
+                return self.earlier.lookup(_normalise(code), on)
             day = self._resolve(on)
         found = day.answers.get(code)
         if found is not None:
@@ -398,7 +407,7 @@ class CodeSetRegistry:
     def info(self) -> tuple[CodeSetInfo, ...]:
         """One entry per loaded code set (configured HCPCS and CPT files are read here)."""
         index = self.index
-        icd10cm = (
+        icd10cm: tuple[CodeSetInfo, ...] = (
             CodeSetInfo(
                 system=ICD10CM,
                 name="ICD-10-CM",
@@ -414,6 +423,22 @@ class CodeSetRegistry:
                 cache_file=str(index.path),
             ),
         )
+        if self.earlier is not None:
+            years = sorted(self.earlier.by_year)
+            icd10cm += (
+                CodeSetInfo(
+                    system=ICD10CM,
+                    name="ICD-10-CM (earlier fiscal years)",
+                    releases=self.earlier.labels(),
+                    fiscal_years=tuple(years),
+                    first_date=date(years[0] - 1, 10, 1),
+                    last_date=date(years[-1], 9, 30),
+                    source=", ".join(str(self.earlier.by_year[y].path) for y in years),
+                    validity_source="CMS order files (code descriptions in tabular order)",
+                    codes=sum(len(self.earlier.by_year[y].codes) for y in years),
+                    cache_file="",
+                ),
+            )
         return icd10cm + self._procedure_info()
 
     def _procedure_info(self) -> tuple[CodeSetInfo, ...]:

@@ -27,6 +27,7 @@ __all__ = [
     "EncounterClass",
     "GuidelineChange",
     "Immunization",
+    "MedicationAdministration",
     "Observation",
     "PatientFacts",
     "Procedure",
@@ -186,6 +187,23 @@ class Immunization:
 
 @fast_init
 @dataclass(frozen=True, slots=True)
+class MedicationAdministration:
+    """A drug given during the encounter: billed as a HCPCS drug line by its NDC.
+
+    ``dose`` and ``dose_unit`` are ``dosage.dose`` as sent: HCPCS units are the dose
+    divided by the code's dosage descriptor, which a coder confirms.
+    """
+
+    source: SourceRef
+    medication: tuple[Coding, ...]
+    status: str = ""
+    occurred: date | None = None
+    dose: float | None = None
+    dose_unit: str = ""
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
 class CoverageRef:
     """A Coverage that may pay for the encounter, and its payer."""
 
@@ -229,6 +247,9 @@ class Encounter:
     # Vaccines given during the encounter (Immunization.encounter, or on its dates):
     # each is billed as the vaccine product and its administration.
     immunizations: tuple[Immunization, ...] = ()
+    # Drugs given during the encounter (MedicationAdministration.context): HCPCS drug
+    # lines by NDC where the organisation's NDC-HCPCS crosswalk is configured.
+    medications: tuple[MedicationAdministration, ...] = ()
     coverages: tuple[CoverageRef, ...] = ()
     providers: tuple[Provider, ...] = ()
     read_issues: tuple[Issue, ...] = ()  # what the adapter could not read, per resource

@@ -18,12 +18,14 @@ __all__ = [
     "ICD10",
     "ICD10CM",
     "ICD10PCS",
+    "NDC",
     "RARC",
     "SNOMED",
     "X12_GROUP",
     "canonical_system",
     "display_icd10cm",
     "normalise_icd10cm",
+    "normalise_ndc",
 ]
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -37,6 +39,7 @@ CARC = "https://x12.org/codes/claim-adjustment-reason-codes"
 RARC = "https://x12.org/codes/remittance-advice-remark-codes"
 X12_GROUP = "https://x12.org/codes/claim-adjustment-group-codes"
 CVX = "http://hl7.org/fhir/sid/cvx"
+NDC = "http://hl7.org/fhir/sid/ndc"
 
 FHIR_CODER_NS = "urn:fhir-coder"
 """Namespace of fhir-coder's own identifier systems and code systems."""
@@ -51,6 +54,7 @@ _ALIASES: dict[str, str] = {
     "urn:oid:2.16.840.1.113883.6.3": ICD10,
     "urn:oid:2.16.840.1.113883.6.96": SNOMED,
     "urn:oid:2.16.840.1.113883.12.292": CVX,
+    "urn:oid:2.16.840.1.113883.6.69": NDC,
     "http://hl7.org/fhir/sid/cvx/": CVX,
     "http://snomed.info/sct/": SNOMED,
     "https://snomed.info/sct": SNOMED,
@@ -124,3 +128,21 @@ def display_icd10cm(code: str) -> str:
             _DOTTED.clear()
         _DOTTED[code] = found
     return found
+
+
+_NDC_SEGMENTS = (5, 4, 2)
+
+
+def normalise_ndc(code: str) -> str | None:
+    """An NDC as the 11 digits CMS files use (``0002-8215-01`` -> ``00002821501``), or None.
+
+    A 10-digit NDC is only unambiguous with its dashes (4-4-2, 5-3-2 or 5-4-1): each
+    segment is padded with leading zeros to 5-4-2. Eleven digits are taken as they are.
+    """
+    text = code.strip()
+    parts = text.split("-")
+    if len(parts) == len(_NDC_SEGMENTS) and all(p.isdigit() for p in parts):
+        if any(len(p) > width for p, width in zip(parts, _NDC_SEGMENTS, strict=True)):
+            return None
+        return "".join(p.zfill(width) for p, width in zip(parts, _NDC_SEGMENTS, strict=True))
+    return text if len(text) == sum(_NDC_SEGMENTS) and text.isdigit() else None

@@ -173,6 +173,20 @@ _BY_TYPE: dict[str, tuple[SearchParam, ...]] = {
         _date("date", "performedDateTime", "performedPeriod"),
     ),
     "Coverage": (_status(), _identifier(), _patient("beneficiary")),
+    "MedicationAdministration": (
+        _status(),
+        _identifier(),
+        _patient("subject"),
+        SearchParam(
+            "context",
+            ParamKind.REFERENCE,
+            ("context",),
+            frozenset({"Encounter", "EpisodeOfCare"}),
+            documentation="The encounter or episode (context), as Encounter/id or an absolute URL",
+        ),
+        _date("effective-time", "effectiveDateTime", "effectivePeriod"),
+        _token("code", "medicationCodeableConcept"),
+    ),
     "Immunization": (
         _status(),
         _identifier(),

@@ -19,6 +19,7 @@ from fhir_coder.model import (
     Diagnosis,
     EncounterClass,
     Immunization,
+    MedicationAdministration,
     PatientFacts,
     Procedure,
     Provider,
@@ -37,6 +38,7 @@ __all__ = [
     "read_condition",
     "read_coverage",
     "read_immunization",
+    "read_medication_administration",
     "read_patient",
     "read_procedure",
     "read_providers",
@@ -421,6 +423,31 @@ def read_immunization(
         occurred=fhir_date(resource.get("occurrenceDateTime")),
         route=route[0].code if route else "",
         text=str(vaccine.get("text") or "") if isinstance(vaccine, dict) else "",
+    )
+
+
+def read_medication_administration(
+    resource: dict[str, Any], *, issues: list[Issue] | None = None
+) -> MedicationAdministration:
+    """A MedicationAdministration: the drug's codes (NDC, RxNorm...), status, date and dose."""
+    where = source_ref(resource)
+    when = fhir_date(resource.get("effectiveDateTime"))
+    if when is None:
+        when = fhir_date((resource.get("effectivePeriod") or {}).get("start"))
+    dose = ((resource.get("dosage") or {}).get("dose")) or {}
+    value = dose.get("value") if isinstance(dose, dict) else None
+    return MedicationAdministration(
+        source=where,
+        medication=read_codings(
+            resource.get("medicationCodeableConcept"),
+            issues=issues,
+            source=where.reference,
+            expression="MedicationAdministration.medicationCodeableConcept",
+        ),
+        status=str(resource.get("status") or ""),
+        occurred=when,
+        dose=float(value) if isinstance(value, int | float) else None,
+        dose_unit=str(dose.get("code") or dose.get("unit") or "") if isinstance(dose, dict) else "",
     )
 
 

@@ -22,6 +22,7 @@ from adapters.fhir.reading import (
     read_condition,
     read_coverage,
     read_immunization,
+    read_medication_administration,
     read_patient,
     read_procedure,
 )
@@ -149,6 +150,7 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
     source_id: str,
     issues: list[Issue],
     immunizations: Sequence[dict[str, Any]] = (),
+    medications: Sequence[dict[str, Any]] = (),
 ) -> Encounter:
     """The core's Encounter from its FHIR resources (inactive Coverage left out)."""
     encounter_id = str(resource.get("id"))
@@ -184,6 +186,9 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
         procedures=read_each(procedures, lambda p: read_procedure(p, issues=issues), issues),
         immunizations=read_each(
             immunizations, lambda i: read_immunization(i, issues=issues), issues
+        ),
+        medications=read_each(
+            medications, lambda m: read_medication_administration(m, issues=issues), issues
         ),
         coverages=read_each(active, read_coverage, issues),
         providers=providers,

@@ -106,6 +106,7 @@ def encounters_in_bundle(
     conditions = _linked(index, "Condition", "encounter")
     procedures = _linked(index, "Procedure", "encounter")
     immunizations = _linked(index, "Immunization", "encounter")
+    medications = _linked(index, "MedicationAdministration", "context")
     coverages = _linked(index, "Coverage", "beneficiary")
     encounters: list[Encounter] = []
     for resource in index.by_type["Encounter"]:
@@ -137,6 +138,7 @@ def encounters_in_bundle(
                 source_id=source_id,
                 issues=issues,
                 immunizations=immunizations[id(resource)],
+                medications=medications[id(resource)],
             )
         )
     return encounters

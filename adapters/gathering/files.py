@@ -1,9 +1,10 @@
 """Reading FHIR JSON files (single resources or Bundles) the way resources from a server are read.
 
 Exports, test fixtures and payer files hold resources the gatherer would otherwise fetch.
-Every resource of a kind coding reads (Encounter, Condition, Procedure, Patient, Coverage)
-goes through the same lenient readers; a file that is not FHIR JSON, or a resource a
-reader chokes on, becomes an issue naming the file, and the next file is read.
+Every resource of a kind coding reads (Encounter, Condition, Procedure, Immunization,
+MedicationAdministration, Patient, Coverage) goes through the same lenient readers; a file
+that is not FHIR JSON, or a resource a reader chokes on, becomes an issue naming the file,
+and the next file is read.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from adapters.fhir.reading import (
     read_codings,
     read_condition,
     read_coverage,
+    read_immunization,
+    read_medication_administration,
     read_patient,
     read_procedure,
     read_providers,
@@ -59,6 +62,8 @@ _READERS: dict[str, Callable[[dict[str, Any], list[Issue]], object]] = {
     "Procedure": lambda r, issues: read_procedure(r, issues=issues),
     "Patient": lambda r, _: read_patient(r),
     "Coverage": lambda r, _: read_coverage(r),
+    "Immunization": lambda r, issues: read_immunization(r, issues=issues),
+    "MedicationAdministration": lambda r, issues: read_medication_administration(r, issues=issues),
 }
 
 

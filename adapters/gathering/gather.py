@@ -46,6 +46,7 @@ __all__ = ["GatherSession", "gather_encounter", "session_for", "split_reference"
 _PAGE = "200"  # entries per page asked for: one page holds any real encounter's conditions
 _NPI = "http://hl7.org/fhir/sid/us-npi"
 _BATCH_REFUSED = frozenset({400, 404, 405, 415, 501})  # "no batches here", whatever /metadata says
+_MEDICATIONS = "MedicationAdministration"  # searched by ``context``; a refusal only warns
 _INCLUDE_SUSPECT = 100  # included resources of one type at which truncation is suspected
 
 
@@ -95,7 +96,7 @@ async def _first_round_by_include(
     suspect = {
         name: url
         for name, url in searches.items()
-        if len(by_type.get(name, [])) >= _INCLUDE_SUSPECT
+        if len(by_type.get(name, [])) >= _INCLUDE_SUSPECT or name == _MEDICATIONS
     }
     for name in searches:
         if name not in suspect:
@@ -184,12 +185,14 @@ def _clinical_searches(enc: str, patient: str | None) -> dict[str, tuple[str, bo
         return {
             "Condition": (f"Condition?encounter={enc}&_count={_PAGE}", True),
             "Procedure": (f"Procedure?encounter={enc}&_count={_PAGE}", True),
+            _MEDICATIONS: (f"{_MEDICATIONS}?context={enc}&_count={_PAGE}", True),
         }
     who = quote(patient, safe="")
     condition = f"Condition?patient={who}&category=encounter-diagnosis&encounter={enc}"
     return {
         "Condition": (f"{condition}&_count={_PAGE}", True),
         "Procedure": (f"Procedure?patient={who}&encounter={enc}&_count={_PAGE}", True),
+        _MEDICATIONS: (f"{_MEDICATIONS}?patient={who}&context={enc}&_count={_PAGE}", True),
     }
 
 
@@ -244,8 +247,8 @@ async def _by_patient_round(
 
 async def _firstrun_round(
     session: GatherSession, encounter_id: str, issues: list[Issue], patient_hint: str = ""
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The Encounter, its Conditions and its Procedures: by batch, by include, or plainly.
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The Encounter, its Conditions, Procedures and drugs: by batch, by include, or plainly.
 
     With a ``patient_hint`` (the subject id a trigger carried) the patient and their
     Coverage ride along in the same round, so a patient not seen before costs no second
@@ -268,15 +271,39 @@ async def _firstrun_round(
             batch=strategy.batch,
         )
     resource = _checked_encounter(first["Encounter"], f"{base}/{reference}")
-    for name in ("Condition", "Procedure"):
-        answer = first[name]
+    for name in ("Condition", "Procedure", _MEDICATIONS):
+        answer = first.get(name)
         if isinstance(answer, dict):
             issues.extend(outcome_warnings(answer, f"{base}/{name}"))
     return (
         resource,
         _searchset(first["Condition"], "Condition"),
         _searchset(first["Procedure"], "Procedure"),
+        _medications(first.get(_MEDICATIONS), reference, issues),
     )
+
+
+def _medications(
+    answer: dict[str, Any] | FhirError | None, reference: str, issues: list[Issue]
+) -> list[dict[str, Any]]:
+    """The MedicationAdministrations found; a server that refuses the search only loses them.
+
+    Drugs are billed only where an NDC-HCPCS crosswalk is configured, and many servers do
+    not offer the resource: a refusal is a warning, not the end of the encounter.
+    """
+    if isinstance(answer, dict):
+        return list(matches(answer, _MEDICATIONS))
+    why = f" ({answer})" if answer is not None else ""
+    issues.append(
+        read_issue(
+            f"the {_MEDICATIONS} search for {reference} failed{why}: drugs given during the "
+            "encounter, if any, are not on the claim",
+            reference,
+            _MEDICATIONS,
+            rule="READ-MEDICATIONS-UNAVAILABLE",
+        )
+    )
+    return []
 
 
 async def gather_encounter(
@@ -308,11 +335,12 @@ async def gather_encounter(
     reference = f"Encounter/{encounter_id}"
     issues: list[Issue] = []
     base = fhir.base_url
-    resource, conditions, procedures = await _firstrun_round(
+    resource, conditions, procedures, medications = await _firstrun_round(
         session, encounter_id, issues, patient_hint
     )
     conditions = _own(conditions, reference, base, issues)
     procedures = _own(procedures, reference, base, issues)
+    medications = _own(medications, reference, base, issues, field="context")
 
     patient_plan = plan_reference(
         resource.get("subject"), base, container=resource, expected_type="Patient"
@@ -370,11 +398,17 @@ async def gather_encounter(
         immunizations=_immunizations_of(
             session.cache.found.get(immunization.key), resource, base, issues
         ),
+        medications=medications,
     )
 
 
 def _own(
-    found: list[dict[str, Any]], reference: str, base: str, issues: list[Issue]
+    found: list[dict[str, Any]],
+    reference: str,
+    base: str,
+    issues: list[Issue],
+    *,
+    field: str = "encounter",
 ) -> list[dict[str, Any]]:
     """The searched resources that do point at this encounter.
 
@@ -386,7 +420,7 @@ def _own(
     """
     kept: list[dict[str, Any]] = []
     for resource in found:
-        named = reference_of(resource.get("encounter"))
+        named = reference_of(resource.get(field))
         target = literal_reference(named, base) if named else None
         if target is not None and f"{target[0]}/{target[1]}" != reference:
             issues.append(
@@ -394,7 +428,7 @@ def _own(
                     f"{resource_key(resource)} came back from the search for {reference} but "
                     f"names {named}: left out (does the server ignore the encounter parameter?)",
                     resource_key(resource),
-                    f"{resource.get('resourceType')}.encounter",
+                    f"{resource.get('resourceType')}.{field}",
                     rule="READ-SEARCH-MISMATCH",
                 )
             )

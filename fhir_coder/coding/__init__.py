@@ -69,18 +69,27 @@ def code_encounter(
 def _flag_nearest_release(
     lines: tuple[CodedLine, ...], encounter: Encounter, issues: list[Issue]
 ) -> None:
-    """One warning when lines were checked against a release that does not cover the date."""
-    # The releases are one or two for the whole encounter: look at each once, not per line.
-    relied = sorted(r for r in {line.release for line in lines} if "(nearest release" in r)
-    if relied:
+    """A warning on every line checked against a release that does not cover the date.
+
+    Only with the ``nearest`` opt-in (test data such as decades of Synthea history): each
+    line names the release it relied on, so a coder sees which codes to check again once
+    the release in force on the date is loaded (``FHIR_CODER_ICD10CM_ORDER_DIR``).
+    """
+    # The common case (every line within a loaded release) costs one set of releases.
+    if not any("(nearest release" in release for release in {line.release for line in lines}):
+        return
+    for line in lines:
+        if "(nearest release" not in line.release:
+            continue
         issues.append(
             Issue(
                 Severity.WARNING,
                 IssueCode.BUSINESS_RULE,
-                f"{encounter.reference} is dated outside every loaded release: its codes were "
-                f"checked against {', '.join(relied)}",
+                f"{line.code} from {line.source} was checked against {line.release}: "
+                f"{encounter.reference} is dated outside every loaded release",
                 rule="CODESET-NEAREST-RELEASE",
-                fix="load the release in force on the date of service before submitting",
-                source=encounter.reference,
+                fix="load the release in force on the date of service (CMS order file) "
+                "before submitting",
+                source=line.source.reference,
             )
         )

@@ -15,6 +15,7 @@ from fhir_coder.coding.checks import usable_code
 from fhir_coder.coding.context import CodingContext
 from fhir_coder.coding.diagnoses import choose_coding
 from fhir_coder.coding.immunizations import code_immunizations
+from fhir_coder.coding.medications import code_medications
 from fhir_coder.model import CodedLine, Coding, CodingMethod, Procedure, SourceRef
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.ports import NoTarget, Translation
@@ -70,6 +71,7 @@ def code_procedures(context: CodingContext, issues: list[Issue]) -> tuple[CodedL
             for line in _code_procedure(context, procedure, systems, issues, by_concept)
         )
     lines.extend(code_immunizations(context, issues))
+    lines.extend(code_medications(context, issues))
     if not inpatient and (visit := visit_line(context, issues)) is not None:
         lines.insert(0, visit)
     return _merged(lines) if not inpatient else tuple(lines)

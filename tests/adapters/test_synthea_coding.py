@@ -99,3 +99,11 @@ def test_every_immunization_of_the_bundles_is_billed_as_product_and_administrati
         administrations = [line for line in billed if line.rule.startswith("vaccine admin")]
         assert products, coded.encounter.reference
         assert administrations, coded.encounter.reference
+
+
+def test_every_line_checked_against_the_nearest_release_carries_its_own_warning(coded_synthea):
+    for coded in coded_synthea:
+        relied = [line for line in coded.lines if "(nearest release" in line.release]
+        warned = [i for i in coded.issues if i.rule == "CODESET-NEAREST-RELEASE"]
+        assert len(warned) == len(relied), coded.encounter.reference
+        assert {i.source for i in warned} == {line.source.reference for line in relied}

@@ -72,6 +72,7 @@ def router():
     router.get("/Condition").mock(return_value=searchset(GOOD, BROKEN, outcome="1 result hidden"))
     router.get("/Procedure").mock(return_value=searchset())
     router.get("/Coverage").mock(return_value=searchset())
+    router.get("/MedicationAdministration").mock(return_value=searchset())
     router.get("/Immunization").mock(return_value=searchset())
     router.get("/Patient/p1").mock(
         return_value=fhir_json({"resourceType": "Patient", "id": "p1", "gender": "male"})
@@ -103,7 +104,8 @@ async def test_one_bad_resource_is_reported_by_id_and_the_rest_is_read(fhir):
 async def test_without_metadata_the_plain_strategy_is_used(fhir):
     with count_round_trips() as trips:
         encounter = await gather_encounter(fhir, "e1")
-    assert trips.count == 7  # metadata, encounter, then 5 concurrent requests (Immunization too)
+    # metadata; the Encounter, Conditions, Procedures and drugs; Patient, Coverage, Immunizations
+    assert trips.count == 8
     unresolved = [i for i in encounter.read_issues if i.rule == "READ-UNRESOLVED-REFERENCE"]
     assert unresolved, "an identifier without a type cannot be searched"
 
@@ -172,7 +174,8 @@ async def test_a_server_with_revinclude_and_no_batch_gets_one_search_for_round_o
     explicit = router.get("/Condition").mock(return_value=searchset())
     with count_round_trips() as trips:
         encounter = await gather_encounter(fhir, "e1")
-    assert trips.count == 5  # metadata, the include search, then Patient, Coverage, Immunization
+    # metadata, the include search, the drugs, then Patient, Coverage and Immunizations
+    assert trips.count == 6
     sent = included.calls.last.request.url.params
     assert sent.get_list("_revinclude") == ["Condition:encounter", "Procedure:encounter"]
     assert len(encounter.diagnoses) == 2
@@ -251,6 +254,7 @@ async def test_conditions_of_another_encounter_are_left_out_when_the_server_igno
     router.get("/Procedure").mock(return_value=searchset())
     router.get("/Patient/p1").mock(return_value=fhir_json({"resourceType": "Patient", "id": "p1"}))
     router.get("/Coverage").mock(return_value=searchset())
+    router.get("/MedicationAdministration").mock(return_value=searchset())
     router.get("/Immunization").mock(return_value=searchset())
     async with FhirClient(BASE, transport=httpx.MockTransport(router.async_handler)) as fhir:
         encounter = await gather_encounter(fhir, "e1")
