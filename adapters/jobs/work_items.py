@@ -73,11 +73,14 @@ CREATE TABLE IF NOT EXISTS work_items (
 CREATE UNIQUE INDEX IF NOT EXISTS work_key ON work_items (source, encounter_id);
 CREATE INDEX IF NOT EXISTS work_open ON work_items (state, created);
 CREATE INDEX IF NOT EXISTS work_patient ON work_items (patient);
+CREATE INDEX IF NOT EXISTS work_encounter ON work_items (encounter_id);
+CREATE INDEX IF NOT EXISTS work_service ON work_items (state, service_date, id);
 CREATE TABLE IF NOT EXISTS work_reasons (
     reason TEXT NOT NULL,
     item_id INTEGER NOT NULL,
     PRIMARY KEY (reason, item_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS work_reasons_item ON work_reasons (item_id, reason);
 CREATE TABLE IF NOT EXISTS work_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     item_id INTEGER NOT NULL,
@@ -683,8 +686,8 @@ class SqliteWorkItems:
                 [*reason_params, per_page, (page - 1) * per_page],
             ).fetchall()
             counted = self._db.execute(
-                "SELECT reason, COUNT(*) FROM work_reasons WHERE item_id IN "  # noqa: S608
-                f"(SELECT id FROM work_items WHERE {where}) GROUP BY reason",
+                "SELECT r.reason, COUNT(*) FROM work_items CROSS JOIN work_reasons r "  # noqa: S608
+                f"ON r.item_id = work_items.id WHERE {where} GROUP BY r.reason",
                 params,
             ).fetchall()
         by_reason = {str(r[0]): int(r[1]) for r in counted}
@@ -942,7 +945,9 @@ def _filters(query: WorklistQuery, *, with_reason: bool) -> tuple[str, list[obje
     clauses: list[str] = []
     params: list[object] = []
     if query.state is not None:
-        clauses.append("state = ?")
+        # with a search, the identifier indexes find the few rows: keep the planner off the
+        # state index (``+state``), which would walk every open item
+        clauses.append("+state = ?" if query.search else "state = ?")
         params.append(query.state.value)
     for column, value in (
         ("kind", query.kind),
@@ -967,12 +972,12 @@ def _filters(query: WorklistQuery, *, with_reason: bool) -> tuple[str, list[obje
     if query.search:
         term = query.search.strip()
         bare = term.removeprefix("Patient/").removeprefix("Encounter/")
+        # prefixes as ranges, so that each side walks its index (LIKE would scan every row)
         clauses.append(
-            "(encounter_id = ? OR encounter_id LIKE ? ESCAPE '\\' OR patient = ? "
-            "OR patient LIKE ? ESCAPE '\\')"
+            "((encounter_id >= ? AND encounter_id < ?) OR (patient >= ? AND patient < ?))"
         )
-        prefix = bare.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        params.extend([bare, prefix, f"Patient/{bare}", f"Patient/{prefix}"])
+        patient = f"Patient/{bare}"
+        params.extend([bare, bare + "\U0010ffff", patient, patient + "\U0010ffff"])
     return " AND ".join(clauses) or "1 = 1", params
 
 
