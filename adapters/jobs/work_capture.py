@@ -26,7 +26,7 @@ from fhir_coder.model import CodedEncounter
 from fhir_coder.outcome import Issue
 from fhir_coder.snapshot import to_plain
 
-__all__ = ["draft_for", "record_outcome"]
+__all__ = ["draft_for", "record_outcome", "record_result"]
 
 
 def _kind(result: EncounterResult) -> ItemKind | None:
@@ -63,8 +63,19 @@ def _summary(issues: tuple[Issue, ...], kind: ItemKind) -> str:
     return f"{first.rule}: {first.message}" + (f" (+{more} more)" if more > 0 else "")
 
 
-def draft_for(job: Job, result: EncounterResult, coding: CodingSetup) -> WorkItemDraft | None:
-    """The work item ``result`` needs, or None when the engine finished the encounter."""
+def draft_for(
+    source: str,
+    result: EncounterResult,
+    coding: CodingSetup,
+    *,
+    job_id: int = 0,
+    version: str = "",
+) -> WorkItemDraft | None:
+    """The work item ``result`` needs, or None when the engine finished the encounter.
+
+    ``source`` keys the item (the job's source); ``version`` is the job's, used when the
+    coded encounter carries none.
+    """
     kind = _kind(result)
     coded = result.coded
     if kind is None or coded is None:
@@ -91,14 +102,14 @@ def draft_for(job: Job, result: EncounterResult, coding: CodingSetup) -> WorkIte
         "claim_status": str(claim.get("status", "")),
     }
     return WorkItemDraft(
-        source=job.source,
-        encounter_id=job.encounter_id,
-        version=encounter.version_id or job.version,  # the version really coded
+        source=source,
+        encounter_id=result.encounter_id,
+        version=encounter.version_id or version,  # the version really coded
         kind=kind,
         reasons=tuple(dict.fromkeys(reasons)),
         rules=tuple(rules),
         summary=_summary(issues, kind)[:300],
-        job_id=job.id,
+        job_id=job_id,
         encounter_class=encounter.encounter_class.value,
         payer=_payer(coded),
         patient=encounter.patient.reference,
@@ -112,11 +123,23 @@ def record_outcome(
     store: WorkItemStore, job: Job, result: EncounterResult, coding: CodingSetup
 ) -> WorkItem | None:
     """Record the work item ``result`` needs, or resolve the one an older version left open."""
-    draft = draft_for(job, result, coding)
+    return record_result(store, job.source, result, coding, job_id=job.id, version=job.version)
+
+
+def record_result(
+    store: WorkItemStore,
+    source: str,
+    result: EncounterResult,
+    coding: CodingSetup,
+    *,
+    job_id: int = 0,
+    version: str = "",
+) -> WorkItem | None:
+    """:func:`record_outcome` for a result that came without a job (``fhir-coder demo``)."""
+    draft = draft_for(source, result, coding, job_id=job_id, version=version)
     if draft is not None:
         return store.record(draft)
     if result.outcome in (Outcome.WRITTEN, Outcome.BUILT):
         coded = result.coded.encounter.version_id if result.coded is not None else None
-        version = coded or job.version
-        store.settle(job.source, job.encounter_id, version, outcome=result.outcome.value)
+        store.settle(source, result.encounter_id, coded or version, outcome=result.outcome.value)
     return None

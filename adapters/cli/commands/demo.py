@@ -45,11 +45,58 @@ def run(args: argparse.Namespace) -> int:
     coding = default_coding()
     with running_sandbox(data_dir / "sandbox.sqlite3") as base_url:
         summary = asyncio.run(_run(base_url, coding, data_dir / "claims.sqlite3"))
+    needing = _leave_work(summary, coding, data_dir)
     if args.json:
-        print_json(summary.to_json())
+        print_json({**summary.to_json(), "work_items": needing, "workbench": _WORKBENCH})
     else:
         _print(summary, data_dir)
+        _print_workbench(needing, data_dir)
     return ExitCode.OK
+
+
+_WORKBENCH = "fhir-coder workbench --sandbox"
+
+
+def _leave_work(summary: DemoSummary, coding: CodingSetup, data_dir: Path) -> int:
+    """Put every encounter that needs a person on the workbench's worklist; how many do."""
+    from adapters.demo import SANDBOX_SOURCE_ID  # noqa: PLC0415
+    from adapters.jobs import JobLedger  # noqa: PLC0415
+    from adapters.jobs.work_capture import record_result  # noqa: PLC0415
+
+    needing = 0
+    with JobLedger(data_dir / "jobs.sqlite3") as ledger:
+        for result in summary.results:
+            if result.coded is not None:
+                needing += record_result(ledger.work, SANDBOX_SOURCE_ID, result, coding) is not None
+    return needing
+
+
+def _demo_account(data_dir: Path) -> Path | None:
+    """The demo's coder account (made once, password in a file only its owner reads)."""
+    import secrets  # noqa: PLC0415
+
+    from adapters.workbench.accounts import add_user  # noqa: PLC0415
+
+    accounts = data_dir / "workbench-users.toml"
+    secret = data_dir / "workbench-demo-password.txt"
+    if accounts.exists():
+        return secret if secret.exists() else None
+    password = secrets.token_urlsafe(12)
+    add_user(accounts, "coder", password, name="Demo Coder")
+    secret.write_text(password + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    return secret
+
+
+def _print_workbench(needing: int, data_dir: Path) -> None:
+    secret = _demo_account(data_dir)
+    out()
+    out(f"{needing} encounters need a coder; they wait on the workbench's worklist. Open it with:")
+    out(f"    {_WORKBENCH}")
+    out(
+        "and go to http://127.0.0.1:8091/workbench/ ("
+        + (f"user coder, password in {secret})" if secret else "your own account)")
+    )
 
 
 async def _run(base_url: str, coding: CodingSetup, ledger_path: Path) -> DemoSummary:

@@ -2,6 +2,8 @@
 
 ``fhir-coder workbench [--server URL] [--accounts FILE]`` serves it (127.0.0.1:8091 by
 default; port 0 picks a free one and the process prints ``FHIR_CODER_WORKBENCH_READY <url>``);
+``fhir-coder workbench --sandbox`` starts the embedded sandbox over the data folder first and
+works the items ``fhir-coder demo`` left there (the demo prints the account to sign in with);
 ``fhir-coder workbench add-user NAME --role coder`` adds an account to the accounts file, the
 password read from the environment variable ``--password-env`` names or typed at a prompt.
 With ``--server`` (or ``FHIR_CODER_SERVER``) the workbench reads results and notes from the
@@ -20,7 +22,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Final
 
-from adapters.cli.commands.common import Subcommands, out
+from adapters.cli.commands.common import DEFAULT_DATA_DIR, Subcommands, out
 from adapters.cli.commands.run import add_trigger_arguments, trigger_settings
 from adapters.exit_codes import ExitCode
 from fhir_coder.errors import ConfigurationError
@@ -54,6 +56,14 @@ def register(commands: Subcommands) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8091, help="port; 0 picks a free one (8091)")
+    parser.add_argument(
+        "--sandbox", action="store_true",
+        help="start the embedded sandbox over --data-dir and work the demo's items",
+    )  # fmt: skip
+    parser.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+        help=f"with --sandbox: the demo's folder (default: ./{DEFAULT_DATA_DIR})",
+    )  # fmt: skip
     add_trigger_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -66,7 +76,19 @@ def run(args: argparse.Namespace) -> int:
     """Serve, or add an account."""
     if args.action == "add-user":
         return _add_user(args)
-    return asyncio.run(_serve(args))
+    if not args.sandbox:
+        return asyncio.run(_serve(args))
+    from adapters.cli.sandbox_process import running_sandbox  # noqa: PLC0415
+    from adapters.demo import SANDBOX_SOURCE_ID  # noqa: PLC0415
+
+    data: Path = args.data_dir
+    with running_sandbox(data / "sandbox.sqlite3") as base_url:
+        args.server, args.source_id = base_url, SANDBOX_SOURCE_ID
+        args.jobs_db = args.jobs_db or data / "jobs.sqlite3"
+        args.ledger = args.ledger or data / "claims.sqlite3"  # the demo's: one Claim each
+        if args.accounts is None and not os.environ.get(ACCOUNTS_ENV):
+            args.accounts = data / "workbench-users.toml"
+        return asyncio.run(_serve(args))
 
 
 def _add_user(args: argparse.Namespace) -> int:
@@ -112,7 +134,9 @@ async def _serve(args: argparse.Namespace) -> int:
             fhir = await stack.enter_async_context(source_client(settings))
             writer, _ = await writeback_from_args(
                 args, fhir, stack, claims_to=settings.claims_to,
-                claims_auth=settings.claims_auth(),
+                claims_auth=settings.claims_auth(), ledger_path=settings.claims_db_path(),
+                lease_seconds=settings.lease_seconds,
+                allow_insecure_http=settings.allow_insecure_http,
             )  # fmt: skip
             await writer.start()
         else:
