@@ -9,7 +9,7 @@ The file is TOML, one table per user (``fhir-coder workbench add-user`` writes i
     practitioner = "Practitioner/123"   # optional: who the coder is in the EHR
 
 Roles: a ``coder`` works items and releases Claims; an ``auditor`` reads everything and
-changes nothing; an ``admin`` does both and sees the dashboard's figures per coder.
+changes nothing; an ``admin`` may do what a coder does.
 Verification takes as long for an unknown user as for a wrong password, so a sign-in form
 does not tell which user names exist.
 """

@@ -46,11 +46,19 @@ def run(args: argparse.Namespace) -> int:
     with running_sandbox(data_dir / "sandbox.sqlite3") as base_url:
         summary = asyncio.run(_run(base_url, coding, data_dir / "claims.sqlite3"))
     needing = _leave_work(summary, coding, data_dir)
+    secret = _demo_account(data_dir)
     if args.json:
-        print_json({**summary.to_json(), "work_items": needing, "workbench": _WORKBENCH})
+        print_json(
+            {
+                **summary.to_json(),
+                "work_items": needing,
+                "workbench": _WORKBENCH,
+                "workbench_password_file": str(secret) if secret else None,
+            }
+        )
     else:
         _print(summary, data_dir)
-        _print_workbench(needing, data_dir)
+        _print_workbench(needing, secret)
     return ExitCode.OK
 
 
@@ -88,8 +96,7 @@ def _demo_account(data_dir: Path) -> Path | None:
     return secret
 
 
-def _print_workbench(needing: int, data_dir: Path) -> None:
-    secret = _demo_account(data_dir)
+def _print_workbench(needing: int, secret: Path | None) -> None:
     out()
     out(f"{needing} encounters need a coder; they wait on the workbench's worklist. Open it with:")
     out(f"    {_WORKBENCH}")

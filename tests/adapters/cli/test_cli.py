@@ -14,6 +14,8 @@ import pytest
 from adapters.cli.main import main
 from adapters.exit_codes import ExitCode
 from adapters.fhir.client import FhirClient
+from adapters.jobs import JobLedger
+from adapters.jobs.work_items import WorklistQuery
 
 
 def one_line_error(capsys) -> str:
@@ -130,6 +132,13 @@ def test_demo_twice_over_one_data_folder_leaves_the_same_claims(tmp_path):
     assert first["claims_on_server"] == first["claims_written"]
     assert second["claims_on_server"] == first["claims_on_server"]
     assert (tmp_path / "sandbox.sqlite3").exists()
+    # what needs a person waits on the workbench, one command away, the same items twice
+    assert first["work_items"] == second["work_items"] > 0
+    assert first["workbench"] == "fhir-coder workbench --sandbox"
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        assert ledger.work.worklist(WorklistQuery()).total == first["work_items"]
+    assert (tmp_path / "workbench-users.toml").exists()
+    assert (tmp_path / "workbench-demo-password.txt").stat().st_mode & 0o077 == 0
 
 
 def test_invalid_icd10cm_code_exits_1_with_the_finding_and_a_draft_claim(loopback_base_url, capsys):
