@@ -364,6 +364,7 @@ class _Reader:
     resolve: Resolver
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    positions: dict[int, int] = field(default_factory=dict)  # diagnosis.sequence -> HI position
 
     def need(self, reference: str, what: str) -> dict[str, Any] | None:
         if not reference:
@@ -421,6 +422,8 @@ def _diagnoses(claim: Mapping[str, Any], reader: _Reader) -> tuple[Diagnosis, ..
             role = "admitting"
         poa = _code_in(entry.get("onAdmission"), POA_SYSTEM) or _code_in(entry.get("onAdmission"))
         out.append(Diagnosis(code.replace(".", "").upper(), role, poa.upper()))
+        if isinstance(entry.get("sequence"), int):
+            reader.positions[entry["sequence"]] = len(out)
     if not out:
         reader.reasons.append("no diagnosis")
     return tuple(out)
@@ -490,7 +493,15 @@ def _line(
             f"item {sequence} ({code}) has no charge: price it with a fee schedule"
         )
         return None
-    pointers = tuple(p for p in _list(raw.get("diagnosisSequence")) if type(p) is int)
+    # diagnosisSequence names Claim.diagnosis.sequence; the 837 points at HI positions
+    named = [p for p in _list(raw.get("diagnosisSequence")) if type(p) is int]
+    pointers = tuple(reader.positions.get(p, 0) for p in named)
+    if not institutional and any(p == 0 for p in pointers):  # an 837I line has no pointer
+        reader.reasons.append(f"item {sequence} points at a diagnosis the Claim does not have")
+    if not institutional and any(p > 12 for p in pointers):
+        reader.reasons.append(
+            f"item {sequence} points at a diagnosis past the twelfth, which an 837P cannot carry"
+        )
     serviced = fhir_date(raw.get("servicedDate")) or fhir_date(
         _dict(raw.get("servicedPeriod")).get("start")
     )
@@ -662,6 +673,8 @@ def claim_facts(
     attending = _attending(claim, resolve)
     institutional = kind == "institutional"
     diagnoses = _diagnoses(claim, reader)
+    if kind == "professional" and len(diagnoses) > 12:
+        reader.notes.append(f"{len(diagnoses) - 12} diagnoses past the twelfth left out (837P)")
     lines = _lines(claim, reader, price, institutional=institutional)
     place = next((line.place for line in lines if line.place), "")
     if kind == "professional" and not place:

@@ -232,3 +232,20 @@ def test_the_service_facility_the_claim_names_goes_in_its_loop(
     assert "NM1*77*2*Riverbend Emergency Department*****XX*1497758544~" in text
     assert "N4*Riverton*OH*432150001~" in text
     assert report.sent[0].facility is not None, loop
+
+
+def test_pointers_follow_the_diagnosis_sequence_not_its_position(parties, ledger, tmp_path):
+    source = golden_source("emergency_visit")
+    claim = source.claims[0]
+    for entry in claim["diagnosis"]:  # another system numbers its diagnoses 10, 20...
+        entry["sequence"] *= 10
+    for item in claim["item"]:
+        item["diagnosisSequence"] = [p * 10 for p in item["diagnosisSequence"]]
+    report = write_837(source, parties, ledger, out=tmp_path / "p.837", price=chargemaster)
+    (facts,) = report.sent
+    assert [line.pointers for line in facts.lines] == [
+        tuple(p // 10 for p in item["diagnosisSequence"]) for item in claim["item"]
+    ]
+    claim["item"][0]["diagnosisSequence"] = [70]
+    with pytest.raises(NotReady, match="points at a diagnosis the Claim does not have"):
+        claim_facts(claim, source.resolve, price=chargemaster)
