@@ -41,3 +41,36 @@ async def test_claim_responses_on_the_server_are_matched_to_our_submissions(
     assert {r.procedure for r in rows} == set() or len(rows) >= 3
     assert {r.carc for r in rows if r.carc} == {"45"}
     assert ledger.submission(visit.claim_id).payer_claim_number.startswith("SBX")
+
+
+def test_carin_explanations_of_benefit_are_read_and_kept_as_not_ours():
+    from decimal import Decimal  # noqa: PLC0415
+
+    import orjson  # noqa: PLC0415
+
+    from adapters.x12.responses import remittance_claim  # noqa: PLC0415
+    from tests.shared_data import shared_data_dir  # noqa: PLC0415
+
+    folder = shared_data_dir("carin-bb")
+    eobs = [
+        orjson.loads(path.read_bytes())
+        for path in sorted(folder.glob("ExplanationOfBenefit_*.json"))
+    ]
+    assert eobs
+    for eob in eobs:
+        read = remittance_claim(eob)
+        totals = {
+            t["category"]["coding"][0]["code"]: Decimal(str(t["amount"]["value"]))
+            for t in eob.get("total", [])
+        }
+        if "submitted" in totals:
+            assert read.charge == totals["submitted"]
+        if "benefit" in totals and "payment" not in eob:
+            assert read.paid == totals["benefit"]
+        # a line pays at most its charge (reversed lines: both negative)
+        assert all(abs(line.paid) <= abs(line.charge) for line in read.lines if line.charge)
+    ledger = SubmissionLedger(None)
+    report = record_responses(eobs, ledger, label="carin")
+    assert report.claims_matched == 0
+    assert len(report.unknown_claims) == len(eobs)  # not ours: reported, kept, not dropped
+    assert ledger.count("unmatched") == len(eobs)
