@@ -142,7 +142,7 @@ class FhirClient:
         self._auth = auth
         self._timeout = {"timeout": timeout.as_dict()}
         self._metadata: dict[str, Any] | None = None
-        self._metadata_lock = asyncio.Lock()
+        self._metadata_read: asyncio.Task[dict[str, Any]] | None = None
         self._owns_transport = True
 
     async def __aenter__(self) -> Self:
@@ -307,12 +307,30 @@ class FhirClient:
         return _expect(body, resource_type, f"{self.base_url}/{resource_type}/{resource_id}")
 
     async def metadata(self) -> dict[str, Any]:
-        """The server's CapabilityStatement, read once per client and kept."""
-        async with self._metadata_lock:
-            if self._metadata is None:
-                _, body = await self.request("GET", "metadata")
-                self._metadata = _expect(body, "CapabilityStatement", f"{self.base_url}/metadata")
+        """The server's CapabilityStatement, read once per client and kept.
+
+        Callers that ask while it is being read share that one read, without a lock held
+        across it: if it fails, they all get its error at once (and a later call reads
+        again), rather than each trying in turn, one timeout after another.
+        """
+        if self._metadata is not None:
             return self._metadata
+        read = self._metadata_read
+        if read is None:
+            read = asyncio.get_running_loop().create_task(self._read_metadata())
+            self._metadata_read = read
+            read.add_done_callback(self._metadata_settled)
+        return await asyncio.shield(read)
+
+    async def _read_metadata(self) -> dict[str, Any]:
+        _, body = await self.request("GET", "metadata")
+        self._metadata = _expect(body, "CapabilityStatement", f"{self.base_url}/metadata")
+        return self._metadata
+
+    def _metadata_settled(self, read: asyncio.Task[dict[str, Any]]) -> None:
+        self._metadata_read = None
+        if not read.cancelled():
+            read.exception()  # retrieved here: every caller may have given up
 
     async def capabilities(self) -> ServerCapabilities:
         """What the CapabilityStatement declares, as plain answers."""
