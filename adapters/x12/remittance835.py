@@ -3,8 +3,9 @@
 The interchange is checked first (:mod:`adapters.x12.syntax`); then x12sdk's reader
 turns each 835 transaction into its model, which checks what the guide requires and
 that every claim balances (charge less adjustments equals payment). A model that does not
-validate is an :class:`~fhir_coder.errors.X12Error` at its transaction's ST. Provider-level
-adjustments are read from the checked segments, since the model keeps one PLB of several.
+validate is an :class:`~fhir_coder.errors.X12Error` at the segment its error is about.
+Provider-level adjustments are read from the checked segments, since the model keeps one
+PLB of several.
 """
 
 from __future__ import annotations
@@ -146,12 +147,12 @@ def read_835(text: str, checked: Interchange, source: str) -> list[Remittance]:
             )
     except (ValidationError, X12ParseException, KeyError, ValueError, IndexError) as exc:
         failing = wanted[len(models)] if len(models) < len(wanted) else wanted[-1]
-        start = failing.segments[0]
+        where = _locate(failing.segments, exc)
         raise X12Error(
             f"the 835 transaction {failing.control_number} does not validate: {_reason(exc)}",
             source=source,
-            segment=start.id,
-            position=start.position,
+            segment=where.id,
+            position=where.position,
         ) from exc
     component = checked.component_separator
     remittances: list[Remittance] = []
@@ -191,7 +192,40 @@ def read_835(text: str, checked: Interchange, source: str) -> list[Remittance]:
     return remittances
 
 
+_LOOPS: Final = {"loop_2000": "LX", "loop_2100": "CLP", "loop_2110": "SVC"}
+
+
+def _locate(segments: tuple[Segment, ...], exc: Exception) -> Segment:
+    """The segment an x12sdk failure is about; the transaction's ST when it cannot be told.
+
+    An unknown segment id (a ``KeyError``) is found by its id; a validation error's
+    location (``loop_2000.0.loop_2100.1.loop_2110.2.svc_segment.<field>``) is followed
+    through the LX, CLP and SVC segments that open those loops.
+    """
+    if isinstance(exc, KeyError) and exc.args:
+        return next((s for s in segments if s.id == str(exc.args[0])), segments[0])
+    if not isinstance(exc, ValidationError) or not exc.errors():
+        return segments[0]
+    location = [str(part) for part in exc.errors()[0]["loc"]]
+    found, start = segments[0], 0
+    for index, part in enumerate(location):
+        opener = _LOOPS.get(part)
+        if opener is not None and index + 1 < len(location) and location[index + 1].isdigit():
+            wanted = int(location[index + 1])
+            openers = [i for i in range(start, len(segments)) if segments[i].id == opener]
+            if wanted >= len(openers):
+                return found
+            start = openers[wanted]
+            found = segments[start]
+        elif part.endswith("_segment"):
+            name = part.removesuffix("_segment").upper()
+            return next((s for s in segments[start:] if s.id == name), found)
+    return found
+
+
 def _reason(exc: Exception) -> str:
+    if isinstance(exc, KeyError) and exc.args:
+        return f"segment {exc.args[0]} is not one the 835 has"
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

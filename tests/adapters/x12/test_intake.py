@@ -166,12 +166,14 @@ def test_a_hand_made_835_with_a_reversal_a_correction_and_a_recovery(sent, ledge
         (lambda t: t[:80], "ISA", 1, "106 characters"),
         (
             lambda t: t.replace("CLP*", "CLP*X*", 1).replace("*22*-499", "*ZZ*-499"),
-            "ST",
-            3,
-            "does not validate",
+            "CLP",
+            11,
+            "claim_status_code",
         ),
         (lambda t: t.replace("IEA*1*000000311~\n", ""), "GE", 24, "no IEA"),
-        (lambda t: t.replace("CAS*CO*45*4.25~", "CAS*CO*45*3.25~"), "ST", 3, "balance"),
+        (lambda t: t.replace("CAS*CO*45*4.25~", "CAS*CO*45*3.25~"), "CLP", 14, "balance"),
+        (lambda t: t.replace("LQ*HE*M15", "XYZ*HE*M15"), "XYZ", 19, "not one the 835 has"),
+        (lambda t: t.replace("J1885*4.25*0**1", "J1885*4.25*zero**1"), "SVC", 20, "decimal"),
     ],
 )
 def test_malformed_835s_are_refused_whole_with_the_segment_and_position(
