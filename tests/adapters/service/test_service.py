@@ -161,6 +161,9 @@ async def test_notifications_need_the_token(harness):
     assert (await harness.client.post("/notify", content=b"[1]", headers=AUTH)).status_code == 400
     other = {**encounter, "id": "enc-0002-1"}
     assert (await harness.client.put(url, json=other, headers=AUTH)).status_code == 400
+    odd = {**encounter, "id": "a b"}  # not a FHIR id: it would go into a URL path
+    answer = await harness.client.put("/notify/Encounter/a%20b", json=odd, headers=AUTH)
+    assert answer.status_code == 400
 
 
 async def test_an_empty_post_re_queries_the_server(harness):

@@ -44,6 +44,21 @@ def test_id_only_payloads_are_read_from_their_urls():
     assert read.focus == (Focus("e2", "3"),)
 
 
+def test_focus_ids_and_versions_that_are_not_fhir_ids_are_dropped():
+    # ids go into URL paths (Encounter/{id}): validated like CDS Hooks' encounterId
+    bad_resource = {"resourceType": "Encounter", "id": "e1/../../Patient", "meta": {}}
+    bad_version = {"resourceType": "Encounter", "id": "e3", "meta": {"versionId": "1?x=y"}}
+    read = read_notification(
+        bundle(
+            status("event-notification", 2, [(1, "Encounter/a%20b"), (2, "Encounter/e4")]),
+            {"resource": bad_resource},
+            {"resource": bad_version},
+            {"fullUrl": "https://ehr.example/fhir/Encounter/" + "x" * 65},
+        )
+    )
+    assert set(read.focus) == {Focus("e4"), Focus("e3", "")}
+
+
 def test_a_heartbeat_has_no_focus_and_other_bundles_are_not_notifications():
     heartbeat = read_notification(bundle(status("heartbeat", 12)))
     assert (heartbeat.kind, heartbeat.focus, heartbeat.events_since_start) == ("heartbeat", (), 12)
