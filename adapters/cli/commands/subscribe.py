@@ -2,8 +2,10 @@
 
 The form follows the CapabilityStatement (Backport topic where declared, else an R4
 rest-hook); ``--form`` overrides it. The notification token (``FHIR_CODER_NOTIFY_TOKEN``)
-goes into the Subscription's channel header and is never printed. Authentication to the
-server is that of the triggers (flags, environment or file); a SMART client asks for
+goes into the Subscription's channel header and is never printed; an ``--endpoint`` over
+plain ``http://`` to another machine is refused unless the host is named
+(``--allow-insecure-http``), since the token and the encounters would travel in clear
+text. Authentication to the server is that of the triggers (flags, environment or file); a SMART client asks for
 :data:`SUBSCRIBE_SCOPE` unless ``smart_scope`` says otherwise.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from adapters.cli.commands.common import (
     Subcommands,
     add_auth_arguments,
+    add_insecure_http_argument,
     auth_values,
     out,
     print_json,
@@ -49,6 +52,7 @@ def register(commands: Subcommands) -> None:
     parser.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
     parser.add_argument("--json", action="store_true", help="print the Subscription as JSON")
     add_auth_arguments(parser)
+    add_insecure_http_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -58,11 +62,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from adapters.fhir.plain_http import check_url  # noqa: PLC0415
     from adapters.jobs.runner import source_client  # noqa: PLC0415
     from adapters.service.subscription import build_subscription, supported_form  # noqa: PLC0415
     from adapters.settings import auth_overrides, load_settings  # noqa: PLC0415
 
-    settings = load_settings(args.config, server=args.server, **auth_overrides(auth_values(args)))
+    settings = load_settings(
+        args.config,
+        server=args.server,
+        allow_insecure_http=args.allow_insecure_http,
+        **auth_overrides(auth_values(args)),
+    )
+    # the server will send patient data there, and the notification token with it
+    check_url(
+        args.endpoint,
+        allow_insecure_http=settings.allow_insecure_http,
+        what="notification endpoint (--endpoint)",
+    )
     token = settings.notify_token
     header = None
     if token is not None:

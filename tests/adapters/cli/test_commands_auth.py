@@ -219,6 +219,11 @@ def test_the_old_default_scope_cannot_write_back(smart_base_url, key_path, capsy
             "refusing plain http:// to ehr.example for the FHIR server",
         ),
         (
+            ("subscribe", "--server", "https://x.test/fhir", "--endpoint", "http://y.test/notify"),
+            {"FHIR_CODER_NOTIFY_TOKEN": "tok-in-env"},
+            "refusing plain http:// to y.test for the notification endpoint (--endpoint)",
+        ),
+        (
             ("serve", "--server", "https://x.test/fhir", "--host", "0.0.0.0"),  # noqa: S104
             {},
             "serve binds 0.0.0.0, not loopback: set the notification token",
