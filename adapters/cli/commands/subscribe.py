@@ -5,8 +5,8 @@ rest-hook); ``--form`` overrides it. The notification token (``FHIR_CODER_NOTIFY
 goes into the Subscription's channel header and is never printed; an ``--endpoint`` over
 plain ``http://`` to another machine is refused unless the host is named
 (``--allow-insecure-http``), since the token and the encounters would travel in clear
-text. Authentication to the server is that of the triggers (flags, environment or file); a SMART client asks for
-:data:`SUBSCRIBE_SCOPE` unless ``smart_scope`` says otherwise.
+text. Authentication to the server is that of the triggers (flags, environment or file);
+a SMART client asks for :data:`SUBSCRIBE_SCOPE` unless ``smart_scope`` says otherwise.
 """
 
 from __future__ import annotations
