@@ -147,6 +147,7 @@ class CodeSetRegistry:
         self._procedures: ProcedureCodeSets | None = None
         self._loaded: dict[str, bool] = {}
         self._search: Icd10cmSearch | None = None
+        self._exact: dict[str, set[int]] | None = None
         if earlier_releases is None:
             earlier_releases = os.environ.get(ORDER_DIR_ENV) or None
         self.earlier = EarlierReleases(earlier_releases) if earlier_releases else None
@@ -352,23 +353,36 @@ class CodeSetRegistry:
             for hit in searcher.search(text, keep=keep, limit=limit)
         )
 
-    def suggest(self, text: str, *, on: date, limit: int = 5) -> tuple[Suggestion, ...]:
+    def suggest(
+        self,
+        text: str,
+        *,
+        on: date,
+        limit: int = 5,
+        age: int | None = None,
+        sex: str | None = None,
+    ) -> tuple[Suggestion, ...]:
         """Up to ``limit`` billable codes valid on ``on`` for ``text`` (the text-search port).
 
-        More forgiving than :meth:`search` (lay words, missing words); see
-        :mod:`codesets.suggest`.
+        More forgiving than :meth:`search` (lay words, missing words); codes the patient's
+        ``age`` or ``sex`` rule out are not offered, and a BMI value gives its Z68 code
+        first; see :mod:`codesets.suggest`.
         """
-        from codesets.suggest import rank_suggestions  # noqa: PLC0415 - only for suggestions
+        from codesets.suggest import bmi_code, fits_patient, rank_suggestions  # noqa: PLC0415
 
         bit = (self._days.get(on) or self._resolve(on)).bit
         info = self._info
+        index = self.index
 
         def keep(row: int) -> bool:
             flags = info[row]
-            return flags & BILLABLE != 0 and flags & bit != 0
+            if flags & BILLABLE == 0 or flags & bit == 0:
+                return False
+            return (age is None and sex is None) or fits_patient(
+                index.code(row), index.description(row), age, sex
+            )
 
-        index = self.index
-        return tuple(
+        found = [
             Suggestion(
                 system=ICD10CM,
                 code=index.code(hit.row),
@@ -377,7 +391,43 @@ class CodeSetRegistry:
                 matched=hit.text,
             )
             for hit in rank_suggestions(self._searcher(), text, keep=keep, limit=limit)
-        )
+        ]
+        bmi = bmi_code(text, age)
+        row = self._rows.get(bmi) if bmi else None
+        if bmi and row is not None and keep(row):
+            found = [s for s in found if s.code != bmi][: limit - 1]
+            described = index.description(row)
+            found.insert(0, Suggestion(ICD10CM, bmi, described, 1.0, f"BMI value: {described}"))
+        return tuple(found)
+
+    def exact(self, text: str, *, on: date) -> Suggestion | None:
+        """The one billable code valid on ``on`` whose own term is ``text`` (the text-search port).
+
+        The terms are each code's description and inclusion terms, compared as
+        :func:`codesets.suggest.exact_term` writes them; a term more than one code has
+        answers nothing.
+        """
+        from codesets.suggest import exact_term  # noqa: PLC0415 - only for this policy
+
+        if self._exact is None:
+            terms: dict[str, set[int]] = {}
+            searcher = self._searcher()
+            for doc in range(searcher.size):
+                row, doc_text, _ = searcher.document(doc)
+                if self._info[row] & BILLABLE:  # a header's terms name no billable code
+                    terms.setdefault(exact_term(doc_text), set()).add(row)
+            self._exact = terms
+        rows = self._exact.get(exact_term(text), set())
+        if len(rows) != 1:
+            return None
+        (row,) = rows
+        bit = (self._days.get(on) or self._resolve(on)).bit
+        flags = self._info[row]
+        if flags & BILLABLE == 0 or flags & bit == 0:
+            return None
+        index = self.index
+        described = index.description(row)
+        return Suggestion(ICD10CM, index.code(row), described, 1.0, described)
 
     def _searcher(self) -> Icd10cmSearch:
         if self._search is None:

@@ -88,6 +88,11 @@ class Icd10cmSearch:
                 found.setdefault(doc, set()).add(word)
         return found
 
+    @property
+    def size(self) -> int:
+        """How many documents (descriptions and inclusion terms) the index holds."""
+        return len(self._docs)
+
     def document(self, doc: int) -> tuple[int, str, tuple[str, ...]]:
         """The row of document ``doc``'s code, its text and its distinct searchable words."""
         row, text, _ = self._docs[doc]

@@ -288,6 +288,7 @@ class CodingMethod(StrEnum):
     AS_CODED = "as-coded"  # the source carried the code; we normalised and checked it
     CROSSWALK = "crosswalk"  # a crosswalk entry turned another system's code into it
     TABLE = "table"  # a configured table chose it (the visit's E/M code, a chargemaster row)
+    EXACT_TERM = "exact-term"  # the concept's term is a code's own description, word for word
     TEXT_MATCH = "text-match"  # a search over descriptions suggested it
 
 

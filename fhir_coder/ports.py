@@ -104,8 +104,29 @@ class Suggestion:
 class TextSearchPort(Protocol):
     """Ranked codes for words, from descriptions and inclusion terms."""
 
-    def suggest(self, text: str, *, on: date, limit: int = 5) -> tuple[Suggestion, ...]:
-        """Up to ``limit`` billable codes valid on ``on`` for ``text``, best first."""
+    def suggest(
+        self,
+        text: str,
+        *,
+        on: date,
+        limit: int = 5,
+        age: int | None = None,
+        sex: str | None = None,
+    ) -> tuple[Suggestion, ...]:
+        """Up to ``limit`` billable codes valid on ``on`` for ``text``, best first.
+
+        ``age`` (whole years) and ``sex`` leave out codes they rule out (newborn codes for
+        an adult, obstetric codes for a man); unknown, they filter nothing.
+        """
+        ...
+
+    def exact(self, text: str, *, on: date) -> Suggestion | None:
+        """The one billable code whose description or inclusion term is ``text`` exactly.
+
+        Compared without case, punctuation, a SNOMED CT semantic tag ("(disorder)") or the
+        words that only say nothing more is known (", unspecified", "NOS"); None when no
+        code, or more than one, has that term.
+        """
         ...
 
 

@@ -36,9 +36,13 @@ class CodingPolicy:
     ``text_accept_score``: a text suggestion at or above this score becomes a line;
     below it, suggestions are only offered (the default, above 1, never accepts text).
     ``visit_codes``: the E/M table; empty means no visit line is added.
+    ``exact_terms``: a concept no crosswalk knows is coded when its term is, word for word,
+    the description or an inclusion term of exactly one billable code (method
+    ``exact-term``, confidence 0.7); off by default (see docs/accuracy.md for its figure).
     """
 
     text_accept_score: float = 1.01
+    exact_terms: bool = False
     visit_codes: tuple[VisitCode, ...] = ()
     suggestions_offered: int = 5
     # The visit table's rows by encounter class, in table order: made once with the policy

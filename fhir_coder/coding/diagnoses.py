@@ -116,6 +116,10 @@ def _crosswalked(
         if answer is not None and not answer.reported:
             issues.append(_not_reported(diagnosis, snomed, answer.reason, answer.rule))
             return []
+        if answer is None and not found and context.policy.exact_terms:
+            exact = _exact_term(context, diagnosis, snomed, issues)
+            if exact is not None:
+                return [exact]
         why = (
             answer.reason
             if answer is not None
@@ -144,6 +148,55 @@ def _crosswalked(
         if line is not None:
             lines.append(line)
     return lines
+
+
+def _exact_term(
+    context: CodingContext, diagnosis: Diagnosis, snomed: Coding, issues: list[Issue]
+) -> CodedLine | None:
+    """The exact-term policy: a concept no crosswalk knows, whose term is a code's own.
+
+    Off unless the organisation turns it on (``CodingPolicy.exact_terms``): it codes with
+    lower confidence than any crosswalk entry, and says so on the line and in a note.
+    """
+    term = snomed.display or diagnosis.text
+    found = context.text.exact(term, on=context.on) if context.text and term else None
+    if found is None:
+        return None
+    source = diagnosis.source.reference
+    checked = usable_code(
+        context,
+        ICD10CM,
+        found.code,
+        source=source,
+        element="Condition.code",
+        how=f"by its exact term on {source}",
+        issues=issues,
+    )
+    if checked is None:
+        return None
+    issues.append(
+        Issue(
+            Severity.INFORMATION,
+            IssueCode.INFORMATIONAL,
+            f"{source}: SNOMED CT {snomed.code} is in no crosswalk; its term {term!r} is the "
+            f"ICD-10-CM term of {shown(ICD10CM, found.code)} ({found.matched}): coded by the "
+            "exact-term policy",
+            rule="DX-EXACT-TERM",
+            source=source,
+        )
+    )
+    return CodedLine(
+        system=ICD10CM,
+        code=found.code,
+        display=checked.description,
+        source=diagnosis.source,
+        source_coding=snomed,
+        method=CodingMethod.EXACT_TERM,
+        confidence=0.7,
+        release=checked.release,
+        role=DiagnosisRole.SECONDARY,
+        rule=f"exact term {found.matched!r}",
+    )
 
 
 def _not_reported(diagnosis: Diagnosis, snomed: Coding, reason: str, rule: str) -> Issue:
@@ -239,7 +292,13 @@ def _from_words(
             )
         )
         return []
-    offered = context.text.suggest(words, on=context.on, limit=context.policy.suggestions_offered)
+    offered = context.text.suggest(
+        words,
+        on=context.on,
+        limit=context.policy.suggestions_offered,
+        age=context.age,
+        sex=context.sex,
+    )
     best = offered[0] if offered else None
     if best is not None and best.score >= context.policy.text_accept_score:
         checked = usable_code(

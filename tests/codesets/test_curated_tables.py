@@ -11,10 +11,11 @@ import pytest
 from codesets.conceptmap import CURATED_PATH, CURATED_PATHS, CURATED_TABLES, ConceptMapCrosswalk
 from codesets.crosswalks import CrosswalkRegistry
 from codesets.curated_tables import CuratedRow, read_table
-from fhir_coder.coding import code_encounter
+from fhir_coder.coding import CodingPolicy, code_encounter
 from fhir_coder.errors import ConfigurationError, UnknownCodeSystemError
 from fhir_coder.model import (
     Coding,
+    CodingMethod,
     Diagnosis,
     Encounter,
     EncounterClass,
@@ -274,3 +275,41 @@ def test_an_inpatient_stay_does_not_code_its_laboratory_tests_in_icd10pcs(regist
     rules = {(i.source, i.rule) for i in coded.issues}
     assert ("Procedure/p1", "PROC-NOT-BILLED") in rules
     assert ("Procedure/p2", "NEEDS-CODER-NO-PROCEDURE-CODE") in rules
+
+
+def test_the_exact_term_policy_codes_a_concept_no_crosswalk_knows_only_when_asked(registry):
+    unknown = _visit()
+    unknown = replace(
+        unknown,
+        diagnoses=(
+            Diagnosis(
+                SourceRef("Condition/c1"),
+                (Coding(SNOMED, "999999001", "Gout (disorder)"),),
+                listed_on_encounter=True,
+                rank=1,
+            ),
+        ),
+    )
+    crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    plain = code_encounter(unknown, registry, crosswalks=crosswalks, text=registry)
+    assert plain.diagnoses == ()
+    assert "NEEDS-CODER-UNMAPPED" in {i.rule for i in plain.issues}
+    policy = CodingPolicy(exact_terms=True)
+    exact = code_encounter(unknown, registry, crosswalks=crosswalks, text=registry, policy=policy)
+    (line,) = exact.diagnoses
+    assert (line.code, line.method, line.confidence) == ("M109", CodingMethod.EXACT_TERM, 0.7)
+    assert "DX-EXACT-TERM" in {i.rule for i in exact.issues}
+    # a concept the crosswalk knows keeps the crosswalk's answer, even a coder's task
+    known = replace(
+        unknown,
+        diagnoses=(
+            Diagnosis(
+                SourceRef("Condition/c1"),
+                (Coding(SNOMED, "10939881000119105", "Unhealthy alcohol drinking behavior"),),
+                listed_on_encounter=True,
+                rank=1,
+            ),
+        ),
+    )
+    coded = code_encounter(known, registry, crosswalks=crosswalks, text=registry, policy=policy)
+    assert coded.diagnoses == ()

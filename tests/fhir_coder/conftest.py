@@ -150,8 +150,11 @@ class TableNotes:
 class TableText:
     suggestions: tuple[Suggestion, ...] = ()
 
-    def suggest(self, text, *, on, limit=5):
+    def suggest(self, text, *, on, limit=5, age=None, sex=None):
         return self.suggestions[:limit]
+
+    def exact(self, text, *, on):
+        return None
 
 
 __all__ = [
