@@ -53,6 +53,7 @@ from fhir_coder.values import fast_init
 __all__ = [
     "CLAIM_IDENTIFIER_SYSTEM",
     "FINDINGS_EXTENSION",
+    "GUIDELINE_EXTENSION",
     "ClaimOptions",
     "as_replacement",
     "build_claim",
@@ -65,6 +66,9 @@ CLAIM_IDENTIFIER_SYSTEM = f"{FHIR_CODER_NS}:claim"
 """Identifier system of the key that ties a Claim to its source encounter."""
 
 FINDINGS_EXTENSION = f"{FHIR_CODER_NS}:findings"
+GUIDELINE_EXTENSION = f"{FHIR_CODER_NS}:guideline"
+"""Extension on a ``Claim.diagnosis`` an encounter-level rule produced or changed: the rule,
+its Official Guidelines section and the lines it replaced, one extension per rule."""
 """Extension on a draft Claim pointing at the contained OperationOutcome of its findings."""
 
 _CLAIM_TYPE = "http://terminology.hl7.org/CodeSystem/claim-type"
@@ -156,11 +160,13 @@ def _diagnosis_entry(
     coding: dict[str, Any] = {"system": line.system, "code": display_icd10cm(line.code)}
     if line.display:
         coding["display"] = line.display
-    entry: dict[str, Any] = {
-        "sequence": sequence,
-        "diagnosisCodeableConcept": {"coding": [coding]},
-        "type": [{"coding": [{"system": _DIAGNOSIS_TYPE, "code": ROLE_CODES[line.role]}]}],
-    }
+    entry: dict[str, Any] = {"sequence": sequence}
+    if line.changes:
+        entry["extension"] = [
+            {"url": GUIDELINE_EXTENSION, "valueString": str(change)} for change in line.changes
+        ]
+    entry["diagnosisCodeableConcept"] = {"coding": [coding]}
+    entry["type"] = [{"coding": [{"system": _DIAGNOSIS_TYPE, "code": ROLE_CODES[line.role]}]}]
     if inpatient:
         poa = poa_indicator(line, encounter)
         entry["onAdmission"] = {"coding": [{"system": POA_SYSTEM, "code": poa}]}

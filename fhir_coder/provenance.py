@@ -15,10 +15,18 @@ from fhir_coder import __version__
 from fhir_coder.model import CodedEncounter, SourceRef
 from fhir_coder.systems import FHIR_CODER_NS
 
-__all__ = ["SOFTWARE_IDENTIFIER_SYSTEM", "build_provenance", "provenance_id_for"]
+__all__ = [
+    "GUIDELINE_POLICY",
+    "SOFTWARE_IDENTIFIER_SYSTEM",
+    "build_provenance",
+    "provenance_id_for",
+]
 
 SOFTWARE_IDENTIFIER_SYSTEM: Final = f"{FHIR_CODER_NS}:software"
 """Identifier system naming the software agent (R4 has no Device for us to point at)."""
+
+GUIDELINE_POLICY: Final = f"{FHIR_CODER_NS}:guideline:"
+"""Prefix of the ``Provenance.policy`` URIs naming each encounter-level rule that acted."""
 
 _DATA_OPERATION: Final = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 _PARTICIPANT: Final = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
@@ -83,7 +91,10 @@ def build_provenance(
             },
         }
     )
-    return {
+    policies = sorted(
+        {f"{GUIDELINE_POLICY}{change.rule}" for line in coded.lines for change in line.changes}
+    )
+    provenance: dict[str, Any] = {
         "resourceType": "Provenance",
         "id": provenance_id_for(claim_id),
         "target": [{"reference": target or f"Claim/{claim_id}"}],
@@ -94,3 +105,8 @@ def build_provenance(
         "agent": agents,
         "entity": _entities(coded),
     }
+    if policies:
+        # The rules of the Official Guidelines the coding followed (each Claim.diagnosis
+        # says which of them made it, with the citation and the lines it replaced).
+        provenance["policy"] = policies
+    return provenance

@@ -42,6 +42,16 @@ def line_json(line: CodedLine) -> dict[str, Any]:
             "system": line.source_coding.system,
             "code": line.source_coding.code,
         }
+    if line.changes:
+        out["guidelines"] = [
+            {
+                "rule": change.rule,
+                "citation": change.citation,
+                "replaced": list(change.replaced),
+                "note": change.note,
+            }
+            for change in line.changes
+        ]
     return out
 
 
@@ -52,7 +62,9 @@ def line_text(line: CodedLine) -> str:
     came_from = f"{line.source.reference} ({line.method.value}"
     if line.source_coding is not None:
         came_from += f" {line.source_coding.code}"
-    return f"{system} {_shown(line)}{role} {line.display} <- {came_from}, {line.release})"
+    text = f"{system} {_shown(line)}{role} {line.display} <- {came_from}, {line.release})"
+    # Why the Official Guidelines made the line what it is, one rule a line under it.
+    return "".join([text, *(f"\n      guideline {change}" for change in line.changes)])
 
 
 _MARKS = {

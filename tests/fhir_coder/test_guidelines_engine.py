@@ -9,10 +9,13 @@ engine, not the data.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from fhir.resources.R4B.claim import Claim
+from fhir.resources.R4B.provenance import Provenance
 
+from fhir_coder.claim import GUIDELINE_EXTENSION, build_claim
 from fhir_coder.coding import code_encounter
 from fhir_coder.coding.guidelines import compile_rulebook, load_rulebook
 from fhir_coder.errors import ConfigurationError
@@ -24,6 +27,7 @@ from fhir_coder.model import (
     PatientFacts,
     SourceRef,
 )
+from fhir_coder.provenance import GUIDELINE_POLICY, build_provenance
 from fhir_coder.systems import ICD10CM, SNOMED
 
 from .conftest import TableCodeSet, office_visit
@@ -449,3 +453,22 @@ def test_the_shipped_tables_are_loaded_once_and_every_family_is_there():
     tables = (book.combinations, book.drops, book.conversions, book.status, book.adds)
     assert all(tables)
     assert all((book.prompts, book.orders, book.seventh, book.laterality, book.bmi))
+
+
+def test_the_claim_and_its_provenance_say_which_rule_made_a_diagnosis(codes, book):
+    result = coded(codes, book, dx("dm", "E11.9", 1), dx("ckd", "N18.30", 2))
+    created = datetime(2026, 1, 16, tzinfo=UTC)
+    claim = build_claim(result, (), created=created)
+    Claim.model_validate(claim)
+    first, second = claim["diagnosis"]
+    assert first["extension"] == [
+        {
+            "url": GUIDELINE_EXTENSION,
+            "valueString": "DM-CKD [I.A.15] (replaced E11.9 from Condition/dm): "
+            "with N18.30 from Condition/ckd",
+        }
+    ]
+    assert "extension" not in second
+    provenance = build_provenance(claim, result, recorded=created)
+    Provenance.model_validate(provenance)
+    assert provenance["policy"] == [f"{GUIDELINE_POLICY}DM-CKD"]
