@@ -49,7 +49,7 @@ __all__ = [
     "VersionConflictError",
 ]
 
-_SCHEMA_VERSION = 4
+_SCHEMA_VERSION = 5  # 5: Observation and DocumentReference searchable (re-indexed)
 """4: ``identifier`` indexed on every type that has one (files of version 3 are re-indexed).
 
 3: index rows name their resource by ``seq``, and each index table is clustered by it.

@@ -20,6 +20,7 @@ from fhir_coder.model import (
     EncounterClass,
     Immunization,
     MedicationAdministration,
+    Observation,
     PatientFacts,
     Procedure,
     Provider,
@@ -29,6 +30,7 @@ from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.systems import SNOMED, canonical_system
 
 __all__ = [
+    "BMI_LOINC",
     "condition_key",
     "encounter_class",
     "fhir_date",
@@ -39,6 +41,7 @@ __all__ = [
     "read_coverage",
     "read_immunization",
     "read_medication_administration",
+    "read_observation",
     "read_patient",
     "read_procedure",
     "read_providers",
@@ -325,6 +328,37 @@ def read_condition(
         ),
         abatement=fhir_date(resource.get("abatementDateTime"))
         or fhir_date((resource.get("abatementPeriod") or {}).get("end")),
+    )
+
+
+BMI_LOINC = ("39156-5", "59576-9")
+"""LOINC codes of the Observations coding reads: body mass index and its percentile for
+age and sex (Z68 codes, ICD-10-CM Official Guidelines I.B.14)."""
+
+
+def read_observation(resource: dict[str, Any], *, issues: list[Issue] | None = None) -> Observation:
+    """An Observation's code, ``valueQuantity`` and date (the measurements coding reads)."""
+    where = source_ref(resource)
+    quantity = resource.get("valueQuantity")
+    value: float | None = None
+    unit = ""
+    if isinstance(quantity, dict):
+        raw = quantity.get("value")
+        value = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        unit = str(quantity.get("code") or quantity.get("unit") or "")
+    return Observation(
+        source=where,
+        codings=read_codings(
+            resource.get("code"),
+            issues=issues,
+            source=where.reference,
+            expression="Observation.code",
+        ),
+        value=value,
+        unit=unit,
+        effective=fhir_date(resource.get("effectiveDateTime"))
+        or fhir_date((resource.get("effectivePeriod") or {}).get("start")),
+        status=str(resource.get("status") or ""),
     )
 
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from adapters.fhir.reading import (
+    BMI_LOINC,
     encounter_class,
     fhir_date,
     parse_fhir_datetime,
@@ -23,6 +24,7 @@ from adapters.fhir.reading import (
     read_coverage,
     read_immunization,
     read_medication_administration,
+    read_observation,
     read_patient,
     read_procedure,
 )
@@ -139,6 +141,15 @@ def _in_force(
     return kept
 
 
+def _measured(observation: dict[str, Any]) -> bool:
+    """Whether an Observation is one coding reads (its code is BMI or BMI percentile)."""
+    code = observation.get("code")
+    codings = code.get("coding") if isinstance(code, dict) else None
+    return isinstance(codings, list) and any(
+        isinstance(c, dict) and c.get("code") in BMI_LOINC for c in codings
+    )
+
+
 def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it is made of
     resource: dict[str, Any],
     *,
@@ -151,8 +162,13 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
     issues: list[Issue],
     immunizations: Sequence[dict[str, Any]] = (),
     medications: Sequence[dict[str, Any]] = (),
+    observations: Sequence[dict[str, Any]] = (),
 ) -> Encounter:
-    """The core's Encounter from its FHIR resources (inactive Coverage left out)."""
+    """The core's Encounter from its FHIR resources (inactive Coverage left out).
+
+    ``observations`` are the encounter's Observations; only those coding reads (BMI and
+    its percentile, :data:`adapters.fhir.reading.BMI_LOINC`) are kept.
+    """
     encounter_id = str(resource.get("id"))
     reference = f"Encounter/{encounter_id}"
     period = resource.get("period") or {}
@@ -206,5 +222,10 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
             issues=issues,
             source=reference,
             expression="Encounter.priority",
+        ),
+        observations=read_each(
+            [o for o in observations if _measured(o)],
+            lambda r: read_observation(r, issues=issues),
+            issues,
         ),
     )

@@ -107,6 +107,7 @@ def encounters_in_bundle(
     procedures = _linked(index, "Procedure", "encounter")
     immunizations = _linked(index, "Immunization", "encounter")
     medications = _linked(index, "MedicationAdministration", "context")
+    observations = _linked(index, "Observation", "encounter")
     coverages = _linked(index, "Coverage", "beneficiary")
     encounters: list[Encounter] = []
     for resource in index.by_type["Encounter"]:
@@ -139,6 +140,7 @@ def encounters_in_bundle(
                 issues=issues,
                 immunizations=immunizations[id(resource)],
                 medications=medications[id(resource)],
+                observations=observations[id(resource)],
             )
         )
     return encounters

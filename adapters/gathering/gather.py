@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from adapters.fhir.client import FhirClient, matches, outcome_warnings
-from adapters.fhir.reading import fhir_date, reference_of
+from adapters.fhir.reading import BMI_LOINC, fhir_date, reference_of
 from adapters.fhir.references import (
     Fetch,
     Unresolvable,
@@ -47,6 +47,11 @@ _PAGE = "200"  # entries per page asked for: one page holds any real encounter's
 _NPI = "http://hl7.org/fhir/sid/us-npi"
 _BATCH_REFUSED = frozenset({400, 404, 405, 415, 501})  # "no batches here", whatever /metadata says
 _MEDICATIONS = "MedicationAdministration"  # searched by ``context``; a refusal only warns
+# The Observations coding reads (BMI and its percentile: Z68, Guidelines I.B.14), by code,
+# so a visit's hundred vital signs and results are not transferred for two values; a
+# refusal only warns.
+_MEASUREMENTS = "Observation"
+_MEASURED = quote(",".join(f"http://loinc.org|{code}" for code in BMI_LOINC), safe=",")
 _INCLUDE_SUSPECT = 100  # included resources of one type at which truncation is suspected
 
 
@@ -96,7 +101,7 @@ async def _first_round_by_include(
     suspect = {
         name: url
         for name, url in searches.items()
-        if len(by_type.get(name, [])) >= _INCLUDE_SUSPECT or name == _MEDICATIONS
+        if len(by_type.get(name, [])) >= _INCLUDE_SUSPECT or name in (_MEDICATIONS, _MEASUREMENTS)
     }
     for name in searches:
         if name not in suspect:
@@ -186,13 +191,16 @@ def _clinical_searches(enc: str, patient: str | None) -> dict[str, tuple[str, bo
             "Condition": (f"Condition?encounter={enc}&_count={_PAGE}", True),
             "Procedure": (f"Procedure?encounter={enc}&_count={_PAGE}", True),
             _MEDICATIONS: (f"{_MEDICATIONS}?context={enc}&_count={_PAGE}", True),
+            _MEASUREMENTS: (f"Observation?encounter={enc}&code={_MEASURED}&_count={_PAGE}", True),
         }
     who = quote(patient, safe="")
     condition = f"Condition?patient={who}&category=encounter-diagnosis&encounter={enc}"
+    measured = f"Observation?patient={who}&category=vital-signs&code={_MEASURED}&encounter={enc}"
     return {
         "Condition": (f"{condition}&_count={_PAGE}", True),
         "Procedure": (f"Procedure?patient={who}&encounter={enc}&_count={_PAGE}", True),
         _MEDICATIONS: (f"{_MEDICATIONS}?patient={who}&context={enc}&_count={_PAGE}", True),
+        _MEASUREMENTS: (f"{measured}&_count={_PAGE}", True),
     }
 
 
@@ -247,8 +255,16 @@ async def _by_patient_round(
 
 async def _firstrun_round(
     session: GatherSession, encounter_id: str, issues: list[Issue], patient_hint: str = ""
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The Encounter, its Conditions, Procedures and drugs: by batch, by include, or plainly.
+) -> tuple[
+    dict[str, Any],
+    list[dict[str, Any]],
+    list[dict[str, Any]],
+    list[dict[str, Any]],
+    list[dict[str, Any]],
+]:
+    """The Encounter, its Conditions, Procedures, drugs and BMI Observations, in one round.
+
+    By batch, by include, or plainly.
 
     With a ``patient_hint`` (the subject id a trigger carried) the patient and their
     Coverage ride along in the same round, so a patient not seen before costs no second
@@ -280,7 +296,31 @@ async def _firstrun_round(
         _searchset(first["Condition"], "Condition"),
         _searchset(first["Procedure"], "Procedure"),
         _medications(first.get(_MEDICATIONS), reference, issues),
+        _measurements(first.get(_MEASUREMENTS), reference, issues),
     )
+
+
+def _measurements(
+    answer: dict[str, Any] | FhirError | None, reference: str, issues: list[Issue]
+) -> list[dict[str, Any]]:
+    """The BMI Observations found; a server that refuses the search costs only the Z68 code.
+
+    Unlike Conditions and Procedures, without which the claim would be wrong, a missing
+    measurement only leaves a BMI code out: the refusal becomes a warning, not a failure.
+    """
+    if isinstance(answer, dict):
+        return list(matches(answer, _MEASUREMENTS))
+    why = f" ({answer})" if answer is not None else ""
+    issues.append(
+        read_issue(
+            f"the Observation search for {reference}'s BMI failed{why}: no Z68 code can be "
+            "reported",
+            reference,
+            _MEASUREMENTS,
+            rule="READ-OBSERVATIONS-UNAVAILABLE",
+        )
+    )
+    return []
 
 
 def _medications(
@@ -335,12 +375,13 @@ async def gather_encounter(
     reference = f"Encounter/{encounter_id}"
     issues: list[Issue] = []
     base = fhir.base_url
-    resource, conditions, procedures, medications = await _firstrun_round(
+    resource, conditions, procedures, medications, measured = await _firstrun_round(
         session, encounter_id, issues, patient_hint
     )
     conditions = _own(conditions, reference, base, issues)
     procedures = _own(procedures, reference, base, issues)
     medications = _own(medications, reference, base, issues, field="context")
+    measured = _own(measured, reference, base, issues)
 
     patient_plan = plan_reference(
         resource.get("subject"), base, container=resource, expected_type="Patient"
@@ -399,6 +440,7 @@ async def gather_encounter(
             session.cache.found.get(immunization.key), resource, base, issues
         ),
         medications=medications,
+        observations=measured,
     )
 
 

@@ -71,6 +71,7 @@ def router():
     router.get("/Encounter/e1").mock(return_value=fhir_json(ENCOUNTER))
     router.get("/Condition").mock(return_value=searchset(GOOD, BROKEN, outcome="1 result hidden"))
     router.get("/Procedure").mock(return_value=searchset())
+    router.get("/Observation").mock(return_value=searchset())
     router.get("/Coverage").mock(return_value=searchset())
     router.get("/MedicationAdministration").mock(return_value=searchset())
     router.get("/Immunization").mock(return_value=searchset())
@@ -104,8 +105,9 @@ async def test_one_bad_resource_is_reported_by_id_and_the_rest_is_read(fhir):
 async def test_without_metadata_the_plain_strategy_is_used(fhir):
     with count_round_trips() as trips:
         encounter = await gather_encounter(fhir, "e1")
-    # metadata; the Encounter, Conditions, Procedures and drugs; Patient, Coverage, Immunizations
-    assert trips.count == 8
+    # metadata; the Encounter, Conditions, Procedures, drugs and BMI Observations; Patient,
+    # Coverage, Immunizations
+    assert trips.count == 9
     unresolved = [i for i in encounter.read_issues if i.rule == "READ-UNRESOLVED-REFERENCE"]
     assert unresolved, "an identifier without a type cannot be searched"
 
@@ -174,8 +176,9 @@ async def test_a_server_with_revinclude_and_no_batch_gets_one_search_for_round_o
     explicit = router.get("/Condition").mock(return_value=searchset())
     with count_round_trips() as trips:
         encounter = await gather_encounter(fhir, "e1")
-    # metadata, the include search, the drugs, then Patient, Coverage and Immunizations
-    assert trips.count == 6
+    # metadata, the include search, the drugs and the BMI Observations, then Patient,
+    # Coverage and Immunizations
+    assert trips.count == 7
     sent = included.calls.last.request.url.params
     assert sent.get_list("_revinclude") == ["Condition:encounter", "Procedure:encounter"]
     assert len(encounter.diagnoses) == 2
@@ -252,6 +255,7 @@ async def test_conditions_of_another_encounter_are_left_out_when_the_server_igno
     }
     router.get("/Condition").mock(return_value=searchset(mine, other))
     router.get("/Procedure").mock(return_value=searchset())
+    router.get("/Observation").mock(return_value=searchset())
     router.get("/Patient/p1").mock(return_value=fhir_json({"resourceType": "Patient", "id": "p1"}))
     router.get("/Coverage").mock(return_value=searchset())
     router.get("/MedicationAdministration").mock(return_value=searchset())
@@ -291,3 +295,34 @@ async def test_immunizations_of_the_encounter_are_gathered_and_a_refused_search_
     refused = await gather_encounter(fhir, "e1", session=GatherSession(fhir))
     assert refused.immunizations == ()
     assert "READ-IMMUNIZATIONS-UNAVAILABLE" in {i.rule for i in refused.read_issues}
+
+
+BMI = {
+    "resourceType": "Observation",
+    "id": "bmi1",
+    "status": "final",
+    "encounter": {"reference": "Encounter/e1"},
+    "code": {"coding": [{"system": "http://loinc.org", "code": "39156-5"}]},
+    "valueQuantity": {"value": 36.4, "unit": "kg/m2", "code": "kg/m2"},
+    "effectiveDateTime": "2025-01-01",
+}
+
+
+async def test_the_bmi_observation_comes_in_round_one_by_its_code(fhir, router):
+    measured = router.get("/Observation").mock(return_value=searchset(BMI))
+    encounter = await gather_encounter(fhir, "e1")
+    [observation] = encounter.observations
+    assert (observation.source.reference, observation.value) == ("Observation/bmi1", 36.4)
+    sent = measured.calls.last.request.url.params
+    assert sent["encounter"] == "Encounter/e1"
+    assert sent["code"] == "http://loinc.org|39156-5,http://loinc.org|59576-9"
+
+
+async def test_a_refused_observation_search_costs_only_the_bmi(fhir, router):
+    router.get("/Observation").mock(
+        return_value=fhir_json({"resourceType": "OperationOutcome", "issue": []}, 403)
+    )
+    encounter = await gather_encounter(fhir, "e1")
+    assert encounter.observations == ()
+    assert encounter.diagnoses
+    assert "READ-OBSERVATIONS-UNAVAILABLE" in {i.rule for i in encounter.read_issues}
