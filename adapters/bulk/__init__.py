@@ -16,11 +16,23 @@ from adapters.bulk.encounters import (
     NdjsonEncounters,
     encounters_from_ndjson,
 )
+from adapters.bulk.export_client import (
+    BulkExport,
+    ExportGoneError,
+    ExportProgress,
+    ExportResult,
+    ExportSpec,
+)
 from adapters.bulk.export_index import ExportIndex, IndexReport, Unresolved, ndjson_files
 
 __all__ = [
     "AssembledEncounter",
+    "BulkExport",
+    "ExportGoneError",
     "ExportIndex",
+    "ExportProgress",
+    "ExportResult",
+    "ExportSpec",
     "IndexReport",
     "NdjsonEncounters",
     "Unresolved",

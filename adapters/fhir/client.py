@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, Self
@@ -285,6 +285,91 @@ class FhirClient:
         finally:
             await response.aclose()
         return response
+
+    def same_origin(self, url: str) -> bool:
+        """Whether ``url`` (absolute, or relative to the base) is on this client's server."""
+        target = httpx.URL(url if "://" in url else self._base_text + url)
+        return (target.scheme, target.host, target.port) == (
+            self._base.scheme,
+            self._base.host,
+            self._base.port,
+        )
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        send_auth: bool = True,
+    ) -> AsyncIterator[httpx.Response]:
+        """One exchange whose body is left unread: the caller streams or reads it.
+
+        For what is not a FHIR resource: Bulk Data status answers (empty, or a manifest
+        that is plain JSON) and NDJSON files of any size. Not retried: the caller knows
+        whether a repeat is safe (a download resumes from the bytes it has). The auth flow
+        runs as for :meth:`request`; ``send_auth`` false sends no credentials (a file on
+        another origin that needs none). Counts as a round trip; a failed connection is a
+        :class:`FhirTransportError`.
+        """
+        target = url if "://" in url else self._base_text + url
+        request = httpx.Request(
+            method,
+            target,
+            headers={**self._headers, **(headers or {})},
+            extensions=self._timeout,
+        )
+        self._count_trip()
+        flow = self._auth.async_auth_flow(request) if send_auth and self._auth else None
+        response: httpx.Response | None = None
+        try:
+            if flow is not None:
+                request = await flow.__anext__()
+            while True:
+                response = await self._transport.handle_async_request(request)
+                response.request = request
+                if flow is None:
+                    break
+                try:
+                    following = await flow.asend(response)
+                except StopAsyncIteration:
+                    break
+                await response.aread()  # a token exchange or a 401: small, and done with
+                await response.aclose()
+                response, request = None, following
+            yield response
+        except httpx.TransportError as exc:
+            raise _transport_failure(exc, _redact(target)) from exc
+        finally:
+            if response is not None:
+                await response.aclose()
+            if flow is not None:
+                await flow.aclose()
+
+    async def exchange(
+        self, method: str, url: str, *, headers: Mapping[str, str] | None = None
+    ) -> tuple[httpx.Response, Any]:
+        """:meth:`stream` read whole: the response and its JSON body (None when empty).
+
+        Error statuses raise as :meth:`request` does (with the OperationOutcome when the
+        server sent one); a body that is not JSON is a :class:`NotFhirError`.
+        """
+        async with self.stream(method, url, headers=headers) as response:
+            await response.aread()
+        body: Any = None
+        if response.content:
+            try:
+                body = orjson.loads(response.content)
+            except orjson.JSONDecodeError as exc:
+                where = _redact(response.request.url)
+                raise NotFhirError(
+                    f"{where} answered HTTP {response.status_code} with a body that is not JSON",
+                    url=where,
+                ) from exc
+        if response.status_code >= 400:
+            raise _error_for(response, body if isinstance(body, dict) else None)
+        return response, body
 
     def _count_trip(self) -> None:
         self.round_trips += 1

@@ -1,6 +1,7 @@
 """``fhir-coder run --server URL``: every finished encounter, through the durable job ledger.
 
-``--from-ndjson PATH`` codes an export on disk instead (:mod:`.run_files`).
+``--from-ndjson PATH`` codes an export on disk instead (:mod:`.run_files`), ``--bulk``
+exports from the server first (:mod:`.run_bulk`).
 
 Each encounter becomes a job (one per versionId) before any is processed, so a run that
 is interrupted resumes where it stopped and never redoes a job that is done.
@@ -24,6 +25,7 @@ from adapters.cli.commands.common import (
     out,
     print_json,
 )
+from adapters.cli.commands.run_bulk import add_bulk_arguments
 from adapters.cli.commands.writeback_flags import add_writeback_arguments, writeback_from_args
 from adapters.exit_codes import ExitCode
 from adapters.fhir.references import subject_patient_id
@@ -141,6 +143,7 @@ def register(commands: Subcommands) -> None:
         help="code the finished encounters of an NDJSON export on disk (a folder, or files; "
         "repeatable) instead of searching the server; Claims go to --server or --claims-to",
     )
+    add_bulk_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.set_defaults(run=run)
@@ -158,6 +161,12 @@ async def _run(args: argparse.Namespace) -> int:
     from adapters.jobs.runner import encounter_version, source_client  # noqa: PLC0415
 
     settings = trigger_settings(args)
+    if args.bulk and args.from_ndjson:
+        raise ConfigurationError("--bulk exports from the server; --from-ndjson reads files: one")
+    if args.bulk:
+        from adapters.cli.commands.run_bulk import run_bulk  # noqa: PLC0415
+
+        return await run_bulk(args, settings, open_trigger_pool)
     if args.from_ndjson:
         from adapters.cli.commands.run_files import run_from_files  # noqa: PLC0415
 
