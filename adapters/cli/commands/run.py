@@ -154,6 +154,26 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_run(args))
 
 
+async def _run_export(args: argparse.Namespace, settings: TriggerSettings) -> int:
+    """``--bulk`` (export, then code the files) or ``--from-ndjson`` (the files)."""
+    if args.bulk and args.from_ndjson:
+        raise ConfigurationError("--bulk exports from the server; --from-ndjson reads files: one")
+    if args.bulk:
+        from adapters.cli.commands.run_bulk import run_bulk  # noqa: PLC0415
+
+        return await run_bulk(args, settings, open_trigger_pool)
+    from adapters.cli.commands.run_files import run_from_files  # noqa: PLC0415
+
+    if args.since:
+        raise ConfigurationError("--since narrows a server search or an export, not files")
+    if not (settings.source_id or settings.server):
+        raise ConfigurationError(
+            "--from-ndjson needs --source-id NAME (or --server URL): it keys the jobs "
+            "and the Claim ids"
+        )
+    return await run_from_files(args, settings, args.from_ndjson, open_trigger_pool)
+
+
 async def _run(args: argparse.Namespace) -> int:
     from adapters.cli.progress import Progress  # noqa: PLC0415
     from adapters.cli.stopping import GracefulStop  # noqa: PLC0415
@@ -161,23 +181,8 @@ async def _run(args: argparse.Namespace) -> int:
     from adapters.jobs.runner import encounter_version, source_client  # noqa: PLC0415
 
     settings = trigger_settings(args)
-    if args.bulk and args.from_ndjson:
-        raise ConfigurationError("--bulk exports from the server; --from-ndjson reads files: one")
-    if args.bulk:
-        from adapters.cli.commands.run_bulk import run_bulk  # noqa: PLC0415
-
-        return await run_bulk(args, settings, open_trigger_pool)
-    if args.from_ndjson:
-        from adapters.cli.commands.run_files import run_from_files  # noqa: PLC0415
-
-        if args.since:
-            raise ConfigurationError("--since narrows a server search or an export, not files")
-        if not (settings.source_id or settings.server):
-            raise ConfigurationError(
-                "--from-ndjson needs --source-id NAME (or --server URL): it keys the jobs "
-                "and the Claim ids"
-            )
-        return await run_from_files(args, settings, args.from_ndjson, open_trigger_pool)
+    if args.bulk or args.from_ndjson:
+        return await _run_export(args, settings)
     source = settings.source_key()
     params = {"status": "finished", "_count": "200", "_elements": "id,meta,subject"}
     if args.since:

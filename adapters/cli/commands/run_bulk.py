@@ -171,6 +171,8 @@ async def run_bulk(args: argparse.Namespace, settings: TriggerSettings, open_poo
     code = await run_from_files(
         args, settings, result.files, open_pool, base_url=settings.server, extra=extra
     )
+    if code >= 128:  # stopped by a signal: the same command codes the rest of this export
+        return code
     state = read_state(folder) or {}
     state["coded"] = True
     write_state(folder, state)

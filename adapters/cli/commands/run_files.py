@@ -71,12 +71,14 @@ async def run_from_files(
     two modules do not import each other.
     """
     from adapters.cli.progress import Progress  # noqa: PLC0415
+    from adapters.cli.stopping import GracefulStop  # noqa: PLC0415
     from adapters.jobs import JobLedger, JobState  # noqa: PLC0415
     from adapters.jobs.runner import source_client  # noqa: PLC0415
 
     source = settings.source_key()
     files = ndjson_files(paths)
     async with AsyncExitStack() as stack:
+        stopping = await stack.enter_async_context(GracefulStop())
         ledger = stack.enter_context(JobLedger(settings.jobs_db))
         index = stack.enter_context(
             ExportIndex(index_path_for(settings, files), base_url=base_url or settings.server or "")
@@ -93,10 +95,14 @@ async def run_from_files(
         pool = await open_pool(
             args, settings, ledger, fhir, stack, on_result=progress, gatherer=reader.gather
         )
-        await pool.drain()
+        await pool.drain(stopping.event)
         progress.end()
         counts = {state.value: n for state, n in ledger.counts().items()}
         export = _export_summary(report, index.counts())
+    if stopping.stopped:
+        waiting = counts[JobState.QUEUED.value] + counts[JobState.RUNNING.value]
+        out(f"stopped: {waiting} job(s) wait; the same command resumes them")
+        return stopping.exit_code
     summary = {"source": source, **(extra or {}), "export": export, "queued_now": queued}
     summary["jobs"] = counts
     if args.json:
