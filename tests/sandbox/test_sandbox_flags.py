@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from adapters.cli import main as cli
-from adapters.cli.commands import sandbox as command
+from adapters.cli import sandbox_process
 from adapters.cli.sandbox_process import running_sandbox
 from tests.shared_data import shared_data_dir
 
@@ -70,16 +70,30 @@ def test_auth_config_flag_guards_the_routes(tmp_path: Path):
 
 def test_the_cli_passes_the_flags_on(tmp_path: Path, monkeypatch):
     seen: list[list[str]] = []
-    monkeypatch.setattr(command.subprocess, "call", lambda args: seen.append(args) or 0)
-    config, data = tmp_path / "auth.json", tmp_path / "data"
+
+    class Stopped:  # the child the command starts, as if it ran and stopped cleanly
+        def wait(self) -> int:
+            return 0
+
+        def send_signal(self, signum: int) -> None:
+            raise AssertionError(f"no signal expected, got {signum}")
+
+    def start_child(args, **_options):
+        seen.append(args)
+        return Stopped()
+
+    monkeypatch.setattr(sandbox_process, "start_child", start_child)
+    config, data, rules = tmp_path / "auth.json", tmp_path / "data", tmp_path / "payer.json"
 
     code = cli.main(
-        ["sandbox", "--no-seed", "--load", str(data), "--auth-config", str(config), "--port", "0"]
-    )
+        ["sandbox", "--no-seed", "--load", str(data), "--auth-config", str(config), "--port", "0",
+         "--payer-rules", str(rules)]
+    )  # fmt: skip
 
     assert code == 0
     args = seen[0]
     assert args[1:3] == ["-m", "sandbox"]
     assert args[args.index("--load") + 1] == str(data)
     assert args[args.index("--auth-config") + 1] == str(config)
+    assert args[args.index("--payer-rules") + 1] == str(rules)
     assert "--no-seed" in args
