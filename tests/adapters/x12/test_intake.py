@@ -310,3 +310,21 @@ def test_a_claim_response_is_recorded_like_an_835(sent, ledger):
     assert again.already_recorded
     unknown = record_responses([claim_response("fc-unknown")], ledger, label="server")
     assert unknown.unknown_claims == ["Claim/fc-unknown"]
+
+
+def test_a_rejected_claim_is_fixed_and_sent_again_as_an_original(sent, parties, ledger, tmp_path):
+    stay = sent["institutional"]
+    ack = ACK_277CA.replace("{pcn}", stay.pcn).replace("{charge}", str(stay.total))
+    record_x12_text(ack.replace("{total}", str(stay.total)), ledger, source="ack.277")
+    assert ledger.submission(stay.claim_id).status == "rejected"
+    again = write_837(
+        golden_source("inpatient_stay"), parties, ledger, out=tmp_path / "again.837",
+        price=chargemaster,
+    )  # fmt: skip
+    (facts,) = again.sent
+    assert (facts.claim_id, facts.frequency) == (stay.claim_id, "1")  # never adjudicated
+    assert [e.status for e in ledger.history(stay.claim_id)] == [
+        "submitted",
+        "rejected",
+        "submitted",
+    ]
