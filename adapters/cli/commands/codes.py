@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.cli.commands.common import Subcommands, out, print_json
 from adapters.exit_codes import ExitCode
+from fhir_coder.errors import UnknownCodeSystemError
+from fhir_coder.ports import CodeInfo
 from fhir_coder.systems import (
     CPT,
     HCPCS,
@@ -205,7 +207,9 @@ def _run_translate(args: argparse.Namespace) -> int:
         return ExitCode.OK
     out(f"{args.source} -> {facts['target_system']} on {facts['date']}")
     if not facts["targets"]:
-        out(f"  no target: {facts['unmapped_reason'] or 'not in any loaded crosswalk'}")
+        answer = "not reported" if facts["not_reported"] else "needs a coder"
+        reason = facts["unmapped_reason"]
+        out(f"  no target ({answer}): {reason}" if reason else "  no target: in no crosswalk")
     for target in facts["targets"]:
         confirm = "a person must confirm" if target["needs_review"] else "no review needed"
         state = "valid" if target["valid"] else "NOT valid"
@@ -238,7 +242,18 @@ def translate_facts(
             break
     rows = []
     for translation in found:
-        info = registry.lookup(translation.system, translation.code, on)
+        try:
+            info = registry.lookup(translation.system, translation.code, on)
+        except UnknownCodeSystemError:
+            # CPT without the licensed file: the code is shaped right and cannot be checked
+            info = CodeInfo(
+                translation.system,
+                translation.code,
+                valid=True,
+                billable=True,
+                description="",
+                release="unverified: no file for this code set",
+            )
         rows.append(
             {
                 "system": translation.system,
@@ -263,6 +278,10 @@ def translate_facts(
         "sex": sex,
         "targets": rows,
         "unmapped_reason": crosswalks.unmapped_reason(system, code, chosen),
+        # True when the crosswalk says the concept is never reported (a note, not a task)
+        "not_reported": bool(
+            (answer := crosswalks.no_target(system, code, chosen)) and not answer.reported
+        ),
     }
 
 

@@ -138,3 +138,17 @@ def test_codes_command_runs_as_a_program(icd10cm):
         timeout=120,
     )
     assert json.loads(done.stdout)["billable"] is True
+
+
+def test_translate_tells_not_reported_from_needs_a_coder(icd10cm, capsys):
+    employed = run_json(capsys, "translate", "snomed|160903007", "--date", "2026-01-15")
+    assert (employed["targets"], employed["not_reported"]) == ([], True)
+    assert "employment status" in employed["unmapped_reason"]
+    screening = run_json(capsys, "translate", "snomed|10939881000119105", "--date", "2026-01-15")
+    assert screening["not_reported"] is False
+    assert main(["codes", "translate", "snomed|160903007", "--date", "2026-01-15"]) == ExitCode.OK
+    assert "no target (not reported)" in capsys.readouterr().out
+    lipids = run_json(
+        capsys, "translate", "snomed|16254007", "--target", "cpt", "--date", "2026-01-15"
+    )
+    assert [t["code"] for t in lipids["targets"]] == ["80061"]
