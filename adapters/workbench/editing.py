@@ -22,7 +22,7 @@ from adapters.jobs.work_items import WorkItem
 from adapters.scrubbing import pipeline_scrubber, scrub_built_claim
 from fhir_coder.claim import build_claim
 from fhir_coder.coding.checks import shown
-from fhir_coder.errors import FhirCoderError
+from fhir_coder.errors import FhirCoderError, UnknownCodeSystemError
 from fhir_coder.model import (
     CodedEncounter,
     CodedLine,
@@ -158,6 +158,15 @@ def _checked_line(
         raise EditError(f"{code!r} is not an ICD-10-CM code")
     try:
         info = coding.codesets.lookup(system, wanted, on)
+    except UnknownCodeSystemError:
+        # CPT without the licensed file: carried unverified, as the engine carries it (the
+        # scrubber says CODE-NOT-CHECKED); only its shape is checked, and no descriptor shown
+        if system in (CPT, HCPCS) and len(wanted) == 5 and wanted.isalnum():
+            return _line(
+                kind, system, wanted, display="", release="unverified", source=source,
+                rule=rule, confidence=confidence, on=on,
+            )  # fmt: skip
+        raise EditError(f"no {system} code set is loaded: {wanted} cannot be checked") from None
     except FhirCoderError as exc:
         raise EditError(str(exc)) from exc
     if not info.valid:
@@ -168,15 +177,25 @@ def _checked_line(
             f"{shown(system, wanted)} is a header, not a billable code"
             + (f": choose one below it ({below})" if below else "")
         )
+    return _line(
+        kind, system, wanted, display=info.description, release=info.release, source=source,
+        rule=rule, confidence=confidence, on=on,
+    )  # fmt: skip
+
+
+def _line(  # noqa: PLR0913 - the facts of one line, each named at the call
+    kind: str, system: str, code: str, *, display: str, release: str, source: SourceRef,
+    rule: str, confidence: float, on: date,
+) -> CodedLine:  # fmt: skip
     return CodedLine(
         system=system,
-        code=wanted,
-        display=info.description,
+        code=code,
+        display=display,
         source=source,
         source_coding=None,
         method=CodingMethod.AS_CODED,
         confidence=confidence,
-        release=info.release,
+        release=release,
         role=DiagnosisRole.SECONDARY if kind == "diagnoses" else None,
         performed=on if kind == "procedures" else None,
         rule=rule,
