@@ -2,6 +2,7 @@
 
 import re
 
+from adapters.jobs.work_items import WorkItemDraft
 from adapters.workbench.app import create_workbench
 
 from .conftest import client_for, csrf_of, revision_of, sign_in
@@ -202,3 +203,34 @@ async def test_no_patient_data_reaches_the_logs(workbench_app, held_bench, caplo
     logged = caplog.text
     for private in ("pat-0003", "enc-e03", "Hypothyroidism", "levothyroxine", "ada-password"):
         assert private not in logged
+
+
+async def test_a_line_shows_the_guideline_rules_that_made_it(workbench_app, held_bench):
+    item = held_bench.ledger.work.find("sb", "enc-e03")
+    combined = {
+        "system": "http://hl7.org/fhir/sid/icd-10-cm",
+        "code": "E1122",
+        "display": "Type 2 diabetes mellitus with diabetic chronic kidney disease",
+        "source": {"reference": "Condition/enc-e03-dx1"},
+        "source_coding": None,
+        "method": "crosswalk",
+        "confidence": 1.0,
+        "release": "ICD-10-CM FY2026",
+        "changes": [
+            {"rule": "WITH-E11-N18", "citation": "I.A.15 'with'", "replaced": ["E11.9", "N18.9"]}
+        ],
+    }
+    held_bench.ledger.work.record(
+        WorkItemDraft(
+            source=item.source,
+            encounter_id=item.encounter_id,
+            version=item.version,
+            kind=item.kind,
+            reasons=item.reasons,
+            payload={**item.payload, "diagnoses": [combined]},
+        )
+    )
+    async with client_for(workbench_app) as client:
+        await sign_in(client, "ada")
+        page = await client.get(f"/items/{item.id}")
+    assert "guideline: WITH-E11-N18 [I.A.15 &#39;with&#39;] replaced E11.9, N18.9" in page.text
