@@ -271,6 +271,8 @@ def create_workbench(bench: Workbench) -> FastAPI:  # noqa: C901, PLR0915 - the 
                 )
             except ItemLockedError as exc:
                 holder = _name(bench, exc.holder)
+        if "encounter" not in item.payload:  # a denial that came without the encounter as coded
+            return page(request, "item_bare.html", session=session, item=item, holder=holder)
         evidence = await _evidence(bench, item)
         return page(request, "item.html", **_item_context(bench, session, item, holder, evidence))
 

@@ -234,3 +234,34 @@ async def test_a_line_shows_the_guideline_rules_that_made_it(workbench_app, held
         await sign_in(client, "ada")
         page = await client.get(f"/items/{item.id}")
     assert "guideline: WITH-E11-N18 [I.A.15 &#39;with&#39;] replaced E11.9, N18.9" in page.text
+
+
+async def test_a_denial_shows_the_payers_codes_with_or_without_the_encounter(
+    workbench_app, held_bench
+):
+    detail = {
+        "claim": "fc-1",
+        "status": "denied",
+        "queues": ["coding"],
+        "lines": [{"line": 1, "group": "CO", "carc": "11", "rarc": ["N657"], "queue": "coding",
+                   "sent": {"code": "99213", "modifiers": []}}],
+    }  # fmt: skip
+    with_encounter = held_bench.ledger.work.record_denial(
+        "sb", "enc-e03", claim_id="fc-1", reasons=["CARC:11", "RARC:N657"], detail=detail
+    )
+    bare = held_bench.ledger.work.record_denial(
+        "sb", "enc-elsewhere", claim_id="fc-2", reasons=["CARC:16"], detail={"claim": "fc-2"}
+    )
+    async with client_for(workbench_app) as client:
+        await sign_in(client, "ada")
+        listed = await client.get("/", params={"reason": "denial"})
+        assert "enc-elsewhere" in listed.text
+        assert "Denied by payer" in listed.text
+        page = await client.get(f"/items/{with_encounter.id}")
+        assert "Denied by the payer" in page.text
+        assert "CO-11" in page.text
+        assert "N657" in page.text
+        assert "Accept E03.9" in page.text  # and the encounter can be worked
+        alone = await client.get(f"/items/{bare.id}")
+        assert alone.status_code == 200
+        assert "came without the encounter as coded" in alone.text
