@@ -10,11 +10,14 @@ edits, builds the Claim and scrubs it exactly as the pipeline does, and says wha
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
+
+import orjson
 
 from adapters.claim_options import default_claim_options
 from adapters.coding_setup import CodingSetup
@@ -69,14 +72,17 @@ class ItemContext:
     on: date | None
 
 
-_CACHE: OrderedDict[tuple[int, str], ItemContext] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, str, str], ItemContext] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE: Final = 256
 
 
 def context_for(item: WorkItem, coding: CodingSetup) -> ItemContext:
     """The item's encounter and the engine's own findings (kept for the last 256 items)."""
-    key = (item.id, item.version)
+    # keyed by what the encounter says, not the item's number: a ledger replaced, or an
+    # item refreshed under the same version, must not be answered from another encounter
+    facts = orjson.dumps(item.payload["encounter"], option=orjson.OPT_SORT_KEYS)
+    key = (item.source, item.encounter_id, hashlib.blake2b(facts, digest_size=16).hexdigest())
     with _CACHE_LOCK:
         found = _CACHE.get(key)
         if found is not None:
