@@ -15,6 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from fhir_coder.coding import CodingPolicy, VisitCode, code_encounter
+from fhir_coder.coding.guidelines import Rulebook
 from fhir_coder.errors import ConfigurationError
 from fhir_coder.model import CodedEncounter, Encounter
 from fhir_coder.ports import CodeNotesPort, CodeSetPort, CrosswalkPort, TextSearchPort
@@ -40,6 +41,9 @@ class CodingSetup:
     notes: CodeNotesPort | None
     text: TextSearchPort | None
     policy: CodingPolicy
+    # The Official Guidelines' rule tables; None: the ones shipped with the package. The
+    # engine benchmark passes an empty Rulebook to measure the stage in the same run.
+    rules: Rulebook | None = None
 
     def code(self, encounter: Encounter) -> CodedEncounter:
         """``encounter`` coded with these ports and this policy."""
@@ -50,6 +54,7 @@ class CodingSetup:
             notes=self.notes,
             text=self.text,
             policy=self.policy,
+            rules=self.rules,
         )
 
 

@@ -9,6 +9,9 @@ hand them over). Two loops over the same documents:
 * the engine: parse, read into the core's types, code (crosswalks, visit table), validate,
   build the Claim, scrub it (MCE, code edits), and serialise it.
 
+A third loop runs the engine without the encounter-level Official Guidelines stage (an empty
+rulebook), in the same run, to show what the stage costs (issue 16: within 15%).
+
 Goal: at least 2,000 encounters/s and within 5x of the floor. Run:
 ``.venv/bin/python benchmarks/engine.py [--patients 3700]``.
 """
@@ -16,6 +19,7 @@ Goal: at least 2,000 encounters/s and within 5x of the floor. Run:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import os
 import platform
@@ -27,10 +31,11 @@ from typing import Any
 
 import orjson
 
-from adapters.coding_setup import default_coding
+from adapters.coding_setup import CodingSetup, default_coding
 from adapters.fhir.reading import reference_of
 from adapters.gathering.bundle_source import BundleIndex, encounters_in_bundle
 from adapters.processing import code_and_build
+from fhir_coder.coding.guidelines import Rulebook
 from sandbox.seed import build_seed_bundle
 
 CREATED = datetime(2026, 11, 22, tzinfo=UTC)
@@ -71,8 +76,8 @@ def documents(patients: int) -> list[bytes]:
     return out
 
 
-def engine(docs: list[bytes]) -> tuple[float, list[bytes]]:
-    coding = default_coding()
+def engine(docs: list[bytes], coding: CodingSetup | None = None) -> tuple[float, list[bytes]]:
+    coding = coding or default_coding()
     claims: list[bytes] = []
     started = time.process_time()
     for doc in docs:
@@ -102,11 +107,19 @@ def main() -> None:
     engine(docs[:200])  # warm up: code-set index, word index, MCE, crosswalks
     gc.collect()
     gc.freeze()
-    engine_times, floor_times, claims = [], [], []
-    for _ in range(args.repeat):
+    without_rules = dataclasses.replace(default_coding(), rules=Rulebook())
+    engine(docs[:200], without_rules)
+    engine_times, floor_times, bare_times, claims = [], [], [], []
+    for turn in range(args.repeat):
+        # The two engines take turns going first, so neither always meets the other's caches.
+        if turn % 2:
+            bare_times.append(engine(docs, without_rules)[0])
         seconds, claims = engine(docs)
         engine_times.append(seconds)
         floor_times.append(floor(docs, claims))
+        if not turn % 2:
+            bare_times.append(engine(docs, without_rules)[0])
+    best_bare = min(bare_times)
     best_engine, best_floor = min(engine_times), min(floor_times)
     written = sum(1 for c in claims if c)
     print(
@@ -122,6 +135,9 @@ def main() -> None:
     print(f"{'engine per encounter':45} {best_engine / len(docs) * 1e6:12,.0f} us (CPU)")
     print(f"{'engine / floor':45} {best_engine / best_floor:12.1f} x")
     print(f"{'spread of engine runs':45} {statistics.pstdev(engine_times) / best_engine:12.1%}")
+    label = "engine without the Guidelines stage"
+    print(f"{label:45} {len(docs) / best_bare:12,.0f} encounters/s")
+    print(f"{'the stage costs':45} {1 - best_bare / best_engine:12.1%} of encounters/s")
 
 
 if __name__ == "__main__":

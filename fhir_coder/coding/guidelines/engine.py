@@ -28,11 +28,14 @@ from fhir_coder.coding.checks import check_code, shown
 from fhir_coder.coding.context import CodingContext
 from fhir_coder.coding.guidelines.patterns import CodeSet
 from fhir_coder.coding.guidelines.rules import (
+    AddRule,
     BmiTable,
     Combination,
     Conversion,
+    DropRule,
     LateralityTable,
     OrderRule,
+    PromptRule,
     Rule,
     Rulebook,
     SeventhTable,
@@ -55,6 +58,7 @@ __all__ = ["apply_guidelines"]
 
 _HISTORY_STATUS = frozenset({"resolved", "inactive", "remission"})
 _WORD = re.compile(r"[a-z0-9]+")
+_SIDE_WORDS = ("left", "right", "bilateral", "both")
 _LEFT_WORDS = (" left ",)
 _RIGHT_WORDS = (" right ",)
 _BOTH_WORDS = (" bilateral ", " both ")
@@ -68,12 +72,18 @@ _SEVEN = 7  # characters of a code that carries a 7th character
 class _Encounter:
     """What the rules read of one encounter, worked out once: diagnoses by source, dates."""
 
-    __slots__ = ("context", "diagnoses", "issues", "start")
+    __slots__ = ("context", "diagnoses", "issues", "start", "unusual_status")
 
     def __init__(self, context: CodingContext, issues: list[Issue]) -> None:
         self.context = context
         self.issues = issues
         self.diagnoses = {d.source.reference: d for d in context.encounter.diagnoses}
+        # Whether any condition is resolved, inactive, in remission or uncertain: most
+        # encounters have none, and the status phase is then skipped.
+        self.unusual_status = any(
+            d.clinical_status in _HISTORY_STATUS or d.verification in UNCERTAIN_VERIFICATION
+            for d in context.encounter.diagnoses
+        )
         start = context.encounter.period_start
         self.start: date | None = start.date() if isinstance(start, datetime) else start
 
@@ -137,37 +147,62 @@ def apply_guidelines(
     context: CodingContext, lines: list[CodedLine], issues: list[Issue], book: Rulebook
 ) -> list[CodedLine]:
     """``lines`` (diagnoses in claim order) as the Official Guidelines code the encounter."""
-    if not lines and not context.encounter.observations:
+    if (not lines and not context.encounter.observations) or book.is_empty:
         return lines
     state = _Encounter(context, issues)
-    lines = _status(state, lines, book)
+    if state.unusual_status:
+        lines = _status(state, lines, book)
     lines = _refine(state, lines, book)
-    triggered = _phases(lines, book)
+    cats = _categories(lines)
+    triggered = _phases(cats, book)
     if "combination" in triggered:
-        lines = _combine(state, lines, book.combinations)
-    if "conversion" in triggered:
-        lines = _convert(state, lines, book.conversions)
-        triggered = _phases(lines, book)
+        lines = _combine(state, lines, book.candidates("combination", book.combinations, cats))
+        cats = _categories(lines)
+    if "conversion" in triggered and (converted := _conversions(state, lines, book, cats)):
+        lines = converted
+        cats = _categories(lines)
+        triggered = _phases(cats, book)
     if "drop" in triggered:
-        lines = _drop(state, lines, book)
+        lines = _drop(state, lines, book.candidates("drop", book.drops, cats))
+        cats = _categories(lines)
     if "add" in triggered:
-        lines = _add(state, lines, book)
+        lines = _add(state, lines, book.candidates("add", book.adds, cats))
+        cats = _categories(lines)
     if "prompt" in triggered:
-        _prompt(state, lines, book)
+        _prompt(state, lines, book.candidates("prompt", book.prompts, cats))
     if book.bmi is not None and context.encounter.observations:
         lines = _bmi(state, lines, book.bmi)
-    if "order" in _phases(lines, book):
-        lines = _order(state, lines, book.orders)
+        cats = _categories(lines)
+    if "order" in _phases(cats, book):
+        lines = _order(state, lines, book.candidates("order", book.orders, cats))
     return lines
 
 
-def _phases(lines: list[CodedLine], book: Rulebook) -> frozenset[str]:
+def _conversions(
+    state: _Encounter, lines: list[CodedLine], book: Rulebook, cats: frozenset[str]
+) -> list[CodedLine] | None:
+    """``lines`` converted (pregnancy rows only in a pregnancy); None when no row applies."""
+    pregnant = _pregnant(state, lines)
+    rows = [
+        r
+        for r in book.candidates("conversion", book.conversions, cats)
+        if pregnant or not r.pregnancy
+    ]
+    return _convert(state, lines, rows, pregnant=pregnant) if rows else None
+
+
+def _categories(lines: list[CodedLine]) -> frozenset[str]:
+    return frozenset([line.code[:3] for line in lines])
+
+
+def _phases(categories: frozenset[str], book: Rulebook) -> set[str]:
+    """The phases with a row that a code of ``categories`` can set off."""
     triggers = book.triggers
-    found: frozenset[str] = frozenset()
-    for line in lines:
-        phases = triggers.get(line.code[:3])
+    found: set[str] = set()
+    for category in categories:
+        phases = triggers.get(category)
         if phases:
-            found |= phases
+            found.update(phases)
     return found
 
 
@@ -201,7 +236,7 @@ def _status(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[C
         row = next(
             (
                 r
-                for r in book.status
+                for r in book.candidates("status", book.status, frozenset((line.code[:3],)))
                 if line.code in r.codes
                 and (not r.status or (history and diagnosis.clinical_status in r.status))
                 and (not r.verification or (uncertain and diagnosis.verification in r.verification))
@@ -355,6 +390,14 @@ def _seventh(
 
 def _side(diagnosis: Diagnosis | None, line: CodedLine, table: LateralityTable) -> str:
     """``right``, ``left``, ``bilateral`` or "" from the body sites, then the concept's words."""
+    said = " ".join(
+        (
+            diagnosis.text if diagnosis else "",
+            line.source_coding.display if line.source_coding else "",
+        )
+    ).lower()
+    if not (diagnosis and diagnosis.body_sites) and not any(w in said for w in _SIDE_WORDS):
+        return ""  # the common case: nothing says a side
     sides: set[str] = set()
     codings: tuple[Coding, ...] = diagnosis.body_sites if diagnosis else ()
     for site in codings:
@@ -419,12 +462,16 @@ def _lateral(state: _Encounter, line: CodedLine, table: LateralityTable) -> Code
 
 
 def _combine(
-    state: _Encounter, lines: list[CodedLine], rules: tuple[Combination, ...]
+    state: _Encounter, lines: list[CodedLine], rules: list[Combination]
 ) -> list[CodedLine]:
     done_groups: set[tuple[str, int]] = set()
+    present = {line.code[:3] for line in lines}
     for rule in rules:
+        # A row whose partners' categories are absent cannot act: decided by set operations.
+        if any(need.categories.isdisjoint(present) for need in rule.needs):
+            continue
         for anchor in list(lines):
-            if anchor not in lines or anchor.code not in rule.anchor:
+            if not any(anchor is line for line in lines) or anchor.code not in rule.anchor:
                 continue
             key = (rule.group, id(anchor.source))
             if rule.group and key in done_groups:
@@ -435,6 +482,7 @@ def _combine(
             if rule.group:
                 done_groups.add(key)
             lines = _combined(state, lines, rule, anchor, [p for p in partners if p is not None])
+            present = {line.code[:3] for line in lines}
     return lines
 
 
@@ -539,9 +587,8 @@ def _pregnant(state: _Encounter, lines: list[CodedLine]) -> bool:
 
 
 def _convert(
-    state: _Encounter, lines: list[CodedLine], rules: tuple[Conversion, ...]
+    state: _Encounter, lines: list[CodedLine], rules: list[Conversion], *, pregnant: bool
 ) -> list[CodedLine]:
-    pregnant = _pregnant(state, lines)
     trimester = _trimester(lines) if pregnant else None
     out: list[CodedLine] = []
     for line in lines:
@@ -549,8 +596,8 @@ def _convert(
             (
                 r
                 for r in rules
-                if line.code in r.codes
-                and (pregnant or not r.pregnancy)
+                if (pregnant or not r.pregnancy)
+                and line.code in r.codes
                 and _setting_fits(state, r)
                 and all(any(o is not line and o.code in w for o in lines) for w in r.when)
             ),
@@ -575,9 +622,9 @@ def _convert(
 # 5. Codes left off ----------------------------------------------------------------------
 
 
-def _drop(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[CodedLine]:
+def _drop(state: _Encounter, lines: list[CodedLine], rules: list[DropRule]) -> list[CodedLine]:
     out = list(lines)
-    for rule in book.drops:
+    for rule in rules:
         for line in list(out):
             if line.code not in rule.codes or line not in out:
                 continue
@@ -604,9 +651,9 @@ def _drop(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[Cod
 # 6. Paired codes, prompts, BMI ----------------------------------------------------------
 
 
-def _add(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[CodedLine]:
+def _add(state: _Encounter, lines: list[CodedLine], rules: list[AddRule]) -> list[CodedLine]:
     out = list(lines)
-    for rule in book.adds:
+    for rule in rules:
         for line in list(out):
             if line.code not in rule.codes:
                 continue
@@ -620,8 +667,8 @@ def _add(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[Code
     return out
 
 
-def _prompt(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> None:
-    for rule in book.prompts:
+def _prompt(state: _Encounter, lines: list[CodedLine], rules: list[PromptRule]) -> None:
+    for rule in rules:
         line = next((o for o in lines if o.code in rule.codes), None)
         if line is None or any(o.code in rule.unless for o in lines):
             continue
@@ -724,9 +771,7 @@ def _not_poa(state: _Encounter, line: CodedLine) -> bool:
     )
 
 
-def _order(
-    state: _Encounter, lines: list[CodedLine], rules: tuple[OrderRule, ...]
-) -> list[CodedLine]:
+def _order(state: _Encounter, lines: list[CodedLine], rules: list[OrderRule]) -> list[CodedLine]:
     out = list(lines)
     for rule in rules:
         if rule.unless and any(line.code in rule.unless for line in out):

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 __all__ = ["CodeSet", "categories_between"]
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_REMEMBERED = 8192  # answers a code set keeps before starting afresh
 
 
 def _dotless(text: str) -> str:
@@ -70,7 +71,7 @@ class _Part:
 class CodeSet:
     """A compiled list of code patterns; ``code in codes`` says whether a code belongs."""
 
-    __slots__ = ("_kept", "_left_out", "categories", "patterns")
+    __slots__ = ("_kept", "_known", "_left_out", "categories", "patterns")
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns = tuple(patterns)
@@ -83,13 +84,23 @@ class CodeSet:
             else:
                 touched |= self._kept.add(pattern)
         self.categories = frozenset(touched)
+        # Answers already given: an encounter's codes are a few hundred distinct codes
+        # asked again and again, so a dictionary answers most questions (bounded).
+        self._known: dict[str, bool] = {}
 
     def __contains__(self, code: object) -> bool:
         if not isinstance(code, str):
             return False
-        return self._kept.matches(code) and not (
+        known = self._known.get(code)
+        if known is not None:
+            return known
+        found = self._kept.matches(code) and not (
             (self._left_out.lengths or self._left_out.ranges) and self._left_out.matches(code)
         )
+        if len(self._known) >= _REMEMBERED:
+            self._known.clear()
+        self._known[code] = found
+        return found
 
     def __bool__(self) -> bool:
         return bool(self.patterns)

@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, TypeVar
 
 from fhir_coder.coding.guidelines.patterns import CodeSet
 from fhir_coder.errors import ConfigurationError
@@ -32,6 +32,9 @@ __all__ = [
     "SeventhTable",
     "load_rulebook",
 ]
+
+R = TypeVar("R")
+_REMEMBERED = 4096  # sets of categories whose candidate rows are remembered
 
 FAMILIES = (
     "status.toml",
@@ -202,9 +205,41 @@ class Rulebook:
     seventh: SeventhTable | None = None
     laterality: LateralityTable | None = None
     bmi: BmiTable | None = None
-    # 3-character category -> whether any row of the phase can act on it; filled in
-    # by :func:`load_rulebook`, so an encounter none of whose codes is named skips a phase.
+    # 3-character category -> the phases with a row that can act on it, and per phase the
+    # rows (positions in their table) it can trigger; filled in by :func:`compile_rulebook`,
+    # so an encounter is asked only the rows its codes can set off.
     triggers: dict[str, frozenset[str]] = field(default_factory=dict)
+    rows_by_category: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
+    _asked: dict[tuple[str, frozenset[str]], tuple[int, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether there is no rule at all (the stage is then skipped)."""
+        return not self.triggers and not (self.seventh or self.laterality or self.bmi)
+
+    def candidates(self, phase: str, table: tuple[R, ...], categories: frozenset[str]) -> list[R]:
+        """The rows of ``table`` (phase ``phase``) that codes of ``categories`` can trigger.
+
+        In table order; remembered per set of categories, since encounters repeat the same
+        few combinations.
+        """
+        key = (phase, categories)
+        known = self._asked.get(key)
+        if known is not None:
+            return [table[p] for p in known]
+        index = self.rows_by_category.get(phase, {})
+        positions: set[int] = set()
+        for category in categories:
+            found = index.get(category)
+            if found:
+                positions.update(found)
+        ordered = tuple(sorted(positions))
+        if len(self._asked) >= _REMEMBERED:
+            self._asked.clear()
+        self._asked[key] = ordered
+        return [table[p] for p in ordered]
 
     def rules(self) -> list[Rule]:
         """Every row, for the tests and the docs."""
@@ -485,9 +520,12 @@ def _with_triggers(book: Rulebook) -> Rulebook:
     }
     triggers: dict[str, set[str]] = {}
     for phase, sets in phases.items():
-        for codes in sets:
+        rows: dict[str, list[int]] = {}
+        for position, codes in enumerate(sets):
             for category in codes.categories:
                 triggers.setdefault(category, set()).add(phase)
+                rows.setdefault(category, []).append(position)
+        book.rows_by_category[phase] = {c: tuple(found) for c, found in rows.items()}
     book.triggers.update({c: frozenset(p) for c, p in triggers.items()})
     return book
 
