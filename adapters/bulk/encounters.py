@@ -125,6 +125,8 @@ class NdjsonEncounters:
             providers=providers(resource, parties, self.lookup, issues),
             source_id=self.source_id,
             issues=issues,
+            immunizations=self.index.owned(reference, "Immunization"),
+            medications=self.index.owned(reference, "MedicationAdministration"),
         )
 
     def _payors_literal(self, coverage: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,8 @@ CODING_TYPES: Final = frozenset(
         "Encounter",
         "Condition",
         "Procedure",
+        "Immunization",
+        "MedicationAdministration",
         "Patient",
         "Coverage",
         "Practitioner",
@@ -62,6 +64,8 @@ OWNER_FIELD: Final = {
     "Encounter": "subject",
     "Condition": "encounter",
     "Procedure": "encounter",
+    "Immunization": "encounter",  # billed as vaccine and administration (issue 17)
+    "MedicationAdministration": "context",  # HCPCS drug lines by NDC
     "Coverage": "beneficiary",
 }
 """The reference each kind is filed under: what an encounter's assembly looks rows up by."""

@@ -136,3 +136,28 @@ def test_memory_stays_flat_as_the_population_grows(tmp_path):
         tracemalloc.stop()
         assert count > patients
     assert peaks[1] < peaks[0] * 2, peaks  # eight times the population, not eight times the memory
+
+
+def test_vaccines_and_drugs_of_an_encounter_come_with_it(tmp_path):
+    folder = tmp_path / "x"
+    folder.mkdir()
+    (folder / "Encounter.ndjson").write_bytes(
+        b'{"resourceType":"Encounter","id":"e1","status":"finished",'
+        b'"subject":{"reference":"Patient/p1"}}\n'
+    )
+    (folder / "Patient.ndjson").write_bytes(b'{"resourceType":"Patient","id":"p1"}\n')
+    (folder / "Immunization.ndjson").write_bytes(
+        b'{"resourceType":"Immunization","id":"i1","status":"completed",'
+        b'"vaccineCode":{"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":"140"}]},'
+        b'"encounter":{"reference":"Encounter/e1"}}\n'
+    )
+    (folder / "MedicationAdministration.ndjson").write_bytes(
+        b'{"resourceType":"MedicationAdministration","id":"m1","status":"completed",'
+        b'"medicationCodeableConcept":{"coding":[{"system":"http://hl7.org/fhir/sid/ndc",'
+        b'"code":"0641-0367-21"}]},"context":{"reference":"Encounter/e1"}}\n'
+    )
+    (item,) = encounters_from_ndjson([folder], source_id="ehr", report=IndexReport())
+    assert [i.source.reference for i in item.encounter.immunizations] == ["Immunization/i1"]
+    assert [m.source.reference for m in item.encounter.medications] == [
+        "MedicationAdministration/m1"
+    ]
