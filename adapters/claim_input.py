@@ -10,10 +10,14 @@ service are kept: the rest of the Patient is PHI the edits do not need.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import gzip
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, BinaryIO, Final, cast
+
+import orjson
 
 from adapters.fhir.reading import fhir_date
 from fhir_coder.systems import ICD10CM, canonical_system
@@ -30,6 +34,7 @@ __all__ = [
     "age_on",
     "claim_from_eob",
     "claims_in",
+    "claims_in_ndjson",
     "read_claim",
 ]
 
@@ -71,10 +76,17 @@ class ClaimInput:
     label: str
 
 
-def claims_in(resource: dict[str, Any], *, with_eobs: bool = False) -> Iterator[ClaimInput]:
+def claims_in(
+    resource: dict[str, Any],
+    *,
+    with_eobs: bool = False,
+    known_patients: dict[str, dict[str, Any]] | None = None,
+) -> Iterator[ClaimInput]:
     """Every Claim in ``resource`` (itself, or in a Bundle, at any depth), with its Patient.
 
     With ``with_eobs``, each ExplanationOfBenefit also yields the Claim derived from it.
+    ``known_patients`` (``Patient/id`` -> Patient) answers for Patients kept elsewhere: the
+    ``Patient.ndjson`` beside an export's claims.
     """
     resources = list(_walk(resource))
     patients = {
@@ -82,6 +94,8 @@ def claims_in(resource: dict[str, Any], *, with_eobs: bool = False) -> Iterator[
     }
     full_urls = {str(r.get("_fullUrl")): r for r in resources if r.get("resourceType") == "Patient"}
     only = next(iter(patients.values())) if len(patients) == 1 else None
+    if known_patients:
+        patients = {**known_patients, **patients}
     for found in resources:
         kind = found.get("resourceType")
         if kind == "ExplanationOfBenefit" and with_eobs:
@@ -98,6 +112,70 @@ def claims_in(resource: dict[str, Any], *, with_eobs: bool = False) -> Iterator[
             or only
         )
         yield ClaimInput(claim, patient, f"{kind}/{found.get('id', '?')}")
+
+
+_CLAIM_KINDS: Final = (b"Claim", b"ExplanationOfBenefit")
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    opened = gzip.GzipFile(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+    with cast("BinaryIO", opened) as stream:
+        for number, line in enumerate(stream, start=1):
+            if line.strip():
+                yield number, line
+
+
+def _patient_facts(resource: dict[str, Any]) -> dict[str, Any]:
+    """What the edits read of a Patient (sex and birth date): a population's worth fits."""
+    return {k: resource[k] for k in ("resourceType", "id", "gender", "birthDate") if k in resource}
+
+
+def _patients_of(paths: list[Path]) -> dict[str, dict[str, Any]]:
+    """Every Patient in the files (at any depth of a Bundle line), by ``Patient/id``."""
+    patients: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        for _, line in _lines(path):
+            if b"Patient" not in line:
+                continue
+            for found in _parsed(line):
+                for inner in _walk(found):
+                    if inner.get("resourceType") == "Patient":
+                        patients[f"Patient/{inner.get('id')}"] = _patient_facts(inner)
+    return patients
+
+
+def claims_in_ndjson(
+    files: Iterable[Path], *, with_eobs: bool = False, problems: list[str] | None = None
+) -> Iterator[ClaimInput]:
+    """Every Claim in NDJSON ``files``, each with its Patient.
+
+    The files are Bulk Data exports (CMS BCDA and Blue Button
+    ``ExplanationOfBenefit.ndjson`` beside ``Patient.ndjson``) or fhir-coder's own NDJSON
+    destination (a transaction Bundle a line). The Patients of every file are read first,
+    keeping only sex and birth date, so a Claim finds its Patient whatever file holds it;
+    the Claims are then streamed line by line. A line that is not a FHIR resource is added
+    to ``problems`` (file and line) and the next is read.
+    """
+    paths = list(files)
+    patients = _patients_of(paths)
+    for path in paths:
+        for number, line in _lines(path):
+            if not any(kind in line for kind in _CLAIM_KINDS):
+                continue
+            parsed = _parsed(line)
+            if not parsed and problems is not None:
+                problems.append(f"{path.name}:{number}: not a FHIR resource; line skipped")
+            for resource in parsed:
+                for entry in claims_in(resource, with_eobs=with_eobs, known_patients=patients):
+                    yield replace(entry, label=f"{path.name}:{number} {entry.label}")
+
+
+def _parsed(line: bytes) -> list[dict[str, Any]]:
+    try:
+        resource = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return []
+    return [resource] if isinstance(resource, dict) and "resourceType" in resource else []
 
 
 def _walk(resource: dict[str, Any]) -> Iterator[dict[str, Any]]:

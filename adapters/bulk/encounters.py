@@ -40,6 +40,7 @@ from fhir_coder.outcome import Issue
 __all__ = ["AssembledEncounter", "NdjsonEncounters", "encounters_from_ndjson"]
 
 _PARTY_CACHE = 4096  # practitioners and organisations kept parsed: a few hundred per hospital
+_PATIENT_CACHE = 64  # recent patients with their Coverage: bounded, whatever the population
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class NdjsonEncounters:
         self.index = index
         self.source_id = source_id
         self._parties: dict[str, dict[str, Any] | str] = {}
+        self._patients: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
 
     def lookup(self, plan: dict[str, Any] | Fetch | Unresolvable) -> dict[str, Any] | str:
         """The resource a planned reference leads to in the export, or why it leads nowhere."""
@@ -100,34 +102,60 @@ class NdjsonEncounters:
         the export holds, cannot be coded; anything else missing is an issue on it.
         """
         resource = self.index.get("Encounter", encounter_id)
-        reference = f"Encounter/{encounter_id}"
         if resource is None:
-            raise CodingError(f"{reference} is not in the export")
+            raise CodingError(f"Encounter/{encounter_id} is not in the export")
+        return self.assemble(resource)
+
+    def assemble(self, resource: dict[str, Any]) -> Encounter:
+        """The core's Encounter from an Encounter of the export and what the index holds."""
+        reference = f"Encounter/{resource.get('id')}"
         base = self.index.base_url
         issues: list[Issue] = []
-        patient_plan = plan_reference(
-            resource.get("subject"), base, container=resource, expected_type="Patient"
-        )
-        patient = self.lookup(patient_plan)
-        if isinstance(patient, str) or patient.get("resourceType") != "Patient":
-            why = patient if isinstance(patient, str) else "not a Patient"
-            raise CodingError(f"{reference} has no Patient subject that can be read: {why}")
-        patient_key = f"Patient/{patient.get('id')}"
-        conditions = self.index.owned(reference, "Condition")
+        patient, coverages = self._patient(resource, reference)
+        owned = self.index.owned_by_type(reference, ("Condition", "Procedure"))
         listed = listed_plans(resource, base, issues)
         parties = party_plans(resource, base)
         return assemble_encounter(
             resource,
             patient=patient,
-            diagnoses=listed_diagnoses(resource, self.lookup, conditions, listed, issues),
-            procedures=self.index.owned(reference, "Procedure"),
-            coverages=[self._payors_literal(c) for c in self.index.owned(patient_key, "Coverage")],
+            diagnoses=listed_diagnoses(resource, self.lookup, owned["Condition"], listed, issues),
+            procedures=owned["Procedure"],
+            coverages=coverages,
             providers=providers(resource, parties, self.lookup, issues),
             source_id=self.source_id,
             issues=issues,
             immunizations=self.index.owned(reference, "Immunization"),
             medications=self.index.owned(reference, "MedicationAdministration"),
         )
+
+    def _patient(
+        self, resource: dict[str, Any], reference: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The subject and their Coverage.
+
+        The last few patients are kept: exports group by patient, so an encounter's patient
+        is often the previous one's.
+        """
+        subject = resource.get("subject")
+        key = reference_of(subject)
+        cached = self._patients.get(key) if key and "?" not in key else None
+        if cached is not None:
+            return cached
+        plan = plan_reference(subject, self.index.base_url, container=resource,
+                              expected_type="Patient")  # fmt: skip
+        patient = self.lookup(plan)
+        if isinstance(patient, str) or patient.get("resourceType") != "Patient":
+            why = patient if isinstance(patient, str) else "not a Patient"
+            raise CodingError(f"{reference} has no Patient subject that can be read: {why}")
+        coverages = [
+            self._payors_literal(c)
+            for c in self.index.owned(f"Patient/{patient.get('id')}", "Coverage")
+        ]
+        if key and "?" not in key:
+            if len(self._patients) >= _PATIENT_CACHE:
+                self._patients.pop(next(iter(self._patients)))
+            self._patients[key] = (patient, coverages)
+        return patient, coverages
 
     def _payors_literal(self, coverage: dict[str, Any]) -> dict[str, Any]:
         """``coverage`` with conditional payor references written as the ``Type/id`` they match.
@@ -154,9 +182,9 @@ class NdjsonEncounters:
 
     def assembled(self, status: str | None = "finished") -> Iterator[AssembledEncounter]:
         """Every encounter (with ``status`` unless None), in export order, streamed."""
-        for encounter_id, version, patient in self.index.encounters(status):
+        for encounter_id, version, patient, resource in self.index.encounter_resources(status):
             try:
-                encounter: Encounter | None = self.encounter(encounter_id)
+                encounter: Encounter | None = self.assemble(resource)
                 error = None
             except CodingError as exc:
                 encounter, error = None, exc

@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS res (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS res_key ON res (type, id);
 CREATE INDEX IF NOT EXISTS res_owner ON res (owner, type);
-CREATE INDEX IF NOT EXISTS res_status ON res (type, status);
+DROP INDEX IF EXISTS res_status;
 CREATE TABLE IF NOT EXISTS ident (
     type TEXT NOT NULL,
     system TEXT NOT NULL,
@@ -355,7 +355,7 @@ class ExportIndex:
         meta = resource.get("meta")
         meta = meta if isinstance(meta, dict) else {}
         version = str(meta.get("versionId") or "")
-        if not version:
+        if not version and kind == "Encounter":
             # No versionId (raw Synthea, many exports): the content names the version, so
             # the same Encounter exported again is a duplicate job, a changed one a new job.
             version = "h" + hashlib.blake2b(line.strip(), digest_size=8).hexdigest()
@@ -478,6 +478,19 @@ class ExportIndex:
         ).fetchone()
         return orjson.loads(row[0]) if row is not None else None
 
+    def owned_by_type(self, owner: str, kinds: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+        """The resources of each of ``kinds`` filed under ``owner``, in one query."""
+        found: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+        marks = ", ".join("?" * len(kinds))
+        rows = self._db.execute(
+            f"SELECT type, body FROM res WHERE owner = ? AND type IN ({marks}) "  # noqa: S608
+            "ORDER BY seq",
+            (owner, *kinds),
+        )
+        for kind, body in rows:
+            found[kind].append(orjson.loads(body))
+        return found
+
     def owned(self, owner: str, kind: str) -> list[dict[str, Any]]:
         """The resources of ``kind`` filed under ``owner`` (``Encounter/1``, ``Patient/2``)."""
         return [
@@ -490,18 +503,33 @@ class ExportIndex:
     def encounters(self, status: str | None = "finished") -> Iterator[tuple[str, str, str]]:
         """``(id, version, subject)`` of each Encounter (with ``status`` unless None).
 
-        Streamed from the file in the order the export held them; ``subject`` is the
-        patient's id when the subject resolves to a Patient in the export, else "".
+        Streamed patient by patient (each patient's in the order the export held them, so
+        a patient and their Coverage are read once for all their encounters); ``subject``
+        is the patient's id when the subject resolves to a Patient in the export, else "".
         """
+        for resource_id, version, patient, _ in self._encounter_rows(status, body=False):
+            yield resource_id, version, patient
+
+    def encounter_resources(
+        self, status: str | None = "finished"
+    ) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+        """:meth:`encounters` with each Encounter itself, parsed: one read for both."""
+        for resource_id, version, patient, body in self._encounter_rows(status, body=True):
+            yield resource_id, version, patient, orjson.loads(body)
+
+    def _encounter_rows(
+        self, status: str | None, *, body: bool
+    ) -> Iterator[tuple[str, str, str, bytes]]:
         where, params = ("AND status = ?", (status,)) if status is not None else ("", ())
+        column = "body" if body else "x''"
         rows = self._db.execute(
-            f"SELECT id, version, owner FROM res WHERE type = 'Encounter' {where} "  # noqa: S608
-            "ORDER BY seq",
+            f"SELECT id, version, owner, {column} FROM res "  # noqa: S608 - our own text
+            f"WHERE type = 'Encounter' {where} ORDER BY owner, seq",
             params,
         )
-        for resource_id, version, owner in rows:
+        for resource_id, version, owner, data in rows:
             patient = owner.removeprefix("Patient/") if owner.startswith("Patient/") else ""
-            yield resource_id, version, patient
+            yield resource_id, version, patient, data
 
     def counts(self) -> dict[str, int]:
         """Resources kept, per type."""

@@ -1,10 +1,12 @@
 """``fhir-coder validate CLAIM.json``: scrub any R4 Claim like a payer's code editor.
 
 Reads a Claim, or a Bundle holding Claims and their Patients (ExplanationOfBenefits too,
-with ``--eob``), scrubs each, and prints the findings as a table, as JSON (``--json``) or
-as an OperationOutcome (``--outcome``). Exits 1 when any finding is an error. The
-patient's age and sex come from a contained Patient, a Patient in the same Bundle,
-``--age``/``--sex``, or the source server (``--server``).
+with ``--eob``), or NDJSON (a ``.ndjson`` file, or a folder of them: a Bulk Data export
+such as CMS BCDA's ``ExplanationOfBenefit.ndjson`` with its ``Patient.ndjson``, or the
+``Bundle.ndjson`` fhir-coder writes), scrubs each, and prints the findings as a table,
+as JSON (``--json``) or as an OperationOutcome (``--outcome``). Exits 1 when any finding
+is an error. The patient's age and sex come from a contained Patient, a Patient in the
+same Bundle or NDJSON files, ``--age``/``--sex``, or the source server (``--server``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ def register(commands: Subcommands) -> None:
     command = commands.add_parser(
         "validate", help="scrub an R4 Claim (or a Bundle of Claims) like a payer's code editor"
     )
-    command.add_argument("path", metavar="CLAIM.json", type=Path)
+    command.add_argument(
+        "path", metavar="CLAIM.json|FILE.ndjson|DIR", type=Path, help="a Claim, Bundle or NDJSON"
+    )
     command.add_argument(
         "--date", type=date.fromisoformat, metavar="YYYY-MM-DD", help="date of service to use"
     )
@@ -58,14 +62,15 @@ def register(commands: Subcommands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Scrub every Claim in the file; exit 1 when a finding blocks submission."""
-    from adapters.claim_input import claims_in  # noqa: PLC0415
     from adapters.payer_profiles import profile_named  # noqa: PLC0415
     from adapters.scrubbing import default_scrubber, scrub_claim_json  # noqa: PLC0415
 
-    resource = _read(args.path)
-    found = list(claims_in(resource, with_eobs=args.eob))
+    problems: list[str] = []
+    found = _found(args.path, with_eobs=args.eob, problems=problems)
     if not found:
         raise ConfigurationError(f"{args.path} holds no Claim")
+    for problem in problems:
+        out(f"skipped: {problem}")
     if args.server:
         found = asyncio.run(_patients_from(args.server, found))
     scrubber = default_scrubber(
@@ -89,6 +94,22 @@ def run(args: argparse.Namespace) -> int:
     _print(results, as_json=args.json, as_outcome=args.outcome)
     blocked = any(has_errors(issues) for _, issues in results)
     return ExitCode.FINDINGS if blocked else ExitCode.OK
+
+
+def _found(path: Path, *, with_eobs: bool, problems: list[str]) -> list[ClaimInput]:
+    """The Claims of a JSON file, an NDJSON file, or a folder of NDJSON files."""
+    from adapters.claim_input import claims_in, claims_in_ndjson  # noqa: PLC0415
+
+    if path.is_dir() or path.name.endswith((".ndjson", ".ndjson.gz")):
+        files = (
+            sorted(p for p in path.iterdir() if p.name.endswith((".ndjson", ".ndjson.gz")))
+            if path.is_dir()
+            else [path]
+        )
+        if not files or not all(f.is_file() for f in files):
+            raise ConfigurationError(f"{path}: no NDJSON file there")
+        return list(claims_in_ndjson(files, with_eobs=with_eobs, problems=problems))
+    return list(claims_in(_read(path), with_eobs=with_eobs))
 
 
 def _read(path: Path) -> dict[str, Any]:

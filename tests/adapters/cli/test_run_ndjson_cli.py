@@ -48,6 +48,8 @@ def test_an_export_on_disk_is_coded_once_and_a_rerun_redoes_nothing(export_25, t
     assert summary["export"]["resources"]["Encounter"] == 72  # 64 finished
     claims = claims_in(out)
     assert len(claims) == 60
+    main(["validate", str(out), "--json"])  # the Claims read back from the NDJSON written
+    assert len(json.loads(capsys.readouterr().out)["claims"]) == 60
     assert main(command) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["queued_now"] == 0

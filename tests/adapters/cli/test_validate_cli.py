@@ -375,3 +375,59 @@ def test_any_element_of_any_shape_is_read_leniently_and_reported_not_raised(junk
         node[path[-1]] = junk
         issues = scrub_claim_json(claim, scrubber, patient={"gender": junk, "birthDate": junk})
         assert all(issue.rule for issue in issues), path
+
+
+def _as_ndjson(folder, resources_by_type):
+    folder.mkdir()
+    for kind, resources in resources_by_type.items():
+        lines = [json.dumps(r) for r in resources]
+        (folder / f"{kind}.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("shared", "claims_file", "patient_file"),
+    [
+        ("bfd", "eobByPatientIdAll.json", "patientRead.json"),
+        ("carin-bb", "ExplanationOfBenefit_*.json", "Patient_ExamplePatient1.json"),
+    ],
+)
+def test_bulk_ndjson_of_eobs_and_patients_is_scrubbed_as_the_same_bundle_is(
+    shared, claims_file, patient_file, tmp_path, capsys
+):
+    """CMS BCDA / Blue Button exports: ExplanationOfBenefit.ndjson beside Patient.ndjson."""
+    folder = shared_data_dir(shared)
+    eobs = []
+    for path in sorted(folder.glob(claims_file)):
+        resource = json.loads(path.read_text())
+        entries = resource.get("entry") or [{"resource": resource}]
+        eobs += [e["resource"] for e in entries if e["resource"]["resourceType"] != "Patient"]
+    patient = json.loads((folder / patient_file).read_text())
+    _as_ndjson(tmp_path / "export", {"ExplanationOfBenefit": eobs, "Patient": [patient]})
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": r} for r in [*eobs, patient]]}  # fmt: skip
+    (tmp_path / "bundle.json").write_text(json.dumps(bundle), encoding="utf-8")
+
+    def findings(path):
+        main(["validate", str(path), "--eob", "--json"])
+        report = json.loads(capsys.readouterr().out)
+        by_claim = {}
+        for issue in report["issues"]:
+            by_claim.setdefault(issue["claim"].split(" ")[-1], set()).add(issue["id"])
+        return [c["claim"] for c in report["claims"]], by_claim
+
+    labels, from_ndjson = findings(tmp_path / "export")
+    bundle_labels, from_bundle = findings(tmp_path / "bundle.json")
+    assert len(labels) == len(eobs) == len(bundle_labels)
+    assert all(label.startswith("ExplanationOfBenefit.ndjson:") for label in labels)
+    assert from_ndjson == from_bundle  # the Patient found across files, as in one Bundle
+
+
+def test_a_bad_ndjson_line_is_reported_and_the_rest_scrubbed(tmp_path, capsys):
+    claim = json.loads((shared_data_dir("fhir-r4-examples") / "Claim-100150.json").read_text())
+    (tmp_path / "Claim.ndjson").write_text(
+        json.dumps(claim) + '\n{"resourceType": "Claim", oops\n', encoding="utf-8"
+    )
+    main(["validate", str(tmp_path / "Claim.ndjson")])
+    printed = capsys.readouterr().out
+    assert "skipped: Claim.ndjson:2: not a FHIR resource; line skipped" in printed
+    assert "Claim.ndjson:1 Claim/100150" in printed

@@ -1,0 +1,213 @@
+"""Populations from Bulk Data exports: coding speed from NDJSON, memory, and run --bulk end to end.
+
+Issue 18's benchmark, three parts:
+
+* **speed**: encounters coded per second from an NDJSON export on one core (read every
+  file into the index, resolve conditional references, assemble each encounter, code,
+  validate, build and scrub its Claim), against the in-process engine over the same
+  encounters measured in the same run (``benchmarks/engine.py``'s loop: one JSON document
+  per encounter). Goal: within 1.5x of the engine.
+* **memory**: peak resident memory of a child process that reads and codes an export of
+  about 10,000 and of about 100,000 encounters. Goal: flat in the population size.
+* **end to end**: ``fhir-coder run --server`` and ``fhir-coder run --bulk`` against the
+  sandbox on loopback over the same population (Claims to an NDJSON folder, so both
+  measure getting the encounters, not writing them): wall seconds, encounters per second,
+  and HTTP requests.
+
+    .venv/bin/python benchmarks/bulk.py [--patients 3700] [--large 100000] [--e2e-patients 300]
+    .venv/bin/python benchmarks/bulk.py --part memory --large 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from engine import CREATED, documents, engine  # noqa: E402
+
+from adapters.bulk import ExportIndex, NdjsonEncounters, ndjson_files  # noqa: E402
+from adapters.cli.sandbox_process import running_sandbox  # noqa: E402
+from adapters.coding_setup import default_coding  # noqa: E402
+from adapters.processing import code_and_build  # noqa: E402
+from sandbox.seed import build_seed_bundle  # noqa: E402
+from sandbox.synthetic_export import write_export  # noqa: E402
+
+ENCOUNTERS_PER_PATIENT = 2.68  # finished encounters per patient in the sandbox's generator
+
+
+def from_ndjson(folder: Path) -> tuple[float, int, int]:
+    """CPU seconds to read, assemble and code every finished encounter; encounters; Claims."""
+    coding = default_coding()
+    started = time.process_time()
+    claims = encounters = 0
+    with ExportIndex() as index:
+        report = index.add(ndjson_files([folder]))
+        index.finish(report)
+        for item in NdjsonEncounters(index, source_id="bench").assembled():
+            encounters += 1
+            if item.encounter is None:
+                continue
+            processed = code_and_build(item.encounter, coding, created=CREATED)
+            if processed.claim is not None:
+                orjson.dumps(processed.claim)
+                claims += 1
+    return time.process_time() - started, encounters, claims
+
+
+def speed(patients: int, repeat: int) -> None:
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    docs = documents(patients)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "export"
+        write_export(build_seed_bundle(seed=11, patients=patients), folder)
+        engine(docs[:200])  # warm up: code sets, word index, MCE, crosswalks
+        gc.collect()
+        gc.freeze()
+        engine_times, ndjson_times = [], []
+        counted = 0
+        for _ in range(repeat):
+            engine_times.append(engine(docs)[0])
+            seconds, counted, _ = from_ndjson(folder)
+            ndjson_times.append(seconds)
+    best_engine, best_ndjson = min(engine_times), min(ndjson_times)
+    print(f"speed: {len(docs)} finished encounters (seed 11, {patients} patients), one core")
+    print(f"{'  engine (one document per encounter)':48} {len(docs) / best_engine:10,.0f} /s")
+    print(f"{'  from NDJSON (index, assemble, code)':48} {counted / best_ndjson:10,.0f} /s")
+    print(f"{'  NDJSON / engine (CPU per encounter)':48} "
+          f"{(best_ndjson / counted) / (best_engine / len(docs)):10.2f} x")  # fmt: skip
+
+
+def large_export(folder: Path, encounters: int) -> int:
+    """An export of about ``encounters`` finished encounters, from several generator runs."""
+    patients = round(encounters / ENCOUNTERS_PER_PATIENT)
+    batches = []
+    while patients > 0:
+        batches.append(min(patients, 9000))
+        patients -= batches[-1]
+    folder.mkdir(parents=True)
+    for number, size in enumerate(batches):
+        part = folder.parent / f"part-{number}"
+        write_export(build_seed_bundle(seed=100 + number, patients=size), part)
+        for path in sorted(part.glob("*.ndjson")):
+            data = path.read_bytes()
+            if path.stem not in ("Practitioner", "Organization", "Location"):
+                data = _prefixed(data, number)  # ids of each run apart from the others
+            elif number:
+                continue  # the same practitioners and organisations in every run
+            with (folder / path.name).open("ab") as out:
+                out.write(data)
+    return sum(batches)
+
+
+def _prefixed(data: bytes, number: int) -> bytes:
+    """``data`` with the generator's ids (and references to them) tagged with the run."""
+    tag = f"b{number}-".encode()
+    for word in (b"pat-", b"enc-", b"cond-", b"proc-", b"cov-", b"doc-enc-", b"obs-enc-"):
+        data = data.replace(b'"' + word, b'"' + tag + word).replace(b"/" + word, b"/" + tag + word)
+    return data
+
+
+def child_peak(folder: Path) -> None:
+    """(In a child process) read and code ``folder``; print encounters and peak RSS in MiB."""
+    seconds, encounters, claims = from_ndjson(folder)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"encounters": encounters, "claims": claims, "seconds": seconds,
+                      "peak_mib": peak}))  # fmt: skip
+
+
+def memory(sizes: list[int]) -> None:
+    print("memory: peak RSS of a process reading and coding the export (code sets included)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            folder = Path(tmp) / f"n{size}" / "export"
+            large_export(folder, size)
+            mib = sum(p.stat().st_size for p in folder.glob("*.ndjson")) / 2**20
+            done = subprocess.run(
+                [sys.executable, __file__, "--child", str(folder)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            figures = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"  {figures['encounters']:>8,} encounters ({mib:,.0f} MiB of NDJSON): "
+                  f"peak {figures['peak_mib']:,.0f} MiB, {figures['seconds']:,.0f} s CPU, "
+                  f"{figures['encounters'] / figures['seconds']:,.0f} encounters/s")  # fmt: skip
+
+
+def _timed(command: list[str]) -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{command[3:5]} failed ({done.returncode}): {done.stderr[-800:]}")
+    return seconds, json.loads(done.stdout)
+
+
+def end_to_end(patients: int) -> None:
+    print(f"end to end: the sandbox on loopback, {patients} patients, Claims to NDJSON")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        extra = ("--patients", str(patients))
+        with running_sandbox(folder / "sandbox.sqlite3", extra_args=extra) as base:
+            common = ["--server", base, "--source-id", "sb", "--json", "--concurrency", "16"]
+            cli = [sys.executable, "-m", "adapters.cli.main", "run"]
+            runs = {
+                "run --server": [*cli, *common, "--jobs-db", str(folder / "a.sqlite3"),
+                                 "--claims-to", str(folder / "a")],
+                "run --bulk": [*cli, "--bulk", *common, "--jobs-db", str(folder / "b.sqlite3"),
+                               "--claims-to", str(folder / "b")],
+            }  # fmt: skip
+            for name, command in runs.items():
+                seconds, summary = _timed(command)
+                jobs = summary["jobs"]
+                coded = int(jobs["done"]) + int(jobs["held"])
+                bulk = summary.get("bulk")
+                requests = (
+                    f"{bulk['export_requests']} requests for the export"
+                    if bulk
+                    else "~2 requests per encounter (gathering)"
+                )
+                print(f"  {name:14} {coded:6,} encounters in {seconds:6.1f} s = "
+                      f"{coded / seconds:7,.0f}/s; {requests}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("all", "speed", "memory", "e2e"), default="all")
+    parser.add_argument("--patients", type=int, default=3700)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--e2e-patients", type=int, default=300)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        child_peak(args.child)
+        return
+    print(f"nproc {os.cpu_count()} | Python {platform.python_version()} | "
+          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC | load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    if args.part in ("all", "speed"):
+        speed(args.patients, args.repeat)
+    if args.part in ("all", "memory"):
+        memory([args.small, args.large])
+    if args.part in ("all", "e2e"):
+        end_to_end(args.e2e_patients)
+
+
+if __name__ == "__main__":
+    main()
