@@ -321,11 +321,26 @@ def diagnosis_pointers(
         matched = [
             sequence
             for sequence, diagnosis in enumerate(diagnoses, start=1)
-            if diagnosis.source.reference in references or diagnosis.code in codes
+            if diagnosis.source.reference in references
+            or diagnosis.code in codes
+            or (diagnosis.changes and _folded_into(diagnosis, references, codes))
         ]
         if matched:
             return matched[:_MAX_POINTERS]
     return _FIRST_POINTERS[: len(diagnoses)]  # a fresh list: the Claim owns it
+
+
+def _folded_into(diagnosis: CodedLine, references: tuple[str, ...], codes: tuple[str, ...]) -> bool:
+    """Whether a reason was folded into ``diagnosis`` by an Official Guidelines rule.
+
+    A procedure done for a symptom the Guidelines leave off (a chest X-ray for the cough
+    of a pneumonia) points at the diagnosis that took the symptom's place.
+    """
+    return any(
+        source in references or code in codes
+        for change in diagnosis.changes
+        for source, code in zip(change.sources, change.codes, strict=True)
+    )
 
 
 _FIRST_POINTERS = list(range(1, _MAX_POINTERS + 1))

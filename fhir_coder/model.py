@@ -306,6 +306,10 @@ class GuidelineChange:
     citation: str
     replaced: tuple[str, ...] = ()
     note: str = ""
+    # The same replaced lines for machines: their sources (``Condition/1``) and codes
+    # (dotless), so a procedure done for a condition folded into this line points at it.
+    sources: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         came = f" (replaced {', '.join(self.replaced)})" if self.replaced else ""

@@ -25,10 +25,11 @@ from fhir_coder.model import (
     EncounterClass,
     Observation,
     PatientFacts,
+    Procedure,
     SourceRef,
 )
 from fhir_coder.provenance import GUIDELINE_POLICY, build_provenance
-from fhir_coder.systems import ICD10CM, SNOMED
+from fhir_coder.systems import CPT, ICD10CM, SNOMED
 
 from .conftest import TableCodeSet, office_visit
 
@@ -472,3 +473,27 @@ def test_the_claim_and_its_provenance_say_which_rule_made_a_diagnosis(codes, boo
     provenance = build_provenance(claim, result, recorded=created)
     Provenance.model_validate(provenance)
     assert provenance["policy"] == [f"{GUIDELINE_POLICY}DM-CKD"]
+
+
+def test_a_procedure_done_for_a_symptom_left_off_points_at_the_diagnosis_that_took_its_place(
+    codes, book
+):
+    ecg = Procedure(
+        SourceRef("Procedure/ecg"),
+        (Coding(CPT, "93000"),),
+        status="completed",
+        performed=date(2026, 1, 15),
+        reason_references=("Condition/cp",),
+    )
+    result = coded(
+        codes,
+        book,
+        dx("ha", "R51.9", 1),
+        dx("cp", "R07.9", 2),
+        dx("mi", "I21.4", 3),
+        procedures=(ecg,),
+    )
+    assert codes_of(result) == ["R519", "I214"]
+    claim = build_claim(result, (), created=datetime(2026, 1, 16, tzinfo=UTC))
+    (item,) = claim["item"]
+    assert item["diagnosisSequence"] == [2]

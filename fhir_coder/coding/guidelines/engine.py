@@ -113,7 +113,7 @@ class _Encounter:
         )
         if not checked.usable or checked.release == "unverified":
             return None
-        change = GuidelineChange(rule.id, rule.citation, tuple(_named(r) for r in replaced), note)
+        change = _change(rule, replaced, note)
         return replace(
             base,
             code=code,
@@ -138,9 +138,20 @@ def _named(line: CodedLine) -> str:
     return f"{shown(line.system, line.code)} from {line.source.reference}"
 
 
+def _change(rule: Rule, replaced: Iterable[CodedLine], note: str) -> GuidelineChange:
+    lines = tuple(replaced)
+    return GuidelineChange(
+        rule.id,
+        rule.citation,
+        tuple(_named(r) for r in lines),
+        note,
+        sources=tuple(r.source.reference for r in lines),
+        codes=tuple(r.code for r in lines),
+    )
+
+
 def _noted(line: CodedLine, rule: Rule, replaced: Iterable[CodedLine], note: str) -> CodedLine:
-    change = GuidelineChange(rule.id, rule.citation, tuple(_named(r) for r in replaced), note)
-    return replace(line, changes=(*line.changes, change))
+    return replace(line, changes=(*line.changes, _change(rule, replaced, note)))
 
 
 def apply_guidelines(
