@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated REAL NOT NULL,
     not_before REAL NOT NULL DEFAULT 0,
     lease_until REAL NOT NULL DEFAULT 0,
-    patient TEXT NOT NULL DEFAULT ''
+    patient TEXT NOT NULL DEFAULT '',
+    fence INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs (source, encounter_id, version)
     WHERE version != '';
@@ -114,6 +115,7 @@ class Job:
     not_before: float
     lease_until: float
     patient: str = ""  # the Encounter's subject id when the trigger said it (a gathering hint)
+    fence: int = 0  # raised by every claim: the claim's owner proves itself with it
 
 
 def _order(version: str) -> int | None:
@@ -145,6 +147,8 @@ class JobLedger:
         columns = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
         if "patient" not in columns:  # a ledger file written before the column existed
             self._db.execute("ALTER TABLE jobs ADD COLUMN patient TEXT NOT NULL DEFAULT ''")
+        if "fence" not in columns:  # before claims had owners
+            self._db.execute("ALTER TABLE jobs ADD COLUMN fence INTEGER NOT NULL DEFAULT 0")
         self._lock = threading.Lock()
         # the work items of encounters that need a person, in the same file and transactions
         self.work = SqliteWorkItems(self._db, self._lock)
@@ -260,17 +264,23 @@ class JobLedger:
             job_id = min(ids)
             db.execute(
                 "UPDATE jobs SET state = ?, attempts = attempts + 1, lease_until = ?, "
-                "updated = ? WHERE id = ?",
+                "updated = ?, fence = fence + 1 WHERE id = ?",
                 (JobState.RUNNING.value, now + lease_seconds, now, job_id),
             )
             return self._get(db, job_id)
 
-    def extend(self, job_id: int, *, lease_seconds: float) -> None:
-        """Renew a running job's lease: its worker is alive and still at it."""
+    def extend(self, job_id: int, *, lease_seconds: float, fence: int | None = None) -> bool:
+        """Renew a running job's lease: its worker is alive and still at it.
+
+        ``fence`` (the claimed job's): False when another worker claimed it since, its
+        lease having run out; the later owner's lease stands.
+        """
         with self._write() as db:
-            db.execute(
+            return _fenced(
+                db,
                 "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = ?",
-                (time.time() + lease_seconds, job_id, JobState.RUNNING.value),
+                [time.time() + lease_seconds, job_id, JobState.RUNNING.value],
+                fence,
             )
 
     def settle_version(self, job: Job, version: str) -> bool:
@@ -321,33 +331,53 @@ class JobLedger:
         outcome: str = "",
         claim_id: str = "",
         error: str = "",
-    ) -> None:
-        """Record how a job ended (done, held, failed or parked)."""
-        with self._write() as db:
-            self._set(db, job_id, state, outcome=outcome, claim_id=claim_id, error=error)
+        fence: int | None = None,
+    ) -> bool:
+        """Record how a job ended (done, held, failed or parked).
 
-    def retry_later(self, job_id: int, *, delay: float, error: str, attempt: bool = True) -> None:
+        ``fence`` (the claimed job's): False, and nothing recorded, when another worker
+        claimed the job since (this one's lease ran out): the later owner records it.
+        """
+        with self._write() as db:
+            return self._set(
+                db, job_id, state, outcome=outcome, claim_id=claim_id, error=error, fence=fence
+            )
+
+    def retry_later(
+        self,
+        job_id: int,
+        *,
+        delay: float,
+        error: str,
+        attempt: bool = True,
+        fence: int | None = None,
+    ) -> bool:
         """Put a failed job back in the queue, not before ``delay`` seconds from now.
 
         ``attempt`` false gives back the attempt its claim counted: the job was not tried
-        (another writer held its Claim, ``busy``), so waiting must not park it.
+        (another writer held its Claim, ``busy``), so waiting must not park it. ``fence``
+        as for :meth:`finish`.
         """
         now = time.time()
         with self._write() as db:
-            db.execute(
+            return _fenced(
+                db,
                 "UPDATE jobs SET state = ?, not_before = ?, lease_until = 0, last_error = ?, "
                 "updated = ?, attempts = MAX(attempts - ?, 0) WHERE id = ?",
-                (JobState.QUEUED.value, now + delay, error, now, 0 if attempt else 1, job_id),
+                [JobState.QUEUED.value, now + delay, error, now, 0 if attempt else 1, job_id],
+                fence,
             )
 
-    def release(self, job_id: int) -> None:
+    def release(self, job_id: int, *, fence: int | None = None) -> bool:
         """Hand a running job back untried (a graceful stop): queued at once, no attempt."""
         now = time.time()
         with self._write() as db:
-            db.execute(
+            return _fenced(
+                db,
                 "UPDATE jobs SET state = ?, not_before = 0, lease_until = 0, updated = ?, "
                 "attempts = MAX(attempts - 1, 0) WHERE id = ? AND state = ?",
-                (JobState.QUEUED.value, now, job_id, JobState.RUNNING.value),
+                [JobState.QUEUED.value, now, job_id, JobState.RUNNING.value],
+                fence,
             )
 
     def retry(self, job_id: int | None = None) -> int:
@@ -374,11 +404,14 @@ class JobLedger:
         outcome: str = "",
         claim_id: str = "",
         error: str = "",
-    ) -> None:
-        db.execute(
+        fence: int | None = None,
+    ) -> bool:
+        return _fenced(
+            db,
             "UPDATE jobs SET state = ?, outcome = ?, claim_id = ?, last_error = ?, "
             "lease_until = 0, updated = ? WHERE id = ?",
-            (state.value, outcome, claim_id, error, time.time(), job_id),
+            [state.value, outcome, claim_id, error, time.time(), job_id],
+            fence,
         )
 
     @staticmethod
@@ -476,4 +509,13 @@ def _job(row: sqlite3.Row) -> Job:
         not_before=float(row["not_before"]),
         lease_until=float(row["lease_until"]),
         patient=str(row["patient"]),
+        fence=int(row["fence"]),
     )
+
+
+def _fenced(db: sqlite3.Connection, sql: str, params: list[object], fence: int | None) -> bool:
+    """Update one job, for the claim ``fence`` names only (None: any); whether it did."""
+    if fence is not None:
+        sql += " AND fence = ?"
+        params = [*params, fence]
+    return db.execute(sql, params).rowcount == 1

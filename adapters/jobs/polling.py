@@ -9,6 +9,7 @@ file, so a restarted watcher goes on where it stopped.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -57,7 +58,7 @@ async def poll_once(
 ) -> PollResult:
     """Queue every finished encounter updated since the checkpoint (less the overlap)."""
     name = checkpoint_name(source)
-    stored = ledger.checkpoint(name) or since
+    stored = await asyncio.to_thread(ledger.checkpoint, name) or since
     query = Query("Encounter").where(status="finished", _sort="_lastUpdated").limit(200)
     query = query.elements(["id", "meta", "subject"])
     latest = _instant(stored) if stored else None
@@ -69,7 +70,8 @@ async def poll_once(
     async for encounter in fhir.search(query):
         seen += 1
         meta = encounter.get("meta") or {}
-        said = ledger.enqueue(
+        said = await asyncio.to_thread(  # the ledger's lock and disk, off the event loop
+            ledger.enqueue,
             source,
             str(encounter["id"]),
             str(meta.get("versionId") or ""),
@@ -82,6 +84,6 @@ async def poll_once(
         if updated is not None and (latest is None or updated > latest):
             latest = updated
     checkpoint = _format(latest) if latest is not None else None
-    if checkpoint is not None and checkpoint != ledger.checkpoint(name):
-        ledger.set_checkpoint(name, checkpoint)
+    if checkpoint is not None and checkpoint != await asyncio.to_thread(ledger.checkpoint, name):
+        await asyncio.to_thread(ledger.set_checkpoint, name, checkpoint)
     return PollResult(seen, queued, checkpoint)

@@ -109,7 +109,7 @@ class WorkerPool:
         try:
             await self._process(job)
         except asyncio.CancelledError:
-            self.ledger.release(job.id)  # on the way out: a quick local update, done now
+            self.ledger.release(job.id, fence=job.fence)  # on the way out: quick, done now
             raise
         except Exception as exc:  # noqa: BLE001 - no job's failure, whatever it is, ends a worker
             _log.warning("job %d failed: %s", job.id, describe(exc))
@@ -119,10 +119,15 @@ class WorkerPool:
     async def _process(self, job: Job) -> None:
         if job.attempts > self.settings.max_attempts:
             reason = job.last_error or "the worker stopped while processing it"
-            await asyncio.to_thread(
-                self.ledger.finish, job.id, JobState.PARKED, outcome="parked", error=reason
+            parked = await asyncio.to_thread(
+                self.ledger.finish,
+                job.id,
+                JobState.PARKED,
+                outcome="parked",
+                error=reason,
+                fence=job.fence,
             )
-            self._after(job, None, JobState.PARKED)
+            self._after(job, None, JobState.PARKED if parked else None)
             return
         if not job.version:
             version = await self._current_version(job)
@@ -149,7 +154,9 @@ class WorkerPool:
         while True:
             await asyncio.sleep(lease / 3)
             try:
-                await asyncio.to_thread(self.ledger.extend, job.id, lease_seconds=lease)
+                await asyncio.to_thread(
+                    self.ledger.extend, job.id, lease_seconds=lease, fence=job.fence
+                )
             except Exception as exc:  # noqa: BLE001 - tried again next third; the job goes on
                 _log.warning("could not renew the lease of job %d: %s", job.id, describe(exc))
 
@@ -157,10 +164,15 @@ class WorkerPool:
         """The Encounter's versionId now (for a notification that named none)."""
         source = self.pipeline.source
         if source is None:  # encounters from files always carry their version
-            await asyncio.to_thread(
-                self.ledger.finish, job.id, JobState.FAILED, outcome="failed", error="no version"
+            failed = await asyncio.to_thread(
+                self.ledger.finish,
+                job.id,
+                JobState.FAILED,
+                outcome="failed",
+                error="no version",
+                fence=job.fence,
             )
-            self._after(job, None, JobState.FAILED)
+            self._after(job, None, JobState.FAILED if failed else None)
             return None
         try:
             encounter = await source.read("Encounter", job.encounter_id)
@@ -189,17 +201,18 @@ class WorkerPool:
         # the work item first: a job is finished only once what a person needs is kept
         record_outcome(self.ledger.work, job, result, self.pipeline.coding)
         claim_id = str((result.claim or {}).get("id", ""))
+        mine = job.fence  # a job another worker took over (a lapsed lease) is theirs to record
         if result.outcome in (Outcome.WRITTEN, Outcome.BUILT):
-            self.ledger.finish(
-                job.id, JobState.DONE, outcome=result.outcome.value, claim_id=claim_id
+            done = self.ledger.finish(
+                job.id, JobState.DONE, outcome=result.outcome.value, claim_id=claim_id, fence=mine
             )
-            return JobState.DONE, wake
+            return (JobState.DONE if done else None), wake
         if result.outcome is Outcome.HELD:
-            self.ledger.finish(job.id, JobState.HELD, outcome="held")
-            return JobState.HELD, wake
+            held = self.ledger.finish(job.id, JobState.HELD, outcome="held", fence=mine)
+            return (JobState.HELD if held else None), wake
         if result.outcome is Outcome.BUSY:  # another writer has the Claim now: not an attempt
             delay = self.settings.retry_base_seconds
-            self.ledger.retry_later(job.id, delay=delay, error="busy", attempt=False)
+            self.ledger.retry_later(job.id, delay=delay, error="busy", attempt=False, fence=mine)
             return None, wake
         if result.error is not None:
             return self._failed(job, result.error), wake
@@ -207,22 +220,24 @@ class WorkerPool:
 
     def _failed(self, job: Job, error: BaseException) -> JobState | None:
         """Record a failure (in a thread): failed, parked, or None when retried later."""
-        text = describe(error)
-        if is_conflict(error):  # someone else changed the Claim: left for a person
-            self.ledger.finish(job.id, JobState.FAILED, outcome="conflict", error=text)
-            return JobState.FAILED
-        if not retryable(error):
-            self.ledger.finish(job.id, JobState.FAILED, outcome="failed", error=text)
-            return JobState.FAILED
+        text, mine = describe(error), job.fence
+        if is_conflict(error) or not retryable(error):  # a conflict is left for a person
+            outcome = "conflict" if is_conflict(error) else "failed"
+            failed = self.ledger.finish(
+                job.id, JobState.FAILED, outcome=outcome, error=text, fence=mine
+            )
+            return JobState.FAILED if failed else None
         if job.attempts >= self.settings.max_attempts:
             reason = f"{job.attempts} attempts; last: {text}"
-            self.ledger.finish(job.id, JobState.PARKED, outcome="parked", error=reason)
-            return JobState.PARKED
+            parked = self.ledger.finish(
+                job.id, JobState.PARKED, outcome="parked", error=reason, fence=mine
+            )
+            return JobState.PARKED if parked else None
         delay = min(
             self.settings.retry_max_seconds,
             self.settings.retry_base_seconds * 2 ** (job.attempts - 1),
         )
-        self.ledger.retry_later(job.id, delay=delay, error=text)
+        self.ledger.retry_later(job.id, delay=delay, error=text, fence=mine)
         return None
 
     def _after(self, job: Job, result: EncounterResult | None, state: JobState | None) -> None:

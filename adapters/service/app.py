@@ -127,7 +127,8 @@ def create_service(
     @app.get("/metrics", tags=["health"])
     async def prometheus() -> Response:
         """Prometheus metrics."""
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+        text = await asyncio.to_thread(metrics.render)  # the queue depth is a ledger query
+        return Response(text, media_type="text/plain; version=0.0.4")
 
     return app
 

@@ -199,7 +199,9 @@ def cds_router(
                         status_code=400, detail="the Encounter is not the context's patient's"
                     )
                 patient = subject or patient
-        said = intake.accept(request.context.encounterId, version, "cds-hooks", patient=patient)
+        said = await intake.accept(
+            request.context.encounterId, version, "cds-hooks", patient=patient
+        )
         source = {"label": "fhir-coder"}
         summary = (
             "Coding queued: the claim will be written shortly."

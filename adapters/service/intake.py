@@ -1,9 +1,10 @@
 """From a trigger to the ledger: enqueue, wake the workers, and recover missed events.
 
 Every route of the service ends here and nothing here processes an encounter: the
-notification's answer waits only for a SQLite insert. Recoveries that need the FHIR
-server (a re-query for a notification without payload, ``$events`` after a gap in a
-backport Subscription's event numbers) run as background tasks.
+notification's answer waits only for a SQLite insert, made in a thread so that the event
+loop (every other request, the workers) never waits on the ledger's lock or its disk.
+Recoveries that need the FHIR server (a re-query for a notification without payload,
+``$events`` after a gap in a backport Subscription's event numbers) run as background tasks.
 """
 
 from __future__ import annotations
@@ -49,15 +50,20 @@ class Intake:
         self._polling = False  # one re-query at a time, however many notifications ask
         self._poll_again: str | None = None  # the trigger of a re-query asked for meanwhile
 
-    def accept(
+    async def accept(
         self, encounter_id: str, version: str, trigger: str, *, patient: str = ""
     ) -> Enqueued:
         """Queue one encounter (idempotent) and wake the workers.
 
         ``patient``: the subject's id when the trigger carried it (a gathering hint).
         """
-        said = self.ledger.enqueue(
-            self.source, encounter_id, version, trigger=trigger, patient=patient
+        said = await asyncio.to_thread(
+            self.ledger.enqueue,
+            self.source,
+            encounter_id,
+            version,
+            trigger=trigger,
+            patient=patient,
         )
         self.metrics.notifications.labels(trigger=trigger, result=said.value).inc()
         if said is Enqueued.QUEUED and self.wake is not None:
@@ -94,27 +100,28 @@ class Intake:
         finally:
             self._polling = False
 
-    def backport(self, bundle: dict[str, Any]) -> Notification | None:
+    async def backport(self, bundle: dict[str, Any]) -> Notification | None:
         """Take a backport notification: queue its focus, and recover any events missed."""
         notification = read_notification(bundle)
         if notification is None:
             return None
         trigger = f"backport-{notification.kind or 'unknown'}"
         for focus in notification.focus:
-            self.accept(focus.encounter_id, focus.version, trigger, patient=focus.patient)
-        self._check_gap(notification)
+            await self.accept(focus.encounter_id, focus.version, trigger, patient=focus.patient)
+        await self._check_gap(notification)
         return notification
 
-    def _check_gap(self, notification: Notification) -> None:
+    async def _check_gap(self, notification: Notification) -> None:
         """Compare the event numbers with the last one seen; recover the ones missing."""
         if not notification.subscription or notification.kind == "handshake":
             return
         name = f"backport:{self.source}:{notification.subscription}"
-        last = int(self.ledger.checkpoint(name) or "0")
+        stored = await asyncio.to_thread(self.ledger.checkpoint, name)
+        last = int(stored or "0")
         numbers = sorted(notification.event_numbers)
         newest = max([*numbers, notification.events_since_start or 0])
         if newest < last:  # the server's count started again (a restart): look again
-            self.ledger.set_checkpoint(name, str(newest))
+            await asyncio.to_thread(self.ledger.set_checkpoint, name, str(newest))
             self.metrics.notifications.labels(trigger="backport", result="reset").inc()
             self._requery("backport-recovery")
             return
@@ -125,7 +132,7 @@ class Intake:
             self.metrics.notifications.labels(trigger="backport", result="gap").inc()
             self._background(self._recover(notification.subscription, expected_first, until))
         if newest > last:
-            self.ledger.set_checkpoint(name, str(newest))
+            await asyncio.to_thread(self.ledger.set_checkpoint, name, str(newest))
 
     async def _recover(self, subscription: str, since: int, until: int) -> None:
         """Ask ``$events`` for the missed numbers; when that fails, re-query instead."""
@@ -146,7 +153,7 @@ class Intake:
             self._requery("backport-recovery")
             return
         for focus in recovered.focus:
-            self.accept(focus.encounter_id, focus.version, "backport-recovery")
+            await self.accept(focus.encounter_id, focus.version, "backport-recovery")
 
     async def _poll(self, trigger: str) -> None:
         if self.fhir is None:

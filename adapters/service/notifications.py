@@ -60,7 +60,7 @@ def notification_router(intake: Intake, check: TokenCheck) -> APIRouter:
             return JSONResponse({"result": "not-finished"}, status_code=200)
         version = valid_id(str((resource.get("meta") or {}).get("versionId") or ""))
         patient = subject_patient_id(resource)
-        return _answer(intake.accept(encounter_id, version, "rest-hook", patient=patient))
+        return _answer(await intake.accept(encounter_id, version, "rest-hook", patient=patient))
 
     @router.post("", status_code=202)
     async def notify(
@@ -71,7 +71,7 @@ def notification_router(intake: Intake, check: TokenCheck) -> APIRouter:
             if not intake.requery("rest-hook-empty"):
                 raise HTTPException(status_code=412, detail="no FHIR server to re-query")
             return JSONResponse({"result": "requery"}, status_code=202)
-        notification = intake.backport(body)
+        notification = await intake.backport(body)
         if notification is None:
             raise HTTPException(
                 status_code=400, detail="expected a Subscriptions Backport history Bundle"

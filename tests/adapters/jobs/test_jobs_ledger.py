@@ -160,3 +160,19 @@ def test_a_ledger_file_from_before_the_patient_hint_opens_and_keeps_its_jobs(tmp
         first, second = ledger.claim(source=SRC), ledger.claim(source=SRC)
     assert (first.encounter_id, first.patient) == ("e1", "")
     assert (second.encounter_id, second.patient) == ("e2", "p2")
+
+
+def test_a_worker_whose_lease_ran_out_cannot_record_over_the_job_taken_over(tmp_path):
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        ledger.enqueue("sb", "enc-1", "1")
+        slow = ledger.claim(lease_seconds=-1)  # its lease runs out at once
+        taker = ledger.claim(lease_seconds=60)
+        assert (slow.id, taker.id) == (taker.id, slow.id)
+        assert taker.fence > slow.fence
+        assert not ledger.extend(slow.id, lease_seconds=60, fence=slow.fence)
+        assert not ledger.finish(slow.id, JobState.FAILED, error="late", fence=slow.fence)
+        assert not ledger.retry_later(slow.id, delay=0, error="late", fence=slow.fence)
+        assert not ledger.release(slow.id, fence=slow.fence)
+        assert ledger.get(taker.id).state is JobState.RUNNING
+        assert ledger.finish(taker.id, JobState.DONE, outcome="written", fence=taker.fence)
+        assert ledger.get(taker.id).state is JobState.DONE
