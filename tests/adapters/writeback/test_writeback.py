@@ -1,14 +1,18 @@
 """Writing Claims back through the pipeline: Provenance, Tasks, recoding and replacement."""
 
+import httpx
 import pytest
 
+from adapters.fhir.client import FhirClient
 from adapters.pipeline import Outcome, Pipeline
 from adapters.writeback.claim_ledger import ClaimLedger
 from adapters.writeback.claim_writer import ClaimChangedError, ClaimWriter, DraftPolicy, WriteAction
 from adapters.writeback.destinations import FhirDestination
+from fhir_coder.errors import FhirTransportError
 from fhir_coder.provenance import provenance_id_for
 from fhir_coder.systems import ICD10CM
 from fhir_coder.task import task_id_for
+from tests.adapters.conftest import ASGI_BASE
 
 ENCOUNTER = "enc-0001-1"
 
@@ -217,3 +221,63 @@ async def test_a_draft_claim_gets_a_task_for_a_coder_and_can_be_held_instead(asg
     assert fixed.receipt.action is WriteAction.UPDATED
     task = await asgi_fhir.read("Task", task_id_for(result.claim["id"]))
     assert task["status"] == "completed"
+
+
+class LosesFirstAnswer(httpx.AsyncBaseTransport):
+    """Carries every request to the server, but loses the answer of the first create.
+
+    The server did the work; the client sees a dropped connection: the one failure shape
+    a real server cannot be asked for, so it is made here around the real sandbox.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.posts, self.lost = inner, 0, False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        creates = b"ifNoneExist" in request.content or "if-none-exist" in request.headers
+        if request.method == "POST" and creates:
+            self.posts += 1
+            if not self.lost:
+                self.lost = True
+                await response.aread()
+                raise httpx.ReadError("connection dropped", request=request)
+        return response
+
+
+async def test_conditional_create_reads_the_match_updates_with_if_match_and_adds_no_provenance(
+    asgi_fhir, coding, seeded_app
+):
+    def writer():  # a new process each time: its own, empty ledger
+        return ClaimWriter(FhirDestination(asgi_fhir, client_ids=False))
+
+    first = await Pipeline(asgi_fhir, coding, writer=writer()).process(ENCOUNTER)
+    assert first.receipt.action is WriteAction.CREATED
+    server_id = first.receipt.server_id
+    same = await Pipeline(asgi_fhir, coding, writer=writer()).process(ENCOUNTER)
+    assert (same.receipt.action, same.receipt.server_id) == (WriteAction.UNCHANGED, server_id)
+    assert await asgi_fhir.count("Provenance") == 1  # nothing sent for an unchanged Claim
+
+    await asgi_fhir.update(condition("recode-7", "J20.9"))
+    recoded = await Pipeline(asgi_fhir, coding, writer=writer()).process(ENCOUNTER)
+    assert recoded.receipt.action is WriteAction.UPDATED  # not "unchanged" while it is not
+    stored = await asgi_fhir.read("Claim", server_id)
+    assert stored["meta"]["versionId"] == "2"
+    assert "J20.9" in str(stored["diagnosis"])
+    assert await asgi_fhir.count("Claim") == 1
+
+
+async def test_a_conditional_create_whose_answer_was_lost_is_found_not_sent_again(
+    seeded_app, coding
+):
+    lossy = LosesFirstAnswer(httpx.ASGITransport(app=seeded_app))
+    async with FhirClient(ASGI_BASE, transport=lossy) as fhir:
+        writer = ClaimWriter(FhirDestination(fhir, client_ids=False))
+        pipeline = Pipeline(fhir, coding, writer=writer)
+        lost = await pipeline.process(ENCOUNTER)
+        assert isinstance(lost.error, FhirTransportError)
+        assert lossy.posts == 1  # not resent blind: a second create could duplicate it
+        again = await pipeline.process(ENCOUNTER)  # the job's next attempt
+        assert again.receipt.action is WriteAction.UNCHANGED
+        assert lossy.posts == 1  # found by its identifier: nothing written twice
+        assert await fhir.count("Claim") == await fhir.count("Provenance") == 1
