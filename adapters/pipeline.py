@@ -19,12 +19,13 @@ from adapters.claim_options import default_claim_options
 from adapters.coding_setup import CodingSetup
 from adapters.fhir.client import FhirClient, count_round_trips
 from adapters.fhir.references import subject_patient_id
+from adapters.fhir.rounds import ReadAlong
 from adapters.gathering.gather import gather_encounter
 from adapters.processing import code_and_build
 from adapters.writeback.claim_writer import ClaimWriter, WriteAction, WriteReceipt
 from adapters.writeback.conformance import check_r4
 from adapters.writeback.destinations import FhirDestination
-from fhir_coder.claim import ClaimOptions
+from fhir_coder.claim import ClaimOptions, claim_id_of
 from fhir_coder.errors import CodingError, ConfigurationError, FhirError
 from fhir_coder.model import CodedEncounter, Encounter
 from fhir_coder.outcome import Issue
@@ -132,11 +133,17 @@ class Pipeline:
         return result
 
     async def _process(self, encounter_id: str, patient_hint: str) -> EncounterResult:
+        along = None
         if self.gatherer is not None:
             encounter = await self.gatherer(encounter_id, patient_hint=patient_hint)
         elif self.source is not None:
+            along = await self._claim_along(self.source, encounter_id)
             encounter = await gather_encounter(
-                self.source, encounter_id, source_id=self.source_id, patient_hint=patient_hint
+                self.source,
+                encounter_id,
+                source_id=self.source_id,
+                patient_hint=patient_hint,
+                along=along,
             )
         else:  # pragma: no cover - __post_init__ refuses a pipeline with neither
             raise AssertionError("no source")
@@ -162,7 +169,7 @@ class Pipeline:
         writer = self.writer
         if writer is None:  # pragma: no cover - __post_init__ always sets one
             raise AssertionError("no writer")
-        receipt = await writer.write(claim, coded, issues, created=created)
+        receipt = await writer.write(claim, coded, issues, created=created, along=along)
         if receipt.action is WriteAction.HELD:
             return EncounterResult(
                 encounter_id, Outcome.HELD, coded=coded, issues=issues, receipt=receipt
@@ -176,6 +183,13 @@ class Pipeline:
             write_status=receipt.status,
             receipt=receipt,
         )
+
+    async def _claim_along(self, source: FhirClient, encounter_id: str) -> ReadAlong | None:
+        """The encounter's Claim, to be read with it when it goes back to the same server."""
+        if not self.write or self.writer is None:
+            return None
+        name = self.source_id or source.base_url
+        return await self.writer.read_along(claim_id_of(name, f"Encounter/{encounter_id}"), source)
 
     async def process_finished(self, *, concurrency: int = 8) -> AsyncIterator[EncounterResult]:
         """Process every finished encounter on the source, ``concurrency`` at a time.

@@ -58,6 +58,7 @@ __all__ = [
     "as_replacement",
     "build_claim",
     "claim_id_for",
+    "claim_id_of",
     "diagnosis_codes",
     "group_drg",
 ]
@@ -102,7 +103,16 @@ def claim_id_for(encounter: Encounter, revision: int = 0) -> str:
     like (Epic's ids alone exceed 64 characters) and says nothing about the patient.
     A replacement claim (``revision`` 1, 2...) adds ``-r<revision>``.
     """
-    key = f"{encounter.source_id.rstrip('/')}|{encounter.reference}"
+    return claim_id_of(encounter.source_id, encounter.reference, revision)
+
+
+def claim_id_of(source_id: str, encounter_reference: str, revision: int = 0) -> str:
+    """:func:`claim_id_for` from the source's name and ``Encounter/{id}`` alone.
+
+    Known before the encounter is read, so the write-back can ask for the Claim in the
+    same round trip as the encounter.
+    """
+    key = f"{source_id.rstrip('/')}|{encounter_reference}"
     base = "fc-" + hashlib.sha256(key.encode()).hexdigest()[:40]
     return f"{base}-r{revision}" if revision else base
 

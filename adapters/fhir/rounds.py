@@ -24,6 +24,7 @@ from fhir_coder.errors import FhirError, FhirResponseError
 
 __all__ = [
     "GatherSession",
+    "ReadAlong",
     "as_literal",
     "fetch_plain",
     "resolved",
@@ -32,6 +33,21 @@ __all__ = [
 ]
 
 _BATCH_REFUSED = frozenset({400, 404, 405, 415, 501})  # "no batches here", whatever /metadata says
+
+
+@dataclass(slots=True)
+class ReadAlong:
+    """One more read for the first round, asked by a room that is not gathering.
+
+    The write-back must see a Claim its ledger does not know before writing it; on a
+    server that is both source and destination, that read rides in the round that reads
+    the Encounter, costing no round trip of its own. ``answer`` is the resource (or
+    searchset), the error it met, or None when the round could not carry it (a server
+    gathered without batches): the caller then reads it itself.
+    """
+
+    url: str
+    answer: dict[str, Any] | FhirError | None = None
 
 
 @dataclass(slots=True)

@@ -27,7 +27,14 @@ from adapters.fhir.references import (
     resource_key,
     subject_patient_id,
 )
-from adapters.fhir.rounds import GatherSession, as_literal, resolved, run_round, session_for
+from adapters.fhir.rounds import (
+    GatherSession,
+    ReadAlong,
+    as_literal,
+    resolved,
+    run_round,
+    session_for,
+)
 from adapters.fhir.search import Query
 from adapters.gathering.assembly import assemble_encounter, last_day
 from adapters.gathering.listing import listed_diagnoses, listed_plans
@@ -42,6 +49,8 @@ from fhir_coder.model import Encounter
 from fhir_coder.outcome import Issue
 
 __all__ = ["GatherSession", "gather_encounter", "session_for", "split_reference"]
+
+_ALONG = "read-along"  # the name a caller's extra read answers to in round one
 
 _PAGE = "200"  # entries per page asked for: one page holds any real encounter's conditions
 _NPI = "http://hl7.org/fhir/sid/us-npi"
@@ -254,7 +263,11 @@ async def _by_patient_round(
 
 
 async def _firstrun_round(
-    session: GatherSession, encounter_id: str, issues: list[Issue], patient_hint: str = ""
+    session: GatherSession,
+    encounter_id: str,
+    issues: list[Issue],
+    patient_hint: str = "",
+    along: ReadAlong | None = None,
 ) -> tuple[
     dict[str, Any],
     list[dict[str, Any]],
@@ -264,11 +277,10 @@ async def _firstrun_round(
 ]:
     """The Encounter, its Conditions, Procedures, drugs and BMI Observations, in one round.
 
-    By batch, by include, or plainly.
-
-    With a ``patient_hint`` (the subject id a trigger carried) the patient and their
-    Coverage ride along in the same round, so a patient not seen before costs no second
-    round for them.
+    By batch, by include, or plainly. With a ``patient_hint`` (the subject id a trigger
+    carried) the patient and their Coverage ride along in the same round, so a patient not
+    seen before costs no second round for them. ``along`` rides in a batch round too (left
+    unanswered otherwise).
     """
     strategy = await session.decide()
     base = session.fhir.base_url
@@ -280,12 +292,15 @@ async def _firstrun_round(
     elif strategy.include and not strategy.batch:
         first = await _first_round_by_include(session, encounter_id, searches)
     else:
+        extra = {_ALONG: (along.url, False)} if along is not None and strategy.batch else {}
         first = await run_round(
             session,
-            {"Encounter": (enc, False), **searches},
+            {"Encounter": (enc, False), **searches, **extra},
             _hinted_fetches(patient_hint, base),
             batch=strategy.batch,
         )
+        if extra and along is not None:
+            along.answer = first[_ALONG]
     resource = _checked_encounter(first["Encounter"], f"{base}/{reference}")
     for name in ("Condition", "Procedure", _MEDICATIONS):
         answer = first.get(name)
@@ -353,6 +368,7 @@ async def gather_encounter(
     source_id: str | None = None,
     session: GatherSession | None = None,
     patient_hint: str = "",
+    along: ReadAlong | None = None,
 ) -> Encounter:
     """The encounter ``encounter_id`` with its patient, diagnoses, procedures and coverage.
 
@@ -367,7 +383,8 @@ async def gather_encounter(
     ``patient_hint`` is the subject's id when the trigger carried the Encounter (see
     :func:`adapters.fhir.references.subject_patient_id`): round one then asks for the patient
     and their Coverage too; the Encounter read decides, so a wrong hint costs only reads.
-    Raises ``FhirNotFoundError`` when the encounter does not exist, ``CodingError``
+    ``along`` is one more read for round one (the write-back's Claim), answered there on a
+    batch server. Raises ``FhirNotFoundError`` when the encounter does not exist, ``CodingError``
     when it has no patient that can be read, and ``FhirError`` when its conditions,
     procedures or coverage cannot be searched.
     """
@@ -376,7 +393,7 @@ async def gather_encounter(
     issues: list[Issue] = []
     base = fhir.base_url
     resource, conditions, procedures, medications, measured = await _firstrun_round(
-        session, encounter_id, issues, patient_hint
+        session, encounter_id, issues, patient_hint, along
     )
     conditions = _own(conditions, reference, base, issues)
     procedures = _own(procedures, reference, base, issues)

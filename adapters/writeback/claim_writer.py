@@ -30,6 +30,8 @@ from typing import Any, Final
 
 import orjson
 
+from adapters.fhir.client import FhirClient
+from adapters.fhir.rounds import ReadAlong
 from adapters.writeback.claim_ledger import ClaimLedger, LedgerEntry
 from adapters.writeback.destinations import ClaimWrite, Destination, Found, Written
 from fhir_coder.claim import as_replacement
@@ -144,6 +146,15 @@ class ClaimWriter:
         """Check the destination (its CapabilityStatement, its folder) before any write."""
         await self.destination.check()
 
+    async def read_along(self, claim_id: str, source: FhirClient) -> ReadAlong | None:
+        """The look-up of ``claim_id`` to make in gathering's first round, when it can be.
+
+        Where Claims go back to the server encounters come from, the Claim is read in the
+        round that reads the Encounter: looking before writing costs no round trip.
+        """
+        await self.destination.check()
+        return self.destination.read_along(claim_id, source)
+
     async def write(
         self,
         claim: dict[str, Any],
@@ -152,9 +163,11 @@ class ClaimWriter:
         *,
         created: datetime,
         author: dict[str, Any] | None = None,
+        along: ReadAlong | None = None,
     ) -> WriteReceipt:
         """Write ``claim`` (built from ``coded`` with ``issues``) unless nothing changed.
 
+        ``along``: the Claim read in gathering's round (:meth:`read_along`), if it was.
         ``author``: the person who finished the coding (the workbench's coder), named in
         the Provenance (``fhir_coder.provenance.build_provenance``).
         """
@@ -170,7 +183,7 @@ class ClaimWriter:
         try:
             async with self._renewing(where, key, held.fence):
                 receipt, entry = await self._write(
-                    claim, coded, issues, held.entry, created=created, author=author
+                    claim, coded, issues, held.entry, created=created, author=author, along=along
                 )
         except BaseException:
             # on the way out of a failure or a cancellation: a quick local update, done now
@@ -207,6 +220,7 @@ class ClaimWriter:
         *,
         created: datetime,
         author: dict[str, Any] | None = None,
+        along: ReadAlong | None = None,
     ) -> tuple[WriteReceipt, LedgerEntry | None]:
         where = self.destination.name
         digest = content_hash(claim)
@@ -234,7 +248,7 @@ class ClaimWriter:
             )
 
         if not server_id:  # nothing known on the destination: look before writing
-            found = await self.destination.find_claim(str(claim["id"]))
+            found = await self.destination.find_claim(str(claim["id"]), along)
             if found is not None:
                 self._judge(found, claim, known_version="")
                 if _same_claim(found.claim, claim):

@@ -24,15 +24,22 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 from uuid import uuid4
 
 from adapters.fhir.capabilities import ServerCapabilities, read_capabilities
 from adapters.fhir.client import FhirClient
 from adapters.fhir.profiles import VendorProfile, choose_strategy, detect_profile
+from adapters.fhir.rounds import ReadAlong
 from adapters.fhir.writes import transaction, weak_etag
 from adapters.writeback.ndjson import NdjsonFile
 from fhir_coder.claim import CLAIM_IDENTIFIER_SYSTEM
-from fhir_coder.errors import ConfigurationError, FhirResponseError
+from fhir_coder.errors import (
+    ConfigurationError,
+    FhirError,
+    FhirNotFoundError,
+    FhirResponseError,
+)
 from fhir_coder.task import TASK_CODE_SYSTEM
 
 __all__ = [
@@ -106,11 +113,19 @@ class Destination(Protocol):
         """
         ...
 
-    async def find_claim(self, claim_id: str) -> Found | None:
+    async def find_claim(self, claim_id: str, along: ReadAlong | None = None) -> Found | None:
         """The Claim fhir-coder gave the id ``claim_id``, as the destination holds it now.
 
         Asked before writing a Claim the ledger does not know (a new ledger, another
         process's, a write whose answer was lost), so that nothing is overwritten blind.
+        ``along`` is :meth:`read_along`'s read, answered already in gathering's round.
+        """
+        ...
+
+    def read_along(self, claim_id: str, source: FhirClient) -> ReadAlong | None:
+        """The read of ``claim_id`` gathering can make from ``source`` for :meth:`find_claim`.
+
+        None when ``source`` is not where Claims go (or before :meth:`check`).
         """
         ...
 
@@ -317,33 +332,67 @@ class FhirDestination:
             found = etag.removeprefix("W/").strip('"') if etag else ""
         return str(found), body
 
-    async def find_claim(self, claim_id: str) -> Found | None:
+    def _lookup(self, claim_id: str) -> str | None:
+        """How the Claim ``claim_id`` is looked up here: by its id, or by its identifier."""
+        if self._plan is None or self._delegate is not None:
+            return None
+        if self._plan.client_ids:
+            return f"Claim/{claim_id}"
+        key = quote(f"{CLAIM_IDENTIFIER_SYSTEM}|{claim_id}", safe="")
+        return f"Claim?identifier={key}&_count=2"
+
+    def read_along(self, claim_id: str, source: FhirClient) -> ReadAlong | None:
+        """The look-up, to ride in gathering's first round when ``source`` is this server."""
+        url = self._lookup(claim_id)
+        return ReadAlong(url) if url is not None and source is self.client else None
+
+    async def find_claim(self, claim_id: str, along: ReadAlong | None = None) -> Found | None:
         """``GET Claim/{id}`` where the server takes client ids, else a search by identifier.
 
-        More than one match (a conditional create that was not atomic) is a 412: a person
-        must merge them, fhir-coder does not pick one.
+        ``along``'s answer is used when it is this look-up's. More than one match (a
+        conditional create that was not atomic) is a 412: a person must merge them,
+        fhir-coder does not pick one.
         """
         await self.check()
         if self._delegate is not None:
             return await self._delegate.find_claim(claim_id)
-        plan = self._plan
-        if plan is None:  # pragma: no cover - check() sets one or the other
-            raise AssertionError("no write plan")
-        if plan.client_ids:
+        url = self._lookup(claim_id)
+        answer = along.answer if along is not None and along.url == url else None
+        if isinstance(answer, FhirError):
+            if not isinstance(answer, FhirNotFoundError):
+                answer = None  # read again below, where its error is raised as it should be
+            elif self._plan is not None and self._plan.client_ids:
+                return None
+        if self._plan is not None and self._plan.client_ids:
+            if isinstance(answer, dict):
+                version = str((answer.get("meta") or {}).get("versionId") or "")
+                return Found(claim_id, version, answer)
             read = await self.read_claim(claim_id)
             return None if read is None else Found(claim_id, read[0], read[1])
-        key = f"{CLAIM_IDENTIFIER_SYSTEM}|{claim_id}"
-        matches = [
-            claim async for claim in self.client.search("Claim", {"identifier": key, "_count": "2"})
-        ]
+        if isinstance(answer, dict):
+            matches = [
+                entry["resource"]
+                for entry in answer.get("entry") or []
+                if isinstance(entry, dict)
+                and isinstance(entry.get("resource"), dict)
+                and entry["resource"].get("resourceType") == "Claim"
+            ]
+        else:
+            key = f"{CLAIM_IDENTIFIER_SYSTEM}|{claim_id}"
+            matches = [
+                claim
+                async for claim in self.client.search("Claim", {"identifier": key, "_count": "2"})
+            ]
+        return self._one_match(claim_id, matches)
+
+    def _one_match(self, claim_id: str, matches: list[dict[str, Any]]) -> Found | None:
         if not matches:
             return None
         if len(matches) > 1:
-            url = f"{self.client.base_url}/Claim"
             raise FhirResponseError(
                 f"{len(matches)} Claims on {self.client.base_url} carry the identifier of "
                 f"{claim_id}: not written; merge them",
-                url=url,
+                url=f"{self.client.base_url}/Claim",
                 status_code=412,
             )
         claim = matches[0]
@@ -479,7 +528,13 @@ class NdjsonDestination:
         found = await self.find_claim(server_id)
         return None if found is None else (found.version, found.claim)
 
-    async def find_claim(self, claim_id: str) -> Found | None:
+    def read_along(self, claim_id: str, source: FhirClient) -> ReadAlong | None:
+        """Nothing to read along: the folder is read here."""
+        del claim_id, source
+        return None
+
+    async def find_claim(self, claim_id: str, along: ReadAlong | None = None) -> Found | None:
         """The last line appended for ``claim_id``, by this process or another."""
+        del along
         latest = await asyncio.to_thread(self._file.latest, claim_id)
         return None if latest is None else Found(claim_id, str(latest[0]), latest[1])

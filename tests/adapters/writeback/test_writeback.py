@@ -281,3 +281,37 @@ async def test_a_conditional_create_whose_answer_was_lost_is_found_not_sent_agai
         assert again.receipt.action is WriteAction.UNCHANGED
         assert lossy.posts == 1  # found by its identifier: nothing written twice
         assert await fhir.count("Claim") == await fhir.count("Provenance") == 1
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """The real sandbox, with the method and path of every request kept."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.seen = inner, []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append((request.method, request.url.path))
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.parametrize("client_ids", [None, False], ids=["put", "conditional"])
+async def test_looking_before_writing_rides_in_the_round_that_reads_the_encounter(
+    seeded_app, coding, client_ids
+):
+    recording = Recording(httpx.ASGITransport(app=seeded_app))
+    async with FhirClient(ASGI_BASE, transport=recording) as fhir:
+        writer = ClaimWriter(FhirDestination(fhir, client_ids=client_ids))
+        pipeline = Pipeline(fhir, coding, writer=writer)
+        await pipeline.start()
+        recording.seen.clear()
+        first = await pipeline.process(ENCOUNTER)
+        assert first.receipt.action is WriteAction.CREATED
+        alone = [path for method, path in recording.seen if method == "GET" and "/Claim" in path]
+        assert alone == []  # the Claim was looked up inside the first round's batch
+        recording.seen.clear()
+        again = await Pipeline(
+            fhir, coding, writer=ClaimWriter(FhirDestination(fhir, client_ids=client_ids))
+        ).process(ENCOUNTER)
+        assert again.receipt.action is WriteAction.UNCHANGED  # and what it found is used
+        assert again.round_trips == 1  # one round (the patient known from before), no write
+        assert [m for m, _ in recording.seen] == ["POST"]  # that round's batch, nothing else
