@@ -3,6 +3,7 @@
 import json
 
 import httpx
+import pytest
 
 from adapters.cli.main import main
 from adapters.exit_codes import ExitCode
@@ -50,3 +51,41 @@ def test_hold_drafts_writes_nothing_for_a_claim_with_findings(loopback_base_url,
     claim, _, task = (entry["resource"] for entry in json.loads(line)["entry"])
     assert claim["status"] == "draft"
     assert "ICD10CM-NOT-BILLABLE" in json.dumps(task)
+
+
+@pytest.mark.parametrize("ledger", ["same", "another"])
+def test_a_second_code_in_a_new_process_leaves_a_billers_edit_alone(
+    loopback_base_url, tmp_path, capsys, ledger
+):
+    """The durable ledger by default, or none that knows the Claim: never a blind PUT."""
+    base = loopback_base_url
+    candidates = [f"enc-{n:04d}-1" for n in range(2, 12)]
+    for encounter_id in candidates[::2] if ledger == "same" else candidates[1::2]:
+        args = ["code", encounter_id, "--server", base, "--json"]
+        assert main(args) in (ExitCode.OK, ExitCode.FINDINGS)
+        claim_id = json.loads(capsys.readouterr().out)["claim_id"]
+        if claim_id:  # a Claim was written (some visits are held for findings)
+            break
+    claim = httpx.get(f"{base}/Claim/{claim_id}").json()
+    stat = {"coding": [{"system": claim["priority"]["coding"][0]["system"], "code": "stat"}]}
+    edited = httpx.put(
+        f"{base}/Claim/{claim_id}",
+        json=claim | {"priority": stat},
+        headers={"If-Match": f'W/"{claim["meta"]["versionId"]}"'},
+    )
+    assert edited.status_code == 200  # the biller's edit
+    encounter = httpx.get(f"{base}/Encounter/{encounter_id}").json()
+    recode = {
+        "resourceType": "Condition",
+        "id": f"recode-{encounter_id}",
+        "subject": encounter["subject"],
+        "encounter": {"reference": f"Encounter/{encounter_id}"},
+        "code": {"coding": [{"system": ICD10CM, "code": "J20.9"}]},
+    }
+    httpx.put(f"{base}/Condition/{recode['id']}", json=recode).raise_for_status()
+    again = args if ledger == "same" else [*args, "--ledger", str(tmp_path / "other.sqlite3")]
+    assert main(again) == ExitCode.SERVER_ERROR
+    assert "changed by someone else" in capsys.readouterr().err
+    stored = httpx.get(f"{base}/Claim/{claim_id}").json()
+    assert stored["priority"] == stat
+    assert stored["meta"]["versionId"] == edited.json()["meta"]["versionId"]
