@@ -15,7 +15,9 @@ JSON as Synthea writes it) drawing every concept of Synthea's module definitions
 (``tests/data/synthea_module_concepts.tsv``) and the vaccines of Synthea's schedule with
 equal weight: a concept-weighted figure, harsher than real populations, whose common
 concepts dominate. ``--sample N`` prints N answers chosen at random for a hand review.
-Run: ``.venv/bin/python benchmarks/coverage.py [--patients 400] [--sample 100]``.
+``--export PATH`` (repeatable) measures any other data the same way: a folder of FHIR Bundles
+(``*.json``) or a Bulk Data export (``*.ndjson``), such as a sealed export kept outside the
+project. Run: ``.venv/bin/python benchmarks/coverage.py [--patients 400] [--sample 100]``.
 """
 
 # ruff: noqa: S311 - a seeded generator of test data, not cryptography
@@ -32,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from adapters.bulk import encounters_from_ndjson
 from adapters.gathering.bundle_source import encounters_in_bundle
 from codesets import default_registry
 from codesets.crosswalks import CrosswalkRegistry
@@ -112,6 +115,20 @@ def bundle_encounters() -> list[Encounter]:
     return encounters
 
 
+def export_encounters(path: Path) -> list[Encounter]:
+    """The finished encounters of a folder of Bundles or of an NDJSON export."""
+    if list(path.glob("*.ndjson")) or path.suffix == ".ndjson":
+        return [
+            item.encounter
+            for item in encounters_from_ndjson([path], source_id="export")
+            if item.encounter is not None
+        ]
+    encounters: list[Encounter] = []
+    for file in sorted(path.glob("*.json")) if path.is_dir() else [path]:
+        encounters.extend(encounters_in_bundle(orjson.loads(file.read_bytes()), source_id="export"))
+    return encounters
+
+
 def _concepts(kind: str) -> list[tuple[str, str]]:
     with CONCEPTS.open(encoding="utf-8") as handle:
         rows = csv.DictReader((line for line in handle if not line.startswith("#")), delimiter="\t")
@@ -181,12 +198,19 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=400)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--sample", type=int, default=0, help="answers to print for review")
+    parser.add_argument(
+        "--export", type=Path, action="append", default=[], help="Bundles or NDJSON to measure"
+    )
     args = parser.parse_args()
     crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
     both: list[tuple[str, str, str, str]] = []
     if BUNDLES.is_dir():
         found = measure(bundle_encounters(), crosswalks)
         report(f"six Synthea sample bundles ({BUNDLES})", found)
+        both += found
+    for path in args.export:
+        found = measure(export_encounters(path), crosswalks)
+        report(f"export {path}", found)
         both += found
     found = measure(population(args.patients, args.seed), crosswalks)
     report(f"generated population ({args.patients} patients, seed {args.seed})", found)
