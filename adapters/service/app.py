@@ -29,11 +29,15 @@ from adapters.service.jwks import KeySets
 from adapters.service.limits import BodyLimit
 from adapters.service.metrics import ServiceMetrics
 from adapters.service.notifications import notification_router
+from adapters.service.replay import SeenTokens
 from adapters.service.security import TokenCheck
 from adapters.settings import TriggerSettings
 from fhir_coder import __version__
 
-__all__ = ["create_service"]
+__all__ = ["CDS_SEEN_FILE", "create_service"]
+
+CDS_SEEN_FILE = "cds-seen.sqlite3"
+"""Beside the job ledger: the CDS Hooks JWTs used, shared by the ``serve`` processes of a ledger."""
 
 
 def create_service(
@@ -78,6 +82,7 @@ def create_service(
         audience=f"{base}/cds-services/{SERVICE_ID}",
         allow_unsigned=settings.cds_allow_unsigned,
         key_sets=key_sets or KeySets(allow_insecure_http=settings.allow_insecure_http),
+        seen=SeenTokens(settings.jobs_db.parent / CDS_SEEN_FILE),
     )
     stop = asyncio.Event()
     running: list[asyncio.Task[None]] = []

@@ -8,7 +8,8 @@ configured URL, a file, or the ``jku`` header only when that URL is one the issu
 the signature; ``aud`` is this service's own URL (from configuration, never from the Host
 header); ``exp`` has not passed and is at most an hour ahead; ``iat`` and ``jti`` are
 present; ``sub`` is an allowed client id when the issuer lists them; and the ``jti`` has not
-been seen within the token's lifetime (a replay). Every refusal is a 401 that says which
+been seen within the token's lifetime (a replay; :mod:`adapters.service.replay` shares what
+was seen between the ``serve`` processes of one ledger). Every refusal is a 401 that says which
 check failed and nothing of the token. Unsigned calls are accepted only when the operator
 allows it (``cds_allow_unsigned``), which :meth:`TriggerSettings.check_serving` refuses off
 loopback.
@@ -24,6 +25,7 @@ import jwt
 from fastapi import HTTPException, Request
 
 from adapters.service.jwks import KeySetError, KeySets, key_set_file
+from adapters.service.replay import SeenTokens
 from adapters.settings import CdsIssuer
 
 __all__ = ["ALGORITHMS", "MAX_LIFETIME_SECONDS", "CdsCaller", "CdsVerifier"]
@@ -33,7 +35,6 @@ MAX_LIFETIME_SECONDS = 3600
 """A CDS client's JWT lives minutes (the specification's examples: five); an hour bounds
 how long each ``jti`` must be remembered."""
 _LEEWAY_SECONDS = 30
-_PRUNE_AT = 4096
 
 
 class CdsCaller:
@@ -64,6 +65,7 @@ class CdsVerifier:
         audience: str,
         allow_unsigned: bool = False,
         key_sets: KeySets | None = None,
+        seen: SeenTokens | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.audience = audience.rstrip("/")
@@ -76,7 +78,7 @@ class CdsVerifier:
         }
         self.key_sets = key_sets if key_sets is not None else KeySets()
         self._clock = clock
-        self._seen: dict[str, float] = {}
+        self.seen = seen if seen is not None else SeenTokens()
 
     async def __call__(self, request: Request) -> CdsCaller:
         """The verified caller; a 401 for anything short of a valid, fresh, unreplayed JWT."""
@@ -108,7 +110,10 @@ class CdsVerifier:
             raise _refused("the JWT header names no kid")
         key = await self._key(issuer, head.get("jku"), kid)
         claims = self._claims(token, key, str(algorithm), issuer)
-        self._remember(issuer.iss, claims)
+        until = float(claims["exp"]) + _LEEWAY_SECONDS
+        now = self._clock()
+        if not await self.seen.first_use(issuer.iss, str(claims["jti"]), until=until, now=now):
+            raise _refused("the JWT has been used before (jti replayed)")
         return CdsCaller(issuer.iss, str(claims.get("sub") or ""))
 
     async def _key(self, issuer: CdsIssuer, jku: object, kid: str) -> Any:  # noqa: ANN401 - a public key
@@ -167,16 +172,7 @@ class CdsVerifier:
             raise _refused("the client id (sub) is not one allowed for this issuer")
         return claims
 
-    def _remember(self, issuer: str, claims: dict[str, Any]) -> None:
-        """Refuse a ``jti`` seen before; keep it until its token expires."""
-        now = self._clock()
-        if len(self._seen) >= _PRUNE_AT:
-            self._seen = {k: until for k, until in self._seen.items() if until > now}
-        key = f"{issuer}\x00{claims['jti']}"
-        if self._seen.get(key, 0.0) > now:
-            raise _refused("the JWT has been used before (jti replayed)")
-        self._seen[key] = float(claims["exp"]) + _LEEWAY_SECONDS
-
     async def aclose(self) -> None:
-        """Close the key sets' connections."""
+        """Close the key sets' connections and the record of used JWTs."""
         await self.key_sets.aclose()
+        self.seen.close()

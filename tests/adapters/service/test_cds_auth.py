@@ -300,3 +300,19 @@ async def test_a_client_id_outside_the_issuers_list_is_refused(protected_sandbox
     async for service in _service(protected_sandbox, coding, tmp_path, (issuer,), ehr):
         assert (await service.hook(discharge(), sub="someone-else")).status_code == 401
         assert (await service.hook(discharge())).status_code == 200
+
+
+async def test_a_jwt_used_at_one_serve_is_refused_at_another_sharing_the_ledger(
+    protected_sandbox, coding, tmp_path
+):
+    # two services over the same ledger folder, as two serve processes behind one address
+    ehr = CdsClient()
+    issuer = CdsIssuer(iss=ehr.iss, jwks_file=ehr.write_jwks(tmp_path / "ehr.jwks"))
+    token = ehr.token(AUD)
+    async for first in _service(protected_sandbox, coding, tmp_path, (issuer,), ehr):
+        assert (await first.hook(discharge(), token=token)).status_code == 200
+        async for second in _service(protected_sandbox, coding, tmp_path, (issuer,), ehr):
+            replayed = await second.hook(discharge(), token=token)
+            assert replayed.status_code == 401
+            assert "replayed" in replayed.json()["detail"]
+            assert (await second.hook(discharge())).status_code == 200  # a fresh one is fine
