@@ -508,19 +508,22 @@ class SqliteWorkItems:
             else:
                 item_id = int(row["id"])
                 changed = str(row["version"]) != draft.version
+                # work in progress survives a new version; a finished item reopens from the
+                # engine's lines (what was released is in its events and on the server)
+                reopened = row["state"] != ItemState.OPEN.value
                 db.execute(
                     "UPDATE work_items SET version = ?, job_id = ?, kind = ?, state = ?, "
                     "reasons = ?, rules = ?, summary = ?, encounter_class = ?, payer = ?, "
                     "patient = ?, service_date = ?, claim_id = ?, updated = ?, payload = ?, "
-                    "revision = revision + 1, closed_by = '', closed_at = 0 WHERE id = ?",
-                    (*values, item_id),
+                    "revision = revision + 1, closed_by = '', closed_at = 0, "
+                    "work = CASE WHEN ? THEN '' ELSE work END WHERE id = ?",
+                    (*values, reopened, item_id),
                 )
                 detail: dict[str, object] = {"version": draft.version, "from": str(row["version"])}
-                if changed and row["work"]:
+                if changed and row["work"] and not reopened:
                     detail["work_kept"] = True
-                self._event(
-                    db, item_id, "fhir-coder", "recoded" if changed else "refreshed", detail
-                )
+                action = "reopened" if reopened else "recoded" if changed else "refreshed"
+                self._event(db, item_id, "fhir-coder", action, detail)
             self._set_reasons(db, item_id, draft.reasons)
             item = self._get(db, item_id)
             assert item is not None  # noqa: S101 - written in the same transaction

@@ -231,3 +231,16 @@ def test_a_denial_reopens_a_released_item_with_the_payers_codes(tmp_path):
         )
         assert fresh.kind is ItemKind.DENIAL
         assert ledger.work.worklist(WorklistQuery(reason="denial")).total == 2
+
+
+def test_a_released_item_reopens_from_the_engines_lines_when_a_new_version_needs_a_person(
+    tmp_path,
+):
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        item = ledger.work.record(_draft("e1"))
+        ledger.work.lock(item.id, "ada")
+        saved = ledger.work.save_work(item.id, "ada", {"n": 1}, revision=item.revision, action="e")
+        ledger.work.close(item.id, "ada", ItemState.RELEASED, revision=saved.revision)
+        again = ledger.work.record(_draft("e1", version="2"))
+        assert (again.state, again.work, again.version) == (ItemState.OPEN, None, "2")
+        assert ledger.work.events(item.id)[-1].action == "reopened"

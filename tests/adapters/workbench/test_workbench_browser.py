@@ -158,9 +158,7 @@ def test_a_coder_filters_opens_a_held_encounter_picks_the_billable_code_and_rele
     # sorted by encounter, the page is the same at every run (and so is the screenshot)
     page.get_by_label("Sort").select_option("encounter")
     page.get_by_role("cell", name="enc-0003-4 v1").wait_for()
-    page.wait_for_function(
-        "document.querySelector('tbody tr td a').textContent === 'enc-0003-4'"
-    )
+    page.wait_for_function("document.querySelector('tbody tr td a').textContent === 'enc-0003-4'")
     assert page.get_by_role("link", name="enc-e03-keys").is_visible()
     page.screenshot(path=str(DOCS / "workbench-worklist.png"))
     page.get_by_role("link", name="enc-e03-mouse").click()
