@@ -280,6 +280,7 @@ SORTS: Final = {
 class WorklistQuery:
     """A worklist page: filters (all optional), sort order and paging.
 
+    ``payer`` matches a part of the payer's name, in any case;
     ``older_than_days`` filters on the item's age (time on the worklist); ``service_from``
     and ``service_to`` on the date of service (ISO dates, inclusive); ``search`` matches an
     encounter id or a patient id (``123`` or ``Patient/123``) exactly or as a prefix.
@@ -952,14 +953,14 @@ def _filters(query: WorklistQuery, *, with_reason: bool) -> tuple[str, list[obje
         # state index (``+state``), which would walk every open item
         clauses.append("+state = ?" if query.search else "state = ?")
         params.append(query.state.value)
-    for column, value in (
-        ("kind", query.kind),
-        ("encounter_class", query.encounter_class),
-        ("payer", query.payer),
-    ):
+    for column, value in (("kind", query.kind), ("encounter_class", query.encounter_class)):
         if value:
             clauses.append(f"{column} = ?")
             params.append(value)
+    if query.payer:  # a part of the payer's name, in any case ("medicare")
+        clauses.append("payer LIKE ? ESCAPE '\\'")
+        escaped = query.payer.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.append(f"%{escaped}%")
     if with_reason and query.reason:
         clauses.append("id IN (SELECT item_id FROM work_reasons WHERE reason = ?)")
         params.append(query.reason)

@@ -244,3 +244,15 @@ def test_a_released_item_reopens_from_the_engines_lines_when_a_new_version_needs
         again = ledger.work.record(_draft("e1", version="2"))
         assert (again.state, again.work, again.version) == (ItemState.OPEN, None, "2")
         assert ledger.work.events(item.id)[-1].action == "reopened"
+
+
+def test_the_payer_filter_matches_a_part_of_the_name_in_any_case(tmp_path):
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        ledger.work.record(_draft("e1", payer="Medicare (sandbox)"))
+        ledger.work.record(_draft("e2", payer="Blue_Valley 100%"))
+        assert [
+            i.encounter_id for i in ledger.work.worklist(WorklistQuery(payer="medicare")).items
+        ] == ["e1"]
+        assert ledger.work.worklist(WorklistQuery(payer="_valley 100%")).total == 1
+        literal = ledger.work.worklist(WorklistQuery(payer="%"))  # a percent sign, not "any"
+        assert [i.encounter_id for i in literal.items] == ["e2"]
