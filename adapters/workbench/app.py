@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlencode, urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -173,10 +173,8 @@ def create_workbench(bench: Workbench) -> FastAPI:  # noqa: C901, PLR0915 - the 
         return session
 
     async def posted(request: Request, session: Session | None) -> dict[str, str]:
-        if int(request.headers.get("content-length") or 0) > _MAX_FORM:
-            raise _Refused(413, "the form is too large")
         _same_origin(request)
-        form = {k: str(v) for k, v in (await request.form()).items()}
+        form = await _read_form(request)
         if session is not None and not session.csrf_ok(
             form.get("csrf") or request.headers.get("X-CSRF-Token")
         ):
@@ -273,8 +271,12 @@ def create_workbench(bench: Workbench) -> FastAPI:  # noqa: C901, PLR0915 - the 
                 holder = _name(bench, exc.holder)
         if "encounter" not in item.payload:  # a denial that came without the encounter as coded
             return page(request, "item_bare.html", session=session, item=item, holder=holder)
+        if not holder and item.locked_for(session.account.user):  # an auditor sees it too
+            holder = _name(bench, item.locked_by)
         evidence = await _evidence(bench, item)
-        return page(request, "item.html", **_item_context(bench, session, item, holder, evidence))
+        flash, session.flash = session.flash, []  # what the last form said, shown once
+        context = _item_context(bench, session, item, holder, evidence)
+        return page(request, "item.html", flash=flash, **context)
 
     @app.post("/items/{item_id}/act", response_class=HTMLResponse)
     async def act(request: Request, item_id: int) -> Response:
@@ -429,6 +431,22 @@ class _Refused(Exception):  # noqa: N818 - an answer, not a failure of ours
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    """A URL-encoded form (what the pages and htmx send), refused past 64 kB as it streams."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind != "application/x-www-form-urlencoded":
+        raise _Refused(415, "send the form URL-encoded, as the pages do")
+    if int(request.headers.get("content-length") or 0) > _MAX_FORM:
+        raise _Refused(413, "the form is too large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_FORM:
+            raise _Refused(413, "the form is too large")
+    pairs = parse_qsl(body.decode("utf-8", errors="replace"), max_num_fields=200)
+    return dict(pairs)
 
 
 def _escape(text: str) -> str:

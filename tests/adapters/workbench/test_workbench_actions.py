@@ -265,3 +265,34 @@ async def test_a_denial_shows_the_payers_codes_with_or_without_the_encounter(
         alone = await client.get(f"/items/{bare.id}")
         assert alone.status_code == 200
         assert "came without the encounter as coded" in alone.text
+
+
+async def test_without_htmx_an_action_redirects_and_says_once_what_it_did(
+    workbench_app, held_bench
+):
+    item = held_bench.ledger.work.find("sb", "enc-e03")
+    async with client_for(workbench_app) as client:
+        await sign_in(client, "ada")
+        csrf, revision = await _open(client, item.id)
+        done = await client.post(
+            f"/items/{item.id}/act",
+            data={"csrf": csrf, "revision": revision, "action": "accept", "source": SOURCE,
+                  "code": "E039"},
+        )  # fmt: skip
+        assert done.status_code == 303
+        assert "Accepted E039" in (await client.get(f"/items/{item.id}")).text
+        assert "Accepted E039" not in (await client.get(f"/items/{item.id}")).text
+
+
+async def test_an_oversized_or_multipart_form_is_refused_before_it_is_read(
+    workbench_app, held_bench
+):
+    item = held_bench.ledger.work.find("sb", "enc-e03")
+    async with client_for(workbench_app) as client:
+        csrf = await sign_in(client, "ada")
+        huge = await client.post(f"/items/{item.id}/act", data={"csrf": csrf, "code": "x" * 70_000})
+        assert huge.status_code == 413
+        multipart = await client.post(
+            f"/items/{item.id}/act", data={"csrf": csrf}, files={"f": ("a.txt", b"a")}
+        )
+        assert multipart.status_code == 415
