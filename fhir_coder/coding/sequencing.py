@@ -198,8 +198,11 @@ def sequence(
         (d for d in encounter.diagnoses if d.source == principal.source and d.listed_on_encounter),
         None,
     )
+    ordered = next((c for c in reversed(principal.changes) if c.rule.startswith("SEQ-")), None)
     why = (
-        f"Encounter.diagnosis rank {listed.rank}"
+        f"the ICD-10-CM Official Guidelines ({ordered.rule}, {ordered.citation})"
+        if ordered is not None
+        else f"Encounter.diagnosis rank {listed.rank}"
         if listed is not None and listed.rank
         else "the first coded encounter diagnosis (the encounter ranks none)"
     )

@@ -497,3 +497,12 @@ def test_a_procedure_done_for_a_symptom_left_off_points_at_the_diagnosis_that_to
     claim = build_claim(result, (), created=datetime(2026, 1, 16, tzinfo=UTC))
     (item,) = claim["item"]
     assert item["diagnosisSequence"] == [2]
+
+
+def test_the_sequencing_note_names_the_rule_that_put_a_code_first(codes, book):
+    result = coded(codes, book, dx("htn", "I10", 1), dx("exam", "Z00.00", 2))
+    (note,) = [i for i in result.issues if i.rule == "DX-SEQUENCING"]
+    assert "SEQ-Z-FIRST, I.C.21.c.16" in note.message
+    ranked = coded(codes, book, dx("htn", "I10", 1))
+    (plain,) = [i for i in ranked.issues if i.rule == "DX-SEQUENCING"]
+    assert "Encounter.diagnosis rank 1" in plain.message

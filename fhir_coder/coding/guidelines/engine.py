@@ -47,6 +47,7 @@ from fhir_coder.model import (
     CodingMethod,
     Diagnosis,
     DiagnosisRole,
+    EncounterClass,
     GuidelineChange,
     Observation,
 )
@@ -72,7 +73,7 @@ _SEVEN = 7  # characters of a code that carries a 7th character
 class _Encounter:
     """What the rules read of one encounter, worked out once: diagnoses by source, dates."""
 
-    __slots__ = ("context", "diagnoses", "issues", "start", "unusual_status")
+    __slots__ = ("context", "diagnoses", "emergency", "issues", "start", "unusual_status")
 
     def __init__(self, context: CodingContext, issues: list[Issue]) -> None:
         self.context = context
@@ -86,6 +87,7 @@ class _Encounter:
         )
         start = context.encounter.period_start
         self.start: date | None = start.date() if isinstance(start, datetime) else start
+        self.emergency = context.encounter.encounter_class is EncounterClass.EMERGENCY
 
     @property
     def inpatient(self) -> bool:
@@ -376,13 +378,16 @@ def _seventh(
         aftercare: list[CodedLine] = []
     else:
         aftercare = [other for other in lines if other.code in table.aftercare]
-        if state.inpatient or not (aftercare or _follow_up(state, table)):
+        if state.inpatient or state.emergency:
+            return line  # active treatment
+        earlier = _treated_earlier(state, diagnosis, table)
+        if not (aftercare or earlier or _follow_up(state, table)):
             return line
         wanted = table.subsequent.get(current, "")
         why = (
             f"aftercare {', '.join(shown(a.system, a.code) for a in aftercare)} is coded"
             if aftercare
-            else "the encounter is a follow-up visit"
+            else earlier or "the encounter is a follow-up visit"
         )
     if not wanted or wanted == current:
         return line
@@ -397,6 +402,21 @@ def _seventh(
         return line
     aftercare_used.extend(aftercare)
     return new
+
+
+def _treated_earlier(state: _Encounter, diagnosis: Diagnosis | None, table: SeventhTable) -> str:
+    """Why the injury was already treated at an earlier encounter, or "" when not known.
+
+    The Condition was recorded (or began) ``table.earlier_days`` or more before this
+    outpatient visit: it was seen and treated before, and this visit follows it. 0 turns
+    the evidence off.
+    """
+    if diagnosis is None or state.start is None or table.earlier_days <= 0:
+        return ""
+    first = min((d for d in (diagnosis.recorded, diagnosis.onset) if d is not None), default=None)
+    if first is None or (state.start - first).days < table.earlier_days:
+        return ""
+    return f"the injury was recorded {(state.start - first).days} days before this visit"
 
 
 def _side(diagnosis: Diagnosis | None, line: CodedLine, table: LateralityTable) -> str:

@@ -165,6 +165,7 @@ class SeventhTable(Rule):
     follow_up_words: tuple[str, ...]
     aftercare: CodeSet
     sequela_words: tuple[str, ...]
+    earlier_days: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,6 +475,7 @@ def compile_rulebook(texts: dict[str, str]) -> Rulebook:
             follow_up_words=tuple(w.lower() for w in seventh.words("follow_up_words")),
             aftercare=seventh.codes("aftercare"),
             sequela_words=tuple(w.lower() for w in seventh.words("sequela_words")),
+            earlier_days=_number(seventh, "earlier_days") if "earlier_days" in seventh.raw else 0,
         )
         if seventh
         else None,
