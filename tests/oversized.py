@@ -77,6 +77,25 @@ def send_oversized(
         return _status(sock), sent
 
 
+def flood_every_route(
+    base_url: str, pid: int, routes: list[tuple[str, str]], *, chunked: bool
+) -> tuple[dict[str, int], int]:
+    """Each route's answer to a 64 MiB body, and the process's peak memory growth meanwhile.
+
+    Every route gets a small body first, so what its code loads is not counted; an
+    assertion fails for a route that read the whole 64 MiB.
+    """
+    for method, path in routes:
+        send_oversized(base_url, method, path, size=1024, chunked=chunked)
+    answers = {}
+    with PeakRss(pid) as memory:
+        for method, path in routes:
+            status, sent = send_oversized(base_url, method, path, chunked=chunked)
+            answers[f"{method} {path}"] = status
+            assert sent < 64 * MIB, f"{method} {path}: the server read the whole body"
+    return answers, memory.growth
+
+
 def rss_bytes(pid: int) -> int:
     """The resident memory of process ``pid`` now."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

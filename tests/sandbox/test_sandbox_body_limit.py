@@ -16,7 +16,7 @@ import pytest
 
 from adapters.cli.sandbox_process import read_ready_line, sandbox_command
 from sandbox.server import READY_PREFIX
-from tests.oversized import MIB, PeakRss, send_oversized
+from tests.oversized import MIB, flood_every_route
 
 ROUTES = [
     ("GET", "/metadata"),
@@ -73,14 +73,7 @@ def sandbox_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
 @pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
 def test_a_64_mib_body_to_every_route_is_413_with_little_memory(sandbox_process, chunked):
     base, pid = sandbox_process
-    for method, path in ROUTES:  # warm every route up with a small body first
-        send_oversized(base, method, path, size=1024, chunked=chunked)
-    answers = {}
-    with PeakRss(pid) as memory:
-        for method, path in ROUTES:
-            status, sent = send_oversized(base, method, path, chunked=chunked)
-            answers[f"{method} {path}"] = status
-            assert sent < 64 * MIB, f"{method} {path}: the server read the whole body"
+    answers, growth = flood_every_route(base, pid, ROUTES, chunked=chunked)
     assert answers == dict.fromkeys(answers, 413)
-    assert memory.growth < 16 * MIB, f"grew {memory.growth / MIB:.1f} MiB"
+    assert growth < 16 * MIB, f"grew {growth / MIB:.1f} MiB"
     assert httpx.get(f"{base}/metadata", timeout=10).status_code == 200  # still serving

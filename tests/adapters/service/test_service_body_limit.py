@@ -18,7 +18,7 @@ import pytest
 from adapters.cli.commands.serve import READY_PREFIX
 from adapters.cli.sandbox_process import read_ready_line, running_sandbox
 from adapters.service.cds import SERVICE_ID
-from tests.oversized import MIB, PeakRss, send_oversized
+from tests.oversized import MIB, flood_every_route
 
 ROUTES = [
     ("POST", f"/cds-services/{SERVICE_ID}"),
@@ -75,14 +75,7 @@ def serve_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
 @pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
 def test_a_64_mib_body_to_every_route_is_413_with_little_memory(serve_process, chunked):
     url, pid = serve_process
-    for method, path in ROUTES:  # every route once with a small body: code paths warm
-        send_oversized(url, method, path, size=1024, chunked=chunked)
-    answers = {}
-    with PeakRss(pid) as memory:
-        for method, path in ROUTES:
-            status, sent = send_oversized(url, method, path, chunked=chunked)
-            answers[f"{method} {path}"] = status
-            assert sent < 64 * MIB, f"{method} {path}: the service read the whole body"
+    answers, growth = flood_every_route(url, pid, ROUTES, chunked=chunked)
     assert answers == dict.fromkeys(answers, 413)
-    assert memory.growth < 16 * MIB, f"grew {memory.growth / MIB:.1f} MiB"
+    assert growth < 16 * MIB, f"grew {growth / MIB:.1f} MiB"
     assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200  # still serving
