@@ -221,6 +221,11 @@ class TriggerSettings(BaseSettings):
                 f"serve binds {self.host}, not loopback: cds_allow_unsigned is refused there; "
                 "configure cds_issuers instead"
             )
+        if self.cds_issuers and not self.public_url:
+            raise ConfigurationError(
+                f"serve binds {self.host}: set public_url (--public-url), the URL EHRs call "
+                "it at, which their CDS Hooks JWTs must name as aud"
+            )
 
     def source_key(self) -> str:
         """The name jobs of this server are filed under."""

@@ -182,3 +182,11 @@ def test_what_is_safe_on_loopback_only_is_refused_elsewhere():
             cds_allow_unsigned=True,
         ).check_serving()
     load_settings(None, host="10.1.2.3", notify_token="t").check_serving()  # noqa: S106
+    issuers = [{"iss": "https://ehr.example", "jwks_url": "https://ehr.example/jwks"}]
+    with pytest.raises(ConfigurationError, match="set public_url"):
+        load_settings(
+            None,
+            host="10.1.2.3",
+            notify_token="t",  # noqa: S106 - a test value
+            cds_issuers=issuers,
+        ).check_serving()
