@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
-from adapters.jobs.work_items import SqliteWorkItems
+from adapters.jobs.work_sqlite import SqliteWorkItems
 
 __all__ = ["DEFAULT_JOBS_DB", "Enqueued", "Job", "JobLedger", "JobState"]
 
