@@ -23,7 +23,7 @@ from adapters.fhir.client import FhirClient
 from adapters.jobs.polling import checkpoint_name
 from adapters.jobs.workers import WorkerPool
 from adapters.service.cds import SERVICE_ID, cds_router
-from adapters.service.cds_auth import CdsVerifier
+from adapters.service.cds_auth import CdsGate, CdsVerifier
 from adapters.service.intake import Intake
 from adapters.service.jwks import KeySets
 from adapters.service.limits import BodyLimit
@@ -116,8 +116,10 @@ def create_service(
     app.state.pool = pool
     check = TokenCheck(settings.notify_header, settings.notify_token)
     app.include_router(notification_router(intake, check))
-    app.include_router(cds_router(intake, server=settings.server, verifier=verifier, fhir=fhir))
+    app.include_router(cds_router(intake, server=settings.server, fhir=fhir))
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    # outermost: a CDS call that cannot prove its caller is refused before its body is read
+    app.add_middleware(CdsGate, verifier=verifier, path=f"/cds-services/{SERVICE_ID}")
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

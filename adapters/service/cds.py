@@ -1,7 +1,7 @@
 """CDS Hooks: discovery and the ``encounter-discharge`` service.
 
 The hook blocks the clinician's discharge screen, so the service answers at once: it
-checks the caller's JWT (:mod:`adapters.service.cds_auth`), checks the request, queues
+has the caller's JWT checked (:mod:`adapters.service.cds_auth`), checks the request, queues
 the encounter and returns an information card; the coding happens in the workers.
 
 The service codes the encounters of one FHIR server, its ``--server``: a hook naming
@@ -20,14 +20,13 @@ import logging
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from adapters.fhir.auth import BearerAuth
 from adapters.fhir.client import FhirClient
 from adapters.fhir.references import subject_patient_id, valid_id
 from adapters.fhir.retry import RetryPolicy
-from adapters.service.cds_auth import CdsVerifier
 from adapters.service.intake import Intake
 from fhir_coder.errors import FhirError, FhirResponseError, FhirTransportError
 
@@ -143,17 +142,12 @@ async def _read_as_ehr(fhir: FhirClient, request: HookRequest) -> tuple[str, str
     return version, subject_patient_id(encounter)
 
 
-def cds_router(
-    intake: Intake,
-    *,
-    server: str | None,
-    verifier: CdsVerifier,
-    fhir: FhirClient | None = None,
-) -> APIRouter:
+def cds_router(intake: Intake, *, server: str | None, fhir: FhirClient | None = None) -> APIRouter:
     """Discovery and the service; ``server`` is the FHIR base the workers read from.
 
-    ``verifier`` checks each call's JWT; ``fhir`` (the service's client of ``server``)
-    lends its connection pool to reads made with a call's ``fhirAuthorization``.
+    ``fhir`` (the service's client of ``server``) lends its connection pool to reads made
+    with a call's ``fhirAuthorization``. The callers' JWTs are checked in front of the
+    route (:class:`adapters.service.cds_auth.CdsGate`, which the app puts there).
     """
     router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
     ours = (server or "").rstrip("/")
@@ -173,9 +167,12 @@ def cds_router(
             ]
         }
 
-    @router.post(f"/{SERVICE_ID}", dependencies=[Depends(verifier)])
+    @router.post(f"/{SERVICE_ID}")
     async def encounter_discharge(request: HookRequest) -> CdsResponse:
-        """Queue the discharged encounter; answer with a card at once (after the JWT check)."""
+        """Queue the discharged encounter; answer with a card at once.
+
+        The caller's JWT was checked before the body was read (:class:`CdsGate`).
+        """
         if request.hook != "encounter-discharge":
             raise HTTPException(status_code=400, detail="this service answers encounter-discharge")
         if not ours:

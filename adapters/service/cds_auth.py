@@ -23,12 +23,14 @@ from typing import Any
 
 import jwt
 from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.service.jwks import KeySetError, KeySets, key_set_file
 from adapters.service.replay import SeenTokens
 from adapters.settings import CdsIssuer
 
-__all__ = ["ALGORITHMS", "MAX_LIFETIME_SECONDS", "CdsCaller", "CdsVerifier"]
+__all__ = ["ALGORITHMS", "MAX_LIFETIME_SECONDS", "CdsCaller", "CdsGate", "CdsVerifier"]
 
 ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 MAX_LIFETIME_SECONDS = 3600
@@ -176,3 +178,34 @@ class CdsVerifier:
         """Close the key sets' connections and the record of used JWTs."""
         await self.key_sets.aclose()
         self.seen.close()
+
+
+class CdsGate:
+    """The JWT check in front of the CDS service route, before a byte of the body is read.
+
+    As an ASGI middleware rather than a route dependency: FastAPI reads and parses a
+    route's body before its dependencies run, and a caller who cannot prove who it is
+    should not get the service to parse megabytes of JSON.
+    """
+
+    def __init__(self, app: ASGIApp, *, verifier: CdsVerifier, path: str) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.path = path.rstrip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a call to the service whose JWT does not verify; pass anything else on."""
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"].rstrip("/") == self.path
+        ):
+            try:
+                await self.verifier(Request(scope))
+            except HTTPException as exc:
+                answer = JSONResponse(
+                    {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+                )
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
