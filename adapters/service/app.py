@@ -117,9 +117,10 @@ def create_service(
     check = TokenCheck(settings.notify_header, settings.notify_token)
     app.include_router(notification_router(intake, check))
     app.include_router(cds_router(intake, server=settings.server, fhir=fhir))
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    # outermost: a CDS call that cannot prove its caller is refused before its body is read
+    # a CDS call that cannot prove its caller is refused before its body is parsed...
     app.add_middleware(CdsGate, verifier=verifier, path=f"/cds-services/{SERVICE_ID}")
+    # ...and, outermost, any body over the limit before it is even read in full
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -181,11 +181,12 @@ class CdsVerifier:
 
 
 class CdsGate:
-    """The JWT check in front of the CDS service route, before a byte of the body is read.
+    """The JWT check in front of the CDS service route, before its body is parsed.
 
     As an ASGI middleware rather than a route dependency: FastAPI reads and parses a
     route's body before its dependencies run, and a caller who cannot prove who it is
-    should not get the service to parse megabytes of JSON.
+    should not get the service to parse megabytes of JSON. (The body limit stays in
+    front of it: an oversized body is a 413 whoever sends it.)
     """
 
     def __init__(self, app: ASGIApp, *, verifier: CdsVerifier, path: str) -> None:

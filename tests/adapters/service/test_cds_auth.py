@@ -318,7 +318,7 @@ async def test_a_jwt_used_at_one_serve_is_refused_at_another_sharing_the_ledger(
             assert (await second.hook(discharge())).status_code == 200  # a fresh one is fine
 
 
-async def test_the_jwt_is_checked_before_the_body_is_read(service):
+async def test_the_jwt_is_checked_before_the_body_is_parsed(service):
     # not even JSON: a caller who cannot prove who it is gets 401, not a parse of its body
     path = f"/cds-services/{SERVICE_ID}"
     unsigned = await service.client.post(path, content=b"{not json at all")
