@@ -124,10 +124,22 @@ def _prefixed(data: bytes, number: int) -> bytes:
     return data
 
 
+def _peak_mib() -> float:
+    """This process's peak resident memory since it started (``VmHWM``).
+
+    Not ``ru_maxrss``: Linux carries that over an ``execve`` from the process that forked,
+    so a child would report the benchmark's own peak (the generated exports) as its own.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child_peak(folder: Path) -> None:
     """(In a child process) read and code ``folder``; print encounters and peak RSS in MiB."""
     seconds, encounters, claims = from_ndjson(folder)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mib()
     print(json.dumps({"encounters": encounters, "claims": claims, "seconds": seconds,
                       "peak_mib": peak}))  # fmt: skip
 

@@ -351,24 +351,34 @@ def _set(node: Any, path: str, value: Any) -> None:  # noqa: ANN401 - any JSON v
 # Files
 
 
-def _files(paths: Iterable[Path]) -> list[Path]:
-    files: list[Path] = []
+def _files(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
+    """Each file to load, and whether it was named (not found in a folder)."""
+    files: list[tuple[Path, bool]] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.suffix in {".json", ".ndjson"}))
+            found = sorted(p for p in path.iterdir() if p.suffix in {".json", ".ndjson"})
+            files.extend((p, False) for p in found)
         elif path.is_file():
-            files.append(path)
+            files.append((path, True))
         else:
             raise LoadError(f"{path}: no such file or folder")
     return files
 
 
-def _bundle(store: Store, path: Path, report: LoadReport) -> None:
+def _bundle(store: Store, path: Path, report: LoadReport, *, named: bool) -> None:
+    """Run a Bundle file.
+
+    A ``.json`` in a folder that is no Bundle (an export's manifest or state file) is
+    reported and passed over; one named on the command line is an error.
+    """
     try:
         bundle = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
         raise LoadError(f"{path}: not JSON ({exc})") from exc
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        if not named:
+            report.refused.append(f"{path.name}: not a Bundle; skipped")
+            return
         raise LoadError(f"{path}: not a Bundle")
     try:
         response = process_bundle(store, bundle)
@@ -387,12 +397,12 @@ def load_paths(store: Store, paths: Sequence[Path]) -> LoadReport:
     files = _files(paths)
     report = LoadReport()
     noted: list[_Noted] = []
-    for file in files:
+    for file, _ in files:
         if file.suffix == ".ndjson":
             _first_pass(store, file, report, noted)
-    for file in files:
+    for file, named in files:
         if file.suffix != ".ndjson":
-            _bundle(store, file, report)
+            _bundle(store, file, report, named=named)
     _rounds(store, noted, report)
     return report
 

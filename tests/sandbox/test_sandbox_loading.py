@@ -133,3 +133,13 @@ def test_synthea_bundles_and_an_export_load_together(store, tmp_path):
     report = load_paths(store, [folder, *bundles])
     assert report.clean, report
     assert store.search("Patient", [], count=0).total == 3 + len(bundles)
+
+
+def test_an_export_folder_with_its_state_file_loads_and_says_what_it_passed_over(store, tmp_path):
+    folder = tmp_path / "export"
+    write_export(build_seed_bundle(patients=2), folder)
+    (folder / "export-state.json").write_text('{"status_url": "x"}', encoding="utf-8")
+    report = load_paths(store, [folder])
+    assert report.refused == ["export-state.json: not a Bundle; skipped"]
+    assert report.unresolved == []
+    assert store.read("Patient", "pat-0002") is not None
