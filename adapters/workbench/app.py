@@ -49,9 +49,10 @@ from adapters.workbench.editing import (
     start_work,
 )
 from adapters.workbench.evidence import Evidence, highlight, read_evidence
-from adapters.workbench.records import audit_event, cdi_query
+from adapters.workbench.records import audit_event, cdi_query, verification
 from adapters.workbench.sessions import COOKIE, Session, Sessions
-from adapters.writeback.claim_writer import ClaimWriter, WriteAction
+from adapters.writeback.claim_writer import ClaimWriter, WriteAction, WriteReceipt
+from adapters.writeback.destinations import FhirDestination
 from codesets import CodeSetRegistry
 from fhir_coder.coding.checks import shown
 from fhir_coder.errors import FhirError
@@ -345,6 +346,10 @@ def create_workbench(bench: Workbench) -> FastAPI:  # noqa: C901, PLR0915 - the 
                 page, request, bench, session, item, error=True,
                 status="Not released: another process is writing this Claim now; try again.",
             )  # fmt: skip
+        if receipt.action is WriteAction.UNCHANGED:  # the Claim's own Provenance names no coder
+            problem = await _verified(bench, receipt, current, account, now)
+            if problem:
+                return _work_panel(page, request, bench, session, item, error=True, status=problem)
         detail = {
             "claim": receipt.server_id or str(scrubbed.claim["id"]),
             "write": receipt.action.value,
@@ -688,6 +693,24 @@ def _figures(bench: Workbench) -> dict[str, Any]:
         "charts": len(seconds),
         "median_seconds": seconds[len(seconds) // 2] if seconds else None,
     }
+
+
+async def _verified(
+    bench: Workbench, receipt: WriteReceipt, item: WorkItem, account: Account, now: datetime
+) -> str:
+    """Record that ``account`` verified a Claim already as written; a problem, or ""."""
+    destination = bench.writer.destination if bench.writer is not None else None
+    if not isinstance(destination, FhirDestination):
+        return ""  # an NDJSON folder keeps the Claim as written; the ledger keeps the release
+    claim_id = receipt.server_id or str(receipt.claim["id"])
+    provenance = verification(
+        f"Claim/{claim_id}", str(receipt.claim["id"]), item, account.who(), at=now
+    )
+    try:
+        await destination.client.update(provenance)
+    except FhirError as exc:
+        return f"Not released: the server refused the coder's Provenance ({exc}). Try again."
+    return ""
 
 
 async def _flush_audit(bench: Workbench) -> None:

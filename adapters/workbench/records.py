@@ -21,7 +21,7 @@ from adapters.jobs.work_items import WorkEvent, WorkItem
 from fhir_coder.model import Encounter
 from fhir_coder.systems import FHIR_CODER_NS
 
-__all__ = ["ACTION_SYSTEM", "audit_event", "cdi_query"]
+__all__ = ["ACTION_SYSTEM", "audit_event", "cdi_query", "verification"]
 
 ACTION_SYSTEM: Final = f"{FHIR_CODER_NS}:workbench-action"
 _LIFECYCLE: Final = "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle"
@@ -113,3 +113,34 @@ def cdi_query(
     if attending is not None:
         task["owner"] = {"reference": attending.reference}
     return task
+
+
+def verification(
+    claim_reference: str, claim_id: str, item: WorkItem, who: dict[str, Any], *, at: datetime
+) -> dict[str, Any]:
+    """The Provenance of a coder's release that changed nothing the Claim says.
+
+    The write-back sends nothing for a Claim already as written (its content hash), so its own
+    Provenance still names fhir-coder alone; this one says that the coder verified it (the
+    ``verifier`` of provenance-participant-type), beside it, with an id of its own.
+    """
+    return {
+        "resourceType": "Provenance",
+        "id": _id("pv-", claim_id, item.id, item.revision, "verified"),
+        "target": [{"reference": claim_reference}],
+        "recorded": at.isoformat(timespec="seconds"),
+        "agent": [
+            {
+                "type": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                            "code": "verifier",
+                        }
+                    ]
+                },
+                "who": who,
+            }
+        ],
+        "entity": [{"role": "source", "what": {"reference": f"Encounter/{item.encounter_id}"}}],
+    }

@@ -4,9 +4,12 @@ import re
 
 from fastapi import FastAPI
 
+from adapters.jobs import WorkerSettings
 from adapters.jobs.work_items import ItemState
+from adapters.jobs.workers import WorkerPool
 from adapters.pipeline import Pipeline
 from adapters.workbench.mounting import mount_workbench
+from tests.adapters.held_cases import put_header_encounter
 
 from .conftest import client_for, csrf_of, revision_of, sign_in
 
@@ -132,3 +135,47 @@ async def test_mounted_in_another_app_the_links_follow_the_mount_point(held_benc
         assert signed.headers["location"] == "/workbench/"
         assert "Path=/workbench" in signed.headers["set-cookie"]
         assert "enc-e03" in (await client.get("/workbench/")).text
+
+
+async def test_confirming_a_written_claims_line_releases_it_with_the_coder_named(
+    workbench_app, held_bench
+):
+    """A Claim the engine wrote with a line to confirm: the coder confirms, the Claim says so."""
+    version = await put_header_encounter(held_bench.fhir, "enc-billable", code="E03.9")
+    held_bench.ledger.enqueue("sb", "enc-billable", version)
+    pipeline = Pipeline(held_bench.fhir, held_bench.coding, writer=held_bench.writer)
+    settings = WorkerSettings(concurrency=1, retry_base_seconds=0.01, max_attempts=3)
+    await WorkerPool(held_bench.ledger, pipeline, "sb", settings).drain()
+    item = held_bench.ledger.work.find("sb", "enc-billable")
+    assert item.kind.value == "review"
+    async with client_for(workbench_app) as client:
+        await sign_in(client, "ada")
+        page = await client.get(f"/items/{item.id}")
+        csrf, revision = csrf_of(page.text), revision_of(page.text)
+        confirmed = await client.post(
+            f"/items/{item.id}/act",
+            data={"csrf": csrf, "revision": revision, "action": "confirm",
+                  "kind": "procedures", "index": "0"},
+            headers={"HX-Request": "true"},
+        )  # fmt: skip
+        released = await client.post(
+            f"/items/{item.id}/release",
+            data={"csrf": csrf, "revision": revision_of(confirmed.text)},
+            headers={"HX-Request": "true"},
+        )
+        assert released.status_code == 204, released.text
+    claims = [
+        c async for c in held_bench.fhir.search("Claim", {"encounter": "Encounter/enc-billable"})
+    ]
+    assert len(claims) == 1
+    found = [p async for p in held_bench.fhir.search("Provenance", {})]
+    mine = [p for p in found if {"reference": f"Claim/{claims[0]['id']}"} in p["target"]]
+    people = [
+        (a["type"]["coding"][0]["code"], a["who"]["identifier"]["value"])
+        for p in mine
+        for a in p["agent"]
+        if a["who"].get("identifier", {}).get("value") != "fhir-coder"
+    ]
+    # the Claim said the same after the confirmation: written once, the coder its verifier
+    assert people == [("verifier", "ada")]
+    assert claims[0]["meta"]["versionId"] == "1"
