@@ -110,9 +110,7 @@ class ExportLine:
             done, total = event.files_done + 1, event.files_total
             text = f"export: file {done} of {total} ({event.detail}){fetched}"
         elif event.phase == "done":
-            text = f"export: {event.files_total} files fetched" + (
-                f"; {fetched}" if fetched else ""
-            )
+            text = f"export: {event.files_total} files fetched{fetched}"
         else:
             text = f"export: {event.phase}"
         self.stream.write("\r" + text[:150].ljust(80))

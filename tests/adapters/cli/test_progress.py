@@ -48,3 +48,33 @@ def test_quiet_on_a_terminal_draws_nothing(tmp_path):
         progress(None, None, JobState.DONE)  # type: ignore[arg-type]
         progress.end()
     assert terminal.getvalue() == ""
+
+
+def test_the_export_line_shows_each_type_fetched_on_a_terminal_only():
+    from adapters.bulk import ExportProgress  # noqa: PLC0415
+    from adapters.cli.commands.run_bulk import ExportLine  # noqa: PLC0415
+
+    events = [
+        ExportProgress("waiting", detail="Encounter: type 2 of 7"),
+        ExportProgress(
+            "downloading",
+            detail="Condition",
+            files_done=1,
+            files_total=7,
+            by_type=(("Encounter", 302),),
+        ),
+        ExportProgress(
+            "done", files_done=7, files_total=7, by_type=(("Condition", 535), ("Encounter", 302))
+        ),
+    ]
+    captured, terminal = io.StringIO(), _Terminal()
+    for stream in (captured, terminal):
+        line = ExportLine(enabled=True, stream=stream)
+        for event in events:
+            line(event)
+        line.end()
+    assert captured.getvalue() == ""
+    text = terminal.getvalue()
+    assert text.count("\n") == 1
+    assert "the server is preparing it (Encounter: type 2 of 7)" in text
+    assert "7 files fetched; Condition 535, Encounter 302" in text
