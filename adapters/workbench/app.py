@@ -680,7 +680,8 @@ def _figures(bench: Workbench) -> dict[str, Any]:
     judged = kept + changed + rejected
     seconds = sorted(stats["chart_seconds"])
     return {
-        "straight_through": (finished - needing) / finished if finished else None,
+        # items without a job (denials of Claims coded elsewhere) must not push it below zero
+        "straight_through": max(0.0, (finished - needing) / finished) if finished else None,
         "finished": finished,
         "needing": needing,
         "by_reason": stats["by_reason"],
