@@ -42,6 +42,7 @@ from adapters.fhir.auth.options import DEFAULT_SMART_SCOPE, AuthSettings
 from adapters.fhir.plain_http import check_url, is_loopback
 from adapters.jobs.ledger import DEFAULT_JOBS_DB
 from adapters.jobs.options import WorkerSettings
+from adapters.storage import is_postgres_url
 from fhir_coder.errors import ConfigurationError
 
 __all__ = ["CONFIG_ENV", "CdsIssuer", "TriggerSettings", "auth_overrides", "load_settings"]
@@ -85,8 +86,9 @@ class TriggerSettings(BaseSettings):
 
     server: str | None = None  # the FHIR base URL encounters come from
     source_id: str | None = None  # a stable name for it (default: the URL)
-    jobs_db: Path = DEFAULT_JOBS_DB
-    claims_db: Path | None = None  # the Claim ledger; default: claims.sqlite3 beside jobs_db
+    jobs_db: Path | str = DEFAULT_JOBS_DB  # a SQLite file, or a postgresql:// URL (shared)
+    # the Claim ledger; default: claims.sqlite3 beside jobs_db, or jobs_db itself on PostgreSQL
+    claims_db: Path | str | None = None
     concurrency: int = Field(default=4, ge=1, le=64)
     rate_per_second: float = Field(default=0.0, ge=0.0)  # per server; 0 = no limit
     max_attempts: int = Field(default=5, ge=1)
@@ -160,9 +162,26 @@ class TriggerSettings(BaseSettings):
             retry_base_seconds=self.retry_base_seconds,
         )
 
-    def claims_db_path(self) -> Path:
-        """Where the Claim ledger is: ``claims_db``, else ``claims.sqlite3`` beside the jobs."""
-        return self.claims_db or self.jobs_db.with_name("claims.sqlite3")
+    def claims_db_path(self) -> Path | str:
+        """Where the Claim ledger is: ``claims_db``, else ``claims.sqlite3`` beside the jobs.
+
+        Beside a PostgreSQL job ledger, in the same database: machines that share the jobs
+        share the record of what was written, so a Claim goes out once across all of them.
+        """
+        if self.claims_db:
+            return self.claims_db
+        if is_postgres_url(self.jobs_db):
+            return self.jobs_db
+        return Path(self.jobs_db).with_name("claims.sqlite3")
+
+    def data_dir(self) -> Path:
+        """The folder for local files (export indexes, downloads) on this machine.
+
+        The job ledger's folder, or ``fhir-coder-data`` when the ledger is a PostgreSQL database.
+        """
+        if is_postgres_url(self.jobs_db):
+            return DEFAULT_JOBS_DB.parent
+        return Path(self.jobs_db).parent
 
     def source_auth(self, *, default_scope: str = DEFAULT_SMART_SCOPE) -> AuthSettings:
         """How to authenticate to the FHIR server (``default_scope`` unless ``smart_scope``)."""

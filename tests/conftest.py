@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.peer_server"]
+pytest_plugins = ["tests.peer_server", "tests.postgres"]
 
 # Set before any test imports codesets, and inherited by the CLI processes tests start.
 _CACHE = Path(tempfile.mkdtemp(prefix="fhir-coder-test-cache-"))

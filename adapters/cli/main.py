@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from adapters.cli.commands import (
+    batch,
     code,
     codes,
     demo,
@@ -40,6 +41,7 @@ COMMANDS = (
     demo,
     code,
     run,
+    batch,
     serve,
     watch,
     subscribe,

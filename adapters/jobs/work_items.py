@@ -7,10 +7,10 @@ filters on, and the encounter version it was coded from. A new version of the en
 updates the item (a coder's work in progress is kept and flagged); a version the engine
 then finishes closes it. Everything is in the ledger file, so nothing is lost on restart.
 
-The API a backend must offer is :class:`WorkItemStore` (a PostgreSQL twin implements the
-same methods over the same columns); :class:`adapters.jobs.work_sqlite.SqliteWorkItems` is
-the SQLite one, sharing the job ledger's connection and lock. Items carry no patient name
-or identifier beyond the FHIR ids the EHR uses (``Patient/123``); nothing here is logged.
+The API is :class:`WorkItemStore`; :class:`adapters.jobs.work_store.WorkItems` implements
+it once over the job ledger's store (its SQLite file or PostgreSQL database). Items carry no
+patient name or identifier beyond the FHIR ids the EHR uses (``Patient/123``); nothing here
+is logged.
 """
 
 from __future__ import annotations

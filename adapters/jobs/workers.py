@@ -268,8 +268,26 @@ class WorkerPool:
         await self._supervise(stop_when_empty=True, stop=stop or asyncio.Event())
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Process jobs as they come until ``stop`` is set (then as :meth:`drain` stops)."""
-        await self._supervise(stop_when_empty=False, stop=stop)
+        """Process jobs as they come until ``stop`` is set (then as :meth:`drain` stops).
+
+        On a PostgreSQL ledger, jobs queued by other processes (other machines' ``serve``,
+        ``jobs retry``) wake an idle worker at once through ``LISTEN``; on SQLite they are
+        found by the idle poll.
+        """
+        listening = asyncio.create_task(self.ledger.listen(self._heard))
+        try:
+            await self._supervise(stop_when_empty=False, stop=stop)
+        finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+
+    def _heard(self, source: str) -> None:
+        """Another process queued a job of ``source`` ("" for any): wake an idle worker."""
+        if not source:
+            self.wake.ring_all()
+        elif source == self.source:
+            self.wake.ring()
 
     async def _supervise(self, *, stop_when_empty: bool, stop: asyncio.Event) -> None:
         workers = [

@@ -82,7 +82,7 @@ def create_service(
         audience=f"{base}/cds-services/{SERVICE_ID}",
         allow_unsigned=settings.cds_allow_unsigned,
         key_sets=key_sets or KeySets(allow_insecure_http=settings.allow_insecure_http),
-        seen=SeenTokens(settings.jobs_db.parent / CDS_SEEN_FILE),
+        seen=SeenTokens(settings.data_dir() / CDS_SEEN_FILE),
     )
     stop = asyncio.Event()
     running: list[asyncio.Task[None]] = []

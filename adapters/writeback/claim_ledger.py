@@ -21,20 +21,25 @@ The ledger lives beside the job ledger (``fhir-coder-data/claims.sqlite3``) for 
 command: after a restart a write to a Claim id the ledger knows goes with ``If-Match``
 on the version written, and one it does not know reads the destination first
 (:mod:`adapters.writeback.claim_writer`).
+
+The ledger lives in a SQLite file or, for several machines, in a PostgreSQL database
+(``postgresql://...``, by default the job ledger's): :mod:`adapters.storage` holds what
+differs; a reservation is atomic per encounter there too (an advisory lock on its key) and
+its lease is read from the database's clock. A change of schema is a numbered file in both
+``schema/sqlite`` and ``schema/postgresql``.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Self
+from typing import Final, Self
 
+from adapters.storage import Row, Store, open_store
 from fhir_coder.errors import FhirCoderError
 
 __all__ = [
+    "CLAIMS_SCHEMA",
     "DEFAULT_CLAIMS_DB",
     "ClaimLedger",
     "LedgerEntry",
@@ -45,24 +50,8 @@ __all__ = [
 DEFAULT_CLAIMS_DB: Final = Path("fhir-coder-data") / "claims.sqlite3"
 """Where the Claim ledger lives unless configured: beside the job ledger."""
 
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS claims (
-    destination TEXT NOT NULL,
-    encounter_key TEXT NOT NULL,
-    claim_id TEXT NOT NULL DEFAULT '',
-    server_id TEXT NOT NULL DEFAULT '',
-    version TEXT NOT NULL DEFAULT '',
-    content_hash TEXT NOT NULL DEFAULT '',
-    revision INTEGER NOT NULL DEFAULT 0,
-    submitted INTEGER NOT NULL DEFAULT 0,
-    task_open INTEGER NOT NULL DEFAULT 0,
-    written INTEGER NOT NULL DEFAULT 0,
-    replaces TEXT NOT NULL DEFAULT '',
-    lease_until REAL NOT NULL DEFAULT 0,
-    fence INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (destination, encounter_key)
-)
-"""
+CLAIMS_SCHEMA: Final = Path(__file__).parent / "schema"
+"""The numbered migrations of the Claim ledger, one folder per backend."""
 
 
 class ReservationLostError(FhirCoderError):
@@ -103,7 +92,7 @@ _ENTRY_COLUMNS = (
 """The columns a :class:`LedgerEntry` is read from, in :func:`_entry_of`'s order."""
 
 
-def _entry_of(encounter_key: str, row: tuple[Any, ...]) -> LedgerEntry:
+def _entry_of(encounter_key: str, row: Row) -> LedgerEntry:
     return LedgerEntry(
         encounter_key,
         claim_id=row[0],
@@ -119,34 +108,43 @@ def _entry_of(encounter_key: str, row: tuple[Any, ...]) -> LedgerEntry:
 
 
 class ClaimLedger:
-    """A SQLite ledger of Claims written, shared by every run that points at the same file.
+    """A ledger of Claims written, shared by every run that points at the same file or database.
 
-    ``path`` None keeps the ledger in memory (one process only: tests and the Python API;
-    the commands always use a file, :data:`DEFAULT_CLAIMS_DB` unless configured).
+    ``target`` None keeps the ledger in memory (one process only: tests and the Python API;
+    the commands always use a file, :data:`DEFAULT_CLAIMS_DB` unless configured); a path is
+    a SQLite file; a ``postgresql://`` URL a database migrated by ``fhir-coder jobs migrate``.
     """
 
-    def __init__(self, path: Path | None = None, *, lease_seconds: float = 120.0) -> None:
-        self.path = path
+    def __init__(
+        self, target: Path | str | None = None, *, lease_seconds: float = 120.0, pool_size: int = 4
+    ) -> None:
+        self.target = target
         self.lease_seconds = lease_seconds
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            str(path) if path is not None else ":memory:",
-            timeout=30.0,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        self._lock = threading.Lock()
-        with self._lock:
-            if path is not None:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                # WAL + NORMAL: a commit survives the process being killed (the crash the
-                # ledger guards against) without an fsync per write; as the job ledger
-                self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(claims)")}
-            if "fence" not in columns:  # a ledger file written before reservations had owners
-                self._db.execute("ALTER TABLE claims ADD COLUMN fence INTEGER NOT NULL DEFAULT 0")
+        self._store: Store = open_store(target, pool_size=pool_size)
+        try:
+            self._store.check("claims", CLAIMS_SCHEMA)
+            if self._store.dialect == "sqlite":
+                self._add_fence_column()
+        except BaseException:
+            self._store.close()
+            raise
+
+    def _add_fence_column(self) -> None:
+        """A ledger file written before reservations had owners gets its fence column."""
+        with self._store.read() as db:
+            columns = {row[1] for row in db.all("PRAGMA table_info(claims)")}
+        if "fence" in columns:
+            return
+        with self._store.write() as db:  # looked at again under the lock: others open it too
+            columns = {row[1] for row in db.all("PRAGMA table_info(claims)")}
+            if "fence" not in columns:
+                db.run("ALTER TABLE claims ADD COLUMN fence INTEGER NOT NULL DEFAULT 0")
+
+    @staticmethod
+    def migrate(target: Path | str) -> list[str]:
+        """Apply the Claim ledger's migrations not applied yet at ``target``; their names."""
+        with open_store(target, pool_size=1) as store:
+            return store.migrate("claims", CLAIMS_SCHEMA)
 
     def __enter__(self) -> Self:
         return self
@@ -156,8 +154,7 @@ class ClaimLedger:
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._db.close()
+        self._store.close()
 
     def reserve(self, destination: str, encounter_key: str) -> Reservation | None:
         """Reserve ``encounter_key`` for writing; None when another writer holds it.
@@ -165,54 +162,47 @@ class ClaimLedger:
         None means another run holds an unexpired reservation: it is writing this
         encounter's Claim now, and this run must leave it alone (and come back later).
         """
-        now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute(
-                    f"SELECT {_ENTRY_COLUMNS}, lease_until, fence FROM claims"  # noqa: S608
-                    " WHERE destination = ? AND encounter_key = ?",
-                    (destination, encounter_key),
-                ).fetchone()
-                if row is not None and row[9] > now:
-                    self._db.execute("ROLLBACK")
-                    return None
-                fence = (row[10] if row is not None else 0) + 1
-                self._db.execute(
-                    "INSERT INTO claims (destination, encounter_key, lease_until, fence)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (destination, encounter_key) DO UPDATE"
-                    " SET lease_until = excluded.lease_until, fence = excluded.fence",
-                    (destination, encounter_key, now + self.lease_seconds, fence),
-                )
-                self._db.execute("COMMIT")
-            except sqlite3.Error:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._store.write(_key(destination, encounter_key)) as db:
+            now = db.now()
+            row = db.one(
+                f"SELECT {_ENTRY_COLUMNS}, lease_until, fence FROM claims"  # noqa: S608
+                " WHERE destination = ? AND encounter_key = ?",
+                (destination, encounter_key),
+            )
+            if row is not None and row[9] > now:
+                return None
+            fence = (int(row[10]) if row is not None else 0) + 1
+            db.run(
+                "INSERT INTO claims (destination, encounter_key, lease_until, fence)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (destination, encounter_key) DO UPDATE"
+                " SET lease_until = excluded.lease_until, fence = excluded.fence",
+                (destination, encounter_key, now + self.lease_seconds, fence),
+            )
         entry = LedgerEntry(encounter_key) if row is None else _entry_of(encounter_key, row)
         return Reservation(entry, fence)
 
     def renew(self, destination: str, encounter_key: str, fence: int) -> bool:
         """Extend a held reservation by ``lease_seconds``; False when it was taken over."""
-        with self._lock:
-            cursor = self._db.execute(
+        with self._store.write() as db:
+            changed = db.run(
                 "UPDATE claims SET lease_until = ?"
                 " WHERE destination = ? AND encounter_key = ? AND fence = ?",
-                (time.time() + self.lease_seconds, destination, encounter_key, fence),
+                (db.now() + self.lease_seconds, destination, encounter_key, fence),
             )
-            return cursor.rowcount == 1
+        return changed == 1
 
     def release(self, destination: str, encounter_key: str, fence: int) -> bool:
         """Give up a reservation without recording a write (nothing changed, or it failed).
 
         False when the reservation was no longer this writer's: the new owner keeps it.
         """
-        with self._lock:
-            cursor = self._db.execute(
+        with self._store.write() as db:
+            changed = db.run(
                 "UPDATE claims SET lease_until = 0"
                 " WHERE destination = ? AND encounter_key = ? AND fence = ?",
                 (destination, encounter_key, fence),
             )
-            return cursor.rowcount == 1
+        return changed == 1
 
     def record(self, destination: str, entry: LedgerEntry, fence: int) -> None:
         """Record a completed write and end the reservation ``fence`` proves.
@@ -220,8 +210,8 @@ class ClaimLedger:
         Raises :class:`ReservationLostError` when another writer took the reservation
         over meanwhile: its view of the destination is newer, so this one is not recorded.
         """
-        with self._lock:
-            cursor = self._db.execute(
+        with self._store.write() as db:
+            changed = db.run(
                 "UPDATE claims SET claim_id = ?, server_id = ?, version = ?, content_hash = ?,"
                 " revision = ?, submitted = ?, task_open = ?, replaces = ?, written = 1,"
                 " lease_until = 0"
@@ -240,8 +230,7 @@ class ClaimLedger:
                     fence,
                 ),
             )
-            lost = cursor.rowcount != 1
-        if lost:
+        if changed != 1:
             raise ReservationLostError(
                 f"the reservation of {entry.encounter_key} on {destination} was taken over "
                 "by another writer before this write was recorded"
@@ -254,20 +243,25 @@ class ClaimLedger:
         From then on a recoded encounter gets a replacement Claim. False when the ledger
         has no written Claim for the encounter.
         """
-        with self._lock:
-            cursor = self._db.execute(
+        with self._store.write() as db:
+            changed = db.run(
                 "UPDATE claims SET submitted = 1"
                 " WHERE destination = ? AND encounter_key = ? AND written = 1",
                 (destination, encounter_key),
             )
-            return cursor.rowcount == 1
+        return changed == 1
 
     def entry(self, destination: str, encounter_key: str) -> LedgerEntry | None:
         """The recorded write for ``encounter_key``, or None."""
-        with self._lock:
-            row = self._db.execute(
+        with self._store.read() as db:
+            row = db.one(
                 f"SELECT {_ENTRY_COLUMNS} FROM claims"  # noqa: S608 - fixed text
                 " WHERE destination = ? AND encounter_key = ? AND written = 1",
                 (destination, encounter_key),
-            ).fetchone()
+            )
         return None if row is None else _entry_of(encounter_key, row)
+
+
+def _key(destination: str, encounter_key: str) -> str:
+    """The lock that makes a reservation atomic (the same key on every machine)."""
+    return f"claims:{destination}\x1f{encounter_key}"

@@ -50,6 +50,7 @@ __all__ = [
     "WriteAction",
     "WriteReceipt",
     "content_hash",
+    "tagged",
 ]
 
 _VOLATILE = ("created", "meta")  # differ on every build of the same Claim
@@ -104,8 +105,11 @@ def _content_key(claim: dict[str, Any]) -> str:
     return content_hash({**claim, "id": ""})
 
 
-def _tagged(claim: dict[str, Any]) -> dict[str, Any]:
-    """``claim`` with the tag that says fhir-coder wrote this content."""
+def tagged(claim: dict[str, Any]) -> dict[str, Any]:
+    """``claim`` with the tag that says fhir-coder wrote this content (as it is written).
+
+    ``fhir-coder batch`` tags its Claims the same way, so they equal the ones ``run`` writes.
+    """
     meta = dict(claim.get("meta") or {})
     tags = [t for t in meta.get("tag") or [] if t.get("system") != CONTENT_TAG_SYSTEM]
     meta["tag"] = [*tags, {"system": CONTENT_TAG_SYSTEM, "code": _content_key(claim)}]
@@ -373,7 +377,7 @@ def _next_write(
         action = WriteAction.REPLACED
     if revision:  # a replacement, new or updated, keeps its own id and its link
         claim = as_replacement(claim, revision, replaces)
-    return _tagged(claim), revision, replaces, action
+    return tagged(claim), revision, replaces, action
 
 
 class ClaimChangedError(FhirResponseError):

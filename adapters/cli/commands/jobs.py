@@ -1,4 +1,9 @@
-"""``fhir-coder jobs list|show|retry``: what the durable job ledger holds, and parked jobs again."""
+"""``fhir-coder jobs list|show|retry|migrate``: the job ledger, parked jobs again, the schema.
+
+``migrate`` applies the numbered schema changes of both ledgers (jobs and Claims) to a
+SQLite file or a PostgreSQL database; PostgreSQL is only checked at start-up, so an
+operator runs it once per upgrade, from one machine.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from adapters.cli.commands.common import Subcommands, out, print_json
 from adapters.exit_codes import ExitCode
 from adapters.jobs.ledger import Job, JobLedger, JobState
 from adapters.jobs.work_items import WorkItem
+from adapters.storage import describe, is_postgres_url
 from fhir_coder.errors import ConfigurationError
 
 __all__ = ["register", "run"]
@@ -17,10 +23,14 @@ __all__ = ["register", "run"]
 
 def register(commands: Subcommands) -> None:
     """Add ``jobs`` to the CLI."""
-    parser = commands.add_parser("jobs", help="list, show or retry jobs of the job ledger")
-    parser.add_argument("action", choices=("list", "show", "retry"))
+    parser = commands.add_parser(
+        "jobs", help="list, show or retry jobs of the job ledger; migrate its schema"
+    )
+    parser.add_argument("action", choices=("list", "show", "retry", "migrate"))
     parser.add_argument("job_id", nargs="?", type=int, metavar="JOB", help="a job number")
-    parser.add_argument("--jobs-db", type=Path, metavar="FILE", help="the job ledger")
+    parser.add_argument(
+        "--jobs-db", metavar="FILE|URL", help="the job ledger: a SQLite file or a postgresql:// URL"
+    )
     parser.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
     parser.add_argument("--state", help="list only jobs in this state (queued, parked...)")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -43,6 +53,7 @@ def _as_json(job: Job, item: WorkItem | None = None) -> dict[str, object]:
         "claim": job.claim_id,
         "last_error": job.last_error,
         "trigger": job.trigger,
+        "claimed_by": job.claimed_by,
         "created": _when(job.created),
         "updated": _when(job.updated),
     }
@@ -78,9 +89,12 @@ def run(args: argparse.Namespace) -> int:
     from adapters.settings import load_settings  # noqa: PLC0415
 
     settings = load_settings(args.config, jobs_db=args.jobs_db)
-    if not settings.jobs_db.is_file():
-        raise ConfigurationError(f"no job ledger at {settings.jobs_db}")
-    with JobLedger(settings.jobs_db) as ledger:
+    target = settings.jobs_db
+    if args.action == "migrate":
+        return _migrate(target)
+    if not is_postgres_url(target) and not Path(target).is_file():
+        raise ConfigurationError(f"no job ledger at {target}")
+    with JobLedger(target) as ledger:
         if args.action == "retry":
             count = ledger.retry(args.job_id)
             out(f"{count} job(s) queued again")
@@ -89,6 +103,16 @@ def run(args: argparse.Namespace) -> int:
             _show(ledger, args)
         else:
             _list(ledger, args)
+    return ExitCode.OK
+
+
+def _migrate(target: Path | str) -> int:
+    """Bring both ledgers' schemas at ``target`` up to date; say what was applied."""
+    from adapters.writeback.claim_ledger import ClaimLedger  # noqa: PLC0415
+
+    applied = JobLedger.migrate(target) + ClaimLedger.migrate(target)
+    where = describe(target)
+    out(f"{where}: applied {', '.join(applied)}" if applied else f"{where}: up to date")
     return ExitCode.OK
 
 

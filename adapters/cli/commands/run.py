@@ -47,7 +47,10 @@ def add_trigger_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source-id", metavar="NAME", help="a stable name for the EHR")
     parser.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
     parser.add_argument(
-        "--jobs-db", type=Path, metavar="FILE", help="the job ledger (fhir-coder-data/jobs.sqlite3)"
+        "--jobs-db",
+        metavar="FILE|URL",
+        help="the job ledger: a SQLite file (fhir-coder-data/jobs.sqlite3), or a postgresql://"
+        " URL that several machines share (it then holds the Claim ledger too)",
     )
     parser.add_argument("--concurrency", type=int, help="encounters processed at once (4)")
     parser.add_argument(

@@ -136,7 +136,7 @@ async def run_bulk(args: argparse.Namespace, settings: TriggerSettings, open_poo
         raise ConfigurationError("--bulk exports from a server: pass --server URL")
     source = settings.source_key()
     digest = hashlib.sha256(f"{source}\n{args.bulk}".encode()).hexdigest()[:16]
-    folder = settings.jobs_db.parent / "bulk" / digest
+    folder = settings.data_dir() / "bulk" / digest
     checkpoint = f"bulk-since:{source}:{args.bulk}"
     with JobLedger(settings.jobs_db) as ledger:
         since = ledger.checkpoint(checkpoint) if args.incremental else None

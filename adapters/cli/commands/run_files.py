@@ -35,9 +35,13 @@ _SHOWN = 20  # problems and unresolved references listed in the summary; the cou
 
 
 def index_path_for(settings: TriggerSettings, files: list[Path]) -> Path:
-    """Where the index of ``files`` is kept: beside the ledger, named by the files read."""
+    """Where the index of ``files`` is kept: beside the ledger, named by the files read.
+
+    A PostgreSQL ledger has no folder: the index (local, like the files) goes into this
+    machine's data folder (:meth:`~adapters.settings.TriggerSettings.data_dir`).
+    """
     digest = hashlib.sha256("\n".join(str(f.resolve()) for f in files).encode()).hexdigest()
-    return settings.jobs_db.parent / "ndjson" / f"{digest[:16]}.sqlite3"
+    return settings.data_dir() / "ndjson" / f"{digest[:16]}.sqlite3"
 
 
 def _export_summary(report: IndexReport, counts: dict[str, int]) -> dict[str, Any]:

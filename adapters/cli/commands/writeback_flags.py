@@ -50,10 +50,10 @@ def add_writeback_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--ledger",
-        metavar="FILE",
-        type=Path,
-        help="SQLite ledger of written Claims, shared by every run and process "
-        f"(default: {DEFAULT_CLAIMS_DB}, beside the job ledger; or {CLAIMS_DB_ENV})",
+        metavar="FILE|URL",
+        help="ledger of written Claims, shared by every run and process: a SQLite file "
+        f"(default: {DEFAULT_CLAIMS_DB}, beside the job ledger; or {CLAIMS_DB_ENV}) or a "
+        "postgresql:// URL (default beside a PostgreSQL --jobs-db: the same database)",
     )
     parser.add_argument(
         "--fee-schedule",
@@ -80,7 +80,7 @@ async def writeback_from_args(
     *,
     claims_to: str | None = None,
     claims_auth: AuthSettings | None = None,
-    ledger_path: Path | None = None,
+    ledger_path: Path | str | None = None,
     lease_seconds: float = 120.0,
     allow_insecure_http: Sequence[str] | None = None,
 ) -> tuple[ClaimWriter, ClaimOptions]:
@@ -133,7 +133,7 @@ async def writeback_from_args(
     else:
         destination = NdjsonDestination(Path(target))
     if ledger_path is None:
-        ledger_path = args.ledger or Path(os.environ.get(CLAIMS_DB_ENV) or DEFAULT_CLAIMS_DB)
+        ledger_path = args.ledger or os.environ.get(CLAIMS_DB_ENV) or DEFAULT_CLAIMS_DB
     ledger = stack.enter_context(ClaimLedger(ledger_path, lease_seconds=lease_seconds))
     drafts = DraftPolicy.HOLD if args.hold_drafts else DraftPolicy.WRITE
     writer = ClaimWriter(destination, ledger=ledger, drafts=drafts)

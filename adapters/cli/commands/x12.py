@@ -237,7 +237,7 @@ def run_837(args: argparse.Namespace) -> int:
     return ExitCode.FINDINGS if report.not_ready else ExitCode.OK
 
 
-def _claim_ledger_path(args: argparse.Namespace) -> Path:
+def _claim_ledger_path(args: argparse.Namespace) -> Path | str:
     """The Claim ledger: ``--claim-ledger``, else the one the settings name (as ``run``'s)."""
     from adapters.settings import load_settings  # noqa: PLC0415
 

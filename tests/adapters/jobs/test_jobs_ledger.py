@@ -1,16 +1,28 @@
-"""The durable job ledger: idempotent enqueue, atomic claims, leases, parking, checkpoints."""
+"""The durable job ledger: idempotent enqueue, atomic claims, leases, parking, checkpoints.
 
+One contract, two backends: every test taking ``ledger_db`` runs on a SQLite file and on a
+PostgreSQL database (``tests/postgres.py``); the last ones are about SQLite files only.
+"""
+
+import asyncio
+import contextlib
 import sqlite3
 import threading
 import time
 
+import pytest
+
 from adapters.jobs import Enqueued, JobLedger, JobState
+from adapters.storage.postgres import PostgresStore
+from adapters.storage.store import ordered_migrations
+from fhir_coder.errors import ConfigurationError
+from tests.postgres import drop_database, fresh_database
 
 SRC = "ehr"
 
 
-def test_enqueue_is_idempotent_per_version(tmp_path):
-    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+def test_enqueue_is_idempotent_per_version(ledger_db):
+    with JobLedger(ledger_db) as ledger:
         assert ledger.enqueue(SRC, "e1", "1") is Enqueued.QUEUED
         assert ledger.enqueue(SRC, "e1", "1") is Enqueued.DUPLICATE
         assert ledger.enqueue("other", "e1", "1") is Enqueued.QUEUED
@@ -18,8 +30,8 @@ def test_enqueue_is_idempotent_per_version(tmp_path):
         assert [s[2] for s in ledger.skips()] == ["duplicate"]
 
 
-def test_an_older_version_after_a_newer_one_is_recorded_and_skipped(tmp_path):
-    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+def test_an_older_version_after_a_newer_one_is_recorded_and_skipped(ledger_db):
+    with JobLedger(ledger_db) as ledger:
         ledger.enqueue(SRC, "e1", "3")
         job = ledger.claim()
         ledger.finish(job.id, JobState.DONE, outcome="written")
@@ -29,8 +41,8 @@ def test_an_older_version_after_a_newer_one_is_recorded_and_skipped(tmp_path):
         assert ledger.enqueue(SRC, "e1", "4") is Enqueued.QUEUED
 
 
-def test_a_newer_version_supersedes_a_queued_older_one(tmp_path):
-    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+def test_a_newer_version_supersedes_a_queued_older_one(ledger_db):
+    with JobLedger(ledger_db) as ledger:
         ledger.enqueue(SRC, "e1", "1")
         ledger.enqueue(SRC, "e1", "2")
         assert ledger.pending() == 1
@@ -38,8 +50,8 @@ def test_a_newer_version_supersedes_a_queued_older_one(tmp_path):
         assert ledger.jobs()[0].outcome == "superseded"
 
 
-def test_version_less_notifications_coalesce_while_one_waits(tmp_path):
-    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+def test_version_less_notifications_coalesce_while_one_waits(ledger_db):
+    with JobLedger(ledger_db) as ledger:
         assert ledger.enqueue(SRC, "e1") is Enqueued.QUEUED
         assert ledger.enqueue(SRC, "e1") is Enqueued.COALESCED
         job = ledger.claim()
@@ -51,8 +63,8 @@ def test_version_less_notifications_coalesce_while_one_waits(tmp_path):
         assert ledger.get(again.id).outcome == "duplicate"
 
 
-def test_concurrent_claims_never_take_the_same_job(tmp_path):
-    path = tmp_path / "jobs.sqlite3"
+def test_concurrent_claims_never_take_the_same_job(ledger_db):
+    path = ledger_db
     with JobLedger(path) as ledger:
         for n in range(200):
             ledger.enqueue(SRC, f"e{n}", "1")
@@ -74,19 +86,23 @@ def test_concurrent_claims_never_take_the_same_job(tmp_path):
     assert len(taken) == 200
 
 
-def test_a_running_job_is_claimed_again_after_its_lease_expires(tmp_path):
-    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+def test_a_running_job_is_claimed_again_after_its_lease_expires(ledger_db):
+    with JobLedger(ledger_db) as ledger:
         ledger.enqueue(SRC, "e1", "1")
         first = ledger.claim(lease_seconds=0.05)
         assert ledger.claim(lease_seconds=0.05) is None  # leased
         time.sleep(0.08)
-        second = ledger.claim()
+        with JobLedger(ledger_db) as other:  # another process takes it over
+            other.owner = "other-host:2"
+            second = other.claim()
         assert second.id == first.id
         assert second.attempts == 2
+        assert first.claimed_by == ledger.owner
+        assert second.claimed_by == "other-host:2"
 
 
-def test_retry_later_waits_and_retry_requeues_parked_jobs(tmp_path):
-    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+def test_retry_later_waits_and_retry_requeues_parked_jobs(ledger_db):
+    with JobLedger(ledger_db) as ledger:
         ledger.enqueue(SRC, "e1", "1")
         job = ledger.claim()
         ledger.retry_later(job.id, delay=60, error="FhirTransportError: no answer")
@@ -101,8 +117,8 @@ def test_retry_later_waits_and_retry_requeues_parked_jobs(tmp_path):
         assert again.attempts == 1
 
 
-def test_checkpoints_survive_reopening(tmp_path):
-    path = tmp_path / "jobs.sqlite3"
+def test_checkpoints_survive_reopening(ledger_db):
+    path = ledger_db
     with JobLedger(path) as ledger:
         assert ledger.checkpoint("watch:ehr") is None
         ledger.set_checkpoint("watch:ehr", "2026-01-01T00:00:00Z")
@@ -121,7 +137,7 @@ def test_no_statement_of_a_jobs_life_scans_the_whole_table(tmp_path):
         for number in range(50):
             ledger.enqueue(SRC, f"e{number}", "1")
         statements: list[str] = []
-        ledger._db.set_trace_callback(statements.append)
+        ledger._store.connection.set_trace_callback(statements.append)
         ledger.enqueue(SRC, "e7", "2")
         ledger.enqueue(SRC, "e7", "2")  # a duplicate: recorded as a skip
         job = ledger.claim(source=SRC)
@@ -129,12 +145,13 @@ def test_no_statement_of_a_jobs_life_scans_the_whole_table(tmp_path):
         ledger.extend(job.id, lease_seconds=60)
         ledger.finish(job.id, JobState.DONE, outcome="written")
         ledger.pending(SRC)
-        ledger._db.set_trace_callback(None)
+        ledger._store.connection.set_trace_callback(None)
         lookups = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "UPDATE"))]
         assert len(lookups) >= 6
         for statement in lookups:
             plan = " | ".join(
-                str(row[3]) for row in ledger._db.execute(f"EXPLAIN QUERY PLAN {statement}")
+                str(row[3])
+                for row in ledger._store.connection.execute(f"EXPLAIN QUERY PLAN {statement}")
             )
             assert "SCAN jobs" not in plan, f"{statement} -> {plan}"
             assert "TEMP B-TREE" not in plan, f"{statement} -> {plan}"
@@ -162,8 +179,8 @@ def test_a_ledger_file_from_before_the_patient_hint_opens_and_keeps_its_jobs(tmp
     assert (second.encounter_id, second.patient) == ("e2", "p2")
 
 
-def test_a_worker_whose_lease_ran_out_cannot_record_over_the_job_taken_over(tmp_path):
-    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+def test_a_worker_whose_lease_ran_out_cannot_record_over_the_job_taken_over(ledger_db):
+    with JobLedger(ledger_db) as ledger:
         ledger.enqueue("sb", "enc-1", "1")
         slow = ledger.claim(lease_seconds=-1)  # its lease runs out at once
         taker = ledger.claim(lease_seconds=60)
@@ -176,3 +193,110 @@ def test_a_worker_whose_lease_ran_out_cannot_record_over_the_job_taken_over(tmp_
         assert ledger.get(taker.id).state is JobState.RUNNING
         assert ledger.finish(taker.id, JobState.DONE, outcome="written", fence=taker.fence)
         assert ledger.get(taker.id).state is JobState.DONE
+
+
+def test_version_less_notifications_racing_on_many_connections_queue_one_job(ledger_db):
+    """The check-then-insert of an enqueue is atomic per encounter on both backends."""
+    verdicts: list[Enqueued] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    def notify():
+        with JobLedger(ledger_db) as own:
+            barrier.wait()
+            for _ in range(5):
+                said = own.enqueue(SRC, "e1")
+                with lock:
+                    verdicts.append(said)
+
+    threads = [threading.Thread(target=notify) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with JobLedger(ledger_db) as ledger:
+        assert verdicts.count(Enqueued.QUEUED) == 1
+        assert verdicts.count(Enqueued.COALESCED) == 29
+        assert ledger.pending() == 1
+
+
+def test_a_postgresql_ledger_must_be_migrated_first_and_says_how(postgres_server):
+    url = fresh_database(postgres_server)
+    try:
+        with pytest.raises(ConfigurationError, match=r"schema version 0.*fhir-coder jobs migrate"):
+            JobLedger(url)
+        assert JobLedger.migrate(url) == ["001_jobs", "002_work_items", "003_claimed_by"]
+        assert JobLedger.migrate(url) == []  # applied once
+        with JobLedger(url) as ledger:
+            assert ledger.enqueue(SRC, "e1", "1") is Enqueued.QUEUED
+        with PostgresStore(url) as store, store.write() as db:  # a newer fhir-coder migrated
+            db.run("INSERT INTO schema_migrations VALUES ('jobs', 99, '099_later', 0)")
+        with pytest.raises(ConfigurationError, match="newer than this fhir-coder"):
+            JobLedger(url)
+    finally:
+        drop_database(postgres_server, url)
+
+
+def test_an_unreachable_postgresql_ledger_is_one_clear_error_without_the_password():
+    with pytest.raises(ConfigurationError) as caught:
+        JobLedger("postgresql://coder:s3cret@127.0.0.1:1/jobs?connect_timeout=2")
+    assert "postgresql://coder@127.0.0.1:1/jobs" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+
+
+async def test_postgresql_wakes_the_workers_of_other_processes(postgres_url):
+    """NOTIFY on enqueue (and on ``jobs retry``), heard by other ledgers, not by the sender."""
+    heard: list[str] = []
+    arrived = asyncio.Event()
+
+    def hear(payload: str) -> None:
+        heard.append(payload)
+        arrived.set()
+
+    with JobLedger(postgres_url) as listener, JobLedger(postgres_url) as other:
+        task = asyncio.create_task(listener.listen(hear))
+        await asyncio.wait_for(arrived.wait(), 10)  # listening (an empty first call)
+        arrived.clear()
+        listener.enqueue(SRC, "mine", "1")  # its own: not news
+        other.enqueue(SRC, "e1", "1")
+        await asyncio.wait_for(arrived.wait(), 10)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert heard == ["", SRC]
+
+
+def test_two_migrations_of_one_number_are_refused(tmp_path):
+    (tmp_path / "003_a.sql").write_text("SELECT 1;")
+    (tmp_path / "003_b.sql").write_text("SELECT 1;")
+    with pytest.raises(ValueError, match="two migrations numbered 003"):
+        list(ordered_migrations(tmp_path))
+
+
+async def test_sqlite_has_nothing_to_listen_to(tmp_path):
+    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+        await asyncio.wait_for(ledger.listen(lambda _: None), 1)  # returns at once
+
+
+def test_processes_opening_a_new_ledger_file_at_once_all_get_it(tmp_path):
+    """The first opens race to create the schema: each must find it made, none fail."""
+    path = tmp_path / "jobs.sqlite3"
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def open_it(n):
+        barrier.wait()
+        try:
+            with JobLedger(path) as own:
+                own.enqueue(SRC, f"e{n}", "1")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_it, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with JobLedger(path) as ledger:
+        assert ledger.pending() == 8

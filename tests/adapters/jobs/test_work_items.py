@@ -1,4 +1,7 @@
-"""Work items: each encounter that needs a person is kept in the ledger, with why, for good."""
+"""Work items: each encounter that needs a person is kept in the ledger, with why, for good.
+
+The tests taking ``ledger_db`` run on SQLite and on PostgreSQL (``tests/postgres.py``).
+"""
 
 import json
 
@@ -137,8 +140,8 @@ async def test_a_new_version_updates_the_item_and_keeps_the_coders_work(
             assert billable.claim_id
 
 
-def test_a_version_the_engine_finishes_resolves_the_item_and_an_older_one_is_ignored(tmp_path):
-    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+def test_a_version_the_engine_finishes_resolves_the_item_and_an_older_one_is_ignored(ledger_db):
+    with JobLedger(ledger_db) as ledger:
         item = ledger.work.record(_draft("e1", version="2"))
         assert ledger.work.record(_draft("e1", version="1", reasons=("x",))).reasons == (
             "header-code",
@@ -167,9 +170,9 @@ def _draft(encounter_id, **changes):
 
 
 def test_a_second_coder_is_refused_while_the_first_holds_the_item_and_a_stale_save_is_refused(
-    tmp_path,
+    ledger_db,
 ):
-    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+    with JobLedger(ledger_db) as ledger:
         item = ledger.work.record(_draft("e1"))
         ledger.work.lock(item.id, "ada")
         with pytest.raises(ItemLockedError, match="being worked by ada"):
@@ -184,8 +187,8 @@ def test_a_second_coder_is_refused_while_the_first_holds_the_item_and_a_stale_sa
         assert ledger.work.get(item.id).work == {"n": 1}  # nothing lost
 
 
-def test_the_worklist_filters_counts_sorts_and_pages(tmp_path):
-    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+def test_the_worklist_filters_counts_sorts_and_pages(ledger_db):
+    with JobLedger(ledger_db) as ledger:
         for n in range(30):
             ledger.work.record(
                 _draft(
@@ -213,8 +216,8 @@ def test_the_worklist_filters_counts_sorts_and_pages(tmp_path):
         assert ledger.work.worklist(WorklistQuery(older_than_days=1)).total == 0
 
 
-def test_a_denial_reopens_a_released_item_with_the_payers_codes(tmp_path):
-    with JobLedger(tmp_path / "jobs.sqlite3") as ledger:
+def test_a_denial_reopens_a_released_item_with_the_payers_codes(ledger_db):
+    with JobLedger(ledger_db) as ledger:
         item = ledger.work.record(_draft("e1"))
         ledger.work.close(item.id, "ada", ItemState.RELEASED, revision=item.revision)
         denied = ledger.work.record_denial(

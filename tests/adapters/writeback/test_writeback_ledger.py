@@ -1,6 +1,10 @@
-"""The claim ledger and the fee schedule file: the local state and configuration of write-back."""
+"""The claim ledger and the fee schedule file: the local state and configuration of write-back.
+
+The ledger tests taking ``ledger_db`` run on SQLite and on PostgreSQL (``tests/postgres.py``).
+"""
 
 import sqlite3
+import threading
 from decimal import Decimal
 
 import pytest
@@ -11,8 +15,8 @@ from fhir_coder.errors import ConfigurationError
 from tests.adapters.writeback_claims import coded_visit
 
 
-def test_a_reservation_keeps_a_second_run_out_until_it_ends(tmp_path):
-    path = tmp_path / "ledger.sqlite3"
+def test_a_reservation_keeps_a_second_run_out_until_it_ends(ledger_db):
+    path = ledger_db
     with ClaimLedger(path) as one, ClaimLedger(path) as two:
         mine = one.reserve("dest", "fc-1")
         assert mine.entry == LedgerEntry("fc-1")
@@ -31,9 +35,9 @@ def test_a_reservation_keeps_a_second_run_out_until_it_ends(tmp_path):
 
 
 def test_a_lapsed_reservation_taken_over_cannot_be_recorded_or_released_by_its_old_owner(
-    tmp_path,
+    ledger_db,
 ):
-    path = tmp_path / "ledger.sqlite3"
+    path = ledger_db
     with ClaimLedger(path, lease_seconds=-1) as slow, ClaimLedger(path) as rival:
         first = slow.reserve("dest", "fc-1")  # lapses at once
         second = rival.reserve("dest", "fc-1")
@@ -52,8 +56,8 @@ def test_a_lapsed_reservation_taken_over_cannot_be_recorded_or_released_by_its_o
         assert rival.entry("dest", "fc-1").version == "8"
 
 
-def test_renewing_keeps_a_reservation_past_its_first_lease(tmp_path):
-    with ClaimLedger(tmp_path / "l.sqlite3", lease_seconds=60) as ledger:
+def test_renewing_keeps_a_reservation_past_its_first_lease(ledger_db):
+    with ClaimLedger(ledger_db, lease_seconds=60) as ledger:
         held = ledger.reserve("dest", "fc-1")
         ledger.lease_seconds = -1
         assert ledger.renew("dest", "fc-1", held.fence)  # now lapsed...
@@ -84,21 +88,42 @@ def test_a_ledger_file_from_before_owners_gains_the_fence_column(tmp_path):
         assert held.fence == 1
 
 
-def test_an_expired_reservation_does_not_block(tmp_path):
-    with ClaimLedger(tmp_path / "l.sqlite3", lease_seconds=-1) as ledger:
+def test_an_expired_reservation_does_not_block(ledger_db):
+    with ClaimLedger(ledger_db, lease_seconds=-1) as ledger:
         assert ledger.reserve("dest", "fc-1") is not None
         assert ledger.reserve("dest", "fc-1") is not None
 
 
-def test_only_a_written_claim_can_be_marked_submitted():
-    with ClaimLedger() as ledger:
-        assert not ledger.mark_submitted("dest", "fc-1")
-        held = ledger.reserve("dest", "fc-1")
-        ledger.record(
-            "dest", LedgerEntry("fc-1", "fc-1", "fc-1", "1", "abc", written=True), held.fence
-        )
-        assert ledger.mark_submitted("dest", "fc-1")
-        assert ledger.entry("dest", "fc-1").submitted
+def test_racing_reservations_on_many_connections_let_one_run_write(ledger_db):
+    """Runs on several machines reserving the same encounter: exactly one gets it."""
+    won: list[bool] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    def reserve():
+        with ClaimLedger(ledger_db) as own:
+            barrier.wait()
+            got = own.reserve("dest", "fc-1") is not None
+            with lock:
+                won.append(got)
+
+    threads = [threading.Thread(target=reserve) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(won) == [False] * 5 + [True]
+
+
+def test_only_a_written_claim_can_be_marked_submitted(ledger_db):
+    for target in (None, ledger_db):  # in memory, then in the file or database
+        with ClaimLedger(target) as ledger:
+            assert not ledger.mark_submitted("dest", "fc-1")
+            held = ledger.reserve("dest", "fc-1")
+            entry = LedgerEntry("fc-1", "fc-1", "fc-1", "1", "abc", written=True)
+            ledger.record("dest", entry, held.fence)
+            assert ledger.mark_submitted("dest", "fc-1")
+            assert ledger.entry("dest", "fc-1").submitted
 
 
 def test_fee_schedule_reads_codes_modifiers_and_prices(tmp_path):

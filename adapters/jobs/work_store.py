@@ -1,19 +1,18 @@
-"""The work items in SQLite: the job ledger's file, connection and lock (``JobLedger.work``).
+"""The work items in the job ledger's store, its SQLite file or PostgreSQL database.
 
 Three tables: ``work_items`` (one row per source and encounter: the filter columns, the
 payload as JSON, the coder's working copy, the revision and the lock), ``work_reasons`` (one
 row per item and reason code, for the worklist's filter and counts) and ``work_events``
-(every action, and the outbox of AuditEvents). A PostgreSQL backend keeps the same tables
-and answers the same :class:`adapters.jobs.work_items.WorkItemStore` methods.
+(every action, and the outbox of AuditEvents), made by the job ledger's migrations
+(``schema/*/002_work_items.sql``) and reached through ``JobLedger.work``. One SQL text for
+both backends (:mod:`adapters.storage`): :class:`WorkItems` answers the
+:class:`adapters.jobs.work_items.WorkItemStore` methods.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import orjson
@@ -31,62 +30,9 @@ from adapters.jobs.work_items import (
     WorklistQuery,
     WorkReason,
 )
+from adapters.storage import Row, Store, Tx
 
-__all__ = ["WORK_SCHEMA", "SqliteWorkItems"]
-
-WORK_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS work_items (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    source TEXT NOT NULL,
-    encounter_id TEXT NOT NULL,
-    version TEXT NOT NULL DEFAULT '',
-    job_id INTEGER NOT NULL DEFAULT 0,
-    kind TEXT NOT NULL,
-    state TEXT NOT NULL,
-    reasons TEXT NOT NULL DEFAULT '',
-    rules TEXT NOT NULL DEFAULT '',
-    summary TEXT NOT NULL DEFAULT '',
-    encounter_class TEXT NOT NULL DEFAULT '',
-    payer TEXT NOT NULL DEFAULT '',
-    patient TEXT NOT NULL DEFAULT '',
-    service_date TEXT NOT NULL DEFAULT '',
-    claim_id TEXT NOT NULL DEFAULT '',
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    revision INTEGER NOT NULL DEFAULT 1,
-    locked_by TEXT NOT NULL DEFAULT '',
-    locked_until REAL NOT NULL DEFAULT 0,
-    closed_by TEXT NOT NULL DEFAULT '',
-    closed_at REAL NOT NULL DEFAULT 0,
-    payload TEXT NOT NULL DEFAULT '{}',
-    work TEXT NOT NULL DEFAULT ''
-);
-CREATE UNIQUE INDEX IF NOT EXISTS work_key ON work_items (source, encounter_id);
-CREATE INDEX IF NOT EXISTS work_open ON work_items (state, created);
-CREATE INDEX IF NOT EXISTS work_patient ON work_items (patient);
-CREATE INDEX IF NOT EXISTS work_encounter ON work_items (encounter_id);
-CREATE INDEX IF NOT EXISTS work_service ON work_items (state, service_date, id);
-CREATE TABLE IF NOT EXISTS work_reasons (
-    reason TEXT NOT NULL,
-    item_id INTEGER NOT NULL,
-    PRIMARY KEY (reason, item_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS work_reasons_item ON work_reasons (item_id, reason);
-CREATE TABLE IF NOT EXISTS work_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    item_id INTEGER NOT NULL,
-    at REAL NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT '{}',
-    sent INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS work_events_item ON work_events (item_id, id);
-CREATE INDEX IF NOT EXISTS work_events_action ON work_events (action, at);
-"""
-_OUTBOX_INDEX: Final = (
-    "CREATE INDEX IF NOT EXISTS work_events_outbox ON work_events (sent, id) WHERE sent = 0"
-)
+__all__ = ["WorkItems"]
 
 
 _COLUMNS: Final = (
@@ -104,28 +50,14 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
-class SqliteWorkItems:
-    """:class:`WorkItemStore` over the job ledger's SQLite file (its connection and lock)."""
+class WorkItems:
+    """:class:`WorkItemStore` over the job ledger's store (its SQLite file or PostgreSQL database).
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
-        self._db = db
-        self._lock = lock
-        db.executescript(WORK_SCHEMA)
-        columns = {row[1] for row in db.execute("PRAGMA table_info(work_events)")}
-        if "sent" not in columns:  # a ledger written before the outbox existed
-            db.execute("ALTER TABLE work_events ADD COLUMN sent INTEGER NOT NULL DEFAULT 0")
-        db.execute(_OUTBOX_INDEX)
+    The tables come with the job ledger's migrations (``schema/*/002_work_items.sql``).
+    """
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     # producers --------------------------------------------------------------------------
 
@@ -135,13 +67,13 @@ class SqliteWorkItems:
         An older version than the item's is ignored (a late job). A coder's working copy
         survives a new version: it is kept, and an event says the encounter changed.
         """
-        now = time.time()
-        with self._write() as db:
-            row = db.execute(
+        with self._store.write(_key(draft.source, draft.encounter_id)) as db:
+            now = db.now()
+            row = db.one(
                 "SELECT id, version, state, work FROM work_items "
                 "WHERE source = ? AND encounter_id = ?",
                 (draft.source, draft.encounter_id),
-            ).fetchone()
+            )
             if row is not None and _older(draft.version, str(row["version"])):
                 item = self._get(db, int(row["id"]))
                 assert item is not None  # noqa: S101 - read in the same transaction
@@ -163,15 +95,14 @@ class SqliteWorkItems:
                 _json(draft.payload),
             )
             if row is None:
-                item_id = int(
-                    db.execute(
+                item_id = _inserted(
+                    db.one(
                         "INSERT INTO work_items (version, job_id, kind, state, reasons, rules, "
                         "summary, encounter_class, payer, patient, service_date, claim_id, "
                         "updated, payload, source, encounter_id, created) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                         (*values, draft.source, draft.encounter_id, now),
-                    ).lastrowid
-                    or 0
+                    )
                 )
                 self._event(db, item_id, "fhir-coder", "created", {"version": draft.version})
             else:
@@ -180,7 +111,7 @@ class SqliteWorkItems:
                 # work in progress survives a new version; a finished item reopens from the
                 # engine's lines (what was released is in its events and on the server)
                 reopened = row["state"] != ItemState.OPEN.value
-                db.execute(
+                db.run(
                     "UPDATE work_items SET version = ?, job_id = ?, kind = ?, state = ?, "
                     "reasons = ?, rules = ?, summary = ?, encounter_class = ?, payer = ?, "
                     "patient = ?, service_date = ?, claim_id = ?, updated = ?, payload = ?, "
@@ -203,16 +134,16 @@ class SqliteWorkItems:
 
         Only an item coded from an older (or the same) version is resolved; True if one was.
         """
-        with self._write() as db:
-            row = db.execute(
+        with self._store.write(_key(source, encounter_id)) as db:
+            row = db.one(
                 "SELECT id, version FROM work_items WHERE source = ? AND encounter_id = ? "
                 "AND state = ?",
                 (source, encounter_id, ItemState.OPEN.value),
-            ).fetchone()
+            )
             if row is None or _older(version, str(row["version"])):
                 return False
-            now = time.time()
-            db.execute(
+            now = db.now()
+            db.run(
                 "UPDATE work_items SET state = ?, closed_by = 'fhir-coder', closed_at = ?, "
                 "updated = ?, revision = revision + 1, version = ?, locked_by = '', "
                 "locked_until = 0 WHERE id = ?",
@@ -245,21 +176,21 @@ class SqliteWorkItems:
         ``denial``. The item keeps the coded encounter it had, if any; its reasons become
         ``denial`` plus what it had when it was still open.
         """
-        now = time.time()
-        with self._write() as db:
-            row = db.execute(
+        with self._store.write(_key(source, encounter_id)) as db:
+            now = db.now()
+            row = db.one(
                 "SELECT id, state, reasons, payload FROM work_items "
                 "WHERE source = ? AND encounter_id = ?",
                 (source, encounter_id),
-            ).fetchone()
+            )
             text = summary or f"denied: {' '.join(reasons)}"
             if row is None:
                 payload = {"denial": detail}
-                item_id = int(
-                    db.execute(
+                item_id = _inserted(
+                    db.one(
                         "INSERT INTO work_items (source, encounter_id, kind, state, reasons, "
                         "rules, summary, claim_id, created, updated, payload) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                         (
                             source,
                             encounter_id,
@@ -273,15 +204,14 @@ class SqliteWorkItems:
                             now,
                             _json(payload),
                         ),
-                    ).lastrowid
-                    or 0
+                    )
                 )
                 kept: tuple[str, ...] = ()
             else:
                 item_id = int(row["id"])
                 payload = {**orjson.loads(row["payload"]), "denial": detail}
                 kept = _words(row["reasons"]) if row["state"] == ItemState.OPEN.value else ()
-                db.execute(
+                db.run(
                     "UPDATE work_items SET kind = ?, state = ?, reasons = ?, rules = ?, "
                     "summary = ?, claim_id = ?, updated = ?, payload = ?, revision = revision + 1, "
                     "closed_by = '', closed_at = 0 WHERE id = ?",
@@ -308,29 +238,29 @@ class SqliteWorkItems:
 
     def get(self, item_id: int) -> WorkItem | None:
         """One item by its number, with payload and working copy."""
-        with self._lock:
-            return self._get(self._db, item_id)
+        with self._store.read() as db:
+            return self._get(db, item_id)
 
     def find(self, source: str, encounter_id: str) -> WorkItem | None:
         """The item of an encounter, if it has one."""
-        with self._lock:
-            row = self._db.execute(
+        with self._store.read() as db:
+            row = db.one(
                 "SELECT id FROM work_items WHERE source = ? AND encounter_id = ?",
                 (source, encounter_id),
-            ).fetchone()
-            return None if row is None else self._get(self._db, int(row["id"]))
+            )
+            return None if row is None else self._get(db, int(row["id"]))
 
     def for_jobs(self, job_ids: Sequence[int]) -> dict[int, WorkItem]:
         """The items recorded from these jobs (payloads left out), by job id."""
         found: dict[int, WorkItem] = {}
-        with self._lock:
+        with self._store.read() as db:
             for start in range(0, len(job_ids), 500):
                 chunk = list(job_ids[start : start + 500])
                 marks = ", ".join("?" * len(chunk))
-                rows = self._db.execute(
+                rows = db.all(
                     f"SELECT {_COLUMNS} FROM work_items WHERE job_id IN ({marks})",  # noqa: S608
                     chunk,
-                ).fetchall()
+                )
                 for row in rows:
                     found[int(row["job_id"])] = _item(row)
         return found
@@ -345,23 +275,22 @@ class SqliteWorkItems:
         order = SORTS.get(query.sort, SORTS["oldest"])
         per_page = max(1, min(query.per_page, 500))
         page = max(1, query.page)
-        with self._lock:
-            total = int(
-                self._db.execute(
-                    f"SELECT COUNT(*) FROM work_items WHERE {reason_where}",  # noqa: S608
-                    reason_params,
-                ).fetchone()[0]
+        with self._store.read() as db:
+            counting = db.one(
+                f"SELECT COUNT(*) FROM work_items WHERE {reason_where}",  # noqa: S608
+                reason_params,
             )
-            rows = self._db.execute(
+            total = int(counting[0]) if counting is not None else 0
+            rows = db.all(
                 f"SELECT {_COLUMNS} FROM work_items WHERE {reason_where} "  # noqa: S608
                 f"ORDER BY {order} LIMIT ? OFFSET ?",
                 [*reason_params, per_page, (page - 1) * per_page],
-            ).fetchall()
-            counted = self._db.execute(
-                "SELECT r.reason, COUNT(*) FROM work_items CROSS JOIN work_reasons r "  # noqa: S608
-                f"ON r.item_id = work_items.id WHERE {where} GROUP BY r.reason",
+            )
+            counted = db.all(
+                f"SELECT r.reason, COUNT(*) FROM work_items {self._store.fixed_join} "  # noqa: S608
+                f"work_reasons r ON r.item_id = work_items.id WHERE {where} GROUP BY r.reason",
                 params,
-            ).fetchall()
+            )
         by_reason = {str(r[0]): int(r[1]) for r in counted}
         return Worklist(tuple(_item(r) for r in rows), total, by_reason, page, per_page)
 
@@ -376,11 +305,11 @@ class SqliteWorkItems:
             clauses.append("action = ?")
             params.append(action)
         where = " AND ".join(clauses) or "1 = 1"
-        with self._lock:
-            rows = self._db.execute(
+        with self._store.read() as db:
+            rows = db.all(
                 f"SELECT * FROM work_events WHERE {where} ORDER BY id",  # noqa: S608
                 params,
-            ).fetchall()
+            )
         return [_event(r) for r in rows]
 
     def stats(self) -> dict[str, Any]:
@@ -393,17 +322,16 @@ class SqliteWorkItems:
         its release, for every released item.
         """
         now = time.time()
-        with self._lock:
-            db = self._db
-            by_state = dict(db.execute("SELECT state, COUNT(*) FROM work_items GROUP BY state"))
-            by_kind = dict(
-                db.execute(
+        with self._store.read() as db:
+            by_state = _counted(db.all("SELECT state, COUNT(*) FROM work_items GROUP BY state"))
+            by_kind = _counted(
+                db.all(
                     "SELECT kind, COUNT(*) FROM work_items WHERE state = ? GROUP BY kind",
                     (ItemState.OPEN.value,),
                 )
             )
-            by_reason = dict(
-                db.execute(
+            by_reason = _counted(
+                db.all(
                     "SELECT reason, COUNT(*) FROM work_reasons WHERE item_id IN "
                     "(SELECT id FROM work_items WHERE state = ?) GROUP BY reason",
                     (ItemState.OPEN.value,),
@@ -411,17 +339,17 @@ class SqliteWorkItems:
             )
             ages = [
                 float(r[0])
-                for r in db.execute(
+                for r in db.all(
                     "SELECT created FROM work_items WHERE state = ?", (ItemState.OPEN.value,)
                 )
             ]
-            actions = dict(db.execute("SELECT action, COUNT(*) FROM work_events GROUP BY action"))
-            spans = db.execute(
+            actions = _counted(db.all("SELECT action, COUNT(*) FROM work_events GROUP BY action"))
+            spans = db.all(
                 "SELECT MIN(e.at), MAX(i.closed_at) FROM work_items i JOIN work_events e "
                 "ON e.item_id = i.id AND e.actor != 'fhir-coder' WHERE i.state = ? "
                 "GROUP BY i.id",
                 (ItemState.RELEASED.value,),
-            ).fetchall()
+            )
         buckets = {"0-1": 0, "2-3": 0, "4-7": 0, "8-30": 0, "31+": 0}
         for created in ages:
             days = (now - created) / 86400
@@ -443,38 +371,39 @@ class SqliteWorkItems:
             "by_reason": by_reason,
             "by_age": buckets,
             "actions": actions,
-            "chart_seconds": [float(b) - float(a) for a, b in spans if a is not None and b],
+            "chart_seconds": [
+                float(span[1]) - float(span[0]) for span in spans if span[0] is not None and span[1]
+            ],
         }
 
     def unsent_events(self, limit: int = 100) -> list[WorkEvent]:
         """People's events not yet sent as AuditEvents (the outbox), oldest first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._store.read() as db:
+            rows = db.all(
                 "SELECT * FROM work_events WHERE sent = 0 AND actor != 'fhir-coder' "
                 "ORDER BY id LIMIT ?",
                 (limit,),
-            ).fetchall()
+            )
         return [_event(r) for r in rows]
 
     def mark_sent(self, event_ids: Sequence[int]) -> None:
         """Record that these events' AuditEvents are on the server."""
-        with self._write() as db:
-            db.executemany(
-                "UPDATE work_events SET sent = 1 WHERE id = ?", [(i,) for i in event_ids]
-            )
+        with self._store.write() as db:
+            for event_id in event_ids:
+                db.run("UPDATE work_events SET sent = 1 WHERE id = ?", (event_id,))
 
     # the workbench ----------------------------------------------------------------------
 
     def lock(self, item_id: int, user: str, *, seconds: float = 900.0) -> WorkItem:
         """Take (or renew) the item for ``user``; :class:`ItemLockedError` if another holds it."""
-        now = time.time()
-        with self._write() as db:
+        with self._store.write() as db:
+            now = db.now()
             item = self._get(db, item_id)
             if item is None:
                 raise KeyError(item_id)
             if item.locked_for(user, now):
                 raise ItemLockedError(item_id, item.locked_by, item.locked_until)
-            db.execute(
+            db.run(
                 "UPDATE work_items SET locked_by = ?, locked_until = ? WHERE id = ?",
                 (user, now + seconds, item_id),
             )
@@ -486,24 +415,24 @@ class SqliteWorkItems:
 
     def unlock(self, item_id: int, user: str) -> None:
         """Let go of the item (only its holder can)."""
-        with self._write() as db:
-            db.execute(
+        with self._store.write() as db:
+            db.run(
                 "UPDATE work_items SET locked_by = '', locked_until = 0 "
                 "WHERE id = ? AND locked_by = ?",
                 (item_id, user),
             )
 
-    def _check(self, db: sqlite3.Connection, item_id: int, user: str, revision: int) -> WorkItem:
+    def _check(self, db: Tx, item_id: int, user: str, revision: int) -> WorkItem:
         item = self._get(db, item_id)
         if item is None:
             raise KeyError(item_id)
-        if item.locked_for(user):
+        if item.locked_for(user, db.now()):
             raise ItemLockedError(item_id, item.locked_by, item.locked_until)
         if item.revision != revision:
-            row = db.execute(
+            row = db.one(
                 "SELECT actor FROM work_events WHERE item_id = ? ORDER BY id DESC LIMIT 1",
                 (item_id,),
-            ).fetchone()
+            )
             by = str(row[0]) if row is not None and row[0] != user else ""
             raise RevisionConflictError(item_id, revision, item.revision, by)
         return item
@@ -519,11 +448,11 @@ class SqliteWorkItems:
         detail: dict[str, Any] | None = None,
     ) -> WorkItem:
         """Store the coder's working copy made on ``revision``, with an event for the action."""
-        with self._write() as db:
+        with self._store.write() as db:
             self._check(db, item_id, user, revision)
-            db.execute(
+            db.run(
                 "UPDATE work_items SET work = ?, revision = revision + 1, updated = ? WHERE id = ?",
-                (_json(work), time.time(), item_id),
+                (_json(work), db.now(), item_id),
             )
             self._event(db, item_id, user, action, detail or {})
             item = self._get(db, item_id)
@@ -540,10 +469,10 @@ class SqliteWorkItems:
         detail: dict[str, Any] | None = None,
     ) -> WorkItem:
         """Finish the item (released, closed) on ``revision``, with an event."""
-        now = time.time()
-        with self._write() as db:
+        with self._store.write() as db:
+            now = db.now()
             self._check(db, item_id, user, revision)
-            db.execute(
+            db.run(
                 "UPDATE work_items SET state = ?, closed_by = ?, closed_at = ?, updated = ?, "
                 "revision = revision + 1, locked_by = '', locked_until = 0 WHERE id = ?",
                 (state.value, user, now, now, item_id),
@@ -557,34 +486,33 @@ class SqliteWorkItems:
         self, item_id: int, actor: str, action: str, detail: dict[str, Any] | None = None
     ) -> None:
         """Record an action that changes nothing stored (queried the provider...)."""
-        with self._write() as db:
+        with self._store.write() as db:
             self._event(db, item_id, actor, action, detail or {})
 
     # helpers ----------------------------------------------------------------------------
 
     @staticmethod
-    def _event(
-        db: sqlite3.Connection, item_id: int, actor: str, action: str, detail: dict[str, Any]
-    ) -> None:
-        db.execute(
+    def _event(db: Tx, item_id: int, actor: str, action: str, detail: dict[str, Any]) -> None:
+        db.run(
             "INSERT INTO work_events (item_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
-            (item_id, time.time(), actor, action, _json(detail)),
+            (item_id, db.now(), actor, action, _json(detail)),
         )
 
     @staticmethod
-    def _set_reasons(db: sqlite3.Connection, item_id: int, reasons: Iterable[str]) -> None:
-        db.execute("DELETE FROM work_reasons WHERE item_id = ?", (item_id,))
-        db.executemany(
-            "INSERT OR IGNORE INTO work_reasons (reason, item_id) VALUES (?, ?)",
-            [(reason, item_id) for reason in reasons],
-        )
+    def _set_reasons(db: Tx, item_id: int, reasons: Iterable[str]) -> None:
+        db.run("DELETE FROM work_reasons WHERE item_id = ?", (item_id,))
+        for reason in dict.fromkeys(reasons):
+            db.run(
+                "INSERT INTO work_reasons (reason, item_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (reason, item_id),
+            )
 
     @staticmethod
-    def _get(db: sqlite3.Connection, item_id: int) -> WorkItem | None:
-        row = db.execute(
+    def _get(db: Tx, item_id: int) -> WorkItem | None:
+        row = db.one(
             f"SELECT {_COLUMNS}, payload, work FROM work_items WHERE id = ?",  # noqa: S608
             (item_id,),
-        ).fetchone()
+        )
         if row is None:
             return None
         work = row["work"]
@@ -593,7 +521,22 @@ class SqliteWorkItems:
         )
 
 
-def _event(row: sqlite3.Row) -> WorkEvent:
+def _key(source: str, encounter_id: str) -> str:
+    """The lock that makes a check-then-insert of an encounter's item atomic."""
+    return f"work:{source}\x1f{encounter_id}"
+
+
+def _inserted(row: Row | None) -> int:
+    """The id an ``INSERT ... RETURNING id`` gave."""
+    return int(row[0]) if row is not None else 0
+
+
+def _counted(rows: Iterable[Row]) -> dict[str, int]:
+    """``{value: count}`` of a ``SELECT value, COUNT(*) ... GROUP BY value``."""
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def _event(row: Row) -> WorkEvent:
     return WorkEvent(
         int(row["id"]),
         int(row["item_id"]),
@@ -618,8 +561,9 @@ def _filters(query: WorklistQuery, *, with_reason: bool) -> tuple[str, list[obje
     params: list[object] = []
     if query.state is not None:
         # with a search, the identifier indexes find the few rows: keep the planner off the
-        # state index (``+state``), which would walk every open item
-        clauses.append("+state = ?" if query.search else "state = ?")
+        # state index (an expression, ``state || ''``, as SQLite's ``+state`` is; PostgreSQL
+        # has no unary plus on text), which would walk every open item
+        clauses.append("state || '' = ?" if query.search else "state = ?")
         params.append(query.state.value)
     for column, value in (("kind", query.kind), ("encounter_class", query.encounter_class)):
         if value:
@@ -654,7 +598,7 @@ def _filters(query: WorklistQuery, *, with_reason: bool) -> tuple[str, list[obje
 
 
 def _item(
-    row: sqlite3.Row, *, payload: dict[str, Any] | None = None, work: dict[str, Any] | None = None
+    row: Row, *, payload: dict[str, Any] | None = None, work: dict[str, Any] | None = None
 ) -> WorkItem:
     return WorkItem(
         id=int(row["id"]),
