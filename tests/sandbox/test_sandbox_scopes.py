@@ -65,6 +65,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=PUBLIC + "/") as http:
         yield http
+    await app.state.notifier.aclose()  # its deliveries (to nowhere) and their HTTP session
 
 
 def as_(token: str) -> dict[str, str]:
