@@ -506,3 +506,9 @@ def test_the_sequencing_note_names_the_rule_that_put_a_code_first(codes, book):
     ranked = coded(codes, book, dx("htn", "I10", 1))
     (plain,) = [i for i in ranked.issues if i.rule == "DX-SEQUENCING"]
     assert "Encounter.diagnosis rank 1" in plain.message
+
+
+def test_a_status_row_whose_code_does_not_exist_leaves_the_condition_as_it_came(codes, book):
+    del codes.billable["Z853"]
+    result = coded(codes, book, dx("ca", "C50.911", 1, clinical_status="resolved"))
+    assert codes_of(result) == ["C50911"]

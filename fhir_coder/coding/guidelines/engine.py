@@ -274,6 +274,9 @@ def _status(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[C
             out.append(line)
             continue
         new = _converted(state, line, row, None)
+        if new is None and (row.to or row.rewrite or row.last):
+            out.append(line)  # no such code for this one (the Tabular decides): as it came
+            continue
         if new is None:
             state.note(
                 f"{line.source} ({shown(line.system, line.code)}, {diagnosis.clinical_status or ''}"
