@@ -177,3 +177,39 @@ async def test_an_expired_export_is_asked_for_again_and_a_failed_one_says_why(tm
         respx.get(f"{base}/status/3").respond(500, content=orjson.dumps(failed))
         with pytest.raises(FhirResponseError, match="disk full"):
             await BulkExport(client, tmp_path / "p", ExportSpec(), sleep=Clock().sleep).run()
+
+
+async def test_an_export_behind_smart_backend_services(tmp_path):
+    """Kick-off, polls and files with a SMART token, fetched by the export client's flow."""
+    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
+
+    from adapters.fhir.auth import SmartBackendAuth, load_signing_key, public_jwks  # noqa: PLC0415
+    from sandbox.auth import AuthConfig  # noqa: PLC0415
+    from tests.adapters.keys import write_pem  # noqa: PLC0415
+
+    key = load_signing_key(
+        write_pem(tmp_path / "k.pem", rsa.generate_private_key(public_exponent=65537,
+                                                               key_size=2048)),
+        kid="k1",
+    )  # fmt: skip
+    scope = "system/Patient.rs system/Encounter.rs"
+    config = {"clients": [{"client_id": "coder", "jwks": public_jwks(key), "scope": scope}]}
+    app = create_app(tmp_path / "s.sqlite3", auth=AuthConfig.from_json(config),
+                     public_url=ASGI_BASE)  # fmt: skip
+    seed_store(app.state.store, patients=4)
+    auth = SmartBackendAuth(client_id="coder", key=key, scope=scope, fhir_base_url=ASGI_BASE)
+    try:
+        async with FhirClient(ASGI_BASE, transport=httpx.ASGITransport(app=app), auth=auth) as fhir:
+            result = await BulkExport(
+                fhir, tmp_path / "out", ExportSpec(types=("Patient", "Encounter")),
+                sleep=Clock().sleep,
+            ).run()  # fmt: skip
+            refused = BulkExport(fhir, tmp_path / "no", ExportSpec(types=("Claim",)))
+            with pytest.raises(FhirResponseError) as caught:
+                await refused.run()
+    finally:
+        app.state.store.close()
+    assert result.by_type == {"Encounter": 13, "Patient": 4}
+    assert read_state(result.folder)["manifest"]["requiresAccessToken"] is True
+    assert auth.tokens_issued == 1
+    assert caught.value.status_code == 403
