@@ -254,14 +254,18 @@ class Soak:
             Serve(base, self.jobs_db, self.claims_to, folder / f"serve-{n}.log") for n in (0, 1)
         ]
         self.sent: dict[str, list[dict[str, Any]]] = {}  # each encounter's versions, in order
+        self.codes: dict[str, str] = {}  # the code each encounter's soak diagnosis has now
         self.edited: dict[str, str] = {}  # encounter -> Claim id the biller edited
+        self.unedited: dict[str, Any] = {}  # encounter -> the priority before the biller's edit
         self.edited_at: dict[str, float] = {}
 
     # --- the EHR side -------------------------------------------------------------------
     def update(self, encounter_id: str) -> None:
         """Recode one diagnosis and save the Encounter again: a new version, notified."""
         encounter = self.server.call("GET", f"Encounter/{encounter_id}").json()
-        code = self.rng.choice(CODES)
+        # always another code than last time: every update recodes the encounter
+        code = self.rng.choice([c for c in CODES if c != self.codes.get(encounter_id)])
+        self.codes[encounter_id] = code
         self.server.call("PUT", f"Condition/soak-{encounter_id}", json=_condition(encounter, code))
         touched = {**encounter, "language": self.rng.choice(["en", "en-US"])}
         saved = self.server.call("PUT", f"Encounter/{encounter_id}", json=touched)
@@ -323,6 +327,7 @@ class Soak:
             )
             if put.status_code in (200, 201):
                 self.edited[encounter_id] = claim_id
+                self.unedited[encounter_id] = claim.get("priority")
                 self.result.biller_edits += 1
                 return True
         return False
@@ -421,7 +426,12 @@ class Soak:
                 if encounter_id in self.edited:
                     if found is None or found.get("priority") != STAT:
                         result.overwritten.append(encounter_id)
-                    elif encounter_id not in conflicts and _says(found) != _says(expected.claim):
+                        continue
+                    # a conflict is owed when the latest coding differs from what fhir-coder
+                    # wrote before the edit (a recode to the same codes writes nothing)
+                    written = {**found, "priority": self.unedited[encounter_id]}
+                    owed = _says(written) != _says(expected.claim)
+                    if owed and encounter_id not in conflicts:
                         result.conflicts_unreported.append(encounter_id)
                     continue
                 if found is None:
