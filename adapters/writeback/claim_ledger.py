@@ -76,6 +76,7 @@ class LedgerEntry:
     task_open: bool = False
     written: bool = False
     replaces: str = ""  # the destination id of the submitted Claim this one replaces
+    source_version: str = ""  # the Encounter's versionId the written Claim was coded from
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,8 @@ class Reservation:
 
 
 _ENTRY_COLUMNS = (
-    "claim_id, server_id, version, content_hash, revision, submitted, task_open, written, replaces"
+    "claim_id, server_id, version, content_hash, revision, submitted, task_open, written, replaces,"
+    " source_version"
 )
 """The columns a :class:`LedgerEntry` is read from, in :func:`_entry_of`'s order."""
 
@@ -104,6 +106,7 @@ def _entry_of(encounter_key: str, row: Row) -> LedgerEntry:
         task_open=bool(row[6]),
         written=bool(row[7]),
         replaces=row[8],
+        source_version=row[9],
     )
 
 
@@ -169,9 +172,9 @@ class ClaimLedger:
                 " WHERE destination = ? AND encounter_key = ?",
                 (destination, encounter_key),
             )
-            if row is not None and row[9] > now:
+            if row is not None and row[10] > now:
                 return None
-            fence = (int(row[10]) if row is not None else 0) + 1
+            fence = (int(row[11]) if row is not None else 0) + 1
             db.run(
                 "INSERT INTO claims (destination, encounter_key, lease_until, fence)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (destination, encounter_key) DO UPDATE"
@@ -213,8 +216,8 @@ class ClaimLedger:
         with self._store.write() as db:
             changed = db.run(
                 "UPDATE claims SET claim_id = ?, server_id = ?, version = ?, content_hash = ?,"
-                " revision = ?, submitted = ?, task_open = ?, replaces = ?, written = 1,"
-                " lease_until = 0"
+                " revision = ?, submitted = ?, task_open = ?, replaces = ?, source_version = ?,"
+                " written = 1, lease_until = 0"
                 " WHERE destination = ? AND encounter_key = ? AND fence = ?",
                 (
                     entry.claim_id,
@@ -225,6 +228,7 @@ class ClaimLedger:
                     int(entry.submitted),
                     int(entry.task_open),
                     entry.replaces,
+                    entry.source_version,
                     destination,
                     entry.encounter_key,
                     fence,

@@ -72,6 +72,7 @@ class WriteAction(StrEnum):
     UPDATED = "updated"
     REPLACED = "replaced"  # the prior claim was submitted: a replacement was created
     UNCHANGED = "unchanged"  # the Claim is as last written: nothing sent
+    STALE = "stale"  # coded from an older version than the Claim written last: nothing sent
     BUSY = "busy"  # another run is writing this encounter's Claim now
     HELD = "held"  # a draft held back by configuration
 
@@ -233,6 +234,11 @@ class ClaimWriter:
                 WriteAction.UNCHANGED, where, claim, prior.server_id, prior.version
             )
             return unchanged, None
+        coded_from = coded.encounter.version_id or ""
+        if prior.written and _older(coded_from, prior.source_version):
+            # a job that read the encounter before another job wrote a later version's Claim
+            stale = WriteReceipt(WriteAction.STALE, where, claim, prior.server_id, prior.version)
+            return stale, None
         claim, revision, replaces, action = _next_write(claim, prior)
         server_id = "" if action is WriteAction.REPLACED else prior.server_id
         version = "" if action is WriteAction.REPLACED else prior.version
@@ -249,6 +255,7 @@ class ClaimWriter:
                 submitted=False,
                 task_open=claim.get("status") == "draft",
                 written=True,
+                source_version=coded_from or prior.source_version,
             )
 
         if not server_id:  # nothing known on the destination: look before writing
@@ -359,6 +366,14 @@ class ClaimWriter:
             if read is not None:
                 return Found(server_id, read[0], read[1])
         return await self.destination.find_claim(str(claim["id"]))
+
+
+def _older(version: str, than: str) -> bool:
+    """Whether the Encounter version ``version`` comes before ``than`` (numbers only).
+
+    Opaque versions (not numbers) are never called older: without an order the write goes.
+    """
+    return version.isdigit() and than.isdigit() and int(version) < int(than)
 
 
 def _next_write(

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 import pytest
 
@@ -127,3 +128,20 @@ def test_a_write_the_disk_cannot_take_leaves_the_file_as_it_was(tmp_path, room):
     )
     assert done.stdout.strip() == "EFBIG", done.stderr
     assert (tmp_path / BUNDLE_FILE).read_bytes() == before
+
+
+async def test_a_claim_coded_from_an_older_version_than_the_one_written_is_not_sent(tmp_path):
+    """Two jobs of one encounter out of order: the one that read version 2 comes last."""
+    writer = ClaimWriter(NdjsonDestination(tmp_path))
+    newer = coded_visit("nd", 4, code="I10")
+    newer = replace(newer, encounter=replace(newer.encounter, version_id="3"))
+    older = coded_visit("nd", 4, code="E119")
+    older = replace(older, encounter=replace(older.encounter, version_id="2"))
+    assert (await writer.write(claim_of(newer), newer, (), created=CREATED)).action is (
+        WriteAction.CREATED
+    )
+    late = await writer.write(claim_of(older), older, (), created=CREATED)
+    assert late.action is WriteAction.STALE
+    [claim] = read_claims(tmp_path).values()
+    assert "I10" in json.dumps(claim["diagnosis"])
+    assert len(lines(tmp_path)) == 1
