@@ -154,3 +154,12 @@ def test_a_bad_fee_schedule_names_what_is_wrong(tmp_path, text, says):
     path.write_text(text)
     with pytest.raises(ConfigurationError, match=says):
         load_fee_schedule(path)
+
+
+def test_the_encounter_version_a_claim_was_coded_from_is_kept(ledger_db):
+    with ClaimLedger(ledger_db) as ledger:
+        held = ledger.reserve("dest", "fc-9")
+        entry = LedgerEntry("fc-9", "fc-9", "fc-9", "2", "abc", written=True, source_version="7")
+        ledger.record("dest", entry, held.fence)
+        assert ledger.entry("dest", "fc-9").source_version == "7"
+        assert ledger.reserve("dest", "fc-9").entry.source_version == "7"
