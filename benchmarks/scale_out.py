@@ -55,11 +55,12 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
     parser.add_argument("--postgres", help="a server URL (default: a throwaway cluster)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="scale-out-"))
+    cluster = Path(tempfile.mkdtemp(prefix="scale-out-pg-"))  # its own: postgres owns it
     server = args.postgres
     if server is None:
         line = subprocess.run(
             [sys.executable, str(ROOT / "tests/postgres_cluster.py"), "start", "--durable",
-             str(folder / "pg")],
+             str(cluster)],
             check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
         server = line.strip().split("=", 1)[1]
