@@ -109,7 +109,9 @@ def spark_runs(export: Path, out: Path, master: str, small_files: list[str]) -> 
     from adapters.spark.session import spark_session  # noqa: PLC0415
 
     began = time.perf_counter()
-    spark = spark_session(master, conf={"spark.sql.shuffle.partitions": "8"})
+    # local mode runs the executors in the driver's JVM: give it more than the 1 GiB default
+    conf = {"spark.sql.shuffle.partitions": "8", "spark.driver.memory": "3g"}
+    spark = spark_session(master, conf=conf)
     session_s = time.perf_counter() - began
     options = BatchOptions(source_id="bench", base_url="", created=datetime.now(UTC).isoformat())
     inputs = [str(f) for f in ndjson_files([export])]

@@ -84,20 +84,19 @@ def run_batch(
 
     ``inputs`` are files or URLs Spark reads (``s3a://...``, ``hdfs://...``), in order;
     ``partitions`` is how many groups of patients are coded in parallel (default: twice
-    Spark's default parallelism). ``out`` is replaced.
+    Spark's default parallelism, and at least one per input split). ``out`` is replaced.
     """
     from pyspark import StorageLevel  # noqa: PLC0415 - the spark extra, when a batch runs
     from pyspark.sql import types as t  # noqa: PLC0415
 
     started = time.perf_counter()
     context = spark.sparkContext
-    groups = partitions or max(2, 2 * context.defaultParallelism)
     base_url = options.base_url
-    keyed = (
-        context.textFile(",".join(inputs))
-        .zipWithIndex()
-        .flatMap(lambda pair: _listed(key_line(pair[0], pair[1], base_url)))
-    )
+    lines = context.textFile(",".join(inputs))
+    # at least one group per input split: a population must not pile into a few tasks (at
+    # 100,000 encounters four groups ran a local JVM out of its heap)
+    groups = partitions or max(2, 2 * context.defaultParallelism, lines.getNumPartitions())
+    keyed = lines.zipWithIndex().flatMap(lambda pair: _listed(key_line(pair[0], pair[1], base_url)))
     keyed.persist(StorageLevel.MEMORY_AND_DISK)
     parties = sorted(keyed.filter(lambda row: row[0] == "*").map(lambda row: row[1]).collect())
     shared = context.broadcast([line for _, line in parties])
