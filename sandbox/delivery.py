@@ -40,9 +40,12 @@ class AiohttpCourier:
 
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def send(self, method: str, url: str, content: bytes, headers: dict[str, str]) -> int:
         """Send; read the whole answer, so the connection goes back to the pool."""
+        if self._closed:  # a late delivery must not open a session nobody will close
+            raise DeliveryError("delivery failed: the notifier is closed")
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
@@ -57,7 +60,8 @@ class AiohttpCourier:
             raise DeliveryError(f"delivery failed: {type(exc).__name__}") from exc
 
     async def aclose(self) -> None:
-        """Close the session, if one was made."""
+        """Close the session, if one was made; no session is made after this."""
+        self._closed = True
         if self._session is not None:
             await self._session.close()
 

@@ -206,8 +206,8 @@ class SubscriptionNotifier:
 
     async def aclose(self) -> None:
         """Wait for deliveries under way, then close the HTTP client."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        while self._tasks:  # a delivery may start another (a retry): wait until none is left
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
         if self._courier is not None:
             await self._courier.aclose()
 
