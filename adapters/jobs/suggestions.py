@@ -17,6 +17,7 @@ from adapters.coding_setup import CodingSetup
 from fhir_coder.coding.checks import shown
 from fhir_coder.errors import FhirCoderError
 from fhir_coder.model import CodedEncounter, Diagnosis
+from fhir_coder.ports import Suggestion
 from fhir_coder.systems import ICD10CM, normalise_icd10cm
 
 __all__ = ["diagnosis_words", "suggest_for"]
@@ -65,6 +66,15 @@ def suggest_for(coded: CodedEncounter, coding: CodingSetup) -> list[dict[str, An
     return found
 
 
+def _text_offers(coding: CodingSetup, words: str, on: date) -> list[Suggestion]:
+    """The text search's offers; none when no release covers ``on`` (the findings say so)."""
+    assert coding.text is not None  # noqa: S101 - checked by the caller
+    try:
+        return list(coding.text.suggest(words, on=on, limit=_LIMIT))
+    except FhirCoderError:
+        return []
+
+
 def _options(diagnosis: Diagnosis, coding: CodingSetup, on: date) -> list[dict[str, Any]]:
     words = diagnosis_words(diagnosis)
     wanted = _tokens(words)
@@ -93,7 +103,7 @@ def _options(diagnosis: Diagnosis, coding: CodingSetup, on: date) -> list[dict[s
                 child, described, score, shared, f"below {shown(ICD10CM, code)} sent by the EHR"
             )
     if words and coding.text is not None:
-        for offered in coding.text.suggest(words, on=on, limit=_LIMIT):
+        for offered in _text_offers(coding, words, on):
             shared = sorted(wanted & _tokens(offered.matched))
             known = options.get(offered.code)
             if known is not None:  # the header's child the words also point at: first
