@@ -14,7 +14,12 @@ Synthea output nobody here wrote), and a population generated in the tests' shap
 JSON as Synthea writes it) drawing every concept of Synthea's module definitions
 (``tests/data/synthea_module_concepts.tsv``) and the vaccines of Synthea's schedule with
 equal weight: a concept-weighted figure, harsher than real populations, whose common
-concepts dominate. ``--sample N`` prints N answers chosen at random for a hand review.
+concepts dominate. ``--sample N`` prints N answers chosen at random for a hand review
+(``--sample-seed``, recorded in the output; ``--changed-since REV`` draws at least
+``--changed-share`` of them from concepts whose curated row changed since ``REV``), and
+``--review-file PATH`` writes them as a worksheet a reviewer fills in: one row per answer
+with the concept and its term, the box, every code with its method and table row, and the
+basis the row rests on (codes and terms only: no CPT descriptors, no patient identifiers).
 ``--export PATH`` (repeatable) measures any other data the same way: a folder of FHIR Bundles
 (``*.json``) or a Bulk Data export (``*.ndjson``), such as a sealed export kept outside the
 project. Run: ``.venv/bin/python benchmarks/coverage.py [--patients 400] [--sample 100]``.
@@ -26,9 +31,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import random
+import subprocess
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +47,9 @@ from adapters.gathering.bundle_source import encounters_in_bundle
 from codesets import default_registry
 from codesets.crosswalks import CrosswalkRegistry
 from fhir_coder.coding import code_encounter
-from fhir_coder.model import CodedEncounter, Encounter
+from fhir_coder.model import CodedEncounter, CodedLine, Encounter
 from fhir_coder.outcome import Severity
+from fhir_coder.systems import CPT, CVX, HCPCS, ICD10CM, ICD10PCS, SNOMED, canonical_system
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLES = ROOT.parent / "shared" / "data" / "synthea-bundles"
@@ -48,14 +57,60 @@ CONCEPTS = ROOT / "tests" / "data" / "synthea_module_concepts.tsv"
 SCHEDULE_CVX = ("08", "43", "119", "20", "49", "133", "10", "140", "03", "21", "83", "52",
                 "114", "115", "62", "113", "121", "33")  # fmt: skip
 KINDS = ("Condition", "Procedure", "Immunization")
+CURATED = ROOT / "codesets" / "data"
+SHORT = {ICD10CM: "ICD-10-CM", ICD10PCS: "ICD-10-PCS", CPT: "CPT", HCPCS: "HCPCS",
+         SNOMED: "SNOMED CT", CVX: "CVX"}  # fmt: skip
+REVIEW_COLUMNS = ("n", "corpus", "kind", "context", "concept_system", "concept", "term",
+                  "box", "codes", "descriptions", "rule", "basis", "note", "verdict",
+                  "finding")  # fmt: skip
+AGE_BANDS = ((1, "age <1"), (19, "age 1-18"), (65, "age 19-64"), (999, "age 65+"))
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One instance's answer, with what a reviewer needs to judge it."""
+
+    corpus: str
+    kind: str
+    source: str
+    box: str
+    what: str  # the one-line summary the figures print
+    context: str = ""  # encounter class, age band and sex (the rows' conditions use them)
+    concept_system: str = ""
+    concept: str = ""
+    term: str = ""
+    lines: tuple[CodedLine, ...] = ()
+    note: str = ""
 
 
 def answers(coded: CodedEncounter) -> Iterable[tuple[str, str, str, str]]:
     """(kind, source, box, what) for every instance of the encounter."""
+    for answer in review_answers(coded, corpus=""):
+        yield answer.kind, answer.source, answer.box, answer.what
+
+
+def _context(encounter: Encounter) -> str:
+    """Class, an age band and sex: enough to judge age- and sex-conditioned rows, no more."""
+    born, start = encounter.patient.birth_date, encounter.period_start
+    band = "age ?"
+    if born is not None and start is not None:
+        day = start.date() if hasattr(start, "date") else start
+        years = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        band = next(label for limit, label in AGE_BANDS if years < limit)
+    medicare = any("medicare" in c.payer_display.lower() for c in encounter.coverages)
+    parts = (encounter.encounter_class.value, band, encounter.patient.sex)
+    return " ".join(part for part in (*parts, "Medicare" if medicare else "") if part)
+
+
+def review_answers(coded: CodedEncounter, corpus: str) -> Iterable[Answer]:
+    """Every instance of the encounter and its box, with the lines and notes behind it."""
     encounter = coded.encounter
+    context = _context(encounter)
     lines: dict[str, list[str]] = {}
+    line_of: dict[str, list[CodedLine]] = {}
     for line in coded.lines:
         lines.setdefault(line.source.reference, []).append(line.code)
+        line_of.setdefault(line.source.reference, []).append(line)
     issues: dict[str, list[tuple[Severity, str, str]]] = {}
     for issue in coded.issues:
         if issue.source:
@@ -65,39 +120,62 @@ def answers(coded: CodedEncounter) -> Iterable[tuple[str, str, str, str]]:
     instances += [("Immunization", i.source.reference, i.vaccine) for i in encounter.immunizations]
     for kind, source, codings in instances:
         concept = ", ".join(f"{c.code} {c.display}".strip() for c in codings[:1])
+        first = codings[0] if codings else None
+        base = Answer(
+            corpus=corpus,
+            kind=kind,
+            source=source,
+            box="",
+            what="",
+            context=context,
+            concept_system=canonical_system(first.system) if first else "",
+            concept=first.code if first else "",
+            term=first.display if first else "",
+            lines=tuple(line_of.get(source, ())),
+        )
         found = issues.get(source, [])
         # A line equal to another (same code, date, modifiers) is merged into it as units:
         # its own source then has the line's findings (unverified, for review) but no line.
         merged = {"DX-DUPLICATE-MERGED", "CODESET-UNVERIFIED", "SERVICE-CODE-UNCONFIRMED"}
+        notes = " | ".join(f"{r}: {m}" for s, r, m in found if not r.startswith("CODESET"))
         if source in lines or any(rule in merged for _, rule, _ in found):
-            yield kind, source, "coded", f"{concept} -> {', '.join(lines.get(source, ['merged']))}"
+            what = f"{concept} -> {', '.join(lines.get(source, ['merged']))}"
+            yield _with(base, "coded", what, notes)
         elif any(s is Severity.INFORMATION for s, _, _ in found) and not any(
             s is not Severity.INFORMATION and not r.startswith("CODESET") for s, r, _ in found
         ):
             note = next(m for s, _, m in found if s is Severity.INFORMATION)
-            yield kind, source, "not reported", f"{concept}: {note}"
+            yield _with(base, "not reported", f"{concept}: {note}", notes)
         elif found:
             rule, message = next((r, m) for s, r, m in found if s is not Severity.INFORMATION)
-            yield kind, source, "needs a coder", f"{concept}: {rule}: {message}"
+            yield _with(base, "needs a coder", f"{concept}: {rule}: {message}", notes)
         else:
-            yield kind, source, "silent", concept
+            yield _with(base, "silent", concept, "")
+
+
+def _with(base: Answer, box: str, what: str, note: str) -> Answer:
+    return Answer(
+        corpus=base.corpus, kind=base.kind, source=base.source, box=box, what=what,
+        context=base.context, concept_system=base.concept_system, concept=base.concept,
+        term=base.term, lines=base.lines, note=note,
+    )  # fmt: skip
 
 
 def measure(
-    encounters: list[Encounter], crosswalks: CrosswalkRegistry
-) -> list[tuple[str, str, str, str]]:
+    encounters: list[Encounter], crosswalks: CrosswalkRegistry, corpus: str = ""
+) -> list[Answer]:
     registry = default_registry("nearest")
-    out: list[tuple[str, str, str, str]] = []
+    out: list[Answer] = []
     for encounter in encounters:
         coded = code_encounter(encounter, registry, crosswalks=crosswalks, notes=registry)
-        out.extend(answers(coded))
+        out.extend(review_answers(coded, corpus))
     return out
 
 
-def report(name: str, found: list[tuple[str, str, str, str]]) -> None:
+def report(name: str, found: list[Answer]) -> None:
     print(f"\n{name}")
     for kind in KINDS:
-        boxes = Counter(box for k, _, box, _ in found if k == kind)
+        boxes = Counter(a.box for a in found if a.kind == kind)
         total = sum(boxes.values())
         if not total:
             continue
@@ -192,36 +270,166 @@ def population(patients: int, seed: int) -> list[Encounter]:
     return encounters_in_bundle(bundle, source_id="generated")
 
 
+def changed_concepts(since: str) -> set[tuple[str, str]]:
+    """(source system, concept code) of every curated row added or changed since ``since``.
+
+    Read from ``git diff`` of ``codesets/data``: a table row's first cell is its concept (the
+    table's head names the system); a ConceptMap's changed element is found by comparing
+    the two versions' elements.
+    """
+    changed: set[tuple[str, str]] = set()
+    for path in sorted(CURATED.rglob("*")):
+        if path.suffix not in (".tsv", ".json"):
+            continue
+        rel = path.relative_to(ROOT).as_posix()
+        old = subprocess.run(
+            ["git", "show", f"{since}:{rel}"], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout
+        new = path.read_text(encoding="utf-8")
+        if old == new:
+            continue
+        if path.suffix == ".tsv":
+            system = next(
+                (canonical_system(t.split(":", 1)[1].strip()) for t in new.splitlines()
+                 if t.startswith("# source:")), SNOMED)  # fmt: skip
+            before = set(old.splitlines())
+            changed |= {
+                (system, t.split("\t", 1)[0])
+                for t in new.splitlines()
+                if t and not t.startswith("#") and t not in before
+            }
+        else:
+
+            def elements(text: str) -> dict[tuple[str, str], str]:
+                if not text:
+                    return {}
+                return {
+                    (canonical_system(g.get("source")), str(e.get("code"))): orjson.dumps(
+                        (g.get("target"), e)
+                    ).decode()
+                    for g in orjson.loads(text).get("group", [])
+                    for e in g.get("element", [])
+                }
+
+            was, now = elements(old), elements(new)
+            changed |= {key for key, value in now.items() if was.get(key) != value}
+    return changed
+
+
+def draw(
+    pool: list[Answer], size: int, seed: int, changed: set[tuple[str, str]], share: float
+) -> list[Answer]:
+    """``size`` answers at random (``seed``), at least ``share`` of them from ``changed``."""
+    rng = random.Random(seed)
+    fresh = [a for a in pool if (a.concept_system, a.concept) in changed]
+    rest = [a for a in pool if (a.concept_system, a.concept) not in changed]
+    want = min(len(fresh), math.ceil(size * share)) if changed else 0
+    picked = rng.sample(fresh, want) + rng.sample(rest, min(size - want, len(rest)))
+    rng.shuffle(picked)
+    return picked
+
+
+def basis_of(crosswalks: CrosswalkRegistry, answer: Answer, line: CodedLine) -> str:
+    """The curated row's basis (its Index entry, note or assumption) for a line."""
+    curated = crosswalks.curated
+    if curated is None or not answer.concept:
+        return ""
+    key = (answer.concept_system, answer.concept, canonical_system(line.system))
+    return "; ".join(
+        t.comment for t in curated.entries().get(key, []) if t.code == line.code and t.comment
+    )
+
+
+def review_rows(answers_: list[Answer], crosswalks: CrosswalkRegistry) -> list[dict[str, str]]:
+    """The worksheet: one row per answer, verdict and finding left for the reviewer."""
+    registry = default_registry("nearest")
+    rows = []
+    for n, answer in enumerate(answers_, start=1):
+        codes, described, rules, bases = [], [], [], []
+        for line in answer.lines:
+            system = SHORT.get(canonical_system(line.system), line.system)
+            flag = " review" if line.needs_review else ""
+            codes.append(f"{system} {line.code} ({line.method.value}{flag})")
+            if canonical_system(line.system) == ICD10CM:
+                # Public-domain descriptions only: CPT descriptors are the AMA's.
+                found = registry.describe(line.code)
+                described.append(f"{line.code} {found.description if found else line.display}")
+            elif canonical_system(line.system) == ICD10PCS:
+                described.append(f"{line.code} {line.display}")
+            rules.append(line.rule + "".join(f" [{c.rule} {c.citation}]" for c in line.changes))
+            if basis := basis_of(crosswalks, answer, line):
+                bases.append(basis)
+        rows.append({
+            "n": str(n), "corpus": answer.corpus, "kind": answer.kind, "context": answer.context,
+            "concept_system": SHORT.get(answer.concept_system, answer.concept_system),
+            "concept": answer.concept, "term": answer.term, "box": answer.box,
+            "codes": "; ".join(codes), "descriptions": "; ".join(described),
+            "rule": "; ".join(rules), "basis": "; ".join(dict.fromkeys(bases)),
+            "note": answer.note, "verdict": "", "finding": "",
+        })  # fmt: skip
+    return rows
+
+
+def write_review(path: Path, rows: list[dict[str, str]], header: str) -> None:
+    """A tab-separated worksheet; tabs and newlines inside cells become spaces."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("".join(f"# {line}\n" for line in header.splitlines()))
+        handle.write("\t".join(REVIEW_COLUMNS) + "\n")
+        for row in rows:
+            cells = (" ".join(row[c].split()) for c in REVIEW_COLUMNS)
+            handle.write("\t".join(cells) + "\n")
+
+
 def main() -> None:
     """Print the figures for both corpora, and a sample for a hand review."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=400)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--sample", type=int, default=0, help="answers to print for review")
+    parser.add_argument("--sample-seed", type=int, help="the sample's seed (default: --seed)")
+    parser.add_argument("--review-file", type=Path, help="write the sample as a worksheet (TSV)")
+    parser.add_argument("--changed-since", help="a git revision: draw from rows changed since")
+    parser.add_argument("--changed-share", type=float, default=1 / 3)
     parser.add_argument(
         "--export", type=Path, action="append", default=[], help="Bundles or NDJSON to measure"
     )
     args = parser.parse_args()
     crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
-    both: list[tuple[str, str, str, str]] = []
+    both: list[Answer] = []
     if BUNDLES.is_dir():
-        found = measure(bundle_encounters(), crosswalks)
+        found = measure(bundle_encounters(), crosswalks, "synthea-bundles")
         report(f"six Synthea sample bundles ({BUNDLES})", found)
         both += found
     for path in args.export:
-        found = measure(export_encounters(path), crosswalks)
+        found = measure(export_encounters(path), crosswalks, f"export:{path.name}")
         report(f"export {path}", found)
         both += found
-    found = measure(population(args.patients, args.seed), crosswalks)
+    found = measure(population(args.patients, args.seed), crosswalks, "generated")
     report(f"generated population ({args.patients} patients, seed {args.seed})", found)
     both += found
-    silent = [item for item in both if item[2] == "silent"]
+    silent = [item for item in both if item.box == "silent"]
     print(f"\nsilent instances: {len(silent)}")
     if args.sample:
-        rng = random.Random(args.seed)
-        answered = [item for item in both if item[2] in ("coded", "not reported")]
-        for kind, _, box, what in rng.sample(answered, min(args.sample, len(answered))):
-            print(f"{kind:<12} {box:<13} {what[:150]}")
+        seed = args.seed if args.sample_seed is None else args.sample_seed
+        changed = changed_concepts(args.changed_since) if args.changed_since else set()
+        answered = [item for item in both if item.box in ("coded", "not reported")]
+        picked = draw(answered, args.sample, seed, changed, args.changed_share)
+        fresh = sum((a.concept_system, a.concept) in changed for a in picked)
+        how = f"sample: {len(picked)} of {len(answered)} coded or not-reported answers, seed {seed}"
+        if args.changed_since:
+            how += f", {fresh} from the {len(changed)} concepts changed since {args.changed_since}"
+        print(f"\n{how}")
+        for answer in picked:
+            print(f"{answer.kind:<12} {answer.box:<13} {answer.what[:150]}")
+        if args.review_file:
+            header = (
+                f"benchmarks/coverage.py --patients {args.patients} --seed {args.seed} "
+                f"--sample {args.sample} --sample-seed {seed}"
+                + (f" --changed-since {args.changed_since}" if args.changed_since else "")
+                + f"\n{how}\nverdict: right | wrong (and the finding says why)"
+            )
+            write_review(args.review_file, review_rows(picked, crosswalks), header)
+            print(f"worksheet: {args.review_file}")
 
 
 if __name__ == "__main__":
