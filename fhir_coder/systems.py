@@ -22,6 +22,7 @@ __all__ = [
     "RARC",
     "SNOMED",
     "X12_GROUP",
+    "X12_PATIENT_CONTROL_NUMBER",
     "canonical_system",
     "display_icd10cm",
     "normalise_icd10cm",
@@ -43,6 +44,9 @@ NDC = "http://hl7.org/fhir/sid/ndc"
 
 FHIR_CODER_NS = "urn:fhir-coder"
 """Namespace of fhir-coder's own identifier systems and code systems."""
+X12_PATIENT_CONTROL_NUMBER = f"{FHIR_CODER_NS}:x12:patient-control-number"
+"""The provider's claim number as an 837 carries it (CLM01; CLP01 on the 835): how a payer
+that answers an 837 in FHIR names the claim its ClaimResponse is about (``request``)."""
 
 _ALIASES: dict[str, str] = {
     "urn:oid:2.16.840.1.113883.6.90": ICD10CM,

@@ -9,7 +9,14 @@ It plays the far end of the revenue loop in tests and demos: it takes a FHIR Cla
 - the coverage not in force on the date of service: every line CO-27;
 - an NCCI pair billed on the same day without a bypass modifier: the column-2 line CO-97;
 - a procedure whose pointed diagnoses include none that supports it: the line CO-11;
-- the rest paid at the fee schedule (or a share of the charge), the difference CO-45.
+- the rest paid at the fee schedule (or a share of the charge), the difference CO-45;
+- a replacement or void (837 frequency 7 or 8) whose REF*F8 is not a claim number this
+  payer gave: every line CO-129 (prior processing information incorrect).
+
+The payer's claim control number of a claim is one stable number of the claim as the
+provider numbers it (its patient control number, CLM01; a FHIR Claim's id), the same on
+the 835 (CLP07) and on the ClaimResponse (``identifier``) whichever way the answer goes:
+it is what a replacement quotes, so it cannot depend on the channel.
 
 Rules come from a JSON file (:meth:`PayerRules.from_file`); codes only, never a CARC's
 description. Like the rest of the sandbox it imports only the core's outcome, error and
@@ -19,7 +26,7 @@ system helpers; the 835 is built with x12sdk's 835 builder.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -29,9 +36,18 @@ from typing import Any, Final
 import orjson
 
 from fhir_coder.errors import ConfigurationError
-from fhir_coder.systems import CARC, CPT, HCPCS, ICD10CM, X12_GROUP, canonical_system
+from fhir_coder.systems import (
+    CARC,
+    CPT,
+    HCPCS,
+    ICD10CM,
+    X12_GROUP,
+    X12_PATIENT_CONTROL_NUMBER,
+    canonical_system,
+)
 
 __all__ = [
+    "PAYER_CLAIM_SYSTEM",
     "ClaimIn",
     "ClaimOut",
     "LineIn",
@@ -42,6 +58,8 @@ __all__ = [
     "payer_claim_number",
 ]
 
+PAYER_CLAIM_SYSTEM: Final = "urn:fhir-coder:sandbox:payer-claim"
+"""The system of the payer's claim control numbers on its ClaimResponses."""
 _CENT: Final = Decimal("0.01")
 _BYPASS: Final = frozenset({"59", "XE", "XP", "XS", "XU"})
 
@@ -114,6 +132,8 @@ class ClaimIn:
     request: str = ""  # ``Claim/id`` of a FHIR Claim
     patient: str = ""  # ``Patient/id`` of a FHIR Claim
     kind: str = "professional"
+    frequency: str = "1"  # 1 original, 7 replacement, 8 void (CLM05-3)
+    corrects: str = ""  # the payer's claim number a replacement or void names (REF*F8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,11 +199,22 @@ def _supported(line: LineIn, rules: PayerRules) -> bool:
     return any(dx.startswith(prefixes) for dx in line.diagnoses)
 
 
-def adjudicate(claim: ClaimIn, rules: PayerRules) -> ClaimOut:
-    """Adjudicate ``claim`` line by line under ``rules``."""
+def adjudicate(
+    claim: ClaimIn, rules: PayerRules, *, issued: Callable[[str], bool] = lambda _number: True
+) -> ClaimOut:
+    """Adjudicate ``claim`` line by line under ``rules``.
+
+    ``issued`` says whether a claim number is one this payer gave (a replacement or void
+    must name one); by default every number is taken on trust.
+    """
     out: list[LineOut] = []
+    unknown_prior = claim.frequency in ("7", "8") and not (
+        claim.corrects and issued(claim.corrects)
+    )
     for line in claim.lines:
-        if claim.missing or line.charge is None:
+        if unknown_prior:
+            out.append(_deny(line, "129"))
+        elif claim.missing or line.charge is None:
             out.append(_deny(line, "16"))
         elif claim.coverage_in_force is False:
             out.append(_deny(line, "27"))
@@ -345,8 +376,10 @@ def claim_response(result: ClaimOut, rules: PayerRules, *, created: str) -> dict
         else {"display": "unknown"},
         "created": created,
         "insurer": {"display": rules.name, "identifier": {"value": rules.payer_id}},
-        "request": {"reference": result.claim.request},
-        "identifier": [{"system": "urn:fhir-coder:sandbox:payer-claim", "value": result.number}],
+        "request": {"reference": result.claim.request}
+        if result.claim.request
+        else {"identifier": {"system": X12_PATIENT_CONTROL_NUMBER, "value": result.claim.key}},
+        "identifier": [{"system": PAYER_CLAIM_SYSTEM, "value": result.number}],
         "outcome": "complete",
         "disposition": "denied" if result.denied else "processed",
         "item": items,

@@ -3,13 +3,17 @@
 Mounted under the FHIR base when the app is given :class:`~sandbox.payer.PayerRules`.
 ``Claim/$submit`` takes a Claim (or a Parameters holding one as ``resource``), stores the
 ClaimResponse it decides and answers with it; ``$submit-x12`` takes an 837 interchange
-(``application/edi-x12`` or text) and answers with the 835. Bodies are size-limited like
-every other request; an interchange the payer cannot read is a 400 OperationOutcome.
+(``application/edi-x12`` or text), answers with the 835 and stores the same decisions as
+ClaimResponses (``request`` by the patient control number, ``identifier`` the payer's claim
+number the 835's CLP07 carries), as a payer that also answers in FHIR does. The stored
+ClaimResponses are the payer's memory of the numbers it gave: a replacement or void naming
+another is denied (CO-129). Bodies are size-limited like every other request; an
+interchange the payer cannot read is a 400 OperationOutcome.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -20,8 +24,15 @@ from fhir_coder.outcome import IssueCode
 from sandbox import operations
 from sandbox.auth_http import authorize
 from sandbox.clock import now_instant
-from sandbox.criteria import Cursor
-from sandbox.payer import PayerRules, adjudicate, claim_from_fhir, claim_response
+from sandbox.criteria import Cursor, TokenCriterion, TokenMatch
+from sandbox.payer import (
+    PAYER_CLAIM_SYSTEM,
+    ClaimOut,
+    PayerRules,
+    adjudicate,
+    claim_from_fhir,
+    claim_response,
+)
 from sandbox.problems import problem
 from sandbox.routing import Route
 from sandbox.store import Store
@@ -46,6 +57,30 @@ def _coverage_by_member(store: Store) -> dict[str, dict[str, Any]]:
         if not page.has_next or page.last_seq is None:
             return found
         cursor = Cursor(after=page.last_seq)
+
+
+def _issued(store: Store) -> Callable[[str], bool]:
+    """Whether a claim number is one this payer gave (a ClaimResponse of its carries it)."""
+
+    def issued(number: str) -> bool:
+        match = TokenMatch(PAYER_CLAIM_SYSTEM, number)
+        page = store.search("ClaimResponse", [TokenCriterion("identifier", (match,))], count=1)
+        return bool(page.resources)
+
+    return issued
+
+
+async def _keep(store: Store, results: Sequence[ClaimOut], rules: PayerRules) -> None:
+    """The decisions on an 837 kept as ClaimResponses (a claim sent again keeps its first)."""
+    created = now_instant()
+    known = _issued(store)
+    with store.shared_transaction() as done:
+        for result in results:
+            if not known(result.number):
+                operations.create(
+                    store, "ClaimResponse", claim_response(result, rules, created=created)
+                )
+    await done
 
 
 def _claim_of(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,10 +131,11 @@ def payer_routes(store: Store, rules: PayerRules, *, max_body_bytes: int) -> lis
 
         members = _coverage_by_member(store)
         try:
-            _, remittance = adjudicate_837(text, rules, members.get)
+            results, remittance = adjudicate_837(text, rules, members.get, _issued(store))
         except (ValidationError, ValueError, KeyError, IndexError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise problem(400, IssueCode.STRUCTURE, f"The 837 cannot be read: {first}") from exc
+        await _keep(store, results, rules)
         return Response(remittance, media_type="application/edi-x12")
 
     return [

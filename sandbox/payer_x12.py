@@ -3,27 +3,30 @@
 The 837 is read with x12sdk's reader (any claim it cannot read is a 400 naming why) and
 each claim adjudicated by :func:`sandbox.payer.adjudicate`; the 835 is x12sdk's 835
 builder given what was decided (CLP01 our patient control number, SVC per line with its
-CAS group code, CARC and amount), so it balances by construction. A claim's coverage is
-the Coverage whose ``subscriberId`` is the 837's member id (2010BA NM109).
+CAS group code, CARC and amount, CLP07 the payer's claim number that the ClaimResponse
+of the same claim carries), so it balances by construction. A claim's coverage is the
+Coverage whose ``subscriberId`` is the 837's member id (2010BA NM109); a replacement's or
+void's frequency (CLM05-3) and the number it corrects (REF*F8) go to the rules.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from x12sdk.generate import generate_835
-from x12sdk.generate._spec import AdjustmentSpec, ClaimSpec, ServiceLineSpec
-from x12sdk.io import X12ModelReader
+from x12sdk.generate._835 import build_835
+from x12sdk.generate._spec import AdjustmentSpec, ClaimSpec, RemittanceSpec, ServiceLineSpec
+from x12sdk.io import X12ModelReader, write_transactions
 
 from sandbox.payer import ClaimIn, ClaimOut, LineIn, PayerRules, adjudicate, coverage_in_force
 
 __all__ = ["adjudicate_837", "claims_from_837", "remittance_835"]
 
 _DIAGNOSIS_QUALIFIERS = ("ABK", "ABF", "BK", "BF")
+_CREATED = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)  # fixed: the 835 depends only on what it answers
 
 
 def _day(text: str) -> date | None:
@@ -77,6 +80,15 @@ def claims_from_837(
                     for number, loop in enumerate(submitted.service_lines, start=1)
                 )
                 first = min((line.served for line in lines if line.served), default=None)
+                location = str(claim.clm_segment.health_care_service_location_information or "")
+                corrects = next(
+                    (
+                        str(ref.reference_identification)
+                        for ref in claim.ref_segment or ()
+                        if ref is not None and str(ref.reference_identification_qualifier) == "F8"
+                    ),
+                    "",
+                )
                 claims.append(
                     ClaimIn(
                         key=str(claim.clm_segment.patient_control_number),
@@ -85,13 +97,20 @@ def claims_from_837(
                             coverage_for(str(submitted.member_id or "")), first
                         ),
                         kind="institutional" if institutional else "professional",
+                        frequency=location.split(":")[2] if location.count(":") >= 2 else "1",
+                        corrects=corrects,
                     )
                 )
     return claims
 
 
 def remittance_835(results: list[ClaimOut], rules: PayerRules) -> str:
-    """The 835 answering ``results``, built by x12sdk (seeded by its content: reproducible)."""
+    """The 835 answering ``results``, built by x12sdk (seeded by its content: reproducible).
+
+    CLP07 is each claim's payer claim number (:attr:`ClaimOut.number`), the one its
+    ClaimResponse carries, so a replacement quotes the same number whichever answer the
+    provider read.
+    """
     specs = [
         ClaimSpec(
             charge=result.charge,
@@ -113,20 +132,28 @@ def remittance_835(results: list[ClaimOut], rules: PayerRules) -> str:
         for result in results
     ]
     seed = int(hashlib.sha256("|".join(r.claim.key for r in results).encode()).hexdigest()[:8], 16)
+    model = build_835(RemittanceSpec(claims=specs, payer_name=rules.name), seed=seed)
+    paid = [claim for loop in model.loop_2000 for claim in loop.loop_2100]
+    for loop, result in zip(paid, results, strict=True):
+        loop.clp_segment.payer_claim_control_number = result.number
     return str(
-        generate_835(
-            seed=seed,
-            claims=specs,
-            payer_name=rules.name,
-            sender_id=rules.payer_id,
-            receiver_id="SANDBOXPROV",
+        write_transactions(
+            [model], sender_id=rules.payer_id, receiver_id="SANDBOXPROV", created=_CREATED
         )
     )
 
 
 def adjudicate_837(
-    text: str, rules: PayerRules, coverage_for: Callable[[str], Mapping[str, Any] | None]
+    text: str,
+    rules: PayerRules,
+    coverage_for: Callable[[str], Mapping[str, Any] | None],
+    issued: Callable[[str], bool] = lambda _number: True,
 ) -> tuple[list[ClaimOut], str]:
-    """Adjudicate every claim of an 837; the results and the 835 answering them."""
-    results = [adjudicate(claim, rules) for claim in claims_from_837(text, coverage_for)]
+    """Adjudicate every claim of an 837; the results and the 835 answering them.
+
+    ``issued`` says whether a claim number is one the payer gave (see :func:`adjudicate`).
+    """
+    results = [
+        adjudicate(claim, rules, issued=issued) for claim in claims_from_837(text, coverage_for)
+    ]
     return results, remittance_835(results, rules)

@@ -5,8 +5,11 @@ goes into the ledger in one transaction: per claim its outcome and history step,
 line each adjustment with its group code, CARC and RARCs, the payer's claim control
 number (a replacement needs it), provider-level adjustments, and every claim that is not
 ours, kept and reported rather than dropped. A file recorded once is recognised by its
-digest and records nothing the second time. Rejections (999, 277CA) are kept apart from
-denials: they set the status ``rejected``, never ``denied``, and carry no remittance line.
+digest and records nothing the second time; a claim's adjudication that arrives again by
+another way (the 835 and the payer's ClaimResponse of it: the same payer claim number,
+status, charge and payment) is recorded once and reported as repeated. Rejections (999,
+277CA) are kept apart from denials: they set the status ``rejected``, never ``denied``,
+and carry no remittance line.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
@@ -55,6 +59,7 @@ class IntakeReport:
     provider_adjustments: int = 0
     statuses: dict[str, str] = field(default_factory=dict)  # claim id -> status now
     already_recorded: bool = False
+    repeated: list[str] = field(default_factory=list)  # claim ids answered before, another way
     denials: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # claim id -> lines
     rejections: dict[str, list[str]] = field(default_factory=dict)  # claim id -> codes
 
@@ -69,6 +74,7 @@ class IntakeReport:
             "provider_adjustments": self.provider_adjustments,
             "statuses": self.statuses,
             "already_recorded": self.already_recorded,
+            "repeated": self.repeated,
             "denials": self.denials,
             "rejections": self.rejections,
         }
@@ -176,6 +182,9 @@ def record_remittances(
                 )
                 continue
             report.claims_matched += 1
+            if _adjudicated_before(db, submission.claim_id, claim):
+                report.repeated.append(submission.claim_id)
+                continue
             lines, denied = _record_claim(db, ledger, claim, submission, digest)
             report.lines_recorded += lines
             report.statuses[submission.claim_id] = claim_outcome(claim).value
@@ -197,6 +206,29 @@ def record_remittances(
                     ),
                 )
     return report
+
+
+def _adjudicated_before(db: sqlite3.Connection, claim_id: str, claim: RemittanceClaim) -> bool:
+    """Whether this adjudication of ``claim_id`` was recorded already (from another source)."""
+    if not claim.payer_claim_number:
+        return False
+    wanted = (claim.payer_claim_number, claim.status_code, claim.charge, claim.paid)
+    for row in db.execute(
+        "SELECT detail FROM events WHERE claim_id = ? AND source = 'remittance'", (claim_id,)
+    ):
+        seen = json.loads(row[0])
+        try:
+            recorded = (
+                seen.get("payer_claim_number"),
+                seen.get("status_code"),
+                Decimal(str(seen.get("charge"))),
+                Decimal(str(seen.get("paid"))),
+            )
+        except InvalidOperation:
+            continue
+        if recorded == wanted:  # Decimal equality: 150.0 from FHIR is 150.00 from an 835
+            return True
+    return False
 
 
 def _claim_detail(claim: RemittanceClaim) -> dict[str, Any]:
@@ -335,12 +367,16 @@ def record_acknowledgment_list(
     report: IntakeReport,
     digest: str,
 ) -> IntakeReport:
-    """Record acknowledgments already tied to a Claim id (a ClaimResponse's ``request``)."""
+    """Record acknowledgments tied to a Claim id (a ClaimResponse's ``request``).
+
+    An acknowledgment without a Claim id is matched by the patient control number it
+    carries (a ClaimResponse answering an 837).
+    """
     targets: list[tuple[Acknowledgment, list[Submission]]] = []
     for ack, claim_id in pairs:
-        submission = ledger.submission(claim_id)
+        submission = ledger.submission(claim_id) if claim_id else ledger.by_pcn(ack.pcn)
         if submission is None:
-            report.unknown_claims.append(claim_id)
+            report.unknown_claims.append(claim_id or ack.pcn)
         targets.append((ack, [submission] if submission else []))
     return _write_acknowledgments(targets, ledger, report, digest)
 

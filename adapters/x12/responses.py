@@ -6,7 +6,9 @@ rest was not (``adjudication.reason`` in the X12 CARC system; RARCs in theirs). 
 code travels in the category (the X12 group code system) where the payer states it;
 deductible, copay and coinsurance are the patient's (PR); any other reason is the
 payer's (CO). A ClaimResponse whose ``outcome`` is ``error`` was never adjudicated: it is
-a rejection, recorded like a 277CA's, never as a denial.
+a rejection, recorded like a 277CA's, never as a denial. A response about a claim that went
+as an 837 names it by the patient control number (``request.identifier``) rather than by
+a reference to our Claim, and is matched by that number as an 835's CLP01 is.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from adapters.x12.intake import IntakeReport, record_acknowledgment_list, record
 from adapters.x12.ledger import SubmissionLedger
 from adapters.x12.sources import claims_from_ndjson
 from fhir_coder.remittance import Adjustment, Remittance, RemittanceClaim, RemittanceLine
-from fhir_coder.systems import CARC, RARC, X12_GROUP
+from fhir_coder.systems import CARC, RARC, X12_GROUP, X12_PATIENT_CONTROL_NUMBER
 
 __all__ = [
     "CARC_SYSTEM",
@@ -112,6 +114,8 @@ def remittance_claim(resource: dict[str, Any], index: int = 0) -> RemittanceClai
     """The remittance values of a ClaimResponse or an ExplanationOfBenefit."""
     key = "request" if resource.get("resourceType") == "ClaimResponse" else "claim"
     claim_reference = str(_dict(resource.get(key)).get("reference") or "")
+    named = _dict(_dict(resource.get(key)).get("identifier"))
+    pcn = str(named.get("value") or "") if named.get("system") == X12_PATIENT_CONTROL_NUMBER else ""
     lines = tuple(
         _line(_dict(item), number) for number, item in enumerate(_list(resource.get("item")), 1)
     )
@@ -133,7 +137,7 @@ def remittance_claim(resource: dict[str, Any], index: int = 0) -> RemittanceClai
         and any(a.is_denial for line in lines for a in line.adjustments)
     )
     return RemittanceClaim(
-        pcn="",
+        pcn=pcn,
         status_code="4" if denied else "1",
         charge=totals.get("submitted", sum((line.charge for line in lines), Decimal(0))),
         paid=paid,
@@ -178,18 +182,22 @@ def record_responses(
             ack = Acknowledgment(
                 "ClaimResponse",
                 accepted=False,
-                pcn="",
+                pcn=claim.pcn,
                 codes=tuple(errors),
                 payer_claim_number=claim.payer_claim_number,
             )
             record_acknowledgment_list(
-                [(ack, claim.claim_reference.removeprefix("Claim/"))], ledger, one, digest
+                [(ack, claim.claim_reference.removeprefix("Claim/"))],
+                ledger,
+                one,
+                digest,
             )
         else:
             record_remittances([Remittance("", (claim,))], ledger, one, digest)
         total.claims_matched += one.claims_matched
         total.lines_recorded += one.lines_recorded
         total.unknown_claims += one.unknown_claims
+        total.repeated += one.repeated
         total.statuses.update(one.statuses)
         total.denials.update(one.denials)
         total.rejections.update(one.rejections)

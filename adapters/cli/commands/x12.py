@@ -304,6 +304,8 @@ def _print_intake(reports: list[dict[str, Any]], *, as_json: bool) -> int:
                 f" {report.get('work_items', 0)} work items"
                 + (" (already recorded)" if report.get("already_recorded") else "")
             )
+            for claim_id in report.get("repeated", ()):
+                out(f"  Claim/{claim_id}: this answer was recorded before (another way)")
             for pcn in report["unknown_claims"]:
                 out(f"  not ours: patient control number {pcn}")
     unknown = any(report["unknown_claims"] for report in reports)
