@@ -33,6 +33,7 @@ import argparse
 import csv
 import math
 import random
+import re
 import subprocess
 from collections import Counter
 from collections.abc import Iterable
@@ -63,6 +64,8 @@ SHORT = {ICD10CM: "ICD-10-CM", ICD10PCS: "ICD-10-PCS", CPT: "CPT", HCPCS: "HCPCS
 REVIEW_COLUMNS = ("n", "corpus", "kind", "context", "concept_system", "concept", "term",
                   "box", "codes", "descriptions", "rule", "basis", "note", "verdict",
                   "finding")  # fmt: skip
+# Resource ids are left out of the worksheet: it holds codes and terms, nothing about a patient.
+_REFERENCE = re.compile(r"\b(Condition|Procedure|Immunization|Encounter|Patient)/[\w.\-]+")
 AGE_BANDS = ((1, "age <1"), (19, "age 1-18"), (65, "age 19-64"), (999, "age 65+"))
 
 
@@ -365,7 +368,7 @@ def review_rows(answers_: list[Answer], crosswalks: CrosswalkRegistry) -> list[d
             "concept": answer.concept, "term": answer.term, "box": answer.box,
             "codes": "; ".join(codes), "descriptions": "; ".join(described),
             "rule": "; ".join(rules), "basis": "; ".join(dict.fromkeys(bases)),
-            "note": answer.note, "verdict": "", "finding": "",
+            "note": _REFERENCE.sub(r"\1", answer.note), "verdict": "", "finding": "",
         })  # fmt: skip
     return rows
 
