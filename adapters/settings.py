@@ -61,7 +61,10 @@ class CdsIssuer(BaseModel):
 
     ``iss`` is the JWT's issuer; its public keys come from ``jwks_url`` (fetched and kept),
     a ``jwks_file`` handed over out of band, or the JWT's ``jku`` header when that URL is
-    one of ``jku``. ``sub``, when given, lists the client ids accepted from this issuer.
+    one of ``jku``. ``sub``, when given, lists the client ids accepted from this issuer;
+    ``tenant``, when given, the healthcare organisations (the JWT's optional ``tenant``
+    claim, CDS Hooks 2.0) this service codes for: one EHR issuer often serves many
+    organisations, and a call for another one must not queue work here.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -71,6 +74,7 @@ class CdsIssuer(BaseModel):
     jwks_file: Path | None = None
     jku: tuple[str, ...] = ()
     sub: tuple[str, ...] = ()
+    tenant: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _has_keys(self) -> Self:

@@ -125,6 +125,14 @@ class JobLedger:
             self._store.close()
             raise
 
+    @property
+    def store(self) -> Store:
+        """The database under this ledger, for rows kept beside the jobs (CDS Hooks JWTs used).
+
+        It stays open as long as the ledger does.
+        """
+        return self._store
+
     def _add_legacy_columns(self) -> None:
         """A file written before a column existed gets it (then the migrations apply as usual).
 

@@ -34,10 +34,7 @@ from adapters.service.security import TokenCheck
 from adapters.settings import TriggerSettings
 from fhir_coder import __version__
 
-__all__ = ["CDS_SEEN_FILE", "create_service"]
-
-CDS_SEEN_FILE = "cds-seen.sqlite3"
-"""Beside the job ledger: the CDS Hooks JWTs used, shared by the ``serve`` processes of a ledger."""
+__all__ = ["create_service"]
 
 
 def create_service(
@@ -82,7 +79,7 @@ def create_service(
         audience=f"{base}/cds-services/{SERVICE_ID}",
         allow_unsigned=settings.cds_allow_unsigned,
         key_sets=key_sets or KeySets(allow_insecure_http=settings.allow_insecure_http),
-        seen=SeenTokens(settings.data_dir() / CDS_SEEN_FILE),
+        seen=SeenTokens(ledger.store),
     )
     stop = asyncio.Event()
     running: list[asyncio.Task[None]] = []

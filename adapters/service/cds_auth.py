@@ -7,11 +7,13 @@ its allow-list; the key: its ``kid`` is in the issuer's JWK Set, fetched from th
 configured URL, a file, or the ``jku`` header only when that URL is one the issuer lists;
 the signature; ``aud`` is this service's own URL (from configuration, never from the Host
 header); ``exp`` has not passed and is at most an hour ahead; ``iat`` and ``jti`` are
-present; ``sub`` is an allowed client id when the issuer lists them; and the ``jti`` has not
-been seen within the token's lifetime (a replay; :mod:`adapters.service.replay` shares what
-was seen between the ``serve`` processes of one ledger). Every refusal is a 401 that says which
-check failed and nothing of the token. Unsigned calls are accepted only when the operator
-allows it (``cds_allow_unsigned``), which :meth:`TriggerSettings.check_serving` refuses off
+present; ``sub`` is an allowed client id when the issuer lists them; ``tenant`` is one of the
+issuer's organisations when it lists them (a JWT naming none is then refused); and the
+``jti`` has not been seen within the token's lifetime (a replay;
+:mod:`adapters.service.replay` shares what was seen between the ``serve`` processes of one
+ledger, on any machine). Every refusal is a 401 that says which check failed and nothing of
+the token. Unsigned calls are accepted only when the operator allows it
+(``cds_allow_unsigned``), which :meth:`TriggerSettings.check_serving` refuses off
 loopback.
 """
 
@@ -172,6 +174,8 @@ class CdsVerifier:
             raise _refused("the JWT lives longer than an hour (exp)")
         if issuer.sub and claims.get("sub") not in issuer.sub:
             raise _refused("the client id (sub) is not one allowed for this issuer")
+        if issuer.tenant and claims.get("tenant") not in issuer.tenant:
+            raise _refused("the organisation (tenant) is not one this service codes for")
         return claims
 
     async def aclose(self) -> None:

@@ -1,44 +1,41 @@
 """The CDS Hooks JWTs already used (their ``jti``), shared by every ``serve`` on one ledger.
 
-Two ``serve`` processes behind one address share a job ledger; a JWT replayed to the
-other one must be refused as well. So each ``(iss, jti)`` is kept, until its token expires,
-in a small SQLite file beside the job ledger (``cds-seen.sqlite3``, WAL): the check and
-the record are one ``BEGIN IMMEDIATE`` transaction, so two processes given the same JWT at
-the same moment accept it once. Only a hash of the pair is stored. The SQLite call runs on a
-worker thread: another process holding the file's lock must not stall the event loop.
+Several ``serve`` processes, on one machine or several, share a job ledger; a JWT replayed
+to another one must be refused as well. So each ``(iss, jti)`` is kept, until its token
+expires, in the job ledger's own database (``seen_tokens``: the SQLite file, or PostgreSQL
+when machines share work). The check and the record are one write transaction serialised
+on the pair's key (SQLite's write lock; a PostgreSQL advisory lock), so two processes given
+the same JWT at the same moment accept it once. Only a hash of the pair is stored. The
+database call runs on a worker thread: another process holding a lock must not stall the
+event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import sqlite3
-import threading
-from pathlib import Path
-from types import TracebackType
-from typing import Self
+
+from adapters.jobs.ledger import JOBS_SCHEMA
+from adapters.storage import Store, open_store
 
 __all__ = ["SeenTokens"]
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, until REAL NOT NULL)"
 _PRUNE_EVERY = 256
 
 
 class SeenTokens:
-    """Which ``(issuer, jti)`` pairs were used, and until when; in ``path`` or in memory."""
+    """Which ``(issuer, jti)`` pairs were used, and until when, in ``store`` (or in memory).
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            path or ":memory:", isolation_level=None, check_same_thread=False, timeout=10.0
-        )
-        if path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
-        self._lock = threading.Lock()
+    ``store`` is the job ledger's (:attr:`adapters.jobs.JobLedger.store`), which it keeps
+    open; without one, a private in-memory database (one process, tests).
+    """
+
+    def __init__(self, store: Store | None = None) -> None:
+        self._owned = store is None
+        if store is None:
+            store = open_store(None)
+            store.migrate("jobs", JOBS_SCHEMA)
+        self._store = store
         self._since_prune = 0
 
     async def first_use(self, issuer: str, jti: str, *, until: float, now: float) -> bool:
@@ -47,35 +44,21 @@ class SeenTokens:
         return await asyncio.to_thread(self._first_use, key, until, now)
 
     def _first_use(self, key: str, until: float, now: float) -> bool:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute("SELECT until FROM seen WHERE key = ?", (key,)).fetchone()
-                if row is not None and float(row[0]) > now:
-                    self._db.execute("ROLLBACK")
-                    return False
-                self._db.execute("INSERT OR REPLACE INTO seen VALUES (?, ?)", (key, until))
-                self._since_prune += 1
-                if self._since_prune >= _PRUNE_EVERY:  # expired pairs can never be replays
-                    self._since_prune = 0
-                    self._db.execute("DELETE FROM seen WHERE until <= ?", (now,))
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return True
+        with self._store.write(f"cds-jti:{key}") as db:
+            row = db.one("SELECT until FROM seen_tokens WHERE key = ?", (key,))
+            if row is not None and float(row[0]) > now:
+                return False
+            if row is None:
+                db.run("INSERT INTO seen_tokens (key, until) VALUES (?, ?)", (key, until))
+            else:  # expired: the same jti may come again once its token is long dead
+                db.run("UPDATE seen_tokens SET until = ? WHERE key = ?", (until, key))
+            self._since_prune += 1
+            if self._since_prune >= _PRUNE_EVERY:  # expired pairs can never be replays
+                self._since_prune = 0
+                db.run("DELETE FROM seen_tokens WHERE until <= ?", (now,))
+        return True
 
     def close(self) -> None:
-        """Close the file."""
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
+        """Close the in-memory database this object opened (a ledger's store is the ledger's)."""
+        if self._owned:
+            self._store.close()

@@ -16,7 +16,7 @@ def test_migrate_applies_both_ledgers_once_and_the_triggers_refuse_an_old_schema
         assert "fhir-coder jobs migrate" in said
         assert main(["jobs", "migrate", "--jobs-db", url]) == 0
         assert (
-            "applied 001_jobs, 002_work_items, 003_claimed_by, 001_claims"
+            "applied 001_jobs, 002_work_items, 003_claimed_by, 004_seen_tokens, 001_claims"
             in capsys.readouterr().out
         )
         assert main(["jobs", "migrate", "--jobs-db", url]) == 0

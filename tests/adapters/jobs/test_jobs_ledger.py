@@ -225,7 +225,12 @@ def test_a_postgresql_ledger_must_be_migrated_first_and_says_how(postgres_server
     try:
         with pytest.raises(ConfigurationError, match=r"schema version 0.*fhir-coder jobs migrate"):
             JobLedger(url)
-        assert JobLedger.migrate(url) == ["001_jobs", "002_work_items", "003_claimed_by"]
+        assert JobLedger.migrate(url) == [
+            "001_jobs",
+            "002_work_items",
+            "003_claimed_by",
+            "004_seen_tokens",
+        ]
         assert JobLedger.migrate(url) == []  # applied once
         with JobLedger(url) as ledger:
             assert ledger.enqueue(SRC, "e1", "1") is Enqueued.QUEUED

@@ -110,9 +110,13 @@ async def _service(
     issuers: tuple[CdsIssuer, ...],
     ehr: CdsClient,
     key_sets: KeySets | None = None,
+    jobs_db: Path | str | None = None,
 ) -> AsyncIterator[Service]:
     settings = TriggerSettings(
-        server=FHIR, jobs_db=tmp_path / "jobs.sqlite3", public_url=SERVICE, cds_issuers=issuers
+        server=FHIR,
+        jobs_db=jobs_db or tmp_path / "jobs.sqlite3",
+        public_url=SERVICE,
+        cds_issuers=issuers,
     )
     transport = httpx.ASGITransport(app=sandbox)
     headers = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
@@ -302,16 +306,34 @@ async def test_a_client_id_outside_the_issuers_list_is_refused(protected_sandbox
         assert (await service.hook(discharge())).status_code == 200
 
 
+async def test_a_tenant_outside_the_issuers_list_is_refused(protected_sandbox, coding, tmp_path):
+    # one EHR issuer serving several organisations: only this service's own are coded here
+    ehr = CdsClient()
+    issuer = CdsIssuer(
+        iss=ehr.iss, jwks_file=ehr.write_jwks(tmp_path / "ehr.jwks"), tenant=("org-north",)
+    )
+    async for service in _service(protected_sandbox, coding, tmp_path, (issuer,), ehr):
+        other = await service.hook(discharge(), tenant="org-south")
+        unnamed = await service.hook(discharge())
+        assert (other.status_code, unnamed.status_code) == (401, 401)
+        assert "tenant" in other.json()["detail"]
+        assert queued(service.ledger) == set()
+        assert (await service.hook(discharge(), tenant="org-north")).status_code == 200
+        assert queued(service.ledger) == {"enc-0001-1"}
+
+
 async def test_a_jwt_used_at_one_serve_is_refused_at_another_sharing_the_ledger(
-    protected_sandbox, coding, tmp_path
+    protected_sandbox, coding, tmp_path, ledger_db
 ):
-    # two services over the same ledger folder, as two serve processes behind one address
+    # two services over one ledger (a file, or PostgreSQL as machines share it), as two
+    # serve processes behind one address
     ehr = CdsClient()
     issuer = CdsIssuer(iss=ehr.iss, jwks_file=ehr.write_jwks(tmp_path / "ehr.jwks"))
     token = ehr.token(AUD)
-    async for first in _service(protected_sandbox, coding, tmp_path, (issuer,), ehr):
+    shared = (protected_sandbox, coding, tmp_path, (issuer,), ehr)
+    async for first in _service(*shared, jobs_db=ledger_db):
         assert (await first.hook(discharge(), token=token)).status_code == 200
-        async for second in _service(protected_sandbox, coding, tmp_path, (issuer,), ehr):
+        async for second in _service(*shared, jobs_db=ledger_db):
             replayed = await second.hook(discharge(), token=token)
             assert replayed.status_code == 401
             assert "replayed" in replayed.json()["detail"]
