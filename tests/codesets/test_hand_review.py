@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 
 from codesets.crosswalks import CrosswalkRegistry
-from fhir_coder.systems import CPT, ICD10CM, SNOMED
+from fhir_coder.systems import CPT, ICD10CM, ICD10PCS, SNOMED
 
 FY2026 = date(2026, 1, 15)
 
@@ -39,6 +39,61 @@ FINDINGS = [
         CPT,
         "86593",
         "a titer is the quantitative non-treponemal test (86593), not the qualitative 86592",
+    ),
+    # Found reading the whole tables beside the sample (not counted in the sample's figure).
+    (
+        "239872002",  # Osteoarthritis of hip
+        ICD10CM,
+        "M1610",
+        "Index: Osteoarthritis, hip M16.1-; Tabular M16.1 'Primary osteoarthritis of hip NOS'",
+    ),
+    (
+        "13995008",  # Amputation of arm through shoulder
+        CPT,
+        "23920",
+        "through the shoulder joint is a disarticulation (23920); 23900 is a forequarter one",
+    ),
+    (
+        "48387007",  # Incision of trachea
+        CPT,
+        "31600",
+        "a planned tracheostomy; 31610 (fenestration with skin flaps) says more than the concept",
+    ),
+    (
+        "173521004",  # Transposition of submandibular duct
+        CPT,
+        "needs-coder",
+        "42509 is a parotid duct diversion with excision of both submandibular glands",
+    ),
+    (
+        "397539000",  # Grid retinal photocoagulation
+        CPT,
+        "67210",
+        "grid laser treats macular edema, a localized lesion (67210), not panretinal (67228)",
+    ),
+    (
+        "432231006",  # Fine needle aspiration biopsy of lung
+        CPT,
+        "10009",
+        "32405 was deleted in 2021; a fine needle aspiration is 10004-10012 or 10021",
+    ),
+    (
+        "63697000",  # Cardiopulmonary bypass operation
+        ICD10PCS,
+        "5A1221J",
+        "cardiopulmonary bypass is reported in ICD-10-PCS (5A1221-), not part of the stay's care",
+    ),
+    (
+        "65546002",  # Extraction of wisdom tooth
+        ICD10PCS,
+        "needs-coder",
+        "an extraction on an inpatient stay is an ICD-10-PCS procedure (0CDW/0CDX)",
+    ),
+    (
+        "173291009",  # Simple extraction of tooth
+        ICD10PCS,
+        "needs-coder",
+        "an extraction on an inpatient stay is an ICD-10-PCS procedure (0CDW/0CDX)",
     ),
 ]
 
