@@ -2,7 +2,11 @@
 
 The code sets, crosswalks, notes and text search come from ``codesets`` (compiled caches
 and the files an organisation configures); the policy, with its visit-code table, from
-``FHIR_CODER_VISIT_CODES`` (a CSV) or the table shipped in ``adapters/data``.
+``FHIR_CODER_VISIT_CODES`` (a CSV) or the table shipped in ``adapters/data``, which
+procedures of a stay are reported in ICD-10-PCS from ``FHIR_CODER_PCS_REPORTING``
+(``significant``, the default, or ``all``), and the payers billed as Medicare when a
+Coverage states no payer type from ``FHIR_CODER_MEDICARE_PAYERS`` (identifiers or payer
+references, comma-separated).
 """
 
 from __future__ import annotations
@@ -16,14 +20,25 @@ from pathlib import Path
 
 from fhir_coder.coding import CodingPolicy, VisitCode, code_encounter
 from fhir_coder.coding.guidelines import Rulebook
+from fhir_coder.coding.pcs_reporting import PCS_REPORTING
 from fhir_coder.errors import ConfigurationError
 from fhir_coder.model import CodedEncounter, Encounter
 from fhir_coder.ports import CodeNotesPort, CodeSetPort, CrosswalkPort, TextSearchPort
 from fhir_coder.systems import canonical_system
 
-__all__ = ["VISIT_CODES_ENV", "CodingSetup", "default_coding", "read_visit_codes"]
+__all__ = [
+    "MEDICARE_PAYERS_ENV",
+    "PCS_REPORTING_ENV",
+    "VISIT_CODES_ENV",
+    "CodingSetup",
+    "default_coding",
+    "policy_from_environment",
+    "read_visit_codes",
+]
 
 VISIT_CODES_ENV = "FHIR_CODER_VISIT_CODES"
+PCS_REPORTING_ENV = "FHIR_CODER_PCS_REPORTING"
+MEDICARE_PAYERS_ENV = "FHIR_CODER_MEDICARE_PAYERS"
 _COLUMNS = ["encounter_class", "encounter_type", "system", "code", "modifiers", "confirmed"]
 
 
@@ -96,6 +111,21 @@ def _visit_codes() -> tuple[VisitCode, ...]:
     )
 
 
+def policy_from_environment() -> CodingPolicy:
+    """The organisation's coding policy: the visit table, PCS reporting, Medicare payers."""
+    reporting = os.environ.get(PCS_REPORTING_ENV, "").strip().lower() or "significant"
+    if reporting not in PCS_REPORTING:
+        raise ConfigurationError(
+            f"{PCS_REPORTING_ENV}={reporting!r}: choose one of {', '.join(PCS_REPORTING)}"
+        )
+    payers = os.environ.get(MEDICARE_PAYERS_ENV, "")
+    return CodingPolicy(
+        visit_codes=_visit_codes(),
+        pcs_reporting=reporting,
+        medicare_payers=frozenset(p.strip() for p in payers.split(",") if p.strip()),
+    )
+
+
 @cache
 def default_coding() -> CodingSetup:
     """The production set-up, built once per process."""
@@ -108,5 +138,5 @@ def default_coding() -> CodingSetup:
         crosswalks=default_crosswalks(),
         notes=registry,
         text=registry,
-        policy=CodingPolicy(visit_codes=_visit_codes()),
+        policy=policy_from_environment(),
     )

@@ -225,9 +225,11 @@ def population(patients: int, seed: int) -> list[Encounter]:
         born = f"{rng.randint(1935, 2024)}-{rng.randint(1, 12):02d}-15"
         patient = {"resourceType": "Patient", "id": f"p{p}", "birthDate": born,
                    "gender": rng.choice(("female", "male"))}  # fmt: skip
-        payer = "Medicare" if born < "1960" else "Acme Health"
+        # Coverage.type in the Source of Payment Typology, as US Core binds it (1 Medicare)
+        payer, sopt = ("Medicare", "1") if born < "1960" else ("Acme Health", "5")
         coverage = {"resourceType": "Coverage", "id": f"cov{p}", "status": "active",
                     "beneficiary": {"reference": f"Patient/p{p}"},
+                    "type": {"coding": [{"system": "https://nahdo.org/sopt", "code": sopt}]},
                     "payor": [{"display": payer}]}  # fmt: skip
         entries += [patient, coverage]
         for e in range(rng.randint(1, 5)):

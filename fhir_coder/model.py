@@ -212,6 +212,10 @@ class CoverageRef:
     payer_reference: str = ""
     payer_display: str = ""
     order: int | None = None
+    # Coverage.type (a Source of Payment Typology code says Medicare, Medicaid...) and the
+    # payer's identifier values (``payor.identifier``, or a conditional reference's).
+    types: tuple[Coding, ...] = ()
+    payer_identifiers: tuple[str, ...] = ()
 
 
 @fast_init

@@ -21,6 +21,7 @@ __all__ = [
     "NDC",
     "RARC",
     "SNOMED",
+    "SOPT",
     "X12_GROUP",
     "X12_PATIENT_CONTROL_NUMBER",
     "canonical_system",
@@ -41,6 +42,8 @@ RARC = "https://x12.org/codes/remittance-advice-remark-codes"
 X12_GROUP = "https://x12.org/codes/claim-adjustment-group-codes"
 CVX = "http://hl7.org/fhir/sid/cvx"
 NDC = "http://hl7.org/fhir/sid/ndc"
+# Source of Payment Typology (PHDSC, now CDC/NCHS): the payer type US Core binds Coverage.type to
+SOPT = "https://nahdo.org/sopt"
 
 FHIR_CODER_NS = "urn:fhir-coder"
 """Namespace of fhir-coder's own identifier systems and code systems."""
@@ -59,6 +62,7 @@ _ALIASES: dict[str, str] = {
     "urn:oid:2.16.840.1.113883.6.96": SNOMED,
     "urn:oid:2.16.840.1.113883.12.292": CVX,
     "urn:oid:2.16.840.1.113883.6.69": NDC,
+    "urn:oid:2.16.840.1.113883.3.221.5": SOPT,
     "http://hl7.org/fhir/sid/cvx/": CVX,
     "http://snomed.info/sct/": SNOMED,
     "https://snomed.info/sct": SNOMED,

@@ -486,17 +486,36 @@ def read_medication_administration(
 
 
 def read_coverage(resource: dict[str, Any]) -> CoverageRef:
-    """A Coverage with its first payer."""
+    """A Coverage with its first payer, its type and the payer's identifiers."""
     payors = resource.get("payor") or []
     payer = payors[0] if payors and isinstance(payors[0], dict) else {}
     order = resource.get("order")
+    reference = reference_of(payer)
     return CoverageRef(
         reference=f"Coverage/{resource.get('id')}",
         status=str(resource.get("status") or ""),
-        payer_reference=reference_of(payer),
+        payer_reference=reference,
         payer_display=str(payer.get("display") or ""),
         order=order if isinstance(order, int) else None,
+        types=read_codings(resource.get("type")),
+        payer_identifiers=_payer_identifiers(payer, reference),
     )
+
+
+def _payer_identifiers(payer: dict[str, Any], reference: str) -> tuple[str, ...]:
+    """The payer's identifier values: a logical ``identifier``, or a conditional reference's.
+
+    ``Organization?identifier=system|value`` (how Synthea-based exports point at payers)
+    names the payer by identifier as surely as ``payor.identifier`` does.
+    """
+    found: list[str] = []
+    identifier = payer.get("identifier")
+    if isinstance(identifier, dict) and isinstance(value := identifier.get("value"), str):
+        found.append(value.strip())
+    _, sep, query = reference.partition("?identifier=")
+    if sep and query:
+        found.append(query.rpartition("|")[2].split("&", 1)[0].strip())
+    return tuple(dict.fromkeys(value for value in found if value))
 
 
 def read_providers(encounter: dict[str, Any]) -> tuple[Provider, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fhir_coder.coding.context import DEFAULT_POLICY, CodingContext, CodingPolicy, VisitCode
 from fhir_coder.coding.diagnoses import code_diagnosis
 from fhir_coder.coding.guidelines import Rulebook, apply_guidelines, load_rulebook
+from fhir_coder.coding.immunizations import vaccination_diagnosis
 from fhir_coder.coding.procedures import code_procedures, reasons_as_coded
 from fhir_coder.coding.sequencing import counts, etiology_first, in_claim_order, sequence
 from fhir_coder.model import CodedEncounter, CodedLine, Encounter
@@ -58,8 +59,14 @@ def code_encounter(
         if counts(diagnosis, issues, inpatient=inpatient):
             lines.extend(code_diagnosis(context, diagnosis, issues))
     lines = apply_guidelines(context, lines, issues, rules or load_rulebook())
+    # Procedures are coded before the diagnoses are sequenced (billed vaccines add Z23),
+    # their findings kept after the diagnoses' as before.
+    procedure_issues: list[Issue] = []
+    coded_procedures = code_procedures(context, procedure_issues)
+    lines = vaccination_diagnosis(context, lines, coded_procedures, issues)
     diagnoses = sequence(encounter, etiology_first(lines, notes, issues), issues)
-    procedures = reasons_as_coded(code_procedures(context, issues), lines)
+    issues.extend(procedure_issues)
+    procedures = reasons_as_coded(coded_procedures, lines)
     _flag_nearest_release(diagnoses + procedures, encounter, issues)
     return CodedEncounter(
         encounter=encounter, diagnoses=diagnoses, procedures=procedures, issues=tuple(issues)

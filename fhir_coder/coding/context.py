@@ -39,12 +39,19 @@ class CodingPolicy:
     ``exact_terms``: a concept no crosswalk knows is coded when its term is, word for word,
     the description or an inclusion term of exactly one billable code (method
     ``exact-term``, confidence 0.7); off by default (see docs/accuracy.md for its figure).
+    ``pcs_reporting``: which procedures of an inpatient stay are reported in ICD-10-PCS:
+    ``significant`` (the default: UHDDS significant procedures, the rest charged on the
+    stay's revenue lines; :mod:`fhir_coder.coding.pcs_reporting`) or ``all``.
+    ``medicare_payers``: payer identifiers (or payer references) the organisation bills as
+    Medicare, for a Coverage whose ``type`` carries no Source of Payment Typology code.
     """
 
     text_accept_score: float = 1.01
     exact_terms: bool = False
     visit_codes: tuple[VisitCode, ...] = ()
     suggestions_offered: int = 5
+    pcs_reporting: str = "significant"
+    medicare_payers: frozenset[str] = frozenset()
     # The visit table's rows by encounter class, in table order: made once with the policy
     # instead of filtering the whole table for every encounter.
     _visit_rows: dict[str, tuple[VisitCode, ...]] = field(

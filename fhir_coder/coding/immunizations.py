@@ -14,6 +14,15 @@ administration, chosen here:
   90474 when the vaccine is given by mouth or nose;
 * when the payer is Medicare, influenza, pneumococcal and hepatitis B vaccines are
   administered under G0008, G0009 and G0010 instead (and do not count in the sequence above).
+  Medicare is known from the Coverage, never from the payer's name: ``Coverage.type``'s
+  Source of Payment Typology code (1, 11, 121...: Medicare; any other: not), else the
+  payer's identifier among the organisation's Medicare payers (``medicare_payers``). When
+  neither says, the CPT codes are used and the line is marked for a coder.
+
+The encounter gets Z23, *Encounter for immunization* (ICD-10-CM Official Guidelines
+I.C.21.c.2): first-listed when the vaccines are all it was for, else a secondary code (the
+inoculation as a routine part of preventive care or beside another reason for the visit).
+The vaccine lines point at it.
 
 An Immunization that is not ``completed`` is not billed, with a note; one whose vaccine has
 no product code says why (a note when the crosswalk says it is never billed, else a
@@ -26,11 +35,22 @@ from typing import Final
 
 from fhir_coder.coding.checks import usable_code
 from fhir_coder.coding.context import CodingContext
-from fhir_coder.model import CodedLine, Coding, CodingMethod, Immunization
+from fhir_coder.model import (
+    CodedLine,
+    Coding,
+    CodingMethod,
+    CoverageRef,
+    DiagnosisRole,
+    GuidelineChange,
+    Immunization,
+)
 from fhir_coder.outcome import Issue, IssueCode, Severity
-from fhir_coder.systems import CPT, CVX, HCPCS
+from fhir_coder.systems import CPT, CVX, HCPCS, ICD10CM, SOPT
 
-__all__ = ["code_immunizations"]
+__all__ = ["code_immunizations", "is_medicare", "vaccination_diagnosis"]
+
+VACCINATION: Final = "Z23"
+"""Encounter for immunization (ICD-10-CM Official Guidelines I.C.21.c.2)."""
 
 COMPONENTS: Final = {
     "90700": 3,  # DTaP
@@ -182,6 +202,7 @@ def _product(
         performed=immunization.occurred or context.on,
         rule=f"{translation.source}: {translation.rule}",
         needs_review=translation.needs_review,
+        reason_codes=(VACCINATION,),
     )
 
 
@@ -213,13 +234,80 @@ def _no_product(context: CodingContext, immunization: Immunization, cvx: Coding 
     )
 
 
-def _medicare(context: CodingContext) -> bool:
-    """Whether the first payer of the encounter is Medicare (not Medicaid), by its name."""
+def is_medicare(coverage: CoverageRef, medicare_payers: frozenset[str]) -> bool | None:
+    """Whether ``coverage`` is Medicare; None when neither its type nor its payer says.
+
+    ``Coverage.type`` in the Source of Payment Typology decides (codes 1, 11, 111, 121...
+    are Medicare, Medicare Advantage included; every other code is not). Without one, the
+    payer's identifier, reference or id among the organisation's ``medicare_payers``
+    decides, and with that list configured a payer outside it is not Medicare.
+    """
+    for coding in coverage.types:
+        if coding.system == SOPT and coding.code.strip():
+            return coding.code.strip().startswith("1")
+    if not medicare_payers:
+        return None
+    reference = coverage.payer_reference
+    names = {*coverage.payer_identifiers, reference, reference.rpartition("/")[2]}
+    return bool(names & medicare_payers)
+
+
+def _medicare(context: CodingContext) -> bool | None:
+    """Whether the first payer of the encounter is Medicare (None: unknown, no payer: no)."""
     coverages = context.encounter.coverages
     if not coverages:
         return False
-    payer = f"{coverages[0].payer_display} {coverages[0].payer_reference}".lower()
-    return "medicare" in payer
+    return is_medicare(coverages[0], context.policy.medicare_payers)
+
+
+def vaccination_diagnosis(
+    context: CodingContext,
+    diagnoses: list[CodedLine],
+    procedures: tuple[CodedLine, ...],
+    issues: list[Issue],
+) -> list[CodedLine]:
+    """``diagnoses`` with Z23 added last when vaccine lines were billed (I.C.21.c.2).
+
+    Added last, it is first-listed only when nothing else was coded (an encounter for the
+    vaccines alone) and secondary otherwise, as the guideline sequences it. An encounter
+    that already has Z23 (a Condition coded so) gets no second one.
+    """
+    given = {i.source.reference for i in context.encounter.immunizations}
+    vaccine = next((line for line in procedures if line.source.reference in given), None)
+    if vaccine is None or any(line.code == VACCINATION for line in diagnoses):
+        return diagnoses
+    checked = usable_code(
+        context,
+        ICD10CM,
+        VACCINATION,
+        source=vaccine.source.reference,
+        element="Immunization",
+        how=f"for the vaccines given on {context.encounter.reference}",
+        issues=issues,
+    )
+    if checked is None:
+        return diagnoses
+    line = CodedLine(
+        system=ICD10CM,
+        code=VACCINATION,
+        display=checked.description,
+        source=vaccine.source,
+        source_coding=None,
+        method=CodingMethod.TABLE,
+        confidence=0.95,
+        release=checked.release,
+        role=DiagnosisRole.SECONDARY,
+        rule=f"vaccines billed from {', '.join(sorted(given))}",
+        changes=(
+            GuidelineChange(
+                rule="VACCINATION-Z23",
+                citation="ICD-10-CM Official Guidelines I.C.21.c.2",
+                note="encounter for immunization: first-listed when the vaccines are all "
+                "the encounter was for, else secondary",
+            ),
+        ),
+    )
+    return [*diagnoses, line]
 
 
 def _administration(
@@ -230,6 +318,7 @@ def _administration(
     counselled = context.age is not None and context.age <= _COUNSELLED_UNTIL
     chosen: list[tuple[Immunization, CodedLine, str, str, str]] = []
     sequenced: list[tuple[Immunization, CodedLine, bool]] = []
+    unsure: set[str] = set()  # Immunizations whose administration code the payer type decides
     for immunization, product in given:
         g_code = next(
             (code for code, products in _MEDICARE_ADMIN.items() if product.code in products),
@@ -238,6 +327,9 @@ def _administration(
         if medicare and g_code is not None:
             chosen.append((immunization, product, HCPCS, g_code, "the payer is Medicare"))
             continue
+        if medicare is None and g_code is not None:
+            issues.append(_payer_unknown(context, immunization, product.code, g_code))
+            unsure.add(immunization.source.reference)
         oral = product.code in _BY_MOUTH_OR_NOSE or immunization.route in _ROUTES_BY_MOUTH_OR_NOSE
         sequenced.append((immunization, product, oral))
     if counselled and sequenced:
@@ -270,22 +362,47 @@ def _administration(
             chosen.append((immunization, product, CPT, code, "administration"))
     lines: list[CodedLine] = []
     for immunization, product, system, code, why in chosen:
-        line = _admin_line(context, immunization, product, system, code, why, issues)
+        review = immunization.source.reference in unsure
+        line = _admin_line(context, immunization, product, (system, code, why), review, issues)
         if line is not None:
             lines.append(line)
     return lines
+
+
+def _payer_unknown(
+    context: CodingContext, immunization: Immunization, product: str, g_code: str
+) -> Issue:
+    """The administration code of a Medicare vaccine rests on a payer type nobody stated."""
+    coverage = context.encounter.coverages[0].reference
+    return Issue(
+        Severity.WARNING,
+        IssueCode.INCOMPLETE,
+        f"{immunization.source}: {product} is administered under {g_code} when the payer "
+        f"is Medicare, under 90460-90474 otherwise; {coverage} states no payer type (a "
+        "Source of Payment Typology code in Coverage.type) and its payer is not among the "
+        "configured Medicare payers: a coder confirms",
+        rule="VACCINE-PAYER-TYPE-UNKNOWN",
+        expression=("Coverage.type",),
+        fix=f"record Coverage.type, or list the payer in FHIR_CODER_MEDICARE_PAYERS; "
+        f"use {g_code} for Medicare",
+        source=immunization.source.reference,
+    )
 
 
 def _admin_line(
     context: CodingContext,
     immunization: Immunization,
     product: CodedLine,
-    system: str,
-    code: str,
-    why: str,
+    chosen: tuple[str, str, str],
+    unsure: bool,
     issues: list[Issue],
 ) -> CodedLine | None:
-    """An administration line, checked like every other code (None, with the finding)."""
+    """An administration line, checked like every other code (None, with the finding).
+
+    ``chosen`` is the system, code and why; ``unsure`` marks a line whose code the payer's
+    unknown type decides.
+    """
+    system, code, why = chosen
     checked = usable_code(
         context,
         system,
@@ -297,7 +414,7 @@ def _admin_line(
     )
     if checked is None:
         return None
-    review = code in ("90460", "90461")
+    review = unsure or code in ("90460", "90461")
     return CodedLine(
         system=system,
         code=code,
@@ -310,4 +427,5 @@ def _admin_line(
         performed=product.performed,
         rule=f"vaccine administration: {code} ({why}) for {product.code}",
         needs_review=review,
+        reason_codes=(VACCINATION,),
     )

@@ -8,17 +8,19 @@ import pytest
 
 from codesets import default_registry
 from codesets.crosswalks import CrosswalkRegistry
-from fhir_coder.coding import code_encounter
+from fhir_coder.coding import CodingPolicy, code_encounter
 from fhir_coder.model import (
     Coding,
     CoverageRef,
+    Diagnosis,
+    DiagnosisRole,
     Encounter,
     EncounterClass,
     Immunization,
     PatientFacts,
     SourceRef,
 )
-from fhir_coder.systems import CPT, CVX, HCPCS
+from fhir_coder.systems import CPT, CVX, HCPCS, ICD10CM, SOPT
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +28,12 @@ def crosswalks():
     return CrosswalkRegistry(snomed_map="", conceptmaps=[])
 
 
-def _visit(born: date, *vaccines: str, payer: str = "Acme Health", **changes) -> Encounter:
+def _visit(
+    born: date, *vaccines: str, payer: str = "Acme Health", sopt: str | None = "5", **changes
+) -> Encounter:
+    """A visit for ``vaccines``; the Coverage's type is Source of Payment Typology ``sopt``
+    (5: private health insurance; 1: Medicare; None: no type)."""
+    types = (Coding(SOPT, sopt),) if sopt else ()
     base: dict[str, object] = {
         "id": "v1",
         "reference": "Encounter/v1",
@@ -35,7 +42,7 @@ def _visit(born: date, *vaccines: str, payer: str = "Acme Health", **changes) ->
         "patient": PatientFacts("Patient/p1", "female", born),
         "period_start": datetime(2026, 1, 15, 9, tzinfo=UTC),
         "period_end": datetime(2026, 1, 15, 10, tzinfo=UTC),
-        "coverages": (CoverageRef("Coverage/c1", "active", "Organization/o1", payer),),
+        "coverages": (CoverageRef("Coverage/c1", "active", "Organization/o1", payer, types=types),),
         "immunizations": tuple(
             Immunization(
                 SourceRef(f"Immunization/i{n}"),
@@ -71,7 +78,7 @@ def test_an_adult_gets_the_products_then_90471_and_90472(crosswalks):
 
 def test_medicare_administers_influenza_under_g0008_and_others_under_90471(crosswalks):
     coded = code_encounter(
-        _visit(date(1950, 1, 1), "140", "33", "121", payer="Medicare"),
+        _visit(date(1950, 1, 1), "140", "33", "121", payer="CMS", sopt="1"),
         default_registry(),
         crosswalks=crosswalks,
     )
@@ -127,3 +134,90 @@ def test_what_is_not_billed_says_why(crosswalks):
 
 def _as_dict(encounter: Encounter) -> dict[str, object]:
     return {name: getattr(encounter, name) for name in Encounter.__dataclass_fields__}
+
+
+def _admin(coded) -> list[tuple[str, bool]]:
+    return [(line.code, line.needs_review) for line in coded.procedures[1:]]
+
+
+def test_medicare_advantage_is_medicare_by_its_payer_type(crosswalks):
+    # SOPT 111 (Medicare HMO) is Medicare; 2 (Medicaid) is not, whatever the payer's name.
+    advantage = _visit(date(1950, 1, 1), "140", payer="Lakeshore Senior", sopt="111")
+    medicaid = _visit(date(1950, 1, 1), "140", payer="Medicare and Medicaid plan", sopt="2")
+    registry = default_registry()
+    assert _admin(code_encounter(advantage, registry, crosswalks=crosswalks)) == [("G0008", False)]
+    assert _admin(code_encounter(medicaid, registry, crosswalks=crosswalks)) == [("90471", False)]
+
+
+def test_a_configured_medicare_payer_id_decides_without_a_payer_type(crosswalks):
+    visit = _visit(date(1950, 1, 1), "33", payer="Novitas", sopt=None)
+    by_id = Encounter(
+        **{
+            **_as_dict(visit),
+            "coverages": (
+                CoverageRef(
+                    "Coverage/c1", "active", "Organization/o1", payer_identifiers=("12502",)
+                ),
+            ),
+        }
+    )
+    medicare = CodingPolicy(medicare_payers=frozenset({"12502"}))
+    other = CodingPolicy(medicare_payers=frozenset({"00882"}))
+    registry = default_registry()
+    coded = code_encounter(by_id, registry, crosswalks=crosswalks, policy=medicare)
+    assert _admin(coded) == [("G0009", False)]
+    coded = code_encounter(by_id, registry, crosswalks=crosswalks, policy=other)
+    assert _admin(coded) == [("90471", False)]  # a list is configured and this payer is not in it
+    # The payer's reference (or its id) may be listed instead of an identifier.
+    by_reference = CodingPolicy(medicare_payers=frozenset({"o1"}))
+    coded = code_encounter(visit, registry, crosswalks=crosswalks, policy=by_reference)
+    assert _admin(coded) == [("G0009", False)]
+
+
+def test_a_payer_called_medicare_without_a_type_is_left_to_a_coder(crosswalks):
+    # The name is not evidence: CPT's code, marked for review, with the reason.
+    coded = code_encounter(
+        _visit(date(1950, 1, 1), "140", "113", payer="Medicare", sopt=None),
+        default_registry(),
+        crosswalks=crosswalks,
+    )
+    assert _admin(coded) == [("90714", False), ("90471", True), ("90472", False)]
+    unknown = [i for i in coded.issues if i.rule == "VACCINE-PAYER-TYPE-UNKNOWN"]
+    assert [i.source for i in unknown] == ["Immunization/i1"]  # only the influenza vaccine
+    assert "G0008" in unknown[0].message
+
+
+def test_z23_is_first_listed_when_the_vaccines_are_all_the_visit_was_for(crosswalks):
+    coded = code_encounter(
+        _visit(date(1980, 1, 1), "140", "113"), default_registry(), crosswalks=crosswalks
+    )
+    assert [(d.code, d.role) for d in coded.diagnoses] == [("Z23", DiagnosisRole.PRINCIPAL)]
+    z23 = coded.diagnoses[0]
+    assert z23.changes[0].citation == "ICD-10-CM Official Guidelines I.C.21.c.2"
+    assert z23.source.reference == "Immunization/i1"
+    assert all(line.reason_codes == ("Z23",) for line in coded.procedures)
+
+
+def test_z23_is_secondary_beside_the_visit_s_other_reason_and_never_twice(crosswalks):
+    well_visit = Diagnosis(
+        SourceRef("Condition/c1"), (Coding(ICD10CM, "Z00.00"),), clinical_status="active"
+    )
+    already = Diagnosis(SourceRef("Condition/c2"), (Coding(ICD10CM, "Z23"),))
+    registry = default_registry()
+    visit = _visit(date(1980, 1, 1), "140", diagnoses=(well_visit,))
+    coded = code_encounter(visit, registry, crosswalks=crosswalks)
+    assert [(d.code, d.role) for d in coded.diagnoses] == [
+        ("Z0000", DiagnosisRole.PRINCIPAL),
+        ("Z23", DiagnosisRole.SECONDARY),
+    ]
+    visit = _visit(date(1980, 1, 1), "140", diagnoses=(well_visit, already))
+    coded = code_encounter(visit, registry, crosswalks=crosswalks)
+    assert [d.code for d in coded.diagnoses] == ["Z0000", "Z23"]
+    assert coded.diagnoses[1].source.reference == "Condition/c2"
+
+
+def test_no_z23_when_no_vaccine_is_billed(crosswalks):
+    coded = code_encounter(
+        _visit(date(1980, 1, 1), "998"), default_registry(), crosswalks=crosswalks
+    )
+    assert coded.diagnoses == ()
