@@ -84,6 +84,12 @@ FINDINGS = [
         "cardiopulmonary bypass is reported in ICD-10-PCS (5A1221-), not part of the stay's care",
     ),
     (
+        "224295006",  # Only received primary school education
+        ICD10CM,
+        "Z555",
+        "Z55.5 'Less than a high school diploma' codes this education level (I.B.14): reportable",
+    ),
+    (
         "65546002",  # Extraction of wisdom tooth
         ICD10PCS,
         "needs-coder",
