@@ -20,6 +20,7 @@ from typing import Any, BinaryIO, Final, cast
 import orjson
 
 from adapters.fhir.reading import fhir_date
+from fhir_coder.claim_parts import DATA_ABSENT_REASON
 from fhir_coder.systems import ICD10CM, canonical_system
 from fhir_coder.validation import (
     ClaimForm,
@@ -356,6 +357,8 @@ def _items(claim: dict[str, Any]) -> tuple[ItemEntry, ...]:
         if not isinstance(raw, dict):
             continue
         code, system, coding_index = _coding(raw.get("productOrService"))
+        if system == DATA_ABSENT_REASON:  # a revenue-only line: no code, on purpose
+            code = ""
         period = raw.get("servicedPeriod")
         served = raw.get("servicedDate") or (
             period.get("start") if isinstance(period, dict) else None

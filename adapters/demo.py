@@ -16,6 +16,7 @@ from adapters.pipeline import EncounterResult, Outcome, Pipeline
 from adapters.writeback.claim_ledger import ClaimLedger
 from adapters.writeback.claim_writer import ClaimWriter
 from adapters.writeback.destinations import FhirDestination
+from fhir_coder.claim import ClaimOptions
 from fhir_coder.outcome import count_by_severity
 
 __all__ = ["SANDBOX_SOURCE_ID", "DemoSummary", "code_all_finished"]
@@ -70,16 +71,20 @@ async def code_all_finished(
     concurrency: int = 8,
     source_id: str | None = None,
     ledger: ClaimLedger | None = None,
+    claim_options: ClaimOptions | None = None,
 ) -> DemoSummary:
     """Code every finished encounter on ``fhir`` and write the Claims back to it.
 
     ``ledger`` keeps what was written (the demo's beside its sandbox file), under the
     destination name ``source_id`` when given: the sandbox's port changes every run.
+    ``claim_options`` (a chargemaster, the DRG grouper) default to the production ones.
     """
     started = time.perf_counter()
     summary = DemoSummary()
     writer = ClaimWriter(FhirDestination(fhir, name=source_id), ledger=ledger)
-    pipeline = Pipeline(fhir, coding, source_id=source_id, write=write, writer=writer)
+    pipeline = Pipeline(
+        fhir, coding, source_id=source_id, write=write, writer=writer, claim_options=claim_options
+    )
     async for result in pipeline.process_finished(concurrency=concurrency):
         summary.results.append(result)
     summary.results.sort(key=lambda r: r.encounter_id)

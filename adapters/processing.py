@@ -14,12 +14,13 @@ from typing import Any
 from adapters.coding_setup import CodingSetup
 from adapters.scrubbing import scrub_built_claim
 from fhir_coder.claim import ClaimOptions, build_claim
+from fhir_coder.facility import facility_charges
 from fhir_coder.model import CodedEncounter, Encounter
 from fhir_coder.outcome import Issue, has_errors
 from fhir_coder.validation import Scrubber, claim_can_be_built, validate
 from fhir_coder.values import fast_init
 
-__all__ = ["Processed", "code_and_build"]
+__all__ = ["Processed", "code_and_build", "facility_findings"]
 
 
 @fast_init
@@ -30,6 +31,16 @@ class Processed:
     coded: CodedEncounter
     issues: tuple[Issue, ...]
     claim: dict[str, Any] | None
+
+
+def facility_findings(coded: CodedEncounter, options: ClaimOptions | None) -> tuple[Issue, ...]:
+    """What an inpatient stay's facility lines cannot charge under ``options``' chargemaster.
+
+    Findings of the encounter and the organisation's configuration, checked before the
+    Claim is built (like ``validate``'s), so a night or a procedure the chargemaster does
+    not rate makes the Claim a draft that says so.
+    """
+    return facility_charges(coded, options.fee_schedule if options is not None else None).issues
 
 
 def code_and_build(
@@ -50,7 +61,7 @@ def code_and_build(
     ``options`` (fee schedule, DRG grouper) go to :func:`fhir_coder.claim.build_claim`.
     """
     coded = coding.code(encounter)
-    issues = coded.issues + validate(coded)
+    issues = coded.issues + validate(coded) + facility_findings(coded, options)
     if not claim_can_be_built(issues):
         return Processed(coded, issues, None)
     claim = build_claim(coded, issues, created=created, options=options)

@@ -21,6 +21,7 @@ from typing import Any
 from fhir_coder import __version__
 from fhir_coder.claim_parts import (
     ADMISSION_TYPE_SYSTEM,
+    DATA_ABSENT_REASON,
     DISCHARGE_STATUS_SYSTEM,
     DRG_SYSTEM,
     NPI_SYSTEM,
@@ -35,8 +36,8 @@ from fhir_coder.claim_parts import (
     place_of_service,
     poa_indicator,
     point_of_origin,
-    revenue_code,
 )
+from fhir_coder.facility import FacilityLine, facility_charges, line_revenue
 from fhir_coder.model import (
     CodedEncounter,
     CodedLine,
@@ -248,7 +249,8 @@ def _item_entry(
         item["careTeamSequence"] = [1]
     if pointers:
         item["diagnosisSequence"] = pointers
-    if shared.inpatient and (revenue := revenue_code(line)):
+    schedule = options.fee_schedule
+    if shared.inpatient and (revenue := line_revenue(line, schedule)):
         item["revenue"] = {"coding": [{"system": REVENUE_SYSTEM, "code": revenue}]}
     item["productOrService"] = {"coding": [coding]}
     if line.modifiers:
@@ -266,6 +268,44 @@ def _item_entry(
         item["net"] = _money(price * line.units, currency)
     item["encounter"] = [{"reference": encounter.reference}]
     return item
+
+
+def _facility_item(
+    sequence: int, line: FacilityLine, pointers: list[int], shared: _ItemContext
+) -> dict[str, Any]:
+    """A revenue-only line of a stay: room and board (units the days) or an ancillary.
+
+    It has no CPT/HCPCS code, so ``productOrService`` says not-applicable (CARIN BB's
+    way); an ancillary line names the ``Claim.procedure`` it bills.
+    """
+    item: dict[str, Any] = {"sequence": sequence}
+    if shared.care_team:
+        item["careTeamSequence"] = [1]
+    if pointers:
+        item["diagnosisSequence"] = pointers
+    if line.procedure is not None:
+        item["procedureSequence"] = [line.procedure]
+    item["revenue"] = {"coding": [{"system": REVENUE_SYSTEM, "code": line.revenue}]}
+    item["productOrService"] = {
+        "coding": [{"system": DATA_ABSENT_REASON, "code": "not-applicable"}]
+    }
+    if line.first == line.last:
+        item["servicedDate"] = line.first.isoformat()
+    else:
+        item["servicedPeriod"] = {"start": line.first.isoformat(), "end": line.last.isoformat()}
+    if shared.place:
+        item["locationCodeableConcept"] = {"coding": [{"system": POS_SYSTEM, "code": shared.place}]}
+    item["quantity"] = {"value": line.units}
+    currency = shared.options.fee_schedule.currency if shared.options.fee_schedule else "USD"
+    item["unitPrice"] = _money(line.unit_price, currency)
+    item["net"] = _money(line.net, currency)
+    item["encounter"] = [{"reference": shared.encounter.reference}]
+    return item
+
+
+def institutional_pointers(count: int) -> list[int]:
+    """An institutional line's ``diagnosisSequence``: the stay's first four diagnoses."""
+    return _FIRST_POINTERS[:count]
 
 
 def day_of(moment: datetime | date | None) -> date | None:
@@ -501,7 +541,8 @@ def build_claim(
             | ({"date": line.performed.isoformat()} if line.performed else {})
             for i, line in enumerate(icd_procedures, start=1)
         ]
-    if service_lines:
+    facility = facility_charges(coded, options.fee_schedule).lines if inpatient else ()
+    if service_lines or facility:
         shared = _ItemContext(
             encounter,
             inpatient=inpatient,
@@ -509,14 +550,19 @@ def build_claim(
             place=place_of_service(encounter),
             options=options,
         )
+        # the stay's room and board and ancillaries first (revenue-only lines), then the
+        # lines with a CPT/HCPCS code
+        pointers = institutional_pointers(len(coded.diagnoses))
         claim["item"] = [
+            _facility_item(i, line, pointers[:], shared) for i, line in enumerate(facility, start=1)
+        ] + [
             _item_entry(
                 i,
                 line,
                 diagnosis_pointers(line, coded.diagnoses, institutional=inpatient),
                 shared,
             )
-            for i, line in enumerate(service_lines, start=1)
+            for i, line in enumerate(service_lines, start=len(facility) + 1)
         ]
         if options.fee_schedule is not None:
             nets = [item["net"]["value"] if "net" in item else None for item in claim["item"]]

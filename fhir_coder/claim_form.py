@@ -19,13 +19,15 @@ from fhir_coder.claim import (
     claim_total,
     day_of,
     diagnosis_pointers,
+    institutional_pointers,
     insurer_of,
     line_price,
     ordered_coverages,
     serviced_on,
     split_procedures,
 )
-from fhir_coder.claim_parts import poa_indicator, revenue_code
+from fhir_coder.claim_parts import DATA_ABSENT_REASON, poa_indicator
+from fhir_coder.facility import facility_charges, line_revenue
 from fhir_coder.model import CodedEncounter, CodedLine, Provider
 from fhir_coder.systems import canonical_system, display_icd10cm
 from fhir_coder.validation.form import (
@@ -93,7 +95,25 @@ def claim_form(
     icd_procedures, service_lines = split_procedures(coded)
     items = []
     nets: list[float | None] = []
-    for index, line in enumerate(service_lines):
+    facility = facility_charges(coded, options.fee_schedule).lines if inpatient else ()
+    pointers = tuple(institutional_pointers(len(coded.diagnoses)))
+    for index, charge in enumerate(facility):
+        nets.append(float(charge.net))
+        items.append(
+            ItemEntry(
+                index=index,
+                sequence=index + 1,
+                code="",
+                system=DATA_ABSENT_REASON,
+                quantity=float(charge.units),
+                pointers=pointers,
+                serviced=charge.first,
+                unit_price=float(charge.unit_price),
+                net=float(charge.net),
+                revenue=charge.revenue,
+            )
+        )
+    for index, line in enumerate(service_lines, start=len(facility)):
         code, system = _code(line, line.code)
         price = line_price(line, options)
         net = None if price is None else float(price * line.units)
@@ -112,7 +132,7 @@ def claim_form(
                 serviced=serviced_on(line, encounter),
                 unit_price=None if price is None else float(price),
                 net=net,
-                revenue=(revenue_code(line) or "") if inpatient else "",
+                revenue=(line_revenue(line, options.fee_schedule) or "") if inpatient else "",
             )
         )
     total = claim_total(nets) if options.fee_schedule is not None else None

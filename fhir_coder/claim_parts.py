@@ -19,6 +19,7 @@ from fhir_coder.model import CodedLine, Encounter, EncounterClass
 
 __all__ = [
     "ADMISSION_TYPE_SYSTEM",
+    "DATA_ABSENT_REASON",
     "DISCHARGE_STATUS_SYSTEM",
     "DRG_SYSTEM",
     "NPI_SYSTEM",
@@ -28,11 +29,13 @@ __all__ = [
     "POS_SYSTEM",
     "REVENUE_SYSTEM",
     "SUPPORTING_INFO_TYPE",
+    "AccommodationRate",
     "FeeSchedule",
     "admission_date",
     "admission_type",
     "discharge_status",
     "discharge_status_code",
+    "is_accommodation",
     "place_of_service",
     "poa_indicator",
     "point_of_origin",
@@ -58,6 +61,9 @@ DISCHARGE_STATUS_SYSTEM: Final = "https://www.nubc.org/CodeSystem/PatDischargeSt
 POINT_OF_ORIGIN_SYSTEM: Final = "https://www.nubc.org/CodeSystem/PointOfOrigin"
 POINT_OF_ORIGIN_NEWBORN_SYSTEM: Final = "https://www.nubc.org/CodeSystem/PointOfOriginNewborn"
 ADMISSION_TYPE_SYSTEM: Final = "https://www.nubc.org/CodeSystem/PriorityTypeOfAdmitOrVisit"
+DATA_ABSENT_REASON: Final = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+"""``productOrService`` of a revenue-only line (room and board, an ancillary without a HCPCS
+code): R4 requires the element, and CARIN BB writes ``not-applicable`` from this system."""
 _HL7_ADMIT_SOURCE: Final = "http://terminology.hl7.org/CodeSystem/admit-source"
 _ACT_PRIORITY: Final = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
 
@@ -257,6 +263,11 @@ def admission_type(encounter: Encounter) -> str | None:
     return None
 
 
+def is_accommodation(revenue: str) -> bool:
+    """Whether ``revenue`` is a room and board code (NUBC 0100-0219), billed by the day."""
+    return len(revenue) == 4 and revenue.isdigit() and "0100" <= revenue <= "0219"
+
+
 def revenue_code(line: CodedLine) -> str | None:
     """The revenue code of an institutional line, from its CPT/HCPCS range; None if unknown."""
     code = line.code.upper()
@@ -275,17 +286,36 @@ def revenue_code(line: CodedLine) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class AccommodationRate:
+    """A chargemaster's room and board rate: revenue code (0100-0219) and price a day.
+
+    ``where`` says which stays it rates: a Location (its reference, ``Location/4w``, or
+    its name), an ``Encounter.class`` code (``ACUTE``, ``NONAC``), or ``""`` for every
+    stay no other row rates (the organisation's usual room).
+    """
+
+    revenue: str
+    price: Decimal
+    where: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class FeeSchedule:
-    """An organisation's charges per code (and modifier), from the file it configures.
+    """An organisation's charges per code (and modifier): its chargemaster, as configured.
 
     ``prices`` maps ``(code, modifier)`` to the unit charge; modifier ``""`` is the
-    code's price without a modifier. No fee schedule ships with fhir-coder: without
-    one, Claims carry no ``unitPrice``, ``net`` or ``total``.
+    code's price without a modifier. ``revenue_codes`` maps a code (CPT/HCPCS, or an
+    ICD-10-PCS procedure of an inpatient stay) to the revenue code the facility bills it
+    under (UB-04 FL 42); ``accommodations`` rate room and board. No fee schedule ships
+    with fhir-coder: without one, Claims carry no ``unitPrice``, ``net`` or ``total``,
+    and inpatient Claims no facility lines.
     """
 
     prices: Mapping[tuple[str, str], Decimal] = field(default_factory=dict)
     currency: str = "USD"
     name: str = ""
+    revenue_codes: Mapping[str, str] = field(default_factory=dict)
+    accommodations: tuple[AccommodationRate, ...] = ()
 
     def price(self, line: CodedLine) -> Decimal | None:
         """The unit charge for ``line``: its code with its first modifier, else the code alone."""

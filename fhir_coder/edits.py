@@ -160,6 +160,9 @@ _EDITS: Final = (
     _e("ADMISSION-TYPE-UNMAPPED", INFO, IssueCode.INCOMPLETE, "structure", "no admission type"),
     _e("ADMISSION-SOURCE-UNMAPPED", INFO, IssueCode.INCOMPLETE, "structure", "no point of origin"),
     _e("ITEM-NO-REVENUE", E, _R, "structure", "an institutional line without a revenue code"),
+    _e("FACILITY-NOT-CHARGED", W, IssueCode.INCOMPLETE, "facility", "a stay, no chargemaster"),
+    _e("ACCOMMODATION-NOT-CHARGED", E, _R, "facility", "a night the chargemaster rates no room"),
+    _e("ANCILLARY-NOT-CHARGED", E, _R, "facility", "a procedure the chargemaster does not charge"),
 )
 
 CATALOGUE: Final[Mapping[str, Edit]] = {entry.id: entry for entry in _EDITS}

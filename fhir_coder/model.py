@@ -25,6 +25,7 @@ __all__ = [
     "DiagnosisRole",
     "Encounter",
     "EncounterClass",
+    "EncounterLocation",
     "GuidelineChange",
     "Immunization",
     "MedicationAdministration",
@@ -152,6 +153,22 @@ class Procedure:
 
 @fast_init
 @dataclass(frozen=True, slots=True)
+class EncounterLocation:
+    """Where the patient stayed (``Encounter.location``): the unit or bed, and when.
+
+    A stay's room and board is billed by the accommodation the patient occupied each
+    night (:mod:`fhir_coder.facility`); ``reference`` and ``display`` name the Location
+    the organisation's chargemaster rates, ``start``/``end`` the part of the stay spent there.
+    """
+
+    reference: str = ""
+    display: str = ""
+    start: datetime | date | None = None
+    end: datetime | date | None = None
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
 class Observation:
     """A measurement taken during the encounter that coding reads (BMI and its percentile).
 
@@ -271,6 +288,9 @@ class Encounter:
     # Observations of the encounter a coding rule reads (BMI, LOINC 39156-5): see
     # fhir_coder.coding.guidelines.
     observations: tuple[Observation, ...] = ()
+    # ``Encounter.location`` (planned ones left out): the accommodation of each night of
+    # an inpatient stay (room and board lines, fhir_coder.facility).
+    locations: tuple[EncounterLocation, ...] = ()
 
     @property
     def date_of_service(self) -> date | None:

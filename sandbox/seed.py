@@ -94,6 +94,8 @@ _ADMIT_SOURCES = (
     ("emd", "From accident/emergency department"),
     ("gp", "General Practitioner referral"),
 )
+_ACT_PRIORITY = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
+_PRIORITY_OF = {"emd": ("EM", "emergency"), "gp": ("EL", "elective")}
 _DISPOSITIONS = (
     ("home", "Home"),
     ("home", "Home"),
@@ -351,9 +353,14 @@ class _Generator:
             "serviceProvider": _ref("Organization", _HOSPITAL_ID, _HOSPITAL_NAME),
         }
         if visit.klass == "IMP":
+            source = self.rng.choice(_ADMIT_SOURCES)
             hospitalization: dict[str, Any] = {
-                "admitSource": _concept(_coding(_ADMIT_SOURCE, *self.rng.choice(_ADMIT_SOURCES)))
+                "admitSource": _concept(_coding(_ADMIT_SOURCE, *source))
             }
+            # the admission's priority as an ADT system records it (UB-04 FL 14): through
+            # the emergency department an emergency, by referral elective (no extra draw
+            # from the generator, so everything else in the seed stays as it was)
+            resource["priority"] = _concept(_coding(_ACT_PRIORITY, *_PRIORITY_OF[source[0]]))
             if visit.status == "finished":
                 hospitalization["dischargeDisposition"] = _concept(
                     _coding(_DISCHARGE, *self.rng.choice(_DISPOSITIONS))

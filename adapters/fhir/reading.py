@@ -18,6 +18,7 @@ from fhir_coder.model import (
     CoverageRef,
     Diagnosis,
     EncounterClass,
+    EncounterLocation,
     Immunization,
     MedicationAdministration,
     Observation,
@@ -40,6 +41,7 @@ __all__ = [
     "read_condition",
     "read_coverage",
     "read_immunization",
+    "read_locations",
     "read_medication_administration",
     "read_observation",
     "read_patient",
@@ -483,6 +485,28 @@ def read_medication_administration(
         dose=float(value) if isinstance(value, int | float) else None,
         dose_unit=str(dose.get("code") or dose.get("unit") or "") if isinstance(dose, dict) else "",
     )
+
+
+def read_locations(encounter: dict[str, Any]) -> tuple[EncounterLocation, ...]:
+    """``Encounter.location`` as stayed in: planned entries left out, the rest in order."""
+    found: list[EncounterLocation] = []
+    for raw in encounter.get("location") or []:
+        if not isinstance(raw, dict) or raw.get("status") == "planned":
+            continue
+        location = raw.get("location")
+        display = location.get("display") if isinstance(location, dict) else None
+        period = raw.get("period")
+        if not isinstance(period, dict):
+            period = {}
+        found.append(
+            EncounterLocation(
+                reference=reference_of(location),
+                display=display if isinstance(display, str) else "",
+                start=parse_fhir_datetime(period.get("start")),
+                end=parse_fhir_datetime(period.get("end")),
+            )
+        )
+    return tuple(found)
 
 
 def read_coverage(resource: dict[str, Any]) -> CoverageRef:

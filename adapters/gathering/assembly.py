@@ -23,6 +23,7 @@ from adapters.fhir.reading import (
     read_condition,
     read_coverage,
     read_immunization,
+    read_locations,
     read_medication_administration,
     read_observation,
     read_patient,
@@ -228,4 +229,5 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
             lambda r: read_observation(r, issues=issues),
             issues,
         ),
+        locations=read_locations(resource),
     )

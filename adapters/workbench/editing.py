@@ -26,6 +26,7 @@ from adapters.scrubbing import pipeline_scrubber, scrub_built_claim
 from fhir_coder.claim import build_claim
 from fhir_coder.coding.checks import shown
 from fhir_coder.errors import FhirCoderError, UnknownCodeSystemError
+from fhir_coder.facility import facility_charges
 from fhir_coder.model import (
     CodedEncounter,
     CodedLine,
@@ -390,10 +391,10 @@ def rescrub(
         )
     )
     coded = replace(coded, issues=kept)
-    issues = kept + validate(coded)
+    options = default_claim_options()
+    issues = kept + validate(coded) + facility_charges(coded, options.fee_schedule).issues
     if not claim_can_be_built(issues):
         return Rescrubbed(coded, issues, None)
-    options = default_claim_options()
     claim = build_claim(coded, issues, created=created, options=options)
     scrubbed = scrub_built_claim(
         claim, coded, pipeline_scrubber(coding), coding, created=created, options=options

@@ -22,6 +22,7 @@ from adapters.fhir.reading import fhir_date
 from adapters.x12.usps import state_code
 from fhir_coder.claim_parts import (
     ADMISSION_TYPE_SYSTEM,
+    DATA_ABSENT_REASON,
     DISCHARGE_STATUS_SYSTEM,
     DRG_SYSTEM,
     NPI_SYSTEM,
@@ -135,8 +136,8 @@ class Line:
     """One service line."""
 
     sequence: int
-    code: str
-    qualifier: str  # HC (CPT/HCPCS)
+    code: str  # "" on a revenue-only 837I line (room and board, an ancillary)
+    qualifier: str  # HC (CPT/HCPCS), "" without a code
     modifiers: tuple[str, ...]
     units: Decimal
     charge: Decimal
@@ -468,11 +469,15 @@ def _line(
     sequence = given if isinstance(given, int) else index + 1
     code = _code_in(raw.get("productOrService"), CPT, HCPCS)
     revenue = _code_in(raw.get("revenue"), REVENUE_SYSTEM) or _code_in(raw.get("revenue"))
-    if not code:
-        reader.reasons.append(f"item {sequence} has no CPT or HCPCS code")
-        return None
     if institutional and not revenue:
         reader.reasons.append(f"item {sequence} has no revenue code (837I SV201)")
+        return None
+    # an 837I line may carry its revenue code alone (room and board, an ancillary without
+    # HCPCS: productOrService not-applicable); any other code must be CPT or HCPCS
+    other = _code_in(raw.get("productOrService"))
+    revenue_only = institutional and not code and (not other or _not_applicable(raw))
+    if not code and not revenue_only:
+        reader.reasons.append(f"item {sequence} has no CPT or HCPCS code")
         return None
     modifiers = tuple(c.upper() for m in _list(raw.get("modifier")) if (c := _code_in(m)))
     quantity = _dict(raw.get("quantity")).get("value", 1)
@@ -486,11 +491,17 @@ def _line(
     charge = _money(raw.get("net"))
     if charge is None and (unit := _money(raw.get("unitPrice"))) is not None:
         charge = (unit * units).quantize(Decimal("0.01"))
-    if charge is None and price is not None and (unit := price(code, modifiers)) is not None:
+    if (
+        charge is None
+        and code
+        and price is not None
+        and (unit := price(code, modifiers)) is not None
+    ):
         charge = (unit * units).quantize(Decimal("0.01"))
     if charge is None:
         reader.reasons.append(
-            f"item {sequence} ({code}) has no charge: price it with a fee schedule"
+            f"item {sequence} ({code or 'revenue ' + revenue}) has no charge:"
+            " price it with a fee schedule"
         )
         return None
     # diagnosisSequence names Claim.diagnosis.sequence; the 837 points at HI positions
@@ -508,7 +519,7 @@ def _line(
     return Line(
         sequence=sequence,
         code=code.upper(),
-        qualifier="HC",
+        qualifier="HC" if code else "",
         modifiers=modifiers[:4],
         units=units,
         charge=charge,
@@ -517,6 +528,11 @@ def _line(
         place=_code_in(raw.get("locationCodeableConcept"), POS_SYSTEM),
         revenue=revenue,
     )
+
+
+def _not_applicable(raw: Mapping[str, Any]) -> bool:
+    """Whether a line's ``productOrService`` says not-applicable (a revenue-only line)."""
+    return any(c.get("system") == DATA_ABSENT_REASON for c in _codings(raw.get("productOrService")))
 
 
 @dataclass(frozen=True, slots=True)

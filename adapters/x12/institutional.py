@@ -52,7 +52,6 @@ from x12sdk.v5010.x12_837_005010X223A3.segments import (
     Loop2300RefSegment,
     Loop2310ANm1Segment,
     Loop2310ENm1Segment,
-    Loop2400DtpSegment,
     Loop2400RefSegment,
 )
 from x12sdk.v5010.x12_837_005010X223A3.transaction_set import HealthCareClaimInstitutional
@@ -60,6 +59,7 @@ from x12sdk.v5010.x12_837_005010X223A3.transaction_set import HealthCareClaimIns
 from adapters.x12.claim_facts import Address, ClaimFacts, Person
 from adapters.x12.parties import X12Parties
 from adapters.x12.professional import day, postal, se_values
+from fhir_coder.claim_parts import is_accommodation
 
 __all__ = ["INSTITUTIONAL_VERSION", "TYPE_OF_BILL_FACILITY", "build_837i"]
 
@@ -164,18 +164,16 @@ def _claim(facts: ClaimFacts) -> Loop2300:
             lx_segment={"assigned_number": str(number)},
             sv2_segment=Sv2Segment(
                 service_line_revenue_code=line.revenue,
-                composite_medical_procedure_identifier=":".join(
-                    (line.qualifier, line.code, *line.modifiers)
+                # SV202 only with a HCPCS code; room and board goes by revenue code alone
+                composite_medical_procedure_identifier=(
+                    ":".join((line.qualifier, line.code, *line.modifiers)) if line.code else None
                 ),
                 line_item_charge_amount=line.charge,
-                measurement_code="UN",
+                measurement_code="DA" if is_accommodation(line.revenue) else "UN",
                 service_unit_count=line.units,
             ),
-            dtp_segment=Loop2400DtpSegment(
-                date_time_qualifier="472",
-                date_time_period_format_qualifier="D8",
-                date_time_period=day(line.serviced or facts.start),
-            ),
+            # no DTP*472: the 837I TR3 allows a service line date on outpatient bills
+            # only (X12 RFI 1435); an inpatient bill's dates are the statement period's
             ref_segment=[
                 Loop2400RefSegment(
                     reference_identification_qualifier="6R",

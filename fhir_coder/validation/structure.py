@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 
 from fhir_coder.claim_parts import (
+    DATA_ABSENT_REASON,
     admission_type,
     discharge_status,
     discharge_status_code,
@@ -127,7 +128,10 @@ def _items(claim: ClaimForm) -> list[Issue]:
         )
     for item in claim.items:
         where = f"Claim.item[{item.index}]"
-        if not item.code:
+        # an institutional line may carry a revenue code alone (room and board, an
+        # ancillary without HCPCS), productOrService then saying not-applicable
+        revenue_only = claim.institutional and item.revenue and item.system == DATA_ABSENT_REASON
+        if not item.code and not revenue_only:
             found.append(
                 finding(
                     "ITEM-NO-PRODUCT",

@@ -8,7 +8,7 @@ so a Claim checked in the pipeline and the same Claim validated later agree.
 from datetime import UTC, date, datetime
 
 from adapters.gathering.bundle_source import encounters_in_bundle
-from adapters.processing import Processed, code_and_build
+from adapters.processing import Processed, code_and_build, facility_findings
 from adapters.scrubbing import default_scrubber, scrub_claim_json
 from fhir_coder.claim import build_claim
 from fhir_coder.model import (
@@ -33,7 +33,7 @@ CREATED = datetime(2026, 11, 22, tzinfo=UTC)
 def assert_validate_agrees(processed: Processed, scrubber: Scrubber) -> None:
     """The pipeline's findings and Claim are those of ``validate`` on the built Claim JSON."""
     coded = processed.coded
-    before = coded.issues + validate(coded)
+    before = coded.issues + validate(coded) + facility_findings(coded, None)
     built = build_claim(coded, before, created=CREATED)
     facts = coded.encounter.patient
     patient = {"resourceType": "Patient", "gender": facts.sex}

@@ -675,6 +675,10 @@ def test_every_catalogued_edit_has_a_case_or_an_mce_case() -> None:
         "DISCHARGE-STATUS-UNKNOWN",
         "ADMISSION-TYPE-UNMAPPED",
         "ADMISSION-SOURCE-UNMAPPED",
+        # from the stay and the chargemaster (tests/fhir_coder/test_facility.py)
+        "FACILITY-NOT-CHARGED",
+        "ACCOMMODATION-NOT-CHARGED",
+        "ANCILLARY-NOT-CHARGED",
     }
     assert set(CATALOGUE) - covered - encounter_only == set()
 

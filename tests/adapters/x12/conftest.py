@@ -6,8 +6,11 @@ from decimal import Decimal
 
 import pytest
 
+from adapters.claim_options import shared_grouper
 from adapters.x12.ledger import SubmissionLedger
 from adapters.x12.parties import X12Parties
+from fhir_coder.claim import ClaimOptions
+from fhir_coder.claim_parts import AccommodationRate, FeeSchedule
 
 PARTIES = {
     "sender_id": "RIVERBEND",
@@ -46,3 +49,24 @@ def chargemaster(code: str, modifiers: tuple[str, ...]) -> Decimal:
     return Decimal(50 + int(digits) % 400).quantize(Decimal("0.01")) + (
         Decimal(10) if modifiers else Decimal(0)
     )
+
+
+ROOMS = FeeSchedule(
+    name="test-chargemaster.csv",
+    accommodations=(
+        AccommodationRate("0120", Decimal("1850.00")),  # the usual room: semi-private
+        AccommodationRate("0200", Decimal("4200.00"), "Location/micu"),  # medical ICU
+    ),
+)
+"""A hospital chargemaster's room rates, and no procedure: every ancillary is a finding."""
+
+
+def with_rooms(**revenue_codes: tuple[str, Decimal]) -> ClaimOptions:
+    """Claim options with :data:`ROOMS` and ``revenue_codes`` (code -> revenue, price)."""
+    schedule = FeeSchedule(
+        prices={(code, ""): price for code, (_, price) in revenue_codes.items()},
+        name=ROOMS.name,
+        revenue_codes={code: revenue for code, (revenue, _) in revenue_codes.items()},
+        accommodations=ROOMS.accommodations,
+    )
+    return ClaimOptions(fee_schedule=schedule, drg=shared_grouper())

@@ -33,7 +33,7 @@ def facts_read_back(text: str) -> dict[str, dict[str, Any]]:
                 for loop in submitted.service_lines:
                     if institutional:
                         sv = loop.sv2_segment
-                        product = sv.composite_medical_procedure_identifier.split(":")
+                        product = (sv.composite_medical_procedure_identifier or ":").split(":")
                         lines.append(
                             (
                                 sv.service_line_revenue_code,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -14,7 +15,8 @@ from adapters.writeback.ndjson import NdjsonFile
 from adapters.x12.claim_facts import NotReady, claim_facts, patient_control_number
 from adapters.x12.sources import claims_from_ndjson, claims_from_server
 from adapters.x12.submit import write_837
-from tests.adapters.x12.conftest import chargemaster
+from fhir_coder.facility import covered_days
+from tests.adapters.x12.conftest import chargemaster, with_rooms
 from tests.adapters.x12.golden_claims import golden_source, inpatient_source
 from tests.adapters.x12.pyx12_judge import pyx12_errors
 from tests.adapters.x12.roundtrip import facts_meant, facts_read_back
@@ -22,27 +24,30 @@ from tests.adapters.x12.roundtrip import facts_meant, facts_read_back
 CREATED = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
 
 
-async def test_every_demo_claim_ready_to_go_passes_pyx12_and_reads_back_the_same(
+async def test_every_demo_claim_passes_pyx12_and_reads_back_the_same_837i_stays_included(
     asgi_fhir, coding, parties, ledger, tmp_path
 ):
-    summary = await code_all_finished(asgi_fhir, coding, source_id=SANDBOX_SOURCE_ID)
+    summary = await code_all_finished(
+        asgi_fhir, coding, source_id=SANDBOX_SOURCE_ID, claim_options=with_rooms()
+    )
     assert summary.claims_on_server
     source = await claims_from_server(asgi_fhir)
     assert len(source.claims) == await asgi_fhir.count("Claim", {"status": "active,cancelled"})
     out = tmp_path / "claims.837"
     report = write_837(source, parties, ledger, out=out, price=chargemaster, created=CREATED)
-    active_professional = [
-        c
-        for c in source.claims
-        if c["status"] == "active" and c["type"]["coding"][0]["code"] == "professional"
-    ]
-    assert len(report.sent) == len(active_professional) > 10
-    # the demo's inpatient stays have no revenue-coded line yet: refused, each with reasons
-    for refused in report.not_ready:
-        claim = next(c for c in source.claims if c["id"] == refused.claim_id)
-        assert claim["type"]["coding"][0]["code"] == "institutional" or claim["status"] == "draft"
-        assert refused.reasons
+    active = [c for c in source.claims if c["status"] == "active"]
+    assert report.not_ready == []
+    assert len(report.sent) == len(active) > 10
+    stays = [f for f in report.sent if f.kind == "institutional"]
+    assert len(stays) >= 4
+    for facts in stays:  # room and board: the semi-private rate, a day a night
+        (room,) = [line for line in facts.lines if line.revenue == "0120"]
+        assert room.code == ""
+        assert room.units == covered_days(facts.start, facts.end)
+        assert room.charge == Decimal("1850.00") * room.units
     text = out.read_text()
+    assert text.count("*11:A:1*") == len(stays)  # type of bill 0111, admit through discharge
+    assert "SV2*0120**" in text
     assert pyx12_errors(text, tmp_path) == []
     back = facts_read_back(text)
     assert back == {f.pcn: facts_meant(f) for f in report.sent}

@@ -19,7 +19,7 @@ from codesets import default_registry
 from sandbox.app import create_app
 from tests.adapters.conftest import ASGI_BASE
 from tests.adapters.synthea_gathering import synthea_bundles
-from tests.adapters.x12.conftest import chargemaster
+from tests.adapters.x12.conftest import chargemaster, with_rooms
 from tests.adapters.x12.pyx12_judge import pyx12_errors
 from tests.adapters.x12.roundtrip import facts_meant, facts_read_back
 
@@ -45,6 +45,28 @@ def registration(patient_id: str, number: int) -> dict:
     }
 
 
+def admitted(stay: dict) -> dict:
+    """``stay`` with the admission's priority and discharge disposition, as ADT records them."""
+    return stay | {
+        "priority": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActPriority", "code": "EL"}
+            ]
+        },
+        "hospitalization": (stay.get("hospitalization") or {})
+        | {
+            "dischargeDisposition": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/discharge-disposition",
+                        "code": "home",
+                    }
+                ]
+            }
+        },
+    }
+
+
 @pytest.fixture(scope="module")
 def synthea_app(tmp_path_factory):
     app = create_app(tmp_path_factory.mktemp("synthea-x12") / "sandbox.sqlite3")
@@ -65,6 +87,13 @@ async def test_every_synthea_claim_ready_to_go_passes_pyx12(
         for number, patient_id in enumerate(patients, start=1):
             coverage = registration(patient_id, number)
             await fhir.request("PUT", f"Coverage/{coverage['id']}", json_body=coverage)
+        stays = [
+            r
+            async for r in fhir.search("Encounter", {"class": "IMP", "status": "finished"})
+            if r["class"]["code"] == "IMP"
+        ]
+        for stay in stays:  # what the ADT system holds and Synthea does not export
+            await fhir.request("PUT", f"Encounter/{stay['id']}", json_body=admitted(stay))
         # Synthea's dates predate every loaded release: code against the nearest, as
         # tests/adapters/test_synthea_coding.py does (each Claim says so in a finding)
         nearest = default_registry("nearest")
@@ -75,7 +104,9 @@ async def test_every_synthea_claim_ready_to_go_passes_pyx12(
             text=coding.text,
             policy=coding.policy,
         )
-        summary = await code_all_finished(fhir, synthea_coding, source_id="synthea")
+        summary = await code_all_finished(
+            fhir, synthea_coding, source_id="synthea", claim_options=with_rooms()
+        )
         source = await claims_from_server(fhir)
     written = [r for r in summary.results if r.claim is not None and r.claim["status"] == "active"]
     assert len(source.claims) == len(written) >= 30
@@ -96,3 +127,17 @@ async def test_every_synthea_claim_ready_to_go_passes_pyx12(
     text = out.read_text()
     assert pyx12_errors(text, tmp_path) == []
     assert facts_read_back(text) == {f.pcn: facts_meant(f) for f in report.sent}
+    # every inpatient stay: an 837I judged above with room and board, or held for what
+    # its record lacks (Synthea names the admission's reason in Encounter.reasonCode, with
+    # no Condition of the stay: no codable diagnosis, which a coder must supply)
+    assert len(stays) >= 4
+    sent_stays = {f.encounter.removeprefix("Encounter/"): f for f in report.sent}
+    for stay in stays:
+        result = next(r for r in summary.results if r.encounter_id == stay["id"])
+        if stay["id"] in sent_stays:
+            facts = sent_stays[stay["id"]]
+            assert facts.kind == "institutional"
+            assert any(line.revenue == "0120" and not line.code for line in facts.lines)
+        else:
+            assert result.claim is None or result.claim["status"] == "draft"
+            assert "CLAIM-NO-DIAGNOSIS" in {i.rule for i in result.issues}, result.issues
