@@ -179,6 +179,7 @@ class ClaimFacts:
     encounter: str = ""  # ``Encounter/id`` the lines name (R4's only Claim-to-encounter link)
     facility: Facility | None = None  # ``Claim.facility``: where the service was rendered
     notes: tuple[str, ...] = field(default=())
+    responsibility: str = "P"  # SBR01: the payer billed is the primary (P), secondary (S)...
 
     @property
     def total(self) -> Decimal:

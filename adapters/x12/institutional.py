@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from x12sdk.v5010.segments import Cl1Segment, ClmSegment, DmgSegment, HiSegment, Sv2Segment
+from x12sdk.v5010.segments import Cl1Segment, ClmSegment, HiSegment, Sv2Segment
 from x12sdk.v5010.x12_837_005010X223A3.loops import (
     Footer,
     Header,
@@ -21,44 +21,21 @@ from x12sdk.v5010.x12_837_005010X223A3.loops import (
     Loop1000B,
     Loop2000A,
     Loop2000B,
-    Loop2000C,
-    Loop2010Aa,
-    Loop2010Ba,
-    Loop2010Bb,
-    Loop2010Ca,
     Loop2300,
     Loop2310A,
     Loop2310E,
     Loop2400,
 )
 from x12sdk.v5010.x12_837_005010X223A3.segments import (
-    HeaderBhtSegment,
-    HeaderStSegment,
-    Loop1000ANm1Segment,
-    Loop1000APerSegment,
-    Loop1000BNm1Segment,
-    Loop2000AHlSegment,
-    Loop2000APrvSegment,
-    Loop2000BHlSegment,
-    Loop2000BSbrSegment,
-    Loop2000CHlSegment,
-    Loop2000CPatSegment,
-    Loop2010AaNm1Segment,
-    Loop2010AaRefSegment,
-    Loop2010BaNm1Segment,
-    Loop2010BbNm1Segment,
-    Loop2010CaNm1Segment,
     Loop2300DtpSegment,
-    Loop2300RefSegment,
     Loop2310ANm1Segment,
-    Loop2310ENm1Segment,
-    Loop2400RefSegment,
 )
 from x12sdk.v5010.x12_837_005010X223A3.transaction_set import HealthCareClaimInstitutional
 
-from adapters.x12.claim_facts import Address, ClaimFacts, Person
+from adapters.x12 import loops837
+from adapters.x12.claim_facts import ClaimFacts
+from adapters.x12.loops837 import day
 from adapters.x12.parties import X12Parties
-from adapters.x12.professional import day, postal, se_values
 from fhir_coder.claim_parts import is_accommodation
 
 __all__ = ["INSTITUTIONAL_VERSION", "TYPE_OF_BILL_FACILITY", "build_837i"]
@@ -149,14 +126,6 @@ def _dates(facts: ClaimFacts) -> list[Loop2300DtpSegment]:
 
 
 def _claim(facts: ClaimFacts) -> Loop2300:
-    references = None
-    if facts.frequency in ("7", "8"):
-        references = [
-            Loop2300RefSegment(
-                reference_identification_qualifier="F8",
-                reference_identification=facts.payer_claim_number,
-            )
-        ]
     attending = facts.attending
     assert attending is not None  # noqa: S101 - claim_facts refuses an institutional claim without
     lines = [
@@ -174,15 +143,11 @@ def _claim(facts: ClaimFacts) -> Loop2300:
             ),
             # no DTP*472: the 837I TR3 allows a service line date on outpatient bills
             # only (X12 RFI 1435); an inpatient bill's dates are the statement period's
-            ref_segment=[
-                Loop2400RefSegment(
-                    reference_identification_qualifier="6R",
-                    reference_identification=f"{facts.pcn}L{number}",
-                )
-            ],
+            ref_segment=loops837.line_control(facts, number),
         )
         for number, line in enumerate(facts.lines, start=1)
     ]
+    place = loops837.facility(facts.facility)
     return Loop2300(
         clm_segment=ClmSegment(
             patient_control_number=facts.pcn,
@@ -200,7 +165,7 @@ def _claim(facts: ClaimFacts) -> Loop2300:
             admission_source_code=facts.point_of_origin or None,
             patient_status_code=facts.discharge_status,
         ),
-        ref_segment=references,
+        ref_segment=loops837.corrected_claim(facts),
         hi_segment=_diagnosis_segments(facts),
         loop_2310a=Loop2310A(
             nm1_segment=Loop2310ANm1Segment(
@@ -212,109 +177,9 @@ def _claim(facts: ClaimFacts) -> Loop2300:
                 identification_code=attending.npi,
             )
         ),
-        loop_2310e=_facility(facts),
+        loop_2310e=None if place is None else Loop2310E.model_validate(place),
         loop_2400=lines,
     )
-
-
-def _facility(facts: ClaimFacts) -> Loop2310E | None:
-    """2310E, the service facility, when the Claim names one with an address."""
-    if facts.facility is None:
-        return None
-    n3, n4 = postal(facts.facility.address)
-    return Loop2310E(
-        nm1_segment=Loop2310ENm1Segment(
-            entity_identifier_code="77",
-            entity_type_qualifier="2",
-            name_last_or_organization_name=facts.facility.name,
-            identification_code_qualifier="XX" if facts.facility.npi else None,
-            identification_code=facts.facility.npi or None,
-        ),
-        n3_segment=n3,
-        n4_segment=n4,
-    )
-
-
-def _demographics(person: Person) -> DmgSegment | None:
-    if person.birth_date is None:
-        return None
-    return DmgSegment(
-        date_time_period_format_qualifier="D8",
-        date_time_period=day(person.birth_date),
-        gender_code=person.sex,
-    )
-
-
-def _subscriber(facts: ClaimFacts, hl_id: int) -> tuple[Loop2000B, int]:
-    claim = _claim(facts)
-    dependent = not facts.self_insured
-    person = facts.subscriber
-    n3, n4 = postal(person.address) if person.address else (None, None)
-    loop = Loop2000B(
-        hl_segment=Loop2000BHlSegment(
-            hierarchical_id_number=str(hl_id),
-            hierarchical_parent_id_number="1",
-            hierarchical_level_code="22",
-            hierarchical_child_code="1" if dependent else "0",
-        ),
-        sbr_segment=Loop2000BSbrSegment(
-            payer_responsibility_code="P",
-            individual_relationship_code=None if dependent else "18",
-            claim_filing_indicator_code=facts.filing_indicator,
-        ),
-        loop_2010ba=Loop2010Ba(
-            nm1_segment=Loop2010BaNm1Segment(
-                entity_identifier_code="IL",
-                entity_type_qualifier="1",
-                name_last_or_organization_name=person.last,
-                name_first=person.first or None,
-                identification_code_qualifier="MI",
-                identification_code=person.member_id,
-            ),
-            n3_segment=n3,
-            n4_segment=n4,
-            dmg_segment=_demographics(person),
-        ),
-        loop_2010bb=Loop2010Bb(
-            nm1_segment=Loop2010BbNm1Segment(
-                entity_identifier_code="PR",
-                entity_type_qualifier="2",
-                name_last_or_organization_name=facts.payer_name[:60],
-                identification_code_qualifier="PI",
-                identification_code=facts.payer_id,
-            )
-        ),
-        loop_2300=None if dependent else [claim],
-    )
-    if not dependent:
-        return loop, hl_id + 1
-    patient = facts.patient
-    assert patient.address is not None  # noqa: S101 - claim_facts refuses a dependent without one
-    pn3, pn4 = postal(patient.address)
-    loop.loop_2000c = [
-        Loop2000C(
-            hl_segment=Loop2000CHlSegment(
-                hierarchical_id_number=str(hl_id + 1),
-                hierarchical_parent_id_number=str(hl_id),
-                hierarchical_level_code="23",
-                hierarchical_child_code="0",
-            ),
-            pat_segment=Loop2000CPatSegment(individual_relationship_code=facts.relationship),
-            loop_2010ca=Loop2010Ca(
-                nm1_segment=Loop2010CaNm1Segment(
-                    entity_identifier_code="QC",
-                    entity_type_qualifier="1",
-                    name_last_or_organization_name=patient.last,
-                    name_first=patient.first or None,
-                ),
-                n3_segment=pn3,
-                n4_segment=pn4,
-                dmg_segment=_demographics(patient),
-            ),
-            loop_2300=[claim],
-        )
-    ]
-    return loop, hl_id + 2
 
 
 def build_837i(
@@ -329,93 +194,20 @@ def build_837i(
     subscribers: list[Loop2000B] = []
     hl_id = 2
     for facts in claims:
-        loop, hl_id = _subscriber(facts, hl_id)
-        subscribers.append(loop)
-    n3, n4 = postal(
-        Address(
-            parties.billing_address,
-            parties.billing_city,
-            parties.billing_state,
-            parties.billing_postal_code,
-        )
-    )
+        values, hl_id = loops837.subscriber(facts, hl_id, _claim(facts))
+        subscribers.append(Loop2000B.model_validate(values))
     structure: dict[str, Any] = {
-        "header": Header(
-            st_segment=HeaderStSegment(
-                transaction_set_identifier_code="837",
-                transaction_set_control_number=control_number,
-                implementation_convention_reference=INSTITUTIONAL_VERSION,
-            ),
-            bht_segment=HeaderBhtSegment(
-                hierarchical_structure_code="0019",
-                transaction_set_purpose_code="00",
-                submitter_transactional_identifier=batch_id,
-                transaction_set_creation_date=created.strftime("%Y%m%d"),
-                transaction_set_creation_time=created.strftime("%H%M"),
-                transaction_type_code="CH",
-            ),
+        "header": Header.model_validate(
+            loops837.header(control_number, INSTITUTIONAL_VERSION, batch_id, created)
         ),
-        "loop_1000a": Loop1000A(
-            nm1_segment=Loop1000ANm1Segment(
-                entity_identifier_code="41",
-                entity_type_qualifier="2",
-                name_last_or_organization_name=parties.submitter_name,
-                identification_code_qualifier="46",
-                identification_code=parties.submitter_id,
-            ),
-            per_segment=[
-                Loop1000APerSegment(
-                    contact_function_code="IC",
-                    name=parties.contact_name,
-                    communication_number_qualifier_1="TE",
-                    communication_number_1=parties.contact_phone,
-                )
-            ],
-        ),
-        "loop_1000b": Loop1000B(
-            nm1_segment=Loop1000BNm1Segment(
-                entity_identifier_code="40",
-                entity_type_qualifier="2",
-                name_last_or_organization_name=parties.receiver_name,
-                identification_code_qualifier="46",
-                identification_code=parties.receiver_etin,
-            )
-        ),
+        "loop_1000a": Loop1000A.model_validate(loops837.submitter(parties)),
+        "loop_1000b": Loop1000B.model_validate(loops837.receiver(parties)),
         "loop_2000a": [
-            Loop2000A(
-                hl_segment=Loop2000AHlSegment(
-                    hierarchical_id_number="1",
-                    hierarchical_level_code="20",
-                    hierarchical_child_code="1",
-                ),
-                prv_segment=(
-                    Loop2000APrvSegment(
-                        provider_code="BI",
-                        reference_identification_qualifier="PXC",
-                        reference_identification=parties.billing_taxonomy,
-                    )
-                    if parties.billing_taxonomy
-                    else None
-                ),
-                loop_2010aa=Loop2010Aa(
-                    nm1_segment=Loop2010AaNm1Segment(
-                        entity_identifier_code="85",
-                        entity_type_qualifier="2",
-                        name_last_or_organization_name=parties.billing_name,
-                        identification_code_qualifier="XX",
-                        identification_code=parties.billing_npi,
-                    ),
-                    n3_segment=n3,
-                    n4_segment=n4,
-                    ref_segment=Loop2010AaRefSegment(
-                        reference_identification_qualifier="EI",
-                        reference_identification=parties.billing_tax_id,
-                    ),
-                ),
-                loop_2000b=subscribers,
+            Loop2000A.model_validate(
+                loops837.billing_provider(parties, subscribers, refs_repeat=False)
             )
         ],
     }
     return HealthCareClaimInstitutional(
-        **structure, footer=Footer(se_segment=se_values(structure, control_number))
+        **structure, footer=Footer(se_segment=loops837.se_values(structure, control_number))
     )
