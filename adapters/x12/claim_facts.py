@@ -39,6 +39,7 @@ __all__ = [
     "Facility",
     "Line",
     "NotReady",
+    "OtherPayer",
     "Party",
     "PcsProcedure",
     "Person",
@@ -148,6 +149,18 @@ class Line:
 
 
 @dataclass(frozen=True, slots=True)
+class OtherPayer:
+    """Another payer of the claim (2320/2330A/2330B): its order, subscriber and payer."""
+
+    responsibility: str  # SBR01: P primary, S secondary, T tertiary (Claim.insurance order)
+    relationship: str  # SBR02: the patient's relationship to this coverage's subscriber
+    subscriber: Person
+    payer_name: str
+    payer_id: str
+    filing_indicator: str
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimFacts:
     """Everything one 837 claim (2000B to 2400) says, checked."""
 
@@ -180,6 +193,7 @@ class ClaimFacts:
     facility: Facility | None = None  # ``Claim.facility``: where the service was rendered
     notes: tuple[str, ...] = field(default=())
     responsibility: str = "P"  # SBR01: the payer billed is the primary (P), secondary (S)...
+    others: tuple[OtherPayer, ...] = ()  # the claim's other coverages, in Claim.insurance order
 
     @property
     def total(self) -> Decimal:
@@ -546,6 +560,7 @@ class _Insured:
     coverage: dict[str, Any]
     payer_name: str
     payer_id: str
+    focal: dict[str, Any]
 
 
 def _member_id(coverage: Mapping[str, Any]) -> str:
@@ -556,9 +571,71 @@ def _member_id(coverage: Mapping[str, Any]) -> str:
     return member_id
 
 
+_RESPONSIBILITY: Final = "PST"  # SBR01 by Claim.insurance order; beyond the third: U
+_SEQUENCE_LAST: Final = 10**6
+
+
+def _ordered_insurance(claim: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``Claim.insurance`` in its ``sequence`` order (the order of payment)."""
+    insurance = [_dict(i) for i in _list(claim.get("insurance"))]
+    return sorted(
+        insurance,
+        key=lambda i: i["sequence"] if type(i.get("sequence")) is int else _SEQUENCE_LAST,
+    )
+
+
+def _responsibility(position: int) -> str:
+    return _RESPONSIBILITY[position] if position < len(_RESPONSIBILITY) else "U"
+
+
+def _others(
+    claim: Mapping[str, Any], focal: Mapping[str, Any], reader: _Reader, kind: Kind | None
+) -> tuple[str, tuple[OtherPayer, ...]]:
+    """SBR01 of the payer billed, and the claim's other payers (2320/2330A/2330B).
+
+    Each Coverage the Claim names besides the one billed (``focal``) is another payer, in
+    ``Claim.insurance`` order; the 837 must name its subscriber and payer ids, so one
+    that cannot be read whole is a reason, not a loop left out.
+    """
+    ordered = _ordered_insurance(claim)
+    position = next((n for n, entry in enumerate(ordered) if entry is focal), 0)
+    others: list[OtherPayer] = []
+    for number, entry in enumerate(ordered):
+        if entry is focal:
+            continue
+        reference = _reference(entry.get("coverage"))
+        coverage = reader.need(reference, "other coverage") or {}
+        payer_reference = next(
+            (_reference(p) for p in _list(coverage.get("payor")) if _reference(p)), ""
+        )
+        payer = reader.need(payer_reference, f"payer of {reference}") or {} if coverage else {}
+        member_id = _member_id(coverage)
+        if coverage and not member_id:
+            reader.reasons.append(f"{reference} has no subscriber id (2330A NM109)")
+        if payer and not _payer_id(payer):
+            reader.reasons.append(f"payer {payer_reference} has no payer id (2330B NM109)")
+        relationship = _RELATIONSHIP.get(_code_in(coverage.get("relationship")) or "self", "G8")
+        subscriber_ref = _reference(coverage.get("subscriber"))
+        if relationship == "18" or not subscriber_ref:
+            subscriber_resource = reader.resolve(_reference(claim.get("patient"))) or {}
+        else:
+            subscriber_resource = reader.need(subscriber_ref, "other subscriber") or {}
+        others.append(
+            OtherPayer(
+                responsibility=_responsibility(number),
+                relationship=relationship,
+                subscriber=_person(subscriber_resource, member_id),
+                payer_name=x12_text(str(payer.get("name") or ""))[:60],
+                payer_id=_payer_id(payer),
+                filing_indicator=filing_indicator(coverage, kind or "professional"),
+            )
+        )
+    return _responsibility(position), tuple(others)
+
+
 def _insured(claim: Mapping[str, Any], reader: _Reader) -> _Insured:
     patient_resource = reader.need(_reference(claim.get("patient")), "patient")
-    insurance = [_dict(i) for i in _list(claim.get("insurance"))]
+    insurance = _ordered_insurance(claim)
     focal = next(
         (i for i in insurance if i.get("focal") is True), insurance[0] if insurance else {}
     )
@@ -591,7 +668,7 @@ def _insured(claim: Mapping[str, Any], reader: _Reader) -> _Insured:
         reader.reasons.append(f"payer {payer_reference} has no payer id (Organization.identifier)")
     if payer and not payer_name:
         reader.reasons.append(f"payer {payer_reference} has no name")
-    return _Insured(patient, subscriber, relationship, coverage, payer_name, payer_id)
+    return _Insured(patient, subscriber, relationship, coverage, payer_name, payer_id, focal)
 
 
 def _attending(claim: Mapping[str, Any], resolve: Resolver) -> Party | None:
@@ -686,6 +763,7 @@ def claim_facts(
     frequency, corrects, payer_number = _status_and_frequency(claim, reader, submitted)
     start, end, admitted = _period(claim, reader)
     insured = _insured(claim, reader)
+    responsibility, others = _others(claim, insured.focal, reader, kind)
     provider_raw = _dict(claim.get("provider"))
     attending = _attending(claim, resolve)
     institutional = kind == "institutional"
@@ -737,6 +815,8 @@ def claim_facts(
         encounter=_encounter_of(claim),
         facility=_facility(claim, reader),
         notes=tuple(reader.notes),
+        responsibility=responsibility,
+        others=others,
     )
 
 

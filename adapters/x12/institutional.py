@@ -166,6 +166,7 @@ def _claim(facts: ClaimFacts) -> Loop2300:
             patient_status_code=facts.discharge_status,
         ),
         ref_segment=loops837.corrected_claim(facts),
+        loop_2320=loops837.other_subscribers(facts),
         hi_segment=_diagnosis_segments(facts),
         loop_2310a=Loop2310A(
             nm1_segment=Loop2310ANm1Segment(

@@ -29,6 +29,7 @@ __all__ = [
     "facility",
     "header",
     "line_control",
+    "other_subscribers",
     "postal",
     "receiver",
     "se_values",
@@ -241,6 +242,40 @@ def subscriber(facts: ClaimFacts, hl_id: int, claim: object) -> tuple[Values, in
         }
     ]
     return values, hl_id + 2
+
+
+def other_subscribers(facts: ClaimFacts) -> list[Values] | None:
+    """2320 with 2330A and 2330B: each other payer of the claim, its subscriber and its id.
+
+    OI says benefits are assigned and information released for that payer too, as CLM
+    says for the payer billed.
+    """
+    if not facts.others:
+        return None
+    return [
+        {
+            "sbr_segment": {
+                "payer_responsibility_code": other.responsibility,
+                "individual_relationship_code": other.relationship,
+                "claim_filing_indicator_code": other.filing_indicator,
+            },
+            "oi_segment": {
+                "benefits_assignment_certification": "Y",
+                "release_of_information_code": "Y",
+            },
+            "loop_2330a": {"nm1_segment": _person_name(other.subscriber, "IL", member=True)},
+            "loop_2330b": {
+                "nm1_segment": {
+                    "entity_identifier_code": "PR",
+                    "entity_type_qualifier": "2",
+                    "name_last_or_organization_name": other.payer_name,
+                    "identification_code_qualifier": "PI",
+                    "identification_code": other.payer_id,
+                }
+            },
+        }
+        for other in facts.others
+    ]
 
 
 def corrected_claim(facts: ClaimFacts) -> list[Values] | None:

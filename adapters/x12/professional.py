@@ -107,6 +107,7 @@ def _claim(facts: ClaimFacts, billing_npi: str) -> Loop2300:
             release_of_information_code="Y",
         ),
         ref_segment=loops837.corrected_claim(facts),
+        loop_2320=loops837.other_subscribers(facts),
         hi_segment=[hi],
         loop_2310b=rendering,
         loop_2310c=None if place is None else Loop2310C.model_validate(place),
