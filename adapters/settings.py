@@ -93,6 +93,8 @@ class TriggerSettings(BaseSettings):
     jobs_db: Path | str = DEFAULT_JOBS_DB  # a SQLite file, or a postgresql:// URL (shared)
     # the Claim ledger; default: claims.sqlite3 beside jobs_db, or jobs_db itself on PostgreSQL
     claims_db: Path | str | None = None
+    # the X12 submission ledger; default: x12.sqlite3 beside jobs_db, or jobs_db on PostgreSQL
+    x12_db: Path | str | None = None
     concurrency: int = Field(default=4, ge=1, le=64)
     rate_per_second: float = Field(default=0.0, ge=0.0)  # per server; 0 = no limit
     max_attempts: int = Field(default=5, ge=1)
@@ -177,6 +179,18 @@ class TriggerSettings(BaseSettings):
         if is_postgres_url(self.jobs_db):
             return self.jobs_db
         return Path(self.jobs_db).with_name("claims.sqlite3")
+
+    def x12_db_path(self) -> Path | str:
+        """Where the X12 submission ledger is: ``x12_db``, else ``x12.sqlite3`` beside the jobs.
+
+        Beside a PostgreSQL job ledger, in the same database: machines that share the work
+        send each Claim once among them.
+        """
+        if self.x12_db:
+            return self.x12_db
+        if is_postgres_url(self.jobs_db):
+            return self.jobs_db
+        return Path(self.jobs_db).with_name("x12.sqlite3")
 
     def data_dir(self) -> Path:
         """The folder for local files (export indexes, downloads) on this machine.

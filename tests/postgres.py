@@ -3,7 +3,7 @@
 ``FHIR_CODER_TEST_POSTGRES_URL`` names a server (``.ci/run`` exports it); without it, a
 cluster is started in a temporary folder for the session when Debian's binaries are on the
 machine (``tests/postgres_cluster.py``); without those, PostgreSQL tests skip and say why.
-Each test gets a database of its own, with both ledgers' migrations applied.
+Each test gets a database of its own, with the ledgers' migrations applied.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from adapters.jobs.ledger import JobLedger
 from adapters.writeback.claim_ledger import ClaimLedger
+from adapters.x12.ledger import SubmissionLedger
 from tests import postgres_cluster
 
 BACKENDS = ("sqlite", "postgresql")
@@ -78,17 +79,18 @@ def drop_database(server: str, url: str) -> None:
 
 @pytest.fixture(scope="session")
 def migrated_template(postgres_server: str) -> Iterator[str]:
-    """A database with both ledgers migrated, copied for each test (faster than migrating)."""
+    """A database with the ledgers migrated, copied for each test (faster than migrating)."""
     url = fresh_database(postgres_server)
     JobLedger.migrate(url)
     ClaimLedger.migrate(url)
+    SubmissionLedger.migrate(url)
     yield str(conninfo_to_dict(url)["dbname"])
     drop_database(postgres_server, url)
 
 
 @pytest.fixture
 def postgres_url(postgres_server: str, migrated_template: str) -> Iterator[str]:
-    """A database of this test's own, both ledgers migrated."""
+    """A database of this test's own, the ledgers migrated."""
     url = fresh_database(postgres_server, template=migrated_template)
     yield url
     drop_database(postgres_server, url)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
+from adapters.storage import Tx
 from adapters.x12.acknowledgments import Acknowledgment, read_277ca, read_999
 from adapters.x12.ledger import Submission, SubmissionLedger
 from adapters.x12.remittance835 import read_835
@@ -142,12 +142,15 @@ def record_x12_text(text: str, ledger: SubmissionLedger, *, source: str) -> Inta
     return _record_acknowledgments(acknowledgments, ledger, report, digest)
 
 
-def _seen(db: sqlite3.Connection, digest: str, name: str) -> bool:
-    if db.execute("SELECT 1 FROM intakes WHERE digest = ?", (digest,)).fetchone():
+def _intake_key(digest: str) -> str:
+    """The lock an intake is recorded under: one file read on two machines records once."""
+    return f"x12:intake:{digest}"
+
+
+def _seen(db: Tx, digest: str, name: str) -> bool:
+    if db.one("SELECT 1 FROM intakes WHERE digest = ?", (digest,)):
         return True
-    db.execute(
-        "INSERT INTO intakes (digest, name, at) VALUES (?, ?, ?)", (digest, name, time.time())
-    )
+    db.run("INSERT INTO intakes (digest, name, at) VALUES (?, ?, ?)", (digest, name, time.time()))
     return False
 
 
@@ -169,14 +172,14 @@ def record_remittances(
     matches = [
         (claim, _match(ledger, claim)) for remittance in remittances for claim in remittance.claims
     ]
-    with ledger.transaction() as db:
+    with ledger.transaction(_intake_key(digest)) as db:
         if _seen(db, digest, report.source):
             report.already_recorded = True
             return report
         for claim, submission in matches:
             if submission is None:
                 report.unknown_claims.append(claim.pcn or claim.claim_reference)
-                db.execute(
+                db.run(
                     "INSERT INTO unmatched (intake, pcn, detail) VALUES (?, ?, ?)",
                     (digest, claim.pcn or claim.claim_reference, json.dumps(_claim_detail(claim))),
                 )
@@ -193,7 +196,7 @@ def record_remittances(
         for remittance in remittances:
             for adjustment in remittance.provider_adjustments:
                 report.provider_adjustments += 1
-                db.execute(
+                db.run(
                     "INSERT INTO provider_adjustments (intake, provider, period, reason, reference,"
                     " amount) VALUES (?, ?, ?, ?, ?, ?)",
                     (
@@ -208,12 +211,12 @@ def record_remittances(
     return report
 
 
-def _adjudicated_before(db: sqlite3.Connection, claim_id: str, claim: RemittanceClaim) -> bool:
+def _adjudicated_before(db: Tx, claim_id: str, claim: RemittanceClaim) -> bool:
     """Whether this adjudication of ``claim_id`` was recorded already (from another source)."""
     if not claim.payer_claim_number:
         return False
     wanted = (claim.payer_claim_number, claim.status_code, claim.charge, claim.paid)
-    for row in db.execute(
+    for row in db.all(
         "SELECT detail FROM events WHERE claim_id = ? AND source = 'remittance'", (claim_id,)
     ):
         seen = json.loads(row[0])
@@ -244,7 +247,7 @@ def _claim_detail(claim: RemittanceClaim) -> dict[str, Any]:
 
 
 def _record_claim(
-    db: sqlite3.Connection,
+    db: Tx,
     ledger: SubmissionLedger,
     claim: RemittanceClaim,
     submission: Submission,
@@ -317,14 +320,15 @@ def _record_claim(
                     "rarc": list(claim.remarks),
                 }
             )
-    db.executemany(
-        "INSERT INTO remit_lines (intake, claim_id, pcn, claim_status, line, procedure, charge,"
-        " paid, group_code, carc, amount, rarcs, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-        " ?, ?)",
-        rows,
-    )
+    for row in rows:
+        db.run(
+            "INSERT INTO remit_lines (intake, claim_id, pcn, claim_status, line, procedure,"
+            " charge, paid, group_code, carc, amount, rarcs, outcome)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
     if claim.payer_claim_number:
-        db.execute(
+        db.run(
             "UPDATE submissions SET payer_claim_number = ? WHERE claim_id = ?",
             (claim.payer_claim_number, submission.claim_id),
         )
@@ -387,7 +391,7 @@ def _write_acknowledgments(
     report: IntakeReport,
     digest: str,
 ) -> IntakeReport:
-    with ledger.transaction() as db:
+    with ledger.transaction(_intake_key(digest)) as db:
         if _seen(db, digest, report.source):
             report.already_recorded = True
             return report
@@ -407,7 +411,7 @@ def _write_acknowledgments(
                 if not ack.accepted:
                     report.rejections[submission.claim_id] = list(ack.codes)
                 if ack.payer_claim_number:
-                    db.execute(
+                    db.run(
                         "UPDATE submissions SET payer_claim_number = ? WHERE claim_id = ?",
                         (ack.payer_claim_number, submission.claim_id),
                     )

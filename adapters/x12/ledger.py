@@ -1,97 +1,53 @@
 """The submission ledger: what went to the payer, what came back, and each Claim's history.
 
-SQLite, one file (``fhir-coder-data/x12.sqlite3`` by default), shared by every command of
-the ``x12`` family. It holds the interchange control numbers (never reused), one row per
-submitted Claim (its patient control number is how an 835 or 277CA finds it), every
-status the Claim passed through with when and why, and every remittance line as the payer
-sent it. Each intake is one transaction: a file is recorded whole or not at all, and a
-file read twice records nothing the second time.
+A SQLite file (``fhir-coder-data/x12.sqlite3`` by default) or, when several machines share
+the work, a PostgreSQL database (``postgresql://...``, migrated by ``fhir-coder jobs
+migrate``), through :mod:`adapters.storage` as the job and Claim ledgers are; the schema
+is numbered files in ``schema/sqlite`` and ``schema/postgresql``. It holds the interchange
+control numbers (never reused), one row per submitted Claim (its patient control number is
+how an 835 or 277CA finds it), every status the Claim passed through with when and why,
+every remittance line as the payer sent it, and each interchange handed off with where its
+hand-off stands. Each intake is one transaction: a file is recorded whole or not at all,
+and a file read twice records nothing the second time.
+
+Writes that must not interleave name a key (:meth:`SubmissionLedger.transaction`): a
+Claim's (:func:`claim_key`) while it is taken for sending, an intake's digest while it is
+recorded. SQLite serialises every write anyway; PostgreSQL takes an advisory lock per key,
+so two machines sending the same Claim find one another's row, and unrelated work runs in
+parallel.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Self
 
+from adapters.storage import Row, Store, Tx, open_store
+
 __all__ = [
     "DEFAULT_X12_DB",
+    "RESUBMITTABLE",
+    "X12_SCHEMA",
     "ClaimEvent",
+    "HandoffRow",
     "RemitLineRow",
     "Submission",
     "SubmissionLedger",
+    "claim_key",
 ]
 
 DEFAULT_X12_DB: Final = Path("fhir-coder-data") / "x12.sqlite3"
-
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS submissions (
-    claim_id TEXT PRIMARY KEY,
-    pcn TEXT NOT NULL UNIQUE,
-    base_id TEXT NOT NULL,
-    destination TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    frequency TEXT NOT NULL,
-    corrects TEXT NOT NULL DEFAULT '',
-    charge TEXT NOT NULL,
-    interchange INTEGER NOT NULL,
-    batch TEXT NOT NULL DEFAULT '',
-    encounter TEXT NOT NULL DEFAULT '',
-    detail TEXT NOT NULL DEFAULT '{}',
-    payer_claim_number TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL,
-    submitted_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    claim_id TEXT NOT NULL,
-    at REAL NOT NULL,
-    status TEXT NOT NULL,
-    source TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS events_claim ON events (claim_id, id);
-CREATE TABLE IF NOT EXISTS intakes (digest TEXT PRIMARY KEY, name TEXT NOT NULL, at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS remit_lines (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    intake TEXT NOT NULL,
-    claim_id TEXT NOT NULL,
-    pcn TEXT NOT NULL,
-    claim_status TEXT NOT NULL,
-    line INTEGER NOT NULL,
-    procedure TEXT NOT NULL,
-    charge TEXT NOT NULL,
-    paid TEXT NOT NULL,
-    group_code TEXT NOT NULL DEFAULT '',
-    carc TEXT NOT NULL DEFAULT '',
-    amount TEXT NOT NULL DEFAULT '',
-    rarcs TEXT NOT NULL DEFAULT '',
-    outcome TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS remit_claim ON remit_lines (claim_id);
-CREATE TABLE IF NOT EXISTS unmatched (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    intake TEXT NOT NULL,
-    pcn TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS provider_adjustments (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    intake TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    period TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    reference TEXT NOT NULL,
-    amount TEXT NOT NULL
-);
-"""
+X12_SCHEMA: Final = Path(__file__).parent / "schema"
+"""The numbered migrations of the submission ledger, one folder per backend."""
+_COUNTER_LIMIT: Final = 999_999_999  # ISA13 has nine digits
+RESUBMITTABLE: Final = ("rejected", "not-submitted")
+"""Statuses a Claim may be sent again from: a 999/277CA rejection (fix and resend), or a
+hand-off that did not happen (a TA1 rejection, a refused or abandoned hand-off)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,13 +100,79 @@ class RemitLineRow:
     outcome: str
 
 
+@dataclass(frozen=True, slots=True)
+class HandoffRow:
+    """One interchange handed off, or on its way: where it goes and where that stands."""
+
+    control: int
+    destination: str
+    method: str
+    name: str
+    staged: str
+    digest: str
+    host: str
+    pid: int
+    state: str  # reserved | staged | sent | released
+    claims: int
+    lease_until: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+_HANDOFF_COLUMNS: Final = (
+    "control, destination, method, name, staged, digest, host, pid, state, claims, lease_until,"
+    " detail"
+)
+
+
+def _handoff(row: Row) -> HandoffRow:
+    return HandoffRow(
+        int(row[0]),
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        int(row[7]),
+        row[8],
+        int(row[9]),
+        float(row[10]),
+        json.loads(row[11]),
+    )
+
+
 _SUBMISSION_COLUMNS: Final = (
     "claim_id, pcn, base_id, destination, kind, frequency, charge, interchange, corrects,"
     " payer_claim_number, status, submitted_at, batch, encounter, detail"
 )
 
 
-def _submission(row: Sequence[Any]) -> Submission:
+def claim_key(claim_id: str) -> str:
+    """The lock a Claim's submission is taken under (the same key on every machine)."""
+    return f"x12:claim:{claim_id}"
+
+
+def _submission_values(submission: Submission) -> tuple[object, ...]:
+    return (
+        submission.claim_id,
+        submission.pcn,
+        submission.base_id,
+        submission.destination,
+        submission.kind,
+        submission.frequency,
+        submission.charge,
+        submission.interchange,
+        submission.corrects,
+        submission.payer_claim_number,
+        submission.status,
+        submission.submitted_at,
+        submission.batch,
+        submission.encounter,
+        json.dumps(submission.detail, sort_keys=True),
+    )
+
+
+def _submission(row: Row | Sequence[Any]) -> Submission:
     return Submission(
         claim_id=row[0],
         pcn=row[1],
@@ -171,24 +193,33 @@ def _submission(row: Sequence[Any]) -> Submission:
 
 
 class SubmissionLedger:
-    """The SQLite ledger of submissions, statuses and remittances (``path`` None: in memory)."""
+    """The ledger of submissions, statuses and remittances.
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            str(path) if path is not None else ":memory:",
-            timeout=30.0,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        self._lock = threading.Lock()
-        with self._lock:
-            if path is not None:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+    ``target`` None keeps it in memory (one process: tests and the Python API); a path is
+    a SQLite file (migrated when opened); a ``postgresql://`` URL a database migrated by
+    ``fhir-coder jobs migrate`` (checked when opened).
+    """
+
+    def __init__(self, target: Path | str | None = None, *, pool_size: int = 4) -> None:
+        self.target = target
+        self.path = None if target is None or isinstance(target, str) else Path(target)
+        self._store: Store = open_store(target, pool_size=pool_size)
+        try:
+            self._store.check("x12", X12_SCHEMA)
+        except BaseException:
+            self._store.close()
+            raise
+
+    @staticmethod
+    def migrate(target: Path | str) -> list[str]:
+        """Apply the submission ledger's migrations not applied yet at ``target``; their names."""
+        with open_store(target, pool_size=1) as store:
+            return store.migrate("x12", X12_SCHEMA)
+
+    @property
+    def shared(self) -> bool:
+        """Whether several machines may use this ledger at once (PostgreSQL)."""
+        return self._store.shared
 
     def __enter__(self) -> Self:
         return self
@@ -198,38 +229,35 @@ class SubmissionLedger:
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._db.close()
+        self._store.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction under SQLite's write lock: all of it, or none."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def transaction(self, *keys: str) -> AbstractContextManager[Tx]:
+        """One write transaction, all of it or none, serialised with others naming ``keys``."""
+        return self._store.write(*keys)
+
+    def read(self) -> AbstractContextManager[Tx]:
+        """A read-only look at the ledger."""
+        return self._store.read()
 
     def next_control_number(self, name: str = "interchange") -> int:
         """The next interchange control number (1, 2, ...), never handed out twice."""
-        with self.transaction() as db:
-            row = db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
-            value = (row[0] if row else 0) + 1
-            if value > 999_999_999:
-                value = 1
-            db.execute(
-                "INSERT INTO counters (name, value) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                (name, value),
-            )
-        return value
+        with self.transaction(f"x12:counter:{name}") as db:
+            return self.take_number(db, name)
+
+    @staticmethod
+    def take_number(db: Tx, name: str = "interchange") -> int:
+        """:meth:`next_control_number` inside a transaction already open."""
+        row = db.one(
+            "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE"
+            " SET value = CASE WHEN counters.value >= ? THEN 1"
+            " ELSE counters.value + 1 END RETURNING value",
+            (name, _COUNTER_LIMIT),
+        )
+        return int(row[0]) if row is not None else 1
 
     @staticmethod
     def add_event(
-        db: sqlite3.Connection,
+        db: Tx,
         claim_id: str,
         status: str,
         source: str,
@@ -239,74 +267,156 @@ class SubmissionLedger:
         set_status: bool = True,
     ) -> None:
         """Record a step of ``claim_id``'s history (inside a :meth:`transaction`)."""
-        db.execute(
+        db.run(
             "INSERT INTO events (claim_id, at, status, source, detail) VALUES (?, ?, ?, ?, ?)",
             (claim_id, at or time.time(), status, source, json.dumps(detail or {}, sort_keys=True)),
         )
         if set_status:
-            db.execute("UPDATE submissions SET status = ? WHERE claim_id = ?", (status, claim_id))
+            db.run("UPDATE submissions SET status = ? WHERE claim_id = ?", (status, claim_id))
 
     @staticmethod
-    def add_submission(db: sqlite3.Connection, submission: Submission) -> None:
-        """Record ``submission`` and its first event (inside a :meth:`transaction`)."""
-        db.execute(
+    def add_submission(db: Tx, submission: Submission) -> None:
+        """Record ``submission`` (inside a :meth:`transaction`); a resubmission replaces it."""
+        db.run(
             f"INSERT INTO submissions ({_SUBMISSION_COLUMNS})"  # noqa: S608 - fixed text
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (claim_id) DO UPDATE SET interchange = excluded.interchange,"
             " status = excluded.status, submitted_at = excluded.submitted_at,"
-            " charge = excluded.charge, batch = excluded.batch",
+            " charge = excluded.charge, batch = excluded.batch, detail = excluded.detail,"
+            " destination = excluded.destination",
+            _submission_values(submission),
+        )
+
+    @staticmethod
+    def take_for_sending(db: Tx, submission: Submission) -> bool:
+        """Record ``submission`` (status ``sending``) unless its Claim is taken already.
+
+        True when this transaction has it: the Claim was never sent, or its last sending
+        did not reach the payer (:data:`RESUBMITTABLE`). Atomic on both backends: a second
+        machine inserting the same Claim waits for the first's commit, then finds it taken.
+        """
+        resubmittable = ", ".join(f"'{status}'" for status in RESUBMITTABLE)
+        changed = db.run(
+            f"INSERT INTO submissions ({_SUBMISSION_COLUMNS})"  # noqa: S608 - fixed text
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (claim_id) DO UPDATE SET interchange = excluded.interchange,"
+            " status = excluded.status, submitted_at = excluded.submitted_at,"
+            " charge = excluded.charge, batch = excluded.batch, detail = excluded.detail,"
+            " destination = excluded.destination"
+            f" WHERE submissions.status IN ({resubmittable})",
+            _submission_values(submission),
+        )
+        return changed == 1
+
+    @staticmethod
+    def in_interchange(db: Tx, control: int, status: str | None = None) -> list[Submission]:
+        """The submissions that went (or are going) in interchange ``control``."""
+        rows = db.all(
+            f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE interchange = ?"  # noqa: S608
+            + (" AND status = ?" if status is not None else "")
+            + " ORDER BY claim_id",
+            (control, status) if status is not None else (control,),
+        )
+        return [_submission(row) for row in rows]
+
+    @staticmethod
+    def add_handoff(db: Tx, row: HandoffRow) -> None:
+        """Record an interchange on its way (inside a :meth:`transaction`)."""
+        now = db.now()
+        db.run(
+            "INSERT INTO interchanges (control, destination, method, name, staged, digest, host,"
+            " pid, state, claims, created, updated, lease_until, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                submission.claim_id,
-                submission.pcn,
-                submission.base_id,
-                submission.destination,
-                submission.kind,
-                submission.frequency,
-                submission.charge,
-                submission.interchange,
-                submission.corrects,
-                submission.payer_claim_number,
-                submission.status,
-                submission.submitted_at,
-                submission.batch,
-                submission.encounter,
-                json.dumps(submission.detail, sort_keys=True),
+                row.control,
+                row.destination,
+                row.method,
+                row.name,
+                row.staged,
+                row.digest,
+                row.host,
+                row.pid,
+                row.state,
+                row.claims,
+                now,
+                now,
+                row.lease_until,
+                json.dumps(row.detail, sort_keys=True),
             ),
         )
 
+    @staticmethod
+    def handoff_in(db: Tx, control: int) -> HandoffRow | None:
+        """Interchange ``control``'s hand-off, read inside a transaction."""
+        row = db.one(
+            f"SELECT {_HANDOFF_COLUMNS} FROM interchanges WHERE control = ?",  # noqa: S608
+            (control,),
+        )
+        return None if row is None else _handoff(row)
+
+    @staticmethod
+    def set_handoff(db: Tx, control: int, **values: object) -> None:
+        """Change columns of interchange ``control``'s hand-off (names are ours, not input)."""
+        names = sorted(values)
+        assignments = ", ".join(f"{name} = ?" for name in names)
+        db.run(
+            f"UPDATE interchanges SET {assignments}, updated = ? WHERE control = ?",  # noqa: S608
+            (*(values[name] for name in names), db.now(), control),
+        )
+
+    def handoffs(self, *states: str) -> list[HandoffRow]:
+        """The hand-offs in ``states`` (every one when none is named), oldest first."""
+        where = f" WHERE state IN ({', '.join('?' for _ in states)})" if states else ""
+        with self._store.read() as db:
+            rows = db.all(
+                f"SELECT {_HANDOFF_COLUMNS} FROM interchanges{where} ORDER BY control",  # noqa: S608
+                states,
+            )
+        return [_handoff(row) for row in rows]
+
+    def handoff(self, control: int) -> HandoffRow | None:
+        """Interchange ``control``'s hand-off, or None."""
+        with self._store.read() as db:
+            return self.handoff_in(db, control)
+
+    @staticmethod
+    def submission_in(db: Tx, claim_id: str) -> Submission | None:
+        """:meth:`submission` inside a transaction already open."""
+        row = db.one(
+            f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE claim_id = ?",  # noqa: S608
+            (claim_id,),
+        )
+        return None if row is None else _submission(row)
+
     def submission(self, claim_id: str) -> Submission | None:
         """The submission of ``claim_id``, or None."""
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE claim_id = ?",  # noqa: S608
-                (claim_id,),
-            ).fetchone()
-        return None if row is None else _submission(row)
+        with self._store.read() as db:
+            return self.submission_in(db, claim_id)
 
     def by_pcn(self, pcn: str) -> Submission | None:
         """The submission whose patient control number is ``pcn``, or None."""
-        with self._lock:
-            row = self._db.execute(
+        with self._store.read() as db:
+            row = db.one(
                 f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE pcn = ?",  # noqa: S608
                 (pcn,),
-            ).fetchone()
+            )
         return None if row is None else _submission(row)
 
     def in_batch(self, batch: str) -> list[Submission]:
         """The submissions that went in transaction set ``batch`` (GS06:ST02)."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._store.read() as db:
+            rows = db.all(
                 f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE batch = ?",  # noqa: S608
                 (batch,),
-            ).fetchall()
+            )
         return [_submission(row) for row in rows]
 
     def submissions(self) -> list[Submission]:
         """Every submission, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._store.read() as db:
+            rows = db.all(
                 f"SELECT {_SUBMISSION_COLUMNS} FROM submissions ORDER BY submitted_at, claim_id"  # noqa: S608
-            ).fetchall()
+            )
         return [_submission(row) for row in rows]
 
     def payer_claim_number(self, claim_id: str) -> str | None:
@@ -316,22 +426,22 @@ class SubmissionLedger:
 
     def history(self, claim_id: str) -> list[ClaimEvent]:
         """Every step of ``claim_id``'s history, in order."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._store.read() as db:
+            rows = db.all(
                 "SELECT claim_id, at, status, source, detail FROM events"
                 " WHERE claim_id = ? ORDER BY id",
                 (claim_id,),
-            ).fetchall()
+            )
         return [ClaimEvent(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
 
     def remit_lines(self, claim_id: str) -> list[RemitLineRow]:
         """Every remittance line recorded for ``claim_id``, in the order received."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._store.read() as db:
+            rows = db.all(
                 "SELECT claim_id, pcn, claim_status, line, procedure, charge, paid, group_code,"
                 " carc, amount, rarcs, outcome FROM remit_lines WHERE claim_id = ? ORDER BY id",
                 (claim_id,),
-            ).fetchall()
+            )
         return [
             RemitLineRow(
                 r[0],
@@ -359,7 +469,10 @@ class SubmissionLedger:
             "unmatched",
             "intakes",
             "provider_adjustments",
+            "interchanges",
+            "interchange_acks",
         ):
             raise ValueError(table)
-        with self._lock:
-            return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+        with self._store.read() as db:
+            row = db.one(f"SELECT count(*) FROM {table}")  # noqa: S608 - a listed name
+        return int(row[0]) if row is not None else 0

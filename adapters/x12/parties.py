@@ -56,6 +56,10 @@ class X12Parties(BaseSettings):
     billing_state: str = Field(pattern=r"^[A-Z]{2}$")
     billing_postal_code: str = Field(pattern=r"^\d{9}$")  # 5010 wants all nine digits here
     billing_taxonomy: str | None = Field(default=None, pattern=r"^[0-9A-Z]{9}X$")  # PRV*BI*PXC
+    # where `x12 837` hands interchanges off when no --out/--outbox/--post is given
+    outbox: Path | None = None  # a folder a clearinghouse's SFTP agent empties
+    post_url: str | None = None  # or an HTTPS endpoint to POST each interchange to
+    post_timeout: float = Field(default=60.0, gt=0, le=600)  # seconds, the whole request
 
     @field_validator("billing_npi")
     @classmethod

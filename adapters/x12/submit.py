@@ -1,20 +1,36 @@
-"""Sending Claims: the 837 interchange written, and every Claim in it marked submitted.
+"""Sending Claims: the 837 interchange handed off, and every Claim in it marked submitted.
 
 One call takes the Claims of a source, keeps those ready to go (each refused one with its
-reasons), builds one 837P and one 837I transaction (5,000 claims at most each, as the
-implementation guides advise), writes the interchange to a temporary file beside the
-target and renames it into place, then records each submission and its history in one
-ledger transaction and marks each Claim submitted in the Claim ledger (from then on a
-recoded encounter gets a replacement Claim). A Claim already sent is not sent again, so
-a replacement or a void goes out exactly once. If recording fails, the file is removed:
-there is never an interchange on disk whose Claims the ledger does not know were sent.
+reasons), and hands them off exactly once (:mod:`adapters.x12.handoff` for where):
+
+1. **take**: in one ledger transaction, a new interchange control number and each Claim
+   recorded ``sending`` in it, unless another run has it (a second machine submitting the
+   same Claim finds it taken and leaves it); the hand-off is recorded ``reserved``, with
+   this machine and process and a lease;
+2. **build and stage**: one 837P and one 837I transaction (5,000 claims at most each, as
+   the implementation guides advise) in one interchange, written whole to a staged copy;
+   the hand-off becomes ``staged`` (with the text's digest and each Claim's GS06:ST02);
+3. **publish**: renamed into place (a file, an outbox) or POSTed;
+4. **record**: each Claim marked submitted in the Claim ledger (idempotent: from then on a
+   recoded encounter gets a replacement Claim), then, in one transaction, each Claim
+   ``submitted`` with its history (a replacement's prior ``corrected``, a void ``voided``)
+   and the hand-off ``sent``.
+
+A run that stops anywhere (killed, the machine lost) is finished by the next run on the
+same machine and destination, once the process is gone or its lease ran out: a ``reserved``
+hand-off published nothing, so its Claims go back to ``not-submitted`` and are sent again;
+a ``staged`` one is published if its staged copy is still there (else it was: a rename
+publishes and removes it in one step) and then recorded. A destination that refuses the
+interchange puts its Claims back to ``not-submitted`` with the reason; one whose answer is
+unknown (an HTTP timeout) keeps the hand-off ``staged`` for the next run to send again,
+under the same number. A Claim already sent is not sent again, so a replacement or a void
+goes out exactly once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,28 +44,48 @@ from pydantic import ValidationError
 from adapters.writeback.claim_ledger import ClaimLedger
 from adapters.x12.claim_facts import ClaimFacts, NotReady, claim_facts
 from adapters.x12.envelope import Transaction, group_control_number, interchange
+from adapters.x12.handoff import (
+    FileHandoff,
+    Handoff,
+    HandoffRefusedError,
+    HandoffUncertainError,
+    Staged,
+)
 from adapters.x12.institutional import INSTITUTIONAL_VERSION, build_837i
-from adapters.x12.ledger import Submission, SubmissionLedger
+from adapters.x12.ledger import RESUBMITTABLE, HandoffRow, Submission, SubmissionLedger
 from adapters.x12.parties import X12Parties
 from adapters.x12.professional import PROFESSIONAL_VERSION, build_837p
 from adapters.x12.sources import ClaimSource
 
-__all__ = ["MAX_CLAIMS_PER_TRANSACTION", "SubmitReport", "write_837"]
+__all__ = [
+    "LEASE_SECONDS",
+    "MAX_CLAIMS_PER_TRANSACTION",
+    "SubmitReport",
+    "finish_handoffs",
+    "submit_837",
+    "write_837",
+]
 
 MAX_CLAIMS_PER_TRANSACTION: Final = 5000  # the 837 guides' advice (section 1.4.4)
-_RESUBMITTABLE: Final = frozenset({"rejected"})  # a 999/277CA rejection: fix and send again
+LEASE_SECONDS: Final = 600.0  # a live run hands off well within; an older hand-off is finished
 
 
 @dataclass(slots=True)
 class SubmitReport:
     """What one ``write_837`` did."""
 
-    path: Path | None = None
+    path: Path | None = None  # the file published (a file or an outbox)
     interchange: int | None = None
+    destination: str = ""
     sent: list[ClaimFacts] = field(default_factory=list)
     not_ready: list[NotReady] = field(default_factory=list)
     already_sent: list[str] = field(default_factory=list)
     not_in_claim_ledger: list[str] = field(default_factory=list)
+    refused: str = ""  # why the destination refused the interchange (its Claims not sent)
+    uncertain: str = ""  # why it is not known whether it arrived (sent again next run)
+    finished: list[int] = field(default_factory=list)  # earlier hand-offs finished now
+    released: list[int] = field(default_factory=list)  # earlier hand-offs undone now
+    pending_elsewhere: list[int] = field(default_factory=list)  # another live run's
 
     def to_json(self) -> dict[str, Any]:
         """The summary ``fhir-coder x12 837 --json`` prints (ids and codes, no PHI)."""
@@ -71,6 +107,12 @@ class SubmitReport:
             "not_ready": [{"claim": n.claim_id, "reasons": n.reasons} for n in self.not_ready],
             "already_sent": self.already_sent,
             "not_in_claim_ledger": self.not_in_claim_ledger,
+            "destination": self.destination,
+            "refused": self.refused or None,
+            "uncertain": self.uncertain or None,
+            "finished": self.finished,
+            "released": self.released,
+            "pending_elsewhere": self.pending_elsewhere,
         }
 
 
@@ -127,33 +169,139 @@ def write_837(
     price: Callable[[str, tuple[str, ...]], Decimal | None] | None = None,
     created: datetime | None = None,
 ) -> SubmitReport:
-    """Write the 837 for ``source``'s Claims ready to go to ``out``; record each as submitted."""
+    """Write the 837 for ``source``'s Claims ready to go to the file ``out``; record each."""
+    return submit_837(
+        source,
+        parties,
+        ledger,
+        FileHandoff(out),
+        claim_ledger=claim_ledger,
+        price=price,
+        created=created,
+    )
+
+
+def submit_837(
+    source: ClaimSource,
+    parties: X12Parties,
+    ledger: SubmissionLedger,
+    handoff: Handoff,
+    *,
+    claim_ledger: ClaimLedger | None = None,
+    price: Callable[[str, tuple[str, ...]], Decimal | None] | None = None,
+    created: datetime | None = None,
+    lease_seconds: float = LEASE_SECONDS,
+) -> SubmitReport:
+    """Hand the 837 of ``source``'s Claims ready to go to ``handoff``, exactly once.
+
+    Earlier hand-offs to the same destination that a stopped run left are finished first
+    (:func:`finish_handoffs`). Raises :class:`HandoffRefusedError` when the destination
+    refused the interchange (its Claims are back to ``not-submitted``, with the reason).
+    """
     created = created or datetime.now(UTC)
-    report = SubmitReport()
+    report = SubmitReport(destination=handoff.where)
+    finish_handoffs(ledger, handoff, claim_ledger, report, lease_seconds=lease_seconds)
     ready = _ready(source, ledger, price, report)
     if not ready:
         return report
-    control = ledger.next_control_number()  # a number never reused; a gap is harmless
+    control, ready = _take(ready, ledger, handoff, source.name, created, report, lease_seconds)
+    if not ready:
+        return report
+    try:
+        text, batches, ready = _build(ready, parties, control, created, report)
+        if not ready:
+            _release(ledger, control, "every Claim in it was refused by x12sdk")
+            return report
+        staged = handoff.stage(control, text)
+    except BaseException:
+        _release(ledger, control, "the interchange could not be written")
+        handoff.forget(Staged(control, "", handoff.staged_path(control), ""))
+        raise
+    _stage(ledger, control, staged, batches, [f.submission_key for f in ready])
+    if not _publish(ledger, handoff, staged, report):
+        return report
+    _complete(ledger, control, claim_ledger, report)
+    report.interchange, report.sent = control, ready
+    if handoff.method in ("file", "outbox"):
+        report.path = (
+            Path(handoff.where) / staged.name if handoff.method == "outbox" else Path(handoff.where)
+        )
+    return report
+
+
+def _take(
+    ready: list[ClaimFacts],
+    ledger: SubmissionLedger,
+    handoff: Handoff,
+    destination: str,
+    created: datetime,
+    report: SubmitReport,
+    lease_seconds: float,
+) -> tuple[int, list[ClaimFacts]]:
+    """A control number and the Claims of ``ready`` this run has, taken in one transaction."""
+    at = created.timestamp()
+    kept: list[ClaimFacts] = []
+    with ledger.transaction() as db:
+        control = ledger.take_number(db)
+        for facts in ready:
+            if ledger.take_for_sending(db, _submission(facts, destination, control, at)):
+                kept.append(facts)
+            else:  # another run took it between our look and now
+                report.already_sent.append(facts.submission_key)
+        if kept:
+            staged = handoff.staged_path(control)
+            ledger.add_handoff(
+                db,
+                HandoffRow(
+                    control=control,
+                    destination=handoff.where,
+                    method=handoff.method,
+                    name="",
+                    staged=str(staged),
+                    digest="",
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    state="reserved",
+                    claims=len(kept),
+                    lease_until=db.now() + lease_seconds,
+                ),
+            )
+    return control, kept
+
+
+def _build(
+    ready: list[ClaimFacts],
+    parties: X12Parties,
+    control: int,
+    created: datetime,
+    report: SubmitReport,
+) -> tuple[str, dict[str, str], list[ClaimFacts]]:
+    """The interchange text, each Claim's GS06:ST02, and the Claims in it."""
     try:
         text, batches = build_interchange(ready, parties, control_number=control, created=created)
     except ValidationError:  # x12sdk refused a model: a fact we did not check; find whose
         ready = _without_refused(ready, parties, created, report)
         if not ready:
-            return report
+            return "", {}, []
         text, batches = build_interchange(ready, parties, control_number=control, created=created)
-    _write_atomically(out, text)
+    return text, batches, ready
+
+
+def _publish(
+    ledger: SubmissionLedger, handoff: Handoff, staged: Staged, report: SubmitReport
+) -> bool:
+    """Publish ``staged``; False (the report says why) when it did not surely go."""
     try:
-        _record(ready, ledger, source.name, control, created, batches)
-    except BaseException:
-        out.unlink(missing_ok=True)
+        handoff.publish(staged)
+    except HandoffRefusedError as exc:
+        handoff.forget(staged)
+        _release(ledger, staged.control, str(exc))
+        report.refused = str(exc)
         raise
-    if claim_ledger is not None:
-        for facts in ready:
-            base = facts.claim_id.split("-r", 1)[0]
-            if not claim_ledger.mark_submitted(source.name, base):
-                report.not_in_claim_ledger.append(facts.claim_id)
-    report.path, report.interchange, report.sent = out, control, ready
-    return report
+    except HandoffUncertainError as exc:
+        report.uncertain = str(exc)
+        return False
+    return True
 
 
 def _ready(
@@ -174,7 +322,7 @@ def _ready(
             report.not_ready.append(refused)
             continue
         prior = ledger.submission(facts.submission_key)
-        if prior is not None and prior.status not in _RESUBMITTABLE:
+        if prior is not None and prior.status not in RESUBMITTABLE:
             report.already_sent.append(facts.submission_key)
             continue
         holder = numbers.get(facts.pcn) or getattr(ledger.by_pcn(facts.pcn), "claim_id", None)
@@ -205,21 +353,6 @@ def _without_refused(
     return kept
 
 
-def _write_atomically(out: Path, text: str) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="ascii", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        Path(temporary).replace(out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(temporary).unlink()
-        raise
-
-
 def _codes_sent(facts: ClaimFacts) -> dict[str, Any]:
     """The codes as sent, so a denied line can be shown with the diagnoses it pointed at."""
     diagnoses = [d.code for d in facts.diagnoses]
@@ -240,44 +373,167 @@ def _codes_sent(facts: ClaimFacts) -> dict[str, Any]:
     }
 
 
-def _record(
-    ready: Sequence[ClaimFacts],
+def _submission(facts: ClaimFacts, destination: str, control: int, at: float) -> Submission:
+    return Submission(
+        claim_id=facts.submission_key,
+        pcn=facts.pcn,
+        base_id=facts.claim_id.split("-r", 1)[0],
+        destination=destination,
+        kind=facts.kind,
+        frequency=facts.frequency,
+        charge=str(facts.total),
+        interchange=control,
+        corrects=facts.corrects,
+        payer_claim_number=facts.payer_claim_number,
+        status="sending",
+        submitted_at=at,
+        encounter=facts.encounter,
+        detail=_codes_sent(facts),
+    )
+
+
+def _stage(
     ledger: SubmissionLedger,
-    destination: str,
     control: int,
-    created: datetime,
+    staged: Staged,
     batches: dict[str, str],
+    keys: Sequence[str],
 ) -> None:
-    at = created.timestamp() if created else time.time()
+    """The hand-off ``staged``; Claims x12sdk refused (not in ``keys``) released."""
     with ledger.transaction() as db:
-        for facts in ready:
-            ledger.add_submission(
-                db,
-                Submission(
-                    claim_id=facts.submission_key,
-                    pcn=facts.pcn,
-                    base_id=facts.claim_id.split("-r", 1)[0],
-                    destination=destination,
-                    kind=facts.kind,
-                    frequency=facts.frequency,
-                    charge=str(facts.total),
-                    interchange=control,
-                    corrects=facts.corrects,
-                    payer_claim_number=facts.payer_claim_number,
-                    status="submitted",
-                    submitted_at=at,
-                    batch=batches[facts.submission_key],
-                    encounter=facts.encounter,
-                    detail=_codes_sent(facts),
-                ),
-            )
-            detail = {"interchange": control, "pcn": facts.pcn, "frequency": facts.frequency}
-            ledger.add_event(db, facts.submission_key, "submitted", "837", detail, at=at)
-            if facts.frequency == "7" and facts.corrects:
+        for submission in ledger.in_interchange(db, control, "sending"):
+            if submission.claim_id not in batches:
                 ledger.add_event(
-                    db, facts.corrects, "corrected", "837", {"replaced_by": facts.claim_id}, at=at
+                    db,
+                    submission.claim_id,
+                    "not-submitted",
+                    "837",
+                    {"interchange": control, "reason": "x12sdk refused it"},
                 )
-            elif facts.frequency == "8":
+        for key in keys:
+            db.run("UPDATE submissions SET batch = ? WHERE claim_id = ?", (batches[key], key))
+        ledger.set_handoff(
+            db,
+            control,
+            state="staged",
+            name=staged.name,
+            staged=str(staged.path),
+            digest=staged.digest,
+            claims=len(keys),
+        )
+
+
+def _release(ledger: SubmissionLedger, control: int, reason: str) -> None:
+    """Interchange ``control`` did not go: its Claims back to ``not-submitted``, with why."""
+    with ledger.transaction(_interchange_key(control)) as db:
+        for submission in ledger.in_interchange(db, control, "sending"):
+            detail = {"interchange": control, "reason": reason}
+            ledger.add_event(db, submission.claim_id, "not-submitted", "handoff", detail)
+        ledger.set_handoff(db, control, state="released", lease_until=0)
+
+
+def _complete(
+    ledger: SubmissionLedger,
+    control: int,
+    claim_ledger: ClaimLedger | None,
+    report: SubmitReport,
+) -> None:
+    """Interchange ``control`` went: each Claim marked submitted, then recorded so."""
+    with ledger.read() as db:
+        going = ledger.in_interchange(db, control, "sending")
+    if claim_ledger is not None:  # first: a crash after this is finished by the next run
+        for submission in going:
+            if not claim_ledger.mark_submitted(submission.destination, submission.base_id):
+                report.not_in_claim_ledger.append(submission.claim_id.split("#", 1)[0])
+    with ledger.transaction(_interchange_key(control)) as db:
+        for submission in ledger.in_interchange(db, control, "sending"):
+            at = submission.submitted_at or time.time()
+            claim_id = submission.claim_id.split("#", 1)[0]
+            detail = {
+                "interchange": control,
+                "pcn": submission.pcn,
+                "frequency": submission.frequency,
+            }
+            ledger.add_event(db, submission.claim_id, "submitted", "837", detail, at=at)
+            if submission.frequency == "7" and submission.corrects:
                 ledger.add_event(
-                    db, facts.claim_id, "voided", "837", {"interchange": control}, at=at
+                    db, submission.corrects, "corrected", "837", {"replaced_by": claim_id}, at=at
                 )
+            elif submission.frequency == "8":
+                ledger.add_event(db, claim_id, "voided", "837", {"interchange": control}, at=at)
+        ledger.set_handoff(db, control, state="sent", lease_until=0)
+
+
+def _interchange_key(control: int) -> str:
+    return f"x12:interchange:{control}"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _take_over(ledger: SubmissionLedger, control: int, lease_seconds: float) -> HandoffRow | None:
+    """Interchange ``control``'s open hand-off, now this process's; None if it is not ours."""
+    me = socket.gethostname()
+    with ledger.transaction(_interchange_key(control)) as db:
+        row = ledger.handoff_in(db, control)
+        if row is None or row.state not in ("reserved", "staged") or row.host != me:
+            return None
+        if row.pid != os.getpid() and _alive(row.pid) and row.lease_until > db.now():
+            return None  # a live run is handing it off now
+        ledger.set_handoff(db, control, pid=os.getpid(), lease_until=db.now() + lease_seconds)
+    return row
+
+
+def finish_handoffs(
+    ledger: SubmissionLedger,
+    handoff: Handoff,
+    claim_ledger: ClaimLedger | None,
+    report: SubmitReport,
+    *,
+    lease_seconds: float = LEASE_SECONDS,
+) -> None:
+    """Finish (or undo) the hand-offs to ``handoff``'s destination that stopped runs left.
+
+    Only this machine's: the staged copy is on its disk. Another machine's open hand-off
+    is listed in ``report.pending_elsewhere`` for that machine to finish.
+    """
+    me = socket.gethostname()
+    for row in ledger.handoffs("reserved", "staged"):
+        if row.destination != handoff.where or row.method != handoff.method:
+            continue
+        if row.host != me:
+            report.pending_elsewhere.append(row.control)
+            continue
+        taken = _take_over(ledger, row.control, lease_seconds)
+        if taken is None:
+            report.pending_elsewhere.append(row.control)
+            continue
+        staged = Staged(taken.control, taken.name, Path(taken.staged), taken.digest)
+        if taken.state == "reserved":  # nothing was published before the staged state
+            handoff.forget(staged)
+            _release(ledger, taken.control, "the run sending it stopped before it was written")
+            report.released.append(taken.control)
+            continue
+        if handoff.published(staged) is not True:
+            try:
+                handoff.publish(staged)
+            except HandoffRefusedError:
+                handoff.forget(staged)
+                _release(ledger, taken.control, "the destination refused it on a second try")
+                report.released.append(taken.control)
+                continue
+            except HandoffUncertainError as exc:
+                report.uncertain = str(exc)
+                continue
+        _complete(ledger, taken.control, claim_ledger, report)
+        if handoff.method == "http":
+            handoff.forget(staged)
+        report.finished.append(taken.control)

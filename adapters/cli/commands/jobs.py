@@ -1,8 +1,9 @@
 """``fhir-coder jobs list|show|retry|migrate``: the job ledger, parked jobs again, the schema.
 
-``migrate`` applies the numbered schema changes of both ledgers (jobs and Claims) to a
-SQLite file or a PostgreSQL database; PostgreSQL is only checked at start-up, so an
-operator runs it once per upgrade, from one machine.
+``migrate`` applies the numbered schema changes of the ledgers (jobs and Claims, and on
+PostgreSQL the X12 submission ledger too) to a SQLite file or a PostgreSQL database;
+PostgreSQL is only checked at start-up, so an operator runs it once per upgrade, from one
+machine.
 """
 
 from __future__ import annotations
@@ -107,10 +108,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _migrate(target: Path | str) -> int:
-    """Bring both ledgers' schemas at ``target`` up to date; say what was applied."""
+    """Bring the ledgers' schemas at ``target`` up to date; say what was applied.
+
+    The X12 submission ledger shares a PostgreSQL database with the others; as a SQLite
+    file it has one of its own (``x12.sqlite3``), which migrates itself when opened.
+    """
     from adapters.writeback.claim_ledger import ClaimLedger  # noqa: PLC0415
+    from adapters.x12.ledger import SubmissionLedger  # noqa: PLC0415
 
     applied = JobLedger.migrate(target) + ClaimLedger.migrate(target)
+    if is_postgres_url(target):
+        applied += SubmissionLedger.migrate(target)
     where = describe(target)
     out(f"{where}: applied {', '.join(applied)}" if applied else f"{where}: up to date")
     return ExitCode.OK

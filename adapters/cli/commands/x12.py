@@ -1,7 +1,9 @@
 """``fhir-coder x12``: submit Claims as 837s, read 835s, 999s, 277CAs and ClaimResponses back.
 
-``x12 837 (--server URL | --from-ndjson DIR) --out FILE`` writes the interchange for the
-Claims ready to go and marks them submitted; ``x12 835 FILE...`` (also 999 and 277CA
+``x12 837 (--server URL | --from-ndjson DIR) (--out FILE | --outbox DIR | --post URL)``
+hands the interchange for the Claims ready to go to a file, a clearinghouse's outbox
+folder or an HTTP endpoint (the X12 settings' ``outbox`` or ``post_url`` when none is
+given) and marks them submitted once it went; ``x12 835 FILE...`` (also 999 and 277CA
 files) and ``x12 responses (--server URL | --from-ndjson DIR)`` record what payers said;
 ``x12 status CLAIM`` shows a Claim's history. Every command prints a summary (``--json``
 for one JSON object) and ends a failure in one line.
@@ -25,16 +27,21 @@ from adapters.cli.commands.common import (
     print_json,
 )
 from adapters.exit_codes import ExitCode
+from fhir_coder.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from adapters.x12.handoff import Handoff
     from adapters.x12.intake import IntakeReport
     from adapters.x12.ledger import SubmissionLedger
+    from adapters.x12.parties import X12Parties
     from adapters.x12.sources import ClaimSource
+    from adapters.x12.submit import SubmitReport
     from fhir_coder.model import CodedEncounter
 
 __all__ = ["register"]
 
 _DEFAULT_LEDGER = DEFAULT_DATA_DIR / "x12.sqlite3"
+POST_TOKEN_ENV = "FHIR_CODER_X12_POST_TOKEN"  # noqa: S105 - the variable holding --post's bearer token
 DEFAULT_JOBS_DB = DEFAULT_DATA_DIR / "jobs.sqlite3"  # adapters.jobs.ledger's, without importing it
 
 
@@ -49,7 +56,18 @@ def register(commands: Subcommands) -> None:
     where.add_argument(
         "--from-ndjson", type=Path, metavar="DIR", help="read Claims (and Patients...) from here"
     )
-    submit.add_argument("--out", type=Path, required=True, metavar="FILE", help="the interchange")
+    to = submit.add_mutually_exclusive_group()
+    to.add_argument("--out", type=Path, metavar="FILE", help="write the interchange to this file")
+    to.add_argument(
+        "--outbox",
+        type=Path,
+        metavar="DIR",
+        help="publish it in this folder as <sender>_<ISA13>.837 (a clearinghouse's SFTP pickup)",
+    )
+    to.add_argument("--post", metavar="URL", help="POST it to this clearinghouse endpoint")
+    submit.add_argument(
+        "--post-timeout", type=float, metavar="SECONDS", help="the whole POST (default 60)"
+    )
     submit.add_argument("--x12-config", type=Path, metavar="FILE", help="X12 parties (TOML)")
     submit.add_argument(
         "--fee-schedule",
@@ -98,10 +116,9 @@ def register(commands: Subcommands) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ledger",
-        type=Path,
-        default=_DEFAULT_LEDGER,
-        metavar="FILE",
-        help=f"the submission ledger (default: {_DEFAULT_LEDGER})",
+        metavar="FILE|URL",
+        help="the submission ledger: a SQLite file or a postgresql:// URL (default: "
+        f"FHIR_CODER_X12_DB, else beside the job ledger: {_DEFAULT_LEDGER}, or its database)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -172,10 +189,47 @@ async def _evidence(args: argparse.Namespace, submissions: list[Any]) -> dict[st
         return await evidence_for(submissions, code)
 
 
+def _ledger_target(args: argparse.Namespace) -> Path | str:
+    from adapters.settings import load_settings  # noqa: PLC0415
+    from adapters.storage import is_postgres_url  # noqa: PLC0415
+
+    if args.ledger:
+        return args.ledger if is_postgres_url(args.ledger) else Path(args.ledger)
+    return load_settings().x12_db_path()
+
+
 def _ledger(args: argparse.Namespace) -> SubmissionLedger:
     from adapters.x12.ledger import SubmissionLedger  # noqa: PLC0415
 
-    return SubmissionLedger(args.ledger)
+    return SubmissionLedger(_ledger_target(args))
+
+
+def _handoff(args: argparse.Namespace, parties: X12Parties) -> Handoff:
+    """Where the interchange goes: the flag given, else the X12 settings' outbox or URL."""
+    import os  # noqa: PLC0415
+
+    from adapters.settings import load_settings  # noqa: PLC0415
+    from adapters.x12.handoff import FileHandoff, HttpHandoff, OutboxHandoff  # noqa: PLC0415
+
+    if args.out is not None:
+        return FileHandoff(args.out)
+    outbox = args.outbox if args.outbox is not None else (None if args.post else parties.outbox)
+    if outbox is not None:
+        return OutboxHandoff(outbox, parties.sender_id)
+    url = args.post or parties.post_url
+    if not url:
+        raise ConfigurationError(
+            "where does the interchange go? --out FILE, --outbox DIR or --post URL"
+            " (or outbox / post_url in the X12 settings)"
+        )
+    return HttpHandoff(
+        url,
+        load_settings().data_dir() / "x12-outgoing",
+        sender_id=parties.sender_id,
+        timeout=args.post_timeout or parties.post_timeout,
+        token=os.environ.get(POST_TOKEN_ENV) or None,
+        allow_insecure_http=args.allow_insecure_http or (),
+    )
 
 
 async def _server_claims(args: argparse.Namespace) -> ClaimSource:
@@ -198,9 +252,10 @@ def run_837(args: argparse.Namespace) -> int:
     from adapters.writeback.claim_ledger import ClaimLedger  # noqa: PLC0415
     from adapters.x12.parties import load_parties  # noqa: PLC0415
     from adapters.x12.sources import claims_from_ndjson  # noqa: PLC0415
-    from adapters.x12.submit import write_837  # noqa: PLC0415
+    from adapters.x12.submit import submit_837  # noqa: PLC0415
 
     parties = load_parties(args.x12_config)
+    handoff = _handoff(args, parties)
     price = None
     if args.fee_schedule is not None:
         schedule = load_fee_schedule(args.fee_schedule)
@@ -218,23 +273,38 @@ def run_837(args: argparse.Namespace) -> int:
     claim_ledger = ClaimLedger(_claim_ledger_path(args))
     try:
         with _ledger(args) as ledger:
-            report = write_837(
-                source, parties, ledger, out=args.out, claim_ledger=claim_ledger, price=price
+            report = submit_837(
+                source, parties, ledger, handoff, claim_ledger=claim_ledger, price=price
             )
     finally:
         claim_ledger.close()
-    if args.json:
+    return _print_submit(report, handoff.where, as_json=args.json)
+
+
+def _print_submit(report: SubmitReport, destination: str, *, as_json: bool) -> int:
+    if as_json:
         print_json(report.to_json())
     else:
-        where = f"{report.path} (interchange {report.interchange})" if report.path else "no file"
-        out(f"{len(report.sent)} claims written to {where}")
+        where = report.path or destination
+        if report.sent:
+            out(f"{len(report.sent)} claims sent to {where} (interchange {report.interchange})")
+        else:
+            out(f"no claims sent to {where}")
+        for control in report.finished:
+            out(f"  interchange {control}, cut short by an earlier run, finished now")
+        for control in report.released:
+            out(f"  interchange {control}, cut short before it went, undone: its claims go again")
+        for control in report.pending_elsewhere:
+            out(f"  interchange {control} is being handed off by another run (or machine)")
+        if report.uncertain:
+            out(f"  not known whether it arrived: {report.uncertain}")
         for refused in report.not_ready:
             out(f"  not ready: {refused}")
         if report.already_sent:
             out(f"  {len(report.already_sent)} already submitted, not sent again")
         for claim_id in report.not_in_claim_ledger:
             out(f"  Claim/{claim_id} is not in the Claim ledger: marked submitted here only")
-    return ExitCode.FINDINGS if report.not_ready else ExitCode.OK
+    return ExitCode.FINDINGS if report.not_ready or report.uncertain else ExitCode.OK
 
 
 def _claim_ledger_path(args: argparse.Namespace) -> Path | str:
@@ -319,7 +389,7 @@ def run_status(args: argparse.Namespace) -> int:
         history = ledger.history(args.claim)
         lines = ledger.remit_lines(args.claim)
     if submission is None and not history:
-        out(f"Claim/{args.claim} was never submitted (ledger {args.ledger})")
+        out(f"Claim/{args.claim} was never submitted (ledger {_ledger_target(args)})")
         return ExitCode.NOT_FOUND
     if args.json:
         print_json(

@@ -38,8 +38,9 @@ def parties() -> X12Parties:
 
 
 @pytest.fixture
-def ledger():
-    with SubmissionLedger(None) as opened:
+def ledger(ledger_db):
+    """The submission ledger on each backend: a SQLite file, then a PostgreSQL database."""
+    with SubmissionLedger(ledger_db) as opened:
         yield opened
 
 

@@ -103,7 +103,7 @@ def test_a_claim_is_sent_once_and_its_replacement_goes_with_frequency_7_and_the_
     assert waiting.sent == []
     assert "REF*F8" in str(waiting.not_ready[0])
     with ledger.transaction() as db:  # the payer's claim number, as an 835 or 277CA gives it
-        db.execute(
+        db.run(
             "UPDATE submissions SET payer_claim_number = 'PAYER-77' WHERE claim_id = ?",
             (original["id"],),
         )
@@ -124,9 +124,7 @@ def test_a_cancelled_claim_goes_once_as_a_void(parties, ledger, tmp_path):
     write_837(source, parties, ledger, out=tmp_path / "a.837", price=chargemaster)
     claim_id = source.claims[0]["id"]
     with ledger.transaction() as db:
-        db.execute(
-            "UPDATE submissions SET payer_claim_number = 'P-9' WHERE claim_id = ?", (claim_id,)
-        )
+        db.run("UPDATE submissions SET payer_claim_number = 'P-9' WHERE claim_id = ?", (claim_id,))
     source.claims = [source.claims[0] | {"status": "cancelled"}]
     report = write_837(source, parties, ledger, out=tmp_path / "v.837", price=chargemaster)
     text = (tmp_path / "v.837").read_text()
