@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,8 @@ __all__ = [
 
 MAX_CLAIMS_PER_TRANSACTION: Final = 5000  # the 837 guides' advice (section 1.4.4)
 LEASE_SECONDS: Final = 600.0  # a live run hands off well within; an older hand-off is finished
+_IN_FLIGHT: set[int] = set()  # interchanges this process is handing off right now
+_IN_FLIGHT_LOCK = threading.Lock()
 
 
 @dataclass(slots=True)
@@ -208,6 +211,24 @@ def submit_837(
     if not ready:
         return report
     try:
+        return _send(control, ready, parties, ledger, handoff, claim_ledger, created, report)
+    finally:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.discard(control)
+
+
+def _send(
+    control: int,
+    ready: list[ClaimFacts],
+    parties: X12Parties,
+    ledger: SubmissionLedger,
+    handoff: Handoff,
+    claim_ledger: ClaimLedger | None,
+    created: datetime,
+    report: SubmitReport,
+) -> SubmitReport:
+    """Build, stage, publish and record interchange ``control`` (already taken)."""
+    try:
         text, batches, ready = _build(ready, parties, control, created, report)
         if not ready:
             _release(ledger, control, "every Claim in it was refused by x12sdk")
@@ -243,6 +264,8 @@ def _take(
     kept: list[ClaimFacts] = []
     with ledger.transaction() as db:
         control = ledger.take_number(db)
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.add(control)
         for facts in ready:
             if ledger.take_for_sending(db, _submission(facts, destination, control, at)):
                 kept.append(facts)
@@ -482,13 +505,17 @@ def _alive(pid: int) -> bool:
 def _take_over(ledger: SubmissionLedger, control: int, lease_seconds: float) -> HandoffRow | None:
     """Interchange ``control``'s open hand-off, now this process's; None if it is not ours."""
     me = socket.gethostname()
-    with ledger.transaction(_interchange_key(control)) as db:
-        row = ledger.handoff_in(db, control)
-        if row is None or row.state not in ("reserved", "staged") or row.host != me:
-            return None
-        if row.pid != os.getpid() and _alive(row.pid) and row.lease_until > db.now():
-            return None  # a live run is handing it off now
-        ledger.set_handoff(db, control, pid=os.getpid(), lease_until=db.now() + lease_seconds)
+    with _IN_FLIGHT_LOCK:
+        if control in _IN_FLIGHT:
+            return None  # this process is handing it off now (another thread, a caller up)
+        with ledger.transaction(_interchange_key(control)) as db:
+            row = ledger.handoff_in(db, control)
+            if row is None or row.state not in ("reserved", "staged") or row.host != me:
+                return None
+            if row.pid != os.getpid() and _alive(row.pid) and row.lease_until > db.now():
+                return None  # another live run on this machine is handing it off now
+            ledger.set_handoff(db, control, pid=os.getpid(), lease_until=db.now() + lease_seconds)
+        _IN_FLIGHT.add(control)
     return row
 
 
@@ -516,24 +543,39 @@ def finish_handoffs(
         if taken is None:
             report.pending_elsewhere.append(row.control)
             continue
-        staged = Staged(taken.control, taken.name, Path(taken.staged), taken.digest)
-        if taken.state == "reserved":  # nothing was published before the staged state
+        try:
+            _finish(ledger, handoff, claim_ledger, report, taken)
+        finally:
+            with _IN_FLIGHT_LOCK:
+                _IN_FLIGHT.discard(taken.control)
+
+
+def _finish(
+    ledger: SubmissionLedger,
+    handoff: Handoff,
+    claim_ledger: ClaimLedger | None,
+    report: SubmitReport,
+    taken: HandoffRow,
+) -> None:
+    """Finish or undo one hand-off a stopped run left (taken over by this process)."""
+    staged = Staged(taken.control, taken.name, Path(taken.staged), taken.digest)
+    if taken.state == "reserved":  # nothing was published before the staged state
+        handoff.forget(staged)
+        _release(ledger, taken.control, "the run sending it stopped before it was written")
+        report.released.append(taken.control)
+        return
+    if handoff.published(staged) is not True:
+        try:
+            handoff.publish(staged)
+        except HandoffRefusedError:
             handoff.forget(staged)
-            _release(ledger, taken.control, "the run sending it stopped before it was written")
+            _release(ledger, taken.control, "the destination refused it on a second try")
             report.released.append(taken.control)
-            continue
-        if handoff.published(staged) is not True:
-            try:
-                handoff.publish(staged)
-            except HandoffRefusedError:
-                handoff.forget(staged)
-                _release(ledger, taken.control, "the destination refused it on a second try")
-                report.released.append(taken.control)
-                continue
-            except HandoffUncertainError as exc:
-                report.uncertain = str(exc)
-                continue
-        _complete(ledger, taken.control, claim_ledger, report)
-        if handoff.method == "http":
-            handoff.forget(staged)
-        report.finished.append(taken.control)
+            return
+        except HandoffUncertainError as exc:
+            report.uncertain = str(exc)
+            return
+    _complete(ledger, taken.control, claim_ledger, report)
+    if handoff.method == "http":
+        handoff.forget(staged)
+    report.finished.append(taken.control)
