@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from adapters.bulk.export_index import (
     ExportIndex,
     IndexReport,
@@ -34,13 +36,17 @@ from adapters.gathering.assembly import assemble_encounter
 from adapters.gathering.listing import listed_diagnoses, listed_plans
 from adapters.gathering.parties import party_plans, providers
 from fhir_coder.errors import CodingError
-from fhir_coder.model import Encounter
+from fhir_coder.model import Encounter, Provider
 from fhir_coder.outcome import Issue
 
 __all__ = ["AssembledEncounter", "NdjsonEncounters", "encounters_from_ndjson"]
 
 _PARTY_CACHE = 4096  # practitioners and organisations kept parsed: a few hundred per hospital
 _PATIENT_CACHE = 64  # recent patients with their Coverage: bounded, whatever the population
+_GROUP = 256  # encounters of one patient whose resources are read in one query
+
+OWNED = ("Condition", "Procedure", "Immunization", "MedicationAdministration")
+"""What the index files under an encounter, all read in one query."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,7 @@ class NdjsonEncounters:
         self.source_id = source_id
         self._parties: dict[str, dict[str, Any] | str] = {}
         self._patients: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        self._providers_of: dict[bytes, tuple[Provider, ...]] = {}
 
     def lookup(self, plan: dict[str, Any] | Fetch | Unresolvable) -> dict[str, Any] | str:
         """The resource a planned reference leads to in the export, or why it leads nowhere."""
@@ -106,32 +113,68 @@ class NdjsonEncounters:
             raise CodingError(f"Encounter/{encounter_id} is not in the export")
         return self.assemble(resource)
 
-    def assemble(self, resource: dict[str, Any]) -> Encounter:
-        """The core's Encounter from an Encounter of the export and what the index holds."""
+    def assemble(
+        self,
+        resource: dict[str, Any],
+        owned: dict[str, list[dict[str, Any]]] | None = None,
+        coverages: tuple[str, list[dict[str, Any]]] | None = None,
+    ) -> Encounter:
+        """The core's Encounter from an Encounter of the export and what the index holds.
+
+        ``owned`` is what the index files under the encounter (:data:`OWNED`), and
+        ``coverages`` a patient id with the Coverage filed under them, when the caller has
+        read them already (:meth:`assembled` reads a patient's at once).
+        """
         reference = f"Encounter/{resource.get('id')}"
         base = self.index.base_url
         issues: list[Issue] = []
-        patient, coverages = self._patient(resource, reference)
-        owned = self.index.owned_by_type(reference, ("Condition", "Procedure"))
+        patient, covered = self._patient(resource, reference, coverages)
+        if owned is None:
+            owned = self.index.owned_by_type(reference, OWNED)
         listed = listed_plans(resource, base, issues)
-        parties = party_plans(resource, base)
         return assemble_encounter(
             resource,
             patient=patient,
             diagnoses=listed_diagnoses(resource, self.lookup, owned["Condition"], listed, issues),
             procedures=owned["Procedure"],
-            coverages=coverages,
-            providers=providers(resource, parties, self.lookup, issues),
+            coverages=covered,
+            providers=self._providers(resource, issues),
             source_id=self.source_id,
             issues=issues,
-            immunizations=self.index.owned(reference, "Immunization"),
-            medications=self.index.owned(reference, "MedicationAdministration"),
+            immunizations=owned["Immunization"],
+            medications=owned["MedicationAdministration"],
         )
 
+    def _providers(self, resource: dict[str, Any], issues: list[Issue]) -> tuple[Provider, ...]:
+        """The encounter's providers, as gathering's :func:`providers` reads them.
+
+        Encounters name the same few practitioners and organisation over and over: the
+        answer for the same participants and service provider is kept (the index does not
+        change while it is read), unless following them raised an issue, which names the
+        encounter, or the encounter has contained resources they might point at.
+        """
+        key = b""
+        if "contained" not in resource:
+            key = orjson.dumps([resource.get("participant"), resource.get("serviceProvider")])
+            cached = self._providers_of.get(key)
+            if cached is not None:
+                return cached
+        found: list[Issue] = []
+        answer = providers(resource, party_plans(resource, self.index.base_url), self.lookup, found)
+        issues.extend(found)
+        if key and not found:
+            if len(self._providers_of) >= _PARTY_CACHE:
+                self._providers_of.clear()
+            self._providers_of[key] = answer
+        return answer
+
     def _patient(
-        self, resource: dict[str, Any], reference: str
+        self,
+        resource: dict[str, Any],
+        reference: str,
+        coverages: tuple[str, list[dict[str, Any]]] | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The subject and their Coverage.
+        """The subject and their Coverage (``coverages``, when read already for that patient).
 
         The last few patients are kept: exports group by patient, so an encounter's patient
         is often the previous one's.
@@ -147,15 +190,17 @@ class NdjsonEncounters:
         if isinstance(patient, str) or patient.get("resourceType") != "Patient":
             why = patient if isinstance(patient, str) else "not a Patient"
             raise CodingError(f"{reference} has no Patient subject that can be read: {why}")
-        coverages = [
-            self._payors_literal(c)
-            for c in self.index.owned(f"Patient/{patient.get('id')}", "Coverage")
-        ]
+        found = (
+            coverages[1]
+            if coverages is not None and coverages[0] == patient.get("id")
+            else self.index.owned(f"Patient/{patient.get('id')}", "Coverage")
+        )
+        covered = [self._payors_literal(c) for c in found]
         if key and "?" not in key:
             if len(self._patients) >= _PATIENT_CACHE:
                 self._patients.pop(next(iter(self._patients)))
-            self._patients[key] = (patient, coverages)
-        return patient, coverages
+            self._patients[key] = (patient, covered)
+        return patient, covered
 
     def _payors_literal(self, coverage: dict[str, Any]) -> dict[str, Any]:
         """``coverage`` with conditional payor references written as the ``Type/id`` they match.
@@ -181,10 +226,34 @@ class NdjsonEncounters:
         return self.encounter(encounter_id)
 
     def assembled(self, status: str | None = "finished") -> Iterator[AssembledEncounter]:
-        """Every encounter (with ``status`` unless None), in export order, streamed."""
-        for encounter_id, version, patient, resource in self.index.encounter_resources(status):
+        """Every encounter (with ``status`` unless None), patient by patient, streamed.
+
+        What the index files under a patient's encounters is read in one query for all of
+        them (at most :data:`_GROUP` at a time), not one per encounter.
+        """
+        group: list[tuple[str, str, str, dict[str, Any]]] = []
+        for row in self.index.encounter_resources(status):
+            if group and (row[2] != group[-1][2] or len(group) >= _GROUP):
+                yield from self._assembled_group(group)
+                group = []
+            group.append(row)
+        if group:
+            yield from self._assembled_group(group)
+
+    def _assembled_group(
+        self, group: list[tuple[str, str, str, dict[str, Any]]]
+    ) -> Iterator[AssembledEncounter]:
+        patient_id = group[0][2]  # "" when the subject is no Patient of the export
+        owners = [f"Encounter/{row[0]}" for row in group]
+        if patient_id:  # their Coverage in the same query
+            owners.append(f"Patient/{patient_id}")
+        owned = self.index.owned_by_each(owners, (*OWNED, "Coverage"))
+        coverages = (patient_id, owned[owners[-1]]["Coverage"]) if patient_id else None
+        for encounter_id, version, patient, resource in group:
             try:
-                encounter: Encounter | None = self.assemble(resource)
+                encounter: Encounter | None = self.assemble(
+                    resource, owned[f"Encounter/{encounter_id}"], coverages
+                )
                 error = None
             except CodingError as exc:
                 encounter, error = None, exc

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from adapters.fhir.reading import (
@@ -38,6 +38,7 @@ __all__ = [
     "BAD_SHAPE",
     "INACTIVE_COVERAGE",
     "assemble_encounter",
+    "condition_order",
     "last_day",
     "read_conditions",
     "read_each",
@@ -73,12 +74,46 @@ def read_each(
     return tuple(out)
 
 
+def condition_order(condition: dict[str, Any]) -> tuple[str, str]:
+    """Where a Condition goes among an encounter's: when it was recorded, then its id.
+
+    Unranked diagnoses are sequenced in the order their Conditions come
+    (:func:`fhir_coder.coding.sequencing.in_claim_order`), and nothing else orders them: a
+    server's search returns them in an order of its own, a Bundle in its entries' order, an
+    NDJSON export in the order lines arrive in its files (which differs between export
+    runs, file splits and downloads). So every reader sorts them by this key first, and the
+    first-listed diagnosis of an encounter is the same whichever way it was read.
+    Recorded (else onset) moment in UTC, a date before the times of its day, none last;
+    ties (Conditions recorded together) by ``id``.
+    """
+    when = ""
+    onset = condition.get("onsetPeriod")
+    for value in (
+        condition.get("recordedDate"),
+        condition.get("onsetDateTime"),
+        onset.get("start") if isinstance(onset, dict) else None,
+    ):
+        moment = parse_fhir_datetime(value)
+        if isinstance(moment, datetime):
+            when = (moment.astimezone(UTC) if moment.tzinfo else moment).isoformat()
+            break
+        if moment is not None:
+            when = moment.isoformat()
+            break
+    return (when or "~", str(condition.get("id") or ""))
+
+
 def read_conditions(
     conditions: Sequence[dict[str, Any]],
     listings: Mapping[int, dict[str, Any]],
     issues: list[Issue],
 ) -> tuple[Diagnosis, ...]:
-    """Conditions read, each joined with its ``Encounter.diagnosis`` entry (keyed by ``id()``)."""
+    """Conditions read, each joined with its ``Encounter.diagnosis`` entry (keyed by ``id()``).
+
+    In :func:`condition_order`, whatever order they came in.
+    """
+    if len(conditions) > 1:
+        conditions = sorted(conditions, key=condition_order)
     return read_each(
         conditions,
         lambda c: read_condition(c, listings.get(id(c)), issues=issues),

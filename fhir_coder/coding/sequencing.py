@@ -1,7 +1,9 @@
 """Which diagnoses count, and in what order they go on the claim.
 
 Order: the ranks of ``Encounter.diagnosis`` (admitting diagnoses after discharge ones of the
-same rank), then the order the server returned the rest. Then the etiology/manifestation
+same rank), then the order the rest come in (every reader sorts an encounter's Conditions
+by when they were recorded, then id, so that order does not depend on the server or the
+file: ``adapters.gathering.assembly.condition_order``). Then the etiology/manifestation
 convention: a code whose tabular says "code first" the underlying condition goes after that
 condition when both are coded. The first line is the principal (inpatient) or first-listed
 (outpatient) diagnosis, and a note records why.

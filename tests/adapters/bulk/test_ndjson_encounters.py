@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import tracemalloc
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import orjson
 import pytest
 
 from adapters.bulk import ExportIndex, IndexReport, NdjsonEncounters, encounters_from_ndjson
+from adapters.bulk.export_index import ExportChangedError
+from adapters.gathering.assembly import condition_order
 from fhir_coder.model import SourceRef
 from sandbox.seed import build_seed_bundle
 from sandbox.synthetic_export import write_export
@@ -39,10 +42,11 @@ def seed_export(tmp_path: Path) -> Path:
 
 
 async def test_the_export_gives_the_encounters_the_server_gatherer_builds(asgi_fhir, tmp_path):
-    # Lines in the server's own order: a server's search and its export list an encounter's
-    # Conditions in the same order, and unranked diagnoses are sequenced in that order.
+    # Lines shuffled: the server's search returns an encounter's Conditions in its own
+    # order, the export in another; both readers sort them the same way, so even unranked
+    # diagnoses come out in the same order.
     seed_export = tmp_path / "export"
-    write_export(build_seed_bundle(), seed_export, shuffle_seed=None)
+    write_export(build_seed_bundle(), seed_export, shuffle_seed=5)
     gathered = await gather_finished(asgi_fhir)
     report = IndexReport()
     from_files = {
@@ -161,3 +165,61 @@ def test_vaccines_and_drugs_of_an_encounter_come_with_it(tmp_path):
     assert [m.source.reference for m in item.encounter.medications] == [
         "MedicationAdministration/m1"
     ]
+
+
+def _assembled(paths: list[Path]) -> dict[str, object]:
+    return {
+        item.encounter_id: item.encounter or item.error
+        for item in encounters_from_ndjson(paths, source_id="ehr")
+    }
+
+
+def test_unranked_diagnoses_keep_their_order_whatever_order_the_lines_come_in(tmp_path):
+    bundle = build_seed_bundle(seed=4, patients=40)
+    orders = []
+    for seed in (None, 1, 2):
+        folder = tmp_path / f"order-{seed}"
+        write_export(bundle, folder, shuffle_seed=seed)
+        orders.append(_assembled([folder]))
+    several = [
+        e for e in orders[0].values() if not isinstance(e, Exception) and len(e.diagnoses) > 1
+    ]
+    assert several  # the comparison below is about encounters with more than one Condition
+    assert orders[1] == orders[0]
+    assert orders[2] == orders[0]
+    conditions: dict[str, list[dict]] = {}
+    for line in (tmp_path / "order-1" / "Condition.ndjson").read_bytes().splitlines():
+        condition = orjson.loads(line)
+        conditions.setdefault(condition["encounter"]["reference"], []).append(condition)
+    for encounter in several:  # recorded first comes first; ties by id
+        expected = sorted(conditions[encounter.reference], key=condition_order)
+        assert [d.source.reference for d in encounter.diagnoses] == [
+            f"Condition/{c['id']}" for c in expected
+        ]
+
+
+def test_a_compressed_export_gives_the_same_encounters(tmp_path, seed_export):
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    for path in seed_export.glob("*.ndjson"):
+        (packed / f"{path.name}.gz").write_bytes(gzip.compress(path.read_bytes()))
+    assert _assembled([packed]) == _assembled([seed_export])
+
+
+def test_a_file_changed_after_reading_is_refused_then_read_again(tmp_path, seed_export):
+    path = tmp_path / "index.sqlite3"
+    files = sorted(seed_export.glob("*.ndjson"))
+    patients = seed_export / "Patient.ndjson"
+    with ExportIndex(path) as index:
+        index.finish(index.add(files))
+        lines = patients.read_bytes().splitlines()
+        patients.write_bytes(b"\n".join([b"", *reversed(lines)]) + b"\n")  # every offset moves
+        first = orjson.loads(lines[0])
+        # The index points into the old content: reading it is refused, not misread.
+        with pytest.raises(ExportChangedError, match="changed after it was read"):
+            index.get("Patient", first["id"])
+    with ExportIndex(path) as index:
+        again = index.add(files)
+        assert (again.files, again.files_skipped) == (10, 0)  # all read again, not just one
+        assert index.get("Patient", first["id"]) == first
+        assert sum(1 for _ in NdjsonEncounters(index, source_id="ehr").assembled()) > 0
