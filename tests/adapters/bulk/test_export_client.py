@@ -88,33 +88,69 @@ async def test_a_restarted_export_polls_the_same_job_and_skips_finished_files(
         pass
 
     def stop_after_two_files(event):
-        if event.phase == "downloading" and event.files_done == 2:
+        if event.phase == "downloading" and event.files_done >= 2:
             raise StopError
 
     with pytest.raises(StopError):
         await BulkExport(fhir, folder, ExportSpec(types=TYPES), progress=stop_after_two_files,
-                         sleep=Clock().sleep).run()  # fmt: skip
+                         sleep=Clock().sleep, downloads=2).run()  # fmt: skip
     (job_id,) = export_app.state.exports.jobs
     state = read_state(folder)
     done = [f["name"] for f in state["files"] if f["done"]]
-    assert len(done) == 2
+    assert 2 <= len(done) < len(TYPES)
     before = {name: (folder / name).stat().st_mtime_ns for name in done}
-    # the third file was half-fetched when the process died
-    third = state["files"][2]
+    # a file not finished was half-fetched when the process died
+    third = next(f for f in state["files"] if not f["done"])
     async with fhir.stream("GET", third["url"]) as response:
         whole = await response.aread()
     (folder / f"{third['name']}.part").write_bytes(whole[: len(whole) // 2])
 
     result = await BulkExport(fhir, folder, ExportSpec(types=TYPES), sleep=Clock().sleep).run()
     assert result.resumed
-    assert result.already_had == 2
-    assert result.downloaded_now == len(TYPES) - 2
+    assert result.already_had == len(done)
+    assert result.downloaded_now == len(TYPES) - len(done)
     assert {name: (folder / name).stat().st_mtime_ns for name in done} == before
     assert (folder / third["name"]).read_bytes() == whole  # resumed by Range, not doubled
     assert job_id not in export_app.state.exports.jobs  # the same job, now deleted
     again = await BulkExport(fhir, folder, ExportSpec(types=TYPES), sleep=Clock().sleep).run()
     assert again.downloaded_now == 0
     assert again.requests == 0
+
+
+async def test_files_are_downloaded_several_at_a_time_and_no_more(export_app, tmp_path):
+    """Four downloads in flight together (never five), each file whole and in the state."""
+    in_flight: list[str] = []
+    most = 0
+    four_together = asyncio.Event()
+
+    async def counting(scope, receive, send):
+        nonlocal most
+        if scope["type"] != "http" or "/$export-files/" not in scope["path"]:
+            await export_app(scope, receive, send)
+            return
+        in_flight.append(scope["path"])
+        most = max(most, len(in_flight))
+        if len(in_flight) == 4:
+            four_together.set()
+        try:
+            # each download waits until four are asked for at once: one at a time, the
+            # first would wait out the timeout below and the test fail
+            await asyncio.wait_for(four_together.wait(), timeout=10)
+            await export_app(scope, receive, send)
+        finally:
+            in_flight.remove(scope["path"])
+
+    transport = httpx.ASGITransport(app=counting)
+    async with FhirClient(ASGI_BASE, transport=transport) as client:
+        result = await BulkExport(
+            client, tmp_path / "out", ExportSpec(types=TYPES), sleep=Clock().sleep, downloads=4
+        ).run()
+    assert most == 4
+    assert result.downloaded_now == len(TYPES)
+    assert all(f["done"] and f["size"] > 0 for f in read_state(result.folder)["files"])
+    assert result.by_type["Patient"] == 20
+    with pytest.raises(ValueError, match="1 to 16"):
+        BulkExport(client, tmp_path / "x", ExportSpec(), downloads=0)
 
 
 async def test_a_different_request_starts_a_new_export(fhir, tmp_path):
