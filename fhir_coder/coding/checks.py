@@ -6,6 +6,8 @@ no path can emit a code that is invalid, a header, or missing its 7th character.
 
 from __future__ import annotations
 
+from typing import Final
+
 from fhir_coder.coding.context import CodingContext
 from fhir_coder.errors import ReleaseNotAvailableError, UnknownCodeSystemError
 from fhir_coder.outcome import Issue, IssueCode, Severity
@@ -15,6 +17,11 @@ from fhir_coder.systems import ICD10CM, display_icd10cm
 __all__ = ["Checked", "check_code", "shown", "usable_code"]
 
 _SHOWN_CHOICES = 8
+NOT_FOR_INPATIENT: Final = frozenset({"T300", "T304"})
+"""ICD-10-CM codes whose Tabular entry says "This code is not for inpatient use": T30.0 and
+T30.4 (burn or corrosion of unspecified body region, unspecified degree; "code to specified
+site and degree"). On an inpatient stay they go to a coder, whichever path proposed them.
+``tests/fhir_coder/test_coding_checks.py`` checks the set against the Tabular."""
 
 
 def shown(system: str, code: str) -> str:
@@ -74,6 +81,16 @@ def check_code(
             ),
         )
     if info.valid and info.billable and not info.needs_seventh_character:
+        if (
+            code in NOT_FOR_INPATIENT
+            and system == ICD10CM
+            and context.encounter.encounter_class.is_inpatient
+        ):
+            return Checked(
+                usable=False,
+                release=info.release,
+                problem=_not_for_inpatient(info.code, source=source, element=element, how=how),
+            )
         # The common case, decided before any words are put together.
         return Checked(usable=True, release=info.release, description=info.description)
     problem = _problem(context, info, source=source, element=element, how=how)
@@ -133,5 +150,20 @@ def _problem(
         fix=f"choose a billable code below it: {choices}{more}"
         if choices
         else "choose a billable code",
+        source=source,
+    )
+
+
+def _not_for_inpatient(code: str, *, source: str, element: str, how: str) -> Issue:
+    """The finding on a code the Tabular keeps off inpatient claims (T30.0, T30.4)."""
+    return Issue(
+        Severity.ERROR,
+        IssueCode.CODE_INVALID,
+        f"{shown(ICD10CM, code)} {how} is not for inpatient use (ICD-10-CM Tabular): "
+        "the stay's claim needs the site and degree",
+        rule="ICD10CM-NOT-FOR-INPATIENT",
+        expression=(element,),
+        fix="code the burn or corrosion by site and degree (T20-T25, T26-T28) with its extent "
+        "(T31, T32)",
         source=source,
     )

@@ -11,6 +11,7 @@ import pytest
 from codesets.conceptmap import CURATED_PATH, CURATED_PATHS, CURATED_TABLES, ConceptMapCrosswalk
 from codesets.crosswalks import CrosswalkRegistry
 from codesets.curated_tables import CuratedRow, read_table
+from fhir_coder.coding.checks import NOT_FOR_INPATIENT
 from fhir_coder.coding import CodingPolicy, code_encounter
 from fhir_coder.errors import ConfigurationError, UnknownCodeSystemError
 from fhir_coder.model import (
@@ -313,3 +314,45 @@ def test_the_exact_term_policy_codes_a_concept_no_crosswalk_knows_only_when_aske
     )
     coded = code_encounter(known, registry, crosswalks=crosswalks, text=registry, policy=policy)
     assert coded.diagnoses == ()
+
+
+def _coded(registry, *concepts: str, klass=EncounterClass.AMBULATORY, born=date(1970, 3, 1)):
+    visit = replace(
+        _visit(*concepts),
+        encounter_class=klass,
+        patient=PatientFacts("Patient/p1", "female", born),
+    )
+    return code_encounter(visit, registry, crosswalks=CrosswalkRegistry(snomed_map="", conceptmaps=[]))
+
+
+def test_a_burn_without_its_site_is_t30_0_outpatient_and_a_coders_task_inpatient(registry):
+    """Index: Burn T30.0 (Tabular 'Burn NOS'), which the Tabular keeps off inpatient claims."""
+    office = _coded(registry, "48333001", "403191005")
+    assert [line.code for line in office.diagnoses] == ["T300"]  # the two merged: one code
+    stay = _coded(registry, "48333001", klass=EncounterClass.INPATIENT)
+    assert stay.diagnoses == ()
+    [finding] = [i for i in stay.issues if i.rule == "ICD10CM-NOT-FOR-INPATIENT"]
+    assert finding.severity.value == "error"
+    assert finding.source == "Condition/c1"
+    assert "site and degree" in finding.fix
+
+
+def test_the_codes_kept_off_inpatient_claims_are_those_the_tabular_says(registry):
+    for code in NOT_FOR_INPATIENT:
+        described = registry.describe(code)
+        assert described is not None
+        terms = [n.text for n in described.notes if n.kind == "inclusion_term"]
+        assert any("not for inpatient use" in term for term in terms), (code, terms)
+
+
+def test_suicide_and_wounds_without_site_take_the_unspecified_region_codes(registry):
+    coded = _coded(registry, "287185009", "283545005")
+    assert [line.code for line in coded.diagnoses] == ["T1491XA", "T148XXA"]
+
+
+def test_intimate_partner_abuse_is_confirmed_maltreatment_by_age(registry):
+    """I.C.19.f: abuse documented is coded as confirmed; adult and child codes differ."""
+    adult = _coded(registry, "706893006")
+    child = _coded(registry, "706893006", born=date(2012, 5, 1))
+    assert [line.code for line in adult.diagnoses] == ["T7491XA"]
+    assert [line.code for line in child.diagnoses] == ["T7492XA"]
