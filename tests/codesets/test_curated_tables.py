@@ -356,3 +356,14 @@ def test_intimate_partner_abuse_is_confirmed_maltreatment_by_age(registry):
     child = _coded(registry, "706893006", born=date(2012, 5, 1))
     assert [line.code for line in adult.diagnoses] == ["T7491XA"]
     assert [line.code for line in child.diagnoses] == ["T7492XA"]
+    suspected = replace(
+        _visit("706893006"),
+        encounter_class=EncounterClass.INPATIENT,
+        patient=PatientFacts("Patient/p1", "female", date(1970, 3, 1)),
+    )
+    suspected = replace(
+        suspected, diagnoses=(replace(suspected.diagnoses[0], verification="provisional"),)
+    )
+    crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    stay = code_encounter(suspected, registry, crosswalks=crosswalks)
+    assert [line.code for line in stay.diagnoses] == ["T7691XA"]  # not II.H's "as if confirmed"
