@@ -18,6 +18,7 @@ from fhir_coder.model import CodedLine, Coding, CodingMethod, Diagnosis, Diagnos
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.ports import Translation
 from fhir_coder.systems import ICD10CM, SNOMED, normalise_icd10cm
+from fhir_coder.values import replace
 
 __all__ = ["choose_coding", "code_diagnosis", "snomed_in_text"]
 
@@ -26,6 +27,8 @@ _SNOMED_IN_TEXT = re.compile(
     r"\(\s*(?:SCT|SNOMED(?:\s*CT)?)\s*[:#]?\s*(\d{6,18})\s*\)", re.IGNORECASE
 )
 _CROSSWALK_CONFIDENCE = {"equivalent": 0.95, "equal": 0.95, "wider": 0.8, "narrower": 0.8}
+_INCOMPLETE_AS_CODED = frozenset({"ICD10CM-NOT-BILLABLE", "ICD10CM-7TH-CHARACTER"})
+"""An ICD-10-CM code sent that exists but is not complete: a category header, no 7th character."""
 
 
 def snomed_in_text(text: str) -> str | None:
@@ -55,7 +58,13 @@ def code_diagnosis(
     """The lines for ``diagnosis`` (several when a map codes one concept with a pair)."""
     icd = choose_coding(diagnosis.codings, ICD10CM)
     if icd is not None:
-        line = _as_coded(context, diagnosis, icd, issues)
+        found: list[Issue] = []
+        line = _as_coded(context, diagnosis, icd, found)
+        if line is None and any(i.rule in _INCOMPLETE_AS_CODED for i in found):
+            below = _below_incomplete(context, diagnosis, icd, issues)
+            if below:
+                return below
+        issues.extend(found)
         return [line] if line is not None else []
     snomed = choose_coding(diagnosis.codings, SNOMED)
     if snomed is None and diagnosis.text and (sctid := snomed_in_text(diagnosis.text)):
@@ -63,6 +72,52 @@ def code_diagnosis(
     if snomed is not None and context.crosswalks is not None:
         return _crosswalked(context, diagnosis, snomed, issues)
     return _from_words(context, diagnosis, snomed, issues)
+
+
+def _below_incomplete(
+    context: CodingContext, diagnosis: Diagnosis, sent: Coding, issues: list[Issue]
+) -> list[CodedLine]:
+    """The codes within an incomplete ICD-10-CM code that the same Condition's SNOMED CT gives.
+
+    A Condition's codings are one statement in several systems. When the EHR's ICD-10-CM
+    code is a category header (``E03``) or lacks its 7th character, and the SNOMED CT
+    concept beside it maps, without review, to a billable code *within* that code
+    (Hypothyroidism -> ``E03.9``), both codings agree on it and nothing is invented: the
+    concept is coded as the crosswalk codes it alone (its other map groups too, such as
+    the stage of a "with" condition). A target outside the code sent (the two codings
+    disagree) or one the crosswalk marks for review leaves the code sent to a coder, as
+    before. A note names the code sent, and each line's rule says it was within it.
+    """
+    snomed = choose_coding(diagnosis.codings, SNOMED)
+    stem = normalise_icd10cm(sent.code)
+    if snomed is None or context.crosswalks is None or stem is None:
+        return []
+    found: list[Issue] = []
+    lines = [
+        line
+        for line in _crosswalked(context, diagnosis, snomed, found)
+        if line.method is CodingMethod.CROSSWALK
+    ]
+    if not any(line.code.startswith(stem) and line.code != stem for line in lines):
+        return []
+    issues.extend(found)
+    source = diagnosis.source.reference
+    within = ", ".join(shown(ICD10CM, line.code) for line in lines)
+    issues.append(
+        Issue(
+            Severity.INFORMATION,
+            IssueCode.INFORMATIONAL,
+            f"{source}: {shown(ICD10CM, stem)} was sent, which is not a complete code; the "
+            f"SNOMED CT coding beside it ({snomed.code} {snomed.display}) gives {within}, "
+            f"within {shown(ICD10CM, stem)}: coded from the concept",
+            rule="DX-COMPLETED-FROM-CONCEPT",
+            source=source,
+        )
+    )
+    return [
+        replace(line, rule=f"{line.rule}; {shown(ICD10CM, stem)} sent as incomplete")
+        for line in lines
+    ]
 
 
 def _as_coded(

@@ -322,7 +322,9 @@ def _coded(registry, *concepts: str, klass=EncounterClass.AMBULATORY, born=date(
         encounter_class=klass,
         patient=PatientFacts("Patient/p1", "female", born),
     )
-    return code_encounter(visit, registry, crosswalks=CrosswalkRegistry(snomed_map="", conceptmaps=[]))
+    return code_encounter(
+        visit, registry, crosswalks=CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    )
 
 
 def test_a_burn_without_its_site_is_t30_0_outpatient_and_a_coders_task_inpatient(registry):

@@ -63,6 +63,49 @@ def test_crosswalk_target_that_is_not_billable_is_refused_not_emitted(codes):
     assert "from the crosswalk for SNOMED CT 44054006" in finding.message
 
 
+T2DM = Translation(ICD10CM, "E119", "", "curated:44054006", "curated 2026-11")
+
+
+def test_a_header_sent_with_snomed_is_completed_by_the_concept_when_they_agree(codes):
+    """E11 (a header) beside type 2 diabetes: the concept's own code lies within it."""
+    crosswalk = TableCrosswalk({("44054006", ICD10CM): (T2DM,), ("195967001", ICD10CM): (ASTHMA,)})
+    visit = office_visit(
+        condition("dm", (ICD10CM, "E11"), (SNOMED, "44054006")),
+        condition("mixed", (ICD10CM, "E11"), (SNOMED, "195967001")),
+        condition("bare", (ICD10CM, "E11")),
+    )
+    coded = code_encounter(visit, codes, crosswalks=crosswalk)
+    [line] = coded.diagnoses
+    assert (line.code, line.source.reference) == ("E119", "Condition/dm")
+    assert line.method is CodingMethod.CROSSWALK
+    assert line.rule.endswith("E11 sent as incomplete")
+    by_source = {(i.source, i.rule): i for i in coded.issues}
+    note = by_source[("Condition/dm", "DX-COMPLETED-FROM-CONCEPT")]
+    assert "E11 was sent" in note.message
+    assert "E11.9" in note.message
+    assert ("Condition/dm", "ICD10CM-NOT-BILLABLE") not in by_source
+    # the two codings disagree (asthma is not within E11), or there is no concept: a coder
+    assert ("Condition/mixed", "ICD10CM-NOT-BILLABLE") in by_source
+    assert ("Condition/bare", "ICD10CM-NOT-BILLABLE") in by_source
+
+
+def test_a_header_is_not_completed_from_a_target_for_review_or_the_header_itself(codes):
+    review = Translation(ICD10CM, "E119", "", "curated:x", "curated", needs_review=True)
+    itself = Translation(ICD10CM, "E11", "", "curated:y", "curated")
+    crosswalk = TableCrosswalk({("1", ICD10CM): (review,), ("2", ICD10CM): (itself,)})
+    visit = office_visit(
+        condition("a", (ICD10CM, "E11"), (SNOMED, "1")),
+        condition("b", (ICD10CM, "E11"), (SNOMED, "2")),
+    )
+    coded = code_encounter(visit, codes, crosswalks=crosswalk)
+    assert coded.diagnoses == ()
+    assert [i.source for i in coded.issues if i.rule == "ICD10CM-NOT-BILLABLE"] == [
+        "Condition/a",
+        "Condition/b",
+    ]
+    assert "DX-COMPLETED-FROM-CONCEPT" not in rules(coded)
+
+
 def test_unmapped_and_unmatched_concepts_need_a_coder_with_the_reason(codes):
     unmatched = Translation(
         ICD10CM, "", "", "a finding, not a diagnosis", "curated", equivalence="unmatched"
