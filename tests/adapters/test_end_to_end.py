@@ -39,13 +39,33 @@ def codable(coding, system: str, code: str, on: date, sex: str) -> bool:
     return False
 
 
+def completed(coding, icd: dict, codings: list[dict], on: date, sex: str) -> bool:
+    """An incomplete ICD-10-CM code (a header) the Condition's SNOMED CT target lies within."""
+    code = (
+        normalise_icd10cm(icd["code"]) if canonical_system(icd.get("system")) == ICD10CM else None
+    )
+    if not code or coding.codesets.lookup(ICD10CM, code, on).billable:
+        return False
+    return any(
+        codable(coding, SNOMED, c["code"], on, sex)
+        and any(
+            normalise_icd10cm(t.code).startswith(code)
+            for t in coding.crosswalks.translate(SNOMED, c["code"], ICD10CM, on=on, sex=sex)
+            if not t.needs_review
+        )
+        for c in codings
+        if canonical_system(c.get("system")) == SNOMED
+    )
+
+
 def expected_claims(coding) -> set[str]:
     """Ids of the finished seeded encounters with at least one codable diagnosis.
 
     Worked out from the seed Bundle itself, not from the pipeline: a Condition linked to
     the encounter, neither refuted nor entered in error, carrying an ICD-10-CM code valid
     and billable on the date of service, or (without one) a SNOMED CT code the crosswalk
-    maps to such a code with no review needed.
+    maps to such a code with no review needed; or a category header beside a SNOMED CT code
+    whose target lies within it.
     """
     resources = [e["resource"] for e in build_seed_bundle()["entry"]]
     conditions = [r for r in resources if r["resourceType"] == "Condition"]
@@ -71,7 +91,9 @@ def expected_claims(coding) -> set[str]:
             icd = [c for c in codings if canonical_system(c.get("system")) == ICD10CM]
             sex = patients[encounter["subject"]["reference"]].get("gender")
             for c in icd or codings:  # an ICD-10-CM coding, when present, is the one used
-                if codable(coding, c.get("system"), c["code"], on, sex):
+                if codable(coding, c.get("system"), c["code"], on, sex) or completed(
+                    coding, c, codings, on, sex
+                ):
                     expected.add(encounter["id"])
     return expected
 

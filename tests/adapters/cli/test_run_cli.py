@@ -17,7 +17,7 @@ from adapters.jobs import JobLedger, JobState
 from adapters.writeback.ndjson import read_claims
 from tests.adapters.conftest import CRASH_PATIENTS, search_all_sync
 
-PATIENTS = 25  # 64 finished encounters, 60 of them with a codable diagnosis
+PATIENTS = 25  # 64 finished encounters, 62 of them with a codable diagnosis
 
 
 @pytest.fixture(scope="module")
@@ -124,8 +124,8 @@ def test_a_second_run_redoes_nothing_and_jobs_lists_them(sandbox_60, tmp_path, c
     assert json.loads(again.stdout)["queued_now"] == 0
     assert main(["jobs", "list", "--jobs-db", str(jobs_db), "--state", "held"]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert len(listed) == 5  # four held jobs and the counts
-    assert listed[-1].startswith("0 queued, 0 running, 60 done, 4 held")
+    assert len(listed) == 3  # two held jobs and the counts
+    assert listed[-1].startswith("0 queued, 0 running, 62 done, 2 held")
     job_id = int(listed[0].split()[0])
     assert main(["jobs", "show", str(job_id), "--jobs-db", str(jobs_db), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["state"] == "held"
@@ -186,7 +186,7 @@ def test_the_settings_file_names_where_claims_go(sandbox_60, tmp_path):
     )  # fmt: skip
     assert written.returncode == 0, written.stderr
     lines = (folder / "Bundle.ndjson").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(read_claims(folder)) == 60  # every codable encounter, once each
+    assert len(lines) == len(read_claims(folder)) == 62  # every codable encounter, once each
     firsts = [json.loads(line)["entry"][0]["resource"] for line in lines]
     assert all(resource["resourceType"] == "Claim" for resource in firsts)
     overridden = subprocess.run(
@@ -196,4 +196,4 @@ def test_the_settings_file_names_where_claims_go(sandbox_60, tmp_path):
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert overridden.returncode == 0, overridden.stderr
-    assert len(read_claims(flagged)) == len(read_claims(folder)) == 60
+    assert len(read_claims(flagged)) == len(read_claims(folder)) == 62
