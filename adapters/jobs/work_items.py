@@ -85,6 +85,7 @@ REASON_RULES: Final[dict[str, WorkReason]] = {
     "ICD10CM-INVALID-ON-DATE": WorkReason.INVALID_CODE,
     "CODE-INVALID-ON-DATE": WorkReason.INVALID_CODE,
     "ICD10CM-MALFORMED": WorkReason.INVALID_CODE,
+    "ICD10CM-NOT-FOR-INPATIENT": WorkReason.NEEDS_CODER,  # T30.0 on a stay: site and degree
     "NEEDS-CODER-REVIEW": WorkReason.LINE_REVIEW,
     "VISIT-LEVEL-UNCONFIRMED": WorkReason.LINE_REVIEW,
 }

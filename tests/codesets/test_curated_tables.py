@@ -11,8 +11,8 @@ import pytest
 from codesets.conceptmap import CURATED_PATH, CURATED_PATHS, CURATED_TABLES, ConceptMapCrosswalk
 from codesets.crosswalks import CrosswalkRegistry
 from codesets.curated_tables import CuratedRow, read_table
-from fhir_coder.coding.checks import NOT_FOR_INPATIENT
 from fhir_coder.coding import CodingPolicy, code_encounter
+from fhir_coder.coding.checks import NOT_FOR_INPATIENT
 from fhir_coder.errors import ConfigurationError, UnknownCodeSystemError
 from fhir_coder.model import (
     Coding,
