@@ -30,6 +30,7 @@ from fhir_coder.claim_parts import (
     POS_SYSTEM,
     REVENUE_SYSTEM,
 )
+from fhir_coder.remittance import Adjustment
 from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, canonical_system
 
 __all__ = [
@@ -38,14 +39,17 @@ __all__ = [
     "Diagnosis",
     "Facility",
     "Line",
+    "LinePayment",
     "NotReady",
     "OtherPayer",
     "Party",
     "PcsProcedure",
     "Person",
+    "PriorPayment",
     "Resolver",
     "claim_facts",
     "patient_control_number",
+    "payer_key",
 ]
 
 Kind = Literal["professional", "institutional"]
@@ -149,6 +153,26 @@ class Line:
 
 
 @dataclass(frozen=True, slots=True)
+class LinePayment:
+    """What an earlier payer did with one of our lines (2430): paid, adjusted, on its code."""
+
+    line: int  # our line's position on the claim (1-based), the 2400 it belongs under
+    procedure: str  # the code as the payer adjudicated it (HC:99213:25 -> "99213:25")
+    paid: Decimal
+    adjustments: tuple[Adjustment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PriorPayment:
+    """An earlier payer's adjudication of this claim (from its remittance): 2320 and 2430."""
+
+    paid: Decimal  # AMT*D
+    adjudicated: date  # DTP*573: the day the remittance was recorded
+    adjustments: tuple[Adjustment, ...] = ()  # claim-level CAS
+    lines: tuple[LinePayment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class OtherPayer:
     """Another payer of the claim (2320/2330A/2330B): its order, subscriber and payer."""
 
@@ -158,6 +182,7 @@ class OtherPayer:
     payer_name: str
     payer_id: str
     filing_indicator: str
+    payment: PriorPayment | None = None  # a payer before the one billed: what it did
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,13 +227,23 @@ class ClaimFacts:
 
     @property
     def submission_key(self) -> str:
-        """The ledger's key of this submission: the Claim id, ``#void`` added for a void."""
-        return f"{self.claim_id}#void" if self.frequency == "8" else self.claim_id
+        """The ledger's key of this submission: the Claim id, ``#void`` added for a void.
+
+        A claim to a later payer (secondary, tertiary) is a submission of its own:
+        ``#S`` or ``#T`` added (:func:`payer_key`).
+        """
+        key = payer_key(self.claim_id, self.responsibility)
+        return f"{key}#void" if self.frequency == "8" else key
 
     @property
     def self_insured(self) -> bool:
         """Whether the patient is the subscriber (no 2000C patient loop)."""
         return self.relationship == "18"
+
+
+def payer_key(claim_id: str, responsibility: str) -> str:
+    """The submission key of ``claim_id`` sent to the payer of ``responsibility`` (SBR01)."""
+    return claim_id if responsibility == "P" else f"{claim_id}#{responsibility}"
 
 
 def patient_control_number(claim_id: str) -> str:
@@ -573,6 +608,7 @@ def _member_id(coverage: Mapping[str, Any]) -> str:
 
 _RESPONSIBILITY: Final = "PST"  # SBR01 by Claim.insurance order; beyond the third: U
 _SEQUENCE_LAST: Final = 10**6
+_ORDINAL: Final = {0: "primary", 1: "secondary"}
 
 
 def _ordered_insurance(claim: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -589,13 +625,20 @@ def _responsibility(position: int) -> str:
 
 
 def _others(
-    claim: Mapping[str, Any], focal: Mapping[str, Any], reader: _Reader, kind: Kind | None
+    claim: Mapping[str, Any],
+    focal: Mapping[str, Any],
+    reader: _Reader,
+    kind: Kind | None,
+    paid_by: Callable[[str], PriorPayment | None],
 ) -> tuple[str, tuple[OtherPayer, ...]]:
     """SBR01 of the payer billed, and the claim's other payers (2320/2330A/2330B).
 
     Each Coverage the Claim names besides the one billed (``focal``) is another payer, in
     ``Claim.insurance`` order; the 837 must name its subscriber and payer ids, so one
-    that cannot be read whole is a reason, not a loop left out.
+    that cannot be read whole is a reason, not a loop left out. A payer before the one
+    billed must have adjudicated the claim: its payment (``paid_by`` its submission key)
+    goes with it, and a claim to the secondary before the primary's remittance is not
+    ready.
     """
     ordered = _ordered_insurance(claim)
     position = next((n for n, entry in enumerate(ordered) if entry is focal), 0)
@@ -620,8 +663,18 @@ def _others(
             subscriber_resource = reader.resolve(_reference(claim.get("patient"))) or {}
         else:
             subscriber_resource = reader.need(subscriber_ref, "other subscriber") or {}
+        payment = None
+        if number < position:
+            payment = paid_by(payer_key(str(claim.get("id") or ""), _responsibility(number)))
+            if payment is None:
+                reader.reasons.append(
+                    f"the {_ORDINAL.get(number, 'earlier')} payer ({reference}) has not"
+                    " remitted this claim yet: a claim to a later payer carries its"
+                    " adjudication (2320 AMT*D, 2430)"
+                )
         others.append(
             OtherPayer(
+                payment=payment,
                 responsibility=_responsibility(number),
                 relationship=relationship,
                 subscriber=_person(subscriber_resource, member_id),
@@ -747,13 +800,15 @@ def claim_facts(
     *,
     submitted: Callable[[str], str | None] = lambda _claim_id: None,
     price: Callable[[str, tuple[str, ...]], Decimal | None] | None = None,
+    paid_by: Callable[[str], PriorPayment | None] = lambda _key: None,
 ) -> ClaimFacts:
     """The 837 facts of ``claim``; :class:`NotReady` with every reason when it cannot be sent.
 
     ``resolve`` finds the Patient, Coverage, payer Organization and subscriber the Claim
     names; ``submitted`` gives a submitted Claim's payer claim control number (for the
     REF*F8 of a replacement or void); ``price`` gives a unit charge for a line the Claim
-    left unpriced (the organisation's fee schedule).
+    left unpriced (the organisation's fee schedule); ``paid_by`` an earlier payer's
+    adjudication by its submission key (:func:`payer_key`), for a claim to a later payer.
     """
     claim_id = str(claim.get("id") or "")
     reader = _Reader(claim, resolve)
@@ -763,7 +818,7 @@ def claim_facts(
     frequency, corrects, payer_number = _status_and_frequency(claim, reader, submitted)
     start, end, admitted = _period(claim, reader)
     insured = _insured(claim, reader)
-    responsibility, others = _others(claim, insured.focal, reader, kind)
+    responsibility, others = _others(claim, insured.focal, reader, kind, paid_by)
     provider_raw = _dict(claim.get("provider"))
     attending = _attending(claim, resolve)
     institutional = kind == "institutional"
@@ -788,7 +843,10 @@ def claim_facts(
         raise NotReady(claim_id, reader.reasons)
     return ClaimFacts(
         claim_id=claim_id,
-        pcn=patient_control_number(claim_id) + ("V" if frequency == "8" else ""),
+        # a later payer's claim has a number of its own, so its 835 finds that submission
+        pcn=patient_control_number(claim_id)
+        + ("" if responsibility == "P" else responsibility)
+        + ("V" if frequency == "8" else ""),
         kind=kind,
         frequency=frequency,
         payer_claim_number=payer_number,

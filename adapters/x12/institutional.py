@@ -144,6 +144,7 @@ def _claim(facts: ClaimFacts) -> Loop2300:
             # no DTP*472: the 837I TR3 allows a service line date on outpatient bills
             # only (X12 RFI 1435); an inpatient bill's dates are the statement period's
             ref_segment=loops837.line_control(facts, number),
+            loop_2430=loops837.line_adjudications(facts, number, institutional=True),
         )
         for number, line in enumerate(facts.lines, start=1)
     ]

@@ -11,23 +11,27 @@ so x12sdk still checks every value against its transaction's model, and the clai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from x12sdk.v5010.segments import DmgSegment, N3Segment, N4Segment
 
-from adapters.x12.claim_facts import Address, ClaimFacts, Facility, Person
+from adapters.x12.claim_facts import Address, ClaimFacts, Facility, Person, PriorPayment
 from adapters.x12.parties import X12Parties
 from adapters.x12.serialise import count_segments
+from fhir_coder.remittance import Adjustment
 
 __all__ = [
     "Values",
+    "adjustments",
     "billing_provider",
     "corrected_claim",
     "day",
     "demographics",
     "facility",
     "header",
+    "line_adjudications",
     "line_control",
     "other_subscribers",
     "postal",
@@ -254,6 +258,7 @@ def other_subscribers(facts: ClaimFacts) -> list[Values] | None:
         return None
     return [
         {
+            **_paid(other.payment),
             "sbr_segment": {
                 "payer_responsibility_code": other.responsibility,
                 "individual_relationship_code": other.relationship,
@@ -271,11 +276,92 @@ def other_subscribers(facts: ClaimFacts) -> list[Values] | None:
                     "name_last_or_organization_name": other.payer_name,
                     "identification_code_qualifier": "PI",
                     "identification_code": other.payer_id,
-                }
+                },
+                # the remittance date, when no 2430 line carries it (a claim-level answer)
+                "dtp_segment": (
+                    {
+                        "date_time_qualifier": "573",
+                        "date_time_period_format_qualifier": "D8",
+                        "date_time_period": day(other.payment.adjudicated),
+                    }
+                    if other.payment is not None and not other.payment.lines
+                    else None
+                ),
             },
         }
         for other in facts.others
     ]
+
+
+_PER_CAS = 6  # reason/amount sets per CAS segment
+
+
+def adjustments(found: Sequence[Adjustment]) -> list[Values] | None:
+    """CAS segments of ``found``: one per group code, six adjustments each at most."""
+    groups: dict[str, list[Adjustment]] = {}
+    for adjustment in found:
+        groups.setdefault(adjustment.group, []).append(adjustment)
+    segments: list[Values] = []
+    for group, members in groups.items():
+        for start in range(0, len(members), _PER_CAS):
+            segment: Values = {"adjustment_group_code": group}
+            for n, adjustment in enumerate(members[start : start + _PER_CAS], start=1):
+                segment[f"adjustment_reason_code_{n}"] = adjustment.reason
+                segment[f"monetary_amount_{n}"] = adjustment.amount
+                if adjustment.quantity is not None:
+                    segment[f"quantity_{n}"] = adjustment.quantity
+            segments.append(segment)
+    return segments or None
+
+
+def _paid(payment: PriorPayment | None) -> Values:
+    """2320's CAS and AMT*D: what an earlier payer adjusted and paid on the claim."""
+    if payment is None:
+        return {}
+    return {
+        "cas_segment": adjustments(payment.adjustments),
+        "amt_segment": [{"amount_qualifier_code": "D", "monetary_amount": payment.paid}],
+    }
+
+
+def line_adjudications(
+    facts: ClaimFacts, number: int, *, institutional: bool
+) -> list[Values] | None:
+    """2430 of line ``number``: each earlier payer's payment, adjustments and date for it.
+
+    SVD01 names the payer as 2330B does; SVD03 the procedure as it was adjudicated (the
+    837I's revenue-only line has none, and gives its revenue code in SVD04).
+    """
+    line = facts.lines[number - 1]
+    found: list[Values] = []
+    for other in facts.others:
+        payment = other.payment
+        if payment is None:
+            continue
+        for paid in payment.lines:
+            if paid.line != number:
+                continue
+            procedure = paid.procedure or ":".join((line.code, *line.modifiers))
+            found.append(
+                {
+                    "svd_segment": {
+                        "other_payer_primary_identifier": other.payer_id,
+                        "service_line_paid_amount": paid.paid,
+                        "composite_medical_procedure_identifier": (
+                            f"HC:{procedure}" if procedure.strip(":") else ""
+                        ),
+                        "product_service_id": line.revenue if institutional else None,
+                        "paid_service_count": line.units,
+                    },
+                    "cas_segment": adjustments(paid.adjustments),
+                    "dtp_segment": {
+                        "date_time_qualifier": "573",
+                        "date_time_period_format_qualifier": "D8",
+                        "date_time_period": day(payment.adjudicated),
+                    },
+                }
+            )
+    return found or None
 
 
 def corrected_claim(facts: ClaimFacts) -> list[Values] | None:

@@ -90,6 +90,7 @@ def _claim(facts: ClaimFacts, billing_npi: str) -> Loop2300:
                 )
             ],
             ref_segment=loops837.line_control(facts, number),
+            loop_2430=loops837.line_adjudications(facts, number, institutional=False),
         )
         for number, line in enumerate(facts.lines, start=1)
     ]

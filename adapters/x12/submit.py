@@ -44,6 +44,7 @@ from pydantic import ValidationError
 
 from adapters.writeback.claim_ledger import ClaimLedger
 from adapters.x12.claim_facts import ClaimFacts, NotReady, claim_facts
+from adapters.x12.coordination import prior_payment
 from adapters.x12.envelope import Transaction, group_control_number, interchange
 from adapters.x12.handoff import (
     FileHandoff,
@@ -339,7 +340,11 @@ def _ready(
     for claim in source.claims:
         try:
             facts = claim_facts(
-                claim, source.resolve, submitted=ledger.payer_claim_number, price=price
+                claim,
+                source.resolve,
+                submitted=ledger.payer_claim_number,
+                price=price,
+                paid_by=lambda key: prior_payment(ledger, key),
             )
         except NotReady as refused:
             report.not_ready.append(refused)

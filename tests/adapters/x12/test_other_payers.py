@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 
 import pytest
+from x12sdk.generate import generate_835
+from x12sdk.generate._spec import AdjustmentSpec, ClaimSpec, ServiceLineSpec
 
 from adapters.x12.claim_facts import NotReady, claim_facts
+from adapters.x12.intake import record_x12_text
 from adapters.x12.submit import write_837
 from tests.adapters.x12.conftest import chargemaster
 from tests.adapters.x12.golden_claims import golden_source
@@ -70,18 +74,55 @@ def test_the_other_payer_goes_in_2320_2330a_2330b_and_pyx12_finds_no_error(
     assert "NM1*PR*2*Second Mutual*****PI*SECM2~" in text
 
 
-def test_a_claim_billed_to_the_secondary_names_the_primary_in_2320(parties, ledger, tmp_path):
-    out = tmp_path / "second.837"
-    report = write_837(
-        two_payers("office_visit", billed=2), parties, ledger, out=out, price=chargemaster
+def primary_remits(facts, ledger) -> Decimal:
+    """The primary's 835 (x12sdk's generator): each line less CO-45 and the PR-2 share."""
+    lines = [
+        ServiceLineSpec(
+            charge=str(line.charge),
+            procedure=line.code,
+            adjustments=[
+                AdjustmentSpec("CO", "45", "20.00"),
+                AdjustmentSpec("PR", "2", "15.00"),
+            ],
+        )
+        for line in facts.lines
+    ]
+    text = generate_835(
+        claims=[ClaimSpec(charge=str(facts.total), patient_control_number=facts.pcn, lines=lines)]
     )
+    assert record_x12_text(text, ledger, source="primary.835").claims_matched == 1
+    return facts.total - Decimal("35.00") * len(facts.lines)
+
+
+@pytest.mark.parametrize("name", ["office_visit", "inpatient_stay"])
+def test_the_claim_to_the_secondary_carries_the_primarys_adjudication(
+    name, parties, ledger, tmp_path
+):
+    source = two_payers(name)
+    (primary,) = write_837(source, parties, ledger, out=tmp_path / "p.837", price=chargemaster).sent
+    to_secondary = two_payers(name, billed=2)
+    early = write_837(to_secondary, parties, ledger, out=tmp_path / "early.837", price=chargemaster)
+    assert early.sent == []
+    assert "has not remitted this claim yet" in str(early.not_ready[0])
+    paid = primary_remits(primary, ledger)
+    out = tmp_path / "s.837"
+    report = write_837(to_secondary, parties, ledger, out=out, price=chargemaster)
     (facts,) = report.sent
-    assert facts.responsibility == "S"
-    assert facts.payer_id == "SECM2"
-    assert [o.responsibility for o in facts.others] == ["P"]
+    assert (facts.responsibility, facts.pcn) == ("S", primary.pcn + "S")
+    assert facts.submission_key == f"{primary.claim_id}#S"
+    (other,) = facts.others
+    assert other.responsibility == "P"
+    assert other.payment is not None
+    assert other.payment.paid == paid
     text = out.read_text().replace("~\n", "~")
-    assert pyx12_errors(text, tmp_path) == []
-    assert "NM1*PR*2*Acme Health*****PI*ACME1~" in text  # the primary, in 2330B
+    assert pyx12_errors(out.read_text(), tmp_path) == []
+    assert f"AMT*D*{paid}~" in text
+    line = facts.lines[0]
+    svd = f"SVD*ACME1*{line.charge - Decimal('35.00')}*HC:{line.code}*"
+    assert svd + (f"{line.revenue}*1~" if name == "inpatient_stay" else "*1~") in text
+    assert "CAS*CO*45*20.00~CAS*PR*2*15.00~DTP*573*D8*" in text
+    assert ledger.submission(primary.claim_id).status == "paid"
+    assert ledger.submission(facts.submission_key).status == "submitted"
 
 
 def test_another_coverage_without_its_member_id_is_a_reason_not_a_loop_left_out():
