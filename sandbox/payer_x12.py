@@ -58,6 +58,16 @@ def _line(loop: Any, number: int, diagnoses: list[str], institutional: bool) -> 
     )
 
 
+def _statement_start(claim: Any) -> date | None:  # noqa: ANN401 - an x12sdk 2300 loop
+    """The first day of the 837I statement period (DTP*434), None on a claim without one."""
+    dates = getattr(claim, "dtp_segment", None) or []
+    for segment in dates if isinstance(dates, list) else [dates]:
+        qualifier = getattr(segment.date_time_qualifier, "value", segment.date_time_qualifier)
+        if str(qualifier) == "434":
+            return _day(str(segment.date_time_period))
+    return None
+
+
 def claims_from_837(
     text: str, coverage_for: Callable[[str], Mapping[str, Any] | None]
 ) -> list[ClaimIn]:
@@ -79,7 +89,10 @@ def claims_from_837(
                     _line(loop, number, diagnoses, institutional)
                     for number, loop in enumerate(submitted.service_lines, start=1)
                 )
-                first = min((line.served for line in lines if line.served), default=None)
+                # an inpatient bill's lines carry no date (837I TR3): the statement's start
+                first = min((line.served for line in lines if line.served), default=None) or (
+                    _statement_start(claim)
+                )
                 location = str(claim.clm_segment.health_care_service_location_information or "")
                 corrects = next(
                     (

@@ -252,3 +252,20 @@ def test_pointers_follow_the_diagnosis_sequence_not_its_position(parties, ledger
     claim["item"][0]["diagnosisSequence"] = [70]
     with pytest.raises(NotReady, match="points at a diagnosis the Claim does not have"):
         claim_facts(claim, source.resolve, price=chargemaster)
+
+
+def test_the_sandbox_payer_dates_an_inpatient_bill_by_its_statement_period(
+    parties, ledger, tmp_path
+):
+    from sandbox.payer_x12 import claims_from_837  # noqa: PLC0415 - the payer's reader
+
+    out = tmp_path / "stay.837"
+    write_837(inpatient_source(), parties, ledger, out=out, price=chargemaster, created=CREATED)
+    lapsed = {"status": "active", "period": {"start": "2025-01-01", "end": "2026-01-11"}}
+    current = {"status": "active", "period": {"start": "2026-01-01"}}
+    # the stay (admitted 2026-01-12) has no line dates on the 837I: the payer takes the
+    # statement's first day, so a coverage that ended the day before does not pay it
+    (claim,) = claims_from_837(out.read_text(), lambda _member: lapsed)
+    assert claim.coverage_in_force is False
+    (claim,) = claims_from_837(out.read_text(), lambda _member: current)
+    assert claim.coverage_in_force is True
