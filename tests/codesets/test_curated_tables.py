@@ -348,8 +348,11 @@ def test_the_codes_kept_off_inpatient_claims_are_those_the_tabular_says(registry
 
 
 def test_suicide_and_wounds_without_site_take_the_unspecified_region_codes(registry):
-    coded = _coded(registry, "287185009", "283545005")
+    coded = _coded(registry, "44301001", "283545005")
     assert [line.code for line in coded.diagnoses] == ["T1491XA", "T148XXA"]
+    # a stated means is the nature of the injury: the wound and its intent, not T14.91
+    cut = _coded(registry, "287185009")
+    assert [line.code for line in cut.diagnoses] == ["T148XXA", "X789XXA"]
 
 
 def test_intimate_partner_abuse_is_confirmed_maltreatment_by_age(registry):
