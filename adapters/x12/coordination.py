@@ -9,18 +9,23 @@ lines as that submission sent them; nothing is estimated.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from adapters.x12.claim_facts import LinePayment, PriorPayment
+from adapters.x12.claim_facts import LinePayment, PriorPayment, payer_key
 from adapters.x12.ledger import RemitLineRow, SubmissionLedger
+from adapters.x12.sources import ClaimSource
 from fhir_coder.remittance import Adjustment
 
-__all__ = ["prior_payment"]
+__all__ = ["NextPayers", "next_payers", "prior_payment"]
 
 _ADJUDICATED: Final = frozenset({"paid", "partially-paid", "denied"})
+_RESPONSIBILITY: Final = "PST"  # the payers a claim can go to in turn (SBR01)
+_SEQUENCE_LAST: Final = 10**6
 
 
 def _amount(text: object) -> Decimal:
@@ -96,3 +101,84 @@ def prior_payment(ledger: SubmissionLedger, key: str) -> PriorPayment | None:
         adjustments=_adjustments([row for row in rows if row.line == 0]),
         lines=tuple(sorted(lines, key=lambda paid: paid.line)),
     )
+
+
+@dataclass(slots=True)
+class NextPayers:
+    """A source's Claims turned to their next payer, and why the others stay where they are."""
+
+    source: ClaimSource
+    waiting: dict[str, str] = field(default_factory=dict)  # Claim id -> why not moved on
+
+
+def _ordered(claim: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = [e for e in claim.get("insurance") or [] if isinstance(e, dict)]
+    return sorted(
+        entries, key=lambda e: e["sequence"] if type(e.get("sequence")) is int else _SEQUENCE_LAST
+    )
+
+
+def _left_unpaid(ledger: SubmissionLedger, key: str) -> bool | None:
+    """Whether the payer of submission ``key`` remitted and left part of it unpaid.
+
+    None when it has not remitted (or was never sent).
+    """
+    submission = ledger.submission(key)
+    payment = prior_payment(ledger, key)
+    if submission is None or payment is None:
+        return None
+    return payment.paid < _amount(submission.charge)
+
+
+def next_payers(source: ClaimSource, ledger: SubmissionLedger) -> NextPayers:
+    """Each Claim that goes to its next payer now, turned to that payer.
+
+    A Claim moves on when the last payer it went to has remitted and left part of the
+    charge unpaid (the patient's share, a denial, a contractual cut the next payer may
+    weigh) and its ``insurance`` names a Coverage after that one: the copy has ``focal``
+    on that Coverage and ``insurer`` its payer, and goes out as the claim to the
+    secondary (or tertiary), carrying the earlier payers' adjudication. The others are
+    listed with why they wait (not remitted yet, paid in full, no further Coverage).
+    """
+    moved = ClaimSource(name=source.name, resources=source.resources)
+    report = NextPayers(moved)
+    for claim in source.claims:
+        claim_id = str(claim.get("id") or "")
+        ordered = _ordered(claim)
+        if claim.get("status") != "active" or len(ordered) < 2:
+            continue
+        position, unpaid = 0, None
+        for number in range(min(len(ordered), len(_RESPONSIBILITY))):
+            answer = _left_unpaid(ledger, payer_key(claim_id, _RESPONSIBILITY[number]))
+            if answer is None:
+                break
+            position, unpaid = number, answer
+        if unpaid is None:
+            report.waiting[claim_id] = "its payer has not remitted it yet"
+        elif not unpaid:
+            report.waiting[claim_id] = "paid in full: nothing is left for another payer"
+        elif position + 1 >= min(len(ordered), len(_RESPONSIBILITY)):
+            report.waiting[claim_id] = "no further Coverage to bill"
+        else:
+            moved.claims.append(_turned(claim, ordered[position + 1], source))
+    return report
+
+
+def _turned(claim: dict[str, Any], entry: dict[str, Any], source: ClaimSource) -> dict[str, Any]:
+    """A copy of ``claim`` billed to the Coverage of ``entry``."""
+    turned = copy.deepcopy(claim)
+    target = entry.get("sequence")
+    for insurance in turned.get("insurance") or []:
+        if isinstance(insurance, dict):
+            insurance["focal"] = insurance.get("sequence") == target
+    reference = str((entry.get("coverage") or {}).get("reference") or "")
+    coverage = source.resolve(reference) or {}
+    payor = next(
+        (p for p in coverage.get("payor") or [] if isinstance(p, dict) and p.get("reference")),
+        None,
+    )
+    if payor is not None:
+        turned["insurer"] = {"reference": payor["reference"]}
+    else:
+        turned.pop("insurer", None)  # claim_facts then says the payer cannot be found
+    return turned

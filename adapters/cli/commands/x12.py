@@ -70,6 +70,12 @@ def register(commands: Subcommands) -> None:
     )
     submit.add_argument("--x12-config", type=Path, metavar="FILE", help="X12 parties (TOML)")
     submit.add_argument(
+        "--next-payer",
+        action="store_true",
+        help="send, instead, each Claim whose payer has remitted it with a balance left to "
+        "its next Coverage (the claim to the secondary, with the primary's adjudication)",
+    )
+    submit.add_argument(
         "--fee-schedule",
         type=Path,
         metavar="CSV",
@@ -271,19 +277,32 @@ def run_837(args: argparse.Namespace) -> int:
         else asyncio.run(_server_claims(args))
     )
     claim_ledger = ClaimLedger(_claim_ledger_path(args))
+    waiting: dict[str, str] = {}
     try:
         with _ledger(args) as ledger:
+            if args.next_payer:
+                from adapters.x12.coordination import next_payers  # noqa: PLC0415
+
+                turned = next_payers(source, ledger)
+                source, waiting = turned.source, turned.waiting
             report = submit_837(
                 source, parties, ledger, handoff, claim_ledger=claim_ledger, price=price
             )
     finally:
         claim_ledger.close()
-    return _print_submit(report, handoff.where, as_json=args.json)
+    if not args.json:  # the Claims --next-payer left with their payer, and why
+        for claim_id, why in waiting.items():
+            out(f"  Claim/{claim_id} stays with its payer: {why}")
+    extra = {"waiting": waiting} if waiting else {}
+    return _print_submit(report, handoff.where, as_json=args.json, extra=extra)
 
 
-def _print_submit(report: SubmitReport, destination: str, *, as_json: bool) -> int:
+def _print_submit(
+    report: SubmitReport, destination: str, *, as_json: bool, extra: dict[str, Any]
+) -> int:
+    """The report (``extra`` added to the JSON); exit 1 when a Claim was not ready."""
     if as_json:
-        print_json(report.to_json())
+        print_json(report.to_json() | extra)
     else:
         where = report.path or destination
         if report.sent:

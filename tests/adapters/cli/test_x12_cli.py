@@ -197,3 +197,69 @@ CODES = [
     "99396",
     "99349",
 ]
+
+
+def test_x12_837_next_payer_sends_the_claim_to_the_secondary_after_the_primarys_835(
+    tmp_path, capsys
+):
+    from x12sdk.generate import generate_835  # noqa: PLC0415
+    from x12sdk.generate._spec import AdjustmentSpec, ClaimSpec, ServiceLineSpec  # noqa: PLC0415
+
+    from tests.adapters.x12.test_other_payers import two_payers  # noqa: PLC0415
+
+    source = two_payers("office_visit")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Claim.ndjson").write_bytes(orjson.dumps(source.claims[0]) + b"\n")
+    (folder / "Registration.ndjson").write_bytes(
+        b"\n".join(orjson.dumps(r) for r in source.resources.values()) + b"\n"
+    )
+    config, ledger = settings_file(tmp_path), tmp_path / "x12.sqlite3"
+    fees = tmp_path / "fees.csv"
+    fees.write_text("code,modifier,price\n99213,,120.00\n")
+
+    def send(out, *extra):
+        common = ["--x12-config", str(config), "--fee-schedule", str(fees)]
+        common += ["--ledger", str(ledger), "--claim-ledger", str(tmp_path / "claims.sqlite3")]
+        argv = ["x12", "837", "--from-ndjson", str(folder), "--out", str(out), *common]
+        code = main([*argv, *extra, "--json"])
+        return code, json.loads(capsys.readouterr().out)
+
+    code, early = send(tmp_path / "none.837", "--next-payer")
+    assert (code, early["sent"]) == (ExitCode.OK, [])
+    assert "has not remitted" in next(iter(early["waiting"].values()))
+    code, primary = send(tmp_path / "p.837")
+    (sent,) = primary["sent"]
+    era = tmp_path / "era.835"
+    era.write_text(
+        generate_835(
+            claims=[
+                ClaimSpec(
+                    charge=sent["charge"],
+                    patient_control_number=sent["pcn"],
+                    lines=[
+                        ServiceLineSpec(
+                            charge=sent["charge"],
+                            procedure="99213",
+                            adjustments=[AdjustmentSpec("PR", "2", "24.00")],
+                        )
+                    ],
+                )
+            ]
+        )
+    )
+    assert main(["x12", "835", str(era), "--ledger", str(ledger), "--no-work"]) == ExitCode.OK
+    capsys.readouterr()
+    out = tmp_path / "s.837"
+    code, secondary = send(out, "--next-payer")
+    assert code == ExitCode.OK
+    (claim,) = secondary["sent"]
+    assert claim["pcn"] == sent["pcn"] + "S"
+    text = out.read_text()
+    assert pyx12_errors(text, tmp_path) == []
+    assert "SBR*S*" in text
+    assert "AMT*D*96.00~" in text
+    assert "CAS*PR*2*24.00~" in text
+    code, again = send(tmp_path / "again.837", "--next-payer")
+    assert again["sent"] == []
+    assert len(again["already_sent"]) == 1
