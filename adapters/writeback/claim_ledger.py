@@ -255,6 +255,21 @@ class ClaimLedger:
             )
         return changed == 1
 
+    def unmark_submitted(self, destination: str, encounter_key: str) -> bool:
+        """Undo :meth:`mark_submitted`: the payer never received the Claim after all.
+
+        Called when the interchange that carried it was rejected whole (an X12 TA1): the
+        Claim is not submitted, so a recoded encounter updates it rather than replacing it.
+        False when there was nothing to undo.
+        """
+        with self._store.write() as db:
+            changed = db.run(
+                "UPDATE claims SET submitted = 0"
+                " WHERE destination = ? AND encounter_key = ? AND written = 1 AND submitted = 1",
+                (destination, encounter_key),
+            )
+        return changed == 1
+
     def entry(self, destination: str, encounter_key: str) -> LedgerEntry | None:
         """The recorded write for ``encounter_key``, or None."""
         with self._store.read() as db:

@@ -1,4 +1,4 @@
-"""999 and 277CA acknowledgments: was our 837 accepted, and which claims were rejected.
+"""TA1, 999 and 277CA acknowledgments: did our 837 arrive, was it accepted, which claims not.
 
 Neither transaction has an x12sdk model (its 277 is the X212 status response, not the
 X214 claim acknowledgment; there is no 999), so they are read from the checked segments
@@ -10,6 +10,9 @@ a denial: the payer never adjudicated the claim; it is fixed and sent again.
 - 277CA: each claim's TRN02 is our patient control number, STC01-1 its category
   (A1/A2 accepted, A3/A4/A6/A7/A8 rejected or returned) and status code, REF*1K the
   payer's claim control number.
+- TA1: the envelope itself. TA101 names our interchange (ISA13), TA104 accepts (A),
+  accepts with errors (E) or rejects (R) it whole, TA105 is the note code. A rejected
+  interchange never reached the payer's translator: none of its claims was received.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any, Final
 
 from adapters.x12.syntax import Interchange, TransactionSet
 
-__all__ = ["Acknowledgment", "read_277ca", "read_999"]
+__all__ = ["Acknowledgment", "InterchangeAck", "read_277ca", "read_999", "read_ta1"]
 
 _ACCEPTED_277: Final = frozenset({"A0", "A1", "A2", "A5"})
 _REJECTED_999: Final = frozenset({"R", "M", "W", "X"})
@@ -36,6 +39,38 @@ class Acknowledgment:
     interchange: str = ""  # the group control number (999 AK1-2)
     codes: tuple[str, ...] = ()  # STC category:status codes, or IK5/AK9 codes
     payer_claim_number: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InterchangeAck:
+    """One TA1: an interchange of ours accepted or rejected whole."""
+
+    control: int  # TA101: the ISA13 acknowledged
+    date: str  # TA102 YYMMDD
+    time: str  # TA103 HHMM
+    code: str  # TA104: A, E or R
+    note: str  # TA105: 000 (no error) to 031
+    position: int  # where the TA1 is in the file
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the interchange was taken (E: taken, with errors noted)."""
+        return self.code in ("A", "E")
+
+
+def read_ta1(checked: Interchange) -> list[InterchangeAck]:
+    """Every TA1 of an interchange (already checked by :mod:`adapters.x12.syntax`)."""
+    return [
+        InterchangeAck(
+            control=int(segment.element(1)),
+            date=segment.element(2),
+            time=segment.element(3),
+            code=segment.element(4),
+            note=segment.element(5),
+            position=segment.position,
+        )
+        for segment in checked.acknowledgments
+    ]
 
 
 def read_999(checked: Interchange) -> list[Acknowledgment]:

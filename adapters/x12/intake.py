@@ -1,4 +1,4 @@
-"""Recording what payers sent back: 835s, 999s and 277CAs, matched to our submissions.
+"""Recording what payers sent back: 835s, 999s, 277CAs and TA1s, matched to our submissions.
 
 A file is read and checked whole before anything is written; then everything it says
 goes into the ledger in one transaction: per claim its outcome and history step, per
@@ -9,7 +9,12 @@ digest and records nothing the second time; a claim's adjudication that arrives 
 another way (the 835 and the payer's ClaimResponse of it: the same payer claim number,
 status, charge and payment) is recorded once and reported as repeated. Rejections (999,
 277CA) are kept apart from denials: they set the status ``rejected``, never ``denied``,
-and carry no remittance line.
+and carry no remittance line. A TA1 is about the interchange, not a claim: it is kept in its
+own table; a rejected interchange (TA104 R) puts each of its Claims back to
+``not-submitted`` with the note code (and, given the Claim ledger, an original Claim is no
+longer marked submitted there: the payer never received it), so the next ``x12 837``
+sends it again; an accepted one adds a step to each Claim's history without changing
+its status.
 """
 
 from __future__ import annotations
@@ -17,14 +22,21 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
 from adapters.storage import Tx
-from adapters.x12.acknowledgments import Acknowledgment, read_277ca, read_999
+from adapters.writeback.claim_ledger import ClaimLedger
+from adapters.x12.acknowledgments import (
+    Acknowledgment,
+    InterchangeAck,
+    read_277ca,
+    read_999,
+    read_ta1,
+)
 from adapters.x12.ledger import Submission, SubmissionLedger
 from adapters.x12.remittance835 import read_835
 from adapters.x12.syntax import MAX_X12_BYTES, read_interchange
@@ -62,6 +74,9 @@ class IntakeReport:
     repeated: list[str] = field(default_factory=list)  # claim ids answered before, another way
     denials: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # claim id -> lines
     rejections: dict[str, list[str]] = field(default_factory=dict)  # claim id -> codes
+    interchanges: dict[str, str] = field(default_factory=dict)  # TA1: ISA13 -> accepted/rejected
+    unknown_interchanges: list[int] = field(default_factory=list)  # TA1s naming none of ours
+    returned: list[Submission] = field(default_factory=list)  # back to not-submitted (TA1)
 
     def to_json(self) -> dict[str, Any]:
         """The summary ``fhir-coder x12 835 --json`` prints (ids and codes only)."""
@@ -77,11 +92,19 @@ class IntakeReport:
             "repeated": self.repeated,
             "denials": self.denials,
             "rejections": self.rejections,
+            "interchanges": self.interchanges,
+            "unknown_interchanges": self.unknown_interchanges,
         }
 
 
-def record_x12_file(path: Path, ledger: SubmissionLedger) -> IntakeReport:
-    """Check, read and record one X12 file (835, 999 or 277CA)."""
+def record_x12_file(
+    path: Path, ledger: SubmissionLedger, *, claim_ledger: ClaimLedger | None = None
+) -> IntakeReport:
+    """Check, read and record one X12 file (835, 999, 277CA or TA1).
+
+    ``claim_ledger``: where an original Claim whose interchange a TA1 rejected stops being
+    marked submitted.
+    """
     try:
         size = path.stat().st_size
         if size > MAX_X12_BYTES:
@@ -103,16 +126,41 @@ def record_x12_file(path: Path, ledger: SubmissionLedger) -> IntakeReport:
             segment="ISA",
             position=1,
         ) from exc
-    return record_x12_text(text, ledger, source=str(path))
+    return record_x12_text(text, ledger, source=str(path), claim_ledger=claim_ledger)
 
 
-def record_x12_text(text: str, ledger: SubmissionLedger, *, source: str) -> IntakeReport:
+def record_x12_text(
+    text: str,
+    ledger: SubmissionLedger,
+    *,
+    source: str,
+    claim_ledger: ClaimLedger | None = None,
+) -> IntakeReport:
     """:func:`record_x12_file` for text already in hand."""
+    report = _record_text(text, ledger, source)
+    if claim_ledger is not None:  # after the commit: idempotent, so a crash here is harmless
+        for submission in report.returned:
+            if submission.frequency == "1":  # a replacement's prior stays submitted
+                claim_ledger.unmark_submitted(submission.destination, submission.base_id)
+    return report
+
+
+def _record_text(text: str, ledger: SubmissionLedger, source: str) -> IntakeReport:
     checked = read_interchange(text, source)
+    interchange_acks = read_ta1(checked)
     codes = {t.code for t in checked.transactions}
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if not codes and interchange_acks:
+        report = IntakeReport(source=source, kind="TA1")
+        with ledger.transaction(_intake_key(digest)) as db:
+            if _seen(db, digest, source):
+                report.already_recorded = True
+                return report
+            _record_ta1(db, ledger, interchange_acks, report, digest)
+        return report
     if not codes:
         raise X12Error(
-            "the interchange holds no transaction set",
+            "the interchange holds no transaction set and no TA1",
             source=source,
             segment="IEA",
             position=checked.segments[-1].position,
@@ -133,13 +181,53 @@ def record_x12_text(text: str, ledger: SubmissionLedger, *, source: str) -> Inta
             segment="ST",
             position=start.position,
         )
-    digest = hashlib.sha256(text.encode()).hexdigest()
     report = IntakeReport(source=source, kind=_KINDS[code])
+
+    def also(db: Tx) -> None:  # TA1s before the groups: recorded in the same transaction
+        _record_ta1(db, ledger, interchange_acks, report, digest)
+
+    extra = also if interchange_acks else None
     if code == "835":
         remittances = read_835(text, checked, source)
-        return record_remittances(remittances, ledger, report, digest)
+        return record_remittances(remittances, ledger, report, digest, also=extra)
     acknowledgments = read_999(checked) if code == "999" else read_277ca(checked)
-    return _record_acknowledgments(acknowledgments, ledger, report, digest)
+    return _record_acknowledgments(acknowledgments, ledger, report, digest, also=extra)
+
+
+def _record_ta1(
+    db: Tx,
+    ledger: SubmissionLedger,
+    acks: Sequence[InterchangeAck],
+    report: IntakeReport,
+    digest: str,
+) -> None:
+    """Each TA1 kept, and its interchange's Claims told (inside the intake's transaction)."""
+    for ack in acks:
+        db.run(
+            "INSERT INTO interchange_acks (intake, control, ack_date, ack_code, note_code, at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (digest, ack.control, f"{ack.date}{ack.time}", ack.code, ack.note, time.time()),
+        )
+        claims = ledger.in_interchange(db, ack.control)
+        if not claims and ledger.handoff_in(db, ack.control) is None:
+            report.unknown_interchanges.append(ack.control)
+            continue
+        report.interchanges[str(ack.control)] = "accepted" if ack.accepted else "rejected"
+        for submission in claims:
+            detail: dict[str, Any] = {"interchange": ack.control, "ta1": ack.code, "note": ack.note}
+            if ack.accepted:
+                ledger.add_event(
+                    db, submission.claim_id, "interchange-accepted", "TA1", detail, set_status=False
+                )
+            elif submission.status == "submitted":
+                detail["reason"] = f"the payer's translator rejected interchange {ack.control}"
+                ledger.add_event(db, submission.claim_id, "not-submitted", "TA1", detail)
+                report.statuses[submission.claim_id] = "not-submitted"
+                report.returned.append(submission)
+            else:  # answered already (a 277CA, an 835): the TA1 is noted, the status stands
+                ledger.add_event(
+                    db, submission.claim_id, "interchange-rejected", "TA1", detail, set_status=False
+                )
 
 
 def _intake_key(digest: str) -> str:
@@ -167,8 +255,13 @@ def record_remittances(
     ledger: SubmissionLedger,
     report: IntakeReport,
     digest: str,
+    *,
+    also: Callable[[Tx], None] | None = None,
 ) -> IntakeReport:
-    """Record ``remittances`` (read from one source, ``digest`` its content) in one transaction."""
+    """Record ``remittances`` (read from one source, ``digest`` its content) in one transaction.
+
+    ``also`` records more of the same file in that transaction (its TA1s).
+    """
     matches = [
         (claim, _match(ledger, claim)) for remittance in remittances for claim in remittance.claims
     ]
@@ -176,6 +269,8 @@ def record_remittances(
         if _seen(db, digest, report.source):
             report.already_recorded = True
             return report
+        if also is not None:
+            also(db)
         for claim, submission in matches:
             if submission is None:
                 report.unknown_claims.append(claim.pcn or claim.claim_reference)
@@ -349,6 +444,8 @@ def _record_acknowledgments(
     ledger: SubmissionLedger,
     report: IntakeReport,
     digest: str,
+    *,
+    also: Callable[[Tx], None] | None = None,
 ) -> IntakeReport:
     targets: list[tuple[Acknowledgment, list[Submission]]] = []
     for ack in acknowledgments:
@@ -362,7 +459,7 @@ def _record_acknowledgments(
             if submission is None:
                 report.unknown_claims.append(ack.pcn)
             targets.append((ack, [submission] if submission else []))
-    return _write_acknowledgments(targets, ledger, report, digest)
+    return _write_acknowledgments(targets, ledger, report, digest, also=also)
 
 
 def record_acknowledgment_list(
@@ -390,11 +487,15 @@ def _write_acknowledgments(
     ledger: SubmissionLedger,
     report: IntakeReport,
     digest: str,
+    *,
+    also: Callable[[Tx], None] | None = None,
 ) -> IntakeReport:
     with ledger.transaction(_intake_key(digest)) as db:
         if _seen(db, digest, report.source):
             report.already_recorded = True
             return report
+        if also is not None:
+            also(db)
         for ack, submissions in targets:
             for submission in submissions:
                 report.claims_matched += 1

@@ -4,9 +4,11 @@ x12sdk's reader discards the ISA/GS/GE/IEA envelopes and stops at the first mode
 does not validate; a payer's file can be wrong in ways neither reports with a position.
 So before any transaction is read into models, the interchange is split into segments
 and checked as a translator would: the ISA's fixed length and delimiters, the version,
-IEA/GE/SE counts and control numbers, every ST closed by its SE. A fault is one
-:class:`~fhir_coder.errors.X12Error` naming the segment and its position (segments
-counted from 1 at the ISA), and nothing of the file is recorded.
+IEA/GE/SE counts and control numbers, every ST closed by its SE, and the interchange
+acknowledgments (TA1) that may follow the ISA before any group, each with its five
+elements well formed. A fault is one :class:`~fhir_coder.errors.X12Error` naming the
+segment and its position (segments counted from 1 at the ISA), and nothing of the file
+is recorded.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ __all__ = ["MAX_X12_BYTES", "Interchange", "Segment", "TransactionSet", "read_in
 MAX_X12_BYTES: Final = 256 * 1024 * 1024  # a payer's largest 835s are tens of MB
 _ISA_LENGTH: Final = 106
 _SEGMENT_ID: Final = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+_TA1_CODES: Final = frozenset({"A", "E", "R"})  # TA104: accepted, with errors, rejected
+_TA1_NOTES: Final = frozenset(f"{n:03d}" for n in range(32))  # TA105: X12's 000 to 031
 KNOWN_VERSIONS: Final = {
     "835": frozenset({"005010X221A1", "005010X221"}),
     "837": frozenset({"005010X222A1", "005010X223A2"}),
@@ -64,6 +68,7 @@ class Interchange:
     control_number: str
     segments: tuple[Segment, ...]
     transactions: tuple[TransactionSet, ...]
+    acknowledgments: tuple[Segment, ...] = ()  # TA1s: interchange acknowledgments, checked
 
 
 def _fail(source: str, segment: str, position: int, message: str) -> X12Error:
@@ -105,6 +110,35 @@ def _count(source: str, segment: Segment, index: int, actual: int, what: str) ->
         )
 
 
+def _check_ta1(source: str, segment: Segment) -> None:
+    """A TA1 as the standard shapes it: ISA13 acknowledged, date, time, code, note."""
+
+    def fail(index: int, what: str) -> X12Error:
+        value = segment.element(index)
+        return _fail(source, "TA1", segment.position, f"TA1{index:02d} {value!r} {what}")
+
+    if len(segment.elements) != 6:
+        raise _fail(
+            source,
+            "TA1",
+            segment.position,
+            f"the TA1 has {len(segment.elements) - 1} elements, not 5",
+        )
+    control, day, hour = segment.element(1), segment.element(2), segment.element(3)
+    if not (control.isdigit() and len(control) == 9):
+        raise fail(1, "is not an interchange control number (nine digits)")
+    if not (
+        day.isdigit() and len(day) == 6 and 1 <= int(day[2:4]) <= 12 and 1 <= int(day[4:]) <= 31
+    ):
+        raise fail(2, "is not a date (YYMMDD)")
+    if not (hour.isdigit() and len(hour) == 4 and int(hour[:2]) < 24 and int(hour[2:]) < 60):
+        raise fail(3, "is not a time (HHMM)")
+    if segment.element(4) not in _TA1_CODES:
+        raise fail(4, "is not an acknowledgment code (A, E or R)")
+    if segment.element(5) not in _TA1_NOTES:
+        raise fail(5, "is not an interchange note code (000 to 031)")
+
+
 def read_interchange(text: str, source: str) -> Interchange:  # noqa: C901, PLR0912, PLR0915
     """``text`` split and checked; :class:`X12Error` at the first fault, with its place."""
     if len(text) > MAX_X12_BYTES:
@@ -116,6 +150,7 @@ def read_interchange(text: str, source: str) -> Interchange:  # noqa: C901, PLR0
     if isa.element(12) != "00501":
         raise _fail(source, "ISA", 1, f"unknown interchange version {isa.element(12)!r} (ISA12)")
     transactions: list[TransactionSet] = []
+    acknowledgments: list[Segment] = []
     groups = 0
     group: Segment | None = None
     in_group = 0
@@ -124,7 +159,17 @@ def read_interchange(text: str, source: str) -> Interchange:  # noqa: C901, PLR0
     for index, segment in enumerate(segments[1:], start=1):
         if end_seen:
             raise _fail(source, segment.id, segment.position, "a segment after the IEA")
-        if segment.id == "GS":
+        if segment.id == "TA1":
+            if groups or start is not None:
+                raise _fail(
+                    source,
+                    "TA1",
+                    segment.position,
+                    "a TA1 after a functional group (TA1s follow the ISA)",
+                )
+            _check_ta1(source, segment)
+            acknowledgments.append(segment)
+        elif segment.id == "GS":
             if group is not None:
                 raise _fail(source, "GS", segment.position, "a GS inside an open group (no GE)")
             group, in_group = segment, 0
@@ -199,4 +244,5 @@ def read_interchange(text: str, source: str) -> Interchange:  # noqa: C901, PLR0
         isa.element(13),
         tuple(segments),
         tuple(transactions),
+        tuple(acknowledgments),
     )

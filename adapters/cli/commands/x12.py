@@ -93,8 +93,17 @@ def register(commands: Subcommands) -> None:
     add_insecure_http_argument(submit)
     submit.set_defaults(run=run_837)
 
-    remits = actions.add_parser("835", help="record 835 remittances (and 999/277CA replies)")
+    remits = actions.add_parser(
+        "835", help="record 835 remittances (and 999, 277CA and TA1 acknowledgments)"
+    )
     remits.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    remits.add_argument(
+        "--claim-ledger",
+        type=Path,
+        metavar="FILE",
+        help="the Claim ledger where a Claim whose interchange a TA1 rejected stops being"
+        " marked submitted (default: as x12 837's)",
+    )
     _common(remits)
     _work(remits)
     add_auth_arguments(remits)
@@ -337,12 +346,13 @@ def _claim_ledger_path(args: argparse.Namespace) -> Path | str:
 
 def run_835(args: argparse.Namespace) -> int:
     """Record each file; exit 1 when a remittance names a claim that is not ours."""
+    from adapters.writeback.claim_ledger import ClaimLedger  # noqa: PLC0415
     from adapters.x12.intake import record_x12_file  # noqa: PLC0415
 
     reports: list[dict[str, Any]] = []
-    with _ledger(args) as ledger:
+    with _ledger(args) as ledger, ClaimLedger(_claim_ledger_path(args)) as claim_ledger:
         for path in args.files:
-            report = record_x12_file(path, ledger)
+            report = record_x12_file(path, ledger, claim_ledger=claim_ledger)
             made = _open_work(args, ledger, report)
             reports.append(report.to_json() | {"work_items": made})
     return _print_intake(reports, as_json=args.json)
@@ -397,8 +407,15 @@ def _print_intake(reports: list[dict[str, Any]], *, as_json: bool) -> int:
                 out(f"  Claim/{claim_id}: this answer was recorded before (another way)")
             for pcn in report["unknown_claims"]:
                 out(f"  not ours: patient control number {pcn}")
-    unknown = any(report["unknown_claims"] for report in reports)
-    return ExitCode.FINDINGS if unknown else ExitCode.OK
+            for control, answer in report.get("interchanges", {}).items():
+                out(f"  interchange {control} {answer} (TA1)")
+            for control in report.get("unknown_interchanges", ()):
+                out(f"  not ours: interchange {control} (TA1)")
+    unknown = any(
+        report["unknown_claims"] or report.get("unknown_interchanges") for report in reports
+    )
+    rejected = any("rejected" in report.get("interchanges", {}).values() for report in reports)
+    return ExitCode.FINDINGS if unknown or rejected else ExitCode.OK
 
 
 def run_status(args: argparse.Namespace) -> int:
