@@ -50,7 +50,9 @@ def _our_line(procedure: str, number: int, sent: list[dict[str, Any]], used: set
     code = procedure.split(":", 1)[0]
 
     def matches(entry: dict[str, Any]) -> bool:
-        return not code or str(entry.get("code") or "") == code
+        sent = str(entry.get("code") or "")
+        # a revenue-only line comes back as NU:<revenue code> (SVC01), the qualifier dropped
+        return not code or sent == code or (not sent and str(entry.get("revenue")) == code)
 
     if 0 < number <= len(sent) and number not in used and matches(sent[number - 1]):
         return number

@@ -341,7 +341,11 @@ def line_adjudications(
         for paid in payment.lines:
             if paid.line != number:
                 continue
-            procedure = paid.procedure or ":".join((line.code, *line.modifiers))
+            # the code as adjudicated; a revenue-only line has none (the 835 answers it
+            # NU:<revenue code>): SVD03 is left out and SVD04 carries the revenue code
+            procedure = ""
+            if line.code:
+                procedure = paid.procedure or ":".join((line.code, *line.modifiers))
             found.append(
                 {
                     "svd_segment": {

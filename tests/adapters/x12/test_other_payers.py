@@ -79,7 +79,7 @@ def primary_remits(facts, ledger) -> Decimal:
     lines = [
         ServiceLineSpec(
             charge=str(line.charge),
-            procedure=line.code,
+            procedure=line.code or line.revenue,  # a room line is answered by its revenue code
             adjustments=[
                 AdjustmentSpec("CO", "45", "20.00"),
                 AdjustmentSpec("PR", "2", "15.00"),
@@ -130,3 +130,43 @@ def test_another_coverage_without_its_member_id_is_a_reason_not_a_loop_left_out(
     del source.resources["Coverage/c2"]["subscriberId"]
     with pytest.raises(NotReady, match="Coverage/c2 has no subscriber id"):
         claim_facts(source.claims[0], source.resolve, price=chargemaster)
+
+
+ROOM = {
+    "sequence": 2,
+    "revenue": {
+        "coding": [{"system": "https://www.nubc.org/CodeSystem/RevenueCodes", "code": "0120"}]
+    },
+    "productOrService": {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                "code": "not-applicable",
+            }
+        ]
+    },
+    "quantity": {"value": 4},
+    "unitPrice": {"value": 1850.0, "currency": "USD"},
+    "net": {"value": 7400.0, "currency": "USD"},
+}
+
+
+def test_a_room_and_board_line_the_primary_paid_goes_to_the_secondary_by_its_revenue_code(
+    parties, ledger, tmp_path
+):
+    source = two_payers("inpatient_stay")
+    source.claims[0]["item"].append(copy.deepcopy(ROOM))
+    (primary,) = write_837(source, parties, ledger, out=tmp_path / "p.837", price=chargemaster).sent
+    paid = primary_remits(primary, ledger)  # the 835 answers the room line as "0120"
+    to_secondary = two_payers("inpatient_stay", billed=2)
+    to_secondary.claims[0]["item"].append(copy.deepcopy(ROOM))
+    out = tmp_path / "s.837"
+    (facts,) = write_837(to_secondary, parties, ledger, out=out, price=chargemaster).sent
+    (other,) = facts.others
+    assert other.payment is not None
+    assert [line.line for line in other.payment.lines] == [1, 2]
+    assert other.payment.paid == paid
+    text = out.read_text().replace("~\n", "~")
+    assert pyx12_errors(out.read_text(), tmp_path) == []
+    assert "SV2*0120**7400.00*DA*4~" in text
+    assert "SVD*ACME1*7365.00**0120*4~" in text  # no SVD03: the line has no HCPCS code
