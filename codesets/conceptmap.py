@@ -129,6 +129,7 @@ class ConceptMapCrosswalk:
                 reported=not all(t.answer == "not-reported" for t in targets),
                 rule=f"{self._rule_prefix or 'crosswalk'}:{key[1]}",
                 source=self._source_of.get(key, ""),
+                partial=next((t.code for t in targets if t.code), ""),
             )
         return None
 

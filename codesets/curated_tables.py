@@ -14,7 +14,10 @@ assumption it rests on beside it. Its head names the systems:
 ``equivalence`` is an R4 ConceptMap equivalence (``equivalent``, ``wider``, ``narrower``,
 ``inexact``...) for a row with a ``target``, or one of the two answers of a row without one:
 ``not-reported`` (the concept is never reported in the target system: the reason is a
-note, not a coder's task) or ``needs-coder`` (what is missing is said in ``basis``).
+note, not a coder's task) or ``needs-coder`` (what is missing is said in ``basis``). An
+ICD-10-PCS ``needs-coder`` row may name what the concept does fix as a pattern, ``.`` for
+each axis the documentation decides (``B24....``): the stay's reporting policy reads its
+class (:mod:`fhir_coder.coding.pcs_reporting`) and the coder where to look.
 ``when`` holds conditions on the patient, ``;``-separated (``sex=female``, ``age<18``);
 ``group`` the map group (targets of different groups are coded together). ``basis`` is
 required on every row: the Index entry or Tabular note, or the assumption a person must
@@ -25,13 +28,14 @@ set (CPT descriptors are the AMA's and are never written here).
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from codesets.map_target import AGE, ANSWERS, SEX, MapTarget
 from fhir_coder.errors import ConfigurationError
-from fhir_coder.systems import ICD10CM, canonical_system
+from fhir_coder.systems import ICD10CM, ICD10PCS, canonical_system
 
 __all__ = ["CuratedRow", "CuratedTable", "read_table"]
 
@@ -40,6 +44,8 @@ _EQUIVALENCES: Final = frozenset(
     {"equivalent", "equal", "wider", "subsumes", "narrower", "specializes", "inexact"}
 )
 _HEAD_KEYS: Final = frozenset({"title", "version", "source", "target"})
+_PCS_PATTERN: Final = re.compile(r"[0-9A-HJ-NP-Z][0-9A-HJ-NP-Z.]{6}(?<![0-9A-HJ-NP-Z]{7})")
+"""An ICD-10-PCS section and the other axes known, ``.`` for each one open (at least one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +119,15 @@ def _row(path: Path, number: int, cells: list[str], target_system: str) -> Curat
     if target_system == ICD10CM:
         target = target.replace(".", "").upper()
     if equivalence in ANSWERS:
-        if target:
-            raise ConfigurationError(f"{where}: a {equivalence} row has no target")
+        if target and not (
+            equivalence == "needs-coder"
+            and target_system == ICD10PCS
+            and _PCS_PATTERN.fullmatch(target)
+        ):
+            raise ConfigurationError(
+                f"{where}: a {equivalence} row has no target (an ICD-10-PCS needs-coder row "
+                "may name the axes it knows, '.' for the others: B24....)"
+            )
         equivalence, answer = "unmatched", equivalence
     elif equivalence in _EQUIVALENCES:
         if not target:

@@ -387,6 +387,11 @@ class CodedEncounter:
     diagnoses: tuple[CodedLine, ...] = ()
     procedures: tuple[CodedLine, ...] = ()
     issues: tuple[Issue, ...] = field(default=())
+    # An inpatient stay's services the ICD-10-PCS reporting policy leaves off the claim's
+    # procedures (not UHDDS significant: imaging, ECGs, therapies) but the facility charges
+    # on its revenue lines: the ICD-10-PCS code when one was determinable, else the EHR's
+    # own concept (system and code as sent), for the chargemaster to rate. Never billed codes.
+    charges: tuple[CodedLine, ...] = ()
 
     @property
     def lines(self) -> tuple[CodedLine, ...]:

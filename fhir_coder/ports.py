@@ -180,6 +180,10 @@ class NoTarget:
     reported: bool
     rule: str
     source: str
+    partial: str = ""
+    """What the crosswalk knows of the code when it cannot give all of it: an ICD-10-PCS
+    pattern, the axes it fixes and ``.`` for each one the documentation decides
+    (``B24....``: an ultrasound of the heart). Empty otherwise."""
 
 
 class CrosswalkPort(Protocol):

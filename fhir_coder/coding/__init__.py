@@ -62,14 +62,19 @@ def code_encounter(
     # Procedures are coded before the diagnoses are sequenced (billed vaccines add Z23),
     # their findings kept after the diagnoses' as before.
     procedure_issues: list[Issue] = []
-    coded_procedures = code_procedures(context, procedure_issues)
+    charges: list[CodedLine] = []
+    coded_procedures = code_procedures(context, procedure_issues, charges)
     lines = vaccination_diagnosis(context, lines, coded_procedures, issues)
     diagnoses = sequence(encounter, etiology_first(lines, notes, issues), issues)
     issues.extend(procedure_issues)
     procedures = reasons_as_coded(coded_procedures, lines)
     _flag_nearest_release(diagnoses + procedures, encounter, issues)
     return CodedEncounter(
-        encounter=encounter, diagnoses=diagnoses, procedures=procedures, issues=tuple(issues)
+        encounter=encounter,
+        diagnoses=diagnoses,
+        procedures=procedures,
+        issues=tuple(issues),
+        charges=tuple(charges),
     )
 
 

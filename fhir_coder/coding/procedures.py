@@ -7,6 +7,12 @@ more units. Outpatient visits get their E/M line from the organisation's visit t
 Each line keeps its Procedure's reasons (the Conditions it treats, ICD-10-CM reason codes,
 and the Conditions whose concept a SNOMED CT or other reason code names): the Claim points
 the line at those diagnoses.
+
+On an inpatient stay the organisation's ICD-10-PCS reporting policy applies to what the
+crosswalks give (:mod:`fhir_coder.coding.pcs_reporting`): by default a procedure that is
+not a UHDDS significant procedure (imaging, an ECG, a therapy) is noted as not reported
+(``PCS-NOT-REPORTED``) and kept among the stay's charges, for its revenue line, instead
+of becoming a ``Claim.procedure``. A code the EHR sent in ICD-10-PCS is always kept.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from fhir_coder.coding.context import CodingContext
 from fhir_coder.coding.diagnoses import choose_coding
 from fhir_coder.coding.immunizations import code_immunizations
 from fhir_coder.coding.medications import code_medications
+from fhir_coder.coding.pcs_reporting import is_reported
 from fhir_coder.model import CodedLine, Coding, CodingMethod, Procedure, SourceRef
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.ports import NoTarget, Translation
@@ -56,19 +63,28 @@ def _choose(codings: tuple[Coding, ...], systems: tuple[str, ...]) -> Coding | N
     return None
 
 
-def code_procedures(context: CodingContext, issues: list[Issue]) -> tuple[CodedLine, ...]:
-    """The procedure lines of the encounter, merged by code, date and modifiers."""
+def code_procedures(
+    context: CodingContext, issues: list[Issue], charges: list[CodedLine] | None = None
+) -> tuple[CodedLine, ...]:
+    """The procedure lines of the encounter, merged by code, date and modifiers.
+
+    ``charges`` receives the stay's procedures the ICD-10-PCS reporting policy leaves off
+    the claim's procedures but the facility still charges (see the module's docstring).
+    """
     inpatient = context.encounter.encounter_class.is_inpatient
     systems = INPATIENT_SYSTEMS if inpatient else PROFESSIONAL_SYSTEMS
     lines: list[CodedLine] = []
     by_concept = _conditions_by_concept(context)
+    unreported = charges if charges is not None else []
     for procedure in context.encounter.procedures:
         if procedure.status in _SKIPPED_STATUS:
             continue
         side = None if inpatient else laterality_modifier(procedure.body_sites)
         lines.extend(
             replace(line, modifiers=(*line.modifiers, side)) if side else line
-            for line in _code_procedure(context, procedure, systems, issues, by_concept)
+            for line in _code_procedure(
+                context, procedure, (systems, by_concept), issues, unreported
+            )
         )
     lines.extend(code_immunizations(context, issues))
     lines.extend(code_medications(context, issues))
@@ -172,14 +188,17 @@ def reasons_as_coded(
 def _code_procedure(
     context: CodingContext,
     procedure: Procedure,
-    systems: tuple[str, ...],
+    asked: tuple[tuple[str, ...], dict[tuple[str, str], tuple[str, ...]]],
     issues: list[Issue],
-    by_concept: dict[tuple[str, str], tuple[str, ...]],
+    charges: list[CodedLine],
 ) -> list[CodedLine]:
     """The lines of one Procedure: one, or one per map group (removal and insertion), or none.
 
-    None says why: a crosswalk's "not billed" answer is a note, anything else a coder's task.
+    ``asked`` is the target systems and the Conditions by concept. None says why: a
+    crosswalk's "not billed" answer or the stay's reporting policy is a note, anything
+    else a coder's task.
     """
+    systems, by_concept = asked
     source = procedure.source.reference
     coding = _choose(procedure.codings, systems)
     if coding is not None:
@@ -187,30 +206,35 @@ def _code_procedure(
         return [line] if line is not None else []
     translated = _translate(context, procedure, systems)
     if not translated:
-        issues.append(_not_billed(context, procedure, systems))
+        issues.append(_not_billed(context, procedure, systems, charges))
         return []
-    lines: list[CodedLine] = []
+    found: list[tuple[CodedLine, Coding, Coding, str, bool]] = []
     for source_coding, target, translation in translated:
         rule = f"{translation.source}: {translation.rule}"
         line = _line(context, procedure, source_coding, target, rule, by_concept, issues)
-        if line is None:
+        if line is not None:
+            found.append((line, source_coding, target, rule, translation.needs_review))
+    if systems == INPATIENT_SYSTEMS and _not_reported(context, procedure, found, issues, charges):
+        return []
+    lines: list[CodedLine] = []
+    for coded, source_coding, target, rule, needs_review in found:
+        if not needs_review:
+            lines.append(coded)
             continue
-        if translation.needs_review:
-            line = replace(line, needs_review=True, confidence=0.6)
-            issues.append(
-                Issue(
-                    Severity.WARNING,
-                    IssueCode.INCOMPLETE,
-                    f"{source}: {target.code} for {source_coding.system}|{source_coding.code} "
-                    f"({source_coding.display or procedure.text or 'no display'}) rests on an "
-                    f"assumption the documentation decides: a coder confirms ({rule})",
-                    rule="SERVICE-CODE-UNCONFIRMED",
-                    expression=("Claim.item.productOrService",),
-                    fix=f"confirm {target.code} from the documentation or choose another code",
-                    source=source,
-                )
+        lines.append(replace(coded, needs_review=True, confidence=0.6))
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                IssueCode.INCOMPLETE,
+                f"{source}: {target.code} for {source_coding.system}|{source_coding.code} "
+                f"({source_coding.display or procedure.text or 'no display'}) rests on an "
+                f"assumption the documentation decides: a coder confirms ({rule})",
+                rule="SERVICE-CODE-UNCONFIRMED",
+                expression=("Claim.item.productOrService",),
+                fix=f"confirm {target.code} from the documentation or choose another code",
+                source=source,
             )
-        lines.append(line)
+        )
     return lines
 
 
@@ -254,11 +278,94 @@ def _line(
     )
 
 
-def _not_billed(context: CodingContext, procedure: Procedure, systems: tuple[str, ...]) -> Issue:
-    """Why a Procedure gives no line: the crosswalk's answer, or a coder's task."""
+def _not_reported(
+    context: CodingContext,
+    procedure: Procedure,
+    found: list[tuple[CodedLine, Coding, Coding, str, bool]],
+    issues: list[Issue],
+    charges: list[CodedLine],
+) -> bool:
+    """Whether a stay's procedure is left out of ICD-10-PCS by the reporting policy.
+
+    Only when every code it was given is of a class the policy does not report (a
+    procedure with one significant part is reported whole); then a note says why and its
+    lines are kept as the stay's charges.
+    """
+    reporting = context.policy.pcs_reporting
+    if reporting == "all" or not found:
+        return False
+    verdicts = [is_reported(line.code, reporting) for line, *_ in found]
+    if any(reported is not False for reported, _ in verdicts):
+        return False
+    codes = ", ".join(line.code for line, *_ in found)
+    issues.append(_pcs_note(procedure, f"{codes} would code it", verdicts[0][1]))
+    charges.extend(line for line, *_ in found)
+    return True
+
+
+def _pcs_note(procedure: Procedure, coded: str, reason: str) -> Issue:
+    """``PCS-NOT-REPORTED``: a stay's procedure the organisation does not report, and why."""
+    source = procedure.source.reference
+    what = ", ".join(f"{c.system}|{c.code}" for c in procedure.codings) or "no code"
+    return Issue(
+        Severity.INFORMATION,
+        IssueCode.INFORMATIONAL,
+        f"{source} ({what}) is not reported in ICD-10-PCS ({coded}): {reason}; the "
+        "organisation reports UHDDS significant procedures, and the service is charged on "
+        "the stay's revenue lines",
+        rule="PCS-NOT-REPORTED",
+        source=source,
+        fix="nothing to code; FHIR_CODER_PCS_REPORTING=all reports every procedure",
+    )
+
+
+def _concept_charge(context: CodingContext, procedure: Procedure, rule: str) -> CodedLine | None:
+    """A stay's charge for a procedure with no ICD-10-PCS code: keyed by the EHR's concept."""
+    coding = next((c for c in procedure.codings if c.system == SNOMED), None)
+    if coding is None and procedure.codings:
+        coding = procedure.codings[0]
+    if coding is None:
+        return None
+    return CodedLine(
+        system=coding.system,
+        code=coding.code,
+        display=coding.display or procedure.text,
+        source=procedure.source,
+        source_coding=coding,
+        method=CodingMethod.CROSSWALK,
+        confidence=0.85,
+        release="",
+        performed=procedure.performed or context.on,
+        rule=rule,
+    )
+
+
+def _not_billed(
+    context: CodingContext,
+    procedure: Procedure,
+    systems: tuple[str, ...],
+    charges: list[CodedLine],
+) -> Issue:
+    """Why a Procedure gives no line: the crosswalk's answer, the policy, or a coder's task.
+
+    A crosswalk may know the ICD-10-PCS table and the axes a concept fixes (``B24....``,
+    an ultrasound of the heart) without the rest: the stay's reporting policy may then
+    leave it off (not significant), and otherwise the coder is told where to look.
+    """
     source = procedure.source.reference
     what = ", ".join(f"{c.system}|{c.code}" for c in procedure.codings) or "no code"
     answer = _answer(context, procedure, systems)
+    partial = answer.partial if answer is not None and answer.reported else ""
+    if partial and systems == INPATIENT_SYSTEMS and context.policy.pcs_reporting != "all":
+        reported, reason = is_reported(partial, context.policy.pcs_reporting)
+        if reported is False:
+            charge = _concept_charge(context, procedure, f"{answer.rule if answer else ''}")
+            if charge is not None:
+                charges.append(charge)
+            return _pcs_note(procedure, f"table {partial[:3]}", reason)
+    if partial:
+        why = f": ICD-10-PCS {partial} ('.' the axes to choose): {answer.reason if answer else ''}"
+        return _needs_coder(procedure, systems, what, why)
     if answer is not None and not answer.reported:
         return Issue(
             Severity.INFORMATION,
@@ -269,6 +376,11 @@ def _not_billed(context: CodingContext, procedure: Procedure, systems: tuple[str
             fix=f"nothing to bill ({answer.rule})",
         )
     why = f": {answer.reason}" if answer is not None else ""
+    return _needs_coder(procedure, systems, what, why)
+
+
+def _needs_coder(procedure: Procedure, systems: tuple[str, ...], what: str, why: str) -> Issue:
+    source = procedure.source.reference
     return Issue(
         Severity.WARNING,
         IssueCode.INCOMPLETE,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.conceptmap import ConceptMap
 
-from codesets.conceptmap import CURATED_PATH, ConceptMapCrosswalk
+from codesets.conceptmap import CURATED_PATH, CURATED_PATHS, ConceptMapCrosswalk
 from codesets.crosswalks import CrosswalkRegistry, default_crosswalks
 from fhir_coder.errors import ConfigurationError
 from fhir_coder.ports import CrosswalkPort
@@ -68,7 +68,9 @@ def _synthea_codes(resource_type: str) -> set[str]:
 @pytest.mark.parametrize(
     ("resource_type", "target"), [("Condition", ICD10CM), ("Procedure", ICD10PCS)]
 )
-def test_curated_covers_every_synthea_code(curated, resource_type, target):
+def test_curated_covers_every_synthea_code(resource_type, target):
+    # The ConceptMap and the curated tables beside it: one crosswalk to the engine.
+    curated = ConceptMapCrosswalk(CURATED_PATHS, rule_prefix="curated")
     codes = _synthea_codes(resource_type)
     assert codes
     missing = sorted(code for code in codes if not curated.knows(SNOMED, code, target))

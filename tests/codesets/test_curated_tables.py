@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -54,8 +55,20 @@ def test_each_entry_is_valid_and_billable_in_fy2026(row: CuratedRow, registry):
     """One test per entry: the target exists, is billable and complete, and says why."""
     assert row.target.comment, "every row records the rule or assumption it rests on"
     if row.target.equivalence == "unmatched":
-        assert not row.target.code
         assert row.target.answer in ("not-reported", "needs-coder")
+        if row.target.code:
+            # An ICD-10-PCS pattern (the axes the concept fixes, '.' the others): its basis
+            # names a code of the pattern, which must be valid.
+            assert row.target_system == ICD10PCS
+            assert row.target.answer == "needs-coder"
+            examples = [
+                code
+                for code in re.findall(r"\b[0-9A-HJ-NP-Z]{7}\b", row.target.comment)
+                if all(p in (".", c) for p, c in zip(row.target.code, code, strict=True))
+            ]
+            assert examples, f"the basis names no code of {row.target.code}"
+            for code in examples:
+                assert registry.lookup(ICD10PCS, code, FY2026).valid, code
         return
     if row.target_system in (CPT, HCPCS):
         # CPT is the AMA's (licensed) and the HCPCS file is the organisation's: without them
@@ -268,7 +281,7 @@ def test_services_become_lines_and_whatever_is_not_billed_says_why(registry):
 def test_an_inpatient_stay_does_not_code_its_laboratory_tests_in_icd10pcs(registry):
     crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
     coded = code_encounter(
-        _procedures_visit(EncounterClass.INPATIENT, "16254007", "38102005"),
+        _procedures_visit(EncounterClass.INPATIENT, "16254007", "232717009"),
         registry,
         crosswalks=crosswalks,
     )
