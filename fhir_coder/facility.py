@@ -150,18 +150,20 @@ def _accommodation(
 
 def _ancillaries(
     encounter: Encounter,
-    procedures: list[CodedLine],
+    procedures: list[tuple[int | None, CodedLine]],
     schedule: FeeSchedule,
     issues: list[Issue],
 ) -> list[FacilityLine]:
     """A revenue line for each ICD-10-PCS procedure the chargemaster rates (by its code).
 
     The procedure's own code is looked up, then the code it was coded from (the SNOMED
-    CT concept of the EHR's Procedure), as hospitals key charges either way.
+    CT concept of the EHR's Procedure), as hospitals key charges either way. A service
+    the stay's ICD-10-PCS policy does not report (``CodedEncounter.charges``: imaging, an
+    ECG, a therapy) comes with no ``Claim.procedure`` sequence, and is charged the same way.
     """
     admitted = _day(encounter.period_start)
     lines: list[FacilityLine] = []
-    for sequence, line in enumerate(procedures, start=1):
+    for sequence, line in procedures:
         keys = [line.code]
         if line.source_coding is not None and line.source_coding.code != line.code:
             keys.append(line.source_coding.code)
@@ -175,7 +177,7 @@ def _ancillaries(
                     + ("price" if key is not None else "revenue code and price")
                     + f" in the chargemaster {schedule.name!r}".rstrip()
                     + ": no revenue line is billed for it",
-                    f"Claim.procedure[{sequence - 1}]",
+                    f"Claim.procedure[{sequence - 1}]" if sequence else "Claim.item",
                     fix="add the procedure (its ICD-10-PCS code or the concept it was coded "
                     "from) with its revenue code and price to the chargemaster",
                     source=str(line.source),
@@ -202,7 +204,10 @@ def facility_charges(coded: CodedEncounter, schedule: FeeSchedule | None) -> Fac
     encounter = coded.encounter
     if not encounter.encounter_class.is_inpatient:
         return _NONE
-    procedures = [line for line in coded.procedures if line.system == ICD10PCS]
+    procedures: list[tuple[int | None, CodedLine]] = list(
+        enumerate((line for line in coded.procedures if line.system == ICD10PCS), start=1)
+    )
+    procedures += [(None, line) for line in coded.charges]
     if schedule is None:
         return FacilityCharges(
             issues=(

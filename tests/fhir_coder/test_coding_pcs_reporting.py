@@ -4,11 +4,14 @@ whose code the concept alone determines, with the real code sets and curated cro
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 
 from codesets import default_registry
 from codesets.crosswalks import CrosswalkRegistry
+from fhir_coder.claim import ClaimOptions, build_claim
+from fhir_coder.claim_parts import AccommodationRate, FeeSchedule
 from fhir_coder.coding import CodingPolicy, code_encounter
 from fhir_coder.coding.pcs_reporting import is_reported, significance
 from fhir_coder.model import (
@@ -18,9 +21,11 @@ from fhir_coder.model import (
     EncounterClass,
     PatientFacts,
     Procedure,
+    Provider,
     SourceRef,
 )
 from fhir_coder.systems import CPT, ICD10PCS, SNOMED
+from fhir_coder.values import replace
 
 EVERY = CodingPolicy(pcs_reporting="all")
 
@@ -193,3 +198,25 @@ def test_services_another_provider_bills_are_not_billed_with_the_reason(crosswal
     coded = _code(_stay(_snomed(concept), klass=EncounterClass.AMBULATORY), crosswalks)
     assert [line for line in coded.procedures if line.source.reference == "Procedure/p1"] == []
     assert "PROC-NOT-BILLED" in _rules(coded)
+
+
+def test_the_charge_of_a_service_not_reported_reaches_the_stay_s_revenue_lines(crosswalks):
+    # An ECG and an echocardiogram on a stay: neither is a Claim.procedure, both are
+    # charged through the chargemaster (keyed by the ICD-10-PCS code or the concept).
+
+    stay = _stay(_snomed("268400002"), _snomed("40701008", 2))
+    hospital = Provider("Organization/h", "service-provider", "General Hospital", "1234567893")
+    coded = _code(replace(stay, providers=(hospital,)), crosswalks)
+    schedule = FeeSchedule(
+        prices={("4A02X4Z", ""): Decimal(150), ("40701008", ""): Decimal(900)},
+        revenue_codes={"4A02X4Z": "0730", "40701008": "0483"},
+        accommodations=(AccommodationRate("0120", Decimal(1850)),),
+    )
+    claim = build_claim(
+        coded,
+        (),
+        created=datetime(2026, 1, 20, tzinfo=UTC),
+        options=ClaimOptions(fee_schedule=schedule),
+    )
+    assert "procedure" not in claim
+    assert [i["revenue"]["coding"][0]["code"] for i in claim["item"]] == ["0120", "0730", "0483"]

@@ -188,3 +188,41 @@ def test_the_chargemaster_file_holds_room_rates_and_revenue_codes(tmp_path):
     path.write_text("code,modifier,price,revenue\n,,1850.00,0120\n,,1900.00,0110\n")
     with pytest.raises(ConfigurationError, match="line 3: a second room rate for every stay"):
         load_fee_schedule(path)
+
+
+def test_services_not_reported_in_icd10pcs_are_still_charged_on_revenue_lines(codes):
+    # The stay's ICD-10-PCS policy (UHDDS) leaves an ECG and an echocardiogram off
+    # Claim.procedure; coding keeps them as the stay's charges, for the chargemaster.
+    echo = replace(pcs("40701008", "40701008"), system=SNOMED, source=SourceRef("Procedure/e"))
+    coded = replace(
+        coded_stay(codes, stay(), pcs("0BJ08ZZ")), charges=(pcs("4A02X4Z", "268400002"), echo)
+    )
+    schedule = replace(
+        SCHEDULE,
+        prices={
+            **SCHEDULE.prices,
+            ("268400002", ""): Decimal("150.00"),
+            ("40701008", ""): Decimal("900.00"),
+        },
+        revenue_codes={**SCHEDULE.revenue_codes, "268400002": "0730", "40701008": "0483"},
+    )
+    claim = build_claim(coded, (), created=CREATED, options=ClaimOptions(fee_schedule=schedule))
+    Claim.model_validate(claim)
+    assert [p["procedureCodeableConcept"]["coding"][0]["code"] for p in claim["procedure"]] == [
+        "0BJ08ZZ"
+    ]
+    revenue = [
+        (item["revenue"]["coding"][0]["code"], item.get("procedureSequence"))
+        for item in claim["item"]
+    ]
+    assert revenue == [("0120", None), ("0360", [1]), ("0730", None), ("0483", None)]
+    assert claim["total"]["value"] == 7400.0 + 2400.0 + 150.0 + 900.0
+    patient = {"resourceType": "Patient", "gender": "female", "birthDate": "1960-05-17"}
+    read = read_claim(claim, patient, label=f"Claim/{claim['id']}")
+    assert claim_form(coded, created=CREATED, options=ClaimOptions(fee_schedule=schedule)) == read
+    # one the chargemaster does not rate is a finding on the claim's lines, never dropped
+    issues = facility_charges(coded, SCHEDULE).issues
+    assert [(i.rule, i.expression, i.source) for i in issues] == [
+        ("ANCILLARY-NOT-CHARGED", ("Claim.item",), "Procedure/p-4A02X4Z"),
+        ("ANCILLARY-NOT-CHARGED", ("Claim.item",), "Procedure/e"),
+    ]
