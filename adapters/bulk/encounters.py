@@ -29,12 +29,13 @@ from adapters.bulk.export_index import (
     IndexReport,
     ndjson_files,
     normalise_reference,
+    resolved,
 )
 from adapters.fhir.reading import reference_of
 from adapters.fhir.references import Fetch, Unresolvable, plan_reference
 from adapters.gathering.assembly import assemble_encounter
 from adapters.gathering.listing import listed_diagnoses, listed_plans
-from adapters.gathering.parties import party_plans, providers
+from adapters.gathering.parties import party_plans, providers, read_issue
 from fhir_coder.errors import CodingError
 from fhir_coder.model import Encounter, Provider
 from fhir_coder.outcome import Issue
@@ -96,7 +97,7 @@ class NdjsonEncounters:
 
     def _fetch(self, plan: Fetch) -> dict[str, Any] | str:
         key = self.index.resolve_search(plan.key) if plan.search else plan.key
-        if "?" in key or "/" not in key:
+        if not resolved(key):
             return key  # the reason the search found no one resource
         kind, _, resource_id = key.partition("/")
         found = self.index.get(kind, resource_id)
@@ -133,7 +134,7 @@ class NdjsonEncounters:
             owned = self.index.owned_by_type(reference, OWNED)
         listed = listed_plans(resource, base, issues)
         return assemble_encounter(
-            resource,
+            self._locations_literal(resource, issues),
             patient=patient,
             diagnoses=listed_diagnoses(resource, self.lookup, owned["Condition"], listed, issues),
             procedures=owned["Procedure"],
@@ -202,6 +203,39 @@ class NdjsonEncounters:
             self._patients[key] = (patient, covered)
         return patient, covered
 
+    def _locations_literal(self, resource: dict[str, Any], issues: list[Issue]) -> dict[str, Any]:
+        """``resource`` with conditional ``Encounter.location`` references made ``Location/id``.
+
+        As a server does when it loads the export (the chargemaster rates a stay's nights by
+        the Location's literal reference). One that matches no one Location is kept as
+        written, with an issue saying why (the export's report lists it too).
+        """
+        stays = resource.get("location")
+        if not isinstance(stays, list) or not any(
+            isinstance(s, dict) and "?" in reference_of(s.get("location")) for s in stays
+        ):
+            return resource
+        rewritten = []
+        for stay in stays:
+            ref = reference_of(stay.get("location")) if isinstance(stay, dict) else ""
+            if "?" not in ref:
+                rewritten.append(stay)
+                continue
+            found = self.index.resolve_search(normalise_reference(ref, self.index.base_url))
+            if resolved(found):
+                rewritten.append({**stay, "location": {**stay["location"], "reference": found}})
+                continue
+            rewritten.append(stay)
+            issues.append(
+                read_issue(
+                    f"the location reference {ref} cannot be followed: {found}",
+                    f"Encounter/{resource.get('id')}",
+                    "Encounter.location.location",
+                    rule="READ-UNRESOLVED-REFERENCE",
+                )
+            )
+        return {**resource, "location": rewritten}
+
     def _payors_literal(self, coverage: dict[str, Any]) -> dict[str, Any]:
         """``coverage`` with conditional payor references written as the ``Type/id`` they match.
 
@@ -217,7 +251,7 @@ class NdjsonEncounters:
         for payor in payors:
             ref = reference_of(payor)
             found = self.index.resolve_search(normalise_reference(ref)) if "?" in ref else ""
-            literal = "/" in found and "?" not in found
+            literal = resolved(found)
             rewritten.append({**payor, "reference": found} if literal else payor)
         return {**coverage, "payor": rewritten}
 

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Final, Self, cast
-from urllib.parse import parse_qsl
 
 import orjson
 
+from adapters.bulk.export_search import SearchRefused, matches, parse_criteria
 from fhir_coder.errors import ConfigurationError
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Unresolved",
     "ndjson_files",
     "normalise_reference",
+    "resolved",
 ]
 
 CODING_TYPES: Final = frozenset(
@@ -58,6 +59,7 @@ CODING_TYPES: Final = frozenset(
         "Practitioner",
         "PractitionerRole",
         "Organization",
+        "Location",  # Encounter.location: a stay's room and board is rated by it
     }
 )
 """The resource types coding reads; an export's Observations, claims and notes are skipped."""
@@ -71,6 +73,24 @@ OWNER_FIELD: Final = {
     "Coverage": "beneficiary",
 }
 """The reference each kind is filed under: what an encounter's assembly looks rows up by."""
+
+FOLLOWED: Final = {
+    "Encounter": (
+        ("participant", "individual", "Encounter.participant.individual"),
+        ("serviceProvider", "", "Encounter.serviceProvider"),
+        ("diagnosis", "condition", "Encounter.diagnosis.condition"),
+        ("location", "location", "Encounter.location.location"),
+    ),
+    "Coverage": (("payor", "", "Coverage.payor"),),
+}
+"""The other references coding follows: their conditional ones are resolved by
+:meth:`ExportIndex.finish` too, so one that cannot be is reported on its resource."""
+
+SCAN_LIMIT: Final = 50_000
+"""A search with neither ``identifier`` nor ``_id`` reads every resource of its type; not
+for a type with more than this in the export (a Patient by name among millions)."""
+SCAN_BUDGET: Final = 5_000_000
+"""Resources all such searches of one index may read together (a few seconds a million)."""
 
 PAGE_SIZE: Final = 16384
 """SQLite pages of 16 KiB: a resource's bytes and its index rows in fewer pages (reading an
@@ -86,7 +106,7 @@ _TYPE_MENTION = re.compile(rb'"resourceType"\s*:\s*"([A-Za-z]+)"')
 _CODING_TYPE_BYTES: Final = frozenset(kind.encode() for kind in CODING_TYPES)
 _LITERAL = re.compile(r"[A-Z][A-Za-z]*/[A-Za-z0-9\-.]{1,64}")  # Type/id as written
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """Bumped when the tables change: an index of another version is emptied and read again."""
 
 _SCHEMA: Final = """
@@ -120,6 +140,12 @@ CREATE TABLE IF NOT EXISTS files (
     lines INTEGER NOT NULL,
     kept INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS refs (
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    query TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS problems (
     path TEXT NOT NULL,
     line INTEGER NOT NULL,
@@ -127,7 +153,7 @@ CREATE TABLE IF NOT EXISTS problems (
 );
 """
 
-_TABLES: Final = ("res", "ident", "files", "problems")
+_TABLES: Final = ("res", "ident", "refs", "files", "problems")
 
 _UPSERT: Final = (
     "INSERT INTO res (type, id, status, owner, version, updated, file, pos, len, body) "
@@ -236,6 +262,11 @@ def _reference(value: object) -> str:
     return ""
 
 
+def resolved(answer: str) -> bool:
+    """Whether an answer of :meth:`ExportIndex.resolve_search` is a ``Type/id`` (else a reason)."""
+    return _LITERAL.fullmatch(answer) is not None
+
+
 def _coding_line(line: bytes) -> bool | None:
     """Whether ``line`` may hold a resource coding reads; None when it names no type at all.
 
@@ -298,6 +329,7 @@ class ExportIndex:
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._db.executescript(_SCHEMA)
         self._conditional: dict[str, str] = {}  # resolved Type?query -> Type/id or reason
+        self._scanned = 0  # resources read by searches with neither identifier nor _id
         self._fds: dict[int, int] = {}  # file number -> open descriptor, for pread
         self._fd_lock = threading.Lock()
 
@@ -375,6 +407,7 @@ class ExportIndex:
     def _add_file(self, file: Path, size: int, mtime_ns: int, report: IndexReport) -> None:
         rows: list[Row] = []
         idents: list[tuple[str, str, str, str]] = []
+        refs: list[tuple[str, str, str, str]] = []
         lines = kept = 0
         db = self._db
         compressed = file.name.endswith(".gz")
@@ -402,14 +435,14 @@ class ExportIndex:
                     if not wanted:
                         continue  # an Observation, a DocumentReference...: never parsed
                     where = (number_of_file, at, len(line), line.strip() if compressed else None)
-                    row = self._row(line, where, file, number, report, idents)
+                    row = self._row(line, where, file, number, report, (idents, refs))
                     if row is None:
                         continue
                     rows.append(row)
                     kept += 1
                     if len(rows) >= _BATCH:
-                        self._flush(rows, idents)
-            self._flush(rows, idents)
+                        self._flush(rows, idents, refs)
+            self._flush(rows, idents, refs)
             db.execute(
                 "UPDATE files SET lines = ?, kept = ? WHERE num = ?", (lines, kept, number_of_file)
             )
@@ -421,11 +454,19 @@ class ExportIndex:
         report.lines += lines
         report.kept += kept
 
-    def _flush(self, rows: list[Row], idents: list[tuple[str, str, str, str]]) -> None:
+    def _flush(
+        self,
+        rows: list[Row],
+        idents: list[tuple[str, str, str, str]],
+        refs: list[tuple[str, str, str, str]],
+    ) -> None:
         self._db.executemany(_UPSERT, rows)
         self._db.executemany("INSERT INTO ident VALUES (?, ?, ?, ?)", idents)
+        if refs:
+            self._db.executemany("INSERT INTO refs VALUES (?, ?, ?, ?)", refs)
         rows.clear()
         idents.clear()
+        refs.clear()
 
     def _problem(self, report: IndexReport, file: Path, number: int, why: str) -> None:
         report.problems.append(f"{file.name}:{number}: {why}")
@@ -438,7 +479,7 @@ class ExportIndex:
         file: Path,
         number: int,
         report: IndexReport,
-        idents: list[tuple[str, str, str, str]],
+        found: tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]],
     ) -> Row | None:
         try:
             resource = orjson.loads(line)
@@ -466,6 +507,10 @@ class ExportIndex:
             else ""
         )
         status = resource.get("status")
+        idents, refs = found
+        followed = FOLLOWED.get(kind)
+        if followed is not None:
+            self._conditional_refs(resource, kind, resource_id, followed, refs)
         for identifier in resource.get("identifier") or []:
             if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
                 system = identifier.get("system")
@@ -487,13 +532,34 @@ class ExportIndex:
             *where,
         )
 
+    def _conditional_refs(
+        self,
+        resource: dict[str, Any],
+        kind: str,
+        resource_id: str,
+        followed: tuple[tuple[str, str, str], ...],
+        refs: list[tuple[str, str, str, str]],
+    ) -> None:
+        """The conditional references of ``followed`` fields, noted for :meth:`finish`."""
+        for name, inner, where in followed:
+            value = resource.get(name)
+            for item in value if isinstance(value, list) else [value]:
+                target = item.get(inner) if inner and isinstance(item, dict) else item
+                reference = _reference(target)
+                if "?" in reference:
+                    query = normalise_reference(reference, self.base_url)
+                    refs.append((kind, resource_id, where, query))
+
     # Resolving conditional references
 
     def finish(self, report: IndexReport | None = None) -> IndexReport:
-        """Resolve the conditional references resources are filed under; report the rest.
+        """Resolve the conditional references of the export; report those that cannot be.
 
         Run once every file is read: a Condition's ``Encounter?identifier=...`` can only be
-        answered when the Encounter's file has been read too.
+        answered when the Encounter's file has been read too. References resources are
+        filed under are rewritten to what they match; the others coding follows
+        (:data:`FOLLOWED`) are answered now, so each that cannot be is reported on its
+        resource (and assembling an encounter finds the answer kept).
         """
         report = report if report is not None else IndexReport()
         self._release()
@@ -503,7 +569,7 @@ class ExportIndex:
         try:
             for (owner,) in pending:
                 found = self.resolve_search(owner)
-                if "/" in found and "?" not in found:
+                if resolved(found):
                     db.execute("UPDATE res SET owner = ? WHERE owner = ?", (found, owner))
         finally:
             db.execute("COMMIT")
@@ -511,23 +577,38 @@ class ExportIndex:
         return report
 
     def unresolved(self) -> list[Unresolved]:
-        """Resources whose encounter, subject or beneficiary names nothing in the export."""
+        """Resources with a reference coding follows that names nothing in the export.
+
+        Their encounter, subject or beneficiary (what they are filed under), and the
+        conditional references of :data:`FOLLOWED` (practitioners, the service provider,
+        listed diagnoses, payors), each with the reason.
+        """
         out: list[Unresolved] = []
         rows = self._db.execute(
             "SELECT r.type, r.id, r.owner FROM res r WHERE r.owner != '' AND NOT EXISTS "
             "(SELECT 1 FROM res t WHERE t.type = substr(r.owner, 1, instr(r.owner, '/') - 1) "
             "AND t.id = substr(r.owner, instr(r.owner, '/') + 1))"
-        )
+        ).fetchall()
         for kind, resource_id, owner in rows:
             reason = self.resolve_search(owner) if "?" in owner else f"{owner} is not in the export"
             out.append(Unresolved(f"{kind}/{resource_id}", OWNER_FIELD[kind], owner, reason))
+        queries = [q for (q,) in self._db.execute("SELECT DISTINCT query FROM refs").fetchall()]
+        failed = {q: a for q in queries if not resolved(a := self.resolve_search(q))}
+        if failed:
+            for kind, resource_id, where, query in self._db.execute(
+                "SELECT type, id, field, query FROM refs ORDER BY rowid"
+            ).fetchall():
+                if query in failed:
+                    out.append(Unresolved(f"{kind}/{resource_id}", where, query, failed[query]))
         return out
 
     def resolve_search(self, query: str) -> str:
         """``Type/id`` of the one resource a conditional reference matches, else why not.
 
-        The search forms an export can answer: ``identifier`` (``system|value``, ``value``,
-        ``|value`` for no system) and ``_id``, alone or together (all must match).
+        The search forms of :mod:`adapters.bulk.export_search`; ``identifier`` and ``_id``
+        narrow the candidates from the index's own tables, any other search reads the
+        resources of its type (bounded: :data:`SCAN_LIMIT`, :data:`SCAN_BUDGET`).
+        :func:`resolved` tells an answer from a reason.
         """
         cached = self._conditional.get(query)
         if cached is not None:
@@ -540,28 +621,58 @@ class ExportIndex:
 
     def _search(self, query: str) -> str:
         kind, _, text = query.partition("?")
-        candidates: set[str] | None = None
-        for name, value in parse_qsl(text, keep_blank_values=True):
-            if name == "identifier":
-                ids = self._by_identifier(kind, value)
-            elif name == "_id":
-                ids = {i for i in value.split(",") if self.get(kind, i) is not None}
-            else:
-                return f"the search parameter {name!r} is not answered from an export"
-            candidates = ids if candidates is None else candidates & ids
-        if candidates is None:
-            return f"{query} has no search criteria"
-        if len(candidates) == 1:
-            return f"{kind}/{next(iter(candidates))}"
-        if not candidates:
+        try:
+            criteria = parse_criteria(kind, text)
+        except SearchRefused as refused:
+            return f"{query}: {refused}"
+        narrowing: set[str] | None = None
+        for criterion in criteria:
+            if criterion.kind == "id" or criterion.name == "identifier":
+                ids: set[str] = set()
+                for value in criterion.values:
+                    ids |= self._by_identifier(kind, value) if criterion.kind != "id" else {value}
+                narrowing = ids if narrowing is None else narrowing & ids
+        if narrowing is not None:
+            candidates: Iterable[dict[str, Any] | None] = (
+                self.get(kind, i) for i in sorted(narrowing)
+            )
+        else:
+            (count,) = self._db.execute(
+                "SELECT count(*) FROM res WHERE type = ?", (kind,)
+            ).fetchone()
+            if count > SCAN_LIMIT or self._scanned + count > SCAN_BUDGET:
+                return (
+                    f"{query} would read every one of the export's {count:,} {kind} resources "
+                    "(a search with neither identifier nor _id): not run; name the target by "
+                    "identifier or id"
+                )
+            self._scanned += count
+            candidates = self._every(kind)
+        found = [
+            r["id"] for r in candidates if r is not None and matches(r, criteria, self.base_url)
+        ]
+        if len(found) == 1:
+            return f"{kind}/{found[0]}"
+        if not found:
             return f"{query} matches nothing in the export"
-        return f"{query} matches {len(candidates)} {kind} resources, not one"
+        return f"{query} matches {len(found)} {kind} resources, not one"
+
+    def _every(self, kind: str) -> Iterator[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT id, file, pos, len, body FROM res WHERE type = ? ORDER BY seq", (kind,)
+        ).fetchall()  # ids and places only: a few MiB at the scan limit
+        for resource_id, file, pos, length, body in rows:
+            yield self._load(kind, resource_id, file, pos, length, body)
 
     def _by_identifier(self, kind: str, token: str) -> set[str]:
         system, bar, value = token.rpartition("|")
         if not bar:
             rows = self._db.execute(
                 "SELECT id FROM ident WHERE type = ? AND value = ?", (kind, value)
+            )
+        elif not value:  # "system|": any identifier in that system
+            rows = self._db.execute(
+                "SELECT id FROM ident WHERE type = ? AND system = ?", (kind, system)
             )
         else:
             rows = self._db.execute(

@@ -27,7 +27,7 @@ from fhir_coder.outcome import Issue
 
 __all__ = ["PARTIES", "BatchOptions", "code_partition", "coding", "key_line"]
 
-PARTIES: Final = frozenset({"Practitioner", "PractitionerRole", "Organization"})
+PARTIES: Final = frozenset({"Practitioner", "PractitionerRole", "Organization", "Location"})
 """Resources every encounter may name: few, so broadcast to every task instead of shuffled."""
 _PATIENT_FIELD: Final = {
     "Patient": "",
