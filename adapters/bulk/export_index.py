@@ -106,7 +106,7 @@ _TYPE_MENTION = re.compile(rb'"resourceType"\s*:\s*"([A-Za-z]+)"')
 _CODING_TYPE_BYTES: Final = frozenset(kind.encode() for kind in CODING_TYPES)
 _LITERAL = re.compile(r"[A-Z][A-Za-z]*/[A-Za-z0-9\-.]{1,64}")  # Type/id as written
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """Bumped when the tables change: an index of another version is emptied and read again."""
 
 _SCHEMA: Final = """
@@ -140,12 +140,7 @@ CREATE TABLE IF NOT EXISTS files (
     lines INTEGER NOT NULL,
     kept INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS refs (
-    type TEXT NOT NULL,
-    id TEXT NOT NULL,
-    field TEXT NOT NULL,
-    query TEXT NOT NULL
-);
+CREATE TABLE IF NOT EXISTS refs (query TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS problems (
     path TEXT NOT NULL,
     line INTEGER NOT NULL,
@@ -330,6 +325,7 @@ class ExportIndex:
         self._db.executescript(_SCHEMA)
         self._conditional: dict[str, str] = {}  # resolved Type?query -> Type/id or reason
         self._scanned = 0  # resources read by searches with neither identifier nor _id
+        self._queries: dict[str, str] = {}  # conditional reference as written -> normalised
         self._fds: dict[int, int] = {}  # file number -> open descriptor, for pread
         self._fd_lock = threading.Lock()
 
@@ -407,7 +403,7 @@ class ExportIndex:
     def _add_file(self, file: Path, size: int, mtime_ns: int, report: IndexReport) -> None:
         rows: list[Row] = []
         idents: list[tuple[str, str, str, str]] = []
-        refs: list[tuple[str, str, str, str]] = []
+        refs: set[str] = set()  # conditional references not yet written: few distinct
         lines = kept = 0
         db = self._db
         compressed = file.name.endswith(".gz")
@@ -458,12 +454,12 @@ class ExportIndex:
         self,
         rows: list[Row],
         idents: list[tuple[str, str, str, str]],
-        refs: list[tuple[str, str, str, str]],
+        refs: set[str],
     ) -> None:
         self._db.executemany(_UPSERT, rows)
         self._db.executemany("INSERT INTO ident VALUES (?, ?, ?, ?)", idents)
         if refs:
-            self._db.executemany("INSERT INTO refs VALUES (?, ?, ?, ?)", refs)
+            self._db.executemany("INSERT OR IGNORE INTO refs VALUES (?)", [(q,) for q in refs])
         rows.clear()
         idents.clear()
         refs.clear()
@@ -479,7 +475,7 @@ class ExportIndex:
         file: Path,
         number: int,
         report: IndexReport,
-        found: tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]],
+        found: tuple[list[tuple[str, str, str, str]], set[str]],
     ) -> Row | None:
         try:
             resource = orjson.loads(line)
@@ -510,7 +506,7 @@ class ExportIndex:
         idents, refs = found
         followed = FOLLOWED.get(kind)
         if followed is not None:
-            self._conditional_refs(resource, kind, resource_id, followed, refs)
+            refs.update(query for _, query in self._conditional_refs(resource, followed))
         for identifier in resource.get("identifier") or []:
             if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
                 system = identifier.get("system")
@@ -533,22 +529,28 @@ class ExportIndex:
         )
 
     def _conditional_refs(
-        self,
-        resource: dict[str, Any],
-        kind: str,
-        resource_id: str,
-        followed: tuple[tuple[str, str, str], ...],
-        refs: list[tuple[str, str, str, str]],
-    ) -> None:
-        """The conditional references of ``followed`` fields, noted for :meth:`finish`."""
+        self, resource: dict[str, Any], followed: tuple[tuple[str, str, str], ...]
+    ) -> Iterator[tuple[str, str]]:
+        """``(field, Type?query)`` of each conditional reference in ``followed`` fields.
+
+        Reading notes only the distinct queries (a few hundred practitioners and places, not
+        one row per encounter); :meth:`unresolved` finds the resources that make one that
+        cannot be answered by reading them again, which only a failure costs.
+        """
         for name, inner, where in followed:
             value = resource.get(name)
             for item in value if isinstance(value, list) else [value]:
                 target = item.get(inner) if inner and isinstance(item, dict) else item
                 reference = _reference(target)
                 if "?" in reference:
-                    query = normalise_reference(reference, self.base_url)
-                    refs.append((kind, resource_id, where, query))
+                    query = self._queries.get(reference)
+                    if query is None:  # the same few practitioners and places, again and again
+                        if len(self._queries) >= 10_000:
+                            self._queries.clear()
+                        query = self._queries[reference] = normalise_reference(
+                            reference, self.base_url
+                        )
+                    yield where, query
 
     # Resolving conditional references
 
@@ -592,14 +594,23 @@ class ExportIndex:
         for kind, resource_id, owner in rows:
             reason = self.resolve_search(owner) if "?" in owner else f"{owner} is not in the export"
             out.append(Unresolved(f"{kind}/{resource_id}", OWNER_FIELD[kind], owner, reason))
-        queries = [q for (q,) in self._db.execute("SELECT DISTINCT query FROM refs").fetchall()]
+        queries = [q for (q,) in self._db.execute("SELECT query FROM refs").fetchall()]
         failed = {q: a for q in queries if not resolved(a := self.resolve_search(q))}
         if failed:
-            for kind, resource_id, where, query in self._db.execute(
-                "SELECT type, id, field, query FROM refs ORDER BY rowid"
+            self._hold()
+            marks = ", ".join("?" * len(FOLLOWED))
+            for kind, resource_id, *where in self._db.execute(
+                "SELECT type, id, file, pos, len, body FROM res "  # noqa: S608 - marks only
+                f"WHERE type IN ({marks}) ORDER BY seq",
+                tuple(FOLLOWED),
             ).fetchall():
-                if query in failed:
-                    out.append(Unresolved(f"{kind}/{resource_id}", where, query, failed[query]))
+                resource = self._load(kind, resource_id, *where)
+                for field_path, query in self._conditional_refs(resource, FOLLOWED[kind]):
+                    if query in failed:
+                        out.append(
+                            Unresolved(f"{kind}/{resource_id}", field_path, query, failed[query])
+                        )
+            self._release()
         return out
 
     def resolve_search(self, query: str) -> str:
