@@ -16,7 +16,7 @@ JSON as Synthea writes it) drawing every concept of Synthea's module definitions
 equal weight: a concept-weighted figure, harsher than real populations, whose common
 concepts dominate. ``--sample N`` prints N answers chosen at random for a hand review
 (``--sample-seed``, recorded in the output; ``--changed-since REV`` draws at least
-``--changed-share`` of them from concepts whose curated row changed since ``REV``), and
+``--changed-share`` of them from instances whose curated row changed since ``REV``), and
 ``--review-file PATH`` writes them as a worksheet a reviewer fills in: one row per answer
 with the concept and its term, the box, every code with its method and table row, and the
 basis the row rests on (codes and terms only: no CPT descriptors, no patient identifiers).
@@ -84,6 +84,16 @@ class Answer:
     term: str = ""
     lines: tuple[CodedLine, ...] = ()
     note: str = ""
+    targets: tuple[str, ...] = ()  # the target systems whose curated rows answer it
+
+
+def _targets(kind: str, inpatient: bool) -> tuple[str, ...]:
+    """Which curated tables answer an instance: a stay's procedures go to ICD-10-PCS."""
+    if kind == "Condition":
+        return (ICD10CM,)
+    if kind == "Procedure":
+        return (ICD10PCS,) if inpatient else (CPT, HCPCS)
+    return (CPT,)
 
 
 def answers(coded: CodedEncounter) -> Iterable[tuple[str, str, str, str]]:
@@ -135,6 +145,7 @@ def review_answers(coded: CodedEncounter, corpus: str) -> Iterable[Answer]:
             concept=first.code if first else "",
             term=first.display if first else "",
             lines=tuple(line_of.get(source, ())),
+            targets=_targets(kind, encounter.encounter_class.is_inpatient),
         )
         found = issues.get(source, [])
         # A line equal to another (same code, date, modifiers) is merged into it as units:
@@ -160,7 +171,7 @@ def _with(base: Answer, box: str, what: str, note: str) -> Answer:
     return Answer(
         corpus=base.corpus, kind=base.kind, source=base.source, box=box, what=what,
         context=base.context, concept_system=base.concept_system, concept=base.concept,
-        term=base.term, lines=base.lines, note=note,
+        term=base.term, lines=base.lines, note=note, targets=base.targets,
     )  # fmt: skip
 
 
@@ -275,14 +286,18 @@ def population(patients: int, seed: int) -> list[Encounter]:
     return encounters_in_bundle(bundle, source_id="generated")
 
 
-def changed_concepts(since: str) -> set[tuple[str, str]]:
-    """(source system, concept code) of every curated row added or changed since ``since``.
+Changed = set[tuple[str, str, str]]
 
-    Read from ``git diff`` of ``codesets/data``: a table row's first cell is its concept (the
-    table's head names the system); a ConceptMap's changed element is found by comparing
-    the two versions' elements.
+
+def changed_concepts(since: str) -> Changed:
+    """(source system, concept, target system) of every curated row added or changed since
+    ``since``.
+
+    Read from ``git`` against the files in ``codesets/data``: a table row's first cell is its
+    concept (the table's head names the systems); a ConceptMap's changed element is found by
+    comparing the two versions' elements.
     """
-    changed: set[tuple[str, str]] = set()
+    changed: Changed = set()
     for path in sorted(CURATED.rglob("*")):
         if path.suffix not in (".tsv", ".json"):
             continue
@@ -294,24 +309,28 @@ def changed_concepts(since: str) -> set[tuple[str, str]]:
         if old == new:
             continue
         if path.suffix == ".tsv":
-            system = next(
-                (canonical_system(t.split(":", 1)[1].strip()) for t in new.splitlines()
-                 if t.startswith("# source:")), SNOMED)  # fmt: skip
+            head = {
+                key.strip(): canonical_system(value.strip())
+                for key, _, value in (t[1:].partition(":") for t in new.splitlines()
+                                      if t.startswith("# "))
+            }  # fmt: skip
             before = set(old.splitlines())
             changed |= {
-                (system, t.split("\t", 1)[0])
+                (head.get("source", SNOMED), t.split("\t", 1)[0], head.get("target", ""))
                 for t in new.splitlines()
                 if t and not t.startswith("#") and t not in before
             }
         else:
 
-            def elements(text: str) -> dict[tuple[str, str], str]:
+            def elements(text: str) -> dict[tuple[str, str, str], str]:
                 if not text:
                     return {}
                 return {
-                    (canonical_system(g.get("source")), str(e.get("code"))): orjson.dumps(
-                        (g.get("target"), e)
-                    ).decode()
+                    (
+                        canonical_system(g.get("source")),
+                        str(e.get("code")),
+                        canonical_system(g.get("target")),
+                    ): orjson.dumps(e).decode()
                     for g in orjson.loads(text).get("group", [])
                     for e in g.get("element", [])
                 }
@@ -321,13 +340,16 @@ def changed_concepts(since: str) -> set[tuple[str, str]]:
     return changed
 
 
-def draw(
-    pool: list[Answer], size: int, seed: int, changed: set[tuple[str, str]], share: float
-) -> list[Answer]:
+def is_changed(answer: Answer, changed: Changed) -> bool:
+    """Whether a row that answers this instance (its concept, its target) changed."""
+    return any((answer.concept_system, answer.concept, t) in changed for t in answer.targets)
+
+
+def draw(pool: list[Answer], size: int, seed: int, changed: Changed, share: float) -> list[Answer]:
     """``size`` answers at random (``seed``), at least ``share`` of them from ``changed``."""
     rng = random.Random(seed)
-    fresh = [a for a in pool if (a.concept_system, a.concept) in changed]
-    rest = [a for a in pool if (a.concept_system, a.concept) not in changed]
+    fresh = [a for a in pool if is_changed(a, changed)]
+    rest = [a for a in pool if not is_changed(a, changed)]
     want = min(len(fresh), math.ceil(size * share)) if changed else 0
     picked = rng.sample(fresh, want) + rng.sample(rest, min(size - want, len(rest)))
     rng.shuffle(picked)
@@ -419,10 +441,10 @@ def main() -> None:
         changed = changed_concepts(args.changed_since) if args.changed_since else set()
         answered = [item for item in both if item.box in ("coded", "not reported")]
         picked = draw(answered, args.sample, seed, changed, args.changed_share)
-        fresh = sum((a.concept_system, a.concept) in changed for a in picked)
+        fresh = sum(is_changed(a, changed) for a in picked)
         how = f"sample: {len(picked)} of {len(answered)} coded or not-reported answers, seed {seed}"
         if args.changed_since:
-            how += f", {fresh} from the {len(changed)} concepts changed since {args.changed_since}"
+            how += f", {fresh} from the {len(changed)} rows changed since {args.changed_since}"
         print(f"\n{how}")
         for answer in picked:
             print(f"{answer.kind:<12} {answer.box:<13} {answer.what[:150]}")

@@ -46,9 +46,9 @@ def test_the_same_seed_draws_the_same_sample(answered: list[coverage.Answer]) ->
 
 
 def test_a_share_of_the_sample_comes_from_changed_rows(answered: list[coverage.Answer]) -> None:
-    changed = {(a.concept_system, a.concept) for a in answered[::4]}
+    changed = {(a.concept_system, a.concept, a.targets[0]) for a in answered[::4]}
     picked = coverage.draw(answered, 30, 7, changed, 1 / 3)
-    fresh = [a for a in picked if (a.concept_system, a.concept) in changed]
+    fresh = [a for a in picked if coverage.is_changed(a, changed)]
     assert len(picked) == 30
     assert len(fresh) >= 10
 
