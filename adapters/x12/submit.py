@@ -90,6 +90,7 @@ class SubmitReport:
     finished: list[int] = field(default_factory=list)  # earlier hand-offs finished now
     released: list[int] = field(default_factory=list)  # earlier hand-offs undone now
     pending_elsewhere: list[int] = field(default_factory=list)  # another live run's
+    other_destinations: list[tuple[int, str]] = field(default_factory=list)  # left elsewhere
 
     def to_json(self) -> dict[str, Any]:
         """The summary ``fhir-coder x12 837 --json`` prints (ids and codes, no PHI)."""
@@ -117,6 +118,10 @@ class SubmitReport:
             "finished": self.finished,
             "released": self.released,
             "pending_elsewhere": self.pending_elsewhere,
+            "other_destinations": [
+                {"interchange": control, "destination": where}
+                for control, where in self.other_destinations
+            ],
         }
 
 
@@ -540,6 +545,8 @@ def finish_handoffs(
     me = socket.gethostname()
     for row in ledger.handoffs("reserved", "staged"):
         if row.destination != handoff.where or row.method != handoff.method:
+            # its Claims wait for it ("sending"): said, so nobody thinks them forgotten
+            report.other_destinations.append((row.control, row.destination))
             continue
         if row.host != me:
             report.pending_elsewhere.append(row.control)

@@ -318,14 +318,7 @@ def _print_submit(
             out(f"{len(report.sent)} claims sent to {where} (interchange {report.interchange})")
         else:
             out(f"no claims sent to {where}")
-        for control in report.finished:
-            out(f"  interchange {control}, cut short by an earlier run, finished now")
-        for control in report.released:
-            out(f"  interchange {control}, cut short before it went, undone: its claims go again")
-        for control in report.pending_elsewhere:
-            out(f"  interchange {control} is being handed off by another run (or machine)")
-        if report.uncertain:
-            out(f"  not known whether it arrived: {report.uncertain}")
+        _print_handoffs(report)
         for refused in report.not_ready:
             out(f"  not ready: {refused}")
         if report.already_sent:
@@ -333,6 +326,23 @@ def _print_submit(
         for claim_id in report.not_in_claim_ledger:
             out(f"  Claim/{claim_id} is not in the Claim ledger: marked submitted here only")
     return ExitCode.FINDINGS if report.not_ready or report.uncertain else ExitCode.OK
+
+
+def _print_handoffs(report: SubmitReport) -> None:
+    """What became of hand-offs earlier runs left, and whether this one surely went."""
+    for control in report.finished:
+        out(f"  interchange {control}, cut short by an earlier run, finished now")
+    for control in report.released:
+        out(f"  interchange {control}, cut short before it went, undone: its claims go again")
+    for control in report.pending_elsewhere:
+        out(f"  interchange {control} is being handed off by another run (or machine)")
+    for control, elsewhere in report.other_destinations:
+        out(
+            f"  interchange {control} to {elsewhere} is not finished: run x12 837 with"
+            " that destination to finish it"
+        )
+    if report.uncertain:
+        out(f"  not known whether it arrived: {report.uncertain}")
 
 
 def _claim_ledger_path(args: argparse.Namespace) -> Path | str:

@@ -338,3 +338,39 @@ def test_a_hand_off_in_flight_is_left_to_the_run_making_it(ledger, parties, tmp_
     assert other.already_sent == [claim_id]
     assert [e.status for e in ledger.history(claim_id)] == ["submitted"]
     assert len(_outbox_files(outbox)) == 1
+
+
+def test_a_hand_off_left_for_another_destination_is_named_not_forgotten(ledger, parties, tmp_path):
+    class Crashing(OutboxHandoff):
+        def publish(self, staged):
+            raise RuntimeError("the machine lost power")  # neither sent nor refused: staged
+
+    first, second = tmp_path / "outbox-a", tmp_path / "outbox-b"
+    with pytest.raises(RuntimeError):
+        submit_837(
+            golden_source("emergency_visit"),
+            parties,
+            ledger,
+            Crashing(first, parties.sender_id),
+            price=chargemaster,
+        )
+    (left,) = ledger.handoffs("staged")
+    other = submit_837(
+        golden_source("emergency_visit"),
+        parties,
+        ledger,
+        OutboxHandoff(second, parties.sender_id),
+        price=chargemaster,
+    )
+    assert other.other_destinations == [(left.control, str(first))]
+    assert other.sent == []  # its Claim waits for that hand-off: never sent twice
+    assert not second.exists() or _outbox_files(second) == []
+    done = submit_837(
+        golden_source("emergency_visit"),
+        parties,
+        ledger,
+        OutboxHandoff(first, parties.sender_id),
+        price=chargemaster,
+    )
+    assert done.finished == [left.control]
+    assert _outbox_files(first) == [f"RIVERBEND_{left.control:09d}.837"]
