@@ -10,11 +10,13 @@ every remittance line as the payer sent it, and each interchange handed off with
 hand-off stands. Each intake is one transaction: a file is recorded whole or not at all,
 and a file read twice records nothing the second time.
 
-Writes that must not interleave name a key (:meth:`SubmissionLedger.transaction`): a
-Claim's (:func:`claim_key`) while it is taken for sending, an intake's digest while it is
-recorded. SQLite serialises every write anyway; PostgreSQL takes an advisory lock per key,
-so two machines sending the same Claim find one another's row, and unrelated work runs in
-parallel.
+A Claim is taken for sending by one upsert that only succeeds where the Claim was never
+sent or its sending did not reach the payer (:meth:`SubmissionLedger.take_for_sending`):
+a second machine inserting the same Claim waits for the first's commit and finds it
+taken. Other writes that must not interleave name a key
+(:meth:`SubmissionLedger.transaction`): an intake's digest while it is recorded, an
+interchange while its hand-off is finished. SQLite serialises every write anyway;
+PostgreSQL takes an advisory lock per key, so unrelated work runs in parallel.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ __all__ = [
     "RemitLineRow",
     "Submission",
     "SubmissionLedger",
-    "claim_key",
 ]
 
 DEFAULT_X12_DB: Final = Path("fhir-coder-data") / "x12.sqlite3"
@@ -147,9 +148,7 @@ _SUBMISSION_COLUMNS: Final = (
 )
 
 
-def claim_key(claim_id: str) -> str:
-    """The lock a Claim's submission is taken under (the same key on every machine)."""
-    return f"x12:claim:{claim_id}"
+_SUBMISSION_COLUMNS_LIGHT: Final = _SUBMISSION_COLUMNS.replace(" detail", " '{}'")
 
 
 def _submission_values(submission: Submission) -> tuple[object, ...]:
@@ -309,10 +308,16 @@ class SubmissionLedger:
         return changed == 1
 
     @staticmethod
-    def in_interchange(db: Tx, control: int, status: str | None = None) -> list[Submission]:
-        """The submissions that went (or are going) in interchange ``control``."""
+    def in_interchange(
+        db: Tx, control: int, status: str | None = None, *, detail: bool = True
+    ) -> list[Submission]:
+        """The submissions that went (or are going) in interchange ``control``.
+
+        ``detail`` False leaves the codes as sent out (``{}``): cheaper, for bookkeeping.
+        """
+        columns = _SUBMISSION_COLUMNS if detail else _SUBMISSION_COLUMNS_LIGHT
         rows = db.all(
-            f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE interchange = ?"  # noqa: S608
+            f"SELECT {columns} FROM submissions WHERE interchange = ?"  # noqa: S608
             + (" AND status = ?" if status is not None else "")
             + " ORDER BY claim_id",
             (control, status) if status is not None else (control,),

@@ -132,6 +132,35 @@ def _batches(facts: Sequence[ClaimFacts]) -> list[list[ClaimFacts]]:
     ]
 
 
+_KINDS: Final = (
+    ("professional", build_837p, PROFESSIONAL_VERSION),
+    ("institutional", build_837i, INSTITUTIONAL_VERSION),
+)
+
+
+def _layout(facts: Sequence[ClaimFacts]) -> list[tuple[int, int, str, list[ClaimFacts]]]:
+    """(group, ST02 number, kind, claims) of each transaction set: 837P first, then 837I."""
+    layout: list[tuple[int, int, str, list[ClaimFacts]]] = []
+    number = group = 0
+    for kind, _, _ in _KINDS:
+        of_kind = [f for f in facts if f.kind == kind]
+        if of_kind:
+            group += 1  # envelope.interchange: one group per version, numbered the same way
+        for batch in _batches(of_kind):
+            number += 1
+            layout.append((group, number, kind, batch))
+    return layout
+
+
+def batch_numbers(facts: Sequence[ClaimFacts], control_number: int) -> dict[str, str]:
+    """Each submission key's GS06:ST02 in interchange ``control_number`` (what a 999 names)."""
+    return {
+        member.submission_key: f"{group_control_number(control_number, group)}:{number:04d}"
+        for group, number, _, batch in _layout(facts)
+        for member in batch
+    }
+
+
 def build_interchange(
     facts: Sequence[ClaimFacts], parties: X12Parties, *, control_number: int, created: datetime
 ) -> tuple[str, dict[str, str]]:
@@ -139,33 +168,20 @@ def build_interchange(
 
     The second value maps each submission key to the GS06:ST02 of its transaction set.
     """
+    builders = {kind: (builder, version) for kind, builder, version in _KINDS}
     transactions: list[Transaction] = []
-    batches: dict[str, str] = {}
-    number = 0
-    group = 0
-    for kind, builder, version in (
-        ("professional", build_837p, PROFESSIONAL_VERSION),
-        ("institutional", build_837i, INSTITUTIONAL_VERSION),
-    ):
-        of_kind = [f for f in facts if f.kind == kind]
-        if of_kind:
-            group += 1  # envelope.interchange: one group per version, numbered the same way
-        for batch in _batches(of_kind):
-            number += 1
-            for member in batch:
-                batches[member.submission_key] = (
-                    f"{group_control_number(control_number, group)}:{number:04d}"
-                )
-            model = builder(
-                batch,
-                parties,
-                control_number=f"{number:04d}",
-                batch_id=f"{control_number}{number:04d}",
-                created=created,
-            )
-            transactions.append(Transaction(model, version))
+    for _, number, kind, batch in _layout(facts):
+        builder, version = builders[kind]
+        model = builder(
+            batch,
+            parties,
+            control_number=f"{number:04d}",
+            batch_id=f"{control_number}{number:04d}",
+            created=created,
+        )
+        transactions.append(Transaction(model, version))
     text = interchange(transactions, parties, control_number=control_number, created=created)
-    return text, batches
+    return text, batch_numbers(facts, control_number)
 
 
 def write_837(
@@ -234,8 +250,9 @@ def _send(
     report: SubmitReport,
 ) -> SubmitReport:
     """Build, stage, publish and record interchange ``control`` (already taken)."""
+    taken = ready
     try:
-        text, batches, ready = _build(ready, parties, control, created, report)
+        text, _, ready = _build(ready, parties, control, created, report)
         if not ready:
             _release(ledger, control, "every Claim in it was refused by x12sdk")
             return report
@@ -244,7 +261,7 @@ def _send(
         _release(ledger, control, "the interchange could not be written")
         handoff.forget(Staged(control, "", handoff.staged_path(control), ""))
         raise
-    _stage(ledger, control, staged, batches, [f.submission_key for f in ready])
+    _stage(ledger, control, staged, taken, ready)
     if not _publish(ledger, handoff, staged, report):
         return report
     _complete(ledger, control, claim_ledger, report)
@@ -272,8 +289,10 @@ def _take(
         control = ledger.take_number(db)
         with _IN_FLIGHT_LOCK:
             _IN_FLIGHT.add(control)
+        planned = batch_numbers(ready, control)  # rewritten in _stage if a claim drops out
         for facts in ready:
-            if ledger.take_for_sending(db, _submission(facts, destination, control, at)):
+            submission = _submission(facts, destination, control, at, planned)
+            if ledger.take_for_sending(db, submission):
                 kept.append(facts)
             else:  # another run took it between our look and now
                 report.already_sent.append(facts.submission_key)
@@ -406,7 +425,9 @@ def _codes_sent(facts: ClaimFacts) -> dict[str, Any]:
     }
 
 
-def _submission(facts: ClaimFacts, destination: str, control: int, at: float) -> Submission:
+def _submission(
+    facts: ClaimFacts, destination: str, control: int, at: float, batches: dict[str, str]
+) -> Submission:
     return Submission(
         claim_id=facts.submission_key,
         pcn=facts.pcn,
@@ -420,6 +441,7 @@ def _submission(facts: ClaimFacts, destination: str, control: int, at: float) ->
         payer_claim_number=facts.payer_claim_number,
         status="sending",
         submitted_at=at,
+        batch=batches[facts.submission_key],
         encounter=facts.encounter,
         detail=_codes_sent(facts),
     )
@@ -429,22 +451,22 @@ def _stage(
     ledger: SubmissionLedger,
     control: int,
     staged: Staged,
-    batches: dict[str, str],
-    keys: Sequence[str],
+    taken: Sequence[ClaimFacts],
+    built: Sequence[ClaimFacts],
 ) -> None:
-    """The hand-off ``staged``; Claims x12sdk refused (not in ``keys``) released."""
+    """The hand-off ``staged``; Claims taken but left out of it (x12sdk refused) released."""
     with ledger.transaction() as db:
-        for submission in ledger.in_interchange(db, control, "sending"):
-            if submission.claim_id not in batches:
-                ledger.add_event(
-                    db,
-                    submission.claim_id,
-                    "not-submitted",
-                    "837",
-                    {"interchange": control, "reason": "x12sdk refused it"},
-                )
-        for key in keys:
-            db.run("UPDATE submissions SET batch = ? WHERE claim_id = ?", (batches[key], key))
+        if len(built) != len(taken):  # the GS06:ST02s planned when taken moved: set again
+            batches = batch_numbers(built, control)
+            for facts in taken:
+                key = facts.submission_key
+                if key in batches:
+                    db.run(
+                        "UPDATE submissions SET batch = ? WHERE claim_id = ?", (batches[key], key)
+                    )
+                else:
+                    detail = {"interchange": control, "reason": "x12sdk refused it"}
+                    ledger.add_event(db, key, "not-submitted", "837", detail)
         ledger.set_handoff(
             db,
             control,
@@ -452,7 +474,7 @@ def _stage(
             name=staged.name,
             staged=str(staged.path),
             digest=staged.digest,
-            claims=len(keys),
+            claims=len(built),
         )
 
 
@@ -472,14 +494,14 @@ def _complete(
     report: SubmitReport,
 ) -> None:
     """Interchange ``control`` went: each Claim marked submitted, then recorded so."""
-    with ledger.read() as db:
-        going = ledger.in_interchange(db, control, "sending")
     if claim_ledger is not None:  # first: a crash after this is finished by the next run
+        with ledger.read() as db:
+            going = ledger.in_interchange(db, control, "sending", detail=False)
         for submission in going:
             if not claim_ledger.mark_submitted(submission.destination, submission.base_id):
                 report.not_in_claim_ledger.append(submission.claim_id.split("#", 1)[0])
     with ledger.transaction(_interchange_key(control)) as db:
-        for submission in ledger.in_interchange(db, control, "sending"):
+        for submission in ledger.in_interchange(db, control, "sending", detail=False):
             at = submission.submitted_at or time.time()
             claim_id = submission.claim_id.split("#", 1)[0]
             detail = {
@@ -487,13 +509,20 @@ def _complete(
                 "pcn": submission.pcn,
                 "frequency": submission.frequency,
             }
-            ledger.add_event(db, submission.claim_id, "submitted", "837", detail, at=at)
+            ledger.add_event(
+                db, submission.claim_id, "submitted", "837", detail, at=at, set_status=False
+            )
             if submission.frequency == "7" and submission.corrects:
                 ledger.add_event(
                     db, submission.corrects, "corrected", "837", {"replaced_by": claim_id}, at=at
                 )
             elif submission.frequency == "8":
                 ledger.add_event(db, claim_id, "voided", "837", {"interchange": control}, at=at)
+        db.run(  # one statement for the interchange's every Claim
+            "UPDATE submissions SET status = 'submitted'"
+            " WHERE interchange = ? AND status = 'sending'",
+            (control,),
+        )
         ledger.set_handoff(db, control, state="sent", lease_until=0)
 
 
