@@ -88,8 +88,8 @@ def test_curated_translations(curated):
     (hip,) = curated.translate(SNOMED, "359817006", ICD10CM, on=FY2026)
     # The index's unspecified code for a hip fracture: wider than the concept, coded as is.
     assert (hip.code, hip.needs_review, hip.equivalence) == ("S72009A", False, "wider")
-    (infarction,) = curated.translate(SNOMED, "22298006", ICD10CM, on=FY2026)
-    assert (infarction.needs_review, infarction.equivalence) == (True, "inexact")
+    (stroke,) = curated.translate(SNOMED, "230690007", ICD10CM, on=FY2026)
+    assert (stroke.needs_review, stroke.equivalence) == (True, "inexact")  # acute or history
     assert curated.translate(SNOMED, "430193006", ICD10PCS, on=FY2026) == ()
     assert "documentation" in (curated.unmapped_reason(SNOMED, "430193006", ICD10PCS) or "")
     assert curated.translate(SNOMED, "999999999", ICD10CM, on=FY2026) == ()

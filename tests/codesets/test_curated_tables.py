@@ -385,3 +385,31 @@ def test_intimate_partner_abuse_is_confirmed_maltreatment_by_age(registry):
     crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
     stay = code_encounter(suspected, registry, crosswalks=crosswalks)
     assert [line.code for line in stay.diagnoses] == ["T7691XA"]  # not II.H's "as if confirmed"
+
+
+@pytest.mark.parametrize(
+    ("onset", "status", "code", "rule"),
+    [
+        (None, "active", "I219", ""),  # Index: Infarct, myocardium (acute) I21.9
+        (date(2025, 12, 25), "active", "I219", ""),  # 21 days: within I21's 4 weeks
+        (date(2025, 11, 1), "active", None, "GUIDELINE-MYOCARDIAL-INFARCTION-PAST-FOUR-WEEKS"),
+        (date(2025, 11, 1), "resolved", "I252", ""),  # healed: old myocardial infarction
+    ],
+)
+def test_a_myocardial_infarction_is_acute_for_four_weeks_from_its_onset(
+    registry, onset, status, code, rule
+):
+    """I.C.9.e.1: I21 while 4 weeks old or less; then aftercare or I25.2, as the record says."""
+    visit = _visit("22298006")
+    visit = replace(
+        visit,
+        diagnoses=(replace(visit.diagnoses[0], onset=onset, clinical_status=status),),
+    )
+    coded = code_encounter(
+        visit, registry, crosswalks=CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    )
+    assert [line.code for line in coded.diagnoses] == ([code] if code else [])
+    if rule:
+        [finding] = [i for i in coded.issues if i.rule == rule]
+        assert finding.severity.value == "warning"
+        assert "I25.2" in finding.message

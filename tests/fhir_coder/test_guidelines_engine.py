@@ -446,6 +446,13 @@ def test_a_malformed_rule_is_a_configuration_error_naming_its_row():
         compile_rulebook(
             {"x.toml": '[[drop]]\nid="A"\ncitation="I"\nfact="f"\ncodes=["E1-E13"]\nwhen=["E"]\n'}
         )
+    with pytest.raises(ConfigurationError, match="whole number of days"):
+        compile_rulebook(
+            {
+                "x.toml": '[[status]]\nid="A"\ncitation="I"\nfact="f"\ncodes=["I21"]\n'
+                'older_than_days="four weeks"\n'
+            }
+        )
 
 
 def test_the_shipped_tables_are_loaded_once_and_every_family_is_there():

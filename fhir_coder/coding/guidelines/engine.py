@@ -93,6 +93,19 @@ class _Encounter:
     def inpatient(self) -> bool:
         return self.context.encounter.encounter_class.is_inpatient
 
+    def onset_age(self, diagnosis: Diagnosis) -> int | None:
+        """Days from the condition's onset to the start of the encounter, when both are known."""
+        if diagnosis.onset is None or self.start is None:
+            return None
+        return (self.start - diagnosis.onset).days
+
+    def has_onset_older_than(self, days: int) -> bool:
+        """Whether a condition began more than ``days`` before the encounter (0: never asked)."""
+        return days > 0 and any(
+            (age := self.onset_age(d)) is not None and age > days
+            for d in self.context.encounter.diagnoses
+        )
+
     def diagnosis(self, line: CodedLine) -> Diagnosis | None:
         return self.diagnoses.get(line.source.reference)
 
@@ -163,7 +176,7 @@ def apply_guidelines(
     if (not lines and not context.encounter.observations) or book.is_empty:
         return lines
     state = _Encounter(context, issues)
-    if state.unusual_status:
+    if state.unusual_status or state.has_onset_older_than(book.onset_days):
         lines = _status(state, lines, book)
     lines = _refine(state, lines, book)
     cats = _categories(lines)
@@ -243,7 +256,9 @@ def _status(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[C
             continue
         history = _is_history(state, diagnosis)
         uncertain = diagnosis.verification in UNCERTAIN_VERIFICATION
-        if not history and not uncertain:
+        age = state.onset_age(diagnosis)
+        aged = age is not None and 0 < book.onset_days < age
+        if not history and not uncertain and not aged:
             out.append(line)
             continue
         row = next(
@@ -253,6 +268,7 @@ def _status(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[C
                 if line.code in r.codes
                 and (not r.status or (history and diagnosis.clinical_status in r.status))
                 and (not r.verification or (uncertain and diagnosis.verification in r.verification))
+                and (not r.older_than_days or (age is not None and age > r.older_than_days))
                 and _setting_fits(state, r)
             ),
             None,
@@ -284,7 +300,7 @@ def _status(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[C
                 f"{diagnosis.verification if uncertain else ''}): {row.note or 'not coded'}",
                 row,
                 line.source.reference,
-                prompt=uncertain,
+                prompt=uncertain or row.older_than_days > 0,
             )
             continue
         out.append(new)

@@ -102,7 +102,10 @@ class Conversion(Rule):
     ``status`` (when given), its verification status in ``verification``, the encounter
     in ``setting`` (inpatient or outpatient), every pattern list of ``when`` is coded on
     another line, and, with ``pregnancy``, in a pregnancy (the trimester character is
-    appended). With ``keep`` the original stays beside the new code.
+    appended). With ``keep`` the original stays beside the new code. A status row with
+    ``older_than_days`` applies to a condition whose onset is more than that many days
+    before the encounter began (an infarction past the 4 weeks of I21); with no new code it
+    leaves the condition to a coder (a warning), since the record must say what it is now.
     """
 
     codes: CodeSet
@@ -116,6 +119,7 @@ class Conversion(Rule):
     pregnancy: bool = False
     keep: bool = False
     note: str = ""
+    older_than_days: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +218,11 @@ class Rulebook:
     _asked: dict[tuple[str, frozenset[str]], tuple[int, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
+
+    @property
+    def onset_days(self) -> int:
+        """The fewest days of ``older_than_days`` among the status rows (0: none has it)."""
+        return min((r.older_than_days for r in self.status if r.older_than_days), default=0)
 
     @property
     def is_empty(self) -> bool:
@@ -355,7 +364,15 @@ def _conversion(row: _Row) -> Conversion:
         pregnancy=row.flag("pregnancy"),
         keep=row.flag("keep"),
         note=row.text("note"),
+        older_than_days=_days(row),
     )
+
+
+def _days(row: _Row) -> int:
+    days = row.raw.get("older_than_days", 0)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+        raise row.fail("'older_than_days' is a whole number of days")
+    return days
 
 
 def _order(row: _Row) -> OrderRule:
