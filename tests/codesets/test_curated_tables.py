@@ -413,3 +413,18 @@ def test_a_myocardial_infarction_is_acute_for_four_weeks_from_its_onset(
         [finding] = [i for i in coded.issues if i.rule == rule]
         assert finding.severity.value == "warning"
         assert "I25.2" in finding.message
+
+
+def test_a_past_miscarriage_is_a_history_code_and_in_a_pregnancy_its_supervision(registry):
+    """Z87.59 for a woman who is not pregnant; O09.29- when a pregnancy is coded (I.C.15)."""
+    history = _coded(registry, "161744009")
+    assert [line.code for line in history.diagnoses] == ["Z8759"]
+    pregnant = _coded(registry, "72892002", "161744009")
+    # unspecified trimester (no weeks documented); Z34.90 is included in it (I.C.15.b.1)
+    assert [line.code for line in pregnant.diagnoses] == ["O09299"]
+
+
+def test_anticoagulant_bleeding_is_the_bleeding_then_the_adverse_effect(registry):
+    """I.C.19.e.5.a: the nature of the adverse effect first, then T45.515- for the drug."""
+    coded = _coded(registry, "278365007")
+    assert [line.code for line in coded.diagnoses] == ["R58", "T45515A"]
