@@ -428,3 +428,27 @@ def test_anticoagulant_bleeding_is_the_bleeding_then_the_adverse_effect(registry
     """I.C.19.e.5.a: the nature of the adverse effect first, then T45.515- for the drug."""
     coded = _coded(registry, "278365007")
     assert [line.code for line in coded.diagnoses] == ["R58", "T45515A"]
+
+
+def test_an_external_cause_takes_the_7th_character_of_its_injury(registry):
+    """I.C.20.a.2: on a visit after active treatment both the injury and its cause take D."""
+    visit = _visit("287185009")  # attempted suicide by cutting: T14.8XXA with X78.9XXA
+    later = replace(
+        visit,
+        diagnoses=(
+            replace(visit.diagnoses[0], onset=date(2025, 11, 1), recorded=date(2025, 11, 1)),
+        ),
+    )
+    crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    assert [
+        line.code for line in code_encounter(visit, registry, crosswalks=crosswalks).diagnoses
+    ] == [
+        "T148XXA",
+        "X789XXA",
+    ]
+    assert [
+        line.code for line in code_encounter(later, registry, crosswalks=crosswalks).diagnoses
+    ] == [
+        "T148XXD",
+        "X789XXD",
+    ]
