@@ -88,8 +88,9 @@ def test_curated_translations(curated):
     (hip,) = curated.translate(SNOMED, "359817006", ICD10CM, on=FY2026)
     # The index's unspecified code for a hip fracture: wider than the concept, coded as is.
     assert (hip.code, hip.needs_review, hip.equivalence) == ("S72009A", False, "wider")
-    (stroke,) = curated.translate(SNOMED, "230690007", ICD10CM, on=FY2026)
-    assert (stroke.needs_review, stroke.equivalence) == (True, "inexact")  # acute or history
+    # An inexact target assumes what the concept does not say: a person confirms it.
+    (transfusion,) = curated.translate(SNOMED, "180207008", ICD10PCS, on=FY2026)
+    assert (transfusion.needs_review, transfusion.equivalence) == (True, "inexact")
     assert curated.translate(SNOMED, "430193006", ICD10PCS, on=FY2026) == ()
     assert "documentation" in (curated.unmapped_reason(SNOMED, "430193006", ICD10PCS) or "")
     assert curated.translate(SNOMED, "999999999", ICD10CM, on=FY2026) == ()

@@ -452,3 +452,27 @@ def test_an_external_cause_takes_the_7th_character_of_its_injury(registry):
         "T148XXD",
         "X789XXD",
     ]
+
+
+@pytest.mark.parametrize(
+    ("onset", "status", "code", "rule"),
+    [
+        (None, "active", "I639", ""),  # Index: Accident, cerebrovascular I63.9
+        (date(2026, 1, 14), "active", "I639", ""),  # the day before the visit: this episode
+        (date(2025, 6, 1), "active", None, "GUIDELINE-STROKE-BEFORE-THIS-ENCOUNTER"),
+        (date(2025, 6, 1), "resolved", "Z8673", ""),  # history without residual deficits
+    ],
+)
+def test_a_stroke_is_i63_for_its_own_episode_only(registry, onset, status, code, rule):
+    """I63 is the acute episode; one that began earlier is sequelae, history or a transfer."""
+    visit = _visit("230690007")
+    visit = replace(
+        visit, diagnoses=(replace(visit.diagnoses[0], onset=onset, clinical_status=status),)
+    )
+    crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    coded = code_encounter(visit, registry, crosswalks=crosswalks)
+    assert [line.code for line in coded.diagnoses] == ([code] if code else [])
+    if rule:
+        [finding] = [i for i in coded.issues if i.rule == rule]
+        assert finding.severity.value == "warning"
+        assert "I69.3-" in finding.message
