@@ -374,3 +374,68 @@ def test_a_hand_off_left_for_another_destination_is_named_not_forgotten(ledger, 
     )
     assert done.finished == [left.control]
     assert _outbox_files(first) == [f"RIVERBEND_{left.control:09d}.837"]
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no authority signed, and its key."""
+    import datetime as dt  # noqa: PLC0415
+    import ipaddress  # noqa: PLC0415
+
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_tls_is_verified_a_self_signed_endpoint_gets_nothing(ledger, parties, tmp_path):
+    import ssl  # noqa: PLC0415
+
+    Clearinghouse.script, Clearinghouse.received = [], []
+    cert_file, key_file = _self_signed(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Clearinghouse)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}/x12/inbound"
+        post = HttpHandoff(url, tmp_path / "outgoing", sender_id=parties.sender_id, timeout=5)
+        report = submit_837(
+            golden_source("emergency_visit"), parties, ledger, post, price=chargemaster
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert report.sent == []
+    assert "ConnectError" in report.uncertain  # the handshake failed: certificate not trusted
+    assert Clearinghouse.received == []  # not one byte of the claim went
+    assert {s.status for s in ledger.submissions()} == {"sending"}  # the same goes once fixed
