@@ -101,6 +101,10 @@ class _Tx:
     def run(self, sql: str, params: Sequence[object] = ()) -> int:
         return self._execute(sql, params).rowcount
 
+    def many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        if rows:  # psycopg pipelines executemany: one round trip for the lot
+            self._conn.cursor().executemany(_placeholders(sql), rows)
+
     def now(self) -> float:
         row = self.one("SELECT extract(epoch FROM clock_timestamp())::float8")
         return float(row[0]) if row is not None else 0.0

@@ -51,6 +51,9 @@ class _Tx:
     def run(self, sql: str, params: Sequence[object] = ()) -> int:
         return self._db.execute(sql, params).rowcount
 
+    def many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        self._db.executemany(sql, rows)
+
     def now(self) -> float:
         return time.time()
 

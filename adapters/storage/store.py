@@ -36,6 +36,9 @@ class Tx(Protocol):
     def run(self, sql: str, params: Sequence[object] = ()) -> int:
         """Execute a statement; the number of rows it changed."""
 
+    def many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        """Execute one statement for each of ``rows`` (batched: one round trip, not one each)."""
+
     def now(self) -> float:
         """The database's clock in seconds since the epoch (leases are compared with it)."""
 

@@ -242,12 +242,26 @@ def _seen(db: Tx, digest: str, name: str) -> bool:
     return False
 
 
-def _match(ledger: SubmissionLedger, claim: RemittanceClaim) -> Submission | None:
-    if claim.claim_reference:
-        found = ledger.submission(claim.claim_reference.removeprefix("Claim/"))
-        if found is not None:
-            return found
-    return ledger.by_pcn(claim.pcn) if claim.pcn else None
+def _matcher(
+    ledger: SubmissionLedger, claims: Sequence[RemittanceClaim]
+) -> Callable[[RemittanceClaim], Submission | None]:
+    """Each claim's submission: by its Claim reference, else its patient control number.
+
+    The ledger is asked in a few queries for the lot, not one or two per claim.
+    """
+    by_id = ledger.submissions_by(
+        "claim_id", [c.claim_reference.removeprefix("Claim/") for c in claims if c.claim_reference]
+    )
+    by_pcn = ledger.submissions_by("pcn", [c.pcn for c in claims if c.pcn])
+
+    def match(claim: RemittanceClaim) -> Submission | None:
+        if claim.claim_reference:
+            found = by_id.get(claim.claim_reference.removeprefix("Claim/"))
+            if found is not None:
+                return found
+        return by_pcn.get(claim.pcn) if claim.pcn else None
+
+    return match
 
 
 def record_remittances(
@@ -262,15 +276,16 @@ def record_remittances(
 
     ``also`` records more of the same file in that transaction (its TA1s).
     """
-    matches = [
-        (claim, _match(ledger, claim)) for remittance in remittances for claim in remittance.claims
-    ]
+    claims = [claim for remittance in remittances for claim in remittance.claims]
+    match = _matcher(ledger, claims)
+    matches = [(claim, match(claim)) for claim in claims]
     with ledger.transaction(_intake_key(digest)) as db:
         if _seen(db, digest, report.source):
             report.already_recorded = True
             return report
         if also is not None:
             also(db)
+        batch = _Batch()
         for claim, submission in matches:
             if submission is None:
                 report.unknown_claims.append(claim.pcn or claim.claim_reference)
@@ -280,14 +295,15 @@ def record_remittances(
                 )
                 continue
             report.claims_matched += 1
-            if _adjudicated_before(db, submission.claim_id, claim):
+            if _adjudicated_before(db, submission, claim, batch):
                 report.repeated.append(submission.claim_id)
                 continue
-            lines, denied = _record_claim(db, ledger, claim, submission, digest)
+            lines, denied = _record_claim(claim, submission, digest, batch)
             report.lines_recorded += lines
             report.statuses[submission.claim_id] = claim_outcome(claim).value
             if denied:
                 report.denials.setdefault(submission.claim_id, []).extend(denied)
+        batch.write(db, ledger)
         for remittance in remittances:
             for adjustment in remittance.provider_adjustments:
                 report.provider_adjustments += 1
@@ -306,13 +322,46 @@ def record_remittances(
     return report
 
 
-def _adjudicated_before(db: Tx, claim_id: str, claim: RemittanceClaim) -> bool:
-    """Whether this adjudication of ``claim_id`` was recorded already (from another source)."""
+_NEVER_REMITTED: Final = frozenset(
+    {"sending", "submitted", "accepted", "rejected", "not-submitted"}
+)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one intake writes, gathered so it goes to the ledger in a few batched statements."""
+
+    lines: list[tuple[Any, ...]] = field(default_factory=list)
+    numbers: list[tuple[str, str]] = field(default_factory=list)
+    events: list[tuple[str, str, str, dict[str, Any], float]] = field(default_factory=list)
+    answered: set[tuple[str, str, str, Decimal, Decimal]] = field(default_factory=set)
+
+    def write(self, db: Tx, ledger: SubmissionLedger) -> None:
+        db.many(
+            "INSERT INTO remit_lines (intake, claim_id, pcn, claim_status, line, procedure,"
+            " charge, paid, group_code, carc, amount, rarcs, outcome)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.lines,
+        )
+        db.many("UPDATE submissions SET payer_claim_number = ? WHERE claim_id = ?", self.numbers)
+        ledger.add_events(db, self.events)
+
+
+def _adjudicated_before(
+    db: Tx, submission: Submission, claim: RemittanceClaim, batch: _Batch
+) -> bool:
+    """Whether this adjudication of the Claim was recorded already (from another source)."""
     if not claim.payer_claim_number:
         return False
     wanted = (claim.payer_claim_number, claim.status_code, claim.charge, claim.paid)
+    if (submission.claim_id, *wanted) in batch.answered:  # twice in this very file
+        return True
+    batch.answered.add((submission.claim_id, *wanted))
+    if submission.status in _NEVER_REMITTED:  # no remittance yet: nothing to look through
+        return False
     for row in db.all(
-        "SELECT detail FROM events WHERE claim_id = ? AND source = 'remittance'", (claim_id,)
+        "SELECT detail FROM events WHERE claim_id = ? AND source = 'remittance'",
+        (submission.claim_id,),
     ):
         seen = json.loads(row[0])
         try:
@@ -342,11 +391,7 @@ def _claim_detail(claim: RemittanceClaim) -> dict[str, Any]:
 
 
 def _record_claim(
-    db: Tx,
-    ledger: SubmissionLedger,
-    claim: RemittanceClaim,
-    submission: Submission,
-    digest: str,
+    claim: RemittanceClaim, submission: Submission, digest: str, batch: _Batch
 ) -> tuple[int, list[dict[str, Any]]]:
     rows: list[tuple[Any, ...]] = []
     denied: list[dict[str, Any]] = []
@@ -415,18 +460,9 @@ def _record_claim(
                     "rarc": list(claim.remarks),
                 }
             )
-    for row in rows:
-        db.run(
-            "INSERT INTO remit_lines (intake, claim_id, pcn, claim_status, line, procedure,"
-            " charge, paid, group_code, carc, amount, rarcs, outcome)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            row,
-        )
+    batch.lines.extend(rows)
     if claim.payer_claim_number:
-        db.run(
-            "UPDATE submissions SET payer_claim_number = ? WHERE claim_id = ?",
-            (claim.payer_claim_number, submission.claim_id),
-        )
+        batch.numbers.append((claim.payer_claim_number, submission.claim_id))
     detail = {
         "charge": str(claim.charge),
         "paid": str(claim.paid),
@@ -435,7 +471,8 @@ def _record_claim(
         "payer_claim_number": claim.payer_claim_number,
         "denied": denied,
     }
-    ledger.add_event(db, submission.claim_id, claim_outcome(claim).value, "remittance", detail)
+    outcome = claim_outcome(claim).value
+    batch.events.append((submission.claim_id, outcome, "remittance", detail, time.time()))
     return len(rows), denied
 
 

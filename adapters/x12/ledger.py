@@ -46,6 +46,7 @@ DEFAULT_X12_DB: Final = Path("fhir-coder-data") / "x12.sqlite3"
 X12_SCHEMA: Final = Path(__file__).parent / "schema"
 """The numbered migrations of the submission ledger, one folder per backend."""
 _COUNTER_LIMIT: Final = 999_999_999  # ISA13 has nine digits
+_CHUNK: Final = 500  # values per IN (...) list: SQLite allows 32,766 parameters, keep it small
 RESUBMITTABLE: Final = ("rejected", "not-submitted")
 """Statuses a Claim may be sent again from: a 999/277CA rejection (fix and resend), or a
 hand-off that did not happen (a TA1 rejection, a refused or abandoned hand-off)."""
@@ -274,6 +275,43 @@ class SubmissionLedger:
             db.run("UPDATE submissions SET status = ? WHERE claim_id = ?", (status, claim_id))
 
     @staticmethod
+    def add_events(db: Tx, events: Sequence[tuple[str, str, str, dict[str, Any], float]]) -> None:
+        """Record many steps ``(claim id, status, source, detail, at)`` at once.
+
+        The status of each Claim becomes its last one here.
+        """
+        db.many(
+            "INSERT INTO events (claim_id, at, status, source, detail) VALUES (?, ?, ?, ?, ?)",
+            [
+                (claim_id, at, status, source, json.dumps(detail, sort_keys=True))
+                for claim_id, status, source, detail, at in events
+            ],
+        )
+        db.many(
+            "UPDATE submissions SET status = ? WHERE claim_id = ?",
+            [(status, claim_id) for claim_id, status, _, _, _ in events],
+        )
+
+    def submissions_by(self, column: str, values: Sequence[str]) -> dict[str, Submission]:
+        """The submissions whose ``column`` (``claim_id`` or ``pcn``) is one of ``values``."""
+        if column not in ("claim_id", "pcn"):
+            raise ValueError(column)
+        found: dict[str, Submission] = {}
+        wanted = list(dict.fromkeys(values))
+        with self._store.read() as db:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ", ".join("?" for _ in chunk)
+                for row in db.all(
+                    f"SELECT {_SUBMISSION_COLUMNS} FROM submissions"  # noqa: S608 - fixed text
+                    f" WHERE {column} IN ({marks})",
+                    chunk,
+                ):
+                    submission = _submission(row)
+                    found[getattr(submission, column)] = submission
+        return found
+
+    @staticmethod
     def add_submission(db: Tx, submission: Submission) -> None:
         """Record ``submission`` (inside a :meth:`transaction`); a resubmission replaces it."""
         db.run(
@@ -287,15 +325,17 @@ class SubmissionLedger:
         )
 
     @staticmethod
-    def take_for_sending(db: Tx, submission: Submission) -> bool:
-        """Record ``submission`` (status ``sending``) unless its Claim is taken already.
+    def take_for_sending(db: Tx, submissions: Sequence[Submission], control: int) -> set[str]:
+        """Record ``submissions`` (status ``sending`` in interchange ``control``) unless taken.
 
-        True when this transaction has it: the Claim was never sent, or its last sending
-        did not reach the payer (:data:`RESUBMITTABLE`). Atomic on both backends: a second
+        The ids of those this transaction has: Claims never sent, or whose last sending did
+        not reach the payer (:data:`RESUBMITTABLE`). Atomic on both backends: a second
         machine inserting the same Claim waits for the first's commit, then finds it taken.
+        One batch, in Claim id order: two machines taking overlapping sets lock their rows
+        in the same order, so neither waits on the other in a circle.
         """
         resubmittable = ", ".join(f"'{status}'" for status in RESUBMITTABLE)
-        changed = db.run(
+        db.many(
             f"INSERT INTO submissions ({_SUBMISSION_COLUMNS})"  # noqa: S608 - fixed text
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (claim_id) DO UPDATE SET interchange = excluded.interchange,"
@@ -303,9 +343,13 @@ class SubmissionLedger:
             " charge = excluded.charge, batch = excluded.batch, detail = excluded.detail,"
             " destination = excluded.destination"
             f" WHERE submissions.status IN ({resubmittable})",
-            _submission_values(submission),
+            [_submission_values(s) for s in sorted(submissions, key=lambda s: s.claim_id)],
         )
-        return changed == 1
+        rows = db.all(
+            "SELECT claim_id FROM submissions WHERE interchange = ? AND status = 'sending'",
+            (control,),
+        )
+        return {str(row[0]) for row in rows}
 
     @staticmethod
     def in_interchange(

@@ -290,9 +290,11 @@ def _take(
         with _IN_FLIGHT_LOCK:
             _IN_FLIGHT.add(control)
         planned = batch_numbers(ready, control)  # rewritten in _stage if a claim drops out
+        taken = ledger.take_for_sending(
+            db, [_submission(f, destination, control, at, planned) for f in ready], control
+        )
         for facts in ready:
-            submission = _submission(facts, destination, control, at, planned)
-            if ledger.take_for_sending(db, submission):
+            if facts.submission_key in taken:
                 kept.append(facts)
             else:  # another run took it between our look and now
                 report.already_sent.append(facts.submission_key)
@@ -359,25 +361,31 @@ def _ready(
     report: SubmitReport,
 ) -> list[ClaimFacts]:
     """The facts of ``source``'s Claims ready to go and not sent before; the rest reported."""
-    ready: list[ClaimFacts] = []
-    numbers: dict[str, str] = {}
+    candidates: list[ClaimFacts] = []
     for claim in source.claims:
         try:
-            facts = claim_facts(
-                claim,
-                source.resolve,
-                submitted=ledger.payer_claim_number,
-                price=price,
-                paid_by=lambda key: prior_payment(ledger, key),
+            candidates.append(
+                claim_facts(
+                    claim,
+                    source.resolve,
+                    submitted=ledger.payer_claim_number,
+                    price=price,
+                    paid_by=lambda key: prior_payment(ledger, key),
+                )
             )
         except NotReady as refused:
             report.not_ready.append(refused)
-            continue
-        prior = ledger.submission(facts.submission_key)
+    # what the ledger knows of them, asked in a few queries rather than two per Claim
+    known = ledger.submissions_by("claim_id", [f.submission_key for f in candidates])
+    by_pcn = ledger.submissions_by("pcn", [f.pcn for f in candidates])
+    ready: list[ClaimFacts] = []
+    numbers: dict[str, str] = {}
+    for facts in candidates:
+        prior = known.get(facts.submission_key)
         if prior is not None and prior.status not in RESUBMITTABLE:
             report.already_sent.append(facts.submission_key)
             continue
-        holder = numbers.get(facts.pcn) or getattr(ledger.by_pcn(facts.pcn), "claim_id", None)
+        holder = numbers.get(facts.pcn) or getattr(by_pcn.get(facts.pcn), "claim_id", None)
         if holder is not None and holder != facts.submission_key:
             reason = f"its patient control number {facts.pcn} is Claim/{holder}'s already"
             report.not_ready.append(NotReady(facts.claim_id, [reason]))
@@ -501,6 +509,7 @@ def _complete(
             if not claim_ledger.mark_submitted(submission.destination, submission.base_id):
                 report.not_in_claim_ledger.append(submission.claim_id.split("#", 1)[0])
     with ledger.transaction(_interchange_key(control)) as db:
+        steps: list[tuple[str, str, str, dict[str, Any], float]] = []
         for submission in ledger.in_interchange(db, control, "sending", detail=False):
             at = submission.submitted_at or time.time()
             claim_id = submission.claim_id.split("#", 1)[0]
@@ -509,20 +518,14 @@ def _complete(
                 "pcn": submission.pcn,
                 "frequency": submission.frequency,
             }
-            ledger.add_event(
-                db, submission.claim_id, "submitted", "837", detail, at=at, set_status=False
-            )
+            steps.append((submission.claim_id, "submitted", "837", detail, at))
             if submission.frequency == "7" and submission.corrects:
-                ledger.add_event(
-                    db, submission.corrects, "corrected", "837", {"replaced_by": claim_id}, at=at
+                steps.append(
+                    (submission.corrects, "corrected", "837", {"replaced_by": claim_id}, at)
                 )
             elif submission.frequency == "8":
-                ledger.add_event(db, claim_id, "voided", "837", {"interchange": control}, at=at)
-        db.run(  # one statement for the interchange's every Claim
-            "UPDATE submissions SET status = 'submitted'"
-            " WHERE interchange = ? AND status = 'sending'",
-            (control,),
-        )
+                steps.append((claim_id, "voided", "837", {"interchange": control}, at))
+        ledger.add_events(db, steps)  # in one batch: its Claims submitted, priors corrected
         ledger.set_handoff(db, control, state="sent", lease_until=0)
 
 
