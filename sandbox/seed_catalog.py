@@ -79,7 +79,7 @@ CONDITIONS: tuple[ConditionSpec, ...] = (
     C("195662009", "Acute viral pharyngitis (disorder)", "J02.9", "Acute pharyngitis", "AE"),
     C("43878008", "Streptococcal sore throat (disorder)", "J02.0",
       "Streptococcal pharyngitis", "AE"),
-    C("444814009", "Viral sinusitis (disorder)", "J01.90", "Acute sinusitis", "A"),
+    C("15805002", "Acute sinusitis (disorder)", "J01.90", "Acute sinusitis", "A"),
     C("195967001", "Asthma (disorder)", "J45.909", "Asthma", "AE"),
     C("13645005", "Chronic obstructive lung disease (disorder)", "J44.9",
       "Chronic obstructive pulmonary disease", "AEI", 40, hcc=True),

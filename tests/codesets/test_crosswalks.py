@@ -210,7 +210,10 @@ def test_default_crosswalks_is_built_once():
     assert default_crosswalks() is default_crosswalks()
 
 
-def test_curated_agrees_with_the_sandbox_seed(curated):
+def test_curated_agrees_with_the_sandbox_seed():
+    """The seed's SNOMED CT and ICD-10-CM pairs are what the curated crosswalk (its ConceptMap
+    and its tables alike: a concept lives in one of them) gives."""
+    curated = ConceptMapCrosswalk(CURATED_PATHS, rule_prefix="curated")
     for condition in seed_catalog.CONDITIONS:
         targets = curated.translate(SNOMED, condition.snomed, ICD10CM, on=FY2026)
         codes = {t.code for t in targets}
