@@ -73,6 +73,11 @@ def _day(moment: datetime | date | None) -> date | None:
     return moment.date() if isinstance(moment, datetime) else moment
 
 
+def _named(schedule: FeeSchedule) -> str:
+    """How a finding names the chargemaster: by its file name when it has one."""
+    return f"the chargemaster {schedule.name}" if schedule.name else "the chargemaster"
+
+
 def covered_days(admitted: date, discharged: date) -> int:
     """Accommodation days of a stay: admission day counted, discharge day not; at least one."""
     return max(1, (discharged - admitted).days)
@@ -134,7 +139,7 @@ def _accommodation(
                 "ACCOMMODATION-NOT-CHARGED",
                 f"{encounter.reference}: {len(days)} day(s) from {days[0].isoformat()}"
                 + (f" at {where}" if where else "")
-                + f" have no room and board rate in the chargemaster {schedule.name!r}".rstrip()
+                + f" have no room and board rate in {_named(schedule)}"
                 + ": no accommodation line is billed for them",
                 "Claim.item",
                 fix="add the room type's revenue code and daily rate to the chargemaster "
@@ -175,7 +180,7 @@ def _ancillaries(
                     "ANCILLARY-NOT-CHARGED",
                     f"{line.source}: procedure {line.code} has no "
                     + ("price" if key is not None else "revenue code and price")
-                    + f" in the chargemaster {schedule.name!r}".rstrip()
+                    + f" in {_named(schedule)}"
                     + ": no revenue line is billed for it",
                     f"Claim.procedure[{sequence - 1}]" if sequence else "Claim.item",
                     fix="add the procedure (its ICD-10-PCS code or the concept it was coded "
@@ -196,7 +201,8 @@ def _ancillaries(
 def facility_charges(coded: CodedEncounter, schedule: FeeSchedule | None) -> FacilityCharges:
     """The room and board and ancillary lines of an inpatient stay, with what is not charged.
 
-    Without a chargemaster nothing can be charged: one warning says so (the Claim is then
+    Without a chargemaster (a fee schedule with no room rate and no revenue code is a
+    professional one) nothing can be charged: one warning says so (the Claim is then
     coded, not priced, as every Claim without a fee schedule). With one, each night or
     procedure it does not rate is an error, so the Claim waits as a draft instead of going
     out short of a charge. Other encounters have no facility lines.
@@ -208,12 +214,14 @@ def facility_charges(coded: CodedEncounter, schedule: FeeSchedule | None) -> Fac
         enumerate((line for line in coded.procedures if line.system == ICD10PCS), start=1)
     )
     procedures += [(None, line) for line in coded.charges]
-    if schedule is None:
+    # a fee schedule of professional prices alone is no facility chargemaster
+    if schedule is None or not (schedule.accommodations or schedule.revenue_codes):
         return FacilityCharges(
             issues=(
                 finding(
                     "FACILITY-NOT-CHARGED",
-                    f"{encounter.reference}: no chargemaster is configured, so the stay's "
+                    f"{encounter.reference}: no chargemaster with room rates or revenue "
+                    "codes is configured, so the stay's "
                     f"room and board ({len(_nights(encounter))} day(s)) and its "
                     f"{len(procedures)} procedure(s) carry no revenue lines",
                     "Claim.item",

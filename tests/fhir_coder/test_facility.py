@@ -164,6 +164,10 @@ def test_without_a_chargemaster_the_stay_says_it_carries_no_facility_lines(codes
     assert "4 day(s)" in issue.message
     assert "1 procedure(s)" in issue.message
     assert "item" not in build_claim(coded, (), created=CREATED)
+    professional = FeeSchedule(prices={("99213", ""): Decimal("92.00")}, name="fees.csv")
+    assert [i.rule for i in facility_charges(coded, professional).issues] == [
+        "FACILITY-NOT-CHARGED"
+    ]
 
 
 def test_the_chargemaster_file_holds_room_rates_and_revenue_codes(tmp_path):
