@@ -3,7 +3,9 @@
 Run: ``.venv/bin/python benchmarks/suggestions.py [--misses]``. Each list of ``tests/data``
 is searched through ``CodeSetRegistry.suggest`` as the tests search it (coding date
 2026-01-15, five suggestions, the patient's age and sex where the list gives them), on one
-core, after one query has built the word index (its cost is printed apart). ``--misses``
+core, after one query has built the word index (its cost is printed apart); the time a
+query takes is CPU time (best of ``--rounds`` passes), which other work on a shared
+machine does not inflate as it does wall-clock time. ``--misses``
 lists each phrase whose code was not first, with what was offered.
 """
 
@@ -43,7 +45,7 @@ def main() -> None:
             n = best.total
             rows.append((f"{name}: top-1", f"{best.first}/{n} {best.first / n:.1%}"))
             rows.append((f"{name}: top-5", f"{best.five}/{n} {best.five / n:.1%}"))
-            rows.append((f"{name}: ms a query", f"{best.ms_per_query:.2f}"))
+            rows.append((f"{name}: CPU ms a query", f"{best.ms_per_query:.2f}"))
             if args.misses:
                 for phrase, offered in best.missed:
                     mark = "top-5" if phrase.code in offered else "MISS "

@@ -147,6 +147,8 @@ class CodeSetRegistry:
         self._procedures: ProcedureCodeSets | None = None
         self._loaded: dict[str, bool] = {}
         self._search: Icd10cmSearch | None = None
+        self._unspecified_siblings: dict[int, bool] = {}
+        self._under: dict[int, tuple[tuple[int, str], ...]] = {}
         self._exact: dict[str, set[int]] | None = None
         if earlier_releases is None:
             earlier_releases = os.environ.get(ORDER_DIR_ENV) or None
@@ -368,7 +370,12 @@ class CodeSetRegistry:
         ``age`` or ``sex`` rule out are not offered, and a BMI value gives its Z68 code
         first; see :mod:`codesets.suggest`.
         """
-        from codesets.suggest import bmi_code, fits_patient, rank_suggestions  # noqa: PLC0415
+        from codesets.suggest import (  # noqa: PLC0415
+            Hierarchy,
+            bmi_code,
+            fits_patient,
+            rank_suggestions,
+        )
 
         bit = (self._days.get(on) or self._resolve(on)).bit
         info = self._info
@@ -390,7 +397,15 @@ class CodeSetRegistry:
                 score=hit.score,
                 matched=hit.text,
             )
-            for hit in rank_suggestions(self._searcher(), text, keep=keep, limit=limit)
+            for hit in rank_suggestions(
+                self._searcher(),
+                text,
+                keep=keep,
+                limit=limit,
+                hierarchy=Hierarchy(
+                    self._unspecified_beside, self._billable_under, self._headers_between
+                ),
+            )
         ]
         bmi = bmi_code(text, age)
         row = self._rows.get(bmi) if bmi else None
@@ -428,6 +443,77 @@ class CodeSetRegistry:
         index = self.index
         described = index.description(row)
         return Suggestion(ICD10CM, index.code(row), described, 1.0, described)
+
+    def _billable_under(self, row: int, term: str) -> tuple[tuple[int, str], ...]:
+        """A header's billable codes and what their descriptions add to the header's.
+
+        For one of its inclusion terms; none for its own description (its codes repeat it)
+        nor for a header above more than :data:`_INCLUDED_BELOW` codes (its terms are too
+        broad to stand for each of them).
+        """
+        if term == self.index.description(row):
+            return ()
+        found = self._under.get(row)
+        if found is None:
+            index = self.index
+            rows: list[int] = []
+            stack = list(index.children(row))
+            while stack and len(rows) <= _INCLUDED_BELOW:
+                child = stack.pop(0)
+                if self._info[child] & BILLABLE:
+                    rows.append(child)
+                else:
+                    stack[:0] = index.children(child)
+            if len(rows) > _INCLUDED_BELOW:
+                rows = []
+            header = set(_WORD.findall(index.description(row).lower()))
+            found = tuple(
+                (
+                    child,
+                    " ".join(
+                        w
+                        for w in _WORD.findall(index.description(child).lower())
+                        if w not in header
+                    ),
+                )
+                for child in rows
+            )
+            self._under[row] = found
+        return found
+
+    def _headers_between(self, row: int) -> tuple[str, ...]:
+        """The descriptions of a code's headers below its category.
+
+        A category's words are too broad ("Dislocation and sprain of joints and ligaments
+        at ankle, foot and toe level").
+        """
+        index = self.index
+        return tuple(index.description(r) for r in index.lineage(row)[1:-1])
+
+    def _unspecified_beside(self, row: int) -> bool:
+        """Whether a code's "other" costs.
+
+        It does when a sibling of the code (of its 6-character code, for a 7th-character
+        code) says "unspecified", or the parent already says "other". Where neither, the
+        "other" code is the one the Index gives for nothing more said (Z01.818 among the
+        preprocedural examinations).
+        """
+        index = self.index
+        parent = index.parent(row)
+        if parent is not None and self._info[parent] & NEEDS_SEVENTH:
+            row, parent = parent, index.parent(parent)
+        if parent is None:
+            return True
+        found = self._unspecified_siblings.get(parent)
+        if found is None:
+            # An "other" the parent already says (E13.6 "Other specified diabetes...") was
+            # not chosen among these siblings: it names a kind, and keeps its cost.
+            found = "other" in index.description(parent).lower().split() or any(
+                "unspecified" in index.description(child).lower()
+                for child in index.children(parent)
+            )
+            self._unspecified_siblings[parent] = found
+        return found
 
     def _searcher(self) -> Icd10cmSearch:
         if self._search is None:
@@ -737,6 +823,11 @@ class CodeSetRegistry:
 
 _defaults: dict[OutsideReleases, CodeSetRegistry] = {}
 _defaults_lock = threading.Lock()
+
+
+_INCLUDED_BELOW: Final = 40
+_WORD: Final = re.compile(r"[a-z0-9]+")
+"""How many billable codes a header's inclusion terms are offered for, at most."""
 
 
 def default_registry(outside_releases: OutsideReleases = "refuse") -> CodeSetRegistry:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
@@ -87,6 +88,20 @@ class Icd10cmSearch:
             for doc in self._docs_for(word):
                 found.setdefault(doc, set()).add(word)
         return found
+
+    def counts(self, groups: Iterable[Iterable[str]]) -> Counter[int]:
+        """For each document, how many of ``groups`` it holds a word of (as a word start).
+
+        A group is one query word and its other spellings; counting whole posting sets
+        keeps the per-document work in C, which matters for common words.
+        """
+        total: Counter[int] = Counter()
+        for forms in groups:
+            docs: set[int] = set()
+            for word in forms:
+                docs |= self._docs_for(word)
+            total.update(docs)
+        return total
 
     @property
     def size(self) -> int:

@@ -12,6 +12,7 @@ are never accepted by default (see ``fhir_coder.coding.CodingPolicy``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from typing import Final
 from codesets.search import Icd10cmSearch, words_of
 
 __all__ = [
+    "ABBREVIATIONS",
     "LAY_TERMS",
+    "Hierarchy",
     "Ranked",
     "bmi_code",
     "exact_term",
@@ -60,7 +63,6 @@ LAY_TERMS: Final[dict[str, str]] = {
     "earwax": "impacted cerumen",
     "ear wax": "impacted cerumen",
     "ear infection": "otitis media",
-    "swimmer ear": "otitis externa",
     "athlete foot": "tinea pedis",
     "ringworm": "tinea corporis",
     "jock itch": "tinea cruris",
@@ -211,6 +213,287 @@ LAY_TERMS: Final[dict[str, str]] = {
     "newborn jaundice": "neonatal jaundice",
     "cellulitis of leg": "cellulitis unspecified part limb",
     "cellulitis of the leg": "cellulitis unspecified part limb",
+    # The Index's own entries for words the tabular does not use (issue 17, held-out list).
+    "in place": "presence",
+    "cholecystectomy": "acquired absence other specified parts digestive tract",
+    "appendectomy": "acquired absence other specified parts digestive tract",
+    "colectomy": "acquired absence other specified parts digestive tract",
+    "splenectomy": "acquired absence spleen",
+    "mastectomy": "acquired absence breast nipple",
+    "hysterectomy": "acquired absence cervix uterus",
+    "nephrectomy": "acquired absence kidney",
+    "gastrectomy": "acquired absence stomach",
+    "lobectomy": "acquired absence lung",
+    "pneumonectomy": "acquired absence lung",
+    "prostatectomy": "acquired absence genital organ",
+    "choledocholithiasis": "calculus bile duct",
+    "nephrolithiasis": "calculus kidney",
+    "urolithiasis": "calculus urinary",
+    "hiatal hernia": "diaphragmatic hernia",
+    "microalbuminuria": "proteinuria",
+    "numbness": "anesthesia skin",
+    "tingling": "paresthesia skin",
+    "hiccups": "hiccough",
+    "stye": "hordeolum",
+    "canker sore": "oral aphthae",
+    "cephalohematoma": "cephalhematoma",
+    "clubfoot": "other specified congenital deformities feet",
+    "club foot": "other specified congenital deformities feet",
+    "acute blood loss anemia": "acute posthemorrhagic anemia",
+    "blood loss anemia": "posthemorrhagic anemia",
+    "coronary stent": "coronary angioplasty implant graft",
+    "home oxygen": "dependence supplemental oxygen",
+    "refill": "issue repeat prescription",
+    "flu shot": "immunization",
+    "vaccination": "immunization",
+    "prenatal visit": "supervision normal pregnancy",
+    "prenatal care": "supervision normal pregnancy",
+    "born in hospital": "liveborn infant",
+    "sulfa": "sulfonamides",
+    "basal cell carcinoma": "basal cell carcinoma",
+    "squamous cell carcinoma of skin": "squamous cell carcinoma skin",
+    "carcinoma in situ": "carcinoma in situ",
+    "secondary cancer": "secondary malignant neoplasm",
+    "new onset": "",
+    "alzheimer dementia": "alzheimer disease",
+    "dementia of alzheimer type": "alzheimer disease",
+    "developmental delay": "lack expected normal physiological development",
+    "viral syndrome": "viral infection",
+    "boxer fracture": "fracture neck fifth metacarpal",
+    "osteoporotic compression fracture": "age-related osteoporosis current pathological fracture",
+    "overdose": "poisoning",
+    "ingrown toenail": "ingrowing nail",
+    "ingrown nail": "ingrowing nail",
+    "glioblastoma": "malignant neoplasm brain",
+    "sickle cell crisis": "hb ss disease crisis",
+    "senile": "age-related",
+    "menopausal symptoms": "menopausal climacteric states",
+    "head lice": "pediculus capitis",
+    "lice": "pediculosis",
+    "anaphylaxis": "anaphylactic shock",
+    "history of anaphylaxis": "personal history anaphylaxis",
+    "smoker": "nicotine dependence",
+    "marijuana": "cannabis",
+    "psoriatic arthritis": "arthropathic psoriasis",
+    "gonorrhea": "gonococcal infection",
+    "lumbar strain": "strain lower back",
+    "low back strain": "strain lower back",
+    "hamstring strain": "strain posterior muscle group thigh",
+    "sedentary lifestyle": "lack physical exercise",
+    "osteopenia": "other specified disorders bone density structure",
+    "crps": "complex regional pain syndrome",
+}
+
+ABBREVIATIONS: Final[dict[str, str]] = {
+    # Coders' and clinicians' abbreviations and shorthand -> words (issue 17). Expanded
+    # before LAY_TERMS, so an expansion may go on to the tabular's words ("h/o mi" ->
+    # "history of myocardial infarction" -> "old myocardial infarction"). Each is the
+    # abbreviation's usual meaning in a diagnosis; one with two common meanings there is
+    # left out.
+    "h/o": "history of",
+    "hx": "history",
+    "hx of": "history of",
+    "fhx": "family history of",
+    "fh": "family history of",
+    "fhx of": "family history of",
+    "fh of": "family history of",
+    "family hx": "family history",
+    "s/p": "status post",
+    "w/o": "without",
+    "n/v": "nausea with vomiting",
+    "w/": "with",
+    "w": "with",
+    "no": "without",
+    "fx": "fracture",
+    "fxs": "fracture",
+    "ca": "cancer",
+    "lac": "laceration",
+    "exac": "exacerbation",
+    "abd": "abdominal",
+    "loc": "loss of consciousness",
+    "bp": "blood pressure",
+    "htn": "hypertension",
+    "hld": "hyperlipidemia",
+    "dm": "diabetes mellitus",
+    "t2dm": "type 2 diabetes mellitus",
+    "dm2": "type 2 diabetes mellitus",
+    "dm 2": "type 2 diabetes mellitus",
+    "dmii": "type 2 diabetes mellitus",
+    "dm ii": "type 2 diabetes mellitus",
+    "niddm": "type 2 diabetes mellitus",
+    "t1dm": "type 1 diabetes mellitus",
+    "dm1": "type 1 diabetes mellitus",
+    "dm 1": "type 1 diabetes mellitus",
+    "iddm": "type 1 diabetes mellitus",
+    "dka": "diabetic ketoacidosis",
+    "gdm": "gestational diabetes mellitus",
+    "hfref": "systolic heart failure",
+    "hfpef": "diastolic heart failure",
+    "heart failure with reduced ejection fraction": "systolic heart failure",
+    "heart failure with preserved ejection fraction": "diastolic heart failure",
+    "mi": "myocardial infarction",
+    "pe": "pulmonary embolism",
+    "pvd": "peripheral vascular disease",
+    "pad": "peripheral vascular disease",
+    "aaa": "abdominal aortic aneurysm",
+    "svt": "supraventricular tachycardia",
+    "af": "atrial fibrillation",
+    "with rvr": "",
+    "rvr": "",
+    "lbbb": "left bundle branch block",
+    "rbbb": "right bundle branch block",
+    "cva": "cerebral infarction",
+    "stroke": "cerebral infarction",
+    "heat stroke": "heatstroke",
+    "old stroke": "sequelae cerebral infarction",
+    "old cerebral infarction": "sequelae cerebral infarction",
+    "sah": "subarachnoid hemorrhage",
+    "sdh": "subdural hemorrhage",
+    "cabg": "aortocoronary bypass graft",
+    "aicd": "automatic implantable cardiac defibrillator",
+    "cap": "pneumonia",
+    "pna": "pneumonia",
+    "osa": "obstructive sleep apnea",
+    "rsv": "respiratory syncytial virus",
+    "ards": "acute respiratory distress syndrome",
+    "ild": "interstitial pulmonary disease",
+    "sob": "shortness of breath",
+    "tb": "tuberculosis",
+    "ltbi": "latent tuberculosis",
+    "mrsa": "methicillin resistant staphylococcus aureus",
+    "c diff": "clostridium difficile",
+    "cdiff": "clostridium difficile",
+    "hcv": "hepatitis c",
+    "hbv": "hepatitis b",
+    "std": "infections predominantly sexual mode transmission",
+    "sti": "infections predominantly sexual mode transmission",
+    "aki": "acute kidney failure",
+    "acute kidney injury": "acute kidney failure",
+    "acute renal failure": "acute kidney failure",
+    "chronic renal failure": "chronic kidney disease",
+    "luts": "lower urinary tract symptoms",
+    "utis": "uti",
+    "appy": "appendicitis",
+    "sbo": "intestinal obstruction",
+    "small bowel obstruction": "intestinal obstruction",
+    "gi": "gastrointestinal",
+    "bleed": "hemorrhage",
+    "brbpr": "hemorrhage anus rectum",
+    "fobt": "occult blood feces",
+    "rlq": "right lower quadrant",
+    "llq": "left lower quadrant",
+    "ruq": "right upper quadrant",
+    "luq": "left upper quadrant",
+    "oa": "osteoarthritis",
+    "ra": "rheumatoid arthritis",
+    "sle": "systemic lupus erythematosus",
+    "djd": "osteoarthritis",
+    "ddd": "intervertebral disc degeneration",
+    "tmj": "temporomandibular joint",
+    "acl": "anterior cruciate ligament",
+    "pcl": "posterior cruciate ligament",
+    "mcl": "medial collateral ligament",
+    "lcl": "lateral collateral ligament",
+    "atfl": "talofibular ligament",
+    "tka": "knee replacement",
+    "tkr": "knee replacement",
+    "tha": "hip replacement",
+    "thr": "hip replacement",
+    "bka": "acquired absence leg below knee",
+    "aka": "acquired absence leg above knee",
+    "bppv": "benign paroxysmal vertigo",
+    "ams": "altered mental status",
+    "mci": "mild cognitive impairment",
+    "als": "amyotrophic lateral sclerosis",
+    "tbi": "traumatic brain injury",
+    "mdd": "major depressive disorder",
+    "gad": "generalized anxiety disorder",
+    "odd": "oppositional defiant disorder",
+    "etoh": "alcohol",
+    "aom": "acute otitis media",
+    "om": "otitis media",
+    "cll": "chronic lymphocytic leukemia",
+    "cml": "chronic myeloid leukemia",
+    "aml": "acute myeloid leukemia",
+    "nhl": "non-hodgkin lymphoma",
+    "dcis": "intraductal carcinoma in situ",
+    "mets to": "secondary cancer",
+    "metastasis to": "secondary cancer",
+    "metastases to": "secondary cancer",
+    "metastatic to": "secondary cancer",
+    "metastatic cancer to": "secondary cancer",
+    "metastatic disease to": "secondary cancer",
+    "itp": "immune thrombocytopenic purpura",
+    "pda": "patent ductus arteriosus",
+    "vsd": "ventricular septal defect",
+    "asd": "atrial septal defect",
+    "sga": "small for gestational age",
+    "prom": "premature rupture of membranes",
+    "pprom": "preterm premature rupture of membranes",
+    "iud": "intrauterine contraceptive device",
+    "pid": "pelvic inflammatory disease",
+    "cin 1": "mild cervical dysplasia",
+    "cin i": "mild cervical dysplasia",
+    "cin 2": "moderate cervical dysplasia",
+    "cin ii": "moderate cervical dysplasia",
+    "ascus": "atypical squamous cells undetermined significance",
+    "c section": "cesarean delivery",
+    "csection": "cesarean delivery",
+    "g tube": "gastrostomy",
+    "peg tube": "gastrostomy",
+    "trach": "tracheostomy",
+    "o2": "oxygen",
+    "preop": "preprocedural",
+    "pre op": "preprocedural",
+    "preoperative": "preprocedural",
+    "1st": "first",
+    "2nd": "second",
+    "3rd": "third",
+    "4th": "fourth",
+    "5th": "fifth",
+}
+
+_ALTERNATES: Final[dict[str, tuple[str, ...]]] = {
+    # One word the tabular writes two ways: a query word also finds its other form.
+    "neonatal": ("newborn",),
+    "newborn": ("neonatal",),
+    "lung": ("pulmonary",),
+    "pulmonary": ("lung",),
+    "leg": ("limb", "extremity"),
+    "legs": ("limb", "extremit"),
+    "arm": ("limb", "extremity"),
+    "both": ("bilateral",),
+    "testicular": ("testis", "testicle"),
+    "ovarian": ("ovary",),
+    "uterine": ("uterus",),
+    "hepatic": ("liver",),
+    "gastric": ("stomach",),
+    "stone": ("calcul",),
+    "stones": ("calcul",),
+    "prior": ("previous",),
+    "miscarriage": ("abortion",),
+    "visit": ("encounter",),
+    "lid": ("eyelid",),
+    "eardrum": ("tympanic",),
+    "pregnant": ("pregnancy",),
+    "hypertension": ("hypertensive",),
+    "dependent": ("dependence",),
+    "frequent": ("repeated",),
+    "urinary": ("micturition",),
+    "adrenal": ("adrenocortical",),
+    "herniated": ("displacement",),
+    "herniation": ("displacement",),
+    "genital": ("urogenital", "genitalia"),
+    "lipid": ("lipoid",),
+    "physical": ("examination",),
+    "back": ("trunk",),
+    "tibial": ("tibia",),
+    "femoral": ("femur",),
+    "fibular": ("fibula",),
+    "humeral": ("humerus",),
+    "ulnar": ("ulna",),
+    "clavicular": ("clavicle",),
+    "vertebral": ("vertebra",),
 }
 
 # Words that make a description less specific, not different: they do not count against
@@ -219,41 +502,102 @@ _NEUTRAL: Final = frozenset(
     (
         "unspecified", "specified", "nos", "site", "initial", "encounter", "organism",
         "type", "part", "episode", "disease", "disorder", "acute", "chronic", "uncomplicated",
-        "complication", "complications", "mention", "mellitus", "ear", "bilateral", "single",
-        "closed", "displaced", "female", "male",
+        "mention", "mellitus", "ear", "single", "closed", "displaced", "female", "male",
+        "trimester", "applicable", "not", "s", "accidental", "presence", "essential",
     )
 )  # fmt: skip
+# "closed" and "displaced": a fracture not said to be open or nondisplaced is coded closed and
+# displaced (ICD-10-CM Official Guidelines I.C.19.c.1); "accidental": a poisoning or toxic
+# effect of no stated intent is accidental (I.C.19.e.5.b); "presence": a device or graft named
+# on a problem list is its presence (Z95-Z97); "s": what is left of a possessive.
 _MARKED: Final = frozenset(("secondary", "inflammatory", "physeal", "pathological", "stress"))
 """Words that name a particular kind (a secondary neoplasm, a pathological fracture): a
 code holding one when the words do not ask for it costs twice an ordinary extra word. A
 cancer with nothing more said is primary (the Neoplasm Table's first column)."""
-# "closed" and "displaced" above: a fracture not said to be open or nondisplaced is coded
-# closed and displaced (ICD-10-CM Official Guidelines I.C.19.c.1).
 _LATER_ENCOUNTER: Final = frozenset(("subsequent", "sequela"))
-_WITHOUT: Final = re.compile(r"\bwithout ([a-z ]+?)(?=,|$| with\b)")
-"""A "without ..." clause names what is absent: the code a coder takes when nothing more is
-said, so its words do not count against a description."""
+_WITHOUT: Final = re.compile(
+    r"\b(?:without|except|not specified as|not) ([a-z ]+?)(?=,|;|$| with\b| and without\b)"
+)
+"""A "without ..." (or "except ...", "not ...") clause names what is absent: the code a coder
+takes when nothing more is said, so its words do not count against a description, and a
+query's word found only there is not found (K21.9 "... without esophagitis" is not
+"GERD with esophagitis"); a query's own "without ..." words are found only there."""
+_WITHOUT_HEAD: Final = re.compile(
+    r"\b(?:without|except|not specified as|not) [a-z ]+?(?=,|;|$| with\b| of\b| in\b| due\b)"
+)
+_NONESSENTIAL: Final = re.compile(r"[(\[]([^)\]]*)[)\]]")
+"""Words in parentheses are nonessential modifiers and words in brackets synonyms or
+explanations (ICD-10-CM Official Guidelines I.A.7 and I.A.6): they do not count against a
+description ("Essential (primary) hypertension")."""
 _OTHER: Final = re.compile(r"\bother\b", re.IGNORECASE)
 _DIABETES: Final = re.compile(r"\bdiabet", re.IGNORECASE)
 _DIABETES_TYPE: Final = re.compile(r"\b(type|due|drug|chemical|gestational|pregnancy|other)\b")
+_PREGNANCY: Final = re.compile(
+    r"\b(pregnan|gestation|gravid|primigravida|multigravida|maternal|matern|obstetric|postpartum|"
+    r"puerper|prenatal|antepartum|intrapartum|labor|deliver|abortion|ectopic|placent|amnio|"
+    r"hydramnios|fetus|fetal|eclampsia|hyperemesis|previa|breech|cesarean|membranes|lactation|"
+    r"trimester|miscarriage)"
+)
+"""Words that put a query in pregnancy: without one, a Chapter 15 code (O00-O9A) is ranked
+down, for those codes are used only when the pregnancy is documented (I.C.15.a.1)."""
+_HYPERTENSIVE: Final = re.compile(r"\bhypertensive (heart|chronic kidney)")
+_HYPERTENSION_WITH: Final = re.compile(r"\bhypertension\b.*\b(heart failure|kidney disease)\b")
 _SUFFIXES: Final = ("ies", "es", "s")
+_POSSESSIVE: Final = re.compile(r"['\u2019]s\b")
+_ABBREVIATION_PATTERN: Final = re.compile(
+    r"(?<![a-z0-9/])("
+    + "|".join(re.escape(t) for t in sorted(ABBREVIATIONS, key=len, reverse=True))
+    + r")(?![a-z0-9])"
+)
 _LAY_PATTERN: Final = re.compile(
     r"\b(" + "|".join(re.escape(t) for t in sorted(LAY_TERMS, key=len, reverse=True)) + r")\b"
 )
 
 
 def to_classification_words(text: str) -> str:
-    """``text`` with lay terms replaced by the tabular's words (longest terms first)."""
-    lowered = text.lower().replace("'s ", " ").replace("\u2019s ", " ")
-    return _LAY_PATTERN.sub(lambda m: LAY_TERMS[m.group(1)], lowered)
+    """``text`` with abbreviations spelt out, then lay terms replaced by the tabular's words.
+
+    Longest terms first at each place; a hyphen is a space ("a-fib", "c-section").
+    """
+    lowered = _POSSESSIVE.sub("", text.lower()).replace("-", " ")
+    lowered = _LEVELS.sub(_region, lowered)
+    spelt = _ABBREVIATION_PATTERN.sub(lambda m: " " + ABBREVIATIONS[m.group(1)] + " ", lowered)
+    spelt = " ".join(spelt.split())
+    return _LAY_PATTERN.sub(lambda m: LAY_TERMS[m.group(1)], spelt)
+
+
+_LEVELS: Final = re.compile(r"\b([clts])(\d{1,2})(?:\s*(?:to\s+)?([clts])?(\d{1,2}))?\b")
+_REGIONS: Final = {
+    "c": "cervical", "t": "thoracic", "l": "lumbar", "s": "sacral", "ct": "cervicothoracic",
+    "tl": "thoracolumbar", "ls": "lumbosacral", "sl": "lumbosacral",
+}  # fmt: skip
+
+
+def _region(found: re.Match[str]) -> str:
+    """A spinal level ("L4-L5", "C5-6", "L5-S1") as the region the tabular names."""
+    first, second = found.group(1), found.group(3) or found.group(1)
+    if found.group(4) is None and found.group(3) is None and not found.group(2):
+        return found.group(0)
+    return _REGIONS.get(first if first == second else first + second, found.group(0))
+
+
+_STEMS: Final = (
+    # (longer than, ending, how many letters to drop): the first that applies.
+    (7, "ations", 6), (7, "ation", 5), (6, "us", 2), (5, "ing", 3), (5, "ed", 2),
+    (6, "ey", 0), (6, "y", 1), (6, "e", 1), (5, "ss", 0), (5, "is", 0), (5, "ies", 3),
+    (4, "es", 2), (4, "s", 1),
+)  # fmt: skip
 
 
 def _stem(word: str) -> str:
-    """A prefix that also finds other forms (``allergies`` -> ``allerg``)."""
-    if len(word) > 5:
-        for suffix in _SUFFIXES:
-            if word.endswith(suffix):
-                return word[: -len(suffix)] if suffix != "ies" else word[:-3]
+    """A prefix that also finds other forms of ``word``.
+
+    ``allergies`` -> ``allerg``, ``calculus`` -> ``calcul``, ``elevated`` -> ``elevat``,
+    ``abnormality`` -> ``abnormalit``, ``menopause`` -> ``menopaus``, ``twins`` -> ``twin``.
+    """
+    for longer_than, ending, drop in _STEMS:
+        if len(word) > longer_than and word.endswith(ending):
+            return word[: len(word) - drop]
     return word
 
 
@@ -266,57 +610,298 @@ class Ranked:
     score: float
 
 
+@dataclass(frozen=True, slots=True)
+class Hierarchy:
+    """What the ranking asks of the Tabular's hierarchy, by row.
+
+    ``unspecified_beside(row)``: whether the code has an "unspecified" sibling; where it has
+    none, its "other ..." code is the one the Index gives when nothing more is said, and is
+    not ranked down for the word. ``below(row, term)``: a header's billable codes for one of
+    its inclusion terms (none for its own description, which its codes repeat), each with
+    the words its description adds to the header's ("right ankle, initial encounter"): a
+    header's inclusion term is the Tabular's word for every code under it (S93.49 "Sprain of
+    talofibular ligament"). ``inherited(row)``: the descriptions of a code's headers below
+    its category; their words are the code's too when a query word is looked for (I26.92
+    "Saddle embolus of pulmonary artery" is a "pulmonary embolism", its header), never
+    counted against it.
+    """
+
+    unspecified_beside: Callable[[int], bool]
+    below: Callable[[int, str], tuple[tuple[int, str], ...]]
+    inherited: Callable[[int], tuple[str, ...]]
+
+
 def rank_suggestions(
     search: Icd10cmSearch,
     text: str,
     *,
     keep: Callable[[int], bool],
     limit: int,
+    hierarchy: Hierarchy | None = None,
 ) -> list[Ranked]:
-    """The best billable documents for ``text``, one per code, best first."""
-    asked = to_classification_words(text)
-    wanted = [_stem(w) for w in dict.fromkeys(words_of(asked))]
-    if not wanted:
+    """The best billable documents for ``text``, one per code, best first.
+
+    Without ``hierarchy``, "other" always costs and each document stands alone.
+    """
+    query = _Query.of(text)
+    if query is None:
         return []
-    asks_other = _OTHER.search(asked) is not None
-    # Diabetes of no stated type is type 2 (ICD-10-CM Official Guidelines I.C.4.a.2).
-    default_type_2 = _DIABETES.search(asked) is not None and not _DIABETES_TYPE.search(asked)
-    need = len(wanted) if len(wanted) <= 2 else max(2, -(-2 * len(wanted) // 3))
     best: dict[int, Ranked] = {}
-    for doc, matched in search.matches(wanted).items():
-        if len(matched) < need:
-            continue
-        row, doc_text, words = search.document(doc)
-        if not keep(row):
-            continue
-        lowered = doc_text.lower()
-        absent = {w for clause in _WITHOUT.findall(lowered) for w in clause.split()}
+    for docs in _by_words_held(search, query):
+        if len(best) >= limit and docs[0] < sorted(r.score for r in best.values())[-limit]:
+            break
+        for doc in docs[1]:
+            for row, shown, score in _scored(search, query, doc, keep, hierarchy):
+                earlier = best.get(row)
+                if earlier is None or score > earlier.score:
+                    best[row] = Ranked(row, shown, round(min(score, 1.0), 3))
+    # Among equals, the code that says "unspecified" (or "NOS") is the one the Index gives
+    # when nothing more is documented (gastritis: K29.70 before acute gastritis K29.00).
+    return sorted(best.values(), key=_order)[:limit]
+
+
+def _by_words_held(search: Icd10cmSearch, query: _Query) -> list[tuple[float, list[int]]]:
+    """The documents holding enough query words (as word starts), most first.
+
+    Each group comes with the best score it could reach: a score is at most the share of
+    the words covered, squared, so once enough codes score above a group's reach, it is not
+    scored.
+    """
+    by_count: dict[int, list[int]] = {}
+    for doc, count in search.counts(query.forms).items():
+        if count >= query.need:
+            by_count.setdefault(count, []).append(doc)
+    return [
+        ((count / len(query.wanted)) ** 2 * _MOST_BOOST, by_count[count])
+        for count in sorted(by_count, reverse=True)
+    ]
+
+
+def _scored(
+    search: Icd10cmSearch,
+    query: _Query,
+    doc: int,
+    keep: Callable[[int], bool],
+    hierarchy: Hierarchy | None,
+) -> list[tuple[int, str, float]]:
+    """The codes one document suggests, with the text shown and the score."""
+    row, doc_text, _ = search.document(doc)
+    if keep(row):
+        score = query.score(doc_text, doc_text, row, hierarchy)
+        return [] if score is None else [(row, doc_text, score)]
+    if hierarchy is None:
+        return []
+    found = []
+    for code_row, added in hierarchy.below(row, doc_text):
+        if keep(code_row):
+            score = query.score(f"{doc_text}; {added}", added, code_row, hierarchy)
+            if score is not None:
+                found.append((code_row, doc_text, score * _FROM_HEADER))
+    return found
+
+
+def _order(ranked: Ranked) -> tuple[float, bool, bool, int, int]:
+    lowered = ranked.text.lower()
+    nos = _NOS.search(lowered) is not None
+    return (-ranked.score, "unspecified" not in lowered, not nos, len(ranked.text), ranked.row)
+
+
+_NOS: Final = re.compile(r"\bnos\b")
+
+
+_FROM_HEADER: Final = 0.97
+"""A code found through its header's inclusion term ranks just below an equal own term."""
+_INHERITED: Final = 0.7
+"""A query word found only in a code's headers counts for less than one in its own words."""
+_MOST_BOOST: Final = 1.2
+"""The largest factor a score is multiplied by (hypertension's combination codes)."""
+
+
+@functools.lru_cache(maxsize=65_536)
+def _above(descriptions: tuple[str, ...]) -> frozenset[str]:
+    """The words of a code's headers, what their "without" clauses exclude left out."""
+    return frozenset(w for text in descriptions for w in _read(text).seen)
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """What the ranking reads in one description or inclusion term, whatever the query."""
+
+    lowered: str
+    words: tuple[str, ...]
+    absent: frozenset[str]
+    present: frozenset[str]
+    seen: frozenset[str]
+    loose: frozenset[str]
+    other: bool
+    dominance: bool
+    pregnancy: bool
+    hypertensive: bool
+    diabetes: bool
+    type_2: bool
+    later: bool
+
+
+@functools.lru_cache(maxsize=65_536)
+def _read(text: str) -> _Text:
+    lowered = text.lower()
+    words = tuple(dict.fromkeys(words_of(lowered)))
+    return _Text(
+        lowered=lowered,
+        words=words,
+        absent=frozenset(words_of(" ".join(_WITHOUT.findall(lowered)))),
+        present=frozenset(words_of(_WITHOUT.sub(" ", lowered))),
+        # The first words of a "without" clause are what it excludes; a site after "of" is
+        # still the code's ("Laceration without foreign body of left hand").
+        seen=frozenset(words_of(_WITHOUT_HEAD.sub(" ", lowered))),
+        loose=frozenset(words_of(" ".join(_NONESSENTIAL.findall(lowered)))),
+        other=_OTHER.search(lowered) is not None,
+        dominance=_DOMINANCE.search(lowered) is not None,
+        pregnancy=_PREGNANCY.search(lowered) is not None,
+        hypertensive=_HYPERTENSIVE.search(lowered) is not None,
+        diabetes=_DIABETES.search(lowered) is not None,
+        type_2=lowered.startswith("type 2"),
+        later=not _LATER_ENCOUNTER.isdisjoint(words),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """The words asked, in the classification's words, and what the ranking needs of them."""
+
+    asked: str
+    wanted: tuple[str, ...]
+    alias: dict[str, str]
+    forms: tuple[tuple[str, ...], ...]
+    findable: tuple[str, ...]
+    absent_wanted: frozenset[str]
+    need: int
+    asks_other: bool
+    asks_later: bool
+    default_type_2: bool
+    pregnancy: bool
+    hypertension_with: bool
+    side: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, text: str) -> _Query | None:
+        asked = to_classification_words(text)
+        if "absence" in asked:  # "status post splenectomy": the organ's absence, not a device
+            asked = asked.replace("presence", " ")
+        wanted = tuple(_stem(w) for w in dict.fromkeys(words_of(asked)))
+        if not wanted:
+            return None
+        # A query word's other spelling in the tabular counts as the word itself.
+        alias = {alt: q for q in wanted for alt in _ALTERNATES.get(q, ()) if alt not in wanted}
+        absent = {_stem(w) for clause in _WITHOUT.findall(asked) for w in words_of(clause)}
+        side = _side_default(wanted)
+        return cls(
+            asked=asked,
+            wanted=wanted,
+            alias=alias,
+            forms=tuple((q, *(a for a, of in alias.items() if of == q)) for q in wanted),
+            findable=(*wanted, *alias),
+            absent_wanted=frozenset(absent & set(wanted)),
+            need=len(wanted) if len(wanted) <= 2 else max(2, -(-2 * len(wanted) // 3)),
+            asks_other=_OTHER.search(asked) is not None,
+            asks_later=any(q in _LATER_ENCOUNTER for q in wanted),
+            # Diabetes of no stated type is type 2 (ICD-10-CM Official Guidelines I.C.4.a.2).
+            default_type_2=_DIABETES.search(asked) is not None and not _DIABETES_TYPE.search(asked),
+            pregnancy=_PREGNANCY.search(asked) is not None,
+            # Hypertension with heart failure or chronic kidney disease is coded as their
+            # combination (I.C.9.a.1-3): the link is presumed.
+            hypertension_with=_HYPERTENSION_WITH.search(asked) is not None,
+            side=re.compile(side) if side else None,
+        )
+
+    @staticmethod
+    def _finds(forms: tuple[str, ...], words: frozenset[str]) -> bool:
+        for form in forms:
+            if len(form) == 1:  # "hepatitis c", "type 2": the letter or digit itself
+                if form in words:
+                    return True
+            elif any(w.startswith(form) for w in words):
+                return True
+        return False
+
+    def _matched(self, doc: _Text, above: frozenset[str]) -> float:
+        """How many query words ``doc`` holds (one found only in its headers' words: less)."""
+        matched = 0.0
+        for q, forms in zip(self.wanted, self.forms, strict=True):
+            if q in self.absent_wanted:
+                matched += self._finds(forms, doc.absent) and not self._finds(forms, doc.present)
+            elif self._finds(forms, doc.seen):
+                matched += 1.0
+            elif above and self._finds(forms, above):
+                matched += _INHERITED
+        return matched
+
+    def score(self, text: str, own: str, row: int, hierarchy: Hierarchy | None) -> float | None:
+        """The score of code ``row`` whose words are ``text`` (``own``: its own words).
+
+        None when it holds too few of the query's words.
+        """
+        doc = _read(text)
+        above = _above(hierarchy.inherited(row)) if hierarchy is not None else frozenset()
+        matched = self._matched(doc, above)
+        if matched < self.need:
+            return None
+        side_words: frozenset[str] = frozenset()
+        if self.side is not None and doc.dominance and self.side.search(doc.lowered):
+            side_words = _DOMINANCE_WORDS
+        findable = self.findable
         extra = [
             w
-            for w in words
-            if w not in _NEUTRAL and w not in absent and not any(w.startswith(q) for q in wanted)
+            for w in doc.words
+            if w not in _NEUTRAL
+            and w not in doc.absent
+            and w not in doc.loose
+            and w not in side_words
+            and not any(w.startswith(q) for q in findable)
         ]
-        later = any(w in _LATER_ENCOUNTER for w in words) and not any(
-            q in _LATER_ENCOUNTER for q in wanted
-        )
+        mine = _read(own) if own is not text else doc
         # "Other" is a stop word of the index, yet an "other ..." code is what a coder takes
-        # only when something more is documented: "unspecified" comes first.
-        other = 0.5 if not asks_other and _OTHER.search(doc_text) else 0.0
-        covered = len(matched) / len(wanted)
+        # only when something more is documented: "unspecified" comes first, where there is one.
+        other = (
+            0.5
+            if mine.other
+            and not self.asks_other
+            and (hierarchy is None or hierarchy.unspecified_beside(row))
+            else 0.0
+        )
+        covered = matched / len(self.wanted)
         marked = sum(1 for w in extra if w in _MARKED)
-        penalty = 0.35 * (len(extra) + marked) + (0.5 if later else 0.0) + other
+        later = 0.5 if doc.later and not self.asks_later else 0.0
+        penalty = 0.35 * (len(extra) + marked) + later + other
+        if self.side is not None and doc.dominance and not side_words:
+            penalty += 0.35
+        if doc.pregnancy and not self.pregnancy:
+            penalty += 0.5
         score = covered * covered / (1.0 + penalty)
-        if default_type_2 and _DIABETES.search(doc_text):
-            score *= 1.1 if lowered.startswith("type 2") else 0.9
-        earlier = best.get(row)
-        if earlier is None or score > earlier.score:
-            best[row] = Ranked(row, doc_text, round(min(score, 1.0), 3))
-    # Among equals, the code that says "unspecified" is the one the Index gives when nothing
-    # more is documented (gastritis: K29.70 before acute gastritis K29.00).
-    return sorted(
-        best.values(),
-        key=lambda r: (-r.score, "unspecified" not in r.text.lower(), len(r.text), r.row),
-    )[:limit]
+        if self.default_type_2 and mine.diabetes:
+            score *= 1.1 if mine.type_2 else 0.9
+        if self.hypertension_with and doc.hypertensive:
+            score *= _MOST_BOOST
+        return score
+
+
+_DOMINANCE: Final = re.compile(r"dominant\b")
+_DOMINANCE_WORDS: Final = frozenset(("non", "dominant", "nondominant"))
+
+
+def _side_default(wanted: tuple[str, ...]) -> str | None:
+    """Which side's dominance to take when a side is named and dominance is not.
+
+    ICD-10-CM Official Guidelines I.C.6.a (hemiplegia) and I.C.9.d.1 (sequelae of
+    cerebrovascular disease): the right side affected defaults to dominant, the left to
+    non-dominant.
+    """
+    if any(q.startswith(("dominan", "nondominan")) or q == "non" for q in wanted):
+        return None
+    right, left = "right" in wanted, "left" in wanted
+    if right == left:
+        return None
+    return r"\bright dominant\b" if right else r"\bleft non[- ]?dominant\b"
 
 
 _MALE_ONLY: Final = ("C60", "C61", "C62", "C63", "D074", "D075", "D076", "D29", "N4", "N50",
