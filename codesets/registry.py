@@ -326,24 +326,37 @@ class CodeSetRegistry:
         on: date | None = None,
         limit: int = 20,
         billable_only: bool = False,
+        age: int | None = None,
+        sex: str | None = None,
     ) -> tuple[Suggestion, ...]:
         """ICD-10-CM codes whose description or inclusion terms hold the words of ``text``.
 
         ``on`` keeps only codes valid (headers: with a valid code below) on that date;
-        ``billable_only`` only billable codes. The first search builds the word index.
+        ``billable_only`` only billable codes; the patient's ``age`` and ``sex`` leave out
+        codes they rule out, as :meth:`suggest` does. The first search builds the word index.
         """
+        from codesets.suggest import fits_patient  # noqa: PLC0415
+
         searcher = self._searcher()
         keep = None
-        if on is not None or billable_only:
+        index = self.index
+        if on is not None or billable_only or age is not None or sex is not None:
             bit = (self._days.get(on) or self._resolve(on)).bit if on is not None else 0
             need = BILLABLE if billable_only else 0
             info = self._info
+            patient = age is not None or sex is not None
 
             def keep(row: int) -> bool:
                 flags = info[row]
-                return flags & need == need and (not bit or flags & bit != 0)
+                return (
+                    flags & need == need
+                    and (not bit or flags & bit != 0)
+                    and (
+                        not patient
+                        or fits_patient(index.code(row), index.description(row), age, sex)
+                    )
+                )
 
-        index = self.index
         return tuple(
             Suggestion(
                 system=ICD10CM,

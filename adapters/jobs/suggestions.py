@@ -50,11 +50,15 @@ def suggest_for(coded: CodedEncounter, coding: CodingSetup) -> list[dict[str, An
     if on is None:
         return []
     coded_sources = {line.source.reference for line in coded.lines}
+    patient = coded.encounter.patient
+    # the patient's age and sex leave out the codes they rule out (no newborn code for an
+    # adult, no maternity code for a man), as the workbench's own search does
+    who = (patient.age_on(on), patient.sex if patient.sex in ("female", "male") else None)
     found: list[dict[str, Any]] = []
     for diagnosis in coded.encounter.diagnoses:
         if diagnosis.source.reference in coded_sources:
             continue
-        options = _options(diagnosis, coding, on)
+        options = _options(diagnosis, coding, on, who)
         if options:
             found.append(
                 {
@@ -66,16 +70,21 @@ def suggest_for(coded: CodedEncounter, coding: CodingSetup) -> list[dict[str, An
     return found
 
 
-def _text_offers(coding: CodingSetup, words: str, on: date) -> list[Suggestion]:
+def _text_offers(
+    coding: CodingSetup, words: str, on: date, who: tuple[int | None, str | None]
+) -> list[Suggestion]:
     """The text search's offers; none when no release covers ``on`` (the findings say so)."""
     assert coding.text is not None  # noqa: S101 - checked by the caller
+    age, sex = who
     try:
-        return list(coding.text.suggest(words, on=on, limit=_LIMIT))
+        return list(coding.text.suggest(words, on=on, limit=_LIMIT, age=age, sex=sex))
     except FhirCoderError:
         return []
 
 
-def _options(diagnosis: Diagnosis, coding: CodingSetup, on: date) -> list[dict[str, Any]]:
+def _options(
+    diagnosis: Diagnosis, coding: CodingSetup, on: date, who: tuple[int | None, str | None]
+) -> list[dict[str, Any]]:
     words = diagnosis_words(diagnosis)
     wanted = _tokens(words)
     options: dict[str, dict[str, Any]] = {}
@@ -103,7 +112,7 @@ def _options(diagnosis: Diagnosis, coding: CodingSetup, on: date) -> list[dict[s
                 child, described, score, shared, f"below {shown(ICD10CM, code)} sent by the EHR"
             )
     if words and coding.text is not None:
-        for offered in _text_offers(coding, words, on):
+        for offered in _text_offers(coding, words, on, who):
             shared = sorted(wanted & _tokens(offered.matched))
             known = options.get(offered.code)
             if known is not None:  # the header's child the words also point at: first

@@ -40,7 +40,7 @@ from adapters.jobs.work_items import (
     WorkReason,
 )
 from adapters.workbench.accounts import Account, Accounts
-from adapters.workbench.code_search import SYSTEMS, search_codes
+from adapters.workbench.code_search import SYSTEMS, search_codes, searched_for
 from adapters.workbench.editing import (
     EditError,
     apply,
@@ -415,9 +415,16 @@ def create_workbench(bench: Workbench) -> FastAPI:  # noqa: C901, PLR0915 - the 
     ) -> HTMLResponse:
         session = signed_in(request)
         on = None
+        patient = None
         if item:
-            on = context_for(_item(bench, item), bench.coding).on
-        hits = search_codes(bench.registry, system, q, on=on) if bench.registry else []
+            context = context_for(_item(bench, item), bench.coding)
+            on = context.on
+            patient = searched_for(context.encounter.patient, on)
+        hits = (
+            search_codes(bench.registry, system, q, on=on, patient=patient)
+            if bench.registry
+            else []
+        )
         return page(
             request, "codes.html", session=session, hits=hits, q=q, system=system,
             systems=SYSTEMS,

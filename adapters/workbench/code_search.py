@@ -15,12 +15,34 @@ from typing import Final
 
 from codesets import CodeSetRegistry
 from fhir_coder.coding.checks import shown
+from fhir_coder.model import PatientFacts
 from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS
 
-__all__ = ["SYSTEMS", "Hit", "search_codes"]
+__all__ = ["SYSTEMS", "Hit", "Patient", "search_codes", "searched_for"]
 
 SYSTEMS: Final = {"icd10cm": ICD10CM, "pcs": ICD10PCS, "hcpcs": HCPCS, "cpt": CPT}
 _LIMIT: Final = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """What a search needs of the patient: age in years on the date of service and sex."""
+
+    age: int | None = None
+    sex: str | None = None
+
+    @property
+    def known(self) -> bool:
+        """Whether anything is known to filter by."""
+        return self.age is not None or self.sex is not None
+
+
+def searched_for(facts: PatientFacts, on: date | None) -> Patient:
+    """The work item's patient as the search filters by: age on ``on``, a known sex."""
+    return Patient(
+        age=facts.age_on(on) if on is not None else None,
+        sex=facts.sex if facts.sex in ("female", "male") else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +57,25 @@ class Hit:
 
 
 def search_codes(
-    registry: CodeSetRegistry, system_key: str, text: str, *, on: date | None
+    registry: CodeSetRegistry,
+    system_key: str,
+    text: str,
+    *,
+    on: date | None,
+    patient: Patient | None = None,
 ) -> list[Hit]:
-    """Up to a dozen codes of ``system_key`` for ``text`` (words or a code), best first."""
+    """Up to a dozen codes of ``system_key`` for ``text`` (words or a code), best first.
+
+    With the item's ``patient`` (age on the date of service, sex), ICD-10-CM words are
+    answered by the ranked suggestions, then the word search, both leaving out the codes
+    the patient cannot have (no newborn or maternity codes for a 60-year-old man).
+    """
     words = text.strip()[:100]
     if len(words) < 2:
         return []
     system = SYSTEMS.get(system_key, ICD10CM)
     if system == ICD10CM:
-        return _icd10cm(registry, words, on)
+        return _icd10cm(registry, words, on, patient or Patient())
     if system == ICD10PCS:
         return [
             Hit(ICD10PCS, code, code, description)
@@ -57,7 +89,7 @@ def search_codes(
     return _in_table(CPT, dict(cpt.codes) if cpt else {}, words)
 
 
-def _icd10cm(registry: CodeSetRegistry, words: str, on: date | None) -> list[Hit]:
+def _icd10cm(registry: CodeSetRegistry, words: str, on: date | None, patient: Patient) -> list[Hit]:
     code = words.replace(".", "").upper()
     hits: list[Hit] = []
     if code[:1].isalpha() and code[1:3].isdigit() and on is not None:  # a code, typed
@@ -68,10 +100,21 @@ def _icd10cm(registry: CodeSetRegistry, words: str, on: date | None) -> list[Hit
                 below = registry.lookup(ICD10CM, child, on)
                 hits.append(Hit(ICD10CM, child, shown(ICD10CM, child), below.description))
             return hits
-    hits.extend(
-        Hit(ICD10CM, found.code, shown(ICD10CM, found.code), found.description)
-        for found in registry.search(words, on=on, limit=_LIMIT, billable_only=True)
+    ranked = (
+        registry.suggest(words, on=on, limit=_LIMIT, age=patient.age, sex=patient.sex)
+        if on is not None and patient.known
+        else ()
     )
+    found = registry.search(
+        words, on=on, limit=_LIMIT, billable_only=True, age=patient.age, sex=patient.sex
+    )
+    seen: set[str] = set()
+    for offered in (*ranked, *found):
+        if offered.code not in seen and len(hits) < _LIMIT:
+            seen.add(offered.code)
+            hits.append(
+                Hit(ICD10CM, offered.code, shown(ICD10CM, offered.code), offered.description)
+            )
     return hits
 
 
