@@ -72,6 +72,8 @@ class ItemContext:
     encounter: Encounter
     engine_issues: tuple[Issue, ...]  # what coding itself found (before claim edits)
     on: date | None
+    # a stay's services not reported in ICD-10-PCS but charged on its revenue lines
+    charges: tuple[CodedLine, ...] = ()
 
 
 _CACHE: OrderedDict[tuple[str, str, str], ItemContext] = OrderedDict()
@@ -91,7 +93,8 @@ def context_for(item: WorkItem, coding: CodingSetup) -> ItemContext:
             _CACHE.move_to_end(key)
             return found
     encounter = from_plain(Encounter, item.payload["encounter"])
-    context = ItemContext(encounter, coding.code(encounter).issues, encounter.date_of_service)
+    coded = coding.code(encounter)
+    context = ItemContext(encounter, coded.issues, encounter.date_of_service, coded.charges)
     with _CACHE_LOCK:
         _CACHE[key] = context
         while len(_CACHE) > _CACHE_SIZE:
@@ -381,7 +384,11 @@ def rescrub(
         replace(line, role=DiagnosisRole.PRINCIPAL if n == 0 else _secondary(line.role))
         for n, line in enumerate(_lines(work, "diagnoses"))
     )
-    coded = CodedEncounter(context.encounter, diagnoses, _lines(work, "procedures"))
+    procedures = _lines(work, "procedures")
+    # a service the coder has coded after all is billed as that line, not charged twice
+    coded_sources = {line.source for line in procedures}
+    charges = tuple(c for c in context.charges if c.source not in coded_sources)
+    coded = CodedEncounter(context.encounter, diagnoses, procedures, charges=charges)
     decided = set(work.get("decided") or ())
     kept = tuple(
         issue
