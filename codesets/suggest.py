@@ -479,7 +479,7 @@ _ALTERNATES: Final[dict[str, tuple[str, ...]]] = {
     "hypertension": ("hypertensive",),
     "dependent": ("dependence",),
     "frequent": ("repeated",),
-    "urinary": ("micturition",),
+    "urinary": ("micturition", "urine"),
     "adrenal": ("adrenocortical",),
     "herniated": ("displacement",),
     "herniation": ("displacement",),
@@ -550,8 +550,9 @@ _ABBREVIATION_PATTERN: Final = re.compile(
     + r")(?![a-z0-9])"
 )
 _LAY_PATTERN: Final = re.compile(
-    r"\b(" + "|".join(re.escape(t) for t in sorted(LAY_TERMS, key=len, reverse=True)) + r")\b"
+    r"\b(" + "|".join(re.escape(t) for t in sorted(LAY_TERMS, key=len, reverse=True)) + r")(?:s)?\b"
 )
+"""A lay term, or its plural in "s" ("pinworms")."""
 
 
 def to_classification_words(text: str) -> str:
@@ -788,11 +789,14 @@ class _Query:
         asked = to_classification_words(text)
         if "absence" in asked:  # "status post splenectomy": the organ's absence, not a device
             asked = asked.replace("presence", " ")
-        wanted = tuple(_stem(w) for w in dict.fromkeys(words_of(asked)))
+        words = list(dict.fromkeys(words_of(asked)))
+        wanted = tuple(dict.fromkeys(_stem(w) for w in words))
         if not wanted:
             return None
         # A query word's other spelling in the tabular counts as the word itself.
-        alias = {alt: q for q in wanted for alt in _ALTERNATES.get(q, ()) if alt not in wanted}
+        alias = {
+            alt: _stem(w) for w in words for alt in _ALTERNATES.get(w, ()) if alt not in wanted
+        }
         absent = {_stem(w) for clause in _WITHOUT.findall(asked) for w in words_of(clause)}
         side = _side_default(wanted)
         return cls(

@@ -22,8 +22,8 @@ HELD_OUT = DATA / "held_out_phrases.tsv"
 ON = date(2026, 1, 15)
 
 # The figures recorded in docs/accuracy.md for this list (554 phrases), after the changes.
-TOP_1_AT_LEAST = 495
-TOP_5_AT_LEAST = 521
+TOP_1_AT_LEAST = 501
+TOP_5_AT_LEAST = 527
 
 
 def _words(text: str) -> str:
@@ -56,8 +56,9 @@ def test_the_recorded_held_out_figures_hold(registry):
     assert found.total == 554
     assert found.first >= TOP_1_AT_LEAST, f"top-1 {found.first}/{found.total}"
     assert found.five >= TOP_5_AT_LEAST, f"top-5 {found.five}/{found.total}"
-    # the goal stands beside the recorded figure: 70% first
+    # the goals stand beside the recorded figures: 70% first, 95% among five
     assert found.first / found.total >= 0.70
+    assert found.five / found.total >= 0.95
 
 
 def test_a_line_of_another_shape_is_refused_with_its_place(tmp_path):
@@ -65,3 +66,24 @@ def test_a_line_of_another_shape_is_refused_with_its_place(tmp_path):
     bad.write_text("# words<TAB>code\nCHF\tI50.9\nCOPD I50.9\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"phrases.tsv:3: expected words<TAB>code"):
         read_phrases(bad)
+
+
+@pytest.mark.parametrize(
+    ("words", "age", "sex", "code"),
+    [
+        ("h/o MI", 71, "female", "I252"),  # an abbreviation, then the Index's "old" MI
+        ("s/p splenectomy", 40, "male", "Z9081"),  # the organ's acquired absence
+        ("hypertension", 50, "male", "I10"),  # "(primary)" is nonessential, I.A.7
+        ("GERD with esophagitis", 52, "male", "K2100"),  # K21.9 is "without esophagitis"
+        ("heroin overdose, initial", 28, "male", "T401X1A"),  # accidental, I.C.19.e.5.b
+        ("left hemiparesis due to old stroke", 73, "female", "I69354"),  # I.C.6.a
+        ("saddle PE", 62, "female", "I2692"),  # its header says "pulmonary embolism"
+        ("spondylolisthesis L4-L5", 60, "female", "M4316"),  # the level's region
+        ("preop exam", 60, "female", "Z01818"),  # "other", no "unspecified" beside it
+        ("syphilis", 35, "male", "A539"),  # "NOS" before a nonessential modifier
+    ],
+)
+def test_the_general_rules_put_the_coders_code_first(registry, words, age, sex, code):
+    offered = registry.suggest(words, on=ON, age=age, sex=sex)
+    assert offered, words
+    assert offered[0].code == code, [s.code for s in offered]
