@@ -42,6 +42,9 @@ __all__ = ["INSTITUTIONAL_VERSION", "TYPE_OF_BILL_FACILITY", "build_837i"]
 
 INSTITUTIONAL_VERSION: Final = "005010X223A2"
 """The version HIPAA names for the 837I (x12sdk models it as X223A3)."""
+_MODELS: Final = loops837.Models(
+    Header, Loop1000A, Loop1000B, Loop2000A, Loop2000B, Footer, refs_repeat=False
+)
 TYPE_OF_BILL_FACILITY: Final = "11"  # hospital, inpatient (Part A): our institutional Claims
 _PER_HI: Final = 12  # codes per HI segment
 # 5010 has no POA "1" (exempt): an exempt code's POA is left blank (CMS, 5010 POA reporting)
@@ -193,23 +196,15 @@ def build_837i(
     created: datetime,
 ) -> HealthCareClaimInstitutional:
     """The 837I transaction set of ``claims`` (institutional facts), validated by x12sdk."""
-    subscribers: list[Loop2000B] = []
-    hl_id = 2
-    for facts in claims:
-        values, hl_id = loops837.subscriber(facts, hl_id, _claim(facts))
-        subscribers.append(Loop2000B.model_validate(values))
-    structure: dict[str, Any] = {
-        "header": Header.model_validate(
-            loops837.header(control_number, INSTITUTIONAL_VERSION, batch_id, created)
-        ),
-        "loop_1000a": Loop1000A.model_validate(loops837.submitter(parties)),
-        "loop_1000b": Loop1000B.model_validate(loops837.receiver(parties)),
-        "loop_2000a": [
-            Loop2000A.model_validate(
-                loops837.billing_provider(parties, subscribers, refs_repeat=False)
-            )
-        ],
-    }
     return HealthCareClaimInstitutional(
-        **structure, footer=Footer(se_segment=loops837.se_values(structure, control_number))
+        **loops837.transaction(
+            claims,
+            parties,
+            _MODELS,
+            _claim,
+            version=INSTITUTIONAL_VERSION,
+            control_number=control_number,
+            batch_id=batch_id,
+            created=created,
+        )
     )

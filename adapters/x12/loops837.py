@@ -11,10 +11,12 @@ so x12sdk still checks every value against its transaction's model, and the clai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from x12sdk.v5010.segments import DmgSegment, N3Segment, N4Segment
 
 from adapters.x12.claim_facts import Address, ClaimFacts, Facility, Person, PriorPayment
@@ -23,6 +25,7 @@ from adapters.x12.serialise import count_segments
 from fhir_coder.remittance import Adjustment
 
 __all__ = [
+    "Models",
     "Values",
     "adjustments",
     "billing_provider",
@@ -39,6 +42,7 @@ __all__ = [
     "se_values",
     "submitter",
     "subscriber",
+    "transaction",
 ]
 
 Values = dict[str, Any]
@@ -416,3 +420,50 @@ def se_values(structure: dict[str, Any], control_number: str) -> Values:
         "transaction_segment_count": count_segments(*loops) + 1,  # + the SE itself
         "transaction_set_control_number": control_number,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    """One transaction's x12sdk classes for the loops this module fills (837P's or 837I's)."""
+
+    header: type[BaseModel]
+    submitter: type[BaseModel]
+    receiver: type[BaseModel]
+    billing_provider: type[BaseModel]
+    subscriber: type[BaseModel]
+    footer: type[BaseModel]
+    refs_repeat: bool  # 2010AA's REF repeats on the 837P, not on the 837I
+
+
+def transaction(
+    claims: Sequence[ClaimFacts],
+    parties: X12Parties,
+    models: Models,
+    claim_loop: Callable[[ClaimFacts], object],
+    *,
+    version: str,
+    control_number: str,
+    batch_id: str,
+    created: datetime,
+) -> dict[str, Any]:
+    """The transaction set's loops, ST through SE, as ``models``; each claim's 2300 its builder's.
+
+    Returns the keyword arguments of the transaction set's model (``header`` to ``footer``),
+    SE01 counted from what was built.
+    """
+    subscribers: list[BaseModel] = []
+    hl_id = 2
+    for facts in claims:
+        values, hl_id = subscriber(facts, hl_id, claim_loop(facts))
+        subscribers.append(models.subscriber.model_validate(values))
+    billing = billing_provider(parties, subscribers, refs_repeat=models.refs_repeat)
+    structure: dict[str, Any] = {
+        "header": models.header.model_validate(header(control_number, version, batch_id, created)),
+        "loop_1000a": models.submitter.model_validate(submitter(parties)),
+        "loop_1000b": models.receiver.model_validate(receiver(parties)),
+        "loop_2000a": [models.billing_provider.model_validate(billing)],
+    }
+    structure["footer"] = models.footer.model_validate(
+        {"se_segment": se_values(structure, control_number)}
+    )
+    return structure

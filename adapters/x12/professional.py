@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from x12sdk.v5010.segments import ClmSegment, HiSegment, Sv1Segment
 from x12sdk.v5010.x12_837_005010X222A2.loops import (
@@ -44,6 +44,9 @@ cache_type_hints()
 PROFESSIONAL_VERSION: Final = "005010X222A1"
 """The version HIPAA names for the 837P (x12sdk models it as X222A2; the segments are the same)."""
 MAX_DIAGNOSES: Final = 12  # one HI segment of twelve on the 837P
+_MODELS: Final = loops837.Models(
+    Header, Loop1000A, Loop1000B, Loop2000A, Loop2000B, Footer, refs_repeat=True
+)
 
 
 def _pointer_text(pointers: Sequence[int], count: int) -> str:
@@ -125,23 +128,15 @@ def build_837p(
     created: datetime,
 ) -> HealthCareClaimProfessional:
     """The 837P transaction set of ``claims`` (professional facts), validated by x12sdk."""
-    subscribers: list[Loop2000B] = []
-    hl_id = 2
-    for facts in claims:
-        values, hl_id = loops837.subscriber(facts, hl_id, _claim(facts, parties.billing_npi))
-        subscribers.append(Loop2000B.model_validate(values))
-    structure: dict[str, Any] = {
-        "header": Header.model_validate(
-            loops837.header(control_number, PROFESSIONAL_VERSION, batch_id, created)
-        ),
-        "loop_1000a": Loop1000A.model_validate(loops837.submitter(parties)),
-        "loop_1000b": Loop1000B.model_validate(loops837.receiver(parties)),
-        "loop_2000a": [
-            Loop2000A.model_validate(
-                loops837.billing_provider(parties, subscribers, refs_repeat=True)
-            )
-        ],
-    }
     return HealthCareClaimProfessional(
-        **structure, footer=Footer(se_segment=loops837.se_values(structure, control_number))
+        **loops837.transaction(
+            claims,
+            parties,
+            _MODELS,
+            lambda facts: _claim(facts, parties.billing_npi),
+            version=PROFESSIONAL_VERSION,
+            control_number=control_number,
+            batch_id=batch_id,
+            created=created,
+        )
     )
