@@ -8,7 +8,8 @@ Run from the repository root with the project's venv::
 lines, two diagnoses, distinct ids and patients, some dependents) with their Patients,
 Coverages and payer in memory, through :func:`adapters.x12.submit.write_837`: facts read
 and checked, the 837P built with x12sdk's models (one transaction of 5,000 claims at most),
-serialised, written to a file, and every submission recorded in a SQLite ledger file.
+serialised, staged, published as a file, and every submission recorded in a SQLite ledger
+file.
 835: an 835 answering all of them (made by x12sdk's 835 builder, not timed: a CO-45 on
 every line and a CO-11 denial on every tenth claim's second line), then timed through
 :func:`adapters.x12.intake.record_x12_text`: envelope checks, x12sdk's models, matching each
