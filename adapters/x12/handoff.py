@@ -166,7 +166,7 @@ class FileHandoff(_FileLike):
 
     def __init__(self, out: Path) -> None:
         self.out = out
-        self.where = str(out)
+        self.where = str(out.absolute())  # one name for it, from whatever folder a run starts
 
     def final_path(self, control: int) -> Path:  # noqa: ARG002 - one name whatever the number
         """The file the user named."""
@@ -189,7 +189,7 @@ class OutboxHandoff(_FileLike):
     def __init__(self, folder: Path, sender_id: str) -> None:
         self.folder = folder
         self.sender = _SAFE_NAME.sub("", sender_id.strip()) or "sender"
-        self.where = str(folder)
+        self.where = str(folder.absolute())
 
     def final_path(self, control: int) -> Path:
         """``<sender>_<ISA13>.837`` in the outbox."""
