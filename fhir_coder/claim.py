@@ -303,6 +303,11 @@ def _facility_item(
     return item
 
 
+def billed_diagnoses(coded: CodedEncounter) -> int:
+    """How many diagnoses lines may point at: all but the admitting one (placed last)."""
+    return sum(1 for line in coded.diagnoses if line.role is not DiagnosisRole.ADMITTING)
+
+
 def institutional_pointers(count: int) -> list[int]:
     """An institutional line's ``diagnosisSequence``: the stay's first four diagnoses."""
     return _FIRST_POINTERS[:count]
@@ -426,7 +431,8 @@ def group_drg(coded: CodedEncounter, grouper: DrgGrouperPort) -> DrgAssignment |
     age = encounter.patient.age_on(discharge)
     if age is None:
         return None
-    principal, *others = coded.diagnoses
+    # the admitting diagnosis (FL 69) is neither principal nor secondary: not grouped
+    principal, *others = (d for d in coded.diagnoses if d.role is not DiagnosisRole.ADMITTING)
     status, _ = discharge_status(encounter)
     return grouper.group(
         MceClaim(
@@ -552,7 +558,7 @@ def build_claim(
         )
         # the stay's room and board and ancillaries first (revenue-only lines), then the
         # lines with a CPT/HCPCS code
-        pointers = institutional_pointers(len(coded.diagnoses))
+        pointers = institutional_pointers(billed_diagnoses(coded))
         claim["item"] = [
             _facility_item(i, line, pointers[:], shared) for i, line in enumerate(facility, start=1)
         ] + [

@@ -14,6 +14,7 @@ from datetime import datetime
 from fhir_coder.claim import (
     ROLE_CODES,
     ClaimOptions,
+    billed_diagnoses,
     billing_and_team,
     claim_id_for,
     claim_total,
@@ -96,7 +97,7 @@ def claim_form(
     items = []
     nets: list[float | None] = []
     facility = facility_charges(coded, options.fee_schedule).lines if inpatient else ()
-    pointers = tuple(institutional_pointers(len(coded.diagnoses)))
+    pointers = tuple(institutional_pointers(billed_diagnoses(coded)))
     for index, charge in enumerate(facility):
         nets.append(float(charge.net))
         items.append(

@@ -181,6 +181,10 @@ def poa_indicator(line: CodedLine, encounter: Encounter) -> str:
     (``N``). Anything else, a same-day onset included (the time of day cannot be trusted
     across EHRs), is ``U``: documentation insufficient, which a coder must resolve.
     """
+    if line.source.reference == encounter.reference:
+        # the reason for admission (Encounter.reasonCode): present when the inpatient
+        # admission was ordered, which is what POA means (POA Guidelines, Appendix I)
+        return "Y"
     admitted = admission_date(encounter)
     source = next((d for d in encounter.diagnoses if d.source == line.source), None)
     if admitted is None or source is None:

@@ -291,6 +291,12 @@ class Encounter:
     # ``Encounter.location`` (planned ones left out): the accommodation of each night of
     # an inpatient stay (room and board lines, fhir_coder.facility).
     locations: tuple[EncounterLocation, ...] = ()
+    # Why the patient came (``Encounter.reasonCode``, systems canonical) and the Conditions
+    # ``Encounter.reasonReference`` names (``Condition/123`` keys, as Diagnosis.source).
+    # For an inpatient stay the reason for admission (UB-04 FL 69, admitting diagnosis);
+    # elsewhere evidence for a coder, never a diagnosis (fhir_coder.coding.admission).
+    reason_codes: tuple[Coding, ...] = ()
+    reason_references: tuple[str, ...] = ()
 
     @property
     def date_of_service(self) -> date | None:

@@ -47,6 +47,7 @@ __all__ = [
     "read_patient",
     "read_procedure",
     "read_providers",
+    "read_reason_codes",
     "read_reason_references",
     "reference_of",
     "source_ref",
@@ -379,7 +380,11 @@ def condition_key(reference: str) -> str:
 
 
 def read_reason_references(
-    values: object, *, issues: list[Issue] | None = None, source: str = ""
+    values: object,
+    *,
+    issues: list[Issue] | None = None,
+    source: str = "",
+    expression: str = "Procedure.reasonReference",
 ) -> tuple[str, ...]:
     """The Conditions a ``reasonReference`` list names, as ``Condition/id`` keys.
 
@@ -400,12 +405,25 @@ def read_reason_references(
         _dropped(
             issues,
             f"reason {reference or '(no reference)'!r} is not a Condition that can be followed: "
-            "not used for diagnosis pointers",
+            "not used for coding",
             source,
-            "Procedure.reasonReference",
+            expression,
             quiet=True,
         )
     return tuple(keys)
+
+
+def read_reason_codes(
+    values: object, *, issues: list[Issue] | None = None, source: str = "", expression: str
+) -> tuple[Coding, ...]:
+    """The codings of a ``reasonCode`` list (Procedure's or Encounter's), in order."""
+    if not isinstance(values, list):
+        return ()
+    return tuple(
+        coding
+        for concept in values
+        for coding in read_codings(concept, issues=issues, source=source, expression=expression)
+    )
 
 
 def read_procedure(resource: dict[str, Any], *, issues: list[Issue] | None = None) -> Procedure:
@@ -419,7 +437,6 @@ def read_procedure(resource: dict[str, Any], *, issues: list[Issue] | None = Non
         performed = fhir_date((resource.get("performedPeriod") or {}).get("start"))
     code = resource.get("code")
     where = source_ref(resource)
-    reason_codes = resource.get("reasonCode")
     return Procedure(
         source=where,
         codings=read_codings(
@@ -431,15 +448,12 @@ def read_procedure(resource: dict[str, Any], *, issues: list[Issue] | None = Non
         reason_references=read_reason_references(
             resource.get("reasonReference"), issues=issues, source=where.reference
         ),
-        reason_codes=tuple(
-            coding
-            for concept in reason_codes
-            for coding in read_codings(
-                concept, issues=issues, source=where.reference, expression="Procedure.reasonCode"
-            )
-        )
-        if isinstance(reason_codes, list)
-        else (),
+        reason_codes=read_reason_codes(
+            resource.get("reasonCode"),
+            issues=issues,
+            source=where.reference,
+            expression="Procedure.reasonCode",
+        ),
     )
 
 

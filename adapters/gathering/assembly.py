@@ -28,6 +28,8 @@ from adapters.fhir.reading import (
     read_observation,
     read_patient,
     read_procedure,
+    read_reason_codes,
+    read_reason_references,
 )
 from adapters.fhir.references import resource_key
 from adapters.gathering.parties import read_issue
@@ -244,6 +246,19 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
         ),
         coverages=read_each(active, read_coverage, issues),
         providers=providers,
+        # before read_issues, so that what they drop is among them
+        reason_codes=read_reason_codes(
+            resource.get("reasonCode"),
+            issues=issues,
+            source=reference,
+            expression="Encounter.reasonCode",
+        ),
+        reason_references=read_reason_references(
+            resource.get("reasonReference"),
+            issues=issues,
+            source=reference,
+            expression="Encounter.reasonReference",
+        ),
         read_issues=tuple(issues),
         discharge_disposition=disposition[0].code if disposition else "",
         discharge_disposition_system=disposition[0].system if disposition else "",

@@ -8,6 +8,7 @@ whatever cannot be coded becomes a finding that says why. No invalid code is emi
 
 from __future__ import annotations
 
+from fhir_coder.coding.admission import with_reason
 from fhir_coder.coding.context import DEFAULT_POLICY, CodingContext, CodingPolicy, VisitCode
 from fhir_coder.coding.diagnoses import code_diagnosis
 from fhir_coder.coding.guidelines import Rulebook, apply_guidelines, load_rulebook
@@ -66,6 +67,8 @@ def code_encounter(
     coded_procedures = code_procedures(context, procedure_issues, charges)
     lines = vaccination_diagnosis(context, lines, coded_procedures, issues)
     diagnoses = sequence(encounter, etiology_first(lines, notes, issues), issues)
+    # the stay's reason for admission (admitting diagnosis), after the sequenced lines
+    diagnoses = with_reason(context, diagnoses, issues)
     issues.extend(procedure_issues)
     procedures = reasons_as_coded(coded_procedures, lines)
     _flag_nearest_release(diagnoses + procedures, encounter, issues)

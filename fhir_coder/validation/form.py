@@ -48,6 +48,11 @@ class DiagnosisEntry:
         """Whether the claim calls this diagnosis principal."""
         return "principal" in self.types
 
+    @property
+    def admitting_only(self) -> bool:
+        """Whether this is the admitting diagnosis alone (UB-04 FL 69): not a secondary one."""
+        return "admitting" in self.types and "principal" not in self.types
+
 
 @fast_init
 @dataclass(frozen=True, slots=True)

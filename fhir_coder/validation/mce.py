@@ -147,7 +147,7 @@ def mce_claim(
     others: list[DiagnosisEntry] = []
     secondary: list[tuple[str, str | None]] = []
     for entry in claim.diagnoses:
-        if entry is principal:
+        if entry is principal or entry.admitting_only:  # FL 69 is no secondary diagnosis
             continue
         code = _icd(entry)
         if code is not None:
