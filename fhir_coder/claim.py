@@ -382,7 +382,8 @@ def diagnosis_pointers(
         ]
         if matched:
             return matched[:_MAX_POINTERS]
-    return _FIRST_POINTERS[: len(diagnoses)]  # a fresh list: the Claim owns it
+    # a fresh list: the Claim owns it; the admitting diagnosis (last, if any) is not pointed at
+    return _FIRST_POINTERS[: sum(1 for d in diagnoses if d.role is not DiagnosisRole.ADMITTING)]
 
 
 def _folded_into(diagnosis: CodedLine, references: tuple[str, ...], codes: tuple[str, ...]) -> bool:

@@ -177,6 +177,21 @@ def test_vaccines_and_drugs_of_an_encounter_come_with_it(tmp_path):
     ]
 
 
+def test_the_encounters_reason_comes_with_it(tmp_path):
+    folder = tmp_path / "x"
+    folder.mkdir()
+    (folder / "Encounter.ndjson").write_bytes(
+        b'{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"IMP"},'
+        b'"subject":{"reference":"Patient/p1"},'
+        b'"reasonCode":[{"coding":[{"system":"http://snomed.info/sct","code":"271737000"}]}],'
+        b'"reasonReference":[{"reference":"Condition/c9"}]}\n'
+    )
+    (folder / "Patient.ndjson").write_bytes(b'{"resourceType":"Patient","id":"p1"}\n')
+    (item,) = encounters_from_ndjson([folder], source_id="ehr", report=IndexReport())
+    assert [c.code for c in item.encounter.reason_codes] == ["271737000"]
+    assert item.encounter.reason_references == ("Condition/c9",)
+
+
 def _lines(path: Path) -> list[dict]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
 

@@ -111,3 +111,23 @@ def test_an_encounter_whose_only_coverage_has_ended_gets_no_claim_and_says_why()
     rules = {i.rule for i in processed.issues}
     assert "COVERAGE-NOT-IN-FORCE" in rules
     assert any("overage" in i.message for i in processed.issues if i.severity.blocks)
+
+
+def test_the_encounters_reason_is_read_codes_and_conditions():
+    bundle = _bundle(_coverage("cov", None))
+    encounter_resource = bundle["entry"][0]["resource"]
+    encounter_resource["reasonCode"] = [
+        {"coding": [{"system": "http://snomed.info/sct", "code": "271737000", "display": "Anemia"}]}
+    ]
+    encounter_resource["reasonReference"] = [
+        {"reference": "http://ehr.test/fhir/Condition/c1/_history/2"},
+        {"reference": "Observation/o1"},  # not a Condition: left out with a note
+    ]
+    (encounter,) = encounters_in_bundle(bundle, source_id="test")
+    assert [(c.system, c.code) for c in encounter.reason_codes] == [
+        ("http://snomed.info/sct", "271737000")
+    ]
+    assert encounter.reason_references == ("Condition/c1",)
+    [note] = [i for i in encounter.read_issues if "Observation/o1" in i.message]
+    assert note.expression == ("Encounter.reasonReference",)
+    assert note.source == "Encounter/e1"
