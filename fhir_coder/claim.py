@@ -37,6 +37,7 @@ from fhir_coder.claim_parts import (
     poa_indicator,
     point_of_origin,
 )
+from fhir_coder.errors import CodeSetError
 from fhir_coder.facility import FacilityLine, facility_charges, line_revenue
 from fhir_coder.model import (
     CodedEncounter,
@@ -435,18 +436,22 @@ def group_drg(coded: CodedEncounter, grouper: DrgGrouperPort) -> DrgAssignment |
     # the admitting diagnosis (FL 69) is neither principal nor secondary: not grouped
     principal, *others = (d for d in coded.diagnoses if d.role is not DiagnosisRole.ADMITTING)
     status, _ = discharge_status(encounter)
-    return grouper.group(
-        MceClaim(
-            discharge=discharge,
-            age=age,
-            sex=encounter.patient.sex,
-            principal=principal.code,
-            principal_poa=poa_indicator(principal, encounter),
-            secondary=tuple((line.code, poa_indicator(line, encounter)) for line in others),
-            procedures=tuple(line.code for line in coded.procedures if line.system == ICD10PCS),
-            discharge_status=status,
-        )
+    mce = MceClaim(
+        discharge=discharge,
+        age=age,
+        sex=encounter.patient.sex,
+        principal=principal.code,
+        principal_poa=poa_indicator(principal, encounter),
+        secondary=tuple((line.code, poa_indicator(line, encounter)) for line in others),
+        procedures=tuple(line.code for line in coded.procedures if line.system == ICD10PCS),
+        discharge_status=status,
     )
+    try:
+        return grouper.group(mce)
+    except CodeSetError:
+        # no MS-DRG release covers the discharge: the Claim goes without one, and the
+        # scrubber's MCE, which runs on the same releases, says so (CODE-DATE-NOT-COVERED)
+        return None
 
 
 def _modifier(code: str) -> dict[str, str]:

@@ -9,10 +9,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from adapters.claim_input import read_claim
-from fhir_coder.claim import build_claim
+from fhir_coder.claim import ClaimOptions, build_claim
 from fhir_coder.claim_form import claim_form
 from fhir_coder.coding import code_encounter
 from fhir_coder.coding.admission import PRINCIPAL_FROM_REASON, REASON_NOT_CODED
+from fhir_coder.errors import ReleaseNotAvailableError
 from fhir_coder.model import Coding, CodingMethod, DiagnosisRole, EncounterClass
 from fhir_coder.outcome import Severity
 from fhir_coder.ports import Translation
@@ -155,3 +156,37 @@ def test_an_encounter_without_a_reason_is_coded_as_before(codes):
     coded = code_encounter(stay(condition("htn", (ICD10CM, "I10"))), codes)
     assert roles(coded) == [("I10", DiagnosisRole.PRINCIPAL)]
     assert not {REASON_NOT_CODED, PRINCIPAL_FROM_REASON} & set(rules(coded))
+
+
+class NoRelease:
+    """A grouper with no MS-DRG release for the discharge (Synthea's decades-old stays)."""
+
+    def group(self, claim):
+        raise ReleaseNotAvailableError("MS-DRG", claim.discharge.isoformat(), "400..440")
+
+
+def test_a_stay_no_drg_release_covers_is_built_without_a_drg(codes):
+    coded = code_encounter(stay(reason_codes=ASTHMA_REASON), codes, crosswalks=CROSSWALK)
+    claim = build_claim(coded, (), created=CREATED, options=ClaimOptions(drg=NoRelease()))
+    assert [d["diagnosisCodeableConcept"]["coding"][0]["code"] for d in claim["diagnosis"]] == [
+        "J45.909",
+        "J45.909",
+    ]
+    assert not any("packageCode" in d for d in claim["diagnosis"])
+
+
+class Recording:
+    def __init__(self):
+        self.seen = []
+
+    def group(self, claim):
+        self.seen.append(claim)
+
+
+def test_the_grouper_is_given_no_admitting_diagnosis_as_a_secondary(codes):
+    encounter = stay(condition("htn", (ICD10CM, "I10"), listed_rank=1), reason_codes=ASTHMA_REASON)
+    coded = code_encounter(encounter, codes, crosswalks=CROSSWALK)
+    grouper = Recording()
+    build_claim(coded, (), created=CREATED, options=ClaimOptions(drg=grouper))
+    [seen] = grouper.seen
+    assert (seen.principal, seen.secondary) == ("I10", ())

@@ -7,16 +7,20 @@ other EHR's and their Claims submitted.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 
 from adapters.coding_setup import CodingSetup
 from adapters.demo import code_all_finished
 from adapters.fhir.client import FhirClient
+from adapters.x12.claim_facts import claim_facts
 from adapters.x12.ledger import SubmissionLedger
-from adapters.x12.sources import claims_from_server
-from adapters.x12.submit import write_837
+from adapters.x12.sources import ClaimSource, claims_from_server
+from adapters.x12.submit import build_interchange, write_837
 from codesets import default_registry
+from fhir_coder.coding.admission import PRINCIPAL_FROM_REASON
 from sandbox.app import create_app
 from tests.adapters.conftest import ASGI_BASE
 from tests.adapters.synthea_gathering import synthea_bundles
@@ -107,6 +111,19 @@ async def test_every_synthea_claim_ready_to_go_passes_pyx12(synthea_app, coding,
             fhir, synthea_coding, source_id="synthea", claim_options=with_rooms()
         )
         source = await claims_from_server(fhir)
+        # A stay held as a draft (its principal proposed from the reason for admission, for
+        # a coder to confirm) is judged too: its Claim as the coder would release it, built
+        # here in memory only (nothing is submitted, nothing on the server changes).
+        stay_ids = {stay["id"] for stay in stays}
+        drafts = [
+            r.claim
+            for r in summary.results
+            if r.encounter_id in stay_ids and r.claim is not None and r.claim["status"] == "draft"
+        ]
+        released = ClaimSource(name="drafts", resources=dict(source.resources))
+        for draft in drafts:
+            released.claims.append(draft | {"status": "active"})
+            await read_named(fhir, draft, released)
     written = [r for r in summary.results if r.claim is not None and r.claim["status"] == "active"]
     assert len(source.claims) == len(written) >= 30
     out = tmp_path / "synthea.837"
@@ -139,5 +156,38 @@ async def test_every_synthea_claim_ready_to_go_passes_pyx12(synthea_app, coding,
             assert facts.kind == "institutional"
             assert any(line.revenue == "0120" and not line.code for line in facts.lines)
         else:
+            # held for what its record lacks: no codable diagnosis at all, or only the
+            # reason for admission (Encounter.reasonCode), proposed as the principal
             assert result.claim is None or result.claim["status"] == "draft"
-            assert "CLAIM-NO-DIAGNOSIS" in {i.rule for i in result.issues}, result.issues
+            assert {"CLAIM-NO-DIAGNOSIS", PRINCIPAL_FROM_REASON} & {
+                i.rule for i in result.issues
+            }, result.issues
+    # Synthea states three of its stays' reasons: each gives a draft whose 837I, once a
+    # coder releases it, carries the admitting diagnosis (HI*ABJ) and passes pyx12
+    assert len(drafts) >= 3
+    facts = [claim_facts(c, released.resolve, price=chargemaster) for c in released.claims]
+    assert {f.kind for f in facts} == {"institutional"}
+    text, _ = build_interchange(
+        facts, parties, control_number=900, created=datetime(2026, 12, 1, tzinfo=UTC)
+    )
+    assert text.count("HI*ABJ:") == len(drafts)
+    assert pyx12_errors(text, tmp_path) == []
+
+
+async def read_named(fhir: FhirClient, claim: dict, source: ClaimSource) -> None:
+    """Read what ``claim`` names (patient, coverage and its payer, care team) into ``source``."""
+    named = [claim["patient"], claim.get("insurer") or {}, claim.get("facility") or {}]
+    named += [i["coverage"] for i in claim.get("insurance", [])]
+    named += [member["provider"] for member in claim.get("careTeam", [])]
+    for reference in [n["reference"] for n in named if "reference" in n]:
+        if reference not in source.resources:
+            kind, _, resource_id = reference.partition("/")
+            source.resources[reference] = await fhir.read(kind, resource_id)
+            for party in ("subscriber", "payor"):
+                value = source.resources[reference].get(party)
+                for ref in [
+                    v["reference"] for v in (value if isinstance(value, list) else [value]) if v
+                ]:
+                    if ref not in source.resources:
+                        kind, _, resource_id = ref.partition("/")
+                        source.resources[ref] = await fhir.read(kind, resource_id)
