@@ -40,6 +40,18 @@ FINDINGS = [
         "86593",
         "a titer is the quantitative non-treponemal test (86593), not the qualitative 86592",
     ),
+    (
+        "31676001",  # Human immunodeficiency virus antigen test (first and second sample)
+        CPT,
+        "87390",
+        "the concept names an antigen test: 87390; 87389 also detects antibodies",
+    ),
+    (
+        "169230002",  # Ultrasound scan for fetal viability (second sample)
+        CPT,
+        "76815",
+        "a viability scan is the limited study for the fetal heartbeat (76815), not 76801",
+    ),
     # Found reading the whole tables beside the sample (not counted in the sample's figure).
     (
         "287182007",  # Attempted suicide by suffocation
