@@ -131,3 +131,39 @@ def test_a_postgresql_database_not_migrated_is_refused_with_the_command_to_run(p
             assert ledger.next_control_number() == 1
     finally:
         drop_database(postgres_server, url)
+
+
+def test_one_835_read_on_two_machines_at_once_is_recorded_once(ledger_db, parties, tmp_path):
+    from adapters.x12.intake import record_x12_text  # noqa: PLC0415
+    from adapters.x12.submit import write_837  # noqa: PLC0415
+    from tests.adapters.x12.test_intake import hand_made  # noqa: PLC0415
+
+    machines = [SubmissionLedger(ledger_db), SubmissionLedger(ledger_db)]
+    sent = write_837(
+        golden_source("emergency_visit"),
+        parties,
+        machines[0],
+        out=tmp_path / "a.837",
+        price=chargemaster,
+    )
+    era = hand_made(sent.sent[0].pcn)
+    start = threading.Barrier(2, timeout=30)
+
+    def read(machine):
+        start.wait()
+        return record_x12_text(era, machine, source="era.835")
+
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(read, machines))
+    assert sorted(r.already_recorded for r in reports) == [False, True]
+    recorded = next(r for r in reports if not r.already_recorded)
+    claim_id = sent.sent[0].claim_id
+    assert len(machines[1].remit_lines(claim_id)) == recorded.lines_recorded > 0
+    # the file reverses the claim and pays it anew: two steps, once each
+    assert [e.status for e in machines[0].history(claim_id)] == [
+        "submitted",
+        "reversed",
+        "partially-paid",
+    ]
+    for machine in machines:
+        machine.close()
