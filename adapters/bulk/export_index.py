@@ -106,7 +106,7 @@ _TYPE_MENTION = re.compile(rb'"resourceType"\s*:\s*"([A-Za-z]+)"')
 _CODING_TYPE_BYTES: Final = frozenset(kind.encode() for kind in CODING_TYPES)
 _LITERAL = re.compile(r"[A-Z][A-Za-z]*/[A-Za-z0-9\-.]{1,64}")  # Type/id as written
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 """Bumped when the tables change: an index of another version is emptied and read again."""
 
 _SCHEMA: Final = """
@@ -124,7 +124,7 @@ CREATE TABLE IF NOT EXISTS res (
     body BLOB
 );
 CREATE UNIQUE INDEX IF NOT EXISTS res_key ON res (type, id);
-CREATE INDEX IF NOT EXISTS res_owner ON res (owner, type);
+CREATE INDEX IF NOT EXISTS res_owner ON res (owner, type, id, file, pos, len);
 CREATE TABLE IF NOT EXISTS ident (
     type TEXT NOT NULL,
     system TEXT NOT NULL,
@@ -326,6 +326,7 @@ class ExportIndex:
         self._conditional: dict[str, str] = {}  # resolved Type?query -> Type/id or reason
         self._scanned = 0  # resources read by searches with neither identifier nor _id
         self._queries: dict[str, str] = {}  # conditional reference as written -> normalised
+        self._inline: frozenset[int] | None = None  # files whose lines the index holds
         self._fds: dict[int, int] = {}  # file number -> open descriptor, for pread
         self._fd_lock = threading.Lock()
 
@@ -399,6 +400,7 @@ class ExportIndex:
             self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - our own names
         self._db.execute("COMMIT")
         self._conditional.clear()
+        self._inline = None
 
     def _add_file(self, file: Path, size: int, mtime_ns: int, report: IndexReport) -> None:
         rows: list[Row] = []
@@ -447,6 +449,7 @@ class ExportIndex:
             db.execute("ROLLBACK")
             raise
         self._conditional.clear()
+        self._inline = None
         report.lines += lines
         report.kept += kept
 
@@ -739,7 +742,10 @@ class ExportIndex:
     def _load(self, kind: str, resource_id: str, file: int, pos: int, length: int,
               body: bytes | None) -> dict[str, Any]:  # fmt: skip
         """The resource a row locates, parsed, checked to be the one the row names."""
-        data = body if body is not None else os.pread(self._descriptor(file), length, pos)
+        if body is None:
+            fd = self._fds.get(file)  # open already, nearly always: no lock taken
+            body = os.pread(fd if fd is not None else self._descriptor(file), length, pos)
+        data = body
         try:
             resource = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -774,24 +780,39 @@ class ExportIndex:
 
         Each owner's resources of a kind come in the order the export held them. The query
         asks by owner alone (an index range each) and leaves other kinds unread: with the
-        kinds in the query too, SQLite probed every owner-kind pair and sorted.
+        kinds in the query too, SQLite probed every owner-kind pair and sorted. The owner
+        index holds where each line is, so the query never reads the table (a row of a
+        compressed file, whose line the table holds, is read from it).
         """
         found: dict[str, dict[str, list[dict[str, Any]]]] = {
             owner: {kind: [] for kind in kinds} for owner in owners
         }
         self._hold()
         rows = self._db.execute(
-            "SELECT seq, owner, type, id, file, pos, len, body FROM res "  # noqa: S608 - marks
+            "SELECT seq, owner, type, id, file, pos, len FROM res "  # noqa: S608 - marks only
             f"WHERE owner IN ({', '.join('?' * len(owners))})",
             tuple(owners),
         ).fetchall()
         rows.sort()  # by seq: the export's order
-        load = self._load
-        for _, owner, kind, resource_id, file, pos, length, body in rows:
+        load, inline = self._load, self._inline_files()
+        for seq, owner, kind, resource_id, file, pos, length in rows:
             wanted = found[owner].get(kind)
             if wanted is not None:
+                body = self._inline_body(seq) if file in inline else None
                 wanted.append(load(kind, resource_id, file, pos, length, body))
         return found
+
+    def _inline_files(self) -> frozenset[int]:
+        """The numbers of the files whose lines the index holds (compressed ones)."""
+        if self._inline is None:
+            self._inline = frozenset(
+                num for (num,) in self._db.execute("SELECT num FROM files WHERE path LIKE '%.gz'")
+            )
+        return self._inline
+
+    def _inline_body(self, seq: int) -> bytes | None:
+        row = self._db.execute("SELECT body FROM res WHERE seq = ?", (seq,)).fetchone()
+        return cast("bytes | None", row[0]) if row is not None else None
 
     def owned(self, owner: str, kind: str) -> list[dict[str, Any]]:
         """The resources of ``kind`` filed under ``owner`` (``Encounter/1``, ``Patient/2``)."""

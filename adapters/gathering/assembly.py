@@ -10,6 +10,7 @@ the encounter.
 from __future__ import annotations
 
 import calendar
+import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -76,7 +77,7 @@ def read_each(
     return tuple(out)
 
 
-def condition_order(condition: dict[str, Any]) -> tuple[str, str]:
+def condition_order(condition: dict[str, Any]) -> tuple[float, str]:
     """Where a Condition goes among an encounter's: when it was recorded, then its id.
 
     Unranked diagnoses are sequenced in the order their Conditions come
@@ -85,24 +86,40 @@ def condition_order(condition: dict[str, Any]) -> tuple[str, str]:
     NDJSON export in the order lines arrive in its files (which differs between export
     runs, file splits and downloads). So every reader sorts them by this key first, and the
     first-listed diagnosis of an encounter is the same whichever way it was read.
-    Recorded (else onset) moment in UTC, a date before the times of its day, none last;
-    ties (Conditions recorded together) by ``id``.
+    Recorded (else onset) moment, UTC for a time without a zone and midnight UTC for a
+    date; none last; ties (Conditions recorded together) by ``id``.
     """
-    when = ""
     onset = condition.get("onsetPeriod")
     for value in (
         condition.get("recordedDate"),
         condition.get("onsetDateTime"),
         onset.get("start") if isinstance(onset, dict) else None,
     ):
-        moment = parse_fhir_datetime(value)
-        if isinstance(moment, datetime):
-            when = (moment.astimezone(UTC) if moment.tzinfo else moment).isoformat()
-            break
-        if moment is not None:
-            when = moment.isoformat()
-            break
-    return (when or "~", str(condition.get("id") or ""))
+        if isinstance(value, str) and value:
+            moment = _instants.get(value)
+            if moment is None:
+                moment = _instant(value)
+            if not math.isnan(moment):  # a moment that reads
+                return (moment, str(condition.get("id") or ""))
+    return (math.inf, str(condition.get("id") or ""))
+
+
+_instants: dict[str, float] = {}
+
+
+def _instant(value: str) -> float:
+    """Seconds since the epoch of a FHIR date or dateTime; NaN when it does not read."""
+    moment = parse_fhir_datetime(value)
+    if isinstance(moment, datetime):
+        seconds = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    elif moment is not None:
+        seconds = datetime(moment.year, moment.month, moment.day, tzinfo=UTC).timestamp()
+    else:
+        seconds = math.nan
+    if len(_instants) >= 10_000:  # a feed repeats its moments; bounded all the same
+        _instants.clear()
+    _instants[value] = seconds
+    return seconds
 
 
 def read_conditions(
