@@ -27,6 +27,8 @@ import orjson
 from adapters.bulk.export_index import (
     ExportIndex,
     IndexReport,
+    Located,
+    Where,
     ndjson_files,
     normalise_reference,
     resolved,
@@ -44,7 +46,13 @@ __all__ = ["AssembledEncounter", "NdjsonEncounters", "encounters_from_ndjson"]
 
 _PARTY_CACHE = 4096  # practitioners and organisations kept parsed: a few hundred per hospital
 _PATIENT_CACHE = 64  # recent patients with their Coverage: bounded, whatever the population
-_GROUP = 256  # encounters of one patient whose resources are read in one query
+_GROUP = 64  # encounters (of whole patients) whose resources are read in one query
+_MOST = 512  # ... and at most, however many one patient has
+
+Prefetched = tuple[str, Where | None, list[Located]]
+"""A patient id the export files encounters under, where that Patient is (None: not in the
+export) and where the Coverage filed under them is, looked up for several encounters at
+once (read only if the patient is not among the last few)."""
 
 OWNED = ("Condition", "Procedure", "Immunization", "MedicationAdministration")
 """What the index files under an encounter, all read in one query."""
@@ -118,18 +126,18 @@ class NdjsonEncounters:
         self,
         resource: dict[str, Any],
         owned: dict[str, list[dict[str, Any]]] | None = None,
-        coverages: tuple[str, list[dict[str, Any]]] | None = None,
+        read: Prefetched | None = None,
     ) -> Encounter:
         """The core's Encounter from an Encounter of the export and what the index holds.
 
-        ``owned`` is what the index files under the encounter (:data:`OWNED`), and
-        ``coverages`` a patient id with the Coverage filed under them, when the caller has
-        read them already (:meth:`assembled` reads a patient's at once).
+        ``owned`` is what the index files under the encounter (:data:`OWNED`), and ``read``
+        the patient the export files it under with their Coverage, when the caller has read
+        them already (:meth:`assembled` reads a few patients' at once).
         """
         reference = f"Encounter/{resource.get('id')}"
         base = self.index.base_url
         issues: list[Issue] = []
-        patient, covered = self._patient(resource, reference, coverages)
+        patient, covered = self._patient(resource, reference, read)
         if owned is None:
             owned = self.index.owned_by_type(reference, OWNED)
         listed = listed_plans(resource, base, issues)
@@ -173,9 +181,9 @@ class NdjsonEncounters:
         self,
         resource: dict[str, Any],
         reference: str,
-        coverages: tuple[str, list[dict[str, Any]]] | None = None,
+        read: Prefetched | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The subject and their Coverage (``coverages``, when read already for that patient).
+        """The subject and their Coverage (``read``, when read already for that patient).
 
         The last few patients are kept: exports group by patient, so an encounter's patient
         is often the previous one's.
@@ -185,15 +193,21 @@ class NdjsonEncounters:
         cached = self._patients.get(key) if key and "?" not in key else None
         if cached is not None:
             return cached
-        plan = plan_reference(subject, self.index.base_url, container=resource,
-                              expected_type="Patient")  # fmt: skip
-        patient = self.lookup(plan)
+        patient: dict[str, Any] | str | None = None
+        if read is not None and read[1] is not None and key and "?" not in key:
+            literal = normalise_reference(key, self.index.base_url)
+            if literal == f"Patient/{read[0]}":
+                patient = self.index.load_at("Patient", read[0], read[1])
+        if patient is None:
+            plan = plan_reference(subject, self.index.base_url, container=resource,
+                                  expected_type="Patient")  # fmt: skip
+            patient = self.lookup(plan)
         if isinstance(patient, str) or patient.get("resourceType") != "Patient":
             why = patient if isinstance(patient, str) else "not a Patient"
             raise CodingError(f"{reference} has no Patient subject that can be read: {why}")
         found = (
-            coverages[1]
-            if coverages is not None and coverages[0] == patient.get("id")
+            self.index.load_located(read[2], ("Coverage",))["Coverage"]
+            if read is not None and read[0] == patient.get("id")
             else self.index.owned(f"Patient/{patient.get('id')}", "Coverage")
         )
         covered = [self._payors_literal(c) for c in found]
@@ -267,7 +281,7 @@ class NdjsonEncounters:
         """
         group: list[tuple[str, str, str, dict[str, Any]]] = []
         for row in self.index.encounter_resources(status):
-            if group and (row[2] != group[-1][2] or len(group) >= _GROUP):
+            if group and ((len(group) >= _GROUP and row[2] != group[-1][2]) or len(group) >= _MOST):
                 yield from self._assembled_group(group)
                 group = []
             group.append(row)
@@ -277,17 +291,21 @@ class NdjsonEncounters:
     def _assembled_group(
         self, group: list[tuple[str, str, str, dict[str, Any]]]
     ) -> Iterator[AssembledEncounter]:
-        patient_id = group[0][2]  # "" when the subject is no Patient of the export
+        """The encounters of a few patients, what is filed under them found in two queries."""
+        patient_ids = list(dict.fromkeys(row[2] for row in group if row[2]))
         owners = [f"Encounter/{row[0]}" for row in group]
-        if patient_id:  # their Coverage in the same query
-            owners.append(f"Patient/{patient_id}")
-        owned = self.index.owned_by_each(owners, (*OWNED, "Coverage"))
-        coverages = (patient_id, owned[owners[-1]]["Coverage"]) if patient_id else None
+        owners += [f"Patient/{p}" for p in patient_ids]  # their Coverage in the same query
+        located = self.index.locate_owned(owners)
+        patients = self.index.locate_each("Patient", patient_ids)
         for encounter_id, version, patient, resource in group:
+            read = (
+                (patient, patients.get(patient), located.get(f"Patient/{patient}", []))
+                if patient
+                else None
+            )
             try:
-                encounter: Encounter | None = self.assemble(
-                    resource, owned[f"Encounter/{encounter_id}"], coverages
-                )
+                owned = self.index.load_located(located.get(f"Encounter/{encounter_id}", []), OWNED)
+                encounter: Encounter | None = self.assemble(resource, owned, read)
                 error = None
             except CodingError as exc:
                 encounter, error = None, exc

@@ -41,7 +41,9 @@ __all__ = [
     "CODING_TYPES",
     "ExportIndex",
     "IndexReport",
+    "Located",
     "Unresolved",
+    "Where",
     "ndjson_files",
     "normalise_reference",
     "resolved",
@@ -163,6 +165,12 @@ Row = tuple[str, str, str, str, str, str, int, int, int, bytes | None]
 """A resource as the index keeps it: type, id, status, owner, version, lastUpdated, and
 where its bytes are (file number, offset, length; or the bytes themselves, for a
 compressed file, which cannot be read at an offset)."""
+
+
+Located = tuple[int, str, str, int, int, int]
+"""Where a resource filed under an owner is: seq, type, id, file number, offset, length."""
+Where = tuple[int, int, int, bytes | None]
+"""Where a resource is: file number, offset, length, or its line when the index holds it."""
 
 
 class ExportChangedError(ConfigurationError):
@@ -769,6 +777,27 @@ class ExportIndex:
         ).fetchone()
         return self._load(kind, resource_id, *row) if row is not None else None
 
+    def locate_each(self, kind: str, resource_ids: Sequence[str]) -> dict[str, Where]:
+        """Where the resources ``kind/id`` of ``resource_ids`` are (those the index holds).
+
+        Several looked up in one query, each read with :meth:`load_at` only when needed: a
+        batch of parsed resources waiting for their turn made Python's collector (which
+        walks what survives) cost more than the queries saved.
+        """
+        if not resource_ids:
+            return {}
+        self._hold()
+        rows = self._db.execute(
+            "SELECT id, file, pos, len, body FROM res "  # noqa: S608 - marks only
+            f"WHERE type = ? AND id IN ({', '.join('?' * len(resource_ids))})",
+            (kind, *resource_ids),
+        ).fetchall()
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+    def load_at(self, kind: str, resource_id: str, where: Where) -> dict[str, Any]:
+        """The resource :meth:`locate_each` found, parsed."""
+        return self._load(kind, resource_id, *where)
+
     def owned_by_type(self, owner: str, kinds: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
         """The resources of each of ``kinds`` filed under ``owner``, in one query."""
         return self.owned_by_each([owner], kinds)[owner]
@@ -776,17 +805,18 @@ class ExportIndex:
     def owned_by_each(
         self, owners: Sequence[str], kinds: tuple[str, ...]
     ) -> dict[str, dict[str, list[dict[str, Any]]]]:
-        """:meth:`owned_by_type` for several owners (a patient's encounters) in one query.
+        """:meth:`owned_by_type` for several owners, in one query."""
+        located = self.locate_owned(owners)
+        return {owner: self.load_located(located.get(owner, []), kinds) for owner in owners}
 
-        Each owner's resources of a kind come in the order the export held them. The query
-        asks by owner alone (an index range each) and leaves other kinds unread: with the
-        kinds in the query too, SQLite probed every owner-kind pair and sorted. The owner
-        index holds where each line is, so the query never reads the table (a row of a
-        compressed file, whose line the table holds, is read from it).
+    def locate_owned(self, owners: Sequence[str]) -> dict[str, list[Located]]:
+        """Where the resources filed under each of ``owners`` are, in the export's order.
+
+        One query for several owners (a few patients' encounters and the patients). It
+        asks by owner alone (an index range each; with the kinds in it too SQLite probed
+        every owner-kind pair and sorted), and the owner index holds where each line is,
+        so the table is never read. :meth:`load_located` reads them when their turn comes.
         """
-        found: dict[str, dict[str, list[dict[str, Any]]]] = {
-            owner: {kind: [] for kind in kinds} for owner in owners
-        }
         self._hold()
         rows = self._db.execute(
             "SELECT seq, owner, type, id, file, pos, len FROM res "  # noqa: S608 - marks only
@@ -794,12 +824,22 @@ class ExportIndex:
             tuple(owners),
         ).fetchall()
         rows.sort()  # by seq: the export's order
-        load, inline = self._load, self._inline_files()
+        found: dict[str, list[Located]] = {}
         for seq, owner, kind, resource_id, file, pos, length in rows:
-            wanted = found[owner].get(kind)
+            found.setdefault(owner, []).append((seq, kind, resource_id, file, pos, length))
+        return found
+
+    def load_located(
+        self, located: Sequence[Located], kinds: tuple[str, ...]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The resources of ``kinds`` among ``located`` (:meth:`locate_owned`), parsed, by kind."""
+        found: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+        inline = self._inline_files()
+        for seq, kind, resource_id, file, pos, length in located:
+            wanted = found.get(kind)
             if wanted is not None:
                 body = self._inline_body(seq) if file in inline else None
-                wanted.append(load(kind, resource_id, file, pos, length, body))
+                wanted.append(self._load(kind, resource_id, file, pos, length, body))
         return found
 
     def _inline_files(self) -> frozenset[int]:
