@@ -23,7 +23,12 @@ from codesets import CodeSetRegistry
 from codesets.suggest_eval import read_phrases, score
 
 ON = date(2026, 1, 15)
-LISTS = ("held_out_phrases.tsv", "coder_phrases.tsv", "common_diagnoses.tsv")
+LISTS = (
+    "held_out_phrases_2.tsv",
+    "held_out_phrases.tsv",
+    "coder_phrases.tsv",
+    "common_diagnoses.tsv",
+)
 
 
 def main() -> None:

@@ -25,9 +25,9 @@ CODESETS = Path(__file__).resolve().parents[2] / "codesets"
 ON = date(2026, 1, 15)
 
 # The figure recorded in docs/accuracy.md for this list, measured once.
-PHRASES = 0
-TOP_1_AT_LEAST = 0
-TOP_5_AT_LEAST = 0
+PHRASES = 594
+TOP_1_AT_LEAST = 401
+TOP_5_AT_LEAST = 438
 
 
 def _words(text: str) -> str:
