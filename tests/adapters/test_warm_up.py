@@ -27,7 +27,9 @@ def test_settling_the_heap_freezes_what_is_loaded_once_per_process(monkeypatch):
         assert frozen > 0
         garbage = [[] for _ in range(1000)]
         settle_heap()  # a second pool in the same process freezes nothing more
-        assert gc.get_freeze_count() == frozen
+        # (a frozen object may still die by its reference count, from another thread too:
+        # the count can fall, it must not grow by the thousand lists made since)
+        assert gc.get_freeze_count() <= frozen
         del garbage
     finally:
         gc.unfreeze()
