@@ -13,9 +13,8 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Protocol
 
-from fhir_coder.ports import Suggestion
+from fhir_coder.ports import TextSearchPort
 from fhir_coder.systems import normalise_icd10cm
 
 __all__ = ["Phrase", "Score", "read_phrases", "score"]
@@ -47,18 +46,6 @@ class Score:
         return self.seconds * 1000 / self.total if self.total else 0.0
 
 
-class _Suggests(Protocol):
-    def suggest(
-        self,
-        text: str,
-        *,
-        on: date,
-        limit: int = 5,
-        age: int | None = None,
-        sex: str | None = None,
-    ) -> tuple[Suggestion, ...]: ...
-
-
 def read_phrases(path: Path) -> list[Phrase]:
     """The phrases of ``path``; a line of another shape raises ValueError naming the line."""
     phrases = []
@@ -77,7 +64,7 @@ def read_phrases(path: Path) -> list[Phrase]:
     return phrases
 
 
-def score(registry: _Suggests, phrases: list[Phrase], *, on: date) -> Score:
+def score(registry: TextSearchPort, phrases: list[Phrase], *, on: date) -> Score:
     """Search every phrase as a coder would (five suggestions, the patient's age and sex)."""
     first = five = 0
     missed = []
