@@ -258,13 +258,18 @@ class Soak:
         self.edited: dict[str, str] = {}  # encounter -> Claim id the biller edited
         self.unedited: dict[str, Any] = {}  # encounter -> the priority before the biller's edit
         self.edited_at: dict[str, float] = {}
+        self.billed_code: dict[str, str] = {}  # encounter -> its soak code when the biller edited
 
     # --- the EHR side -------------------------------------------------------------------
     def update(self, encounter_id: str) -> None:
         """Recode one diagnosis and save the Encounter again: a new version, notified."""
         encounter = self.server.call("GET", f"Encounter/{encounter_id}").json()
-        # always another code than last time: every update recodes the encounter
-        code = self.rng.choice([c for c in CODES if c != self.codes.get(encounter_id)])
+        # always another code than last time: every update recodes the encounter; and never
+        # back to the code its Claim said when the biller edited it, so the latest coding
+        # always differs from what was written before the edit and a conflict is owed (an
+        # A -> B -> A recode whose B notification is coalesced into A's writes nothing)
+        avoid = {self.codes.get(encounter_id), self.billed_code.get(encounter_id)}
+        code = self.rng.choice([c for c in CODES if c not in avoid])
         self.codes[encounter_id] = code
         self.server.call("PUT", f"Condition/soak-{encounter_id}", json=_condition(encounter, code))
         touched = {**encounter, "language": self.rng.choice(["en", "en-US"])}
@@ -327,6 +332,7 @@ class Soak:
             )
             if put.status_code in (200, 201):
                 self.edited[encounter_id] = claim_id
+                self.billed_code[encounter_id] = self.codes[encounter_id]
                 self.unedited[encounter_id] = claim.get("priority")
                 self.result.biller_edits += 1
                 return True
