@@ -38,6 +38,7 @@ import subprocess
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -221,21 +222,114 @@ def export_encounters(path: Path) -> list[Encounter]:
     return encounters
 
 
-def _concepts(kind: str) -> list[tuple[str, str]]:
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """A module concept and who Synthea's modules can give it to (its gate in the list)."""
+
+    code: str
+    display: str
+    sexes: str  # "F", "M" or "" (anyone)
+    low: float  # age in years at the record, low <= age < high
+    high: float
+
+    def admits(self, sex: str, age: float) -> bool:
+        return (not self.sexes or sex in self.sexes) and self.low <= age < self.high
+
+
+def _concepts(kind: str) -> list[Concept]:
+    """The list's concepts of one kind, with their gates (``benchmarks/synthea_gates.py``)."""
     with CONCEPTS.open(encoding="utf-8") as handle:
         rows = csv.DictReader((line for line in handle if not line.startswith("#")), delimiter="\t")
-        return [(r["code"], r["display"]) for r in rows if r["kind"] == kind]
+        found = []
+        for r in rows:
+            if r["kind"] != kind:
+                continue
+            low, _, high = (r.get("age") or "0-").partition("-")
+            found.append(Concept(r["code"], r["display"], r.get("sex") or "", float(low),
+                                 float(high) if high else math.inf))  # fmt: skip
+        return found
 
 
-def population(patients: int, seed: int) -> list[Encounter]:
-    """Encounters in the shapes Synthea writes, every module concept drawn with equal weight."""
+def emitted_counts(kind: str) -> Counter[str]:
+    """How many instances of each SNOMED CT concept the Synthea data in ``../shared/data``
+    holds (every Bundle under ``synthea-bundles`` and any Bulk Data ``*.ndjson`` there)."""
+    resource = {"condition": "Condition", "procedure": "Procedure"}[kind]
+    counts: Counter[str] = Counter()
+    if not BUNDLES.is_dir():
+        return counts
+    found: list[dict[str, Any]] = []
+    for path in sorted(BUNDLES.glob("*.json")):
+        bundle = orjson.loads(path.read_bytes())
+        found += [e.get("resource", {}) for e in bundle.get("entry", [])]
+    for path in sorted(BUNDLES.glob("*.ndjson")):
+        found += [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    for item in found:
+        if item.get("resourceType") == resource:
+            for coding in item.get("code", {}).get("coding", [])[:1]:
+                if canonical_system(coding.get("system")) == SNOMED:
+                    counts[str(coding.get("code"))] += 1
+    return counts
+
+
+def emitted_weights(concepts: list[Concept], counts: Counter[str]) -> dict[str, float]:
+    """Each concept's share of a real export, estimated from ``counts`` (Good-Turing).
+
+    The concepts seen share ``1 - N1/N`` by their counts and the concepts never seen share
+    ``N1/N`` equally, where ``N`` is the instances counted and ``N1`` the concepts seen
+    once (Good's estimate of the probability of an unseen concept; at least one instance's
+    worth, so a unseen concept is never impossible). With no data every concept weighs the
+    same.
+    """
+    codes = {c.code for c in concepts}
+    seen = {code: n for code, n in counts.items() if code in codes}
+    total = sum(seen.values())
+    unseen = [c.code for c in concepts if c.code not in seen]
+    if not total:
+        return {c.code: 1.0 for c in concepts}
+    floor = max(sum(1 for n in seen.values() if n == 1), 1) / total
+    weights = {code: (1 - floor) * n / total for code, n in seen.items()}
+    weights.update({code: floor / len(unseen) for code in unseen} if unseen else {})
+    return weights
+
+
+def _weighted_sample(
+    rng: random.Random, items: list[Concept], weights: dict[str, float], k: int
+) -> list[Concept]:
+    """``k`` distinct items, each drawn with probability by weight (Efraimidis-Spirakis)."""
+    keyed = sorted(
+        ((rng.random() ** (1 / weights[c.code]), n) for n, c in enumerate(items)), reverse=True
+    )
+    return [items[n] for _, n in keyed[:k]]
+
+
+def _age(born: str, day: str) -> float:
+    """Age in years on ``day`` (ISO dates), as the gates read it."""
+    b, d = date.fromisoformat(born), date.fromisoformat(day)
+    return (d - b).days / 365.25
+
+
+def population(patients: int, seed: int, weighting: str = "concept") -> list[Encounter]:
+    """Encounters in the shapes Synthea writes.
+
+    Each concept is drawn only for a patient its gate admits (the sex and the age at the
+    encounter Synthea's modules can give it to, recorded in the concept list), so a man has
+    no pregnancy and an infant no prostate cancer. ``weighting``: ``concept`` draws every
+    admitted module concept with equal weight (the stress figure); ``emitted`` weighs them by
+    how often Synthea's own output in ``../shared/data`` carries them (:func:`emitted_weights`).
+    """
     rng = random.Random(seed)
     conditions, procedures = _concepts("condition"), _concepts("procedure")
+    weights = {
+        kind: emitted_weights(concepts, emitted_counts(kind))
+        if weighting == "emitted"
+        else {c.code: 1.0 for c in concepts}
+        for kind, concepts in (("condition", conditions), ("procedure", procedures))
+    }
     entries: list[dict[str, Any]] = []
     for p in range(patients):
         born = f"{rng.randint(1935, 2024)}-{rng.randint(1, 12):02d}-15"
-        patient = {"resourceType": "Patient", "id": f"p{p}", "birthDate": born,
-                   "gender": rng.choice(("female", "male"))}  # fmt: skip
+        sex = rng.choice(("female", "male"))
+        patient = {"resourceType": "Patient", "id": f"p{p}", "birthDate": born, "gender": sex}
         # Coverage.type in the Source of Payment Typology, as US Core binds it (1 Medicare)
         payer, sopt = ("Medicare", "1") if born < "1960" else ("Acme Health", "5")
         coverage = {"resourceType": "Coverage", "id": f"cov{p}", "status": "active",
@@ -247,28 +341,34 @@ def population(patients: int, seed: int) -> list[Encounter]:
             eid = f"e{p}-{e}"
             klass = rng.choices(("AMB", "EMER", "IMP"), weights=(80, 12, 8))[0]
             day = f"{rng.randint(2023, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-            day = min(day, "2026-06-30")
+            day = min(max(day, born), "2026-06-30")  # not before the patient is born
+            age = _age(born, day)
             entries.append({
                 "resourceType": "Encounter", "id": eid, "status": "finished",
                 "class": {"code": klass}, "subject": {"reference": f"Patient/p{p}"},
                 "period": {"start": f"{day}T09:00:00Z", "end": f"{day}T10:00:00Z"},
             })  # fmt: skip
             enc = {"reference": f"Encounter/{eid}"}
-            for n, (code, display) in enumerate(rng.sample(conditions, rng.randint(1, 4))):
+            gate = "F" if sex == "female" else "M"
+            allowed = [c for c in conditions if c.admits(gate, age)]
+            drawn = _weighted_sample(rng, allowed, weights["condition"], rng.randint(1, 4))
+            for n, concept in enumerate(drawn):
                 entries.append({
                     "resourceType": "Condition", "id": f"{eid}-c{n}", "encounter": enc,
                     "subject": {"reference": f"Patient/p{p}"},
                     "clinicalStatus": {"coding": [{"code": "active"}]},
                     "verificationStatus": {"coding": [{"code": "confirmed"}]},
-                    "code": {"coding": [{"system": "http://snomed.info/sct", "code": code,
-                                         "display": display}]},
+                    "code": {"coding": [{"system": "http://snomed.info/sct",
+                                         "code": concept.code, "display": concept.display}]},
                 })  # fmt: skip
-            for n, (code, display) in enumerate(rng.sample(procedures, rng.randint(0, 4))):
+            allowed = [c for c in procedures if c.admits(gate, age)]
+            drawn = _weighted_sample(rng, allowed, weights["procedure"], rng.randint(0, 4))
+            for n, concept in enumerate(drawn):
                 entries.append({
                     "resourceType": "Procedure", "id": f"{eid}-p{n}", "encounter": enc,
                     "subject": {"reference": f"Patient/p{p}"}, "status": "completed",
-                    "code": {"coding": [{"system": "http://snomed.info/sct", "code": code,
-                                         "display": display}]},
+                    "code": {"coding": [{"system": "http://snomed.info/sct",
+                                         "code": concept.code, "display": concept.display}]},
                     "performedPeriod": {"start": f"{day}T09:10:00Z"},
                 })  # fmt: skip
             if klass == "AMB":
@@ -432,10 +532,15 @@ def main() -> None:
         report(f"export {path}", found)
         both += found
     found = measure(population(args.patients, args.seed), crosswalks, "generated")
-    report(f"generated population ({args.patients} patients, seed {args.seed})", found)
+    report(f"generated population, concept-weighted ({args.patients} patients, seed {args.seed})",
+           found)  # fmt: skip
     both += found
+    emitted = measure(population(args.patients, args.seed, "emitted"), crosswalks, "emitted")
+    report(f"generated population, weighted as Synthea emits ({args.patients} patients, seed "
+           f"{args.seed})", emitted)  # fmt: skip
+    silent_emitted = sum(item.box == "silent" for item in emitted)
     silent = [item for item in both if item.box == "silent"]
-    print(f"\nsilent instances: {len(silent)}")
+    print(f"\nsilent instances: {len(silent) + silent_emitted}")
     if args.sample:
         seed = args.seed if args.sample_seed is None else args.sample_seed
         changed = changed_concepts(args.changed_since) if args.changed_since else set()

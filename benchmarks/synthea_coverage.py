@@ -5,7 +5,14 @@ the SNOMED CT codes of every ``ConditionOnset`` and ``Procedure`` state, and pri
 kind, how many the crosswalks code, call not reported, send to a coder, or do not know.
 With ``--write`` it (re)writes the list the tests read (``tests/data/synthea_module_concepts.tsv``),
 merged with the list already there (older Synthea releases emit concepts the current one
-dropped). Run: ``.venv/bin/python benchmarks/synthea_coverage.py PATH/TO/synthea [--write]``.
+dropped), with each concept's gate: the ``sex`` and ``age`` (years at the record, ``low-high``)
+of the patients the modules can give it to, read from the modules by
+``benchmarks/synthea_gates.py`` (the union over every checkout given and the gate already
+recorded, so an older release's wider gate is never narrowed; empty cells: anyone).
+``benchmarks/coverage.py`` draws each concept only for patients its gate admits.
+``--gates-only`` records the gates of the listed concepts without adding any. Several
+checkouts may be given (a current one and the 2019 release behind the SMART sample exports).
+Run: ``.venv/bin/python benchmarks/synthea_coverage.py PATH/TO/synthea [MORE...] [--write]``.
 """
 
 from __future__ import annotations
@@ -22,6 +29,9 @@ from typing import Any
 from codesets.crosswalks import CrosswalkRegistry
 from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, SNOMED
 
+sys.path.insert(0, str(Path(__file__).parent))
+from synthea_gates import NOWHERE, Gate, gates, parse_cell
+
 LIST = Path(__file__).parent.parent / "tests" / "data" / "synthea_module_concepts.tsv"
 KINDS = {"ConditionOnset": "condition", "Procedure": "procedure"}
 _DAY = date(2026, 1, 1)
@@ -31,6 +41,8 @@ HEAD = (
     "# (github.com/synthetichealth/synthea src/main/resources/modules, 2026-06 and 2019-05), "
     "listed by\n# benchmarks/synthea_coverage.py; codes and terms only (facts), for "
     "tests/codesets/test_curated_tables.py.\n"
+    "# sex, age: who the modules can give the concept to (age in years at the record,\n"
+    "# low-high; empty: anyone), from benchmarks/synthea_gates.py; coverage.py follows them.\n"
 )
 
 
@@ -47,18 +59,24 @@ def module_concepts(modules: Path) -> dict[tuple[str, str], str]:
         for state in states.values():
             kind = KINDS.get(state.get("type", ""))
             for code in state.get("codes", []) if kind else ():
-                if code.get("system") == "SNOMED-CT":
+                if code.get("system") == "SNOMED-CT" and str(code.get("code")).isdigit():
                     found.setdefault((kind, str(code["code"])), code.get("display", ""))
     return found
 
 
-def listed() -> dict[tuple[str, str], str]:
-    """The concepts already in the tests' list."""
+def listed() -> dict[tuple[str, str], tuple[str, Gate]]:
+    """The concepts already in the tests' list, with the gate recorded (none yet: nowhere)."""
     if not LIST.exists():
         return {}
     with LIST.open(encoding="utf-8") as handle:
         rows = csv.DictReader((line for line in handle if not line.startswith("#")), delimiter="\t")
-        return {(row["kind"], row["code"]): row["display"] for row in rows}
+        return {
+            (row["kind"], row["code"]): (
+                row["display"],
+                parse_cell(row["sex"], row["age"]) if "sex" in row else NOWHERE,
+            )
+            for row in rows
+        }
 
 
 def answer(crosswalks: CrosswalkRegistry, kind: str, code: str) -> str:
@@ -76,10 +94,20 @@ def answer(crosswalks: CrosswalkRegistry, kind: str, code: str) -> str:
 def main() -> None:
     """Print the figures; write the list with ``--write``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("synthea", type=Path, help="a Synthea checkout")
+    parser.add_argument("synthea", type=Path, nargs="+", help="Synthea checkouts")
     parser.add_argument("--write", action="store_true", help=f"update {LIST}")
+    parser.add_argument(
+        "--gates-only", action="store_true", help="record gates, add no concept to the list"
+    )
     args = parser.parse_args()
-    concepts = {**listed(), **module_concepts(args.synthea / "src/main/resources/modules")}
+    known = listed()
+    concepts = {key: display for key, (display, _) in known.items()}
+    gated = {key: gate for key, (_, gate) in known.items()}
+    for checkout in args.synthea:
+        if not args.gates_only:
+            concepts.update(module_concepts(checkout / "src/main/resources/modules"))
+        for key, gate in gates(checkout).items():
+            gated[key] = gated.get(key, NOWHERE).join(gate)
     crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
     figures: dict[str, Counter[str]] = {kind: Counter() for kind in TARGETS}
     for kind, code in concepts:
@@ -90,11 +118,13 @@ def main() -> None:
         print(f"{kind}: {total} concepts: {shown}")
     if args.write:
         with LIST.open("w", encoding="utf-8") as handle:
-            handle.write(HEAD + "kind\tcode\tdisplay\n")
+            handle.write(HEAD + "kind\tcode\tdisplay\tsex\tage\n")
             for (kind, code), display in sorted(
                 concepts.items(), key=lambda i: (i[0][0], int(i[0][1]))
             ):
-                handle.write(f"{kind}\t{code}\t{display}\n")
+                gate = gated.get((kind, code), NOWHERE)
+                sex, age = (gate if not gate.empty else Gate()).cell()
+                handle.write(f"{kind}\t{code}\t{display}\t{sex}\t{age}\n")
         print(f"wrote {LIST}")
 
 

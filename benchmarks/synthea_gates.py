@@ -1,0 +1,400 @@
+"""Which patients Synthea's modules can give each concept to: sex, and age at the record.
+
+Synthea's module definitions (``src/main/resources/modules``, JSON state machines) gate their
+concepts: a ``Gender`` or ``Age`` condition on a transition or a ``Guard``, an attribute another
+state set under such a condition (``pregnant``), an active condition that is itself gated. This
+reads every module, follows each path from its ``Initial`` state (and every ``CallSubmodule``
+into its submodule) carrying what is known of the patient there, and returns, per concept of a
+``ConditionOnset`` or ``Procedure`` state, the union over the paths that reach it: the sexes,
+and the age band in years at the time of the record.
+
+The answer is an over-approximation on purpose (a patient it excludes is one the modules can
+never give the concept to; one it admits may still be rare): a condition it cannot read (race,
+an observation, a date, a prior state) constrains nothing, the ``else`` branch of a conditional
+transition is narrowed only by simple ``Gender`` and ``Age`` tests, and an age's upper bound
+holds only until time passes (a ``Delay``, a ``Guard``'s wait, a wellness ``Encounter``, a
+submodule) while the lower bound holds for ever (ages only grow) and grows by each ``Delay``'s
+shortest wait (a module runs from birth: one that waits 14 years gives nothing to a child).
+A state that records at a later encounter (``target_encounter``) keeps its lower bound only. Used by
+``benchmarks/synthea_coverage.py --write`` to record the gates in
+``tests/data/synthea_module_concepts.tsv``, which ``benchmarks/coverage.py`` follows when it
+generates a population.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+KINDS = {"ConditionOnset": "condition", "Procedure": "procedure"}
+_TIME_PASSES = {"Delay", "Guard", "CallSubmodule"}
+_YEARS = {"years": 1.0, "months": 1 / 12, "weeks": 7 / 365.25, "days": 1 / 365.25,
+          "hours": 1 / 8766}  # fmt: skip
+_SEXES = frozenset(("F", "M"))
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """Who can be at a state: the sexes, and the age in years, ``low <= age < high``."""
+
+    sexes: frozenset[str] = _SEXES
+    low: float = 0.0
+    high: float = math.inf
+
+    @property
+    def empty(self) -> bool:
+        return not self.sexes or self.low >= self.high
+
+    def meet(self, other: Gate) -> Gate:
+        return Gate(self.sexes & other.sexes, max(self.low, other.low), min(self.high, other.high))
+
+    def join(self, other: Gate) -> Gate:
+        if self.empty:
+            return other
+        if other.empty:
+            return self
+        return Gate(self.sexes | other.sexes, min(self.low, other.low), max(self.high, other.high))
+
+    def later(self) -> Gate:
+        """After time passes: the sex and the lower age bound still hold, the upper does not."""
+        return Gate(self.sexes, self.low, math.inf)
+
+    def cell(self) -> tuple[str, str]:
+        """The table's ``sex`` and ``age`` cells: ``F``/``M``/empty, ``low-high`` years."""
+        sex = "" if self.sexes == _SEXES else "".join(sorted(self.sexes))
+        # Rounded outwards to hundredths of a year, so the cell never narrows the gate.
+        low = math.floor(self.low * 100) / 100
+        if low <= 0 and self.high == math.inf:
+            return sex, ""
+        high = "" if self.high == math.inf else _number(math.ceil(self.high * 100) / 100)
+        return sex, f"{_number(low)}-{high}"
+
+
+NOWHERE = Gate(frozenset(), 0.0, 0.0)
+ANYONE = Gate()
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if value == int(value) else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def parse_cell(sex: str, age: str) -> Gate:
+    """The gate a table row records (the inverse of :meth:`Gate.cell`)."""
+    sexes = frozenset(sex) if sex else _SEXES
+    if not age:
+        return Gate(sexes)
+    low, _, high = age.partition("-")
+    return Gate(sexes, float(low), float(high) if high else math.inf)
+
+
+class Facts:
+    """What the whole set of modules knows so far: attributes' and concepts' gates."""
+
+    def __init__(self, named_in_java: frozenset[str] = frozenset()) -> None:
+        self.attributes: dict[str, Gate] = {}
+        self.concepts: dict[tuple[str, str], Gate] = {}
+        self.set_anywhere: set[str] = set()
+        self.named_in_java = named_in_java
+
+    def attribute(self, name: str) -> Gate:
+        # An attribute no module sets is set by Synthea's Java code, and one the Java code
+        # sets too may be set at any age: nothing is known of them.
+        if name not in self.set_anywhere or name in self.named_in_java:
+            return ANYONE
+        return self.attributes.get(name, NOWHERE).later()
+
+    def condition(self, codes: Iterable[dict[str, Any]]) -> Gate:
+        keys = [("condition", str(c.get("code"))) for c in codes]
+        if not keys or any(key not in self.concepts for key in keys):
+            return ANYONE  # a concept no module emits (or a value set): unknown
+        out = NOWHERE
+        for key in keys:
+            out = out.join(self.concepts[key].later())
+        return out
+
+
+def implies(condition: dict[str, Any] | None, facts: Facts) -> Gate:
+    """The patients for whom ``condition`` can hold (``ANYONE`` when it cannot be read)."""
+    if not condition:
+        return ANYONE
+    kind = condition.get("condition_type")
+    if kind in ("Gender", "Age", "Not"):
+        return _simple(condition)
+    parts = [implies(part, facts) for part in condition.get("conditions", [])]
+    if kind == "And":
+        return _fold(Gate.meet, ANYONE, parts)
+    if kind == "Or":
+        return _fold(Gate.join, NOWHERE, parts)
+    return _fact(condition, facts)
+
+
+def _fact(condition: dict[str, Any], facts: Facts) -> Gate:
+    """An ``Attribute`` or ``Active Condition`` test: what the facts know of it."""
+    kind = condition.get("condition_type")
+    if kind == "Attribute" and _holds_a_value(condition):
+        return facts.attribute(str(condition.get("attribute")))
+    if kind == "Active Condition" and condition.get("codes"):
+        return facts.condition(condition["codes"])
+    return ANYONE
+
+
+def _fold(how: Callable[[Gate, Gate], Gate], start: Gate, parts: Iterable[Gate]) -> Gate:
+    for part in parts:
+        start = how(start, part)
+    return start
+
+
+def _simple(condition: dict[str, Any]) -> Gate:
+    """A ``Gender``, ``Age`` or ``Not`` condition (the ones that need no facts)."""
+    kind = condition.get("condition_type")
+    if kind == "Gender":
+        return Gate(frozenset({str(condition.get("gender"))}) & _SEXES)
+    if kind == "Age":
+        return _age(condition)
+    return negate(condition.get("condition"))
+
+
+def _holds_a_value(condition: dict[str, Any]) -> bool:
+    """``== true``, ``is not nil``, ``> 0``...: the attribute was set to something."""
+    operator, value = condition.get("operator"), condition.get("value")
+    if operator == "is not nil":
+        return True
+    if operator == "==":
+        return value not in (False, None, 0, "")
+    return operator in (">", ">=") and isinstance(value, (int, float)) and value >= 0
+
+
+def _age(condition: dict[str, Any]) -> Gate:
+    unit = _YEARS.get(str(condition.get("unit", "years")))
+    try:
+        quantity = float(condition.get("quantity", 0)) * (unit or 0.0)
+    except (TypeError, ValueError):
+        return ANYONE
+    if unit is None:
+        return ANYONE
+    step = unit  # '<= 17 years' admits 17.9
+    return {
+        "<": Gate(high=quantity),
+        "<=": Gate(high=quantity + step),
+        ">": Gate(low=quantity),
+        ">=": Gate(low=quantity),
+        "==": Gate(low=quantity, high=quantity + step),
+    }.get(str(condition.get("operator")), ANYONE)
+
+
+def negate(condition: dict[str, Any] | None) -> Gate:
+    """What ``not condition`` implies, for the tests whose negation is a gate; else anyone."""
+    kind = condition.get("condition_type") if condition else None
+    if condition is None or kind not in ("Gender", "Age", "Not"):
+        return ANYONE
+    if kind == "Not":
+        inner = condition.get("condition")
+        simple = inner and inner.get("condition_type") in ("Gender", "Age")
+        return _simple(inner) if simple else ANYONE
+    if kind == "Gender":
+        return Gate(_SEXES - {str(condition.get("gender"))})
+    gate = _age(condition)
+    if gate != ANYONE and gate.high == math.inf:
+        return Gate(high=gate.low)
+    if gate != ANYONE and gate.low == 0:
+        return Gate(low=gate.high)
+    return ANYONE
+
+
+def _targets(state: dict[str, Any], at: Gate, facts: Facts) -> Iterable[tuple[str, Gate]]:
+    """(next state, who can be there) for each transition out of ``state``."""
+    if "direct_transition" in state:
+        yield state["direct_transition"], at
+    for branch in state.get("distributed_transition", []):
+        yield branch.get("transition", ""), at
+    rest = at
+    for branch in state.get("conditional_transition", []):
+        condition = branch.get("condition")
+        yield branch.get("transition", ""), rest.meet(implies(condition, facts))
+        rest = rest.meet(negate(condition)) if condition else NOWHERE
+    rest = at
+    for branch in state.get("complex_transition", []):
+        condition = branch.get("condition")
+        here = rest.meet(implies(condition, facts))
+        for way in branch.get("distributions", []):
+            yield way.get("transition", ""), here
+        if "transition" in branch:
+            yield branch["transition"], here
+        rest = rest.meet(negate(condition)) if condition else NOWHERE
+    table = state.get("lookup_table_transition")
+    for way in table.get("transitions", []) if isinstance(table, dict) else table or []:
+        if isinstance(way, dict):
+            yield way.get("transition", ""), at
+
+
+def _shortest(delay: dict[str, Any]) -> float:
+    """A Delay state's shortest wait, in years (0 when it cannot be read)."""
+    exact, window = delay.get("exact"), delay.get("range")
+    spec = exact if isinstance(exact, dict) else window if isinstance(window, dict) else {}
+    unit = _YEARS.get(str(spec.get("unit", "")))
+    value = spec.get("quantity", spec.get("low"))
+    if unit is None or not isinstance(value, (int, float)) or value < 0:
+        return 0.0
+    return float(value) * unit
+
+
+def _entering(state: dict[str, Any], at: Gate, facts: Facts) -> Gate:
+    """Who can leave ``state`` having entered it as ``at``: time passes, guards narrow."""
+    kind = state.get("type")
+    if kind in _TIME_PASSES or (kind == "Encounter" and state.get("wellness")):
+        at = at.later()
+    if kind == "Delay":
+        # The patient is at least this much older after it: a module that waits 14 years
+        # from birth gives nothing to a younger patient.
+        at = Gate(at.sexes, at.low + _shortest(state), at.high)
+    if kind == "Guard":
+        at = at.meet(implies(state.get("allow"), facts))
+    return at
+
+
+def walk(module: dict[str, Any], start: Gate, facts: Facts, calls: dict[str, Gate]) -> bool:
+    """Propagate ``start`` through one module; record concepts, attributes and calls.
+
+    Returns whether anything the facts hold grew (the caller iterates to a fixed point).
+    """
+    states: dict[str, Any] = module.get("states", {})
+    at: dict[str, Gate] = {}
+    work = ["Initial"] if "Initial" in states else []
+    if work:
+        at["Initial"] = start
+    grew = False
+    while work:
+        here = work.pop()
+        state = states.get(here, {})
+        gate = _entering(state, at[here], facts)
+        grew |= _record(state, at[here], gate, facts, calls)
+        for target, then in _targets(state, gate, facts):
+            if target not in states or then.empty:
+                continue
+            joined = at.get(target, NOWHERE).join(then)
+            if joined != at.get(target):
+                at[target] = joined
+                work.append(target)
+    return grew
+
+
+def _record(
+    state: dict[str, Any], entered: Gate, gate: Gate, facts: Facts, calls: dict[str, Gate]
+) -> bool:
+    grew = False
+    kind = KINDS.get(str(state.get("type")))
+    if kind:
+        # A record made at a later encounter keeps only the lower age bound.
+        record = entered.later() if state.get("target_encounter") else entered
+        for code in state.get("codes", []):
+            if code.get("system") == "SNOMED-CT":
+                key = (kind, str(code["code"]))
+                joined = facts.concepts.get(key, NOWHERE).join(record)
+                if joined != facts.concepts.get(key):
+                    facts.concepts[key] = joined
+                    grew = True
+    attribute = state.get("attribute") or state.get("assign_to_attribute")
+    if attribute and (state.get("type") != "SetAttribute" or state.get("value") not in
+                      (False, None)):  # fmt: skip
+        joined = facts.attributes.get(attribute, NOWHERE).join(gate)
+        if joined != facts.attributes.get(attribute):
+            facts.attributes[attribute] = joined
+            grew = True
+    if state.get("type") == "CallSubmodule" and state.get("submodule"):
+        sub = str(state["submodule"])
+        calls[sub] = calls.get(sub, NOWHERE).join(entered)
+    return grew
+
+
+def load(modules: Path) -> dict[str, dict[str, Any]]:
+    """Every module, by its path under ``modules`` without ``.json`` (how submodules are called)."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(modules.rglob("*.json")):
+        try:
+            module = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            sys.stderr.write(f"skipped {path}: {exc}\n")
+            continue
+        if isinstance(module, dict) and isinstance(module.get("states"), dict):
+            found[path.relative_to(modules).with_suffix("").as_posix()] = module
+    return found
+
+
+_CONSTANT = re.compile(r'\b([A-Z][A-Z0-9_]*)\s*=\s*"([A-Za-z][\w-]*)"')
+_PUT = re.compile(r'(?:\b(\w+)\.)?attributes\.put\(\s*(?:"([^"]+)"|(?:\w+\.)?([A-Z][A-Z0-9_]*)\b)')
+_TEMPORARY = re.compile(r"\bPerson\s+(\w+)\s*=\s*new\s+Person\(")
+
+
+def java_names(checkout: Path) -> frozenset[str]:
+    """The attributes Synthea's Java code sets on a patient during the simulation.
+
+    Every ``attributes.put`` whose name is a literal or a constant, except in the exporters
+    (which run after the simulation) and on a ``Person`` the code creates for its own use
+    (the temporary mother of a newborn's birth statistics).
+    """
+    files = [
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in (checkout / "src" / "main" / "java").rglob("*.java")
+        if "export" not in path.parts
+    ]
+    constants = {name: value for text in files for name, value in _CONSTANT.findall(text)}
+    found: set[str] = set()
+    for text in files:
+        temporary = set(_TEMPORARY.findall(text))
+        for receiver, literal, constant in _PUT.findall(text):
+            if receiver in temporary:
+                continue
+            name = literal or constants.get(constant, "")
+            if name:
+                found.add(name)
+    return frozenset(found)
+
+
+def gates(checkout: Path) -> dict[tuple[str, str], Gate]:
+    """(kind, SNOMED CT code) -> who the modules of a Synthea checkout can give it to."""
+    loaded = load(checkout / "src" / "main" / "resources" / "modules")
+    facts = Facts(java_names(checkout))
+    facts.set_anywhere = {
+        str(name)
+        for module in loaded.values()
+        for state in module["states"].values()
+        if (name := state.get("attribute") or state.get("assign_to_attribute"))
+    }
+    for _ in range(50):  # a fixed point: the facts only grow, over a finite set of bounds
+        if not _one_pass(loaded, facts):
+            break
+    # A concept only a state nobody reaches emits (a submodule nobody calls by that name):
+    # nothing is known of it.
+    for module in loaded.values():
+        for state in module["states"].values():
+            kind = KINDS.get(str(state.get("type")))
+            for code in state.get("codes", []) if kind else ():
+                if code.get("system") == "SNOMED-CT":
+                    facts.concepts.setdefault((kind, str(code["code"])), ANYONE)
+    return {key: gate if not gate.empty else ANYONE for key, gate in facts.concepts.items()}
+
+
+def _one_pass(loaded: dict[str, dict[str, Any]], facts: Facts) -> bool:
+    """Walk every module once (submodules from their callers); whether the facts grew."""
+    calls: dict[str, Gate] = {}
+    grew = False
+    for name, module in loaded.items():
+        # Top-level modules run for everyone from birth; a submodule runs when called.
+        if "/" not in name:
+            grew |= walk(module, ANYONE, facts, calls)
+    for _ in range(10):  # submodules calling submodules
+        more: dict[str, Gate] = {}
+        for name, start in list(calls.items()):
+            if name in loaded and not start.empty:
+                grew |= walk(loaded[name], start, facts, more)
+        fresh = {k: v.join(calls.get(k, NOWHERE)) for k, v in more.items()}
+        if all(calls.get(k) == v for k, v in fresh.items()):
+            break
+        calls.update(fresh)
+    return grew

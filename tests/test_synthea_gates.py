@@ -1,0 +1,155 @@
+"""The gates of Synthea's module concepts: who the modules can give each concept to.
+
+``benchmarks/synthea_gates.py`` reads Synthea's module state machines; these tests give it
+small modules in the same JSON shapes (Gender and Age conditions, a Guard, a Delay from
+birth, an attribute set in one module and tested in another, a submodule) and check the
+concept list it wrote and the population ``benchmarks/coverage.py`` draws from it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str, alias: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(alias, BENCHMARKS / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[alias] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+sys.path.insert(0, str(BENCHMARKS))
+gates_module = _load("synthea_gates", "synthea_gates")
+coverage = _load("coverage", "coverage_benchmark_gates")
+
+
+def _onset(code: str, then: str = "Terminal") -> dict[str, object]:
+    return {"type": "ConditionOnset", "codes": [{"system": "SNOMED-CT", "code": code,
+            "display": code}], "direct_transition": then}  # fmt: skip
+
+
+def _write(root: Path, name: str, states: dict[str, object]) -> None:
+    path = root / "src" / "main" / "resources" / "modules" / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"name": name, "states": {**states, "Terminal":
+                                                          {"type": "Terminal"}}}))  # fmt: skip
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    female = {"condition_type": "Gender", "gender": "F"}
+    _write(tmp_path, "reproduction", {
+        "Initial": {"type": "Initial", "conditional_transition": [
+            {"condition": female, "transition": "Wait"}, {"transition": "Terminal"}]},
+        "Wait": {"type": "Delay", "exact": {"quantity": 14, "unit": "years"},
+                 "direct_transition": "Pregnant"},
+        "Pregnant": {"type": "SetAttribute", "attribute": "expecting", "value": True,
+                     "direct_transition": "Terminal"},
+    })  # fmt: skip
+    _write(tmp_path, "pregnancy", {
+        "Initial": {"type": "Initial", "direct_transition": "Guard"},
+        "Guard": {"type": "Guard", "allow": {"condition_type": "Attribute",
+                  "attribute": "expecting", "operator": "==", "value": True},
+                  "direct_transition": "Onset"},
+        "Onset": _onset("1001"),
+    })  # fmt: skip
+    _write(tmp_path, "childhood", {
+        "Initial": {"type": "Initial", "conditional_transition": [
+            {"condition": {"condition_type": "Age", "operator": "<", "quantity": 18,
+                           "unit": "years"}, "transition": "Child"},
+            {"transition": "Adult"}]},
+        "Child": _onset("1002"),
+        "Adult": {"type": "CallSubmodule", "submodule": "sub/adult_things",
+                  "direct_transition": "Terminal"},
+    })  # fmt: skip
+    _write(tmp_path, "sub/adult_things", {
+        "Initial": {"type": "Initial", "direct_transition": "Male"},
+        "Male": {"type": "Simple", "conditional_transition": [
+            {"condition": {"condition_type": "Gender", "gender": "M"}, "transition": "Onset"},
+            {"transition": "Terminal"}]},
+        "Onset": _onset("1003"),
+    })  # fmt: skip
+    _write(tmp_path, "anyone", {"Initial": {"type": "Initial", "direct_transition": "Onset"},
+                                "Onset": _onset("1004")})  # fmt: skip
+    return tmp_path
+
+
+def test_gates_follow_gender_age_delays_attributes_and_submodules(checkout: Path) -> None:
+    found = {code: gate.cell() for (kind, code), gate in gates_module.gates(checkout).items()}
+    assert found == {
+        "1001": ("F", "14-"),  # the attribute is set for women after a 14-year wait
+        "1002": ("", "0-18"),  # the upper bound holds: nothing waits before the onset
+        "1003": ("M", "18-"),  # the else branch of 'age < 18', then 'male' in the submodule
+        "1004": ("", ""),
+    }
+
+
+def test_an_attribute_the_java_code_sets_is_not_a_gate(checkout: Path) -> None:
+    java = checkout / "src" / "main" / "java" / "Lifecycle.java"
+    java.parent.mkdir(parents=True)
+    java.write_text(
+        'class L { void f(Person person) { person.attributes.put("expecting", true); '
+        'Person mother = new Person(1); mother.attributes.put("other", 1); } }'
+    )
+    found = gates_module.gates(checkout)
+    assert found[("condition", "1001")].cell() == ("", "")
+    assert "other" not in gates_module.java_names(checkout)  # a temporary person's
+
+
+def test_a_cell_never_narrows_the_gate() -> None:
+    gate = gates_module.Gate(frozenset({"F"}), 15.157, 44.001)
+    assert gate.cell() == ("F", "15.15-44.01")
+    back = gates_module.parse_cell(*gate.cell())
+    assert back.low <= gate.low
+    assert back.high >= gate.high
+    assert gates_module.parse_cell("", "") == gates_module.Gate()
+    assert gates_module.parse_cell("M", "60-").high == math.inf
+
+
+def test_the_concept_list_records_the_modules_gates() -> None:
+    concepts = {c.code: c for c in coverage._concepts("condition")}
+    pregnancy, prostate = concepts["72892002"], concepts["126906006"]
+    assert pregnancy.sexes == "F"
+    assert pregnancy.low >= 14
+    assert prostate.sexes == "M"
+    assert prostate.low >= 18
+    assert concepts["38341003"].sexes == ""  # hypertension: anyone
+
+
+def test_the_population_draws_each_concept_only_for_patients_its_gate_admits() -> None:
+    concepts = {c.code: c for kind in ("condition", "procedure") for c in coverage._concepts(kind)}
+    encounters = coverage.population(60, 3)
+    checked = 0
+    for encounter in encounters:
+        sex = "F" if encounter.patient.sex == "female" else "M"
+        assert encounter.patient.birth_date is not None
+        assert encounter.period_start is not None
+        age = coverage._age(encounter.patient.birth_date.isoformat(),
+                            encounter.period_start.date().isoformat())  # fmt: skip
+        assert age >= 0
+        for coded in (*encounter.diagnoses, *encounter.procedures):
+            concept = concepts[coded.codings[0].code]
+            assert concept.admits(sex, age), (concept, sex, age)
+            checked += 1
+    assert checked > 100
+
+
+def test_emitted_weights_give_unseen_concepts_the_good_turing_share() -> None:
+    concepts = [coverage.Concept(code, "", "", 0.0, math.inf) for code in "abcd"]
+    weights = coverage.emitted_weights(concepts, coverage.Counter({"a": 3, "b": 1, "z": 9}))
+    assert weights["c"] == weights["d"] == pytest.approx(0.25 / 2)  # N1/N = 1/4, two unseen
+    assert weights["a"] == pytest.approx(0.75 * 3 / 4)
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert set(coverage.emitted_weights(concepts, coverage.Counter()).values()) == {1.0}
