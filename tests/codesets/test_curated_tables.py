@@ -476,3 +476,20 @@ def test_a_stroke_is_i63_for_its_own_episode_only(registry, onset, status, code,
         [finding] = [i for i in coded.issues if i.rule == rule]
         assert finding.severity.value == "warning"
         assert "I69.3-" in finding.message
+
+
+def test_needs_coder_rows_decided_by_a_rule_code_what_the_concept_says(registry):
+    """Spasticity R25.2 (Index), left off beside cerebral palsy (I.B.5); cystic fibrosis-related
+    diabetes E84.8 then E08.9 (Tabular E08 'code first ... cystic fibrosis (E84.-)'), and the
+    cystic fibrosis concept's own E84.9 left off beside the manifestation (I.B.18)."""
+    crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+
+    def codes(*concepts: str) -> list[str]:
+        coded = code_encounter(_visit(*concepts), registry, crosswalks=crosswalks)
+        return [line.code for line in coded.diagnoses]
+
+    assert codes("221360009") == ["R252"]
+    assert codes("128188000", "221360009") == ["G809"]
+    assert codes("427089005") == ["E848", "E089"]
+    assert codes("190905008", "427089005") == ["E848", "E089"]
+    assert codes("190905008") == ["E849"]
