@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from codesets.curated_tables import read_table
-from codesets.map_target import AGE, ANSWER, ANSWERS, MAP_GROUP, SEX, MapTarget
+from codesets.map_target import AGE, ANSWER, ANSWERS, MAP_GROUP, PAYER, SEX, MapTarget
 from fhir_coder.errors import ConfigurationError
 from fhir_coder.ports import NoTarget, Translation
 from fhir_coder.systems import ICD10CM, canonical_system
@@ -153,9 +153,10 @@ class ConceptMapCrosswalk:
         for entry in self._targets.get(key, ()):
             if entry.equivalence == "unmatched" or not entry.code:
                 continue
-            verdicts = [condition_holds(p, v, age, sex) for p, v in entry.conditions]
+            verdicts = [condition_holds(p, v, age, sex) for p, v in entry.conditions if p != PAYER]
             if False in verdicts:
                 continue
+            payer = next((v for p, v in entry.conditions if p == PAYER), "")
             review = None in verdicts or entry.equivalence not in _EXACT
             out.append(
                 Translation(
@@ -167,6 +168,7 @@ class ConceptMapCrosswalk:
                     needs_review=review,
                     map_group=entry.map_group,
                     equivalence=entry.equivalence,
+                    payer=payer,
                 )
             )
         return tuple(out)

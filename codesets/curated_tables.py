@@ -18,7 +18,9 @@ note, not a coder's task) or ``needs-coder`` (what is missing is said in ``basis
 ICD-10-PCS ``needs-coder`` row may name what the concept does fix as a pattern, ``.`` for
 each axis the documentation decides (``B24....``): the stay's reporting policy reads its
 class (:mod:`fhir_coder.coding.pcs_reporting`) and the coder where to look.
-``when`` holds conditions on the patient, ``;``-separated (``sex=female``, ``age<18``);
+``when`` holds conditions on the patient, ``;``-separated (``sex=female``, ``age<18``), or
+``payer=medicare`` for Medicare's own code (its screening G-codes: the engine decides from
+the encounter's Coverage type, never from the payer's name);
 ``group`` the map group (targets of different groups are coded together). ``basis`` is
 required on every row: the Index entry or Tabular note, or the assumption a person must
 confirm. ``display`` is the source concept's term; target descriptions come from the code
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from codesets.map_target import AGE, ANSWERS, SEX, MapTarget
+from codesets.map_target import AGE, ANSWERS, PAYER, SEX, MapTarget
 from fhir_coder.errors import ConfigurationError
 from fhir_coder.systems import ICD10CM, ICD10PCS, canonical_system
 
@@ -166,4 +168,8 @@ def _condition(where: str, text: str) -> tuple[str, str]:
             return (SEX, value)
     elif text.startswith("age") and text[3:4] in "<>=":
         return (AGE, text.removeprefix("age").strip())
-    raise ConfigurationError(f"{where}: the condition {text!r} is not sex=... or age<, >, = ...")
+    elif text == "payer=medicare":
+        return (PAYER, "medicare")
+    raise ConfigurationError(
+        f"{where}: the condition {text!r} is not sex=..., age<, >, = ... or payer=medicare"
+    )

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["AGE", "ANSWER", "ANSWERS", "MAP_GROUP", "SEX", "MapTarget"]
+__all__ = ["AGE", "ANSWER", "ANSWERS", "MAP_GROUP", "PAYER", "SEX", "MapTarget"]
 
 SEX: Final = "urn:fhir-coder:patient-sex"
 AGE: Final = "urn:fhir-coder:patient-age"
+PAYER: Final = "urn:fhir-coder:payer-type"
+"""A target for one payer type only (``medicare``): the engine decides from the Coverage."""
 MAP_GROUP: Final = "urn:fhir-coder:map-group"
 ANSWER: Final = "urn:fhir-coder:answer"
 ANSWERS: Final = frozenset({"not-reported", "needs-coder"})

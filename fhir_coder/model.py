@@ -32,6 +32,7 @@ __all__ = [
     "Observation",
     "PatientFacts",
     "Procedure",
+    "ProcedureDevice",
     "Provider",
     "SourceRef",
 ]
@@ -134,6 +135,25 @@ class Diagnosis:
 
 @fast_init
 @dataclass(frozen=True, slots=True)
+class ProcedureDevice:
+    """A device or graft a Procedure names: ``focalDevice`` or ``usedCode``.
+
+    ``codings`` and ``text`` are the device's kind as the record states it: a contained
+    ``Device``'s ``type`` (SNOMED CT, or the GMDN term a UDI scan brings from the FDA's
+    GUDID) or its ``deviceName``, the reference's ``display``, or a ``usedCode``.
+    ``focal`` is True for a ``focalDevice`` entry, one entry a device (so they can be
+    counted); ``removed`` when its ``action`` says it was taken out (ICD-10-PCS codes a
+    device only when it remains after the procedure, Official Guidelines B6.1a).
+    """
+
+    codings: tuple[Coding, ...] = ()
+    text: str = ""
+    focal: bool = False
+    removed: bool = False
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
 class Procedure:
     """A Procedure performed during the encounter."""
 
@@ -149,6 +169,11 @@ class Procedure:
     # diagnosis pointers (fhir_coder.claim.diagnosis_pointers).
     reason_references: tuple[str, ...] = ()
     reason_codes: tuple[Coding, ...] = ()
+    # What an ICD-10-PCS code is built from when the concept leaves axes open
+    # (fhir_coder.coding.pcs_build): the devices and grafts (``focalDevice``, ``usedCode``)
+    # and the method (the ``procedure-method`` extension: the approach, when it says so).
+    devices: tuple[ProcedureDevice, ...] = ()
+    methods: tuple[Coding, ...] = ()
 
 
 @fast_init
@@ -318,6 +343,7 @@ class CodingMethod(StrEnum):
     AS_CODED = "as-coded"  # the source carried the code; we normalised and checked it
     CROSSWALK = "crosswalk"  # a crosswalk entry turned another system's code into it
     TABLE = "table"  # a configured table chose it (the visit's E/M code, a chargemaster row)
+    BUILT = "built"  # ICD-10-PCS built axis by axis from what the Procedure states
     EXACT_TERM = "exact-term"  # the concept's term is a code's own description, word for word
     TEXT_MATCH = "text-match"  # a search over descriptions suggested it
 

@@ -164,6 +164,10 @@ class Translation:
     needs_review: bool = False
     map_group: int = 1
     equivalence: str = "equivalent"  # FHIR ConceptMap equivalence (R4)
+    payer: str = ""
+    """The payer type the target is for (``medicare``: Medicare's own code, such as its
+    screening G-codes), empty for every payer. The coding engine, which knows the
+    encounter's Coverage, decides: the crosswalk never guesses the payer."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ import orjson
 
 from fhir_coder.systems import CPT, ICD10CM, SNOMED
 from sandbox.bundles import process_bundle
+from sandbox.procedure_records import record_details
 from sandbox.seed_catalog import (
     CONDITIONS,
     FAMILY_NAMES,
@@ -167,6 +168,7 @@ class _Generator:
     epic_conditions_made: int = 0
     header_due: bool = False
     visits_made: int = 0
+    procedure_details: bool = True  # cath-lab and OR records' facts (procedure_records)
 
     def add(self, resource: dict[str, Any]) -> None:
         url = f"{resource['resourceType']}/{resource['id']}"
@@ -464,30 +466,37 @@ class _Generator:
             codings.append(_coding(CPT, spec.cpt))  # a bare code: CPT text is AMA copyright
         span = visit.end - visit.start
         performed = visit.start + span * self.rng.randint(1, 9) / 10
-        return [
-            {
-                "resourceType": "Procedure",
-                "id": f"proc-{visit.encounter_id.removeprefix('enc-')}-1",
-                "status": "completed",
-                "code": _concept(*codings, text=spec.snomed_display),
-                "subject": _ref("Patient", patient_id),
-                "encounter": _ref("Encounter", visit.encounter_id),
-                "performedDateTime": _instant(performed.replace(microsecond=0)),
-                "performer": [{"actor": _ref("Practitioner", *visit.practitioner)}],
-            }
-        ]
+        procedure = {
+            "resourceType": "Procedure",
+            "id": f"proc-{visit.encounter_id.removeprefix('enc-')}-1",
+            "status": "completed",
+            "code": _concept(*codings, text=spec.snomed_display),
+            "subject": _ref("Patient", patient_id),
+            "encounter": _ref("Encounter", visit.encounter_id),
+            "performedDateTime": _instant(performed.replace(microsecond=0)),
+            "performer": [{"actor": _ref("Practitioner", *visit.practitioner)}],
+        }
+        if self.procedure_details and visit.klass == "IMP":
+            procedure = record_details(procedure, spec.snomed)
+        return [procedure]
 
 
-def build_seed_bundle(seed: int = DEFAULT_SEED, patients: int = DEFAULT_PATIENTS) -> dict[str, Any]:
+def build_seed_bundle(
+    seed: int = DEFAULT_SEED, patients: int = DEFAULT_PATIENTS, *, procedure_details: bool = True
+) -> dict[str, Any]:
     """A transaction Bundle of synthetic data; the same arguments give the same bytes.
 
     ``patients`` patients, each with a Coverage and 2-4 encounters (ambulatory, emergency,
     inpatient; mostly finished), their Conditions and Procedures, the practitioners and
-    organisations they reference. Every entry is a PUT with a deterministic id.
+    organisations they reference. Every entry is a PUT with a deterministic id. Coronary
+    interventions on stays carry what a cath lab's or OR's record states (the vessels,
+    stents, grafts, approach: :mod:`sandbox.procedure_records`); ``procedure_details=False``
+    leaves them as Synthea writes them, the concept alone.
     """
     if not 0 <= patients <= 9999:
         raise ValueError(f"patients must be between 0 and 9999, not {patients}")
     generator = _Generator(random.Random(seed))  # noqa: S311 - reproducible data, not secrets
+    generator.procedure_details = procedure_details
     generator.organizations()
     generator.practitioner_resources()
     later: list[dict[str, Any]] = []

@@ -24,6 +24,7 @@ from fhir_coder.model import (
     Observation,
     PatientFacts,
     Procedure,
+    ProcedureDevice,
     Provider,
     SourceRef,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "read_observation",
     "read_patient",
     "read_procedure",
+    "read_procedure_devices",
     "read_providers",
     "read_reason_codes",
     "read_reason_references",
@@ -454,7 +456,90 @@ def read_procedure(resource: dict[str, Any], *, issues: list[Issue] | None = Non
             source=where.reference,
             expression="Procedure.reasonCode",
         ),
+        body_sites=_procedure_sites(resource.get("bodySite"), issues, where.reference),
+        devices=read_procedure_devices(resource),
+        methods=tuple(
+            coding
+            for extension in resource.get("extension") or []
+            if isinstance(extension, dict) and extension.get("url") == PROCEDURE_METHOD
+            for coding in read_codings(extension.get("valueCodeableConcept"))
+        ),
     )
+
+
+def _procedure_sites(sites: object, issues: list[Issue] | None, source: str) -> tuple[Coding, ...]:
+    """``Procedure.bodySite``'s codings; a site stated in ``text`` alone is kept as its words.
+
+    A site nobody coded still says where the procedure was done (an ICD-10-PCS code built
+    from the body sites must not be built as if it were not there), so it becomes a coding
+    with no system or code and the text as its display.
+    """
+    out: list[Coding] = []
+    for site in sites if isinstance(sites, list) else []:
+        codings = read_codings(site, issues=issues, source=source, expression="Procedure.bodySite")
+        text = str(site.get("text") or "").strip() if isinstance(site, dict) else ""
+        out.extend(codings or ((Coding("", "", text),) if text else ()))
+    return tuple(out)
+
+
+PROCEDURE_METHOD = "http://hl7.org/fhir/StructureDefinition/procedure-method"
+"""The core extension that states how a Procedure was done (its approach, when it says)."""
+_REMOVED_ACTIONS = frozenset({"explanted", "removed", "129303008"})
+"""``focalDevice.action`` values saying the device came out: STU3's device-action code
+``explanted`` and, in R4's example value set, SNOMED CT 129303008 |Removal - action|."""
+
+
+def read_procedure_devices(resource: dict[str, Any]) -> tuple[ProcedureDevice, ...]:
+    """The devices and grafts a Procedure names, as their kind is stated.
+
+    ``focalDevice.manipulated`` is followed to a contained ``Device`` (its ``type`` and
+    ``deviceName``), else its ``display`` is the statement; ``usedCode`` entries are
+    items used, not counted as devices.
+    """
+    contained = {
+        f"#{item.get('id')}": item
+        for item in resource.get("contained") or []
+        if isinstance(item, dict) and item.get("resourceType") == "Device"
+    }
+    out: list[ProcedureDevice] = []
+    for entry in resource.get("focalDevice") or []:
+        if not isinstance(entry, dict):
+            continue
+        manipulated = entry.get("manipulated")
+        device = contained.get(reference_of(manipulated), {})
+        names = [
+            str(name.get("name") or "")
+            for name in device.get("deviceName") or []
+            if isinstance(name, dict)
+        ]
+        kind = device.get("type")
+        text = " ".join(
+            part
+            for part in (
+                str(kind.get("text") or "") if isinstance(kind, dict) else "",
+                *names,
+                str(manipulated.get("display") or "") if isinstance(manipulated, dict) else "",
+            )
+            if part
+        )
+        action = entry.get("action")
+        actions = {c.code for c in read_codings(action)} | (
+            {str(action.get("text") or "").lower()} if isinstance(action, dict) else set()
+        )
+        out.append(
+            ProcedureDevice(
+                codings=read_codings(kind),
+                text=text,
+                focal=True,
+                removed=bool(actions & _REMOVED_ACTIONS),
+            )
+        )
+    out.extend(
+        ProcedureDevice(codings=read_codings(used), text=str(used.get("text") or ""))
+        for used in resource.get("usedCode") or []
+        if isinstance(used, dict)
+    )
+    return tuple(out)
 
 
 def read_immunization(

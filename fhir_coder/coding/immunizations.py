@@ -47,7 +47,7 @@ from fhir_coder.model import (
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.systems import CPT, CVX, HCPCS, ICD10CM, SOPT
 
-__all__ = ["code_immunizations", "is_medicare", "vaccination_diagnosis"]
+__all__ = ["code_immunizations", "first_payer_is_medicare", "is_medicare", "vaccination_diagnosis"]
 
 VACCINATION: Final = "Z23"
 """Encounter for immunization (ICD-10-CM Official Guidelines I.C.21.c.2)."""
@@ -252,7 +252,7 @@ def is_medicare(coverage: CoverageRef, medicare_payers: frozenset[str]) -> bool 
     return bool(names & medicare_payers)
 
 
-def _medicare(context: CodingContext) -> bool | None:
+def first_payer_is_medicare(context: CodingContext) -> bool | None:
     """Whether the first payer of the encounter is Medicare (None: unknown, no payer: no)."""
     coverages = context.encounter.coverages
     if not coverages:
@@ -314,7 +314,7 @@ def _administration(
     context: CodingContext, given: list[tuple[Immunization, CodedLine]], issues: list[Issue]
 ) -> list[CodedLine]:
     """One administration line per unit; the caller merges equal lines into units."""
-    medicare = _medicare(context)
+    medicare = first_payer_is_medicare(context)
     counselled = context.age is not None and context.age <= _COUNSELLED_UNTIL
     chosen: list[tuple[Immunization, CodedLine, str, str, str]] = []
     sequenced: list[tuple[Immunization, CodedLine, bool]] = []

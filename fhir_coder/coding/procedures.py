@@ -20,8 +20,9 @@ from __future__ import annotations
 from fhir_coder.coding.checks import usable_code
 from fhir_coder.coding.context import CodingContext
 from fhir_coder.coding.diagnoses import choose_coding
-from fhir_coder.coding.immunizations import code_immunizations
+from fhir_coder.coding.immunizations import code_immunizations, first_payer_is_medicare
 from fhir_coder.coding.medications import code_medications
+from fhir_coder.coding.pcs_build import Built, Open, build_pcs
 from fhir_coder.coding.pcs_reporting import is_reported
 from fhir_coder.model import CodedLine, Coding, CodingMethod, Procedure, SourceRef
 from fhir_coder.outcome import Issue, IssueCode, Severity
@@ -199,16 +200,20 @@ def _code_procedure(
     else a coder's task.
     """
     systems, by_concept = asked
-    source = procedure.source.reference
     coding = _choose(procedure.codings, systems)
     if coding is not None:
         line = _line(context, procedure, coding, coding, "as coded", by_concept, issues)
         return [line] if line is not None else []
-    translated = _translate(context, procedure, systems)
-    if not translated:
-        issues.append(_not_billed(context, procedure, systems, charges))
-        return []
+    translated, medicare_code = _translate(context, procedure, systems)
     found: list[tuple[CodedLine, Coding, Coding, str, bool]] = []
+    if not translated:
+        built = (
+            _built(context, procedure, by_concept, issues) if systems == INPATIENT_SYSTEMS else None
+        )
+        if built is None:
+            issues.append(_not_billed(context, procedure, systems, charges))
+            return []
+        found.append(built)
     for source_coding, target, translation in translated:
         rule = f"{translation.source}: {translation.rule}"
         line = _line(context, procedure, source_coding, target, rule, by_concept, issues)
@@ -216,12 +221,28 @@ def _code_procedure(
             found.append((line, source_coding, target, rule, translation.needs_review))
     if systems == INPATIENT_SYSTEMS and _not_reported(context, procedure, found, issues, charges):
         return []
+    if medicare_code is not None and found:
+        issues.append(_payer_type_unknown(context, procedure, medicare_code))
+    return _reviewed(procedure, found, issues, payer_unsure=medicare_code is not None)
+
+
+def _reviewed(
+    procedure: Procedure,
+    found: list[tuple[CodedLine, Coding, Coding, str, bool]],
+    issues: list[Issue],
+    *,
+    payer_unsure: bool,
+) -> list[CodedLine]:
+    """The lines, those resting on an assumption marked for review with the finding why."""
+    source = procedure.source.reference
     lines: list[CodedLine] = []
     for coded, source_coding, target, rule, needs_review in found:
-        if not needs_review:
+        if not needs_review and not payer_unsure:
             lines.append(coded)
             continue
         lines.append(replace(coded, needs_review=True, confidence=0.6))
+        if not needs_review:
+            continue  # the payer's type is the only doubt: its own finding says so
         issues.append(
             Issue(
                 Severity.WARNING,
@@ -236,6 +257,37 @@ def _code_procedure(
             )
         )
     return lines
+
+
+def _built(
+    context: CodingContext,
+    procedure: Procedure,
+    by_concept: dict[tuple[str, str], tuple[str, ...]],
+    issues: list[Issue],
+) -> tuple[CodedLine, Coding, Coding, str, bool] | None:
+    """A stay's ICD-10-PCS line built from what the Procedure states, when it states all.
+
+    The crosswalk's pattern (``027.3.Z``) names the axes its concept fixes; the record's
+    body sites, devices and method fill the others (:mod:`fhir_coder.coding.pcs_build`).
+    None when nothing was built (the caller says why); a built code is checked like any
+    other, and one the code set refuses gives its finding and no line.
+    """
+    found = _answer_of(context, procedure, INPATIENT_SYSTEMS)
+    if found is None or not found[1].reported or not found[1].partial:
+        return None
+    concept, answer = found
+    built = build_pcs(answer.partial, procedure)
+    if not isinstance(built, Built):
+        return None
+    target = Coding(ICD10PCS, built.code)
+    rule = (
+        f"{answer.rule}: {answer.partial} built from the record: {'; '.join(built.facts)} "
+        f"(ICD-10-PCS Official Guidelines {built.cites})"
+    )
+    line = _line(context, procedure, concept, target, rule, by_concept, issues)
+    if line is None:
+        return None
+    return replace(line, method=CodingMethod.BUILT), concept, target, rule, False
 
 
 def _line(
@@ -365,6 +417,9 @@ def _not_billed(
             return _pcs_note(procedure, f"table {partial[:3]}", reason)
     if partial:
         why = f": ICD-10-PCS {partial} ('.' the axes to choose): {answer.reason if answer else ''}"
+        built = build_pcs(partial, procedure) if systems == INPATIENT_SYSTEMS else None
+        if isinstance(built, Open):
+            why += f"; the record does not state {'; '.join(built.missing)}"
         return _needs_coder(procedure, systems, what, why)
     if answer is not None and not answer.reported:
         return Issue(
@@ -397,13 +452,21 @@ def _answer(
     context: CodingContext, procedure: Procedure, systems: tuple[str, ...]
 ) -> NoTarget | None:
     """The first crosswalk answer for a code of the procedure that has no target."""
+    found = _answer_of(context, procedure, systems)
+    return found[1] if found is not None else None
+
+
+def _answer_of(
+    context: CodingContext, procedure: Procedure, systems: tuple[str, ...]
+) -> tuple[Coding, NoTarget] | None:
+    """The first crosswalk answer with no target, and the procedure's code it is for."""
     if context.crosswalks is None:
         return None
     for coding in procedure.codings:
         for system in systems:
             found = context.crosswalks.no_target(coding.system, coding.code, system)
             if found is not None:
-                return found
+                return coding, found
     return None
 
 
@@ -414,31 +477,71 @@ def _names(systems: tuple[str, ...]) -> list[str]:
 
 def _translate(
     context: CodingContext, procedure: Procedure, systems: tuple[str, ...]
-) -> list[tuple[Coding, Coding, Translation]]:
+) -> tuple[list[tuple[Coding, Coding, Translation]], Translation | None]:
     """Billing codes for ``procedure`` from the crosswalks: (source coding, target, translation).
 
     The organisation's own codes come first (a chargemaster loaded as a crosswalk maps its
     charge codes to CPT/HCPCS), SNOMED CT last (the curated or NLM-derived entries). The
     first source and system with targets answers, with the first target of each map group
     (groups are coded together: removal and insertion, ABO and Rh typing).
+
+    A target for Medicare alone (its screening G-codes: ``Translation.payer``) is billed
+    when the first payer is Medicare by its Coverage type (or the configured Medicare
+    payers), and never otherwise; when nobody states the payer's type, the code for every
+    payer is billed and Medicare's comes back second, for the coder's review.
     """
     if context.crosswalks is None:
-        return []
+        return [], None
+    medicare = first_payer_is_medicare(context) if systems == PROFESSIONAL_SYSTEMS else False
     sources = sorted(procedure.codings, key=lambda c: c.system == SNOMED)
     for source in sources:
-        for system in systems:
-            groups: dict[int, Translation] = {}
+        offered = [
+            translation
+            for system in systems
             for translation in context.crosswalks.translate(
                 source.system, source.code, system, on=context.on, age=context.age, sex=context.sex
-            ):
-                if translation.equivalence not in ("unmatched", "disjoint"):
-                    groups.setdefault(translation.map_group, translation)
-            if groups:
-                return [
-                    (source, Coding(system, t.code, t.display), t)
-                    for _, t in sorted(groups.items())
-                ]
-    return []
+            )
+            if translation.equivalence not in ("unmatched", "disjoint")
+        ]
+        medicare_own = [t for t in offered if t.payer == "medicare"]
+        for_any = [t for t in offered if not t.payer]
+        if medicare and medicare_own:
+            chosen = medicare_own
+        else:
+            first = next((t.system for t in for_any), None)
+            chosen = [t for t in for_any if t.system == first]
+        groups: dict[int, Translation] = {}
+        for translation in chosen:
+            groups.setdefault(translation.map_group, translation)
+        if groups:
+            # nobody says whether the payer is Medicare, and Medicare has a code of its own
+            unsure = medicare_own[0] if medicare is None and medicare_own else None
+            lines = [
+                (source, Coding(t.system, t.code, t.display), t) for _, t in sorted(groups.items())
+            ]
+            return lines, unsure
+    return [], None
+
+
+def _payer_type_unknown(
+    context: CodingContext, procedure: Procedure, medicare: Translation
+) -> Issue:
+    """The code of a service depends on whether the payer is Medicare, and nothing says."""
+    source = procedure.source.reference
+    coverage = context.encounter.coverages[0].reference if context.encounter.coverages else ""
+    return Issue(
+        Severity.WARNING,
+        IssueCode.INCOMPLETE,
+        f"{source}: Medicare bills this service as {medicare.code} ({medicare.rule}); "
+        f"{coverage} states no payer type (a Source of Payment Typology code in "
+        "Coverage.type) and its payer is not among the configured Medicare payers: the "
+        "code for other payers is billed, and a coder confirms",
+        rule="SERVICE-PAYER-TYPE-UNKNOWN",
+        expression=("Coverage.type",),
+        fix=f"record Coverage.type, or list the payer in FHIR_CODER_MEDICARE_PAYERS; use "
+        f"{medicare.code} for Medicare",
+        source=source,
+    )
 
 
 def visit_line(context: CodingContext, issues: list[Issue]) -> CodedLine | None:
