@@ -33,7 +33,21 @@ from pathlib import Path
 from typing import Any
 
 KINDS = {"ConditionOnset": "condition", "Procedure": "procedure"}
-_TIME_PASSES = {"Delay", "Guard", "CallSubmodule"}
+STEP = 7 / 365.25  # Synthea's time step (a week by default): a Guard is tested once a step
+# An Encounter state waits while another module's encounter is open (State.Encounter): an
+# assumption, not a fact of the modules, that no encounter stays open longer than a year.
+ENCOUNTER_WAIT = 1.0
+# States that take no time (State.java); any other state type may take any time.
+_INSTANT = frozenset({
+    "Initial", "Terminal", "Simple", "SetAttribute", "Counter", "ConditionOnset",
+    "ConditionEnd", "AllergyOnset", "AllergyEnd", "MedicationOrder", "MedicationEnd",
+    "CarePlanStart", "CarePlanEnd", "Observation", "MultiObservation", "DiagnosticReport",
+    "ImagingStudy", "Symptom", "VitalSign", "EncounterEnd", "Device", "DeviceEnd",
+    "SupplyList", "Vaccine", "Death",
+})  # fmt: skip
+_WIDEN_AFTER = 25  # a loop that keeps raising a state's upper bound has none...
+_NARROW_ROUNDS = 40  # ...until a test caps it again
+_PASSES = 60
 _YEARS = {"years": 1.0, "months": 1 / 12, "weeks": 7 / 365.25, "days": 1 / 365.25,
           "hours": 1 / 8766}  # fmt: skip
 _SEXES = frozenset(("F", "M"))
@@ -41,29 +55,50 @@ _SEXES = frozenset(("F", "M"))
 
 @dataclass(frozen=True, slots=True)
 class Gate:
-    """Who can be at a state: the sexes, and the age in years, ``low <= age < high``."""
+    """Who can be at a state: the sexes, and the age in years, ``low <= age < high``.
+
+    ``unset`` names attributes a state just set to false with no time passed since (so a
+    Guard waiting for one of them cannot pass on arrival): it only lives inside a walk.
+    """
 
     sexes: frozenset[str] = _SEXES
     low: float = 0.0
     high: float = math.inf
+    unset: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
         return not self.sexes or self.low >= self.high
 
     def meet(self, other: Gate) -> Gate:
-        return Gate(self.sexes & other.sexes, max(self.low, other.low), min(self.high, other.high))
+        return Gate(
+            self.sexes & other.sexes,
+            max(self.low, other.low),
+            min(self.high, other.high),
+            self.unset | other.unset,
+        )
 
     def join(self, other: Gate) -> Gate:
         if self.empty:
             return other
         if other.empty:
             return self
-        return Gate(self.sexes | other.sexes, min(self.low, other.low), max(self.high, other.high))
+        return Gate(
+            self.sexes | other.sexes,
+            min(self.low, other.low),
+            max(self.high, other.high),
+            self.unset & other.unset,
+        )
 
-    def later(self) -> Gate:
-        """After time passes: the sex and the lower age bound still hold, the upper does not."""
-        return Gate(self.sexes, self.low, math.inf)
+    def later(self, by: float = math.inf) -> Gate:
+        """After at most ``by`` years pass: the sex and the lower age bound still hold, the
+        upper moves by ``by`` (all of it when how long is not known), and another module may
+        have set any attribute meanwhile."""
+        return Gate(self.sexes, self.low, self.high + by)
+
+    def plain(self) -> Gate:
+        """The gate without what only a walk needs."""
+        return Gate(self.sexes, self.low, self.high)
 
     def cell(self) -> tuple[str, str]:
         """The table's ``sex`` and ``age`` cells: ``F``/``M``/empty, ``low-high`` years."""
@@ -78,6 +113,7 @@ class Gate:
 
 NOWHERE = Gate(frozenset(), 0.0, 0.0)
 ANYONE = Gate()
+BIRTH = Gate(high=STEP)  # every module starts at the patient's birth
 
 
 def _number(value: float) -> str:
@@ -108,6 +144,19 @@ class Facts:
         if name not in self.set_anywhere or name in self.named_in_java:
             return ANYONE
         return self.attributes.get(name, NOWHERE).later()
+
+    def attribute_set_by(self, name: str) -> float:
+        """The oldest age at which a module sets the attribute (for ever when unknown)."""
+        if name not in self.set_anywhere or name in self.named_in_java:
+            return math.inf
+        return self.attributes.get(name, NOWHERE).high
+
+    def condition_begun_by(self, codes: Iterable[dict[str, Any]]) -> float:
+        """The oldest age at which one of the conditions is recorded (for ever if unknown)."""
+        keys = [("condition", str(c.get("code"))) for c in codes]
+        if not keys or any(key not in self.concepts for key in keys):
+            return math.inf
+        return max(self.concepts[key].high for key in keys)
 
     def condition(self, codes: Iterable[dict[str, Any]]) -> Gate:
         keys = [("condition", str(c.get("code"))) for c in codes]
@@ -233,29 +282,103 @@ def _targets(state: dict[str, Any], at: Gate, facts: Facts) -> Iterable[tuple[st
             yield way.get("transition", ""), at
 
 
-def _shortest(delay: dict[str, Any]) -> float:
-    """A Delay state's shortest wait, in years (0 when it cannot be read)."""
-    exact, window = delay.get("exact"), delay.get("range")
-    spec = exact if isinstance(exact, dict) else window if isinstance(window, dict) else {}
-    unit = _YEARS.get(str(spec.get("unit", "")))
-    value = spec.get("quantity", spec.get("low"))
-    if unit is None or not isinstance(value, (int, float)) or value < 0:
-        return 0.0
-    return float(value) * unit
+def _wait(state: dict[str, Any]) -> tuple[float, float]:
+    """A Delay's (or a Procedure's) shortest and longest wait, in years (0 and for ever when
+    it cannot be read): ``exact``, ``range``, or a uniform or exact ``distribution``."""
+    exact, window, spread = state.get("exact"), state.get("range"), state.get("distribution")
+    if isinstance(exact, dict):
+        low = high = exact.get("quantity")
+        unit = exact.get("unit")
+    elif isinstance(window, dict):
+        low, high, unit = window.get("low"), window.get("high"), window.get("unit")
+    elif isinstance(spread, dict) and spread.get("kind") in ("UNIFORM", "EXACT"):
+        parameters = spread.get("parameters") or {}
+        low = parameters.get("low", parameters.get("value"))
+        high = parameters.get("high", parameters.get("value"))
+        unit = state.get("unit")
+    else:
+        return 0.0, math.inf
+    years = _YEARS.get(str(unit))
+    numbers = all(isinstance(v, (int, float)) and v >= 0 for v in (low, high))
+    if years is None or not numbers:
+        return 0.0, math.inf
+    return float(low) * years, float(high) * years
+
+
+def _true_by(allow: dict[str, Any] | None, facts: Facts) -> float:
+    """The latest age at which ``allow`` can first become true (for ever when unknown).
+
+    A Guard waiting on it passes at the first time step it holds: an age bound once the age
+    is reached, an attribute once a module sets it (at most the setter's upper bound), an
+    active condition once it begins (at most the upper bound of its record). Ages and
+    gender that do not hold on arrival never will, which adds nothing to the wait.
+    """
+    kind = allow.get("condition_type") if allow else None
+    found = math.inf
+    if allow is None or kind is None:
+        pass
+    elif kind == "Gender":
+        found = 0.0
+    elif kind == "Age":
+        gate = _age(allow)
+        found = math.inf if gate == ANYONE else gate.low
+    elif kind == "Or":
+        found = max((_true_by(p, facts) for p in allow.get("conditions", [])), default=0.0)
+    elif kind == "Attribute" and _holds_a_value(allow):
+        found = facts.attribute_set_by(str(allow.get("attribute")))
+    elif kind == "Active Condition" and allow.get("codes"):
+        found = facts.condition_begun_by(allow["codes"])
+    return found
+
+
+def _guard(state: dict[str, Any], at: Gate, facts: Facts) -> Gate:
+    """A Guard passes on arrival if its test holds then (no older than the arrival), else at
+    the first step the test comes to hold; an attribute just unset cannot hold on arrival."""
+    allow = state.get("allow") or {}
+    waits_for = allow.get("attribute") if allow.get("condition_type") == "Attribute" else None
+    arrival = -math.inf if waits_for in at.unset and _holds_a_value(allow) else at.high
+    high = max(arrival, _true_by(allow, facts) + STEP)
+    return Gate(at.sexes, at.low, high).meet(implies(allow, facts))
+
+
+def _marked(state: dict[str, Any], at: Gate) -> Gate:
+    """``at`` with the attribute the state sets to false (or to a value) noted."""
+    named = state.get("attribute") or state.get("assign_to_attribute")
+    if not named:
+        return at
+    unset = state.get("type") == "SetAttribute" and state.get("value") in (False, None)
+    if unset and "distribution" not in state and "expression" not in state:
+        return Gate(at.sexes, at.low, at.high, at.unset | {str(named)})
+    return Gate(at.sexes, at.low, at.high, at.unset - {str(named)})
+
+
+def _takes(state: dict[str, Any]) -> float:
+    """At most how long (years) a state other than a Delay or Guard holds the module."""
+    kind = state.get("type")
+    if kind == "Procedure":
+        # A Procedure with a duration holds the module until it ends (State.Procedure).
+        timed = "duration" in state or "distribution" in state
+        duration = state.get("duration")
+        return _wait(duration if isinstance(duration, dict) else state)[1] if timed else 0.0
+    if kind == "Encounter" and not state.get("wellness"):
+        return ENCOUNTER_WAIT
+    # A submodule, the next wellness visit, a Physiology simulation: how long is not known.
+    return 0.0 if kind in _INSTANT else math.inf
 
 
 def _entering(state: dict[str, Any], at: Gate, facts: Facts) -> Gate:
     """Who can leave ``state`` having entered it as ``at``: time passes, guards narrow."""
     kind = state.get("type")
-    if kind in _TIME_PASSES or (kind == "Encounter" and state.get("wellness")):
-        at = at.later()
     if kind == "Delay":
-        # The patient is at least this much older after it: a module that waits 14 years
-        # from birth gives nothing to a younger patient.
-        at = Gate(at.sexes, at.low + _shortest(state), at.high)
+        # At least the shortest wait older (a module that waits 14 years from birth gives
+        # nothing to a child) and at most the longest.
+        shortest, longest = _wait(state)
+        return Gate(at.sexes, at.low + shortest, at.high + longest)
     if kind == "Guard":
-        at = at.meet(implies(state.get("allow"), facts))
-    return at
+        return _guard(state, at, facts)
+    at = _marked(state, at)
+    takes = _takes(state)
+    return at.later(takes) if takes else at
 
 
 def walk(module: dict[str, Any], start: Gate, facts: Facts, calls: dict[str, Gate]) -> bool:
@@ -265,6 +388,7 @@ def walk(module: dict[str, Any], start: Gate, facts: Facts, calls: dict[str, Gat
     """
     states: dict[str, Any] = module.get("states", {})
     at: dict[str, Gate] = {}
+    raised: dict[str, int] = {}
     work = ["Initial"] if "Initial" in states else []
     if work:
         at["Initial"] = start
@@ -273,42 +397,97 @@ def walk(module: dict[str, Any], start: Gate, facts: Facts, calls: dict[str, Gat
         here = work.pop()
         state = states.get(here, {})
         gate = _entering(state, at[here], facts)
-        grew |= _record(state, at[here], gate, facts, calls)
         for target, then in _targets(state, gate, facts):
             if target not in states or then.empty:
                 continue
             joined = at.get(target, NOWHERE).join(then)
-            if joined != at.get(target):
-                at[target] = joined
-                work.append(target)
+            if joined == at.get(target):
+                continue
+            if target in at and joined.high > at[target].high:
+                raised[target] = raised.get(target, 0) + 1
+                if raised[target] > _WIDEN_AFTER:
+                    joined = joined.later()
+            at[target] = joined
+            work.append(target)
+    at = _narrow(states, start, at, facts)
+    for name, entered in at.items():
+        grew |= _record_attribute(states[name], _entering(states[name], entered, facts),
+                                  facts, calls, entered)  # fmt: skip
+        grew |= _record_concepts(states[name], entered, at, states, facts)
     return grew
 
 
-def _record(
-    state: dict[str, Any], entered: Gate, gate: Gate, facts: Facts, calls: dict[str, Gate]
+def _narrow(
+    states: dict[str, Any], start: Gate, at: dict[str, Gate], facts: Facts
+) -> dict[str, Gate]:
+    """Recompute every state from its predecessors a few times (a descending iteration).
+
+    Widening a loop's bound to 'for ever' loses the cap a later test puts back (a cycle of
+    the female reproduction module runs until 50); applying the transitions again to the
+    widened result keeps every bound sound and recovers such caps.
+    """
+    for _ in range(_NARROW_ROUNDS):
+        fresh: dict[str, Gate] = {"Initial": start} if "Initial" in states else {}
+        for here, gate in at.items():
+            for target, then in _targets(states[here], _entering(states[here], gate, facts),
+                                         facts):  # fmt: skip
+                if target in states and not then.empty:
+                    fresh[target] = fresh.get(target, NOWHERE).join(then)
+        if fresh == at:
+            break
+        at = fresh
+    return at
+
+
+def _record_concepts(
+    state: dict[str, Any],
+    entered: Gate,
+    at: dict[str, Gate],
+    states: dict[str, Any],
+    facts: Facts,
 ) -> bool:
-    grew = False
+    """A ConditionOnset's or Procedure's concepts, at the age of their record.
+
+    A condition whose ``target_encounter`` is still to come is recorded at that encounter:
+    no younger than at the onset, and no older than anyone reaching the encounter's state.
+    """
     kind = KINDS.get(str(state.get("type")))
-    if kind:
-        # A record made at a later encounter keeps only the lower age bound.
-        record = entered.later() if state.get("target_encounter") else entered
-        for code in state.get("codes", []):
-            if code.get("system") == "SNOMED-CT":
-                key = (kind, str(code["code"]))
-                joined = facts.concepts.get(key, NOWHERE).join(record)
-                if joined != facts.concepts.get(key):
-                    facts.concepts[key] = joined
-                    grew = True
+    if not kind:
+        return False
+    record = entered
+    target = state.get("target_encounter")
+    if target:
+        # Recorded when the target encounter starts: the exit of its state.
+        arrive = at.get(str(target), ANYONE)
+        later = _entering(states.get(str(target), {}), arrive, facts).high
+        record = Gate(entered.sexes, entered.low, max(entered.high, later))
+    record = record.plain()
+    grew = False
+    for code in state.get("codes", []):
+        if code.get("system") == "SNOMED-CT":
+            key = (kind, str(code["code"]))
+            joined = facts.concepts.get(key, NOWHERE).join(record)
+            if joined != facts.concepts.get(key):
+                facts.concepts[key] = joined
+                grew = True
+    return grew
+
+
+def _record_attribute(
+    state: dict[str, Any], gate: Gate, facts: Facts, calls: dict[str, Gate], entered: Gate
+) -> bool:
+    """An attribute the state sets (at its own age), and a submodule it calls."""
+    grew = False
     attribute = state.get("attribute") or state.get("assign_to_attribute")
     if attribute and (state.get("type") != "SetAttribute" or state.get("value") not in
                       (False, None)):  # fmt: skip
-        joined = facts.attributes.get(attribute, NOWHERE).join(gate)
+        joined = facts.attributes.get(attribute, NOWHERE).join(gate.plain())
         if joined != facts.attributes.get(attribute):
             facts.attributes[attribute] = joined
             grew = True
     if state.get("type") == "CallSubmodule" and state.get("submodule"):
         sub = str(state["submodule"])
-        calls[sub] = calls.get(sub, NOWHERE).join(entered)
+        calls[sub] = calls.get(sub, NOWHERE).join(entered.plain())
     return grew
 
 
@@ -366,9 +545,11 @@ def gates(checkout: Path) -> dict[tuple[str, str], Gate]:
         for state in module["states"].values()
         if (name := state.get("attribute") or state.get("assign_to_attribute"))
     }
-    for _ in range(50):  # a fixed point: the facts only grow, over a finite set of bounds
+    for _ in range(_PASSES):  # a fixed point: the facts only grow
         if not _one_pass(loaded, facts):
             break
+    else:  # what the facts hold would not be a fixed point, so not a sound gate either
+        raise RuntimeError(f"the gates of {checkout} did not settle in {_PASSES} passes")
     # A concept only a state nobody reaches emits (a submodule nobody calls by that name):
     # nothing is known of it.
     for module in loaded.values():
@@ -387,7 +568,7 @@ def _one_pass(loaded: dict[str, dict[str, Any]], facts: Facts) -> bool:
     for name, module in loaded.items():
         # Top-level modules run for everyone from birth; a submodule runs when called.
         if "/" not in name:
-            grew |= walk(module, ANYONE, facts, calls)
+            grew |= walk(module, BIRTH, facts, calls)
     for _ in range(10):  # submodules calling submodules
         more: dict[str, Gate] = {}
         for name, start in list(calls.items()):

@@ -50,29 +50,44 @@ def _write(root: Path, name: str, states: dict[str, object]) -> None:
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
     female = {"condition_type": "Gender", "gender": "F"}
+    past_50 = {"condition_type": "Age", "operator": ">", "quantity": 50, "unit": "years"}
+    expecting = {"condition_type": "Attribute", "attribute": "expecting", "operator": "==",
+                 "value": True}  # fmt: skip
     _write(tmp_path, "reproduction", {
         "Initial": {"type": "Initial", "conditional_transition": [
             {"condition": female, "transition": "Wait"}, {"transition": "Terminal"}]},
         "Wait": {"type": "Delay", "exact": {"quantity": 14, "unit": "years"},
-                 "direct_transition": "Pregnant"},
-        "Pregnant": {"type": "SetAttribute", "attribute": "expecting", "value": True,
-                     "direct_transition": "Terminal"},
+                 "direct_transition": "Cycle"},
+        "Cycle": {"type": "Delay", "range": {"low": 21, "high": 35, "unit": "days"},
+                  "conditional_transition": [{"condition": past_50, "transition": "Terminal"},
+                                             {"transition": "Conceive"}]},
+        "Conceive": {"type": "SetAttribute", "attribute": "expecting", "value": True,
+                     "direct_transition": "Cycle"},
     })  # fmt: skip
     _write(tmp_path, "pregnancy", {
-        "Initial": {"type": "Initial", "direct_transition": "Guard"},
-        "Guard": {"type": "Guard", "allow": {"condition_type": "Attribute",
-                  "attribute": "expecting", "operator": "==", "value": True},
-                  "direct_transition": "Onset"},
-        "Onset": _onset("1001"),
+        "Initial": {"type": "Initial", "direct_transition": "Unset"},
+        "Unset": {"type": "SetAttribute", "attribute": "expecting", "value": False,
+                  "direct_transition": "Guard"},
+        "Guard": {"type": "Guard", "allow": expecting, "direct_transition": "Onset"},
+        "Onset": _onset("1001", "Term"),
+        "Term": {"type": "Delay", "exact": {"quantity": 40, "unit": "weeks"},
+                 "direct_transition": "Unset"},
     })  # fmt: skip
     _write(tmp_path, "childhood", {
-        "Initial": {"type": "Initial", "conditional_transition": [
+        "Initial": {"type": "Initial", "direct_transition": "Grow"},
+        "Grow": {"type": "Delay", "range": {"low": 1, "high": 3, "unit": "years"},
+                 "conditional_transition": [
             {"condition": {"condition_type": "Age", "operator": "<", "quantity": 18,
                            "unit": "years"}, "transition": "Child"},
-            {"transition": "Adult"}]},
+            {"transition": "Terminal"}]},
         "Child": _onset("1002"),
-        "Adult": {"type": "CallSubmodule", "submodule": "sub/adult_things",
-                  "direct_transition": "Terminal"},
+    })  # fmt: skip
+    _write(tmp_path, "adulthood", {
+        "Initial": {"type": "Initial", "direct_transition": "Adult"},
+        "Adult": {"type": "Guard", "allow": {"condition_type": "Age", "operator": ">=",
+                  "quantity": 18, "unit": "years"}, "direct_transition": "Call"},
+        "Call": {"type": "CallSubmodule", "submodule": "sub/adult_things",
+                 "direct_transition": "Terminal"},
     })  # fmt: skip
     _write(tmp_path, "sub/adult_things", {
         "Initial": {"type": "Initial", "direct_transition": "Male"},
@@ -81,19 +96,28 @@ def checkout(tmp_path: Path) -> Path:
             {"transition": "Terminal"}]},
         "Onset": _onset("1003"),
     })  # fmt: skip
-    _write(tmp_path, "anyone", {"Initial": {"type": "Initial", "direct_transition": "Onset"},
-                                "Onset": _onset("1004")})  # fmt: skip
+    _write(tmp_path, "anyone", {
+        "Initial": {"type": "Initial", "direct_transition": "Visit"},
+        "Visit": {"type": "Encounter", "wellness": True, "direct_transition": "Onset"},
+        "Onset": _onset("1004", "Visit"),
+    })  # fmt: skip
     return tmp_path
 
 
 def test_gates_follow_gender_age_delays_attributes_and_submodules(checkout: Path) -> None:
-    found = {code: gate.cell() for (kind, code), gate in gates_module.gates(checkout).items()}
-    assert found == {
-        "1001": ("F", "14-"),  # the attribute is set for women after a 14-year wait
-        "1002": ("", "0-18"),  # the upper bound holds: nothing waits before the onset
-        "1003": ("M", "18-"),  # the else branch of 'age < 18', then 'male' in the submodule
-        "1004": ("", ""),
-    }
+    found = {code: gate for (kind, code), gate in gates_module.gates(checkout).items()}
+    step = gates_module.STEP
+    # Set for women from 14 (a 14-year wait, then a cycle) until the cycle stops at 50; the
+    # pregnancy module unsets it before waiting again, so it passes within a step of a set.
+    assert found["1001"].sexes == frozenset({"F"})
+    assert 14 < found["1001"].low < 14.1
+    assert found["1001"].high == pytest.approx(50 + step)
+    # A wait of 1-3 years from birth, then 'age < 18': the bound is the wait's, not 18.
+    assert found["1002"].cell() == ("", "1-3.02")
+    # A Guard waiting for 18 passes within a step of it; the submodule keeps its gate.
+    assert found["1003"].cell() == ("M", "18-18.02")
+    # Each wellness visit comes after an unknown wait: anyone.
+    assert found["1004"].cell() == ("", "")
 
 
 def test_an_attribute_the_java_code_sets_is_not_a_gate(checkout: Path) -> None:
@@ -104,7 +128,7 @@ def test_an_attribute_the_java_code_sets_is_not_a_gate(checkout: Path) -> None:
         'Person mother = new Person(1); mother.attributes.put("other", 1); } }'
     )
     found = gates_module.gates(checkout)
-    assert found[("condition", "1001")].cell() == ("", "")
+    assert found[("condition", "1001")].high == math.inf  # set in Java too: at any age
     assert "other" not in gates_module.java_names(checkout)  # a temporary person's
 
 
