@@ -11,10 +11,13 @@ opt-in for Synthea's decades of history), and each instance is put in one of fou
 
 Two corpora: the six Synthea sample bundles in ``../shared/data/synthea-bundles`` (real
 Synthea output nobody here wrote), and a population generated in the tests' shapes (FHIR
-JSON as Synthea writes it) drawing every concept of Synthea's module definitions
-(``tests/data/synthea_module_concepts.tsv``) and the vaccines of Synthea's schedule with
-equal weight: a concept-weighted figure, harsher than real populations, whose common
-concepts dominate. ``--sample N`` prints N answers chosen at random for a hand review
+JSON as Synthea writes it) drawing the concepts of Synthea's module definitions
+(``tests/data/synthea_module_concepts.tsv``), each only for patients its gate admits (the
+sex and age Synthea's modules give it to, ``benchmarks/synthea_gates.py``), and the vaccines
+of Synthea's schedule, twice: every concept with equal weight (the concept-weighted stress
+figure, harsher than real populations, whose common concepts dominate) and weighted as
+Synthea's own output in ``../shared/data`` emits them (:func:`emitted_weights`).
+``--sample N`` prints N answers chosen at random for a hand review
 (``--sample-seed``, recorded in the output; ``--changed-since REV`` draws at least
 ``--changed-share`` of them from instances whose curated row changed since ``REV``), and
 ``--review-file PATH`` writes them as a worksheet a reviewer fills in: one row per answer
