@@ -42,6 +42,8 @@ from fhir_coder.ports import CodeInfo, CodeNote, Suggestion
 from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, canonical_system, normalise_icd10cm
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from codesets.mce_validity import MceValidity
     from codesets.procedure_sets import ProcedureCodeSets
     from codesets.search import Icd10cmSearch
@@ -418,8 +420,11 @@ class CodeSetRegistry:
                 hierarchy=Hierarchy(
                     self._unspecified_beside, self._billable_under, self._headers_between
                 ),
+                age=age,
+                sex=sex,
             )
         ]
+        found = self._with_direct(found, text, keep, limit)
         bmi = bmi_code(text, age)
         row = self._rows.get(bmi) if bmi else None
         if bmi and row is not None and keep(row):
@@ -427,6 +432,39 @@ class CodeSetRegistry:
             described = index.description(row)
             found.insert(0, Suggestion(ICD10CM, bmi, described, 1.0, f"BMI value: {described}"))
         return tuple(found)
+
+    def _with_direct(
+        self,
+        ranked: list[Suggestion],
+        text: str,
+        keep: Callable[[int], bool],
+        limit: int,
+    ) -> list[Suggestion]:
+        """``ranked`` with the codes the words name outright (:mod:`codesets.suggest_direct`).
+
+        One that covers the words comes first; one that does not, after the best ranked code.
+        """
+        from codesets.suggest_direct import direct_codes  # noqa: PLC0415
+
+        named = direct_codes(text)
+        if not named:
+            return ranked
+        index = self.index
+        first: list[Suggestion] = []
+        after: list[Suggestion] = []
+        for direct in named:
+            row = index.row_of(direct.code)
+            if row is None or not keep(row):
+                continue
+            described = index.description(row)
+            score = 1.0 if direct.covers or not ranked else ranked[0].score
+            made = Suggestion(ICD10CM, direct.code, described, score, f"{direct.why}: {described}")
+            (first if direct.covers or not ranked else after).append(made)
+        if not first and not after:
+            return ranked
+        codes = {s.code for s in (*first, *after)}
+        rest = [s for s in ranked if s.code not in codes]
+        return (first + rest[:1] + after + rest[1:])[:limit]
 
     def exact(self, text: str, *, on: date) -> Suggestion | None:
         """The one billable code valid on ``on`` whose own term is ``text`` (the text-search port).

@@ -15,9 +15,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
+from codesets import suggest_tables
 from codesets.search import Icd10cmSearch, words_of
 
 __all__ = [
@@ -494,6 +495,10 @@ _ALTERNATES: Final[dict[str, tuple[str, ...]]] = {
     "ulnar": ("ulna",),
     "clavicular": ("clavicle",),
     "vertebral": ("vertebra",),
+    "postpartum": ("puerper",),
+    "facial": ("face",),
+    "endometrial": ("endometrium",),
+    "pancreatic": ("pancreas",),
 }
 
 # Words that make a description less specific, not different: they do not count against
@@ -544,27 +549,105 @@ _HYPERTENSIVE: Final = re.compile(r"\bhypertensive (heart|chronic kidney)")
 _HYPERTENSION_WITH: Final = re.compile(r"\bhypertension\b.*\b(heart failure|kidney disease)\b")
 _SUFFIXES: Final = ("ies", "es", "s")
 _POSSESSIVE: Final = re.compile(r"['\u2019]s\b")
-_ABBREVIATION_PATTERN: Final = re.compile(
-    r"(?<![a-z0-9/])("
-    + "|".join(re.escape(t) for t in sorted(ABBREVIATIONS, key=len, reverse=True))
-    + r")(?![a-z0-9])"
-)
-_LAY_PATTERN: Final = re.compile(
-    r"\b(" + "|".join(re.escape(t) for t in sorted(LAY_TERMS, key=len, reverse=True)) + r")(?:s)?\b"
-)
-"""A lay term, or its plural in "s" ("pinworms")."""
 
 
-def to_classification_words(text: str) -> str:
+@functools.cache
+def _abbreviation_pattern() -> re.Pattern[str]:
+    """The shorthand of ``ABBREVIATIONS`` and of the abbreviations table, longest first."""
+    terms = set(ABBREVIATIONS) | set(suggest_tables.abbreviations())
+    return re.compile(
+        r"(?<![a-z0-9/])("
+        + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+        + r")(?![a-z0-9])"
+    )
+
+
+@functools.cache
+def _lay_terms() -> dict[str, str]:
+    """``LAY_TERMS`` and the synonyms table (the table's row wins where both hold a term)."""
+    table = {words: row.classification for words, row in suggest_tables.synonyms().items()}
+    return {**LAY_TERMS, **table}
+
+
+@functools.cache
+def _lay_pattern() -> re.Pattern[str]:
+    """A lay term, or its plural in "s" ("pinworms")."""
+    terms = _lay_terms()
+    return re.compile(
+        r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")(?:s)?\b"
+    )
+
+
+def to_classification_words(text: str, age: int | None = None, sex: str | None = None) -> str:
     """``text`` with abbreviations spelt out, then lay terms replaced by the tabular's words.
 
-    Longest terms first at each place; a hyphen is a space ("a-fib", "c-section").
+    Longest terms first at each place; a hyphen is a space ("a-fib", "c-section"). An
+    abbreviation of several meanings takes the first its context, age and sex allow (see
+    :func:`readings`).
+    """
+    return readings(text, age, sex)[0]
+
+
+def readings(text: str, age: int | None = None, sex: str | None = None) -> tuple[str, ...]:
+    """``text`` in the classification's words: one reading, or two where shorthand is ambiguous.
+
+    An abbreviation of the table with several meanings ("ED": erectile dysfunction, the
+    emergency department) is read first as the meaning its conditions allow for the patient
+    and the other words of the text call for, else the table's first; the second reading
+    gives the first such abbreviation its next meaning, so both are offered.
     """
     lowered = _POSSESSIVE.sub("", text.lower()).replace("-", " ")
     lowered = _LEVELS.sub(_region, lowered)
-    spelt = _ABBREVIATION_PATTERN.sub(lambda m: " " + ABBREVIATIONS[m.group(1)] + " ", lowered)
-    spelt = " ".join(spelt.split())
-    return _LAY_PATTERN.sub(lambda m: LAY_TERMS[m.group(1)], spelt)
+    table = suggest_tables.abbreviations()
+    context = set(_WORD.findall(lowered))
+    choices: list[list[str]] = []
+
+    def spell(found: re.Match[str]) -> str:
+        term = found.group(1)
+        meanings = table.get(term)
+        if meanings is None:
+            return " " + ABBREVIATIONS[term] + " "
+        ranked = _meanings(meanings, context - set(_WORD.findall(term)), age, sex)
+        if not ranked:  # no meaning fits the patient: the words stay as written
+            return found.group(0)
+        choices.append(ranked)
+        return "\0" + str(len(choices) - 1) + "\0"
+
+    marked = _abbreviation_pattern().sub(spell, lowered)
+    out = [_fill(marked, [c[0] for c in choices])]
+    ambiguous = next((i for i, c in enumerate(choices) if len(c) > 1), None)
+    if ambiguous is not None:
+        second = [c[1] if i == ambiguous else c[0] for i, c in enumerate(choices)]
+        out.append(_fill(marked, second))
+    lay = _lay_terms()
+    pattern = _lay_pattern()
+    return tuple(
+        dict.fromkeys(pattern.sub(lambda m: lay[m.group(1)], " ".join(r.split())) for r in out)
+    )
+
+
+def _meanings(
+    meanings: tuple[suggest_tables.Expansion, ...],
+    context: set[str],
+    age: int | None,
+    sex: str | None,
+) -> list[str]:
+    """The words of each meaning the patient allows: those the context calls for first."""
+    fitting = [m for m in meanings if m.fits(age, sex)]
+    called = [m for m in fitting if m.context and not m.context.isdisjoint(context)]
+    plain = [m for m in fitting if not m.context]
+    if not called and not plain:  # "as needed": no meaning is called for, the words stay
+        return []
+    rest = [m for m in fitting if m.context and m.context.isdisjoint(context)]
+    return list(dict.fromkeys(m.words for m in (*called, *plain, *rest)))
+
+
+def _fill(marked: str, words: list[str]) -> str:
+    return _MARK.sub(lambda m: " " + words[int(m.group(1))] + " ", marked)
+
+
+_MARK: Final = re.compile("\0(\\d+)\0")
+_WORD: Final = re.compile(r"[a-z0-9]+")
 
 
 _LEVELS: Final = re.compile(r"\b([clts])(\d{1,2})(?:\s*(?:to\s+)?([clts])?(\d{1,2}))?\b")
@@ -639,14 +722,45 @@ def rank_suggestions(
     keep: Callable[[int], bool],
     limit: int,
     hierarchy: Hierarchy | None = None,
+    age: int | None = None,
+    sex: str | None = None,
 ) -> list[Ranked]:
     """The best billable documents for ``text``, one per code, best first.
 
-    Without ``hierarchy``, "other" always costs and each document stands alone.
+    Without ``hierarchy``, "other" always costs and each document stands alone. Where an
+    abbreviation has two meanings for the patient, the second reading's codes come after
+    the first's, with their scores scaled by :data:`_SECOND_READING`. Where no code holds
+    enough of the words, fewer are asked for: a coder sees the nearest codes, not nothing.
     """
-    query = _Query.of(text)
-    if query is None:
-        return []
+    best: dict[int, Ranked] = {}
+    for number, asked in enumerate(readings(text, age, sex)):
+        query = _Query.of(asked)
+        if query is None:
+            continue
+        found = _ranked(search, query, keep, limit, hierarchy)
+        while not found and query.need > 1:
+            query = replace(query, need=query.need - 1)
+            found = _ranked(search, query, keep, limit, hierarchy)
+        weight = 1.0 if number == 0 else _SECOND_READING
+        for ranked in found:
+            score = round(ranked.score * weight, 3)
+            earlier = best.get(ranked.row)
+            if earlier is None or score > earlier.score:
+                best[ranked.row] = Ranked(ranked.row, ranked.text, score)
+    return sorted(best.values(), key=_order)[:limit]
+
+
+_SECOND_READING: Final = 0.8
+"""A second meaning of an abbreviation ranks below the first's close matches."""
+
+
+def _ranked(
+    search: Icd10cmSearch,
+    query: _Query,
+    keep: Callable[[int], bool],
+    limit: int,
+    hierarchy: Hierarchy | None,
+) -> list[Ranked]:
     best: dict[int, Ranked] = {}
     for docs in _by_words_held(search, query):
         if len(best) >= limit and docs[0] < sorted(r.score for r in best.values())[-limit]:
@@ -785,8 +899,8 @@ class _Query:
     side: re.Pattern[str] | None
 
     @classmethod
-    def of(cls, text: str) -> _Query | None:
-        asked = to_classification_words(text)
+    def of(cls, asked: str) -> _Query | None:
+        """The query for ``asked``, already in the classification's words (see :func:`readings`)."""
         if "absence" in asked:  # "status post splenectomy": the organ's absence, not a device
             asked = asked.replace("presence", " ")
         words = list(dict.fromkeys(words_of(asked)))

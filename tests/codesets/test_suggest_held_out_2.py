@@ -2,9 +2,11 @@
 
 ``tests/data/held_out_phrases_2.tsv`` was written after the ranking had been tuned on the three
 other lists, without running the suggestion engine on it, and measured once for the figure
-recorded in docs/accuracy.md ("Second held-out list"). The floors below are that figure: a
-change to the ranking that loses one of its phrases fails here, and the list stays apart from
-the lists the ranking is tuned on and from the code that ranks.
+recorded in docs/accuracy.md ("Second held-out list"): top-1 401, top-5 438. Its misses were
+then used to build the suggestion tables (codesets/data/suggest), so it is held out no more: the
+floors below are the figure after those changes, and a change to the ranking that loses one of
+its phrases fails here. The list stays apart from the lists tuned on before it and unread by the
+code that ranks.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ TUNED_ON = ("common_diagnoses.tsv", "coder_phrases.tsv", "held_out_phrases.tsv")
 CODESETS = Path(__file__).resolve().parents[2] / "codesets"
 ON = date(2026, 1, 15)
 
-# The figure recorded in docs/accuracy.md for this list, measured once.
+# The figures recorded in docs/accuracy.md for this list: measured once at 401 and 438, then
+# used for tuning (the suggestion tables); these are the after-figures.
 PHRASES = 594
-TOP_1_AT_LEAST = 401
-TOP_5_AT_LEAST = 438
+TOP_1_AT_LEAST = 542
+TOP_5_AT_LEAST = 579
 
 
 def _words(text: str) -> str:

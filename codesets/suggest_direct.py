@@ -1,0 +1,160 @@
+"""Codes a phrase names outright: a drug's Table row, a status, a history, a social need.
+
+Word ranking cannot reach these: "on Plavix" shares no word with Z79.02 *Long term (current)
+use of antithrombotics/antiplatelets*, nor "living in my car" with Z59.02 *Unsheltered
+homelessness*. The facts are tables (:mod:`codesets.suggest_tables`): a drug's category in the
+Table of Drugs and Chemicals with its Z79 and Z88 codes, and the ways a status or a social need
+is written. Each answer says whether it *covers* the phrase (nothing is left but words that
+only say status, history, intent or encounter), in which case it is offered first; otherwise
+it is offered after the best ranked code ("hyponatremia due to HCTZ": E87.1, then the adverse
+effect of the diuretic).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from codesets import suggest_tables
+
+__all__ = ["Direct", "direct_codes", "table_codes"]
+
+
+@dataclass(frozen=True, slots=True)
+class Direct:
+    """A code the phrase names, why, and whether it covers the whole phrase."""
+
+    code: str
+    why: str
+    covers: bool
+
+
+_POSSESSIVE: Final = re.compile(r"['\u2019]s\b|s'(?=\s|$)")
+_POISONING: Final = re.compile(
+    r"\b(poison(ing|ed)?|overdos(e|ed|ing)|od|toxicity|toxic effect|ingestion|"
+    r"ingested|took too (much|many))\b"
+)
+_ADVERSE: Final = re.compile(
+    r"\b(adverse (effect|reaction|drug reaction)|side effects?|reaction to)\b"
+)
+_CAUSED_BY: Final = r"\b(due to|caused by|from|secondary to|after) (the |his |her |taking )?{drug}"
+_CAUSING: Final = r"{drug}\W+(induced|related|associated)\b"
+"""An effect tied to the drug in the words: "hyponatremia due to HCTZ", "steroid-induced"."""
+_UNDERDOSING: Final = re.compile(
+    r"\b(underdos(e|ed|ing)|missed (dose|doses)|not taking|ran out of|run out of|"
+    r"stopped taking|skipp(ed|ing) (doses?|meds?|medications?))\b"
+)
+_ALLERGY: Final = re.compile(r"\ballerg(y|ies|ic)\b|\bintoleran")
+_LONG_TERM: Final = re.compile(
+    r"\b(on|long term|longterm|chronic|current|daily|maintenance|therapy|takes|taking|"
+    r"prescribed)\b"
+)
+_INTENT: Final = (
+    (re.compile(r"\b(intentional|suicid\w*|self harm|self inflicted|deliberate)\b"), "2"),
+    (re.compile(r"\b(assault|homicid\w*|by another|poisoned by)\b"), "3"),
+    (re.compile(r"\bundetermined\b"), "4"),
+)
+"""The Table's intent columns; none written is accidental (Guidelines I.C.19.e.5.b)."""
+_SEVENTH: Final = (
+    (re.compile(r"\b(subsequent|follow up|followup)\b"), "D"),
+    (re.compile(r"\b(sequela|sequelae|late effect)\b"), "S"),
+)
+_FILLER: Final = frozenset(
+    """a an and the of on in at to for with by from as is was has have had having patient pt
+    history h o hx s p status post prior previous past remote known presence present situ place
+    chronic long term longterm current currently use using uses takes taking daily therapy
+    maintenance prescribed medication medications med meds drug drugs
+    initial encounter subsequent sequela visit accidental unintentional intentional self harm
+    inflicted assault undetermined overdose overdosed poisoning poisoned od toxicity toxic
+    effect adverse reaction side effects allergy allergies allergic intolerance intolerant
+    underdosing missed dose doses home his her my their years year ago yrs months since who
+    lives living currently recently now initial""".split()  # noqa: SIM905 - a word list reads best as text
+)
+"""Words that say only status, history, intent, encounter or that the patient is meant."""
+_WORD: Final = re.compile(r"[a-z0-9]+")
+
+
+@functools.cache
+def _drug_pattern() -> re.Pattern[str]:
+    names = sorted(suggest_tables.drugs(), key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")s?\b")
+
+
+def _lowered(text: str) -> str:
+    return " ".join(_POSSESSIVE.sub("", text.lower()).replace("-", " ").split())
+
+
+def _covers(lowered: str, span: tuple[int, int]) -> bool:
+    start, end = span
+    while start > 0 and lowered[start - 1].isalnum():  # whole words: "allerg" is "allergy"
+        start -= 1
+    while end < len(lowered) and lowered[end].isalnum():
+        end += 1
+    left = lowered[:start] + " " + lowered[end:]
+    return all(w in _FILLER or w.isdigit() for w in _WORD.findall(left))
+
+
+def direct_codes(text: str) -> list[Direct]:
+    """The codes ``text`` names outright, in the order they are offered (codes not checked).
+
+    The caller keeps only codes valid on the date and fitting the patient.
+    """
+    lowered = _lowered(text)
+    found: list[Direct] = []
+    drug = _drug_pattern().search(lowered)
+    if drug is not None:
+        found.extend(_drug_codes(lowered, drug))
+    for row in suggest_tables.phrases():
+        match = row.pattern.search(lowered)
+        if match is not None:
+            found.append(Direct(row.code, "status or social need", _covers(lowered, match.span())))
+    return list({d.code: d for d in reversed(found)}.values())[::-1]
+
+
+def _drug_codes(lowered: str, match: re.Match[str]) -> list[Direct]:
+    drug = suggest_tables.drugs()[match.group(1)]
+    covers = _covers(lowered, match.span())
+    seventh = next((c for p, c in _SEVENTH if p.search(lowered)), "A")
+    why = f"Table of Drugs and Chemicals: {drug.name}"
+    out: list[Direct] = []
+    if drug.table and _UNDERDOSING.search(lowered):
+        out.extend(Direct(code, why, covers) for code in table_codes(drug.table, "6", seventh))
+    if drug.table and _POISONING.search(lowered):
+        intent = next((c for p, c in _INTENT if p.search(lowered)), "1")
+        out.extend(Direct(code, why, covers) for code in table_codes(drug.table, intent, seventh))
+        if intent == "1" and "toxicity" in lowered:  # as prescribed, a toxicity is an effect
+            out.extend(Direct(code, why, covers) for code in table_codes(drug.table, "5", seventh))
+    elif drug.table and not _ALLERGY.search(lowered) and _adverse(lowered, match.group(0)):
+        out.extend(Direct(code, why, covers) for code in table_codes(drug.table, "5", seventh))
+    if out:
+        return out
+    if drug.allergy and _ALLERGY.search(lowered):
+        return [Direct(drug.allergy, f"allergy status: {drug.name}", covers)]
+    if drug.long_term and (_LONG_TERM.search(lowered) or covers):
+        return [Direct(drug.long_term, f"long-term drug therapy: {drug.name}", covers)]
+    return []
+
+
+def table_codes(table: str, column: str, seventh: str) -> tuple[str, ...]:
+    """The codes a Table of Drugs category may take for one column and encounter.
+
+    The column (1-4 intent, 5 adverse effect, 6 underdosing) is the sixth character after
+    a five-character subcategory (T39.1X1A, T43.221A) and the fifth of a four-character one
+    that has no placeholder (T36.91XA); the caller keeps the one the Tabular holds.
+    """
+    padded = f"{table.ljust(5, 'X')}{column}{seventh}"
+    if len(table) == 4:
+        return (padded, f"{table}{column}X{seventh}")
+    return (padded,)
+
+
+def _adverse(lowered: str, drug: str) -> bool:
+    if _ADVERSE.search(lowered):
+        return True
+    name = re.escape(drug)
+    return bool(
+        re.search(_CAUSED_BY.format(drug=name), lowered)
+        or re.search(_CAUSING.format(drug=name), lowered)
+    )
