@@ -16,12 +16,14 @@ Issue 18's benchmark, three parts:
 
     .venv/bin/python benchmarks/bulk.py [--patients 3700] [--large 100000] [--e2e-patients 300]
     .venv/bin/python benchmarks/bulk.py --part memory --large 100000
+    .venv/bin/python benchmarks/bulk.py --part digest  # the answers, to check a change keeps them
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import os
 import platform
@@ -114,6 +116,46 @@ def speed(patients: int, repeat: int) -> None:
     print(f"{'  NDJSON / engine (CPU per encounter), median':48} "
           f"{statistics.median(ratios):10.2f} x")  # fmt: skip
     print(f"{'  indexed NDJSON / engine, median':48} {statistics.median(indexed_ratios):10.2f} x")
+
+
+def digest(patients: int) -> None:
+    """One hash of every answer the NDJSON path gives for the speed part's export.
+
+    Each encounter's id, version, patient, error, findings (every field) and Claim (all but
+    ``created``, the moment of building), in encounter id order: a change made for speed
+    must print the same hash before and after. A second hash covers the core's Encounters
+    as assembled (a change to the core's model types changes it without changing answers).
+    """
+    coding = default_coding()
+    answers: list[bytes] = []
+    assembled: list[str] = []  # the core's Encounters themselves, stricter than the answers
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "export"
+        write_export(build_seed_bundle(seed=11, patients=patients), folder)
+        with ExportIndex() as index:
+            index.finish(index.add(ndjson_files([folder])))
+            for item in NdjsonEncounters(index, source_id="bench").assembled():
+                answer: dict[str, Any] = {
+                    "id": item.encounter_id,
+                    "version": item.version,
+                    "patient": item.patient_id,
+                    "error": str(item.error) if item.error is not None else None,
+                }
+                if item.encounter is not None:
+                    assembled.append(repr(item.encounter))
+                    processed = code_and_build(item.encounter, coding, created=CREATED)
+                    claim = dict(processed.claim or {})
+                    claim.pop("created", None)
+                    answer["claim"] = claim
+                    answer["findings"] = [repr(issue) for issue in processed.issues]
+                answers.append(orjson.dumps(answer, option=orjson.OPT_SORT_KEYS))
+    answers.sort()
+    whole = hashlib.sha256(b"\n".join(answers)).hexdigest()
+    claims = sum(1 for a in answers if b'"claim":{}' not in a and b'"claim"' in a)
+    print(f"digest: {len(answers)} encounters, {claims} Claims (seed 11, {patients} patients)")
+    print(f"  Claims and findings: sha256 {whole}")
+    read = hashlib.sha256("\n".join(sorted(assembled)).encode()).hexdigest()
+    print(f"  Encounters as assembled: sha256 {read}")
 
 
 def large_export(folder: Path, encounters: int) -> int:
@@ -222,7 +264,9 @@ def end_to_end(patients: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("all", "speed", "memory", "e2e"), default="all")
+    parser.add_argument(
+        "--part", choices=("all", "speed", "memory", "e2e", "digest"), default="all"
+    )
     parser.add_argument("--patients", type=int, default=3700)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--small", type=int, default=10_000)
@@ -235,6 +279,9 @@ def main() -> None:
         return
     print(f"nproc {os.cpu_count()} | Python {platform.python_version()} | "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC | load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    if args.part == "digest":
+        digest(args.patients)
+        return
     if args.part in ("all", "speed"):
         speed(args.patients, args.repeat)
     if args.part in ("all", "memory"):

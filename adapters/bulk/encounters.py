@@ -279,8 +279,8 @@ class NdjsonEncounters:
         What the index files under a patient's encounters is read in one query for all of
         them (at most :data:`_GROUP` at a time), not one per encounter.
         """
-        group: list[tuple[str, str, str, dict[str, Any]]] = []
-        for row in self.index.encounter_resources(status):
+        group: list[tuple[str, str, str, Where]] = []
+        for row in self.index.encounter_places(status):
             if group and ((len(group) >= _GROUP and row[2] != group[-1][2]) or len(group) >= _MOST):
                 yield from self._assembled_group(group)
                 group = []
@@ -289,7 +289,7 @@ class NdjsonEncounters:
             yield from self._assembled_group(group)
 
     def _assembled_group(
-        self, group: list[tuple[str, str, str, dict[str, Any]]]
+        self, group: list[tuple[str, str, str, Where]]
     ) -> Iterator[AssembledEncounter]:
         """The encounters of a few patients, what is filed under them found in two queries."""
         patient_ids = list(dict.fromkeys(row[2] for row in group if row[2]))
@@ -297,13 +297,14 @@ class NdjsonEncounters:
         owners += [f"Patient/{p}" for p in patient_ids]  # their Coverage in the same query
         located = self.index.locate_owned(owners)
         patients = self.index.locate_each("Patient", patient_ids)
-        for encounter_id, version, patient, resource in group:
+        for encounter_id, version, patient, where in group:
             read = (
                 (patient, patients.get(patient), located.get(f"Patient/{patient}", []))
                 if patient
                 else None
             )
             try:
+                resource = self.index.load_at("Encounter", encounter_id, where)
                 owned = self.index.load_located(located.get(f"Encounter/{encounter_id}", []), OWNED)
                 encounter: Encounter | None = self.assemble(resource, owned, read)
                 error = None

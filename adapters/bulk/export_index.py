@@ -868,13 +868,17 @@ class ExportIndex:
         for resource_id, version, owner, *_ in self._encounter_rows(status):
             yield resource_id, version, _patient_id(owner)
 
-    def encounter_resources(
+    def encounter_places(
         self, status: str | None = "finished"
-    ) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
-        """:meth:`encounters` with each Encounter itself, parsed: one read for both."""
+    ) -> Iterator[tuple[str, str, str, Where]]:
+        """:meth:`encounters` with where each Encounter is, for :meth:`load_at`: one query for both.
+
+        Not parsed here: a caller that reads a few patients' encounters ahead parses each
+        when its turn comes, so the parsed resources do not outlive their encounter (held
+        for a group, they survived into the collector's older generations).
+        """
         for resource_id, version, owner, file, pos, length, body in self._encounter_rows(status):
-            resource = self._load("Encounter", resource_id, file, pos, length, body)
-            yield resource_id, version, _patient_id(owner), resource
+            yield resource_id, version, _patient_id(owner), (file, pos, length, body)
 
     def _encounter_rows(
         self, status: str | None
