@@ -41,9 +41,9 @@ from sandbox.seed import build_seed_bundle
 CREATED = datetime(2026, 11, 22, tzinfo=UTC)
 
 
-def documents(patients: int) -> list[bytes]:
+def documents(patients: int, seed: int = 11) -> list[bytes]:
     """One JSON Bundle per finished encounter, with the resources coding needs."""
-    bundle = build_seed_bundle(seed=11, patients=patients)
+    bundle = build_seed_bundle(seed=seed, patients=patients)
     index = BundleIndex(bundle)
     by_encounter: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for kind in ("Condition", "Procedure"):
