@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 from pathlib import Path
-from typing import Any
 
 import orjson
 from engine import CREATED, documents  # the sibling script: python puts this folder on sys.path
@@ -27,7 +26,7 @@ from adapters.gathering.bundle_source import encounters_in_bundle
 from adapters.processing import code_and_build
 
 
-def _without_created(value: Any) -> Any:
+def _without_created(value: object) -> object:
     """``value`` with every ``created`` member left out, at any depth."""
     if isinstance(value, dict):
         return {k: _without_created(v) for k, v in value.items() if k != "created"}
@@ -67,7 +66,8 @@ def main() -> None:
         corpus = answers(documents(patients, seed=seed))
         digest = hashlib.sha256(b"\n".join(corpus)).hexdigest()
         claims = sum(1 for line in corpus if b'"claim":null' not in line)
-        print(f"seed {seed}, {patients} patients: {len(corpus)} encounters, {claims} claims, {digest}")
+        print(f"seed {seed}, {patients} patients: {len(corpus)} encounters, {claims} claims")
+        print(f"  sha256 {digest}")
         lines += corpus
     if args.dump is not None:
         args.dump.write_bytes(b"\n".join(lines) + b"\n")
