@@ -35,6 +35,7 @@ from fhir_coder.coding.guidelines.rules import (
     DropRule,
     LateralityTable,
     OrderRule,
+    Plan,
     PromptRule,
     Rule,
     Rulebook,
@@ -59,7 +60,7 @@ __all__ = ["apply_guidelines"]
 
 _HISTORY_STATUS = frozenset({"resolved", "inactive", "remission"})
 _WORD = re.compile(r"[a-z0-9]+")
-_SIDE_WORDS = ("left", "right", "bilateral", "both")
+_SIDE_WORDS = re.compile("left|right|bilateral|both")  # any of them, anywhere
 _LEFT_WORDS = (" left ",)
 _RIGHT_WORDS = (" right ",)
 _BOTH_WORDS = (" bilateral ", " both ")
@@ -78,16 +79,18 @@ class _Encounter:
     def __init__(self, context: CodingContext, issues: list[Issue]) -> None:
         self.context = context
         self.issues = issues
-        self.diagnoses = {d.source.reference: d for d in context.encounter.diagnoses}
+        encounter = context.encounter
+        self.diagnoses = {d.source.reference: d for d in encounter.diagnoses}
         # Whether any condition is resolved, inactive, in remission or uncertain: most
         # encounters have none, and the status phase is then skipped.
-        self.unusual_status = any(
-            d.clinical_status in _HISTORY_STATUS or d.verification in UNCERTAIN_VERIFICATION
-            for d in context.encounter.diagnoses
-        )
-        start = context.encounter.period_start
+        self.unusual_status = False
+        for d in encounter.diagnoses:
+            if d.clinical_status in _HISTORY_STATUS or d.verification in UNCERTAIN_VERIFICATION:
+                self.unusual_status = True
+                break
+        start = encounter.period_start
         self.start: date | None = start.date() if isinstance(start, datetime) else start
-        self.emergency = context.encounter.encounter_class is EncounterClass.EMERGENCY
+        self.emergency = encounter.encounter_class is EncounterClass.EMERGENCY
 
     @property
     def inpatient(self) -> bool:
@@ -101,10 +104,14 @@ class _Encounter:
 
     def has_onset_older_than(self, days: int) -> bool:
         """Whether a condition began more than ``days`` before the encounter (0: never asked)."""
-        return days > 0 and any(
-            (age := self.onset_age(d)) is not None and age > days
-            for d in self.context.encounter.diagnoses
-        )
+        start = self.start
+        if days <= 0 or start is None:
+            return False
+        for d in self.context.encounter.diagnoses:
+            onset = d.onset
+            if onset is not None and (start - onset).days > days:
+                return True
+        return False
 
     def diagnosis(self, line: CodedLine) -> Diagnosis | None:
         return self.diagnoses.get(line.source.reference)
@@ -172,64 +179,75 @@ def _noted(line: CodedLine, rule: Rule, replaced: Iterable[CodedLine], note: str
 def apply_guidelines(
     context: CodingContext, lines: list[CodedLine], issues: list[Issue], book: Rulebook
 ) -> list[CodedLine]:
-    """``lines`` (diagnoses in claim order) as the Official Guidelines code the encounter."""
+    """``lines`` (diagnoses in claim order) as the Official Guidelines code the encounter.
+
+    Which phases run is decided by the rows the encounter's categories set off
+    (``triggered``: at the start, and again after conversions); each phase asks the rows of
+    the categories coded when it starts (``plan``). A phase that changed nothing returns
+    the very list it was given, so the categories are worked out again only after a change.
+    """
     if (not lines and not context.encounter.observations) or book.is_empty:
         return lines
     state = _Encounter(context, issues)
     if state.unusual_status or state.has_onset_older_than(book.onset_days):
         lines = _status(state, lines, book)
-    lines = _refine(state, lines, book)
-    cats = _categories(lines)
-    triggered = _phases(cats, book)
-    if "combination" in triggered:
-        lines = _combine(state, lines, book.candidates("combination", book.combinations, cats))
-        cats = _categories(lines)
-    if "conversion" in triggered and (converted := _conversions(state, lines, book, cats)):
-        lines = converted
-        cats = _categories(lines)
-        triggered = _phases(cats, book)
-    if "drop" in triggered:
-        lines = _drop(state, lines, book.candidates("drop", book.drops, cats))
-        cats = _categories(lines)
-    if "add" in triggered:
-        lines = _add(state, lines, book.candidates("add", book.adds, cats))
-        cats = _categories(lines)
-    if "prompt" in triggered:
-        _prompt(state, lines, book.candidates("prompt", book.prompts, cats))
+    lines, plan = _tables(state, _refine(state, lines, book), book)
     if book.bmi is not None and context.encounter.observations:
+        given = lines
         lines = _bmi(state, lines, book.bmi)
-        cats = _categories(lines)
-    if "order" in _phases(cats, book):
-        lines = _order(state, lines, book.candidates("order", book.orders, cats))
+        plan = _replanned(book, given, lines, plan)
+    if plan.orders:
+        lines = _order(state, lines, plan.orders)
     return lines
 
 
-def _conversions(
-    state: _Encounter, lines: list[CodedLine], book: Rulebook, cats: frozenset[str]
-) -> list[CodedLine] | None:
+def _tables(
+    state: _Encounter, lines: list[CodedLine], book: Rulebook
+) -> tuple[list[CodedLine], Plan]:
+    """Phases 3 to 6 (combinations, conversions, codes left off, pairs and prompts)."""
+    plan = triggered = book.plan(_categories(lines))
+    if triggered.combinations:
+        given = lines
+        lines = _combine(state, lines, plan)
+        plan = _replanned(book, given, lines, plan)
+    if triggered.conversions and (converted := _conversions(state, lines, plan)):
+        lines = converted
+        plan = triggered = book.plan(_categories(lines))
+    if triggered.drops:
+        given = lines
+        lines = _drop(state, lines, plan.drops)
+        plan = _replanned(book, given, lines, plan)
+    if triggered.adds:
+        given = lines
+        lines = _add(state, lines, plan.adds)
+        plan = _replanned(book, given, lines, plan)
+    if triggered.prompts:
+        _prompt(state, lines, plan.prompts)
+    return lines, plan
+
+
+def _replanned(book: Rulebook, given: list[CodedLine], lines: list[CodedLine], plan: Plan) -> Plan:
+    """The plan for ``lines`` after a phase: ``plan`` itself when the phase changed nothing."""
+    return plan if lines is given else book.plan(_categories(lines))
+
+
+def _conversions(state: _Encounter, lines: list[CodedLine], plan: Plan) -> list[CodedLine] | None:
     """``lines`` converted (pregnancy rows only in a pregnancy); None when no row applies."""
-    pregnant = _pregnant(state, lines)
-    rows = [
-        r
-        for r in book.candidates("conversion", book.conversions, cats)
-        if pregnant or not r.pregnancy
-    ]
+    rows = plan.conversions
+    if any(r.pregnancy for r in rows):
+        # No line in a pregnancy category: not pregnant, decided without asking each code.
+        pregnant = not _PREGNANCY.categories.isdisjoint(_categories(lines)) and _pregnant(
+            state, lines
+        )
+        if not pregnant:
+            rows = tuple(r for r in rows if not r.pregnancy)
+    else:
+        pregnant = False
     return _convert(state, lines, rows, pregnant=pregnant) if rows else None
 
 
 def _categories(lines: list[CodedLine]) -> frozenset[str]:
     return frozenset([line.code[:3] for line in lines])
-
-
-def _phases(categories: frozenset[str], book: Rulebook) -> set[str]:
-    """The phases with a row that a code of ``categories`` can set off."""
-    triggers = book.triggers
-    found: set[str] = set()
-    for category in categories:
-        phases = triggers.get(category)
-        if phases:
-            found.update(phases)
-    return found
 
 
 # 1. Clinical and verification status -------------------------------------------------
@@ -264,7 +282,7 @@ def _status(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[C
         row = next(
             (
                 r
-                for r in book.candidates("status", book.status, frozenset((line.code[:3],)))
+                for r in book.plan(frozenset((line.code[:3],))).status
                 if line.code in r.codes
                 and (not r.status or (history and diagnosis.clinical_status in r.status))
                 and (not r.verification or (uncertain and diagnosis.verification in r.verification))
@@ -446,7 +464,7 @@ def _side(diagnosis: Diagnosis | None, line: CodedLine, table: LateralityTable) 
             line.source_coding.display if line.source_coding else "",
         )
     ).lower()
-    if not (diagnosis and diagnosis.body_sites) and not any(w in said for w in _SIDE_WORDS):
+    if not (diagnosis and diagnosis.body_sites) and _SIDE_WORDS.search(said) is None:
         return ""  # the common case: nothing says a side
     sides: set[str] = set()
     codings: tuple[Coding, ...] = diagnosis.body_sites if diagnosis else ()
@@ -511,17 +529,22 @@ def _lateral(state: _Encounter, line: CodedLine, table: LateralityTable) -> Code
 # 3. "With" combinations -----------------------------------------------------------------
 
 
-def _combine(
-    state: _Encounter, lines: list[CodedLine], rules: list[Combination]
-) -> list[CodedLine]:
+def _combine(state: _Encounter, lines: list[CodedLine], plan: Plan) -> list[CodedLine]:
+    """``lines`` with the plan's combinations made; the same list when none acted."""
     done_groups: set[tuple[str, int]] = set()
-    present = {line.code[:3] for line in lines}
-    for rule in rules:
-        # A row whose partners' categories are absent cannot act: decided by set operations.
-        if any(need.categories.isdisjoint(present) for need in rule.needs):
+    present: set[str] | None = None  # the lines' categories once a combination changed them
+    for rule, combinable in zip(plan.combinations, plan.combinable, strict=True):
+        # A row whose partners' categories are absent cannot act: decided by set operations
+        # (by the plan while the lines are those it was made for).
+        if present is None:
+            if not combinable:
+                continue
+        elif any(need.categories.isdisjoint(present) for need in rule.needs):
             continue
         for anchor in list(lines):
-            if not any(anchor is line for line in lines) or anchor.code not in rule.anchor:
+            if anchor.code not in rule.anchor or (
+                present is not None and not any(anchor is line for line in lines)
+            ):
                 continue
             key = (rule.group, id(anchor.source))
             if rule.group and key in done_groups:
@@ -637,7 +660,7 @@ def _pregnant(state: _Encounter, lines: list[CodedLine]) -> bool:
 
 
 def _convert(
-    state: _Encounter, lines: list[CodedLine], rules: list[Conversion], *, pregnant: bool
+    state: _Encounter, lines: list[CodedLine], rules: tuple[Conversion, ...], *, pregnant: bool
 ) -> list[CodedLine]:
     trimester = _trimester(lines) if pregnant else None
     out: list[CodedLine] = []
@@ -672,8 +695,12 @@ def _convert(
 # 5. Codes left off ----------------------------------------------------------------------
 
 
-def _drop(state: _Encounter, lines: list[CodedLine], rules: list[DropRule]) -> list[CodedLine]:
+def _drop(
+    state: _Encounter, lines: list[CodedLine], rules: tuple[DropRule, ...]
+) -> list[CodedLine]:
+    """``lines`` without the codes the rows leave off; the same list when none is."""
     out = list(lines)
+    dropped = False
     for rule in rules:
         for line in list(out):
             if line.code not in rule.codes or line not in out:
@@ -694,14 +721,16 @@ def _drop(state: _Encounter, lines: list[CodedLine], rules: list[DropRule]) -> l
             at = out.index(keeper)
             out[at] = _noted(keeper, rule, (line,), "")
             out.remove(line)
+            dropped = True
             state.issues.append(_merged_note(line, keeper, rule))
-    return out
+    return out if dropped else lines
 
 
 # 6. Paired codes, prompts, BMI ----------------------------------------------------------
 
 
-def _add(state: _Encounter, lines: list[CodedLine], rules: list[AddRule]) -> list[CodedLine]:
+def _add(state: _Encounter, lines: list[CodedLine], rules: tuple[AddRule, ...]) -> list[CodedLine]:
+    """``lines`` with the rows' paired codes added; the same list when none is."""
     out = list(lines)
     for rule in rules:
         for line in list(out):
@@ -714,10 +743,10 @@ def _add(state: _Encounter, lines: list[CodedLine], rules: list[AddRule]) -> lis
                 continue
             new = replace(new, changes=new.changes[-1:])
             out.insert(out.index(line) + 1, new)
-    return out
+    return out if len(out) != len(lines) else lines
 
 
-def _prompt(state: _Encounter, lines: list[CodedLine], rules: list[PromptRule]) -> None:
+def _prompt(state: _Encounter, lines: list[CodedLine], rules: tuple[PromptRule, ...]) -> None:
     for rule in rules:
         line = next((o for o in lines if o.code in rule.codes), None)
         if line is None or any(o.code in rule.unless for o in lines):
@@ -821,7 +850,9 @@ def _not_poa(state: _Encounter, line: CodedLine) -> bool:
     )
 
 
-def _order(state: _Encounter, lines: list[CodedLine], rules: list[OrderRule]) -> list[CodedLine]:
+def _order(
+    state: _Encounter, lines: list[CodedLine], rules: tuple[OrderRule, ...]
+) -> list[CodedLine]:
     out = list(lines)
     for rule in rules:
         if rule.unless and any(line.code in rule.unless for line in out):

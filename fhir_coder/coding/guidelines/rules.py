@@ -27,6 +27,7 @@ __all__ = [
     "DropRule",
     "LateralityTable",
     "OrderRule",
+    "Plan",
     "PromptRule",
     "Rulebook",
     "SeventhTable",
@@ -197,6 +198,26 @@ class BmiTable(Rule):
 
 
 @dataclass(frozen=True, slots=True)
+class Plan:
+    """The rows of each phase that codes of one set of 3-character categories can set off.
+
+    In table order. A phase with no row here is not asked; the engine gets one plan per
+    set of categories instead of asking the index phase by phase.
+    """
+
+    status: tuple[Conversion, ...] = ()
+    combinations: tuple[Combination, ...] = ()
+    # Per row of ``combinations``: whether each partner's categories meet the set's (a row
+    # whose partners are absent cannot act while the lines stay as they are).
+    combinable: tuple[bool, ...] = ()
+    drops: tuple[DropRule, ...] = ()
+    conversions: tuple[Conversion, ...] = ()
+    adds: tuple[AddRule, ...] = ()
+    prompts: tuple[PromptRule, ...] = ()
+    orders: tuple[OrderRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Rulebook:
     """Every table, compiled; the engine reads nothing else."""
 
@@ -215,41 +236,63 @@ class Rulebook:
     # so an encounter is asked only the rows its codes can set off.
     triggers: dict[str, frozenset[str]] = field(default_factory=dict)
     rows_by_category: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
-    _asked: dict[tuple[str, frozenset[str]], tuple[int, ...]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    # The plan of each set of categories already asked (encounters repeat the same few
+    # sets): derived from the tables above and nothing else, so it cannot go stale.
+    _plans: dict[frozenset[str], Plan] = field(default_factory=dict, repr=False, compare=False)
+    # The fewest days of ``older_than_days`` among the status rows, worked out once.
+    _onset_days: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        days = min((r.older_than_days for r in self.status if r.older_than_days), default=0)
+        object.__setattr__(self, "_onset_days", days)
 
     @property
     def onset_days(self) -> int:
         """The fewest days of ``older_than_days`` among the status rows (0: none has it)."""
-        return min((r.older_than_days for r in self.status if r.older_than_days), default=0)
+        return self._onset_days
 
     @property
     def is_empty(self) -> bool:
         """Whether there is no rule at all (the stage is then skipped)."""
         return not self.triggers and not (self.seventh or self.laterality or self.bmi)
 
-    def candidates(self, phase: str, table: tuple[R, ...], categories: frozenset[str]) -> list[R]:
-        """The rows of ``table`` (phase ``phase``) that codes of ``categories`` can trigger.
+    def plan(self, categories: frozenset[str]) -> Plan:
+        """The rows each phase asks of an encounter whose codes fall in ``categories``.
 
-        In table order; remembered per set of categories, since encounters repeat the same
-        few combinations.
+        Remembered per set of categories (bounded), since encounters repeat the same few.
         """
-        key = (phase, categories)
-        known = self._asked.get(key)
-        if known is not None:
-            return [table[p] for p in known]
+        found = self._plans.get(categories)
+        if found is None:
+            found = self._plan(categories)
+            if len(self._plans) >= _REMEMBERED:
+                self._plans.clear()
+            self._plans[categories] = found
+        return found
+
+    def _plan(self, categories: frozenset[str]) -> Plan:
+        combinations = self._rows("combination", self.combinations, categories)
+        return Plan(
+            status=self._rows("status", self.status, categories),
+            combinations=combinations,
+            combinable=tuple(
+                not any(need.categories.isdisjoint(categories) for need in row.needs)
+                for row in combinations
+            ),
+            drops=self._rows("drop", self.drops, categories),
+            conversions=self._rows("conversion", self.conversions, categories),
+            adds=self._rows("add", self.adds, categories),
+            prompts=self._rows("prompt", self.prompts, categories),
+            orders=self._rows("order", self.orders, categories),
+        )
+
+    def _rows(self, phase: str, table: tuple[R, ...], categories: frozenset[str]) -> tuple[R, ...]:
         index = self.rows_by_category.get(phase, {})
         positions: set[int] = set()
         for category in categories:
             found = index.get(category)
             if found:
                 positions.update(found)
-        ordered = tuple(sorted(positions))
-        if len(self._asked) >= _REMEMBERED:
-            self._asked.clear()
-        self._asked[key] = ordered
-        return [table[p] for p in ordered]
+        return tuple(table[p] for p in sorted(positions))
 
     def rules(self) -> list[Rule]:
         """Every row, for the tests and the docs."""
