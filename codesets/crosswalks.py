@@ -78,6 +78,7 @@ class CrosswalkRegistry:
         # asks for the same concepts, ages and sexes over and over.
         self._answers: dict[tuple[str, str, str, int | None, str | None], tuple[Translation, ...]]
         self._answers = {}
+        self._no_targets: dict[tuple[str, str, str], NoTarget | None] = {}
 
     def translate(
         self,
@@ -118,7 +119,20 @@ class CrosswalkRegistry:
         return found.reason if found is not None else None
 
     def no_target(self, system: str, code: str, target: str) -> NoTarget | None:
-        """The answer of the first crosswalk that knows the concept, when it has no target."""
+        """The answer of the first crosswalk that knows the concept, when it has no target.
+
+        Kept as asked, like :meth:`translate`'s answers (the maps do not change once loaded).
+        """
+        asked = (system, code, target)
+        if asked in self._no_targets:
+            return self._no_targets[asked]
+        found = self._no_target(system, code, target)
+        if len(self._no_targets) >= _MEMO_LIMIT:
+            self._no_targets.clear()
+        self._no_targets[asked] = found
+        return found
+
+    def _no_target(self, system: str, code: str, target: str) -> NoTarget | None:
         system, target, code = canonical_system(system), canonical_system(target), code.strip()
         if self.nlm is not None and system == SNOMED and target == ICD10CM and self.nlm.knows(code):
             return None

@@ -26,6 +26,7 @@ and then a coder decides.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 __all__ = ["PCS_REPORTING", "PcsRule", "is_reported", "significance"]
@@ -109,7 +110,16 @@ def significance(code: str) -> PcsRule | None:
     leaves open could select a more specific rule with the other answer (``3E0....``:
     the substance decides between chemotherapy and a routine injection).
     """
-    code = code.strip().upper()
+    return _significance(code.strip().upper())
+
+
+@lru_cache(maxsize=4096)
+def _significance(code: str) -> PcsRule | None:
+    """:func:`significance` of a stripped, upper-case code, remembered per code.
+
+    A function of the code and :data:`RULES` alone (a constant), so an answer cannot go
+    stale; bounded, and a hospital's stays share their codes.
+    """
     sure: PcsRule | None = None
     possible: list[PcsRule] = []
     for rule in RULES:
