@@ -553,7 +553,9 @@ def build_claim(
             | ({"date": line.performed.isoformat()} if line.performed else {})
             for i, line in enumerate(icd_procedures, start=1)
         ]
-    facility = facility_charges(coded, options.fee_schedule).lines if inpatient else ()
+    # Without a chargemaster a stay has no facility lines (only a finding, made elsewhere).
+    schedule = options.fee_schedule
+    facility = facility_charges(coded, schedule).lines if inpatient and schedule is not None else ()
     if service_lines or facility:
         shared = _ItemContext(
             encounter,
@@ -564,7 +566,7 @@ def build_claim(
         )
         # the stay's room and board and ancillaries first (revenue-only lines), then the
         # lines with a CPT/HCPCS code
-        pointers = institutional_pointers(billed_diagnoses(coded))
+        pointers = institutional_pointers(billed_diagnoses(coded)) if facility else []
         claim["item"] = [
             _facility_item(i, line, pointers[:], shared) for i, line in enumerate(facility, start=1)
         ] + [

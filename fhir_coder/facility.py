@@ -85,10 +85,16 @@ def covered_days(admitted: date, discharged: date) -> int:
 
 def _nights(encounter: Encounter) -> list[date]:
     """The days whose midnight the patient spent in the hospital (one for a same-day stay)."""
+    admitted, count = _day(encounter.period_start), _night_count(encounter)
+    return [admitted + timedelta(days=n) for n in range(count)] if admitted is not None else []
+
+
+def _night_count(encounter: Encounter) -> int:
+    """How many :func:`_nights` a stay has, without making them."""
     admitted, discharged = _day(encounter.period_start), _day(encounter.period_end)
     if admitted is None or discharged is None or discharged < admitted:
-        return []
-    return [admitted + timedelta(days=n) for n in range(covered_days(admitted, discharged))]
+        return 0
+    return covered_days(admitted, discharged)
 
 
 def _located(encounter: Encounter, night: date) -> EncounterLocation | None:
@@ -222,7 +228,7 @@ def facility_charges(coded: CodedEncounter, schedule: FeeSchedule | None) -> Fac
                     "FACILITY-NOT-CHARGED",
                     f"{encounter.reference}: no chargemaster with room rates or revenue "
                     "codes is configured, so the stay's "
-                    f"room and board ({len(_nights(encounter))} day(s)) and its "
+                    f"room and board ({_night_count(encounter)} day(s)) and its "
                     f"{len(procedures)} procedure(s) carry no revenue lines",
                     "Claim.item",
                     fix="configure the chargemaster (--fee-schedule) with room rates and "
