@@ -96,8 +96,10 @@ def claim_form(
     icd_procedures, service_lines = split_procedures(coded)
     items = []
     nets: list[float | None] = []
-    facility = facility_charges(coded, options.fee_schedule).lines if inpatient else ()
-    pointers = tuple(institutional_pointers(billed_diagnoses(coded)))
+    # Without a chargemaster a stay has no facility lines (as build_claim decides).
+    schedule = options.fee_schedule
+    facility = facility_charges(coded, schedule).lines if inpatient and schedule is not None else ()
+    pointers = tuple(institutional_pointers(billed_diagnoses(coded))) if facility else ()
     for index, charge in enumerate(facility):
         nets.append(float(charge.net))
         items.append(
