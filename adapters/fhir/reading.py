@@ -309,6 +309,7 @@ def read_condition(
         rank = raw_rank if isinstance(raw_rank, int) and raw_rank > 0 else None
     code = resource.get("code")
     where = source_ref(resource)
+    sites = resource.get("bodySite")
     return Diagnosis(
         source=where,
         codings=read_codings(
@@ -321,19 +322,31 @@ def read_condition(
         listed_on_encounter=listing is not None,
         use=use,
         rank=rank,
-        onset=fhir_date(resource.get("onsetDateTime"))
-        or fhir_date((resource.get("onsetPeriod") or {}).get("start")),
+        onset=_day_of(resource, "onsetDateTime", "onsetPeriod", "start"),
         recorded=fhir_date(resource.get("recordedDate")),
         body_sites=tuple(
             coding
-            for site in resource.get("bodySite") or []
+            for site in sites
             for coding in read_codings(
                 site, issues=issues, source=where.reference, expression="Condition.bodySite"
             )
-        ),
-        abatement=fhir_date(resource.get("abatementDateTime"))
-        or fhir_date((resource.get("abatementPeriod") or {}).get("end")),
+        )
+        if sites
+        else (),
+        abatement=_day_of(resource, "abatementDateTime", "abatementPeriod", "end"),
     )
+
+
+def _day_of(resource: dict[str, Any], moment: str, period: str, end: str) -> date | None:
+    """The day of ``resource[moment]`` (a dateTime), else of the ``end`` of ``resource[period]``.
+
+    Most Conditions have neither an abatement nor an onset period: nothing is looked up then.
+    """
+    day = fhir_date(resource.get(moment))
+    if day is not None:
+        return day
+    span = resource.get(period)
+    return fhir_date(span.get(end)) if span else None
 
 
 BMI_LOINC = ("39156-5", "59576-9")
@@ -631,8 +644,10 @@ def _payer_identifiers(payer: dict[str, Any], reference: str) -> tuple[str, ...]
     ``Organization?identifier=system|value`` (how Synthea-based exports point at payers)
     names the payer by identifier as surely as ``payor.identifier`` does.
     """
-    found: list[str] = []
     identifier = payer.get("identifier")
+    if identifier is None and "?identifier=" not in reference:
+        return ()  # the usual payer: a plain reference
+    found: list[str] = []
     if isinstance(identifier, dict) and isinstance(value := identifier.get("value"), str):
         found.append(value.strip())
     _, sep, query = reference.partition("?identifier=")

@@ -62,6 +62,8 @@ def read_each(
     issues: list[Issue],
 ) -> tuple[T, ...]:
     """Each resource read; one that makes the reader fail is reported by id and skipped."""
+    if not resources:
+        return ()
     out: list[T] = []
     for resource in resources:
         try:
@@ -295,6 +297,8 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
             [o for o in observations if _measured(o)],
             lambda r: read_observation(r, issues=issues),
             issues,
-        ),
+        )
+        if observations
+        else (),
         locations=read_locations(resource),
     )
