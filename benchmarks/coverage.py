@@ -59,8 +59,7 @@ from fhir_coder.systems import CPT, CVX, HCPCS, ICD10CM, ICD10PCS, SNOMED, canon
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLES = ROOT.parent / "shared" / "data" / "synthea-bundles"
 CONCEPTS = ROOT / "tests" / "data" / "synthea_module_concepts.tsv"
-SCHEDULE_CVX = ("08", "43", "119", "20", "49", "133", "10", "140", "03", "21", "83", "52",
-                "114", "115", "62", "113", "121", "33")  # fmt: skip
+VACCINES = ROOT / "tests" / "data" / "synthea_vaccine_schedule.tsv"
 KINDS = ("Condition", "Procedure", "Immunization")
 CURATED = ROOT / "codesets" / "data"
 SHORT = {ICD10CM: "ICD-10-CM", ICD10PCS: "ICD-10-PCS", CPT: "CPT", HCPCS: "HCPCS",
@@ -253,6 +252,17 @@ def _concepts(kind: str) -> list[Concept]:
         return found
 
 
+def _schedule() -> list[tuple[str, list[tuple[float, float]]]]:
+    """Synthea's scheduled vaccines (CVX) and the ages in years it gives each in."""
+    with VACCINES.open(encoding="utf-8") as handle:
+        rows = csv.DictReader((line for line in handle if not line.startswith("#")), delimiter="\t")
+        return [
+            (r["cvx"], [(float(lo), float(hi)) for lo, _, hi in
+                        (band.partition("-") for band in r["ages"].split(";"))])
+            for r in rows
+        ]  # fmt: skip
+
+
 def emitted_counts(kind: str) -> Counter[str]:
     """How many instances of each SNOMED CT concept the Synthea data in ``../shared/data``
     holds (every Bundle under ``synthea-bundles`` and any Bulk Data ``*.ndjson`` there)."""
@@ -316,12 +326,15 @@ def population(patients: int, seed: int, weighting: str = "concept") -> list[Enc
 
     Each concept is drawn only for a patient its gate admits (the sex and the age at the
     encounter Synthea's modules can give it to, recorded in the concept list), so a man has
-    no pregnancy and an infant no prostate cancer. ``weighting``: ``concept`` draws every
-    admitted module concept with equal weight (the stress figure); ``emitted`` weighs them by
-    how often Synthea's own output in ``../shared/data`` carries them (:func:`emitted_weights`).
+    no pregnancy and an infant no prostate cancer; and a vaccine only at an age Synthea's
+    schedule gives it (``tests/data/synthea_vaccine_schedule.tsv``).
+    ``weighting``: ``concept`` draws every admitted module concept with equal weight (the
+    stress figure); ``emitted`` weighs them by how often Synthea's own output in
+    ``../shared/data`` carries them (:func:`emitted_weights`).
     """
     rng = random.Random(seed)
     conditions, procedures = _concepts("condition"), _concepts("procedure")
+    schedule = _schedule()
     weights = {
         kind: emitted_weights(concepts, emitted_counts(kind))
         if weighting == "emitted"
@@ -375,7 +388,9 @@ def population(patients: int, seed: int, weighting: str = "concept") -> list[Enc
                     "performedPeriod": {"start": f"{day}T09:10:00Z"},
                 })  # fmt: skip
             if klass == "AMB":
-                for n, cvx in enumerate(rng.sample(SCHEDULE_CVX, rng.randint(0, 2))):
+                # At a visit, the vaccines Synthea's schedule gives at the patient's age.
+                due = [cvx for cvx, bands in schedule if any(lo <= age < hi for lo, hi in bands)]
+                for n, cvx in enumerate(rng.sample(due, min(len(due), rng.randint(0, 2)))):
                     entries.append({
                         "resourceType": "Immunization", "id": f"{eid}-i{n}", "encounter": enc,
                         "patient": {"reference": f"Patient/p{p}"}, "status": "completed",

@@ -10,8 +10,10 @@ of the patients the modules can give it to, read from the modules by
 ``benchmarks/synthea_gates.py`` (the union over every checkout given and the gate already
 recorded, so an older release's wider gate is never narrowed; empty cells: anyone).
 ``benchmarks/coverage.py`` draws each concept only for patients its gate admits.
-``--gates-only`` records the gates of the listed concepts without adding any. Several
-checkouts may be given (a current one and the 2019 release behind the SMART sample exports).
+It also writes the vaccines of Synthea's schedule with the ages it gives them in
+(``tests/data/synthea_vaccine_schedule.tsv``). ``--gates-only`` records the gates of the
+listed concepts without adding any. Several checkouts may be given (a current one and the
+2019 release behind the SMART sample exports).
 Run: ``.venv/bin/python benchmarks/synthea_coverage.py PATH/TO/synthea [MORE...] [--write]``.
 """
 
@@ -30,9 +32,25 @@ from codesets.crosswalks import CrosswalkRegistry
 from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, SNOMED
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthea_gates import NOWHERE, Gate, gates, parse_cell
+from synthea_gates import (
+    NOWHERE,
+    Gate,
+    bands_cell,
+    gates,
+    merge_bands,
+    parse_bands,
+    parse_cell,
+    vaccine_ages,
+)
 
 LIST = Path(__file__).parent.parent / "tests" / "data" / "synthea_module_concepts.tsv"
+VACCINES = Path(__file__).parent.parent / "tests" / "data" / "synthea_vaccine_schedule.tsv"
+VACCINE_HEAD = (
+    "# The vaccines of Synthea's immunization schedule (src/main/resources/immunization_schedule"
+    ".json)\n# and the ages in years it gives each in (a scheduled age to 48 months past it,\n"
+    "# modules/Immunizations.java), listed by benchmarks/synthea_coverage.py --write; facts only,\n"
+    "# for benchmarks/coverage.py.\n"
+)
 KINDS = {"ConditionOnset": "condition", "Procedure": "procedure"}
 _DAY = date(2026, 1, 1)
 TARGETS = {"condition": (ICD10CM,), "procedure": (CPT, HCPCS, ICD10PCS)}
@@ -126,6 +144,26 @@ def main() -> None:
                 sex, age = (gate if not gate.empty else Gate()).cell()
                 handle.write(f"{kind}\t{code}\t{display}\t{sex}\t{age}\n")
         print(f"wrote {LIST}")
+        write_vaccines(args.synthea)
+
+
+def write_vaccines(checkouts: list[Path]) -> None:
+    """The schedule's vaccines and their ages: the union over the checkouts and the list."""
+    known: dict[str, tuple[str, list[tuple[float, float]]]] = {}
+    if VACCINES.exists():
+        with VACCINES.open(encoding="utf-8") as handle:
+            lines = (line for line in handle if not line.startswith("#"))
+            for row in csv.DictReader(lines, delimiter="\t"):
+                known[row["cvx"]] = (row["display"], parse_bands(row["ages"]))
+    for checkout in checkouts:
+        for cvx, (display, bands) in vaccine_ages(checkout).items():
+            _, before = known.get(cvx, (display, []))
+            known[cvx] = (display, merge_bands([*before, *bands]))
+    with VACCINES.open("w", encoding="utf-8") as handle:
+        handle.write(VACCINE_HEAD + "cvx\tdisplay\tages\n")
+        for cvx, (display, bands) in sorted(known.items()):
+            handle.write(f"{cvx}\t{display}\t{bands_cell(bands)}\n")
+    print(f"wrote {VACCINES}")
 
 
 if __name__ == "__main__":

@@ -104,16 +104,25 @@ class Gate:
         """The table's ``sex`` and ``age`` cells: ``F``/``M``/empty, ``low-high`` years."""
         sex = "" if self.sexes == _SEXES else "".join(sorted(self.sexes))
         # Rounded outwards to hundredths of a year, so the cell never narrows the gate.
-        low = math.floor(self.low * 100) / 100
+        low = _down(self.low)
         if low <= 0 and self.high == math.inf:
             return sex, ""
-        high = "" if self.high == math.inf else _number(math.ceil(self.high * 100) / 100)
+        high = "" if self.high == math.inf else _number(_up(self.high))
         return sex, f"{_number(low)}-{high}"
 
 
 NOWHERE = Gate(frozenset(), 0.0, 0.0)
 ANYONE = Gate()
 BIRTH = Gate(high=STEP)  # every module starts at the patient's birth
+
+
+def _down(value: float) -> float:
+    """Down to hundredths (a cell written and read back stays the same)."""
+    return math.floor(value * 100 + 1e-6) / 100
+
+
+def _up(value: float) -> float:
+    return math.ceil(value * 100 - 1e-6) / 100
 
 
 def _number(value: float) -> str:
@@ -579,3 +588,46 @@ def _one_pass(loaded: dict[str, dict[str, Any]], facts: Facts) -> bool:
             break
         calls.update(fresh)
     return grew
+
+
+# Synthea gives a scheduled vaccine at a wellness visit when the patient is at least one of
+# its ages and less than 48 months past it (modules/Immunizations.java, immunizationDue).
+_CATCH_UP_MONTHS = 48
+
+
+def vaccine_ages(checkout: Path) -> dict[str, tuple[str, list[tuple[float, float]]]]:
+    """CVX code -> (display, the age bands in years Synthea's schedule gives it in)."""
+    path = checkout / "src" / "main" / "resources" / "immunization_schedule.json"
+    schedule: Any = json.loads(path.read_text(encoding="utf-8"))
+    found: dict[str, tuple[str, list[tuple[float, float]]]] = {}
+    for entry in schedule.values():
+        code = entry.get("code") or {}
+        bands = [(m / 12, (m + _CATCH_UP_MONTHS) / 12) for m in entry.get("at_months", [])]
+        cvx = str(code.get("code"))
+        _, known = found.get(cvx, ("", []))
+        found[cvx] = (str(code.get("display", "")), merge_bands([*known, *bands]))
+    return found
+
+
+def merge_bands(bands: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The union of age bands, as few disjoint bands in order."""
+    merged: list[tuple[float, float]] = []
+    for low, high in sorted(bands):
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def bands_cell(bands: list[tuple[float, float]]) -> str:
+    """``low-high;low-high`` in years, rounded outwards to hundredths."""
+    return ";".join(f"{_number(_down(low))}-{_number(_up(high))}" for low, high in bands)
+
+
+def parse_bands(cell: str) -> list[tuple[float, float]]:
+    """The inverse of :func:`bands_cell`."""
+    return [
+        (float(low), float(high))
+        for low, _, high in (part.partition("-") for part in cell.split(";") if part)
+    ]

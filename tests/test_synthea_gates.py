@@ -177,3 +177,33 @@ def test_emitted_weights_give_unseen_concepts_the_good_turing_share() -> None:
     assert weights["a"] == pytest.approx(0.75 * 3 / 4)
     assert sum(weights.values()) == pytest.approx(1.0)
     assert set(coverage.emitted_weights(concepts, coverage.Counter()).values()) == {1.0}
+
+
+def test_vaccines_follow_the_schedule_ages(tmp_path: Path) -> None:
+    path = tmp_path / "src" / "main" / "resources" / "immunization_schedule.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({
+        "pcv13": {"code": {"code": "133", "display": "PCV13"}, "at_months": [2, 4, 780]},
+        "zoster": {"code": {"code": "121", "display": "zoster"}, "at_months": [600, 606]},
+    }))  # fmt: skip
+    found = gates_module.vaccine_ages(tmp_path)
+    # Each scheduled age to 48 months past it (Immunizations.immunizationDue), merged.
+    assert gates_module.bands_cell(found["133"][1]) == "0.16-4.34;65-69"
+    assert gates_module.bands_cell(found["121"][1]) == "50-54.5"
+    assert gates_module.parse_bands("0.16-4.34;65-69") == [(0.16, 4.34), (65.0, 69.0)]
+
+
+def test_the_population_gives_vaccines_only_at_the_schedule_s_ages() -> None:
+    schedule = dict(coverage._schedule())
+    given = 0
+    for encounter in coverage.population(60, 3):
+        assert encounter.patient.birth_date is not None
+        assert encounter.period_start is not None
+        age = coverage._age(
+            encounter.patient.birth_date.isoformat(), encounter.period_start.date().isoformat()
+        )
+        for shot in encounter.immunizations:
+            cvx = shot.vaccine[0].code
+            assert any(low <= age < high for low, high in schedule[cvx]), (cvx, age)
+            given += 1
+    assert given > 10
