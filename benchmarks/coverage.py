@@ -23,9 +23,11 @@ Synthea's own output in ``../shared/data`` emits them (:func:`emitted_weights`).
 ``--review-file PATH`` writes them as a worksheet a reviewer fills in: one row per answer
 with the concept and its term, the box, every code with its method and table row, and the
 basis the row rests on (codes and terms only: no CPT descriptors, no patient identifiers).
-``--export PATH`` (repeatable) measures any other data the same way: a folder of FHIR Bundles
-(``*.json``) or a Bulk Data export (``*.ndjson``), such as a sealed export kept outside the
-project. Run: ``.venv/bin/python benchmarks/coverage.py [--patients 400] [--sample 100]``.
+``--sandbox-seed N`` measures the sandbox's seed of N patients, with its procedures as Synthea
+writes them and with their records' facts. ``--export PATH`` (repeatable) measures any other
+data the same way: a folder of FHIR Bundles (``*.json``) or a Bulk Data export
+(``*.ndjson``), such as a sealed export kept outside the project.
+Run: ``.venv/bin/python benchmarks/coverage.py [--patients 400] [--sample 100]``.
 """
 
 # ruff: noqa: S311 - a seeded generator of test data, not cryptography
@@ -38,6 +40,7 @@ import math
 import random
 import re
 import subprocess
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -236,6 +239,25 @@ class Concept:
 
     def admits(self, sex: str, age: float) -> bool:
         return (not self.sexes or sex in self.sexes) and self.low <= age < self.high
+
+
+def sandbox_seeds(patients: int) -> list[tuple[str, list[Encounter]]]:
+    """The sandbox's seed written as a Synthea-style NDJSON export, twice: its procedures as
+    Synthea writes them (the concept alone) and with what their cath-lab and OR records
+    state (``sandbox/procedure_records.py``). Empty when ``patients`` is 0."""
+    if not patients:
+        return []
+    from sandbox.seed import build_seed_bundle  # noqa: PLC0415 - only this option needs it
+    from sandbox.synthetic_export import write_export  # noqa: PLC0415
+
+    out: list[tuple[str, list[Encounter]]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for details, name in ((False, "procedures as Synthea writes them"),
+                              (True, "with the procedure records' facts")):  # fmt: skip
+            where = Path(folder) / name.split()[0]
+            write_export(build_seed_bundle(patients=patients, procedure_details=details), where)
+            out.append((name, export_encounters(where)))
+    return out
 
 
 def _concepts(kind: str) -> list[Concept]:
@@ -538,6 +560,14 @@ def main() -> None:
     parser.add_argument(
         "--export", type=Path, action="append", default=[], help="Bundles or NDJSON to measure"
     )
+    parser.add_argument(
+        "--sandbox-seed",
+        type=int,
+        default=0,
+        metavar="PATIENTS",
+        help="also measure the sandbox's seed of PATIENTS patients as an NDJSON export, as "
+        "Synthea writes procedures and with its cath-lab and OR records' facts",
+    )
     args = parser.parse_args()
     crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
     both: list[Answer] = []
@@ -548,6 +578,10 @@ def main() -> None:
     for path in args.export:
         found = measure(export_encounters(path), crosswalks, f"export:{path.name}")
         report(f"export {path}", found)
+        both += found
+    for name, encounters in sandbox_seeds(args.sandbox_seed):
+        found = measure(encounters, crosswalks, f"sandbox-seed:{name}")
+        report(f"the sandbox's seed ({args.sandbox_seed} patients), {name}", found)
         both += found
     found = measure(population(args.patients, args.seed), crosswalks, "generated")
     report(f"generated population, concept-weighted ({args.patients} patients, seed {args.seed})",

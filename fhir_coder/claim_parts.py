@@ -22,6 +22,7 @@ __all__ = [
     "DATA_ABSENT_REASON",
     "DISCHARGE_STATUS_SYSTEM",
     "DRG_SYSTEM",
+    "LABORATORY_REVENUE",
     "NPI_SYSTEM",
     "POA_SYSTEM",
     "POINT_OF_ORIGIN_NEWBORN_SYSTEM",
@@ -131,12 +132,14 @@ _NUBC_ADMISSION_TYPE: Final = frozenset({"1", "2", "3", "4", "5", "9"})
 _ACT_PRIORITY_TYPE: Final[dict[str, str]] = {"EM": "1", "UR": "2", "EL": "3"}
 
 # Revenue codes by CPT/HCPCS range, for lines of institutional claims (NUBC UB-04 FL 42).
+LABORATORY_REVENUE: Final = "0300"
+"""NUBC 0300, laboratory (general): the revenue code of CPT's laboratory range."""
 _REVENUE_RANGES: Final[tuple[tuple[str, str, str], ...]] = (
     ("99281", "99285", "0450"),  # emergency room
     ("99221", "99239", "0100"),  # all-inclusive room and board
     ("10004", "69990", "0360"),  # operating room services
     ("70010", "79999", "0320"),  # radiology - diagnostic
-    ("80047", "89398", "0300"),  # laboratory
+    ("80047", "89398", LABORATORY_REVENUE),  # laboratory
     ("93000", "93799", "0730"),  # EKG/ECG and cardiology
 )
 

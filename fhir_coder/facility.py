@@ -23,7 +23,7 @@ from decimal import Decimal
 from fhir_coder.claim_parts import AccommodationRate, FeeSchedule, revenue_code
 from fhir_coder.model import CodedEncounter, CodedLine, Encounter, EncounterLocation
 from fhir_coder.outcome import Issue
-from fhir_coder.systems import ICD10PCS
+from fhir_coder.systems import CPT, HCPCS, ICD10PCS
 from fhir_coder.validation._finding import finding
 
 __all__ = [
@@ -179,8 +179,16 @@ def _ancillaries(
         if line.source_coding is not None and line.source_coding.code != line.code:
             keys.append(line.source_coding.code)
         key = next((k for k in keys if k in schedule.revenue_codes), None)
+        revenue = schedule.revenue_codes.get(key) if key is not None else None
+        if key is None and line.system in (CPT, HCPCS):
+            # a CPT/HCPCS charge (a stay's laboratory test, a vaccine) priced in the
+            # chargemaster without its own revenue code: the range table's, where the code
+            # alone settles it (laboratory 0300), as on the claim's CPT/HCPCS lines
+            key = next((k for k in keys if (k, "") in schedule.prices), None)
+            revenue = revenue_code(line) if key is not None else None
+            key = key if revenue is not None else None
         price = schedule.prices.get((key, "")) if key is not None else None
-        if key is None or price is None:
+        if key is None or price is None or revenue is None:
             issues.append(
                 finding(
                     "ANCILLARY-NOT-CHARGED",
@@ -198,9 +206,7 @@ def _ancillaries(
         day = line.performed or admitted
         if day is None:
             continue
-        lines.append(
-            FacilityLine(schedule.revenue_codes[key], 1, price, day, day, procedure=sequence)
-        )
+        lines.append(FacilityLine(revenue, 1, price, day, day, procedure=sequence))
     return lines
 
 

@@ -26,7 +26,9 @@ The vaccine lines point at it.
 
 An Immunization that is not ``completed`` is not billed, with a note; one whose vaccine has
 no product code says why (a note when the crosswalk says it is never billed, else a
-coder's task). Inpatient stays bill vaccines on the facility's revenue lines, not here.
+coder's task). On an inpatient stay a vaccine is a charge of the stay's revenue lines, or
+(Medicare's influenza and pneumococcal vaccines) billed on a Part B claim of its own, never a
+CPT line of the stay (see :func:`_during_stay`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from fhir_coder.model import (
 )
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.systems import CPT, CVX, HCPCS, ICD10CM, SOPT
+from fhir_coder.values import replace
 
 __all__ = ["code_immunizations", "first_payer_is_medicare", "is_medicare", "vaccination_diagnosis"]
 
@@ -106,8 +109,16 @@ _COUNSELLED_UNTIL: Final = 18
 """90460 and 90461 are for patients through 18 years of age."""
 
 
-def code_immunizations(context: CodingContext, issues: list[Issue]) -> list[CodedLine]:
-    """The product and administration lines of the encounter's vaccines (unmerged)."""
+def code_immunizations(
+    context: CodingContext, issues: list[Issue], charges: list[CodedLine] | None = None
+) -> list[CodedLine]:
+    """The product and administration lines of the encounter's vaccines (unmerged).
+
+    On an inpatient stay there are none: ``charges`` receives the vaccines the facility
+    charges on the stay's revenue lines (see :func:`_during_stay`).
+    """
+    if charges is None:
+        charges = []
     encounter = context.encounter
     if not encounter.immunizations:
         return []
@@ -119,22 +130,88 @@ def code_immunizations(context: CodingContext, issues: list[Issue]) -> list[Code
     if not given:
         return []
     if encounter.encounter_class.is_inpatient:
-        for immunization, _ in given:
-            issues.append(
-                Issue(
-                    Severity.WARNING,
-                    IssueCode.INCOMPLETE,
-                    f"{immunization.source} was given during an inpatient stay: the facility "
-                    "bills it on the stay's revenue lines (Medicare: influenza and pneumococcal "
-                    "vaccines on their own claim): needs a coder",
-                    rule="NEEDS-CODER-INPATIENT-VACCINE",
-                    source=immunization.source.reference,
-                )
-            )
+        for immunization, product in given:
+            issues.append(_during_stay(context, immunization, product, charges))
         return []
     lines = [product for _, product in given]
     lines.extend(_administration(context, given, issues))
     return lines
+
+
+_PART_B_ON_ITS_OWN_CLAIM: Final = frozenset(_MEDICARE_ADMIN["G0008"] | _MEDICARE_ADMIN["G0009"])
+"""Influenza and pneumococcal vaccines: Medicare pays them under Part B even when given to a
+hospital inpatient, so they are not part of the Part A stay's claim."""
+
+
+def _during_stay(
+    context: CodingContext,
+    immunization: Immunization,
+    product: CodedLine,
+    charges: list[CodedLine],
+) -> Issue:
+    """A vaccine given during a stay: a charge, a claim of its own, or a coder's task.
+
+    A coder's task when the payer's type decides and nobody states it.
+
+    The stay's claim (UB-04, 837I) charges drugs by revenue code, not by CPT line, and an
+    injection given by the ward's nurses is part of the routine nursing care billed in room
+    and board, not an administration charge of its own. Medicare pays influenza and
+    pneumococcal vaccines under Part B whatever the setting (Medicare Claims Processing
+    Manual, Pub. 100-04, ch. 18, section 10): the hospital bills them with their
+    administration (G0008/G0009) on an inpatient Part B claim, type of bill 12X, not on the
+    Part A stay's claim. Medicare's hepatitis B vaccine (G0010) is left to a coder: whether
+    the stay's claim carries it depends on the patient's Part B eligibility and risk, which
+    the record does not state.
+    """
+    source = immunization.source.reference
+    medicare = first_payer_is_medicare(context)
+    own_claim = product.code in _PART_B_ON_ITS_OWN_CLAIM
+    medicare_code = next(
+        (code for code, products in _MEDICARE_ADMIN.items() if product.code in products), None
+    )
+    if medicare and own_claim:
+        return Issue(
+            Severity.INFORMATION,
+            IssueCode.INFORMATIONAL,
+            f"{source}: vaccine {product.code} during an inpatient stay is not billed on the "
+            f"stay's claim: Medicare pays influenza and pneumococcal vaccines under Part B, "
+            f"billed with {medicare_code} on an inpatient Part B claim (type of bill 12X; "
+            "Medicare Claims Processing Manual, Pub. 100-04, ch. 18, section 10)",
+            rule="PROC-NOT-BILLED",
+            source=source,
+            fix=f"bill {product.code} and {medicare_code} on the 12X claim",
+        )
+    if medicare_code is not None and medicare is not False:
+        coverages = context.encounter.coverages
+        why = (
+            "the payer's type decides whether it is billed on the stay's claim or on a Part B "
+            f"claim of its own (type of bill 12X, with {medicare_code}), and "
+            f"{coverages[0].reference if coverages else 'no Coverage'} states none"
+            if medicare is None
+            else "Medicare's hepatitis B vaccine is billed with G0010 when the patient's "
+            "Part B coverage and risk allow, which the record does not state"
+        )
+        return Issue(
+            Severity.WARNING,
+            IssueCode.INCOMPLETE,
+            f"{source}: vaccine {product.code} was given during an inpatient stay: {why}: "
+            "needs a coder",
+            rule="NEEDS-CODER-INPATIENT-VACCINE",
+            expression=("Coverage.type",),
+            fix="record Coverage.type (or FHIR_CODER_MEDICARE_PAYERS), or bill it by hand",
+            source=source,
+        )
+    charges.append(replace(product, reason_codes=()))
+    return Issue(
+        Severity.INFORMATION,
+        IssueCode.INFORMATIONAL,
+        f"{source}: vaccine {product.code} during an inpatient stay is charged on the stay's "
+        "revenue lines (the chargemaster's row for the vaccine), not as a CPT line; its "
+        "administration is part of the stay's nursing care, not a charge of its own",
+        rule="VACCINE-CHARGED-ON-STAY",
+        source=source,
+        fix="nothing to code; the chargemaster rates the vaccine by its product code or CVX",
+    )
 
 
 def _product(

@@ -17,6 +17,7 @@ of becoming a ``Claim.procedure``. A code the EHR sent in ICD-10-PCS is always k
 
 from __future__ import annotations
 
+from fhir_coder.claim_parts import LABORATORY_REVENUE, revenue_code
 from fhir_coder.coding.checks import usable_code
 from fhir_coder.coding.context import CodingContext
 from fhir_coder.coding.diagnoses import choose_coding
@@ -87,7 +88,7 @@ def code_procedures(
                 context, procedure, (systems, by_concept), issues, unreported
             )
         )
-    lines.extend(code_immunizations(context, issues))
+    lines.extend(code_immunizations(context, issues, unreported))
     lines.extend(code_medications(context, issues))
     if not inpatient and (visit := visit_line(context, issues)) is not None:
         lines.insert(0, visit)
@@ -371,6 +372,41 @@ def _pcs_note(procedure: Procedure, coded: str, reason: str) -> Issue:
     )
 
 
+def _laboratory_charge(context: CodingContext, procedure: Procedure, rule: str) -> CodedLine | None:
+    """A laboratory test of a stay, as the charge its revenue line is priced by; else None.
+
+    ICD-10-PCS has no laboratory section, yet the stay's claim charges every test on its
+    laboratory revenue lines (NUBC 030X): the chargemaster rates a test by its CPT code, the
+    code the test has on a professional or outpatient claim, found here through the same
+    crosswalk. Only codes of CPT's laboratory range (80047-89398, :func:`revenue_code`'s
+    0300) are charged so: a service of another kind the stay does not report (an
+    examination, an admission) is part of the stay, not a charge of its own.
+    """
+    if context.crosswalks is None:
+        return None
+    for coding in procedure.codings:
+        for translation in context.crosswalks.translate(
+            coding.system, coding.code, CPT, on=context.on, age=context.age, sex=context.sex
+        ):
+            if translation.equivalence in ("unmatched", "disjoint") or translation.payer:
+                continue
+            line = CodedLine(
+                system=CPT,
+                code=translation.code,
+                display="",
+                source=procedure.source,
+                source_coding=coding,
+                method=CodingMethod.CROSSWALK,
+                confidence=0.6 if translation.needs_review else 0.85,
+                release="",
+                performed=procedure.performed or context.on,
+                rule=f"{rule}; {translation.source}: {translation.rule}",
+                needs_review=translation.needs_review,
+            )
+            return line if revenue_code(line) == LABORATORY_REVENUE else None
+    return None
+
+
 def _concept_charge(context: CodingContext, procedure: Procedure, rule: str) -> CodedLine | None:
     """A stay's charge for a procedure with no ICD-10-PCS code: keyed by the EHR's concept."""
     coding = next((c for c in procedure.codings if c.system == SNOMED), None)
@@ -422,10 +458,23 @@ def _not_billed(
             why += f"; the record does not state {'; '.join(built.missing)}"
         return _needs_coder(procedure, systems, what, why)
     if answer is not None and not answer.reported:
+        charged = (
+            _laboratory_charge(context, procedure, answer.rule)
+            if systems == INPATIENT_SYSTEMS
+            else None
+        )
+        if charged is not None:
+            charges.append(charged)
         return Issue(
             Severity.INFORMATION,
             IssueCode.INFORMATIONAL,
-            f"{source} ({what}) is not billed on this claim: {answer.reason}",
+            f"{source} ({what}) is not billed on this claim: {answer.reason}"
+            + (
+                f"; charged on the stay's laboratory revenue lines (NUBC 030X) by its test "
+                f"code {charged.code}"
+                if charged is not None
+                else ""
+            ),
             rule="PROC-NOT-BILLED",
             source=source,
             fix=f"nothing to bill ({answer.rule})",
