@@ -18,7 +18,8 @@ of Synthea's schedule, twice: every concept with equal weight (the concept-weigh
 figure, harsher than real populations, whose common concepts dominate) and weighted as
 Synthea's own output in ``../shared/data`` emits them (:func:`emitted_weights`).
 ``--sample N`` prints N answers chosen at random for a hand review
-(``--sample-seed``, recorded in the output; ``--changed-since REV`` draws at least
+(``--sample-seed``, recorded in the output; ``--sample-kind`` keeps one kind of instance;
+``--changed-since REV`` draws at least
 ``--changed-share`` of them from instances whose curated row changed since ``REV``), and
 ``--review-file PATH`` writes them as a worksheet a reviewer fills in: one row per answer
 with the concept and its term, the box, every code with its method and table row, and the
@@ -554,6 +555,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--sample", type=int, default=0, help="answers to print for review")
     parser.add_argument("--sample-seed", type=int, help="the sample's seed (default: --seed)")
+    parser.add_argument(
+        "--sample-kind", choices=KINDS, help="draw the sample from one kind of instance only"
+    )
     parser.add_argument("--review-file", type=Path, help="write the sample as a worksheet (TSV)")
     parser.add_argument("--changed-since", help="a git revision: draw from rows changed since")
     parser.add_argument("--changed-share", type=float, default=1 / 3)
@@ -596,7 +600,11 @@ def main() -> None:
     if args.sample:
         seed = args.seed if args.sample_seed is None else args.sample_seed
         changed = changed_concepts(args.changed_since) if args.changed_since else set()
-        answered = [item for item in both if item.box in ("coded", "not reported")]
+        answered = [
+            item
+            for item in both
+            if item.box in ("coded", "not reported") and args.sample_kind in (None, item.kind)
+        ]
         picked = draw(answered, args.sample, seed, changed, args.changed_share)
         fresh = sum(is_changed(a, changed) for a in picked)
         how = f"sample: {len(picked)} of {len(answered)} coded or not-reported answers, seed {seed}"
@@ -609,6 +617,7 @@ def main() -> None:
             header = (
                 f"benchmarks/coverage.py --patients {args.patients} --seed {args.seed} "
                 f"--sample {args.sample} --sample-seed {seed}"
+                + (f" --sample-kind {args.sample_kind}" if args.sample_kind else "")
                 + (f" --changed-since {args.changed_since}" if args.changed_since else "")
                 + f"\n{how}\nverdict: right | wrong (and the finding says why)"
             )
