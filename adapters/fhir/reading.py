@@ -469,14 +469,25 @@ def read_procedure(resource: dict[str, Any], *, issues: list[Issue] | None = Non
             source=where.reference,
             expression="Procedure.reasonCode",
         ),
-        body_sites=_procedure_sites(resource.get("bodySite"), issues, where.reference),
-        devices=read_procedure_devices(resource),
-        methods=tuple(
-            coding
-            for extension in resource.get("extension") or []
-            if isinstance(extension, dict) and extension.get("url") == PROCEDURE_METHOD
-            for coding in read_codings(extension.get("valueCodeableConcept"))
-        ),
+        # what a cath lab's or OR's record adds: read only when present (Synthea sends none)
+        body_sites=_procedure_sites(resource["bodySite"], issues, where.reference)
+        if "bodySite" in resource
+        else (),
+        devices=read_procedure_devices(resource)
+        if "focalDevice" in resource or "usedCode" in resource
+        else (),
+        methods=_methods(resource["extension"]) if "extension" in resource else (),
+    )
+
+
+def _methods(extensions: object) -> tuple[Coding, ...]:
+    """The codings of the ``procedure-method`` extensions among ``extensions``."""
+    listed = extensions if isinstance(extensions, list) else []
+    return tuple(
+        coding
+        for extension in listed
+        if isinstance(extension, dict) and extension.get("url") == PROCEDURE_METHOD
+        for coding in read_codings(extension.get("valueCodeableConcept"))
     )
 
 
