@@ -56,6 +56,8 @@ class PcsTable:
     cites: str
     axes: tuple[Axis, ...]
     at_most: Mapping[str, int]
+    code_also: str = ""
+    """What the guidelines code beside the built code and the record does not state."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,7 @@ class Built:
     code: str
     facts: tuple[str, ...]
     cites: str
+    code_also: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +104,14 @@ def _table(raw: dict[str, Any]) -> PcsTable:
     open_axes = {i for i, char in enumerate(pattern) if char == "."}
     if len(pattern) != len(AXES) or open_axes != {axis.position for axis in axes}:
         raise ValueError(f"pcs_axes.toml: {pattern} must fill exactly its open axes")
-    return PcsTable(pattern, str(raw["what"]), str(raw["cites"]), axes,
-                    dict(raw.get("at_most", {})))  # fmt: skip
+    return PcsTable(
+        pattern,
+        str(raw["what"]),
+        str(raw["cites"]),
+        axes,
+        dict(raw.get("at_most", {})),
+        str(raw.get("code_also", "")),
+    )
 
 
 @cache
@@ -273,4 +282,4 @@ def build_pcs(pattern: str, procedure: Procedure) -> Built | Open | None:
         missing.append(f"body part: Procedure.bodySite {names} is not one this table reads")
     if missing:
         return Open(pattern, tuple(missing))
-    return Built("".join(code), tuple(facts), table.cites)
+    return Built("".join(code), tuple(facts), table.cites, table.code_also)

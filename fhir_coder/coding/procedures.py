@@ -288,6 +288,19 @@ def _built(
     line = _line(context, procedure, concept, target, rule, by_concept, issues)
     if line is None:
         return None
+    if built.code_also:
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                IssueCode.INCOMPLETE,
+                f"{procedure.source.reference}: {built.code} was built from the record; "
+                f"ICD-10-PCS Official Guidelines {built.code_also}: a coder adds them",
+                rule="PCS-CODE-ALSO",
+                expression=("Claim.procedure",),
+                fix="add the separately coded procedures the operative report documents",
+                source=procedure.source.reference,
+            )
+        )
     return replace(line, method=CodingMethod.BUILT), concept, target, rule, False
 
 

@@ -263,3 +263,17 @@ def test_an_outpatient_procedure_is_never_built_in_icd10pcs(crosswalks):
     )
     coded = code_encounter(visit, default_registry(), crosswalks=crosswalks)
     assert all(line.system != ICD10PCS for line in coded.procedures)
+
+
+def test_a_built_bypass_asks_for_the_graft_harvest_b3_9(crosswalks):
+    bypass = cabg(site(AORTA, "Aortic structure"), site(LAD))
+    coded = code_encounter(stay(bypass), default_registry(), crosswalks=crosswalks)
+    assert [line.code for line in coded.procedures] == ["021009W"]
+    [also] = [i for i in coded.issues if i.rule == "PCS-CODE-ALSO"]
+    assert "B3.9" in also.message
+    assert "06BP" in also.message
+    assert "5A1221Z" in also.message
+    dilation = code_encounter(
+        stay(pci(site(LAD), devices=[stent()])), default_registry(), crosswalks=crosswalks
+    )
+    assert not [i for i in dilation.issues if i.rule == "PCS-CODE-ALSO"]
