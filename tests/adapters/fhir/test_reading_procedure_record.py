@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from adapters.fhir.reading import read_procedure
+from adapters.gathering.bundle_source import encounters_in_bundle
+from codesets import default_registry
+from codesets.crosswalks import CrosswalkRegistry
+from fhir_coder.coding import code_encounter
 from fhir_coder.model import Coding, ProcedureDevice
 from fhir_coder.systems import SNOMED
 
@@ -74,3 +78,39 @@ def test_a_procedure_as_synthea_writes_it_has_none_of_them():
     bare = {"resourceType": "Procedure", "id": "p", "code": {"coding": [{"code": "1"}]}}
     procedure = read_procedure(bare)
     assert (procedure.body_sites, procedure.devices, procedure.methods) == ((), (), ())
+
+
+def test_a_sent_side_reaches_the_professional_line_as_its_modifier():
+    # Procedure.bodySite was not read before: the LT/RT modifier rule never saw a side.
+    xray = {
+        "resourceType": "Procedure",
+        "id": "x",
+        "status": "completed",
+        "encounter": {"reference": "Encounter/e"},
+        "subject": {"reference": "Patient/p"},
+        "code": {"coding": [{"system": SCT, "code": "74016001", "display": "Knee X-ray"}]},
+        "bodySite": [{"coding": [{"system": SCT, "code": "6757004", "display": "Right knee"}]}],
+        "performedDateTime": "2026-02-03T10:00:00Z",
+    }
+    resources = [
+        {"resourceType": "Patient", "id": "p", "gender": "male", "birthDate": "1970-01-01"},
+        {
+            "resourceType": "Encounter",
+            "id": "e",
+            "status": "finished",
+            "class": {"code": "AMB"},
+            "subject": {"reference": "Patient/p"},
+            "period": {"start": "2026-02-03T09:00:00Z", "end": "2026-02-03T11:00:00Z"},
+        },
+        xray,
+    ]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": f"{r['resourceType']}/{r['id']}", "resource": r} for r in resources],
+    }
+    [encounter] = encounters_in_bundle(bundle, source_id="t")
+    crosswalks = CrosswalkRegistry(snomed_map="", conceptmaps=[])
+    coded = code_encounter(encounter, default_registry(), crosswalks=crosswalks)
+    [line] = [line for line in coded.procedures if line.code == "73560"]
+    assert line.modifiers == ("RT",)
