@@ -49,7 +49,7 @@ _WIDEN_AFTER = 25  # a loop that keeps raising a state's upper bound has none...
 _NARROW_ROUNDS = 40  # ...until a test caps it again
 _PASSES = 60
 _YEARS = {"years": 1.0, "months": 1 / 12, "weeks": 7 / 365.25, "days": 1 / 365.25,
-          "hours": 1 / 8766}  # fmt: skip
+          "hours": 1 / 8766, "minutes": 1 / 525960, "seconds": 1 / 31557600}  # fmt: skip
 _SEXES = frozenset(("F", "M"))
 
 
@@ -146,6 +146,7 @@ class Facts:
         self.concepts: dict[tuple[str, str], Gate] = {}
         self.set_anywhere: set[str] = set()
         self.named_in_java = named_in_java
+        self.lasting: dict[str, float] = {}  # submodule -> at most how long it runs (years)
 
     def attribute(self, name: str) -> Gate:
         # An attribute no module sets is set by Synthea's Java code, and one the Java code
@@ -361,14 +362,17 @@ def _marked(state: dict[str, Any], at: Gate) -> Gate:
     return Gate(at.sexes, at.low, at.high, at.unset - {str(named)})
 
 
-def _takes(state: dict[str, Any]) -> float:
+def _takes(state: dict[str, Any], facts: Facts | None = None) -> float:
     """At most how long (years) a state other than a Delay or Guard holds the module."""
     kind = state.get("type")
+    if kind == "CallSubmodule" and facts is not None:
+        return facts.lasting.get(str(state.get("submodule")), math.inf)
     if kind == "Procedure":
         # A Procedure with a duration holds the module until it ends (State.Procedure).
         timed = "duration" in state or "distribution" in state
         duration = state.get("duration")
-        return _wait(duration if isinstance(duration, dict) else state)[1] if timed else 0.0
+        spec = {"range": duration} if isinstance(duration, dict) else state
+        return _wait(spec)[1] if timed else 0.0
     if kind == "Encounter" and not state.get("wellness"):
         return ENCOUNTER_WAIT
     # A submodule, the next wellness visit, a Physiology simulation: how long is not known.
@@ -386,7 +390,7 @@ def _entering(state: dict[str, Any], at: Gate, facts: Facts) -> Gate:
     if kind == "Guard":
         return _guard(state, at, facts)
     at = _marked(state, at)
-    takes = _takes(state)
+    takes = _takes(state, facts)
     return at.later(takes) if takes else at
 
 
@@ -554,6 +558,7 @@ def gates(checkout: Path) -> dict[tuple[str, str], Gate]:
         for state in module["states"].values()
         if (name := state.get("attribute") or state.get("assign_to_attribute"))
     }
+    facts.lasting = lasting(loaded)
     for _ in range(_PASSES):  # a fixed point: the facts only grow
         if not _one_pass(loaded, facts):
             break
@@ -568,6 +573,55 @@ def gates(checkout: Path) -> dict[tuple[str, str], Gate]:
                 if code.get("system") == "SNOMED-CT":
                     facts.concepts.setdefault((kind, str(code["code"])), ANYONE)
     return {key: gate if not gate.empty else ANYONE for key, gate in facts.concepts.items()}
+
+
+def lasting(loaded: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """At most how long (years) each module runs from its Initial state to a Terminal one.
+
+    The longest path through the state graph, every transition taken whatever its condition
+    (which only adds paths), each state weighing its longest hold: a Delay's longest wait, a
+    timed Procedure, an Encounter's wait, a called submodule's own length; a Guard or a
+    wellness visit, or a cycle through any state that takes time, has no bound.
+    """
+    found: dict[str, float] = {}
+    for _ in range(len(loaded) + 1):  # submodules of submodules, to a fixed point
+        fresh = {name: _longest(module["states"], found) for name, module in loaded.items()}
+        if fresh == found:
+            break
+        found = fresh
+    return found
+
+
+def _hold(state: dict[str, Any], found: dict[str, float]) -> float:
+    """At most how long a state holds the module, a submodule's call taking its length."""
+    kind = state.get("type")
+    if kind == "Delay":
+        return _wait(state)[1]
+    if kind == "Guard":
+        return math.inf
+    if kind == "CallSubmodule":
+        return found.get(str(state.get("submodule")), math.inf)
+    return _takes(state)
+
+
+def _longest(states: dict[str, Any], found: dict[str, float]) -> float:
+    """The longest Initial-to-Terminal time through ``states`` (Bellman-Ford on maxima)."""
+    if "Initial" not in states:
+        return math.inf
+    reach: dict[str, float] = {"Initial": 0.0}
+    for _ in range(len(states) + 1):
+        changed = False
+        for name, at in list(reach.items()):
+            state = states.get(name, {})
+            after = at + _hold(state, found)
+            for target, _ in _targets(state, ANYONE, Facts()):
+                if target in states and after > reach.get(target, -math.inf):
+                    reach[target] = after
+                    changed = True
+        if not changed:
+            ends = [t for n, t in reach.items() if states[n].get("type") == "Terminal"]
+            return max(ends, default=0.0)
+    return math.inf  # still growing: a cycle that takes time
 
 
 def _one_pass(loaded: dict[str, dict[str, Any]], facts: Facts) -> bool:

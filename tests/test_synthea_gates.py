@@ -96,6 +96,22 @@ def checkout(tmp_path: Path) -> Path:
             {"transition": "Terminal"}]},
         "Onset": _onset("1003"),
     })  # fmt: skip
+    _write(tmp_path, "checkup", {
+        "Initial": {"type": "Initial", "direct_transition": "Thirty"},
+        "Thirty": {"type": "Guard", "allow": {"condition_type": "Age", "operator": ">=",
+                   "quantity": 30, "unit": "years"}, "direct_transition": "Call"},
+        "Call": {"type": "CallSubmodule", "submodule": "sub/visit",
+                 "direct_transition": "Onset"},
+        "Onset": _onset("1005"),
+    })  # fmt: skip
+    _write(tmp_path, "sub/visit", {
+        "Initial": {"type": "Initial", "direct_transition": "Visit"},
+        "Visit": {"type": "Encounter", "encounter_class": "ambulatory",
+                  "direct_transition": "Exam"},
+        "Exam": {"type": "Procedure", "duration": {"low": 10, "high": 20, "unit": "minutes"},
+                 "direct_transition": "End"},
+        "End": {"type": "EncounterEnd", "direct_transition": "Terminal"},
+    })  # fmt: skip
     _write(tmp_path, "anyone", {
         "Initial": {"type": "Initial", "direct_transition": "Visit"},
         "Visit": {"type": "Encounter", "wellness": True, "direct_transition": "Onset"},
@@ -118,6 +134,11 @@ def test_gates_follow_gender_age_delays_attributes_and_submodules(checkout: Path
     assert found["1003"].cell() == ("M", "18-18.02")
     # Each wellness visit comes after an unknown wait: anyone.
     assert found["1004"].cell() == ("", "")
+    # A submodule holds its caller as long as its longest path: an encounter's wait (the
+    # stated assumption) and a 20-minute procedure.
+    minutes = 20 / (365.25 * 24 * 60)
+    assert found["1005"].low == 30
+    assert found["1005"].high == pytest.approx(30 + step + gates_module.ENCOUNTER_WAIT + minutes)
 
 
 def test_an_attribute_the_java_code_sets_is_not_a_gate(checkout: Path) -> None:
