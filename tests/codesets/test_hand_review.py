@@ -52,6 +52,16 @@ FINDINGS = [
         "76815",
         "a viability scan is the limited study for the fetal heartbeat (76815), not 76801",
     ),
+    (
+        "156073000",  # Complete miscarriage (cov-cond's second condition sample)
+        ICD10CM,
+        "O039",
+        (
+            "SNOMED CT's term is Complete miscarriage (Synthea 2019 labelled it 'Fetus with"
+            " unknown complication' on the miscarriage path): Index Abortion, spontaneous,"
+            " complete O03.9; maternal care for a fetal problem (O36.9-) is not a miscarriage"
+        ),
+    ),
     # Found reading the whole tables beside the sample (not counted in the sample's figure).
     (
         "287182007",  # Attempted suicide by suffocation
