@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from codesets.mce_validity import MceValidity
     from codesets.procedure_sets import ProcedureCodeSets
     from codesets.search import Icd10cmSearch
+    from codesets.suggest_direct import Direct
 
 __all__ = [
     "BILLABLE_CHILDREN_LIMIT",
@@ -391,6 +392,9 @@ class CodeSetRegistry:
             fits_patient,
             rank_suggestions,
         )
+        from codesets.suggest_direct import direct_codes  # noqa: PLC0415
+
+        named = direct_codes(text)
 
         bit = (self._days.get(on) or self._resolve(on)).bit
         info = self._info
@@ -422,9 +426,10 @@ class CodeSetRegistry:
                 ),
                 age=age,
                 sex=sex,
+                relax=not any(d.covers for d in named),
             )
         ]
-        found = self._with_direct(found, text, keep, limit)
+        found = self._with_direct(found, named, keep, limit)
         bmi = bmi_code(text, age)
         row = self._rows.get(bmi) if bmi else None
         if bmi and row is not None and keep(row):
@@ -436,7 +441,7 @@ class CodeSetRegistry:
     def _with_direct(
         self,
         ranked: list[Suggestion],
-        text: str,
+        named: list[Direct],
         keep: Callable[[int], bool],
         limit: int,
     ) -> list[Suggestion]:
@@ -444,9 +449,6 @@ class CodeSetRegistry:
 
         One that covers the words comes first; one that does not, after the best ranked code.
         """
-        from codesets.suggest_direct import direct_codes  # noqa: PLC0415
-
-        named = direct_codes(text)
         if not named:
             return ranked
         index = self.index

@@ -499,6 +499,7 @@ _ALTERNATES: Final[dict[str, tuple[str, ...]]] = {
     "facial": ("face",),
     "endometrial": ("endometrium",),
     "pancreatic": ("pancreas",),
+    "alcoholic": ("alcohol",),
 }
 
 # Words that make a description less specific, not different: they do not count against
@@ -515,7 +516,14 @@ _NEUTRAL: Final = frozenset(
 # displaced (ICD-10-CM Official Guidelines I.C.19.c.1); "accidental": a poisoning or toxic
 # effect of no stated intent is accidental (I.C.19.e.5.b); "presence": a device or graft named
 # on a problem list is its presence (Z95-Z97); "s": what is left of a possessive.
-_MARKED: Final = frozenset(("secondary", "inflammatory", "physeal", "pathological", "stress"))
+_WEAK: Final = _NEUTRAL | frozenset(
+    ("right", "left", "bilateral", "unilateral", "side", "subsequent", "sequela", "routine")
+)
+"""Query words that cannot make a code a candidate on their own: sides, encounters and the
+words of :data:`_NEUTRAL`. They still count in the score of a code that holds them."""
+_MARKED: Final = frozenset(
+    ("secondary", "inflammatory", "physeal", "pathological", "stress", "congenital")
+)
 """Words that name a particular kind (a secondary neoplasm, a pathological fracture): a
 code holding one when the words do not ask for it costs twice an ordinary extra word. A
 cancer with nothing more said is primary (the Neoplasm Table's first column)."""
@@ -573,9 +581,10 @@ def _lay_terms() -> dict[str, str]:
 def _lay_pattern() -> re.Pattern[str]:
     """A lay term, or its plural in "s" ("pinworms")."""
     terms = _lay_terms()
-    return re.compile(
-        r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")(?:s)?\b"
+    alternatives = "|".join(
+        re.escape(t).replace(r"\ ", r",?\s") for t in sorted(terms, key=len, reverse=True)
     )
+    return re.compile(r"\b(" + alternatives + r")(?:s)?\b")
 
 
 def to_classification_words(text: str, age: int | None = None, sex: str | None = None) -> str:
@@ -622,8 +631,15 @@ def readings(text: str, age: int | None = None, sex: str | None = None) -> tuple
     lay = _lay_terms()
     pattern = _lay_pattern()
     return tuple(
-        dict.fromkeys(pattern.sub(lambda m: lay[m.group(1)], " ".join(r.split())) for r in out)
+        dict.fromkeys(
+            pattern.sub(lambda m: lay[_unpunctuated(m.group(1))], " ".join(r.split())) for r in out
+        )
     )
+
+
+def _unpunctuated(term: str) -> str:
+    """A lay term as the table writes it ("use disorder, severe" is "use disorder severe")."""
+    return term.replace(",", "")
 
 
 def _meanings(
@@ -724,13 +740,15 @@ def rank_suggestions(
     hierarchy: Hierarchy | None = None,
     age: int | None = None,
     sex: str | None = None,
+    relax: bool = True,
 ) -> list[Ranked]:
     """The best billable documents for ``text``, one per code, best first.
 
     Without ``hierarchy``, "other" always costs and each document stands alone. Where an
     abbreviation has two meanings for the patient, the second reading's codes come after
     the first's, with their scores scaled by :data:`_SECOND_READING`. Where no code holds
-    enough of the words, fewer are asked for: a coder sees the nearest codes, not nothing.
+    enough of the words, fewer are asked for (unless ``relax`` is False: the caller has a
+    code the words name outright): a coder sees the nearest codes, not nothing.
     """
     best: dict[int, Ranked] = {}
     for number, asked in enumerate(readings(text, age, sex)):
@@ -738,7 +756,7 @@ def rank_suggestions(
         if query is None:
             continue
         found = _ranked(search, query, keep, limit, hierarchy)
-        while not found and query.need > 1:
+        while relax and not found and query.need > 1:
             query = replace(query, need=query.need - 1)
             found = _ranked(search, query, keep, limit, hierarchy)
         weight = 1.0 if number == 0 else _SECOND_READING
@@ -778,14 +796,23 @@ def _ranked(
 def _by_words_held(search: Icd10cmSearch, query: _Query) -> list[tuple[float, list[int]]]:
     """The documents holding enough query words (as word starts), most first.
 
-    Each group comes with the best score it could reach: a score is at most the share of
-    the words covered, squared, so once enough codes score above a group's reach, it is not
-    scored.
+    A document must hold at least one word that is not :data:`_WEAK` ("initial encounter"
+    alone names no condition), so the many codes a side or an encounter word reaches are
+    never scored. Each group comes with the best score it could reach: a score is at most
+    the share of the words covered, squared, so once enough codes score above a group's
+    reach, it is not scored.
     """
+    strong = search.counts(
+        f for f, w in zip(query.forms, query.wanted, strict=True) if w not in query.weak
+    )
+    weak = search.counts(
+        f for f, w in zip(query.forms, query.wanted, strict=True) if w in query.weak
+    )
     by_count: dict[int, list[int]] = {}
-    for doc, count in search.counts(query.forms).items():
-        if count >= query.need:
-            by_count.setdefault(count, []).append(doc)
+    for doc, count in strong.items():
+        total = count + weak.get(doc, 0)
+        if total >= query.need:
+            by_count.setdefault(total, []).append(doc)
     return [
         ((count / len(query.wanted)) ** 2 * _MOST_BOOST, by_count[count])
         for count in sorted(by_count, reverse=True)
@@ -890,6 +917,7 @@ class _Query:
     forms: tuple[tuple[str, ...], ...]
     findable: tuple[str, ...]
     absent_wanted: frozenset[str]
+    weak: frozenset[str]
     need: int
     asks_other: bool
     asks_later: bool
@@ -913,6 +941,9 @@ class _Query:
         }
         absent = {_stem(w) for clause in _WITHOUT.findall(asked) for w in words_of(clause)}
         side = _side_default(wanted)
+        weak = frozenset(_stem(w) for w in words if w in _WEAK)
+        if weak >= set(wanted):  # only weak words asked: each is the query's own
+            weak = frozenset()
         return cls(
             asked=asked,
             wanted=wanted,
@@ -920,6 +951,7 @@ class _Query:
             forms=tuple((q, *(a for a, of in alias.items() if of == q)) for q in wanted),
             findable=(*wanted, *alias),
             absent_wanted=frozenset(absent & set(wanted)),
+            weak=weak,
             need=len(wanted) if len(wanted) <= 2 else max(2, -(-2 * len(wanted) // 3)),
             asks_other=_OTHER.search(asked) is not None,
             asks_later=any(q in _LATER_ENCOUNTER for q in wanted),

@@ -70,7 +70,8 @@ _FILLER: Final = frozenset(
     inflicted assault undetermined overdose overdosed poisoning poisoned od toxicity toxic
     effect adverse reaction side effects allergy allergies allergic intolerance intolerant
     underdosing missed dose doses home his her my their years year ago yrs months since who
-    lives living currently recently now initial""".split()  # noqa: SIM905 - a word list reads best as text
+    lives living currently recently now initial systemic oral screening screen encounter
+    injection shot mutation carrier positive gene variant""".split()  # noqa: SIM905 - a word list reads best as text
 )
 """Words that say only status, history, intent, encounter or that the patient is meant."""
 _WORD: Final = re.compile(r"[a-z0-9]+")
@@ -86,36 +87,45 @@ def _lowered(text: str) -> str:
     return " ".join(_POSSESSIVE.sub("", text.lower()).replace("-", " ").split())
 
 
-def _covers(lowered: str, span: tuple[int, int]) -> bool:
-    start, end = span
-    while start > 0 and lowered[start - 1].isalnum():  # whole words: "allerg" is "allergy"
-        start -= 1
-    while end < len(lowered) and lowered[end].isalnum():
-        end += 1
-    left = lowered[:start] + " " + lowered[end:]
+def _covers(lowered: str, spans: list[tuple[int, int]]) -> bool:
+    """Whether only filler words are left outside ``spans`` (each widened to whole words)."""
+    kept = [True] * len(lowered)
+    for start, end in spans:
+        while start > 0 and lowered[start - 1].isalnum():  # "allerg" is "allergy"
+            start -= 1
+        while end < len(lowered) and lowered[end].isalnum():
+            end += 1
+        kept[start:end] = [False] * (end - start)
+    left = "".join(c if keep else " " for c, keep in zip(lowered, kept, strict=True))
     return all(w in _FILLER or w.isdigit() for w in _WORD.findall(left))
 
 
 def direct_codes(text: str) -> list[Direct]:
     """The codes ``text`` names outright, in the order they are offered (codes not checked).
 
-    The caller keeps only codes valid on the date and fitting the patient.
+    Each covers the words when nothing is left once every named drug, status or need is
+    taken out but words of :data:`_FILLER` ("lives in a homeless shelter": both Z59.01 and
+    Z59.00). The caller keeps only codes valid on the date and fitting the patient.
     """
     lowered = _lowered(text)
-    found: list[Direct] = []
+    found: list[tuple[Direct, tuple[int, int]]] = []
     drug = _drug_pattern().search(lowered)
     if drug is not None:
-        found.extend(_drug_codes(lowered, drug))
+        found.extend((d, drug.span()) for d in _drug_codes(lowered, drug))
     for row in suggest_tables.phrases():
         match = row.pattern.search(lowered)
         if match is not None:
-            found.append(Direct(row.code, "status or social need", _covers(lowered, match.span())))
-    return list({d.code: d for d in reversed(found)}.values())[::-1]
+            found.append((Direct(row.code, "status or social need", False), match.span()))
+    if not found:
+        return []
+    covers = _covers(lowered, [span for _, span in found])
+    named = {d.code: Direct(d.code, d.why, covers) for d, _ in reversed(found)}
+    return list(named.values())[::-1]
 
 
 def _drug_codes(lowered: str, match: re.Match[str]) -> list[Direct]:
     drug = suggest_tables.drugs()[match.group(1)]
-    covers = _covers(lowered, match.span())
+    covers = _covers(lowered, [match.span()])
     seventh = next((c for p, c in _SEVENTH if p.search(lowered)), "A")
     why = f"Table of Drugs and Chemicals: {drug.name}"
     out: list[Direct] = []
