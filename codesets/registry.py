@@ -386,15 +386,19 @@ class CodeSetRegistry:
         ``age`` or ``sex`` rule out are not offered, and a BMI value gives its Z68 code
         first; see :mod:`codesets.suggest`.
         """
+        from codesets.search import words_of  # noqa: PLC0415
         from codesets.suggest import (  # noqa: PLC0415
             Hierarchy,
             bmi_code,
             fits_patient,
             rank_suggestions,
+            without_bmi,
         )
         from codesets.suggest_direct import direct_codes  # noqa: PLC0415
 
         named = direct_codes(text)
+        rest = without_bmi(text)
+        asked = rest if rest.strip(" ,;") else text  # the BMI value is coded apart
 
         bit = (self._days.get(on) or self._resolve(on)).bit
         info = self._info
@@ -418,7 +422,7 @@ class CodeSetRegistry:
             )
             for hit in rank_suggestions(
                 self._searcher(),
-                text,
+                asked,
                 keep=keep,
                 limit=limit,
                 hierarchy=Hierarchy(
@@ -435,7 +439,10 @@ class CodeSetRegistry:
         if bmi and row is not None and keep(row):
             found = [s for s in found if s.code != bmi][: limit - 1]
             described = index.description(row)
-            found.insert(0, Suggestion(ICD10CM, bmi, described, 1.0, f"BMI value: {described}"))
+            # A BMI is reported with the condition it bears on (the Tabular's note at Z68,
+            # Guidelines I.B.14): where the words name one, it comes first.
+            at = 1 if found and words_of(without_bmi(text)) else 0
+            found.insert(at, Suggestion(ICD10CM, bmi, described, 1.0, f"BMI value: {described}"))
         return tuple(found)
 
     def _with_direct(

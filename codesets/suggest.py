@@ -31,6 +31,7 @@ __all__ = [
     "fits_patient",
     "rank_suggestions",
     "to_classification_words",
+    "without_bmi",
 ]
 
 LAY_TERMS: Final[dict[str, str]] = {
@@ -1121,6 +1122,11 @@ _ADULT_BMI: Final = (
 )  # fmt: skip
 """Z68 adult codes by the lowest value of their range (19.9 or less is Z68.1)."""
 _BMI_ADULT_FROM: Final = 20
+
+
+def without_bmi(text: str) -> str:
+    """``text`` without its BMI value ("obesity, BMI 35" -> "obesity, "): what else it names."""
+    return _BMI.sub(" ", text)
 
 
 def bmi_code(text: str, age: int | None) -> str | None:

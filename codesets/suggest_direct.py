@@ -70,10 +70,16 @@ _FILLER: Final = frozenset(
     inflicted assault undetermined overdose overdosed poisoning poisoned od toxicity toxic
     effect adverse reaction side effects allergy allergies allergic intolerance intolerant
     underdosing missed dose doses home his her my their years year ago yrs months since who
-    lives living currently recently now initial systemic oral screening screen encounter
+    lives living currently recently recent now initial systemic oral screening screen encounter
     injection shot mutation carrier positive gene variant""".split()  # noqa: SIM905 - a word list reads best as text
 )
 """Words that say only status, history, intent, encounter or that the patient is meant."""
+_STATUS: Final = frozenset(
+    """dependent dependence dependency bound care sleeping sleeps slept staying stays stayed
+    uses user requires requiring needs""".split()  # noqa: SIM905 - a word list reads best as text
+)
+"""More words that say only a status, where no drug is named ("opioid dependence" is not
+the long-term use of an opioid, "trach dependent" is the tracheostomy's status)."""
 _WORD: Final = re.compile(r"[a-z0-9]+")
 
 
@@ -87,17 +93,18 @@ def _lowered(text: str) -> str:
     return " ".join(_POSSESSIVE.sub("", text.lower()).replace("-", " ").split())
 
 
-def _covers(lowered: str, spans: list[tuple[int, int]]) -> bool:
+def _covers(lowered: str, spans: list[tuple[int, int]], filler: frozenset[str] = _FILLER) -> bool:
     """Whether only filler words are left outside ``spans`` (each widened to whole words)."""
     kept = [True] * len(lowered)
-    for start, end in spans:
+    for first, last in spans:
+        start, end = first, last
         while start > 0 and lowered[start - 1].isalnum():  # "allerg" is "allergy"
             start -= 1
         while end < len(lowered) and lowered[end].isalnum():
             end += 1
         kept[start:end] = [False] * (end - start)
     left = "".join(c if keep else " " for c, keep in zip(lowered, kept, strict=True))
-    return all(w in _FILLER or w.isdigit() for w in _WORD.findall(left))
+    return all(w in filler or w.isdigit() for w in _WORD.findall(left))
 
 
 def direct_codes(text: str) -> list[Direct]:
@@ -105,20 +112,23 @@ def direct_codes(text: str) -> list[Direct]:
 
     Each covers the words when nothing is left once every named drug, status or need is
     taken out but words of :data:`_FILLER` ("lives in a homeless shelter": both Z59.01 and
-    Z59.00). The caller keeps only codes valid on the date and fitting the patient.
+    Z59.00; "trach dependent"). A status or need comes before a drug's code ("on insulin
+    pump": the pump, then the insulin). The caller keeps only codes valid on the date and
+    fitting the patient.
     """
     lowered = _lowered(text)
     found: list[tuple[Direct, tuple[int, int]]] = []
-    drug = _drug_pattern().search(lowered)
-    if drug is not None:
-        found.extend((d, drug.span()) for d in _drug_codes(lowered, drug))
     for row in suggest_tables.phrases():
         match = row.pattern.search(lowered)
         if match is not None:
-            found.append((Direct(row.code, "status or social need", False), match.span()))
+            found.append((Direct(row.code, "status or social need", covers=False), match.span()))
+    drug = _drug_pattern().search(lowered)
+    if drug is not None:
+        found.extend((d, drug.span()) for d in _drug_codes(lowered, drug))
     if not found:
         return []
-    covers = _covers(lowered, [span for _, span in found])
+    filler = _FILLER if drug is not None else _FILLER | _STATUS
+    covers = _covers(lowered, [span for _, span in found], filler)
     named = {d.code: Direct(d.code, d.why, covers) for d, _ in reversed(found)}
     return list(named.values())[::-1]
 

@@ -22,8 +22,8 @@ HELD_OUT = DATA / "held_out_phrases.tsv"
 ON = date(2026, 1, 15)
 
 # The figures recorded in docs/accuracy.md for this list (554 phrases), after the changes.
-TOP_1_AT_LEAST = 520
-TOP_5_AT_LEAST = 546
+TOP_1_AT_LEAST = 523
+TOP_5_AT_LEAST = 547
 
 
 def _words(text: str) -> str:

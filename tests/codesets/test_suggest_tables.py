@@ -139,7 +139,7 @@ def test_an_abbreviation_is_read_by_its_context_age_and_sex():
     assert "erectile" in readings("ED", 60, "male")[0]
     assert all("erectile" not in r for r in readings("ED", 30, "female"))
     assert readings("ED visit for chest pain", 40, "male")[0] == "visit for chest pain"
-    assert readings("severe AS", 80, "male")[0] == "severe aortic stenosis"
+    assert readings("severe AS", 80, "male")[0] == "severe nonrheumatic aortic valve stenosis"
     assert readings("as needed", 80, "male")[0] == "as needed"  # no context: the word stays
     first, second = readings("MS", 40, "female")
     assert (first, second) == ("multiple sclerosis", "mitral stenosis")
@@ -164,3 +164,9 @@ def test_a_table_of_another_shape_is_refused_with_its_place(tmp_path, monkeypatc
             suggest_tables.drugs()
     finally:
         suggest_tables.drugs.cache_clear()
+
+
+def test_a_bmi_value_follows_the_condition_it_is_reported_with(registry):
+    offered = [s.code for s in registry.suggest("obesity, BMI 35", on=ON, age=45, sex="female")]
+    assert offered[:2] == ["E669", "Z6835"]
+    assert [s.code for s in registry.suggest("BMI 35", on=ON, age=45)][:1] == ["Z6835"]
