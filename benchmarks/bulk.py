@@ -17,22 +17,27 @@ Issue 18's benchmark, three parts:
     .venv/bin/python benchmarks/bulk.py [--patients 3700] [--large 100000] [--e2e-patients 300]
     .venv/bin/python benchmarks/bulk.py --part memory --large 100000
     .venv/bin/python benchmarks/bulk.py --part digest  # the answers, to check a change keeps them
+    .venv/bin/python benchmarks/bulk.py --part memory --small 10000 --large 100000,300000 \
+        --before /tmp/before   # also measure a checkout of the code before, on the same exports
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import hashlib
 import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +47,8 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+if "--code" in sys.argv:  # a memory child measuring another checkout's adapters/ (--before)
+    sys.path.insert(0, sys.argv[sys.argv.index("--code") + 1])
 
 from engine import CREATED, documents, engine  # noqa: E402
 
@@ -55,9 +62,12 @@ from sandbox.synthetic_export import write_export  # noqa: E402
 ENCOUNTERS_PER_PATIENT = 2.68  # finished encounters per patient in the sandbox's generator
 
 
-def from_ndjson(folder: Path) -> tuple[float, int, int, float]:
+def from_ndjson(
+    folder: Path, sample: Callable[[], None] | None = None
+) -> tuple[float, int, int, float]:
     """CPU seconds to read, assemble and code every finished encounter; encounters; Claims;
-    and the CPU seconds of reading the files into the index, of the first."""
+    and the CPU seconds of reading the files into the index, of the first. ``sample`` is
+    called after reading and every 1,000 encounters (the memory part's breakdown)."""
     coding = default_coding()
     started = time.process_time()
     claims = encounters = 0
@@ -65,8 +75,12 @@ def from_ndjson(folder: Path) -> tuple[float, int, int, float]:
         report = index.add(ndjson_files([folder]))
         index.finish(report)
         indexed = time.process_time() - started
+        if sample is not None:
+            sample()
         for item in NdjsonEncounters(index, source_id="bench").assembled():
             encounters += 1
+            if sample is not None and encounters % 1000 == 0:
+                sample()
             if item.encounter is None:
                 continue
             processed = code_and_build(item.encounter, coding, created=CREATED)
@@ -166,18 +180,46 @@ def large_export(folder: Path, encounters: int) -> int:
         batches.append(min(patients, 9000))
         patients -= batches[-1]
     folder.mkdir(parents=True)
+    first: dict[str, bytes] = {}
     for number, size in enumerate(batches):
         part = folder.parent / f"part-{number}"
         write_export(build_seed_bundle(seed=100 + number, patients=size), part)
+        identifiers = _party_identifiers(part)
+        first = first or identifiers
         for path in sorted(part.glob("*.ndjson")):
             data = path.read_bytes()
             if path.stem not in ("Practitioner", "Organization", "Location"):
                 data = _prefixed(data, number)  # ids of each run apart from the others
+                data = _same_parties(data, identifiers, first)
             elif number:
-                continue  # the same practitioners and organisations in every run
+                continue  # the first run's practitioners and organisations serve them all
             with (folder / path.name).open("ab") as out:
                 out.write(data)
     return sum(batches)
+
+
+def _party_identifiers(part: Path) -> dict[str, bytes]:
+    """The identifier value of each practitioner and organisation of one generator run."""
+    found = {}
+    for kind in ("Practitioner", "Organization"):
+        for line in (part / f"{kind}.ndjson").read_bytes().splitlines():
+            resource = orjson.loads(line)
+            found[f"{kind}/{resource['id']}"] = resource["identifier"][0]["value"].encode()
+    return found
+
+
+def _same_parties(data: bytes, identifiers: dict[str, bytes], first: dict[str, bytes]) -> bytes:
+    """``data`` with conditional references to its run's parties pointing at the first run's.
+
+    Each run draws its own NPIs for the same practitioners and hospital; only the first
+    run's are in the export, so without this every later run's encounters named parties
+    that match nothing (169,642 unresolved references at 100,000 encounters, each held in
+    the report, and coded without their providers).
+    """
+    for key, value in identifiers.items():
+        if value != first[key]:
+            data = data.replace(b"|" + value + b'"', b"|" + first[key] + b'"')
+    return data
 
 
 def _prefixed(data: bytes, number: int) -> bytes:
@@ -200,29 +242,100 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class _MallInfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2``: ``arena`` is the heap's size (mapped chunks apart)."""
+
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in [
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        ]
+    ]
+
+
+class _Where:
+    """Where this process's memory is, sampled while it reads and codes.
+
+    The peak (``VmHWM``) is one number; beside it, the most seen of: anonymous memory
+    (``RssAnon``: the heaps, SQLite's caches) and file pages mapped (``RssFile``: the
+    interpreter, libraries, code-set files; reclaimable), SQLite's own allocations
+    (``sqlite3_memory_highwater``, when the library exports it) and glibc's heap.
+    """
+
+    def __init__(self) -> None:
+        import _sqlite3  # noqa: PLC0415 - the library the sqlite3 module uses
+
+        self.most = {"anon": 0.0, "file": 0.0, "heap": 0.0}
+        self._sqlite: Any = None
+        self._libc: Any = None
+        try:
+            self._sqlite = ctypes.CDLL(_sqlite3.__file__)
+            self._sqlite.sqlite3_memory_highwater.restype = ctypes.c_int64
+            self._sqlite.sqlite3_memory_highwater(1)
+        except (OSError, AttributeError):
+            self._sqlite = None  # linked in without its symbols: not reported
+        try:
+            self._libc = ctypes.CDLL("libc.so.6")
+            self._libc.mallinfo2.restype = _MallInfo2
+        except (OSError, AttributeError):
+            self._libc = None
+
+    def sample(self) -> None:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("RssAnon", "RssFile"):
+                name = "anon" if key == "RssAnon" else "file"
+                self.most[name] = max(self.most[name], int(value.split()[0]) / 1024)
+        if self._libc is not None:
+            self.most["heap"] = max(self.most["heap"], self._libc.mallinfo2().arena / 2**20)
+
+    def figures(self) -> dict[str, float]:
+        found = dict(self.most)
+        if self._sqlite is not None:
+            found["sqlite"] = self._sqlite.sqlite3_memory_highwater(0) / 2**20
+        return found
+
+
 def child_peak(folder: Path) -> None:
     """(In a child process) read and code ``folder``; print encounters and peak RSS in MiB."""
-    seconds, encounters, claims, _ = from_ndjson(folder)
+    where = _Where()
+    seconds, encounters, claims, _ = from_ndjson(folder, where.sample)
     peak = _peak_mib()
     print(json.dumps({"encounters": encounters, "claims": claims, "seconds": seconds,
-                      "peak_mib": peak}))  # fmt: skip
+                      "peak_mib": peak, **where.figures()}))  # fmt: skip
 
 
-def memory(sizes: list[int]) -> None:
-    print("memory: peak RSS of a process reading and coding the export (code sets included)")
+def memory(sizes: list[int], before: Path | None = None) -> None:
+    print("memory: peak RSS of a process reading and coding the export (code sets included);")
+    print("  beside it the most seen of anonymous / file-mapped RSS, glibc's heap, SQLite's own")
+    codes = {"": ROOT} | ({"before ": before} if before is not None else {})
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
             folder = Path(tmp) / f"n{size}" / "export"
             large_export(folder, size)
             mib = sum(p.stat().st_size for p in folder.glob("*.ndjson")) / 2**20
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", str(folder)],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
-            figures = json.loads(done.stdout.strip().splitlines()[-1])
-            print(f"  {figures['encounters']:>8,} encounters ({mib:,.0f} MiB of NDJSON): "
-                  f"peak {figures['peak_mib']:,.0f} MiB, {figures['seconds']:,.0f} s CPU, "
-                  f"{figures['encounters'] / figures['seconds']:,.0f} encounters/s")  # fmt: skip
+            for name, code in codes.items():
+                done = subprocess.run(
+                    [sys.executable, __file__, "--child", str(folder), "--code", str(code)],
+                    capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                f = json.loads(done.stdout.strip().splitlines()[-1])
+                sqlite = f"sqlite {f['sqlite']:,.0f}" if "sqlite" in f else "sqlite ?"
+                print(f"  {name}{f['encounters']:>8,} encounters ({mib:,.0f} MiB of NDJSON): "
+                      f"peak {f['peak_mib']:,.0f} MiB (anon {f['anon']:,.0f}, file "
+                      f"{f['file']:,.0f}; heap {f['heap']:,.0f}, {sqlite}), "
+                      f"{f['seconds']:,.0f} s CPU, {f['encounters'] / f['seconds']:,.0f} "
+                      "encounters/s")  # fmt: skip
+            shutil.rmtree(folder.parent)  # a 300,000-encounter export is 1.4 GiB
 
 
 def _timed(command: list[str]) -> tuple[float, dict[str, Any]]:
@@ -270,9 +383,11 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=3700)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--small", type=int, default=10_000)
-    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--large", default="100000", help="one size or several: 100000,300000")
+    parser.add_argument("--before", type=Path, help="a checkout of the code to compare with")
     parser.add_argument("--e2e-patients", type=int, default=300)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)  # read before the imports
     args = parser.parse_args()
     if args.child is not None:
         child_peak(args.child)
@@ -285,7 +400,7 @@ def main() -> None:
     if args.part in ("all", "speed"):
         speed(args.patients, args.repeat)
     if args.part in ("all", "memory"):
-        memory([args.small, args.large])
+        memory([args.small, *(int(n) for n in args.large.split(","))], args.before)
     if args.part in ("all", "e2e"):
         end_to_end(args.e2e_patients)
 

@@ -97,18 +97,26 @@ SCAN_BUDGET: Final = 5_000_000
 PAGE_SIZE: Final = 16384
 """SQLite pages of 16 KiB: a resource's bytes and its index rows in fewer pages (reading an
 export took 70 us of CPU per encounter instead of 82 with the default 4 KiB)."""
-CACHE_KIB: Final = 32768
-"""SQLite's page cache, in KiB: the only memory that grows with reading, and it stops here."""
+CACHE_KIB: Final = 8192
+"""SQLite's page cache, in KiB: the only memory that grows with reading, and it stops here.
+
+Small on purpose: the index of 10,000 encounters is 9 MiB, so a larger cache fills only
+for larger exports, and the process's peak grows with the population until it is full
+(32 MiB made 100,000 encounters' peak 22 MiB above 10,000's). Read CPU at 100,000
+encounters: 74 us an encounter with 32 MiB, 77 with 8, 81 with 2; assembling no slower
+(the lines themselves are read with ``pread``, never through this cache)."""
 
 MAX_LINE_BYTES: Final = 64 * 1024 * 1024
 """A line longer than this is refused, not read: no resource coding needs is that large."""
 
 _BATCH: Final = 500  # rows written per executemany: a bound on what reading holds
+_RESOLVE_BATCH: Final = 1000  # conditional owners resolved per query (one per patient, maybe)
+_ANSWERS_KEPT: Final = 8192  # conditional references answered: the parties; a few subjects
 _TYPE_MENTION = re.compile(rb'"resourceType"\s*:\s*"([A-Za-z]+)"')
 _CODING_TYPE_BYTES: Final = frozenset(kind.encode() for kind in CODING_TYPES)
 _LITERAL = re.compile(r"[A-Z][A-Za-z]*/[A-Za-z0-9\-.]{1,64}")  # Type/id as written
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 """Bumped when the tables change: an index of another version is emptied and read again."""
 
 _SCHEMA: Final = """
@@ -127,6 +135,7 @@ CREATE TABLE IF NOT EXISTS res (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS res_key ON res (type, id);
 CREATE INDEX IF NOT EXISTS res_owner ON res (owner, type, id, file, pos, len);
+CREATE INDEX IF NOT EXISTS res_encounter ON res (owner) WHERE type = 'Encounter';
 CREATE TABLE IF NOT EXISTS ident (
     type TEXT NOT NULL,
     system TEXT NOT NULL,
@@ -161,6 +170,13 @@ _UPSERT: Final = (
     "WHERE excluded.updated >= res.updated"
 )
 
+ENCOUNTER_ROWS: Final = (
+    "SELECT id, version, owner, file, pos, len, body FROM res INDEXED BY res_encounter "
+    "WHERE type = 'Encounter' {where} ORDER BY owner, seq"
+)
+"""The Encounters patient by patient (``{where}``: a status, or nothing): walked from an
+index, never sorted (:meth:`ExportIndex.encounters`)."""
+
 Row = tuple[str, str, str, str, str, str, int, int, int, bytes | None]
 """A resource as the index keeps it: type, id, status, owner, version, lastUpdated, and
 where its bytes are (file number, offset, length; or the bytes themselves, for a
@@ -191,9 +207,22 @@ class Unresolved:
     reason: str
 
 
+REPORT_KEPT: Final = 1000
+"""Problems and unresolved references an :class:`IndexReport` lists; it counts them all.
+
+An export whose practitioners file is missing has two or three unresolved references per
+encounter: listed whole, the report grew with the population (169,642 at 100,000
+encounters, 28 MiB). The index keeps every problem (its ``problems`` table) and
+:meth:`ExportIndex.unresolved` finds every unresolved reference again."""
+
+
 @dataclass(slots=True)
 class IndexReport:
-    """What reading the files gave."""
+    """What reading the files gave.
+
+    ``problems`` and ``unresolved`` list the first :data:`REPORT_KEPT` of each, in the
+    order found; ``problem_count`` and ``unresolved_count`` count them all.
+    """
 
     files: int = 0
     files_skipped: int = 0  # already read into this index, unchanged
@@ -201,6 +230,20 @@ class IndexReport:
     kept: int = 0  # resources of the kinds coding reads
     problems: list[str] = field(default_factory=list)  # "file:line: why", never fatal
     unresolved: list[Unresolved] = field(default_factory=list)
+    problem_count: int = 0
+    unresolved_count: int = 0
+
+    def add_problem(self, problem: str) -> None:
+        """Count ``problem``; list it while fewer than :data:`REPORT_KEPT` are."""
+        self.problem_count += 1
+        if len(self.problems) < REPORT_KEPT:
+            self.problems.append(problem)
+
+    def add_unresolved(self, unresolved: Unresolved) -> None:
+        """Count ``unresolved``; list it while fewer than :data:`REPORT_KEPT` are."""
+        self.unresolved_count += 1
+        if len(self.unresolved) < REPORT_KEPT:
+            self.unresolved.append(unresolved)
 
 
 def ndjson_files(paths: Iterable[Path]) -> list[Path]:
@@ -476,7 +519,7 @@ class ExportIndex:
         refs.clear()
 
     def _problem(self, report: IndexReport, file: Path, number: int, why: str) -> None:
-        report.problems.append(f"{file.name}:{number}: {why}")
+        report.add_problem(f"{file.name}:{number}: {why}")
         self._db.execute("INSERT INTO problems VALUES (?, ?, ?)", (str(file), number, why))
 
     def _row(
@@ -577,52 +620,60 @@ class ExportIndex:
         report = report if report is not None else IndexReport()
         self._release()
         db = self._db
-        pending = db.execute("SELECT DISTINCT owner FROM res WHERE owner LIKE '%?%'").fetchall()
         db.execute("BEGIN")
         try:
-            for (owner,) in pending:
-                found = self.resolve_search(owner)
-                if resolved(found):
-                    db.execute("UPDATE res SET owner = ? WHERE owner = ?", (found, owner))
+            after = ""
+            while pending := db.execute(  # a patient's or encounter's each: a few at a time
+                "SELECT DISTINCT owner FROM res WHERE owner > ? AND owner LIKE '%?%' "
+                "ORDER BY owner LIMIT ?",
+                (after, _RESOLVE_BATCH),
+            ).fetchall():
+                for (owner,) in pending:
+                    found = self.resolve_search(owner)
+                    if resolved(found):  # the new owner has no "?": the next batch skips it
+                        db.execute("UPDATE res SET owner = ? WHERE owner = ?", (found, owner))
+                after = pending[-1][0]
         finally:
             db.execute("COMMIT")
-        report.unresolved.extend(self.unresolved())
+        for unresolved in self.unresolved():
+            report.add_unresolved(unresolved)
         return report
 
-    def unresolved(self) -> list[Unresolved]:
+    def unresolved(self) -> Iterator[Unresolved]:
         """Resources with a reference coding follows that names nothing in the export.
 
         Their encounter, subject or beneficiary (what they are filed under), and the
         conditional references of :data:`FOLLOWED` (practitioners, the service provider,
-        listed diagnoses, payors), each with the reason.
+        listed diagnoses, payors), each with the reason. Streamed from the index: an
+        export may have one or more per encounter.
         """
-        out: list[Unresolved] = []
-        rows = self._db.execute(
-            "SELECT r.type, r.id, r.owner FROM res r WHERE r.owner != '' AND NOT EXISTS "
-            "(SELECT 1 FROM res t WHERE t.type = substr(r.owner, 1, instr(r.owner, '/') - 1) "
-            "AND t.id = substr(r.owner, instr(r.owner, '/') + 1))"
-        ).fetchall()
-        for kind, resource_id, owner in rows:
-            reason = self.resolve_search(owner) if "?" in owner else f"{owner} is not in the export"
-            out.append(Unresolved(f"{kind}/{resource_id}", OWNER_FIELD[kind], owner, reason))
-        queries = [q for (q,) in self._db.execute("SELECT query FROM refs").fetchall()]
-        failed = {q: a for q in queries if not resolved(a := self.resolve_search(q))}
-        if failed:
-            self._hold()
+        self._hold()
+        try:
+            for kind, resource_id, owner in self._db.execute(
+                "SELECT r.type, r.id, r.owner FROM res r WHERE r.owner != '' AND NOT EXISTS "
+                "(SELECT 1 FROM res t WHERE t.type = substr(r.owner, 1, instr(r.owner, '/') - 1) "
+                "AND t.id = substr(r.owner, instr(r.owner, '/') + 1))"
+            ):
+                reason = (
+                    self.resolve_search(owner) if "?" in owner else f"{owner} is not in the export"
+                )
+                yield Unresolved(f"{kind}/{resource_id}", OWNER_FIELD[kind], owner, reason)
+            queries = [q for (q,) in self._db.execute("SELECT query FROM refs").fetchall()]
+            failed = {q: a for q in queries if not resolved(a := self.resolve_search(q))}
+            if not failed:
+                return
             marks = ", ".join("?" * len(FOLLOWED))
             for kind, resource_id, *where in self._db.execute(
-                "SELECT type, id, file, pos, len, body FROM res "  # noqa: S608 - marks only
-                f"WHERE type IN ({marks}) ORDER BY seq",
+                "SELECT type, id, file, pos, len, body FROM res NOT INDEXED "  # noqa: S608
+                f"WHERE type IN ({marks}) ORDER BY seq",  # the table's own order: no sort
                 tuple(FOLLOWED),
-            ).fetchall():
+            ):
                 resource = self._load(kind, resource_id, *where)
                 for field_path, query in self._conditional_refs(resource, FOLLOWED[kind]):
                     if query in failed:
-                        out.append(
-                            Unresolved(f"{kind}/{resource_id}", field_path, query, failed[query])
-                        )
+                        yield Unresolved(f"{kind}/{resource_id}", field_path, query, failed[query])
+        finally:
             self._release()
-        return out
 
     def resolve_search(self, query: str) -> str:
         """``Type/id`` of the one resource a conditional reference matches, else why not.
@@ -636,7 +687,7 @@ class ExportIndex:
         if cached is not None:
             return cached
         answer = self._search(query)
-        if len(self._conditional) > 100_000:
+        if len(self._conditional) >= _ANSWERS_KEPT:
             self._conditional.clear()
         self._conditional[query] = answer
         return answer
@@ -787,10 +838,11 @@ class ExportIndex:
         if not resource_ids:
             return {}
         self._hold()
+        marks, values = _in_list(resource_ids)
         rows = self._db.execute(
             "SELECT id, file, pos, len, body FROM res "  # noqa: S608 - marks only
-            f"WHERE type = ? AND id IN ({', '.join('?' * len(resource_ids))})",
-            (kind, *resource_ids),
+            f"WHERE type = ? AND id IN ({marks})",
+            (kind, *values),
         ).fetchall()
         return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
@@ -818,10 +870,11 @@ class ExportIndex:
         so the table is never read. :meth:`load_located` reads them when their turn comes.
         """
         self._hold()
+        marks, values = _in_list(owners)
         rows = self._db.execute(
             "SELECT seq, owner, type, id, file, pos, len FROM res "  # noqa: S608 - marks only
-            f"WHERE owner IN ({', '.join('?' * len(owners))})",
-            tuple(owners),
+            f"WHERE owner IN ({marks})",
+            values,
         ).fetchall()
         rows.sort()  # by seq: the export's order
         found: dict[str, list[Located]] = {}
@@ -883,20 +936,41 @@ class ExportIndex:
     def _encounter_rows(
         self, status: str | None
     ) -> Iterator[tuple[str, str, str, int, int, int, bytes | None]]:
+        """The Encounters' rows, walked in the order of ``res_encounter``.
+
+        That index holds the Encounters' owners (their subjects), and SQLite keeps each
+        entry's rowid (``seq``) after it: walking it is ``ORDER BY owner, seq`` with no
+        sort. Ordered from ``res_key`` instead, SQLite sorted every Encounter first, in
+        memory up to the page cache's size before it spilled (16 MiB at 100,000
+        encounters, more with the population). ``INDEXED BY`` because without statistics
+        the planner prefers ``res_key`` and the sort.
+        """
         where, params = ("AND status = ?", (status,)) if status is not None else ("", ())
         self._hold()
         return cast(
             "Iterator[tuple[str, str, str, int, int, int, bytes | None]]",
-            self._db.execute(
-                "SELECT id, version, owner, file, pos, len, body FROM res "  # noqa: S608
-                f"WHERE type = 'Encounter' {where} ORDER BY owner, seq",
-                params,
-            ),
+            self._db.execute(ENCOUNTER_ROWS.format(where=where), params),
         )
 
     def counts(self) -> dict[str, int]:
         """Resources kept, per type."""
         return dict(self._db.execute("SELECT type, count(*) FROM res GROUP BY type").fetchall())
+
+
+def _in_list(values: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """``?, ?, ...`` for an ``IN`` list of ``values``, and the values to bind.
+
+    Their number rounded up to a power of two, the last value repeated (``IN`` answers
+    each value once): each length is another statement, prepared and kept in the
+    connection's statement cache, and groups of every length from 1 to 600 filled it with
+    large statements as the population grew. Now at most eleven lengths.
+    """
+    if not values:
+        return "", ()  # IN (): nothing
+    size = 1
+    while size < len(values):
+        size *= 2
+    return ", ".join("?" * size), (*values, *(values[-1],) * (size - len(values)))
 
 
 def _patient_id(owner: str) -> str:

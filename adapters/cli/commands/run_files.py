@@ -50,9 +50,9 @@ def _export_summary(report: IndexReport, counts: dict[str, int]) -> dict[str, An
         "files_already_read": report.files_skipped,
         "lines": report.lines,
         "resources": counts,
-        "problems": len(report.problems),
+        "problems": report.problem_count,
         "problems_first": report.problems[:_SHOWN],
-        "unresolved": len(report.unresolved),
+        "unresolved": report.unresolved_count,
         "unresolved_first": [asdict(u) for u in report.unresolved[:_SHOWN]],
     }
 
@@ -118,10 +118,12 @@ async def run_from_files(
         )
         for problem in report.problems[:_SHOWN]:
             out(f"  line skipped: {problem}")
+        if report.problem_count > _SHOWN:
+            out(f"  ... and {report.problem_count - _SHOWN} more lines skipped")
         for missing in report.unresolved[:_SHOWN]:
             out(f"  unresolved: {missing.resource} {missing.field} -> {missing.reason}")
-        if len(report.unresolved) > _SHOWN:
-            out(f"  ... and {len(report.unresolved) - _SHOWN} more unresolved")
+        if report.unresolved_count > _SHOWN:
+            out(f"  ... and {report.unresolved_count - _SHOWN} more unresolved")
         out(f"{queued} queued now; " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     bad = counts[JobState.FAILED.value] + counts[JobState.PARKED.value]
     lost = report.problems or report.unresolved
