@@ -8,6 +8,9 @@ standard elements:
   ``female`` or ``male``) or ``urn:fhir-coder:patient-age`` (``value`` such as ``>=18``
   or ``<18``, whole years on the date of service): the target applies only when every
   condition holds; when the patient's sex or age is unknown it comes back for review;
+  ``urn:fhir-coder:payer-type`` (``medicare``) and ``urn:fhir-coder:setting``
+  (``primary-care``) are passed on with the target for the coding engine to decide, which
+  knows the encounter's Coverage and class;
 * the extension ``urn:fhir-coder:map-group`` (``valueInteger``) on a target: targets of
   different groups are coded together (IUD replacement: removal *and* insertion);
 * an ``unmatched`` target with no code and a ``comment``: the concept is known and has no
@@ -35,7 +38,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from codesets.curated_tables import read_table
-from codesets.map_target import AGE, ANSWER, ANSWERS, MAP_GROUP, PAYER, SEX, MapTarget
+from codesets.map_target import AGE, ANSWER, ANSWERS, MAP_GROUP, PAYER, SETTING, SEX, MapTarget
 from fhir_coder.errors import ConfigurationError
 from fhir_coder.ports import NoTarget, Translation
 from fhir_coder.systems import ICD10CM, canonical_system
@@ -153,10 +156,15 @@ class ConceptMapCrosswalk:
         for entry in self._targets.get(key, ()):
             if entry.equivalence == "unmatched" or not entry.code:
                 continue
-            verdicts = [condition_holds(p, v, age, sex) for p, v in entry.conditions if p != PAYER]
+            verdicts = [
+                condition_holds(p, v, age, sex)
+                for p, v in entry.conditions
+                if p not in (PAYER, SETTING)
+            ]
             if False in verdicts:
                 continue
             payer = next((v for p, v in entry.conditions if p == PAYER), "")
+            setting = next((v for p, v in entry.conditions if p == SETTING), "")
             review = None in verdicts or entry.equivalence not in _EXACT
             out.append(
                 Translation(
@@ -169,6 +177,7 @@ class ConceptMapCrosswalk:
                     map_group=entry.map_group,
                     equivalence=entry.equivalence,
                     payer=payer,
+                    setting=setting,
                 )
             )
         return tuple(out)

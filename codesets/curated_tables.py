@@ -20,7 +20,10 @@ each axis the documentation decides (``B24....``): the stay's reporting policy r
 class (:mod:`fhir_coder.coding.pcs_reporting`) and the coder where to look.
 ``when`` holds conditions on the patient, ``;``-separated (``sex=female``, ``age<18``), or
 ``payer=medicare`` for Medicare's own code (its screening G-codes: the engine decides from
-the encounter's Coverage type, never from the payer's name);
+the encounter's Coverage type, never from the payer's name), and ``setting=primary-care`` for
+a code its payer covers only in a primary care setting (Medicare's NCDs 210.6, 210.8, 210.9,
+210.13 exclude emergency departments, inpatient and other settings: the engine decides from
+the encounter's class, and elsewhere the row for every payer answers);
 ``group`` the map group (targets of different groups are coded together). ``basis`` is
 required on every row: the Index entry or Tabular note, or the assumption a person must
 confirm. ``display`` is the source concept's term; target descriptions come from the code
@@ -35,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from codesets.map_target import AGE, ANSWERS, PAYER, SEX, MapTarget
+from codesets.map_target import AGE, ANSWERS, PAYER, SETTING, SEX, MapTarget
 from fhir_coder.errors import ConfigurationError
 from fhir_coder.systems import ICD10CM, ICD10PCS, canonical_system
 
@@ -170,6 +173,9 @@ def _condition(where: str, text: str) -> tuple[str, str]:
         return (AGE, text.removeprefix("age").strip())
     elif text == "payer=medicare":
         return (PAYER, "medicare")
+    elif text == "setting=primary-care":
+        return (SETTING, "primary-care")
     raise ConfigurationError(
-        f"{where}: the condition {text!r} is not sex=..., age<, >, = ... or payer=medicare"
+        f"{where}: the condition {text!r} is not sex=..., age<, >, = ..., payer=medicare or "
+        "setting=primary-care"
     )

@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["AGE", "ANSWER", "ANSWERS", "MAP_GROUP", "PAYER", "SEX", "MapTarget"]
+__all__ = ["AGE", "ANSWER", "ANSWERS", "MAP_GROUP", "PAYER", "SETTING", "SEX", "MapTarget"]
 
 SEX: Final = "urn:fhir-coder:patient-sex"
 AGE: Final = "urn:fhir-coder:patient-age"
 PAYER: Final = "urn:fhir-coder:payer-type"
 """A target for one payer type only (``medicare``): the engine decides from the Coverage."""
+SETTING: Final = "urn:fhir-coder:setting"
+"""A target for one care setting only (``primary-care``: a Medicare screening whose NCD covers
+it only there); the engine decides from the encounter's class."""
 MAP_GROUP: Final = "urn:fhir-coder:map-group"
 ANSWER: Final = "urn:fhir-coder:answer"
 ANSWERS: Final = frozenset({"not-reported", "needs-coder"})

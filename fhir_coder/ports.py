@@ -168,6 +168,10 @@ class Translation:
     """The payer type the target is for (``medicare``: Medicare's own code, such as its
     screening G-codes), empty for every payer. The coding engine, which knows the
     encounter's Coverage, decides: the crosswalk never guesses the payer."""
+    setting: str = ""
+    """The care setting the target is for (``primary-care``: a Medicare screening code whose
+    national coverage determination covers it only there), empty for any. The coding engine
+    decides from the encounter's class."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,8 @@ of becoming a ``Claim.procedure``. A code the EHR sent in ICD-10-PCS is always k
 
 from __future__ import annotations
 
+from typing import Final
+
 from fhir_coder.claim_parts import LABORATORY_REVENUE, revenue_code
 from fhir_coder.coding.checks import usable_code
 from fhir_coder.coding.context import CodingContext
@@ -25,7 +27,14 @@ from fhir_coder.coding.immunizations import code_immunizations, first_payer_is_m
 from fhir_coder.coding.medications import code_medications
 from fhir_coder.coding.pcs_build import Built, Open, build_pcs
 from fhir_coder.coding.pcs_reporting import is_reported
-from fhir_coder.model import CodedLine, Coding, CodingMethod, Procedure, SourceRef
+from fhir_coder.model import (
+    CodedLine,
+    Coding,
+    CodingMethod,
+    EncounterClass,
+    Procedure,
+    SourceRef,
+)
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.ports import NoTarget, Translation
 from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, SNOMED, normalise_icd10cm
@@ -550,7 +559,10 @@ def _translate(
     A target for Medicare alone (its screening G-codes: ``Translation.payer``) is billed
     when the first payer is Medicare by its Coverage type (or the configured Medicare
     payers), and never otherwise; when nobody states the payer's type, the code for every
-    payer is billed and Medicare's comes back second, for the coder's review.
+    payer is billed and Medicare's comes back second, for the coder's review. A Medicare
+    code whose coverage determination holds only in a primary care setting
+    (``Translation.setting``) is billed only on an encounter that can be one
+    (:data:`_PRIMARY_CARE_CLASSES`); elsewhere the code for every payer is.
     """
     if context.crosswalks is None:
         return [], None
@@ -565,7 +577,9 @@ def _translate(
             )
             if translation.equivalence not in ("unmatched", "disjoint")
         ]
-        medicare_own = [t for t in offered if t.payer == "medicare"]
+        medicare_own = [
+            t for t in offered if t.payer == "medicare" and _in_setting(t.setting, context)
+        ]
         for_any = [t for t in offered if not t.payer]
         if medicare and medicare_own:
             chosen = medicare_own
@@ -583,6 +597,25 @@ def _translate(
             ]
             return lines, unsure
     return [], None
+
+
+# Medicare's national coverage determinations for its screenings in primary care (NCD 210.6
+# hepatitis B, 210.8 alcohol misuse, 210.9 depression, 210.13 hepatitis C) cover them only
+# in a primary care setting, and name what is not one: emergency departments, inpatient
+# hospital settings, ambulatory surgical centres, independent diagnostic testing facilities,
+# skilled nursing and inpatient rehabilitation facilities, hospices. The encounter classes
+# that can be one: an office visit, a home visit, a telehealth visit (G0442 and G0444 are
+# on Medicare's telehealth list).
+_PRIMARY_CARE_CLASSES: Final = frozenset(
+    {EncounterClass.AMBULATORY, EncounterClass.HOME, EncounterClass.VIRTUAL}
+)
+
+
+def _in_setting(setting: str, context: CodingContext) -> bool:
+    """Whether a target for ``setting`` (empty: any) fits the encounter's class."""
+    if setting == "primary-care":
+        return context.encounter.encounter_class in _PRIMARY_CARE_CLASSES
+    return not setting
 
 
 def _payer_type_unknown(

@@ -227,6 +227,16 @@ def test_conditions_on_sex_and_age_are_read(tmp_path):
     assert [t.code for t in walk.translate(SNOMED, "3", ICD10CM, on=FY2026, age=40)] == ["R627"]
 
 
+def test_payer_and_setting_conditions_are_passed_on_for_the_engine(tmp_path):
+    path = tmp_path / "payer.tsv"
+    path.write_text(
+        _HEAD + "4\tx\tI10\tequivalent\tpayer=medicare;setting=primary-care\t\tbasis\n",
+        encoding="utf-8",
+    )
+    [found] = ConceptMapCrosswalk([path]).translate(SNOMED, "4", ICD10CM, on=FY2026, age=70)
+    assert (found.payer, found.setting, found.needs_review) == ("medicare", "primary-care", False)
+
+
 def test_a_concept_in_two_files_is_refused(tmp_path):
     first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
     first.write_text(_HEAD + "1\tx\tI10\tequivalent\t\t\tbasis\n", encoding="utf-8")

@@ -31,7 +31,13 @@ def crosswalks():
     return CrosswalkRegistry(snomed_map="", conceptmaps=[])
 
 
-def visit(concept: str, sopt: str = "", payer_id: str = "") -> Encounter:
+def visit(
+    concept: str,
+    sopt: str = "",
+    payer_id: str = "",
+    klass: EncounterClass = EncounterClass.AMBULATORY,
+    day: date = date(2026, 2, 3),
+) -> Encounter:
     types = (Coding(SOPT, sopt),) if sopt else ()
     coverage = CoverageRef(
         "Coverage/c1",
@@ -45,15 +51,15 @@ def visit(concept: str, sopt: str = "", payer_id: str = "") -> Encounter:
         id="v1",
         reference="Encounter/v1",
         status="finished",
-        encounter_class=EncounterClass.AMBULATORY,
+        encounter_class=klass,
         patient=PatientFacts("Patient/p1", "female", date(1950, 4, 1)),
-        period_start=datetime(2026, 2, 3, 9, tzinfo=UTC),
+        period_start=datetime(day.year, day.month, day.day, 9, tzinfo=UTC),
         procedures=(
             Procedure(
                 SourceRef("Procedure/s1"),
                 (Coding(SNOMED, concept, "as sent"),),
                 status="completed",
-                performed=date(2026, 2, 3),
+                performed=day,
             ),
         ),
         coverages=(coverage,),
@@ -124,3 +130,35 @@ def test_no_coverage_is_no_medicare(crosswalks):
     encounter = visit(PHQ9)
     bare = Encounter(**{**{f: getattr(encounter, f) for f in encounter.__slots__}, "coverages": ()})
     assert lines(code(bare, crosswalks)) == [(CPT, "96127", False)]
+
+
+@pytest.mark.parametrize(
+    ("concept", "cpt"),
+    [(AUDIT_C, "96160"), (PHQ9, "96127"), (HCV, "86803"), ("171122006", "87340")],
+)
+def test_a_screening_medicare_covers_only_in_primary_care_is_not_its_g_code_in_an_ed(
+    crosswalks, concept, cpt
+):
+    # Hand review, seed 2026120720: G0442 was billed for an AUDIT-C in an emergency
+    # department. NCDs 210.8 (alcohol), 210.9 (depression), 210.13 (hepatitis C) and 210.6
+    # (hepatitis B) cover the screening only in a primary care setting, and an emergency
+    # department is not one: the code for every payer answers there.
+    emergency = code(visit(concept, sopt="1", klass=EncounterClass.EMERGENCY), crosswalks)
+    assert [(system, c) for system, c, _ in lines(emergency)] == [(CPT, cpt)]
+    home = code(visit(concept, sopt="1", klass=EncounterClass.HOME), crosswalks)
+    assert [system for system, _, _ in lines(home)] == [HCPCS]
+
+
+def test_hiv_screening_is_medicare_s_code_in_any_setting(crosswalks):
+    # NCD 210.7 has no primary care setting condition
+    coded = code(visit("171121004", sopt="1", klass=EncounterClass.EMERGENCY), crosswalks)
+    assert lines(coded) == [(HCPCS, "G0475", True)]
+
+
+def test_the_sdoh_assessment_is_never_g0136_whatever_the_date(crosswalks):
+    # Hand review, seed 2026120720: G0136 was billed for a visit of 2023. G0136 was Medicare's
+    # SDOH risk assessment from 2024 to 2025 only (CY2026 PFS final rule, CMS-1832-F, made it a
+    # physical activity and nutrition assessment): the CPT code, for review, on any date.
+    for day in (date(2023, 5, 8), date(2024, 6, 3), date(2026, 2, 3)):
+        coded = code(visit("710824005", sopt="1", day=day), crosswalks)
+        assert lines(coded) == [(CPT, "96160", True)]
