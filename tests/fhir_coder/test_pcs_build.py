@@ -171,11 +171,13 @@ def test_a_bypass_without_a_stated_approach_or_graft_is_left_open():
     assert {why.split(":")[0] for why in built.missing} == {"approach", "device"}
 
 
+# ICD-10-PCS Index: Plain Radiography, Knee, Right BQ07, Left BQ08; BQ00/BQ01 are the hips
+# (the hand review's reading of the rows changed this session, seed 2026120720).
 @pytest.mark.parametrize(
     ("sites", "code"),
     [
-        ((Coding(SNOMED, "6757004", "Right knee region structure"),), "BQ00ZZZ"),
-        ((Coding(SNOMED, "72696002", "Knee region structure"), site("7771000", "Left")), "BQ01ZZZ"),
+        ((Coding(SNOMED, "6757004", "Right knee region structure"),), "BQ07ZZZ"),
+        ((Coding(SNOMED, "72696002", "Knee region structure"), site("7771000", "Left")), "BQ08ZZZ"),
     ],
 )
 def test_the_side_of_a_knee_radiograph_fills_its_body_part(sites, code):
@@ -241,14 +243,14 @@ def test_imaging_built_from_its_side_is_charged_by_its_code_not_reported(crosswa
     knee = proc("74016001", Coding(SNOMED, "6757004", "Right knee region structure"))
     coded = code_encounter(stay(knee), default_registry(), crosswalks=crosswalks)
     assert not coded.procedures
-    assert [line.code for line in coded.charges] == ["BQ00ZZZ"]
+    assert [line.code for line in coded.charges] == ["BQ07ZZZ"]
     every = code_encounter(
         stay(knee),
         default_registry(),
         crosswalks=crosswalks,
         policy=CodingPolicy(pcs_reporting="all"),
     )
-    assert [line.code for line in every.procedures] == ["BQ00ZZZ"]
+    assert [line.code for line in every.procedures] == ["BQ07ZZZ"]
 
 
 def test_an_outpatient_procedure_is_never_built_in_icd10pcs(crosswalks):
@@ -272,7 +274,11 @@ def test_a_built_bypass_asks_for_the_graft_harvest_b3_9(crosswalks):
     [also] = [i for i in coded.issues if i.rule == "PCS-CODE-ALSO"]
     assert "B3.9" in also.message
     assert "06BP" in also.message
-    assert "5A1221Z" in also.message
+    # intraoperative cardiopulmonary bypass is 5A1221J (FY2024); 5A1221Z is support outside an
+    # operation. The radial artery is 03BB/03BC (03BA is the left ulnar artery).
+    assert "5A1221J" in also.message
+    assert "5A1221Z" not in also.message
+    assert "radial artery: 03BB right or 03BC left" in also.message
     dilation = code_encounter(
         stay(pci(site(LAD), devices=[stent()])), default_registry(), crosswalks=crosswalks
     )
