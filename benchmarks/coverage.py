@@ -538,6 +538,18 @@ def review_rows(answers_: list[Answer], crosswalks: CrosswalkRegistry) -> list[d
     return rows
 
 
+def _head() -> str:
+    """The commit the sample is drawn on (``+ changes`` when the tree differs from it)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "an unknown commit"
+    return commit + (" + changes" if git("status", "--porcelain", "--", ".") else "")
+
+
 def write_review(path: Path, rows: list[dict[str, str]], header: str) -> None:
     """A tab-separated worksheet; tabs and newlines inside cells become spaces."""
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -616,9 +628,17 @@ def main() -> None:
         if args.review_file:
             header = (
                 f"benchmarks/coverage.py --patients {args.patients} --seed {args.seed} "
-                f"--sample {args.sample} --sample-seed {seed}"
+                + (f"--sandbox-seed {args.sandbox_seed} " if args.sandbox_seed else "")
+                + "".join(f"--export {path} " for path in args.export)
+                + f"--sample {args.sample} --sample-seed {seed}"
                 + (f" --sample-kind {args.sample_kind}" if args.sample_kind else "")
                 + (f" --changed-since {args.changed_since}" if args.changed_since else "")
+                + (
+                    f" --changed-share {args.changed_share:g}"
+                    if args.changed_since and args.changed_share != 1 / 3
+                    else ""
+                )
+                + f"\ndrawn on {_head()}"
                 + f"\n{how}\nverdict: right | wrong (and the finding says why)"
             )
             write_review(args.review_file, review_rows(picked, crosswalks), header)
