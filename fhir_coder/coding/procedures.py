@@ -569,14 +569,19 @@ def _translate(
     medicare = first_payer_is_medicare(context) if systems == PROFESSIONAL_SYSTEMS else False
     sources = sorted(procedure.codings, key=lambda c: c.system == SNOMED)
     for source in sources:
-        offered = [
-            translation
-            for system in systems
-            for translation in context.crosswalks.translate(
-                source.system, source.code, system, on=context.on, age=context.age, sex=context.sex
-            )
-            if translation.equivalence not in ("unmatched", "disjoint")
-        ]
+        offered: list[Translation] = []
+        for system in systems:
+            found = [
+                translation
+                for translation in context.crosswalks.translate(
+                    source.system, source.code, system, on=context.on, age=context.age,
+                    sex=context.sex,
+                )
+                if translation.equivalence not in ("unmatched", "disjoint")
+            ]  # fmt: skip
+            offered += found
+            if medicare is False and any(not t.payer for t in found):
+                break  # not Medicare: a later system's Medicare code would not be used
         medicare_own = [
             t for t in offered if t.payer == "medicare" and _in_setting(t.setting, context)
         ]
