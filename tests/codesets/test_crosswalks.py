@@ -180,6 +180,44 @@ def test_age_conditions_and_csv_crosswalks(tmp_path):
     assert [t.code for t in ages.translate(SNOMED, " 3", ICD10CM, on=FY2026, age=18)] == ["R627"]
 
 
+def test_a_target_for_medicare_alone_says_so_and_leaves_the_payer_to_the_engine(tmp_path):
+    hcpcs = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+    conceptmap = {
+        "resourceType": "ConceptMap",
+        "status": "active",
+        "name": "Screenings",
+        "group": [
+            {
+                "source": SNOMED,
+                "target": hcpcs,
+                "element": [
+                    {
+                        "code": "171207006",
+                        "target": [
+                            {
+                                "code": "G0444",
+                                "equivalence": "equivalent",
+                                "dependsOn": [
+                                    {"property": "urn:fhir-coder:payer-type", "value": "medicare"}
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "screenings.json"
+    path.write_text(json.dumps(conceptmap), encoding="utf-8")
+    (found,) = ConceptMapCrosswalk([path]).translate(SNOMED, "171207006", hcpcs, on=FY2026)
+    # not a condition the crosswalk cannot decide (no review for it): the engine decides
+    assert (found.code, found.payer, found.needs_review) == ("G0444", "medicare", False)
+    (curated,) = CrosswalkRegistry(snomed_map="", conceptmaps=[]).translate(
+        SNOMED, "171207006", hcpcs, on=FY2026
+    )
+    assert (curated.code, curated.payer) == ("G0444", "medicare")
+
+
 def test_bad_crosswalk_files_are_configuration_errors(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"resourceType": "Patient"}', encoding="utf-8")
