@@ -500,6 +500,16 @@ def test_needs_coder_rows_decided_by_a_rule_code_what_the_concept_says(registry)
 
     assert codes("221360009") == ["R252"]
     assert codes("128188000", "221360009") == ["G809"]
+    # athetoid or ataxic cerebral palsy is not spastic: spasticity beside it is not integral
+    # (I.B.5 drops only what is routinely associated); the hand review's reading, 2026120720
+    for sent, kept in (("G80.3", ["G803", "R252"]), ("G80.4", ["G804", "R252"]),
+                       ("G80.1", ["G801"])):  # fmt: skip
+        visit = _visit("221360009")
+        palsy = replace(visit.diagnoses[0], source=SourceRef("Condition/c0"), rank=0,
+                        codings=(Coding(ICD10CM, sent, "as sent"),))  # fmt: skip
+        visit = replace(visit, diagnoses=(palsy, *visit.diagnoses))
+        coded = code_encounter(visit, registry, crosswalks=crosswalks)
+        assert sorted(line.code for line in coded.diagnoses) == kept, sent
     assert codes("427089005") == ["E848", "E089"]
     assert codes("190905008", "427089005") == ["E848", "E089"]
     assert codes("190905008") == ["E849"]
