@@ -392,11 +392,12 @@ class CodeSetRegistry:
             bmi_code,
             fits_patient,
             rank_suggestions,
+            readings,
             without_bmi,
         )
         from codesets.suggest_direct import direct_codes  # noqa: PLC0415
 
-        named = direct_codes(text)
+        named = direct_codes(text, readings(text, age, sex)[0])
         rest = without_bmi(text)
         asked = rest if rest.strip(" ,;") else text  # the BMI value is coded apart
 

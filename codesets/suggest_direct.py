@@ -107,16 +107,21 @@ def _covers(lowered: str, spans: list[tuple[int, int]], filler: frozenset[str] =
     return all(w in filler or w.isdigit() for w in _WORD.findall(left))
 
 
-def direct_codes(text: str) -> list[Direct]:
+def direct_codes(text: str, reading: str | None = None) -> list[Direct]:
     """The codes ``text`` names outright, in the order they are offered (codes not checked).
 
     Each covers the words when nothing is left once every named drug, status or need is
     taken out but words of :data:`_FILLER` ("lives in a homeless shelter": both Z59.01 and
     Z59.00; "trach dependent"). A status or need comes before a drug's code ("on insulin
     pump": the pump, then the insulin). The caller keeps only codes valid on the date and
-    fitting the patient.
+    fitting the patient. A main term written alone (or as ``reading``, its abbreviations spelt
+    out) first gives the Index's code for it (``defaults.tsv``).
     """
     lowered = _lowered(text)
+    table = suggest_tables.defaults()
+    for words in (" ".join(_WORD.findall(lowered)), " ".join(_WORD.findall(reading or ""))):
+        if words in table:
+            return [Direct(table[words][0], "the Index's code for the term", covers=True)]
     found: list[tuple[Direct, tuple[int, int]]] = []
     for row in suggest_tables.phrases():
         match = row.pattern.search(lowered)

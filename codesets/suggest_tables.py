@@ -17,6 +17,9 @@ billable in FY2026, each expansion's words found in the Tabular.
   encounter characters), its Z79 long-term use code and its Z88 allergy status code.
 * ``phrases.tsv``: ``pattern, code, basis``: status, history and social needs as patients and
   problem lists word them (a regular expression over the lower-cased text) to their Z code.
+* ``defaults.tsv``: ``words, code, basis``: the Index's code for a main term written alone
+  (``bronchitis`` is J40, ``sinusitis`` J32.9, ``fatigue`` R53.83), where the Tabular's
+  words alone would rank a narrower code first.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ __all__ = [
     "PhraseCode",
     "Synonym",
     "abbreviations",
+    "defaults",
     "drugs",
     "phrases",
     "synonyms",
@@ -198,3 +202,15 @@ def phrases() -> tuple[PhraseCode, ...]:
             ) from exc
         out.append(PhraseCode(compiled, _code(code), number))
     return tuple(out)
+
+
+@functools.cache
+def defaults() -> dict[str, tuple[str, int]]:
+    """Main term written alone -> (the Index's code for it, the table's line)."""
+    return {
+        " ".join(_WORDS.findall(cells[0].lower())): (_code(cells[1]), number)
+        for number, cells in _rows("defaults.tsv", ("words", "code", "basis"))
+    }
+
+
+_WORDS: Final = re.compile(r"[a-z0-9]+")

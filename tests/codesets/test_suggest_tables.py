@@ -94,6 +94,15 @@ def test_every_drug_row_names_a_table_category_and_billable_status_codes(registr
             assert _billable(registry, drug.allergy), drug
 
 
+def test_every_index_default_is_billable_and_offered_first_for_its_words(registry):
+    rows = suggest_tables.defaults()
+    assert len(rows) >= 80
+    for words, (code, line) in rows.items():
+        assert _billable(registry, code), (line, code)
+        offered = [s.code for s in registry.suggest(words, on=ON)]
+        assert offered[:1] == [code], (line, words, offered)
+
+
 def test_every_status_and_social_phrase_code_is_billable(registry):
     rows = suggest_tables.phrases()
     assert len(rows) >= 60
