@@ -399,7 +399,8 @@ class CodeSetRegistry:
 
         named = direct_codes(text, readings(text, age, sex)[0])
         rest = without_bmi(text)
-        asked = rest if rest.strip(" ,;") else text  # the BMI value is coded apart
+        said = [w for w in words_of(rest) if not w.isdigit()]
+        asked = rest if said else text  # the BMI value is coded apart
 
         bit = (self._days.get(on) or self._resolve(on)).bit
         info = self._info
@@ -442,7 +443,7 @@ class CodeSetRegistry:
             described = index.description(row)
             # A BMI is reported with the condition it bears on (the Tabular's note at Z68,
             # Guidelines I.B.14): where the words name one, it comes first.
-            at = 1 if found and words_of(without_bmi(text)) else 0
+            at = 1 if found and said else 0
             found.insert(at, Suggestion(ICD10CM, bmi, described, 1.0, f"BMI value: {described}"))
         return tuple(found)
 
@@ -468,13 +469,18 @@ class CodeSetRegistry:
                 continue
             described = index.description(row)
             score = 1.0 if direct.covers or not ranked else ranked[0].score
-            made = Suggestion(ICD10CM, direct.code, described, score, f"{direct.why}: {described}")
+            shown = f"{direct.why}: {described}" if direct.why else described
+            made = Suggestion(ICD10CM, direct.code, described, score, shown)
             (first if direct.covers or not ranked else after).append(made)
         if not first and not after:
             return ranked
-        codes = {s.code for s in (*first, *after)}
+        codes = {s.code for s in first}
         rest = [s for s in ranked if s.code not in codes]
-        return (first + rest[:1] + after + rest[1:])[:limit]
+        for made in reversed(after):  # after the best ranked code, unless ranked first
+            if made.code not in {s.code for s in rest[:1]}:
+                rest = [s for s in rest if s.code != made.code]
+                rest.insert(1 if rest else 0, made)
+        return (first + rest)[:limit]
 
     def exact(self, text: str, *, on: date) -> Suggestion | None:
         """The one billable code valid on ``on`` whose own term is ``text`` (the text-search port).

@@ -501,6 +501,8 @@ _ALTERNATES: Final[dict[str, tuple[str, ...]]] = {
     "endometrial": ("endometrium",),
     "pancreatic": ("pancreas",),
     "alcoholic": ("alcohol",),
+    "tendonitis": ("tendinitis",),
+    "tendinitis": ("tendonitis",),
 }
 
 # Words that make a description less specific, not different: they do not count against
@@ -510,7 +512,7 @@ _NEUTRAL: Final = frozenset(
         "unspecified", "specified", "nos", "site", "initial", "encounter", "organism",
         "type", "part", "episode", "disease", "disorder", "acute", "chronic", "uncomplicated",
         "mention", "mellitus", "ear", "single", "closed", "displaced", "female", "male",
-        "trimester", "applicable", "not", "s", "accidental", "presence", "essential",
+        "trimester", "applicable", "not", "s", "accidental", "presence", "essential", "severity",
     )
 )  # fmt: skip
 # "closed" and "displaced": a fracture not said to be open or nondisplaced is coded closed and
@@ -523,7 +525,7 @@ _WEAK: Final = _NEUTRAL | frozenset(
 """Query words that cannot make a code a candidate on their own: sides, encounters and the
 words of :data:`_NEUTRAL`. They still count in the score of a code that holds them."""
 _MARKED: Final = frozenset(
-    ("secondary", "inflammatory", "physeal", "pathological", "stress", "congenital")
+    ("secondary", "inflammatory", "physeal", "pathological", "stress", "congenital", "iatrogenic")
 )
 """Words that name a particular kind (a secondary neoplasm, a pathological fracture): a
 code holding one when the words do not ask for it costs twice an ordinary extra word. A
@@ -757,9 +759,18 @@ def rank_suggestions(
         if query is None:
             continue
         found = _ranked(search, query, keep, limit, hierarchy)
-        while relax and not found and query.need > 1:
+        while relax and len(found) <= _FEW and query.need > 1:
+            # Next to none: the nearest codes holding fewer of the words follow, below them
+            # ("depression with suicidal ideation": R45.851, then F32.A).
             query = replace(query, need=query.need - 1)
-            found = _ranked(search, query, keep, limit, hierarchy)
+            more = _ranked(search, query, keep, limit, hierarchy)
+            seen = {r.row for r in found}
+            below = min((r.score for r in found), default=1.0)
+            found += [
+                Ranked(r.row, r.text, min(r.score, round(below * 0.99, 3)))
+                for r in more
+                if r.row not in seen
+            ][: limit - len(found)]
         weight = 1.0 if number == 0 else _SECOND_READING
         for ranked in found:
             score = round(ranked.score * weight, 3)
@@ -769,6 +780,8 @@ def rank_suggestions(
     return sorted(best.values(), key=_order)[:limit]
 
 
+_FEW: Final = 1
+"""At most this many codes holding enough of the words: fewer words are asked for too."""
 _SECOND_READING: Final = 0.8
 """A second meaning of an abbreviation ranks below the first's close matches."""
 

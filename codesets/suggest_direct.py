@@ -24,7 +24,10 @@ __all__ = ["Direct", "direct_codes", "table_codes"]
 
 @dataclass(frozen=True, slots=True)
 class Direct:
-    """A code the phrase names, why, and whether it covers the whole phrase."""
+    """A code the phrase names, why, and whether it covers the whole phrase.
+
+    An empty ``why``: the words are the code's own term (the Index's code for a main term).
+    """
 
     code: str
     why: str
@@ -70,7 +73,8 @@ _FILLER: Final = frozenset(
     inflicted assault undetermined overdose overdosed poisoning poisoned od toxicity toxic
     effect adverse reaction side effects allergy allergies allergic intolerance intolerant
     underdosing missed dose doses home his her my their years year ago yrs months since who
-    lives living currently recently recent now initial systemic oral screening screen encounter
+    lives living currently recently recent now elderly initial systemic oral screening screen
+    encounter
     injection shot mutation carrier positive gene variant""".split()  # noqa: SIM905 - a word list reads best as text
 )
 """Words that say only status, history, intent, encounter or that the patient is meant."""
@@ -121,7 +125,7 @@ def direct_codes(text: str, reading: str | None = None) -> list[Direct]:
     table = suggest_tables.defaults()
     for words in (" ".join(_WORD.findall(lowered)), " ".join(_WORD.findall(reading or ""))):
         if words in table:
-            return [Direct(table[words][0], "the Index's code for the term", covers=True)]
+            return [Direct(table[words][0], "", covers=True)]  # the words are the code's own
     found: list[tuple[Direct, tuple[int, int]]] = []
     for row in suggest_tables.phrases():
         match = row.pattern.search(lowered)

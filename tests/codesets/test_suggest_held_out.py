@@ -22,7 +22,7 @@ HELD_OUT = DATA / "held_out_phrases.tsv"
 ON = date(2026, 1, 15)
 
 # The figures recorded in docs/accuracy.md for this list (554 phrases), after the changes.
-TOP_1_AT_LEAST = 523
+TOP_1_AT_LEAST = 524
 TOP_5_AT_LEAST = 547
 
 
