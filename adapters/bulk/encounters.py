@@ -48,6 +48,11 @@ _PARTY_CACHE = 4096  # practitioners and organisations kept parsed: a few hundre
 _PATIENT_CACHE = 64  # recent patients with their Coverage: bounded, whatever the population
 _GROUP = 64  # encounters (of whole patients) whose resources are read in one query
 _MOST = 512  # ... and at most, however many one patient has
+_AHEAD = 16
+"""Encounters assembled before the caller gets them: reading and coding then take turns in
+bursts, each finding its own tables and code still in the CPU's caches (one at a time,
+interleaved, both ran 10-15% slower). Held as the core's types, not parsed JSON: 16 stay
+under the collector's threshold (64 did not)."""
 
 Prefetched = tuple[str, Where | None, list[Located]]
 """A patient id the export files encounters under, where that Patient is (None: not in the
@@ -291,13 +296,20 @@ class NdjsonEncounters:
     def _assembled_group(
         self, group: list[tuple[str, str, str, Where]]
     ) -> Iterator[AssembledEncounter]:
-        """The encounters of a few patients, what is filed under them found in two queries."""
+        """The encounters of a few patients, what is filed under them found in two queries.
+
+        Handed over :data:`_AHEAD` at a time.
+        """
         patient_ids = list(dict.fromkeys(row[2] for row in group if row[2]))
         owners = [f"Encounter/{row[0]}" for row in group]
         owners += [f"Patient/{p}" for p in patient_ids]  # their Coverage in the same query
         located = self.index.locate_owned(owners)
         patients = self.index.locate_each("Patient", patient_ids)
+        ahead: list[AssembledEncounter] = []
         for encounter_id, version, patient, where in group:
+            if len(ahead) >= _AHEAD:
+                yield from ahead
+                ahead = []
             read = (
                 (patient, patients.get(patient), located.get(f"Patient/{patient}", []))
                 if patient
@@ -310,7 +322,8 @@ class NdjsonEncounters:
                 error = None
             except CodingError as exc:
                 encounter, error = None, exc
-            yield AssembledEncounter(encounter_id, version, patient, encounter, error)
+            ahead.append(AssembledEncounter(encounter_id, version, patient, encounter, error))
+        yield from ahead
 
 
 def encounters_from_ndjson(
