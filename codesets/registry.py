@@ -395,10 +395,16 @@ class CodeSetRegistry:
             readings,
             without_bmi,
         )
-        from codesets.suggest_direct import direct_codes  # noqa: PLC0415
+        from codesets.suggest_direct import direct_codes, without_drug  # noqa: PLC0415
 
         named = direct_codes(text, readings(text, age, sex)[0])
-        rest = without_bmi(text)
+        # A drug's name is no word of the Tabular: the rest is ranked ("afib on Eliquis").
+        if named and not named[0].covers:
+            searcher = self._searcher()
+            text_ranked = without_drug(text, lambda word: bool(searcher.search(word, limit=1)))
+        else:
+            text_ranked = text
+        rest = without_bmi(text_ranked)
         said = [w for w in words_of(rest) if not w.isdigit()]
         asked = rest if said else text  # the BMI value is coded apart
 
@@ -468,10 +474,11 @@ class CodeSetRegistry:
             if row is None or not keep(row):
                 continue
             described = index.description(row)
-            score = 1.0 if direct.covers or not ranked else ranked[0].score
+            leads = direct.covers or not ranked
+            score = 1.0 if leads else ranked[0].score
             shown = f"{direct.why}: {described}" if direct.why else described
             made = Suggestion(ICD10CM, direct.code, described, score, shown)
-            (first if direct.covers or not ranked else after).append(made)
+            (first if leads else after).append(made)
         if not first and not after:
             return ranked
         codes = {s.code for s in first}

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from codesets import suggest_tables
 
-__all__ = ["Direct", "direct_codes", "table_codes"]
+__all__ = ["Direct", "direct_codes", "table_codes", "without_drug"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,8 @@ _ADVERSE: Final = re.compile(
 _CAUSED_BY: Final = r"\b(due to|caused by|from|secondary to|after) (the |his |her |taking )?{drug}"
 _CAUSING: Final = r"{drug}\W+(induced|related|associated)\b"
 """An effect tied to the drug in the words: "hyponatremia due to HCTZ", "steroid-induced"."""
+_TOXICITY_ONLY: Final = re.compile(r"\b(toxicity|toxic effect)\b")
+_OVERDOSE: Final = re.compile(r"\b(overdos\w*|od|poison\w*|ingest\w*|took too)\b")
 _UNDERDOSING: Final = re.compile(
     r"\b(underdos(e|ed|ing)|missed (dose|doses)|not taking|ran out of|run out of|"
     r"stopped taking|skipp(ed|ing) (doses?|meds?|medications?))\b"
@@ -75,7 +78,9 @@ _FILLER: Final = frozenset(
     underdosing missed dose doses home his her my their years year ago yrs months since who
     lives living currently recently recent now elderly initial systemic oral screening screen
     encounter
-    injection shot mutation carrier positive gene variant""".split()  # noqa: SIM905 - a word list reads best as text
+    injection shot mutation carrier positive gene variant suicide attempt attempted
+    suicidal ingestion ingested child kid toddler wrong before end month week every often
+    sometimes always usually""".split()  # noqa: SIM905 - a word list reads best as text
 )
 """Words that say only status, history, intent, encounter or that the patient is meant."""
 _STATUS: Final = frozenset(
@@ -128,9 +133,10 @@ def direct_codes(text: str, reading: str | None = None) -> list[Direct]:
             return [Direct(table[words][0], "", covers=True)]  # the words are the code's own
     found: list[tuple[Direct, tuple[int, int]]] = []
     for row in suggest_tables.phrases():
-        match = row.pattern.search(lowered)
-        if match is not None:
-            found.append((Direct(row.code, "status or social need", covers=False), match.span()))
+        found.extend(  # every place it matches: "grieving loss of son"
+            (Direct(row.code, "status or social need", covers=False), match.span())
+            for match in row.pattern.finditer(lowered)
+        )
     drug = _drug_pattern().search(lowered)
     if drug is not None:
         found.extend((d, drug.span()) for d in _drug_codes(lowered, drug))
@@ -140,6 +146,19 @@ def direct_codes(text: str, reading: str | None = None) -> list[Direct]:
     covers = _covers(lowered, [span for _, span in found], filler)
     named = {d.code: Direct(d.code, d.why, covers) for d, _ in reversed(found)}
     return list(named.values())[::-1]
+
+
+def without_drug(text: str, known: Callable[[str], bool]) -> str:
+    """``text`` without a drug name the Tabular does not use ("afib on Eliquis" -> "afib on ").
+
+    ``known`` tells whether the Tabular has a word: "insulin" stays ("GDM on insulin" is
+    O24.414, insulin controlled).
+    """
+    lowered = _lowered(text)
+    drug = _drug_pattern().search(lowered)
+    if drug is None or all(known(word) for word in _WORD.findall(drug.group(0))):
+        return lowered
+    return lowered[: drug.start()] + " " + lowered[drug.end() :]
 
 
 def _drug_codes(lowered: str, match: re.Match[str]) -> list[Direct]:
@@ -152,9 +171,15 @@ def _drug_codes(lowered: str, match: re.Match[str]) -> list[Direct]:
         out.extend(Direct(code, why, covers) for code in table_codes(drug.table, "6", seventh))
     if drug.table and _POISONING.search(lowered):
         intent = next((c for p, c in _INTENT if p.search(lowered)), "1")
-        out.extend(Direct(code, why, covers) for code in table_codes(drug.table, intent, seventh))
-        if intent == "1" and "toxicity" in lowered:  # as prescribed, a toxicity is an effect
-            out.extend(Direct(code, why, covers) for code in table_codes(drug.table, "5", seventh))
+        columns = [intent]
+        if intent == "1" and _TOXICITY_ONLY.search(lowered) and not _OVERDOSE.search(lowered):
+            # A toxicity of a drug taken as prescribed is its adverse effect (Guidelines
+            # I.C.19.e.5.a); an overdose or a wrong drug would be a poisoning.
+            columns = ["5", "1"]
+        for column in columns:
+            out.extend(
+                Direct(code, why, covers) for code in table_codes(drug.table, column, seventh)
+            )
     elif drug.table and not _ALLERGY.search(lowered) and _adverse(lowered, match.group(0)):
         out.extend(Direct(code, why, covers) for code in table_codes(drug.table, "5", seventh))
     if out:

@@ -132,11 +132,21 @@ def test_every_status_and_social_phrase_code_is_billable(registry):
         ("AECOPD", 70, "female", "J441"),
         ("low potassium", 70, "female", "E876"),
         ("coughing up blood", 50, "male", "R042"),
+        ("warfarin toxicity, initial", 80, "male", "T45515A"),  # as prescribed: I.C.19.e.5.a
+        ("grieving loss of son", 60, "female", "Z634"),
+        ("runs out of food before end of month", 60, "female", "Z5941"),
+        ("GDM on insulin", 30, "female", "O24414"),  # insulin is the Tabular's own word
+        ("bronchitis", 40, "male", "J40"),  # the Index's code for the main term alone
     ],
 )
 def test_a_named_code_comes_first(registry, words, age, sex, code):
     offered = [s.code for s in registry.suggest(words, on=ON, age=age, sex=sex)]
     assert offered[:1] == [code], offered
+
+
+def test_a_drug_name_is_left_out_of_the_words_ranked(registry):
+    offered = [s.code for s in registry.suggest("afib on Eliquis", on=ON, age=75, sex="female")]
+    assert offered[:2] == ["I4891", "Z7901"]
 
 
 def test_an_effect_of_a_drug_comes_after_the_condition_it_caused(registry):
