@@ -189,7 +189,11 @@ def poa_indicator(line: CodedLine, encounter: Encounter) -> str:
         # admission was ordered, which is what POA means (POA Guidelines, Appendix I)
         return "Y"
     admitted = admission_date(encounter)
-    source = next((d for d in encounter.diagnoses if d.source == line.source), None)
+    # a line's source is usually its Condition's own SourceRef: identity decides at once
+    wanted = line.source
+    source = next(
+        (d for d in encounter.diagnoses if d.source is wanted or d.source == wanted), None
+    )
     if admitted is None or source is None:
         return "U"
     if (source.onset is not None and source.onset < admitted) or (

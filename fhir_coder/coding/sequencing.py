@@ -197,7 +197,12 @@ def sequence(
         return ()
     principal = unique[0]
     listed = next(
-        (d for d in encounter.diagnoses if d.source == principal.source and d.listed_on_encounter),
+        (
+            d
+            for d in encounter.diagnoses
+            if (d.source is principal.source or d.source == principal.source)
+            and d.listed_on_encounter
+        ),
         None,
     )
     ordered = next((c for c in reversed(principal.changes) if c.rule.startswith("SEQ-")), None)
