@@ -384,7 +384,11 @@ def diagnosis_pointers(
         if matched:
             return matched[:_MAX_POINTERS]
     # a fresh list: the Claim owns it; the admitting diagnosis (last, if any) is not pointed at
-    return _FIRST_POINTERS[: sum(1 for d in diagnoses if d.role is not DiagnosisRole.ADMITTING)]
+    count = len(diagnoses)
+    for diagnosis in diagnoses:  # a loop, not a generator: asked for every service line
+        if diagnosis.role is DiagnosisRole.ADMITTING:
+            count -= 1
+    return _FIRST_POINTERS[:count]
 
 
 def _folded_into(diagnosis: CodedLine, references: tuple[str, ...], codes: tuple[str, ...]) -> bool:

@@ -174,7 +174,6 @@ def _in_force(
     first, last = _day(start), _day(end or start)
     if first is None or last is None:
         return coverages
-    when = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
     kept: list[dict[str, Any]] = []
     for coverage in coverages:
         period = coverage.get("period")
@@ -186,6 +185,7 @@ def _in_force(
             kept.append(coverage)
             continue
         key = resource_key(coverage)
+        when = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
         issues.append(
             read_issue(
                 f"{key} was not in force during the encounter ({when}; its period "

@@ -9,6 +9,8 @@ the server gatherer would build them (through
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from adapters.fhir.reading import condition_key, read_providers, reference_of
@@ -50,14 +52,24 @@ class BundleIndex:
         return resource_key(found) if found is not None else ""
 
 
-def _linked(index: BundleIndex, kind: str, field: str) -> dict[int, list[dict[str, Any]]]:
-    """Resources of ``kind`` grouped by the resource their ``field`` reference points at."""
+def _linked(index: BundleIndex, kind: str, field: str) -> Mapping[int, list[dict[str, Any]]]:
+    """Resources of ``kind`` grouped by the resource their ``field`` reference points at.
+
+    Ask it with ``.get(id(target), ())``: a kind the Bundle lacks gives one shared empty map.
+    """
+    resources = index.by_type.get(kind)
+    if not resources:
+        return _NONE_LINKED
     grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for resource in index.by_type[kind]:
+    for resource in resources:
         target = index.resolve(reference_of(resource.get(field)))
         if target is not None:
             grouped[id(target)].append(resource)
     return grouped
+
+
+_NONE_LINKED: Mapping[int, list[dict[str, Any]]] = MappingProxyType({})
+"""What :func:`_linked` gives for a kind of resource the Bundle has none of."""
 
 
 def _reasons_resolved(index: BundleIndex, procedures: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -83,7 +95,7 @@ def _reasons_resolved(index: BundleIndex, procedures: list[dict[str, Any]]) -> l
 
 
 def _with_listed(
-    index: BundleIndex, encounter: dict[str, Any], conditions: list[dict[str, Any]]
+    index: BundleIndex, encounter: dict[str, Any], conditions: Sequence[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
     """``conditions`` plus those ``Encounter.diagnosis`` names, and the listing of each."""
     found = list(conditions)
@@ -93,7 +105,10 @@ def _with_listed(
         if condition is None:
             continue
         listings[id(condition)] = entry
-        if all(condition is not c for c in found):
+        for c in found:
+            if c is condition:
+                break
+        else:
             found.append(condition)
     return found, listings
 
@@ -127,20 +142,20 @@ def encounters_in_bundle(
                 )
             )
             patient = {"resourceType": "Patient", "id": "unknown"}
-        found, listings = _with_listed(index, resource, conditions[id(resource)])
+        found, listings = _with_listed(index, resource, conditions.get(id(resource), ()))
         encounters.append(
             assemble_encounter(
                 resource,
                 patient=patient,
                 diagnoses=read_conditions(found, listings, issues),
-                procedures=_reasons_resolved(index, procedures[id(resource)]),
-                coverages=coverages[id(patient)],
+                procedures=_reasons_resolved(index, procedures.get(id(resource), [])),
+                coverages=coverages.get(id(patient), ()),
                 providers=read_providers(resource),
                 source_id=source_id,
                 issues=issues,
-                immunizations=immunizations[id(resource)],
-                medications=medications[id(resource)],
-                observations=observations[id(resource)],
+                immunizations=immunizations.get(id(resource), ()),
+                medications=medications.get(id(resource), ()),
+                observations=observations.get(id(resource), ()),
             )
         )
     return encounters

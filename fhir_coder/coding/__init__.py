@@ -90,8 +90,11 @@ def _flag_nearest_release(
     line names the release it relied on, so a coder sees which codes to check again once
     the release in force on the date is loaded (``FHIR_CODER_ICD10CM_ORDER_DIR``).
     """
-    # The common case (every line within a loaded release) costs one set of releases.
-    if not any("(nearest release" in release for release in {line.release for line in lines}):
+    # The common case (every line within a loaded release) costs one pass over the lines.
+    for line in lines:
+        if "(nearest release" in line.release:
+            break
+    else:
         return
     for line in lines:
         if "(nearest release" not in line.release:

@@ -349,6 +349,8 @@ def vaccination_diagnosis(
     vaccines alone) and secondary otherwise, as the guideline sequences it. An encounter
     that already has Z23 (a Condition coded so) gets no second one.
     """
+    if not context.encounter.immunizations:
+        return diagnoses
     given = {i.source.reference for i in context.encounter.immunizations}
     vaccine = next((line for line in procedures if line.source.reference in given), None)
     if vaccine is None or any(line.code == VACCINATION for line in diagnoses):
