@@ -310,6 +310,13 @@ def read_condition(
     code = resource.get("code")
     where = source_ref(resource)
     sites = resource.get("bodySite")
+    # the dateTime, else the period (most Conditions have no onset period and no abatement)
+    onset = fhir_date(resource.get("onsetDateTime"))
+    if onset is None and (span := resource.get("onsetPeriod")):
+        onset = fhir_date(span.get("start"))
+    abatement = fhir_date(resource.get("abatementDateTime"))
+    if abatement is None and (span := resource.get("abatementPeriod")):
+        abatement = fhir_date(span.get("end"))
     return Diagnosis(
         source=where,
         codings=read_codings(
@@ -322,7 +329,7 @@ def read_condition(
         listed_on_encounter=listing is not None,
         use=use,
         rank=rank,
-        onset=_day_of(resource, "onsetDateTime", "onsetPeriod", "start"),
+        onset=onset,
         recorded=fhir_date(resource.get("recordedDate")),
         body_sites=tuple(
             coding
@@ -333,20 +340,8 @@ def read_condition(
         )
         if sites
         else (),
-        abatement=_day_of(resource, "abatementDateTime", "abatementPeriod", "end"),
+        abatement=abatement,
     )
-
-
-def _day_of(resource: dict[str, Any], moment: str, period: str, end: str) -> date | None:
-    """The day of ``resource[moment]`` (a dateTime), else of the ``end`` of ``resource[period]``.
-
-    Most Conditions have neither an abatement nor an onset period: nothing is looked up then.
-    """
-    day = fhir_date(resource.get(moment))
-    if day is not None:
-        return day
-    span = resource.get(period)
-    return fhir_date(span.get(end)) if span else None
 
 
 BMI_LOINC = ("39156-5", "59576-9")
