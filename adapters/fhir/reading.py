@@ -127,6 +127,9 @@ def fhir_date(value: object) -> date | None:
 
 
 _CODINGS: dict[tuple[str, str, str, bool], Coding] = {}
+_READ: dict[tuple[object, object, str | None, bool] | None, Coding] = {}
+"""Usable codings by their elements as sent (system, code, display, userSelected): what
+:func:`read_codings` made of them, so a coding read before costs one lookup."""
 
 
 def _coding(system: str, code: str, display: object, user_selected: bool) -> Coding:
@@ -166,24 +169,14 @@ def read_codings(
     out: list[Coding] = []
     has_snomed = False
     for raw in concept.get("coding") or []:
-        if not isinstance(raw, dict):
-            _dropped(issues, "a coding that is not an object was dropped", source, expression)
-            continue
-        code = raw.get("code")
-        system = canonical_system(raw.get("system"))
-        if system == DATA_ABSENT_REASON:
-            _dropped(issues, f"the code is absent ({code or 'unknown'})", source, expression)
-            continue
-        if not isinstance(code, str) or not code.strip():
-            _dropped(
-                issues,
-                f"a coding without a code ({system or 'no system'}) was dropped",
-                source,
-                expression,
-            )
-            continue
-        out.append(_coding(system, code, raw.get("display"), raw.get("userSelected") is True))
-        has_snomed = has_snomed or system == SNOMED
+        # a coding read before, as sent: its Coding at once (a feed repeats its codes)
+        coding = _READ.get(_sent(raw)) if isinstance(raw, dict) else None
+        if coding is None:
+            coding = _read_coding(raw, issues, source, expression)
+            if coding is None:
+                continue
+        out.append(coding)
+        has_snomed = has_snomed or coding.system == SNOMED
     text = concept.get("text")
     if isinstance(text, str) and not has_snomed:
         found = _SCT_IN_TEXT.search(text)
@@ -197,6 +190,43 @@ def read_codings(
                 quiet=True,
             )
     return tuple(out)
+
+
+def _sent(raw: dict[str, Any]) -> tuple[object, object, str | None, bool] | None:
+    """A coding's elements as sent, the key of :data:`_READ` (None: a display not text)."""
+    display = raw.get("display")
+    if display is not None and type(display) is not str:
+        return None
+    return (raw.get("system"), raw.get("code"), display, raw.get("userSelected") is True)
+
+
+def _read_coding(
+    raw: object, issues: list[Issue] | None, source: str, expression: str
+) -> Coding | None:
+    """One coding of a concept read, or None when it is dropped (recorded in ``issues``)."""
+    if not isinstance(raw, dict):
+        _dropped(issues, "a coding that is not an object was dropped", source, expression)
+        return None
+    code = raw.get("code")
+    system = canonical_system(raw.get("system"))
+    if system == DATA_ABSENT_REASON:
+        _dropped(issues, f"the code is absent ({code or 'unknown'})", source, expression)
+        return None
+    if not isinstance(code, str) or not code.strip():
+        _dropped(
+            issues,
+            f"a coding without a code ({system or 'no system'}) was dropped",
+            source,
+            expression,
+        )
+        return None
+    coding = _coding(system, code, raw.get("display"), raw.get("userSelected") is True)
+    key = _sent(raw)
+    if key is not None:
+        if len(_READ) >= _MEMO_LIMIT:
+            _READ.clear()
+        _READ[key] = coding
+    return coding
 
 
 def source_ref(resource: dict[str, Any]) -> SourceRef:
