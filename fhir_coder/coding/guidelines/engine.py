@@ -74,23 +74,33 @@ _SEVEN = 7  # characters of a code that carries a 7th character
 class _Encounter:
     """What the rules read of one encounter, worked out once: diagnoses by source, dates."""
 
-    __slots__ = ("context", "diagnoses", "emergency", "issues", "start", "unusual_status")
+    __slots__ = ("context", "diagnoses", "emergency", "issues", "start", "status_asked")
 
-    def __init__(self, context: CodingContext, issues: list[Issue]) -> None:
+    def __init__(self, context: CodingContext, issues: list[Issue], onset_days: int) -> None:
         self.context = context
         self.issues = issues
         encounter = context.encounter
         self.diagnoses = {d.source.reference: d for d in encounter.diagnoses}
-        # Whether any condition is resolved, inactive, in remission or uncertain: most
-        # encounters have none, and the status phase is then skipped.
-        self.unusual_status = False
-        for d in encounter.diagnoses:
-            if d.clinical_status in _HISTORY_STATUS or d.verification in UNCERTAIN_VERIFICATION:
-                self.unusual_status = True
-                break
         start = encounter.period_start
         self.start: date | None = start.date() if isinstance(start, datetime) else start
         self.emergency = encounter.encounter_class is EncounterClass.EMERGENCY
+        # Whether the status phase has anything to do: a condition resolved, inactive, in
+        # remission or uncertain, or one that began more than ``onset_days`` (the status
+        # rows' least, 0 for none) before the encounter. Most encounters have none.
+        self.status_asked = False
+        for d in encounter.diagnoses:
+            if (
+                d.clinical_status in _HISTORY_STATUS
+                or d.verification in UNCERTAIN_VERIFICATION
+                or (
+                    onset_days > 0
+                    and d.onset is not None
+                    and self.start is not None
+                    and (self.start - d.onset).days > onset_days
+                )
+            ):
+                self.status_asked = True
+                break
 
     @property
     def inpatient(self) -> bool:
@@ -101,17 +111,6 @@ class _Encounter:
         if diagnosis.onset is None or self.start is None:
             return None
         return (self.start - diagnosis.onset).days
-
-    def has_onset_older_than(self, days: int) -> bool:
-        """Whether a condition began more than ``days`` before the encounter (0: never asked)."""
-        start = self.start
-        if days <= 0 or start is None:
-            return False
-        for d in self.context.encounter.diagnoses:
-            onset = d.onset
-            if onset is not None and (start - onset).days > days:
-                return True
-        return False
 
     def diagnosis(self, line: CodedLine) -> Diagnosis | None:
         return self.diagnoses.get(line.source.reference)
@@ -188,8 +187,8 @@ def apply_guidelines(
     """
     if (not lines and not context.encounter.observations) or book.is_empty:
         return lines
-    state = _Encounter(context, issues)
-    if state.unusual_status or state.has_onset_older_than(book.onset_days):
+    state = _Encounter(context, issues, book.onset_days)
+    if state.status_asked:
         lines = _status(state, lines, book)
     lines, plan = _tables(state, _refine(state, lines, book), book)
     if book.bmi is not None and context.encounter.observations:
@@ -234,15 +233,12 @@ def _replanned(book: Rulebook, given: list[CodedLine], lines: list[CodedLine], p
 def _conversions(state: _Encounter, lines: list[CodedLine], plan: Plan) -> list[CodedLine] | None:
     """``lines`` converted (pregnancy rows only in a pregnancy); None when no row applies."""
     rows = plan.conversions
-    if any(r.pregnancy for r in rows):
+    pregnant = False
+    if plan.pregnancy_conversions:
         # No line in a pregnancy category: not pregnant, decided without asking each code.
-        pregnant = not _PREGNANCY.categories.isdisjoint(_categories(lines)) and _pregnant(
-            state, lines
-        )
+        pregnant = not _PREGNANCY.categories.isdisjoint(plan.categories) and _pregnant(state, lines)
         if not pregnant:
-            rows = tuple(r for r in rows if not r.pregnancy)
-    else:
-        pregnant = False
+            rows = plan.plain_conversions
     return _convert(state, lines, rows, pregnant=pregnant) if rows else None
 
 
@@ -498,7 +494,12 @@ def _words(text: str, table: LateralityTable) -> frozenset[str]:
 
 
 def _lateral(state: _Encounter, line: CodedLine, table: LateralityTable) -> CodedLine:
-    diagnosis = state.diagnosis(line)
+    diagnosis = state.diagnoses.get(line.source.reference)
+    if not (diagnosis and diagnosis.body_sites):
+        text = diagnosis.text if diagnosis else ""
+        display = line.source_coding.display if line.source_coding else ""
+        if _SIDE_WORDS.search(f"{text} {display}".lower()) is None:
+            return line  # the common case: nothing says a side (as _side would find)
     side = _side(diagnosis, line, table)
     if not side:
         return line
@@ -748,8 +749,13 @@ def _add(state: _Encounter, lines: list[CodedLine], rules: tuple[AddRule, ...]) 
 
 def _prompt(state: _Encounter, lines: list[CodedLine], rules: tuple[PromptRule, ...]) -> None:
     for rule in rules:
-        line = next((o for o in lines if o.code in rule.codes), None)
-        if line is None or any(o.code in rule.unless for o in lines):
+        codes = rule.codes
+        line = None
+        for other in lines:  # the first line the row prompts for
+            if other.code in codes:
+                line = other
+                break
+        if line is None or (rule.unless and any(o.code in rule.unless for o in lines)):
             continue
         state.issues.append(
             Issue(

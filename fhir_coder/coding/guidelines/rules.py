@@ -205,6 +205,7 @@ class Plan:
     set of categories instead of asking the index phase by phase.
     """
 
+    categories: frozenset[str] = frozenset()
     status: tuple[Conversion, ...] = ()
     combinations: tuple[Combination, ...] = ()
     # Per row of ``combinations``: whether each partner's categories meet the set's (a row
@@ -212,6 +213,9 @@ class Plan:
     combinable: tuple[bool, ...] = ()
     drops: tuple[DropRule, ...] = ()
     conversions: tuple[Conversion, ...] = ()
+    # The conversions outside a pregnancy, and whether any row is for one (asked only then).
+    plain_conversions: tuple[Conversion, ...] = ()
+    pregnancy_conversions: bool = False
     adds: tuple[AddRule, ...] = ()
     prompts: tuple[PromptRule, ...] = ()
     orders: tuple[OrderRule, ...] = ()
@@ -239,17 +243,13 @@ class Rulebook:
     # The plan of each set of categories already asked (encounters repeat the same few
     # sets): derived from the tables above and nothing else, so it cannot go stale.
     _plans: dict[frozenset[str], Plan] = field(default_factory=dict, repr=False, compare=False)
-    # The fewest days of ``older_than_days`` among the status rows, worked out once.
-    _onset_days: int = field(default=0, init=False, repr=False, compare=False)
+    # The fewest days of ``older_than_days`` among the status rows (0: none has it), worked
+    # out once from them.
+    onset_days: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         days = min((r.older_than_days for r in self.status if r.older_than_days), default=0)
-        object.__setattr__(self, "_onset_days", days)
-
-    @property
-    def onset_days(self) -> int:
-        """The fewest days of ``older_than_days`` among the status rows (0: none has it)."""
-        return self._onset_days
+        object.__setattr__(self, "onset_days", days)
 
     @property
     def is_empty(self) -> bool:
@@ -271,7 +271,9 @@ class Rulebook:
 
     def _plan(self, categories: frozenset[str]) -> Plan:
         combinations = self._rows("combination", self.combinations, categories)
+        conversions = self._rows("conversion", self.conversions, categories)
         return Plan(
+            categories=categories,
             status=self._rows("status", self.status, categories),
             combinations=combinations,
             combinable=tuple(
@@ -279,7 +281,9 @@ class Rulebook:
                 for row in combinations
             ),
             drops=self._rows("drop", self.drops, categories),
-            conversions=self._rows("conversion", self.conversions, categories),
+            conversions=conversions,
+            plain_conversions=tuple(r for r in conversions if not r.pregnancy),
+            pregnancy_conversions=any(r.pregnancy for r in conversions),
             adds=self._rows("add", self.adds, categories),
             prompts=self._rows("prompt", self.prompts, categories),
             orders=self._rows("order", self.orders, categories),
