@@ -502,6 +502,7 @@ _ALTERNATES: Final[dict[str, tuple[str, ...]]] = {
     "pancreatic": ("pancreas",),
     "alcoholic": ("alcohol",),
     "tendonitis": ("tendinitis",),
+    "renal": ("kidney",),
     "tendinitis": ("tendonitis",),
 }
 
@@ -557,7 +558,7 @@ _PREGNANCY: Final = re.compile(
 """Words that put a query in pregnancy: without one, a Chapter 15 code (O00-O9A) is ranked
 down, for those codes are used only when the pregnancy is documented (I.C.15.a.1)."""
 _HYPERTENSIVE: Final = re.compile(r"\bhypertensive (heart|chronic kidney)")
-_HYPERTENSION_WITH: Final = re.compile(r"\bhypertension\b.*\b(heart failure|kidney disease)\b")
+_HYPERTENSION_WITH: Final = re.compile(r"\bhypertens\w*\b.*\b(heart failure|kidney disease)\b")
 _SUFFIXES: Final = ("ies", "es", "s")
 _POSSESSIVE: Final = re.compile(r"['\u2019]s\b")
 

@@ -29,7 +29,7 @@ ON = date(2026, 1, 15)
 # The figures recorded in docs/accuracy.md for this list: measured once at 401 and 438, then
 # used for tuning (the suggestion tables); these are the after-figures.
 PHRASES = 594
-TOP_1_AT_LEAST = 565
+TOP_1_AT_LEAST = 567
 TOP_5_AT_LEAST = 591
 
 
