@@ -33,13 +33,13 @@ from adapters.bulk.export_index import (
     normalise_reference,
     resolved,
 )
-from adapters.fhir.reading import reference_of
+from adapters.fhir.reading import read_coverage, read_patient, reference_of
 from adapters.fhir.references import Fetch, Unresolvable, plan_reference
 from adapters.gathering.assembly import assemble_encounter
 from adapters.gathering.listing import listed_diagnoses, listed_plans
 from adapters.gathering.parties import party_plans, providers, read_issue
 from fhir_coder.errors import CodingError
-from fhir_coder.model import Encounter, Provider
+from fhir_coder.model import CoverageRef, Encounter, Provider
 from fhir_coder.outcome import Issue
 
 __all__ = ["AssembledEncounter", "NdjsonEncounters", "encounters_from_ndjson"]
@@ -78,6 +78,29 @@ class AssembledEncounter:
     error: CodingError | None = None
 
 
+class _Subject:
+    """A patient of the export and their Coverage, each read into the core's types once.
+
+    Exports group encounters by patient: the same Patient and Coverage were read again for
+    each of their encounters (about 4 us an encounter).
+    """
+
+    __slots__ = ("_read", "covered", "facts", "patient")
+
+    def __init__(self, patient: dict[str, Any], covered: list[dict[str, Any]]) -> None:
+        self.patient = patient
+        self.covered = covered
+        self.facts = read_patient(patient)
+        self._read: dict[int, CoverageRef] = {}
+
+    def coverage(self, resource: dict[str, Any]) -> CoverageRef:
+        """:func:`read_coverage` of one of :attr:`covered` (kept alive there: its id names it)."""
+        found = self._read.get(id(resource))
+        if found is None:
+            found = self._read[id(resource)] = read_coverage(resource)
+        return found
+
+
 class NdjsonEncounters:
     """The encounters of one indexed export, each assembled on demand.
 
@@ -89,7 +112,7 @@ class NdjsonEncounters:
         self.index = index
         self.source_id = source_id
         self._parties: dict[str, dict[str, Any] | str] = {}
-        self._patients: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        self._patients: dict[str, _Subject] = {}
         self._providers_of: dict[bytes, tuple[Provider, ...]] = {}
 
     def lookup(self, plan: dict[str, Any] | Fetch | Unresolvable) -> dict[str, Any] | str:
@@ -142,21 +165,23 @@ class NdjsonEncounters:
         reference = f"Encounter/{resource.get('id')}"
         base = self.index.base_url
         issues: list[Issue] = []
-        patient, covered = self._patient(resource, reference, read)
+        subject = self._patient(resource, reference, read)
         if owned is None:
             owned = self.index.owned_by_type(reference, OWNED)
         listed = listed_plans(resource, base, issues)
         return assemble_encounter(
             self._locations_literal(resource, issues),
-            patient=patient,
+            patient=subject.patient,
             diagnoses=listed_diagnoses(resource, self.lookup, owned["Condition"], listed, issues),
             procedures=owned["Procedure"],
-            coverages=covered,
+            coverages=subject.covered,
             providers=self._providers(resource, issues),
             source_id=self.source_id,
             issues=issues,
             immunizations=owned["Immunization"],
             medications=owned["MedicationAdministration"],
+            patient_facts=subject.facts,
+            coverage_reader=subject.coverage,
         )
 
     def _providers(self, resource: dict[str, Any], issues: list[Issue]) -> tuple[Provider, ...]:
@@ -187,7 +212,7 @@ class NdjsonEncounters:
         resource: dict[str, Any],
         reference: str,
         read: Prefetched | None = None,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    ) -> _Subject:
         """The subject and their Coverage (``read``, when read already for that patient).
 
         The last few patients are kept: exports group by patient, so an encounter's patient
@@ -215,12 +240,12 @@ class NdjsonEncounters:
             if read is not None and read[0] == patient.get("id")
             else self.index.owned(f"Patient/{patient.get('id')}", "Coverage")
         )
-        covered = [self._payors_literal(c) for c in found]
+        subject = _Subject(patient, [self._payors_literal(c) for c in found])
         if key and "?" not in key:
             if len(self._patients) >= _PATIENT_CACHE:
                 self._patients.pop(next(iter(self._patients)))
-            self._patients[key] = (patient, covered)
-        return patient, covered
+            self._patients[key] = subject
+        return subject
 
     def _locations_literal(self, resource: dict[str, Any], issues: list[Issue]) -> dict[str, Any]:
         """``resource`` with conditional ``Encounter.location`` references made ``Location/id``.

@@ -34,7 +34,7 @@ from adapters.fhir.reading import (
 )
 from adapters.fhir.references import resource_key
 from adapters.gathering.parties import read_issue
-from fhir_coder.model import Diagnosis, Encounter, Provider
+from fhir_coder.model import CoverageRef, Diagnosis, Encounter, PatientFacts, Provider
 from fhir_coder.outcome import Issue
 
 __all__ = [
@@ -220,11 +220,16 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
     immunizations: Sequence[dict[str, Any]] = (),
     medications: Sequence[dict[str, Any]] = (),
     observations: Sequence[dict[str, Any]] = (),
+    patient_facts: PatientFacts | None = None,
+    coverage_reader: Callable[[dict[str, Any]], CoverageRef] = read_coverage,
 ) -> Encounter:
     """The core's Encounter from its FHIR resources (inactive Coverage left out).
 
     ``observations`` are the encounter's Observations; only those coding reads (BMI and
-    its percentile, :data:`adapters.fhir.reading.BMI_LOINC`) are kept.
+    its percentile, :data:`adapters.fhir.reading.BMI_LOINC`) are kept. A caller assembling
+    a patient's encounters one after another may pass ``read_patient(patient)`` as
+    ``patient_facts`` and a ``coverage_reader`` that keeps what :func:`read_coverage` gave
+    for each Coverage, so they are read once per patient, not once per encounter.
     """
     encounter_id = str(resource.get("id"))
     reference = f"Encounter/{encounter_id}"
@@ -243,7 +248,7 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
         reference=reference,
         status=str(resource.get("status") or ""),
         encounter_class=encounter_class(resource.get("class")),
-        patient=read_patient(patient),
+        patient=patient_facts if patient_facts is not None else read_patient(patient),
         source_id=source_id,
         version_id=str(version) if version is not None else None,
         types=tuple(
@@ -263,7 +268,7 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
         medications=read_each(
             medications, lambda m: read_medication_administration(m, issues=issues), issues
         ),
-        coverages=read_each(active, read_coverage, issues),
+        coverages=read_each(active, coverage_reader, issues),
         providers=providers,
         # before read_issues, so that what they drop is among them
         reason_codes=read_reason_codes(
