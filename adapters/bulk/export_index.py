@@ -471,7 +471,7 @@ class ExportIndex:
             with _open(file) as stream:
                 for number, line in enumerate(stream, start=1):
                     at, position = position, position + len(line)
-                    if not line.strip():
+                    if line.isspace():  # a blank line (no copy of every line to strip it)
                         continue
                     lines += 1
                     if len(line) > MAX_LINE_BYTES:
