@@ -187,17 +187,19 @@ def test_the_same_path_by_keyboard_alone(page, served):
     page.keyboard.type(password("bob"))
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Worklist").wait_for()
-    # the page's key handlers are attached on DOMContentLoaded: a "/" pressed before then
-    # (a loaded machine) would go nowhere, and the typing after it too
+    # each page's key handlers are attached on DOMContentLoaded: a key pressed before then
+    # (a loaded machine shows the heading first) would go nowhere, and the typing after it too
     page.wait_for_load_state("load")
     page.keyboard.press("/")
     sync_api.expect(page.get_by_label("Encounter or patient")).to_be_focused()
     page.keyboard.type("enc-e03-keys")
     page.keyboard.press("Enter")
     page.get_by_role("caption").filter(has_text="1 item").wait_for()
+    page.wait_for_load_state("load")
     page.keyboard.press("Escape")
     page.keyboard.press("Enter")  # open the row the focus is on
     page.get_by_role("heading", name="Coding").wait_for()
+    page.wait_for_load_state("load")
     page.keyboard.press("a")  # the best suggestion, E03.9
     page.get_by_role("status").filter(has_text="Accepted E039").wait_for()
     # the focus goes to the next thing to do: the visit level to confirm
