@@ -781,7 +781,7 @@ def rank_suggestions(
     return sorted(best.values(), key=_order)[:limit]
 
 
-_FEW: Final = 1
+_FEW: Final = 2
 """At most this many codes holding enough of the words: fewer words are asked for too."""
 _SECOND_READING: Final = 0.8
 """A second meaning of an abbreviation ranks below the first's close matches."""

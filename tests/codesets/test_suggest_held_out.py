@@ -23,7 +23,7 @@ ON = date(2026, 1, 15)
 
 # The figures recorded in docs/accuracy.md for this list (554 phrases), after the changes.
 TOP_1_AT_LEAST = 524
-TOP_5_AT_LEAST = 547
+TOP_5_AT_LEAST = 548
 
 
 def _words(text: str) -> str:
