@@ -442,6 +442,7 @@ class CodeSetRegistry:
             )
         ]
         found = self._with_direct(found, named, keep, limit)
+        found = self._slots_chosen(found, text, keep)
         bmi = bmi_code(text, age)
         row = self._rows.get(bmi) if bmi else None
         if bmi and row is not None and keep(row):
@@ -452,6 +453,95 @@ class CodeSetRegistry:
             at = 1 if found and said else 0
             found.insert(at, Suggestion(ICD10CM, bmi, described, 1.0, f"BMI value: {described}"))
         return tuple(found)
+
+    def _slots_chosen(
+        self, found: list[Suggestion], text: str, keep: Callable[[int], bool]
+    ) -> list[Suggestion]:
+        """``found`` with each code swapped for its family member the side or trimester names.
+
+        The side and trimester are read by :mod:`codesets.suggest_variants`; a code of weeks
+        of gestation (Z3A) follows the pregnancy's condition.
+
+        Only a code with such a family changes, into its family member, at its place: the
+        slot chooses among codes that differ by it, and pushes nothing else down.
+        """
+        from codesets.suggest_variants import (  # noqa: PLC0415
+            SIDE,
+            TRIMESTER,
+            wanted_side,
+            wanted_trimester,
+        )
+
+        slots = [
+            (slot, wanted)
+            for slot, wanted in ((TRIMESTER, wanted_trimester(text)), (SIDE, wanted_side(text)))
+            if wanted is not None
+        ]
+        index = self.index
+        out: list[Suggestion] = []
+        displaced: dict[str, Suggestion] = {}  # a family member shown: the code it replaced
+        for ranked in found:
+            suggestion = ranked
+            row = index.row_of(suggestion.code)
+            for slot, wanted in slots:
+                if row is not None:
+                    row = self._family_member(row, slot, wanted, keep) or row
+            shown = {s.code for s in out}
+            if row is not None and index.code(row) not in shown | {suggestion.code}:
+                described = index.description(row)
+                displaced[index.code(row)] = suggestion
+                suggestion = Suggestion(
+                    ICD10CM, index.code(row), described, suggestion.score, described
+                )
+            elif suggestion.code in shown:  # already shown in place of a family member
+                suggestion = displaced.pop(suggestion.code, suggestion)
+                if suggestion.code in shown:
+                    continue
+            out.append(suggestion)
+        # Z3A (weeks of gestation) is reported with a pregnancy's condition, after it: the
+        # Tabular's note at Z3A, "Code first complications of pregnancy, childbirth and the
+        # puerperium (O09-O9A)".
+        if out and out[0].code.startswith("Z3A"):
+            first_o = next((i for i, s in enumerate(out) if s.code.startswith("O")), None)
+            if first_o is not None:
+                out.insert(0, out.pop(first_o))
+        return out
+
+    def _family_member(
+        self, row: int, slot: re.Pattern[str], wanted: str, keep: Callable[[int], bool]
+    ) -> int | None:
+        """The code of ``row``'s family whose description fills ``slot`` with ``wanted``.
+
+        The family: the billable codes of the same length under the code's parent (under its
+        6-character code's parent, for a code with a 7th character) whose descriptions are
+        the code's but for that one slot.
+        """
+        from codesets.suggest_variants import slot_keys  # noqa: PLC0415
+
+        index = self.index
+        keys = {key for key, word in slot_keys(index.description(row), slot) if word != wanted}
+        if not keys:
+            return None
+        top = index.parent(row)
+        if top is not None and self._info[top] & NEEDS_SEVENTH:
+            top = index.parent(top)
+        if top is None:
+            return None
+        length = len(index.code(row))
+        stack = list(index.children(top))
+        while stack:
+            child = stack.pop(0)
+            if len(index.code(child)) < length:
+                stack[:0] = index.children(child)
+                continue
+            if child == row or not self._info[child] & BILLABLE or not keep(child):
+                continue
+            if any(
+                key in keys and word == wanted
+                for key, word in slot_keys(index.description(child), slot)
+            ):
+                return child
+        return None
 
     def _with_direct(
         self,

@@ -559,6 +559,11 @@ _PREGNANCY: Final = re.compile(
 down, for those codes are used only when the pregnancy is documented (I.C.15.a.1)."""
 _HYPERTENSIVE: Final = re.compile(r"\bhypertensive (heart|chronic kidney)")
 _HYPERTENSION_WITH: Final = re.compile(r"\bhypertens\w*\b.*\b(heart failure|kidney disease)\b")
+_ROMAN: Final = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
+_ROMAN_AFTER: Final = re.compile(r"\b(stage|type|grade|class|degree)\s+(iii|ii|iv|v|i)\b")
+"""A stage, type or grade in roman numerals, as clinicians write them ("CKD stage IV", "type
+II diabetes"): the Tabular writes them in arabic ("Chronic kidney disease, stage 4 (severe)",
+"Type 2 diabetes mellitus", "Pressure ulcer of sacral region, stage 3")."""
 _SUFFIXES: Final = ("ies", "es", "s")
 _POSSESSIVE: Final = re.compile(r"['\u2019]s\b")
 
@@ -611,6 +616,7 @@ def readings(text: str, age: int | None = None, sex: str | None = None) -> tuple
     """
     lowered = _POSSESSIVE.sub("", text.lower()).replace("-", " ")
     lowered = _LEVELS.sub(_region, lowered)
+    lowered = _ROMAN_AFTER.sub(lambda m: f"{m.group(1)} {_ROMAN[m.group(2)]}", lowered)
     table = suggest_tables.abbreviations()
     context = set(_WORD.findall(lowered))
     choices: list[list[str]] = []

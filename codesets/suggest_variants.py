@@ -1,0 +1,102 @@
+"""The side and trimester the words give, to choose among codes that differ only by them.
+
+Many ICD-10-CM codes come in families whose descriptions differ only in one slot: the side
+("Acute serous otitis media, right ear" / "left ear" / "bilateral" / "unspecified ear") or the
+trimester ("Pre-eclampsia, first trimester" ... "unspecified trimester"). The ranking scores
+words, so a slot the words do not spell as the Tabular does ("R", "OU", "3rd tri", "at 36
+weeks") leaves the unspecified member first. This module reads the slot from the words and
+names the member of a family to take; it never moves a code that has no such family, so a
+code without a trimester or a side is never pushed down by one said.
+
+- Trimester: ICD-10-CM Official Guidelines I.C.15.a.3 (trimesters counted from the first day
+  of the last menstrual period: first less than 14 weeks 0 days, second 14 weeks 0 days to
+  less than 28 weeks 0 days, third 28 weeks 0 days until delivery); the weeks are written
+  "16 wks", "at 39 weeks", "30w" or the trimester itself ("3rd tri", "first trimester").
+- Side: the Tabular's laterality (Guidelines I.B.13): the side documented is coded, both
+  sides as "bilateral" where the Tabular has it; the eye and ear abbreviations OD/OS/OU
+  (oculus dexter/sinister/uterque) and AU (auris utraque) read as right, left and both.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = ["slot_keys", "wanted_side", "wanted_trimester"]
+
+_TRIMESTER_WORDS: Final = re.compile(
+    r"\b(1st|first|2nd|second|3rd|third)\s*(?:tri|trimester|trim)\b", re.IGNORECASE
+)
+_ORDINAL: Final = {
+    "1st": "first",
+    "first": "first",
+    "2nd": "second",
+    "second": "second",
+    "3rd": "third",
+    "third": "third",
+}
+_WEEKS: Final = re.compile(
+    r"\b(\d{1,2})(?:\s*(?:\+|and\s+)\d(?:/7)?)?\s*(?:w|wk|wks|week|weeks)\b"
+    r"(?!\s+(?:ago|postpartum|post\s+partum|after|old|of\s+life))",
+    re.IGNORECASE,
+)
+_RIGHT: Final = re.compile(r"\b(?:right|rt|r(?![/\-]\w)|od)\b", re.IGNORECASE)
+_LEFT: Final = re.compile(r"\b(?:left|lt|l(?![/\-]\w)|os)\b", re.IGNORECASE)
+_BOTH: Final = re.compile(r"\b(?:bilateral|bilat|both|ou|au)\b", re.IGNORECASE)
+
+SIDE: Final = re.compile(r"\b(right|left|bilateral|unspecified)(?: (?:eye|ear|side))?\b")
+"""The side slot in a Tabular description ("right ear", "bilateral", "unspecified eye")."""
+TRIMESTER: Final = re.compile(r"\b(first|second|third|unspecified) trimester\b")
+"""The trimester slot in a Tabular description."""
+
+
+def wanted_trimester(text: str) -> str | None:
+    """The trimester the words give ("first", "second", "third"), or None.
+
+    A trimester named outright wins over weeks; weeks over 42 are not a pregnancy's.
+    """
+    named = {_ORDINAL[m.group(1).lower()] for m in _TRIMESTER_WORDS.finditer(text)}
+    if len(named) == 1:
+        return named.pop()
+    if named:
+        return None
+    weeks = {int(m.group(1)) for m in _WEEKS.finditer(text)}
+    if len(weeks) != 1:
+        return None
+    week = weeks.pop()
+    if week < 1 or week > 42:
+        return None
+    return "first" if week < 14 else "second" if week < 28 else "third"
+
+
+def wanted_side(text: str) -> str | None:
+    """The side the words give ("right", "left", "bilateral"), or None.
+
+    Both sides named are "bilateral"; a side named for one thing and another for another
+    ("right hand, left foot") is not one side, so none is taken.
+    """
+    right = _RIGHT.search(text) is not None
+    left = _LEFT.search(text) is not None
+    if _BOTH.search(text) or (right and left and _AND_SIDES.search(text)):
+        return "bilateral"
+    if right and not left:
+        return "right"
+    if left and not right:
+        return "left"
+    return None
+
+
+_AND_SIDES: Final = re.compile(r"\b(?:right|r|rt) and (?:left|l|lt)\b", re.IGNORECASE)
+
+
+def slot_keys(description: str, slot: re.Pattern[str]) -> list[tuple[str, str]]:
+    """Each way ``description`` can fill ``slot``: the key and the word found there.
+
+    The key is the description with that one place blanked: two codes of a family share a
+    key and differ in the word.
+    """
+    lowered = description.lower()
+    return [
+        (f"{lowered[: m.start()]}\0{lowered[m.end() :]}", m.group(1))
+        for m in slot.finditer(lowered)
+    ]
