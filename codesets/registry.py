@@ -149,6 +149,10 @@ class CodeSetRegistry:
         self._procedure_files = (hcpcs_file, cpt_file, cpt_year)
         self._procedures: ProcedureCodeSets | None = None
         self._loaded: dict[str, bool] = {}
+        # Codes of a system with no code set loaded (CPT without the licensed file), by the
+        # system and code asked, with the system the refusal names: the files are fixed once
+        # procedures are set up, so a refusal is raised again at once, not worked out again.
+        self._refused: dict[tuple[str, str], str] = {}
         self._search: Icd10cmSearch | None = None
         self._unspecified_siblings: dict[int, bool] = {}
         self._under: dict[int, tuple[tuple[int, str], ...]] = {}
@@ -798,6 +802,18 @@ class CodeSetRegistry:
 
     def _lookup_other_system(self, system: str, code: str, on: date) -> CodeInfo:
         """Any system but ICD-10-CM by its canonical URI: aliases, PCS, HCPCS and CPT."""
+        refused = self._refused.get((system, code))
+        if refused is not None:
+            raise UnknownCodeSystemError(refused)
+        try:
+            return self._other_system(system, code, on)
+        except UnknownCodeSystemError as exc:
+            if len(self._refused) >= _MEMO_LIMIT:
+                self._refused.clear()
+            self._refused[system, code] = exc.system
+            raise
+
+    def _other_system(self, system: str, code: str, on: date) -> CodeInfo:
         canonical = canonical_system(system)
         if canonical == ICD10CM:
             return self.lookup(ICD10CM, code, on)
