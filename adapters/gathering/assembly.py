@@ -235,11 +235,9 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
     reference = f"Encounter/{encounter_id}"
     period = resource.get("period") or {}
     version = (resource.get("meta") or {}).get("versionId")
+    start, end = parse_fhir_datetime(period.get("start")), parse_fhir_datetime(period.get("end"))
     active = _in_force(
-        [c for c in coverages if c.get("status") not in INACTIVE_COVERAGE],
-        parse_fhir_datetime(period.get("start")),
-        parse_fhir_datetime(period.get("end")),
-        issues,
+        [c for c in coverages if c.get("status") not in INACTIVE_COVERAGE], start, end, issues
     )
     hospitalization = resource.get("hospitalization") or {}
     disposition = read_codings(hospitalization.get("dischargeDisposition"))
@@ -258,16 +256,21 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
                 concept, issues=issues, source=reference, expression="Encounter.type"
             )
         ),
-        period_start=parse_fhir_datetime(period.get("start")),
-        period_end=parse_fhir_datetime(period.get("end")),
+        period_start=start,
+        period_end=end,
         diagnoses=diagnoses,
         procedures=read_each(procedures, lambda p: read_procedure(p, issues=issues), issues),
+        # (most encounters have neither: no reader is made for them)
         immunizations=read_each(
             immunizations, lambda i: read_immunization(i, issues=issues), issues
-        ),
+        )
+        if immunizations
+        else (),
         medications=read_each(
             medications, lambda m: read_medication_administration(m, issues=issues), issues
-        ),
+        )
+        if medications
+        else (),
         coverages=read_each(active, coverage_reader, issues),
         providers=providers,
         # before read_issues, so that what they drop is among them
