@@ -68,9 +68,13 @@ class CodingPolicy:
     def visit_code(self, encounter_class: str, types: set[str]) -> VisitCode | None:
         """The most specific row for a visit: one naming its type before the class's catch-all."""
         rows = self._visit_rows.get(encounter_class, ())
-        return next((r for r in rows if r.encounter_type in types), None) or next(
-            (r for r in rows if r.encounter_type == "*"), None
-        )
+        for row in rows:  # loops, not generators: asked for every outpatient encounter
+            if row.encounter_type in types:
+                return row
+        for row in rows:
+            if row.encounter_type == "*":
+                return row
+        return None
 
 
 DEFAULT_POLICY = CodingPolicy()
