@@ -32,6 +32,7 @@ __all__ = [
     "rank_suggestions",
     "to_classification_words",
     "without_bmi",
+    "without_rule_out",
 ]
 
 LAY_TERMS: Final[dict[str, str]] = {
@@ -642,9 +643,44 @@ def readings(text: str, age: int | None = None, sex: str | None = None) -> tuple
     pattern = _lay_pattern()
     return tuple(
         dict.fromkeys(
-            pattern.sub(lambda m: lay[_unpunctuated(m.group(1))], " ".join(r.split())) for r in out
+            _controlled(pattern.sub(lambda m: lay[_unpunctuated(m.group(1))], " ".join(r.split())))
+            for r in out
         )
     )
+
+
+def _controlled(reading: str) -> str:
+    """Diabetes said to be poorly controlled is diabetes with hyperglycemia.
+
+    The Index: Diabetes, poorly controlled (inadequately controlled, out of control) - code to
+    Diabetes, by type, with hyperglycemia. Other conditions' control words are left as written.
+    """
+    if "diabet" not in reading:
+        return reading
+    return _POORLY_CONTROLLED.sub(" with hyperglycemia ", reading)
+
+
+_POORLY_CONTROLLED: Final = re.compile(
+    r"\b(?:poorly|inadequately|suboptimally|sub optimally|not well|badly|uncontrolled)"
+    r"(?: controlled)?\b|\bout of control\b|\bnot (?:under )?control(?:led)?\b"
+)
+
+
+def without_rule_out(text: str) -> str:
+    """``text`` without a "rule out ..." clause that follows what was found.
+
+    An uncertain diagnosis is not coded in the outpatient setting: the symptom or sign is
+    (ICD-10-CM Official Guidelines IV.H): "cough, r/o pneumonia" is the cough. Where nothing
+    comes before the clause, the words stay as written.
+    """
+    found = _RULE_OUT.search(text)
+    if found is None or not _ANY_WORD.search(text[: found.start()]):
+        return text
+    return text[: found.start()].rstrip(" ,;(")
+
+
+_RULE_OUT: Final = re.compile(r"[,;(]?\s*\b(?:to )?(?:r/o|rule out|rule-out)\s", re.IGNORECASE)
+_ANY_WORD: Final = re.compile(r"[A-Za-z0-9]")
 
 
 def _unpunctuated(term: str) -> str:

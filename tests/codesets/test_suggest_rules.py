@@ -1,0 +1,62 @@
+"""General coding rules the suggestions follow, each with its basis.
+
+The phrases are written for these tests, not taken from a measured list.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from codesets.suggest import without_rule_out
+
+ON = date(2026, 1, 15)
+
+
+def _codes(registry, text: str, age: int, sex: str) -> list[str]:
+    return [s.code for s in registry.suggest(text, on=ON, age=age, sex=sex)]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("DM2 poorly controlled", "E1165"),
+        ("type 1 diabetes out of control", "E1065"),
+        ("diabetes not well controlled", "E1165"),
+    ],
+)
+def test_poorly_controlled_diabetes_is_with_hyperglycemia(registry, text: str, code: str) -> None:
+    """Index: Diabetes, poorly controlled / out of control - code to type, with hyperglycemia."""
+    assert _codes(registry, text, 60, "male")[0] == code
+
+
+def test_control_words_of_another_condition_are_left_alone(registry) -> None:
+    assert _codes(registry, "poorly controlled asthma", 30, "male")[0].startswith("J45")
+
+
+def test_a_rule_out_after_the_finding_leaves_the_finding(registry) -> None:
+    """Guidelines IV.H: an uncertain diagnosis is not coded outpatient; the symptom is."""
+    assert without_rule_out("sore throat, r/o strep") == "sore throat"
+    assert without_rule_out("Headache (rule out migraine)") == "Headache"
+    assert without_rule_out("r/o pneumonia") == "r/o pneumonia"  # nothing found before it
+    assert _codes(registry, "sore throat, r/o strep", 20, "male")[0] == "J029"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("family history of stomach cancer", "Z800"),
+        ("FHx prostate ca", "Z8042"),
+        ("mother had ovarian cancer", "Z8041"),
+        ("family hx of breast carcinoma", "Z803"),
+    ],
+)
+def test_a_family_history_of_cancer_is_coded_by_its_site(registry, text: str, code: str) -> None:
+    """Index: History, family, malignant neoplasm, by site (Z80.0-Z80.52)."""
+    assert _codes(registry, text, 50, "female" if "ovarian" in text else "male")[0] == code
+
+
+def test_a_raised_blood_glucose_is_hyperglycemia(registry) -> None:
+    """Index: Hyperglycemia R73.9."""
+    assert _codes(registry, "elevated glucose", 50, "male")[0] == "R739"
