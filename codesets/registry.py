@@ -156,6 +156,7 @@ class CodeSetRegistry:
         self._search: Icd10cmSearch | None = None
         self._unspecified_siblings: dict[int, bool] = {}
         self._under: dict[int, tuple[tuple[int, str], ...]] = {}
+        self._between: dict[int, tuple[str, ...]] = {}
         self._exact: dict[str, set[int]] | None = None
         if earlier_releases is None:
             earlier_releases = os.environ.get(ORDER_DIR_ENV) or None
@@ -657,8 +658,12 @@ class CodeSetRegistry:
         A category's words are too broad ("Dislocation and sprain of joints and ligaments
         at ankle, foot and toe level").
         """
-        index = self.index
-        return tuple(index.description(r) for r in index.lineage(row)[1:-1])
+        found = self._between.get(row)
+        if found is None:  # asked of every code a suggestion scores: kept
+            index = self.index
+            found = tuple(index.description(r) for r in index.lineage(row)[1:-1])
+            self._between[row] = found
+        return found
 
     def _unspecified_beside(self, row: int) -> bool:
         """Whether a code's "other" costs.

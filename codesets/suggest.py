@@ -12,6 +12,7 @@ are never accepted by default (see ``fhir_coder.coding.CodingPolicy``).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Callable
@@ -305,6 +306,8 @@ ABBREVIATIONS: Final[dict[str, str]] = {
     "w/o": "without",
     "n/v": "nausea with vomiting",
     "w/": "with",
+    "d/t": "due to",  # "due to" is the Index's and Tabular's link word (I.A.15 "With")
+    "2/2": "due to",
     "w": "with",
     "no": "without",
     "fx": "fracture",
@@ -565,6 +568,8 @@ _ROMAN_AFTER: Final = re.compile(r"\b(stage|type|grade|class|degree)\s+(iii|ii|i
 """A stage, type or grade in roman numerals, as clinicians write them ("CKD stage IV", "type
 II diabetes"): the Tabular writes them in arabic ("Chronic kidney disease, stage 4 (severe)",
 "Type 2 diabetes mellitus", "Pressure ulcer of sacral region, stage 3")."""
+_CONTRACTED: Final = re.compile(r"n['\u2019]t\b")
+"""A contraction's "not" ("didn't finish school", "can't afford"): its letters are no word."""
 _SUFFIXES: Final = ("ies", "es", "s")
 _POSSESSIVE: Final = re.compile(r"['\u2019]s\b")
 
@@ -615,7 +620,8 @@ def readings(text: str, age: int | None = None, sex: str | None = None) -> tuple
     and the other words of the text call for, else the table's first; the second reading
     gives the first such abbreviation its next meaning, so both are offered.
     """
-    lowered = _POSSESSIVE.sub("", text.lower()).replace("-", " ")
+    lowered = _CONTRACTED.sub(" not", _POSSESSIVE.sub("", text.lower()).replace("can't", "cannot"))
+    lowered = lowered.replace("won't", "will not").replace("-", " ")
     lowered = _LEVELS.sub(_region, lowered)
     lowered = _ROMAN_AFTER.sub(lambda m: f"{m.group(1)} {_ROMAN[m.group(2)]}", lowered)
     table = suggest_tables.abbreviations()
@@ -801,12 +807,13 @@ def rank_suggestions(
         query = _Query.of(asked)
         if query is None:
             continue
-        found = _ranked(search, query, keep, limit, hierarchy)
+        memo: dict[int, list[tuple[int, str, float]]] = {}
+        found = _ranked(search, query, keep, limit, hierarchy, memo)
         while relax and len(found) <= _FEW and query.need > 1:
             # Next to none: the nearest codes holding fewer of the words follow, below them
             # ("depression with suicidal ideation": R45.851, then F32.A).
             query = replace(query, need=query.need - 1)
-            more = _ranked(search, query, keep, limit, hierarchy)
+            more = _ranked(search, query, keep, limit, hierarchy, memo)
             seen = {r.row for r in found}
             below = min((r.score for r in found), default=1.0)
             found += [
@@ -835,13 +842,25 @@ def _ranked(
     keep: Callable[[int], bool],
     limit: int,
     hierarchy: Hierarchy | None,
+    memo: dict[int, list[tuple[int, str, float]]],
 ) -> list[Ranked]:
+    """The best codes for ``query``; ``memo``: the codes each document gave a pass before.
+
+    A score does not depend on how many words are needed, only whether there is one: a
+    document scored when more words were needed scores the same when fewer are, so the
+    passes asking for fewer words (:func:`rank_suggestions`) do not score it again.
+    """
     best: dict[int, Ranked] = {}
     for docs in _by_words_held(search, query):
         if len(best) >= limit and docs[0] < sorted(r.score for r in best.values())[-limit]:
             break
         for doc in docs[1]:
-            for row, shown, score in _scored(search, query, doc, keep, hierarchy):
+            scored = memo.get(doc)
+            if scored is None:
+                scored = _scored(search, query, doc, keep, hierarchy)
+                if scored:
+                    memo[doc] = scored
+            for row, shown, score in scored:
                 earlier = best.get(row)
                 if earlier is None or score > earlier.score:
                     best[row] = Ranked(row, shown, round(min(score, 1.0), 3))
@@ -917,9 +936,9 @@ _MOST_BOOST: Final = 1.2
 
 
 @functools.lru_cache(maxsize=65_536)
-def _above(descriptions: tuple[str, ...]) -> frozenset[str]:
-    """The words of a code's headers, what their "without" clauses exclude left out."""
-    return frozenset(w for text in descriptions for w in _read(text).seen)
+def _above(descriptions: tuple[str, ...]) -> tuple[str, ...]:
+    """The words of a code's headers, what their "without" clauses exclude left out, sorted."""
+    return tuple(sorted({w for text in descriptions for w in _read(text).seen}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -931,6 +950,8 @@ class _Text:
     absent: frozenset[str]
     present: frozenset[str]
     seen: frozenset[str]
+    ordered: tuple[str, ...]
+    """``seen``, sorted: a word start is looked up by bisection (:meth:`_Query._finds`)."""
     loose: frozenset[str]
     other: bool
     dominance: bool
@@ -945,6 +966,7 @@ class _Text:
 def _read(text: str) -> _Text:
     lowered = text.lower()
     words = tuple(dict.fromkeys(words_of(lowered)))
+    seen = frozenset(words_of(_WITHOUT_HEAD.sub(" ", lowered)))
     return _Text(
         lowered=lowered,
         words=words,
@@ -952,7 +974,8 @@ def _read(text: str) -> _Text:
         present=frozenset(words_of(_WITHOUT.sub(" ", lowered))),
         # The first words of a "without" clause are what it excludes; a site after "of" is
         # still the code's ("Laceration without foreign body of left hand").
-        seen=frozenset(words_of(_WITHOUT_HEAD.sub(" ", lowered))),
+        seen=seen,
+        ordered=tuple(sorted(seen)),
         loose=frozenset(words_of(" ".join(_NONESSENTIAL.findall(lowered)))),
         other=_OTHER.search(lowered) is not None,
         dominance=_DOMINANCE.search(lowered) is not None,
@@ -1022,7 +1045,20 @@ class _Query:
         )
 
     @staticmethod
-    def _finds(forms: tuple[str, ...], words: frozenset[str]) -> bool:
+    def _finds(forms: tuple[str, ...], words: frozenset[str] | tuple[str, ...]) -> bool:
+        """Whether a word of ``words`` starts with one of ``forms`` (a letter or digit: is it).
+
+        ``words`` sorted (a tuple): by bisection, for the words starting with a form are
+        together from the first at or after it; the ranking asks this of every code it scores.
+        """
+        if isinstance(words, tuple):
+            for form in forms:
+                at = bisect.bisect_left(words, form)
+                if at < len(words) and (
+                    words[at] == form if len(form) == 1 else words[at].startswith(form)
+                ):
+                    return True
+            return False
         for form in forms:
             if len(form) == 1:  # "hepatitis c", "type 2": the letter or digit itself
                 if form in words:
@@ -1031,13 +1067,13 @@ class _Query:
                 return True
         return False
 
-    def _matched(self, doc: _Text, above: frozenset[str]) -> float:
+    def _matched(self, doc: _Text, above: tuple[str, ...]) -> float:
         """How many query words ``doc`` holds (one found only in its headers' words: less)."""
         matched = 0.0
         for q, forms in zip(self.wanted, self.forms, strict=True):
             if q in self.absent_wanted:
                 matched += self._finds(forms, doc.absent) and not self._finds(forms, doc.present)
-            elif self._finds(forms, doc.seen):
+            elif self._finds(forms, doc.ordered):
                 matched += 1.0
             elif above and self._finds(forms, above):
                 matched += _INHERITED
@@ -1049,7 +1085,7 @@ class _Query:
         None when it holds too few of the query's words.
         """
         doc = _read(text)
-        above = _above(hierarchy.inherited(row)) if hierarchy is not None else frozenset()
+        above = _above(hierarchy.inherited(row)) if hierarchy is not None else ()
         matched = self._matched(doc, above)
         if matched < self.need:
             return None
