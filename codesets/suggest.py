@@ -589,7 +589,14 @@ def _abbreviation_pattern() -> re.Pattern[str]:
 def _lay_terms() -> dict[str, str]:
     """``LAY_TERMS`` and the synonyms table (the table's row wins where both hold a term)."""
     table = {words: row.classification for words, row in suggest_tables.synonyms().items()}
-    return {**LAY_TERMS, **table}
+    return {_uncontracted(k): v for k, v in {**LAY_TERMS, **table}.items()}
+
+
+def _uncontracted(lowered: str) -> str:
+    """``lowered`` with its contractions' "not" spelt out ("can't sleep": "cannot sleep")."""
+    for short, long in (("can't", "cannot"), ("can\u2019t", "cannot"), ("won't", "will not")):
+        lowered = lowered.replace(short, long)
+    return _CONTRACTED.sub(" not", lowered)
 
 
 @functools.cache
@@ -620,8 +627,7 @@ def readings(text: str, age: int | None = None, sex: str | None = None) -> tuple
     and the other words of the text call for, else the table's first; the second reading
     gives the first such abbreviation its next meaning, so both are offered.
     """
-    lowered = _CONTRACTED.sub(" not", _POSSESSIVE.sub("", text.lower()).replace("can't", "cannot"))
-    lowered = lowered.replace("won't", "will not").replace("-", " ")
+    lowered = _uncontracted(_POSSESSIVE.sub("", text.lower())).replace("-", " ")
     lowered = _LEVELS.sub(_region, lowered)
     lowered = _ROMAN_AFTER.sub(lambda m: f"{m.group(1)} {_ROMAN[m.group(2)]}", lowered)
     table = suggest_tables.abbreviations()

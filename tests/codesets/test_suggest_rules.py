@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from codesets.suggest import without_rule_out
+from codesets.suggest import readings, without_rule_out
 
 ON = date(2026, 1, 15)
 
@@ -60,3 +60,20 @@ def test_a_family_history_of_cancer_is_coded_by_its_site(registry, text: str, co
 def test_a_raised_blood_glucose_is_hyperglycemia(registry) -> None:
     """Index: Hyperglycemia R73.9."""
     assert _codes(registry, "elevated glucose", 50, "male")[0] == "R739"
+
+
+@pytest.mark.parametrize(
+    "text", ["never graduated from high school", "dropped out of school", "no HS diploma"]
+)
+def test_less_than_a_high_school_diploma_in_the_patients_words(registry, text: str) -> None:
+    """Tabular Z55.5 Less than a high school diploma (Guidelines I.B.14: from any words)."""
+    assert _codes(registry, text, 40, "male")[0] == "Z555"
+
+
+def test_contractions_and_due_to_shorthand_are_read_as_words() -> None:
+    """Their letters alone ("t", "d") are no word, and matched thousands of codes."""
+    assert readings("can't sleep")[0] == "insomnia"  # the synonyms table row, read alike
+    assert "cannot" in readings("can't open jars")[0]
+    assert "did not" in readings("didn't take insulin")[0]
+    assert "due to" in readings("dermatitis d/t nickel")[0]
+    assert "due to" in readings("anemia 2/2 CKD")[0]
