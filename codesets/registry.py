@@ -475,9 +475,12 @@ class CodeSetRegistry:
         from codesets.suggest_variants import (  # noqa: PLC0415
             SIDE,
             TRIMESTER,
+            wanted_seventh,
             wanted_side,
             wanted_trimester,
         )
+
+        seventh = wanted_seventh(text)
 
         slots = [
             (slot, wanted)
@@ -493,6 +496,8 @@ class CodeSetRegistry:
             for slot, wanted in slots:
                 if row is not None:
                     row = self._family_member(row, slot, wanted, keep) or row
+            if seventh is not None and row is not None:
+                row = self._encounter_of(row, seventh, keep) or row
             shown = {s.code for s in out}
             if row is not None and index.code(row) not in shown | {suggestion.code}:
                 described = index.description(row)
@@ -513,6 +518,16 @@ class CodeSetRegistry:
             if first_o is not None:
                 out.insert(0, out.pop(first_o))
         return out
+
+    def _encounter_of(self, row: int, seventh: str, keep: Callable[[int], bool]) -> int | None:
+        """The same injury's code for a later encounter, for an initial one ranked."""
+        index = self.index
+        code = index.code(row)
+        parent = index.parent(row)
+        if not code.endswith("A") or parent is None or not self._info[parent] & NEEDS_SEVENTH:
+            return None
+        later = index.row_of(code[:-1] + seventh)
+        return later if later is not None and keep(later) else None
 
     def _family_member(
         self, row: int, slot: re.Pattern[str], wanted: str, keep: Callable[[int], bool]

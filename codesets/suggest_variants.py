@@ -12,6 +12,9 @@ code without a trimester or a side is never pushed down by one said.
   of the last menstrual period: first less than 14 weeks 0 days, second 14 weeks 0 days to
   less than 28 weeks 0 days, third 28 weeks 0 days until delivery); the weeks are written
   "16 wks", "at 39 weeks", "30w" or the trimester itself ("3rd tri", "first trimester").
+- Encounter: an injury's 7th character (Guidelines I.C.19.a): "D" for the encounters after
+  active treatment, aftercare and follow-up included (I.C.21.c.7: aftercare of an injury is
+  the injury code with 7th character D, not a Z code), "S" for a sequela.
 - Side: the Tabular's laterality (Guidelines I.B.13): the side documented is coded, both
   sides as "bilateral" where the Tabular has it; the eye and ear abbreviations OD/OS/OU
   (oculus dexter/sinister/uterque) and AU (auris utraque) read as right, left and both.
@@ -22,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["slot_keys", "wanted_side", "wanted_trimester"]
+__all__ = ["slot_keys", "wanted_seventh", "wanted_side", "wanted_trimester"]
 
 _TRIMESTER_WORDS: Final = re.compile(
     r"\b(1st|first|2nd|second|3rd|third)\s*(?:tri|trimester|trim)\b", re.IGNORECASE
@@ -100,3 +103,24 @@ def slot_keys(description: str, slot: re.Pattern[str]) -> list[tuple[str, str]]:
         (f"{lowered[: m.start()]}\0{lowered[m.end() :]}", m.group(1))
         for m in slot.finditer(lowered)
     ]
+
+
+_SUBSEQUENT: Final = re.compile(
+    r"\b(?:aftercare|after care|subsequent|f/u|follow(?:ing)?[ -]?up|routine healing|"
+    r"recheck|re check|cast check)\b",
+    re.IGNORECASE,
+)
+_SEQUELA: Final = re.compile(r"\b(?:sequela|sequelae|late effects?|residual)\b", re.IGNORECASE)
+_INITIAL: Final = re.compile(r"\b(?:initial|new|acute|active treatment)\b", re.IGNORECASE)
+
+
+def wanted_seventh(text: str) -> str | None:
+    """The 7th character an injury's encounter words give ("D" or "S"), or None (initial).
+
+    Words of both, or of the initial encounter beside them, decide nothing.
+    """
+    subsequent = _SUBSEQUENT.search(text) is not None
+    sequela = _SEQUELA.search(text) is not None
+    if subsequent == sequela or _INITIAL.search(text):
+        return None
+    return "D" if subsequent else "S"

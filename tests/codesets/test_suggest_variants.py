@@ -10,7 +10,14 @@ from datetime import date
 
 import pytest
 
-from codesets.suggest_variants import SIDE, TRIMESTER, slot_keys, wanted_side, wanted_trimester
+from codesets.suggest_variants import (
+    SIDE,
+    TRIMESTER,
+    slot_keys,
+    wanted_seventh,
+    wanted_side,
+    wanted_trimester,
+)
 
 ON = date(2026, 1, 15)
 
@@ -98,3 +105,24 @@ def test_roman_numerals_of_a_stage_are_the_tabulars_numbers(registry) -> None:
     assert _codes(registry, "CKD stage IV", 60, "male")[0] == "N184"
     assert _codes(registry, "pressure ulcer of sacral region stage IV", 80, "male")[0] == "L89154"
     assert _codes(registry, "type II DM", 60, "male")[0] == "E119"
+
+
+@pytest.mark.parametrize(
+    ("text", "seventh"),
+    [
+        ("aftercare of femur fracture", "D"),
+        ("f/u wrist fracture", "D"),
+        ("scar, late effect of burn", "S"),
+        ("ankle sprain", None),
+        ("initial encounter, follow up", None),
+        ("non-healing wound", None),
+    ],
+)
+def test_the_encounter_words_give_the_seventh_character(text: str, seventh: str | None) -> None:
+    assert wanted_seventh(text) == seventh
+
+
+def test_aftercare_of_an_injury_is_its_code_with_d(registry) -> None:
+    """Guidelines I.C.21.c.7: aftercare of an injury is the injury code, 7th character D."""
+    assert _codes(registry, "aftercare of left hip fracture", 80, "female")[0] == "S72002D"
+    assert _codes(registry, "sprain of left ankle, follow-up", 30, "male")[0] == "S93402D"
