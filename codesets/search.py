@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,7 +28,14 @@ _STOP: Final = frozenset(
 
 
 def words_of(text: str) -> list[str]:
-    """The searchable words of ``text``: lower case, stop words dropped."""
+    """The searchable words of ``text``: lower case, accents folded, stop words dropped.
+
+    The Tabular writes a few eponyms with their accents ("Ménière's disease", "Guillain-Barré
+    syndrome", "Sjögren syndrome", "Behçet's disease") and people type them without: both read
+    as the same letters, not as the letters around an accented one.
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return [word for word in _WORD.findall(text.lower()) if word not in _STOP]
 
 

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from codesets.search import words_of
 from codesets.suggest import readings, without_rule_out
 
 ON = date(2026, 1, 15)
@@ -77,3 +78,13 @@ def test_contractions_and_due_to_shorthand_are_read_as_words() -> None:
     assert "did not" in readings("didn't take insulin")[0]
     assert "due to" in readings("dermatitis d/t nickel")[0]
     assert "due to" in readings("anemia 2/2 CKD")[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("Meniere disease, right ear", "H8101"), ("Ménière's disease, right ear", "H8101")],
+)
+def test_an_accented_eponym_reads_with_or_without_accents(registry, text: str, code: str) -> None:
+    """The Tabular writes "Ménière's disease"; people type it either way."""
+    assert words_of("Ménière Guillain-Barré") == ["meniere", "guillain", "barre"]
+    assert _codes(registry, text, 50, "male")[0] == code
