@@ -510,6 +510,16 @@ class CodeSetRegistry:
                 if suggestion.code in shown:
                     continue
             out.append(suggestion)
+        return self._pregnancy_first(out, text, keep)
+
+    def _pregnancy_first(
+        self, out: list[Suggestion], text: str, keep: Callable[[int], bool]
+    ) -> list[Suggestion]:
+        """A condition in pregnancy to its Chapter 15 code first; weeks of gestation after it."""
+        from codesets.suggest_variants import in_pregnancy, wanted_trimester  # noqa: PLC0415
+
+        if in_pregnancy(text) and out and not out[0].code.startswith(("O", "Z3")):
+            out = self._in_pregnancy(out, wanted_trimester(text), keep)
         # Z3A (weeks of gestation) is reported with a pregnancy's condition, after it: the
         # Tabular's note at Z3A, "Code first complications of pregnancy, childbirth and the
         # puerperium (O09-O9A)".
@@ -518,6 +528,31 @@ class CodeSetRegistry:
             if first_o is not None:
                 out.insert(0, out.pop(first_o))
         return out
+
+    def _in_pregnancy(
+        self, found: list[Suggestion], trimester: str | None, keep: Callable[[int], bool]
+    ) -> list[Suggestion]:
+        """``found`` with the first code's Chapter 15 code before it, for a condition in pregnancy.
+
+        The code "complicating pregnancy" of the named trimester, else of the unspecified one
+        (:func:`codesets.suggest_variants.chapter_15_for`); the condition's own code follows.
+        """
+        from codesets.suggest_variants import chapter_15_for  # noqa: PLC0415
+
+        index = self.index
+        prefix = chapter_15_for(found[0].code)
+        top = index.row_of(prefix.replace(".", "")) if prefix else None
+        if top is None:
+            return found
+        phrase = f"{trimester or 'unspecified'} trimester"
+        for row in index.children(top):
+            described = index.description(row)
+            lowered = described.lower()
+            if "pregnancy" in lowered and phrase in lowered and keep(row):
+                code = index.code(row)
+                made = Suggestion(ICD10CM, code, described, found[0].score, described)
+                return [made, *(s for s in found if s.code != code)][: len(found)]
+        return found
 
     def _encounter_of(self, row: int, seventh: str, keep: Callable[[int], bool]) -> int | None:
         """The same injury's code for a later encounter, for an initial one ranked."""

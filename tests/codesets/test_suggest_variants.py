@@ -13,6 +13,7 @@ import pytest
 from codesets.suggest_variants import (
     SIDE,
     TRIMESTER,
+    in_pregnancy,
     slot_keys,
     wanted_seventh,
     wanted_side,
@@ -126,3 +127,24 @@ def test_aftercare_of_an_injury_is_its_code_with_d(registry) -> None:
     """Guidelines I.C.21.c.7: aftercare of an injury is the injury code, 7th character D."""
     assert _codes(registry, "aftercare of left hip fracture", 80, "female")[0] == "S72002D"
     assert _codes(registry, "sprain of left ankle, follow-up", 30, "male")[0] == "S93402D"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("hypothyroid in pregnancy", "O99280"),  # endocrine, unspecified trimester
+        ("anemia in pregnancy, 25 weeks", "O99012"),
+        ("type 2 diabetes, pregnant at 30 weeks", "O24113"),  # pre-existing type 2, third
+        ("current smoker, pregnant", "O99330"),
+    ],
+)
+def test_a_condition_in_pregnancy_is_first_its_chapter_15_code(
+    registry, text: str, code: str
+) -> None:
+    """Guidelines I.C.15.a.1 (Chapter 15 codes first); the Tabular's O99 and O24.0-/O24.1-."""
+    assert _codes(registry, text, 28, "female")[0] == code
+
+
+def test_not_pregnant_leaves_the_condition_alone(registry) -> None:
+    assert not in_pregnancy("migraine, not pregnant")
+    assert _codes(registry, "migraine, not pregnant", 30, "female")[0].startswith("G43")
