@@ -655,10 +655,32 @@ def readings(text: str, age: int | None = None, sex: str | None = None) -> tuple
     pattern = _lay_pattern()
     return tuple(
         dict.fromkeys(
-            _controlled(pattern.sub(lambda m: lay[_unpunctuated(m.group(1))], " ".join(r.split())))
+            _controlled(
+                pattern.sub(lambda m: lay[_unpunctuated(m.group(1))], _sides_last(r, pattern))
+            )
             for r in out
         )
     )
+
+
+def _sides_last(reading: str, lay: re.Pattern[str]) -> str:
+    """``reading`` with a side's words moved to the end, unless a lay term holds one.
+
+    A lay term is a phrase ("hip fracture", "ringing in ears") that a side inside it breaks
+    ("fracture right hip"); the ranking weighs words, not their order, so the side counts the
+    same at the end. A lay term of its own with a side ("right lower quadrant") keeps it.
+    """
+    words = reading.split()
+    sides = [w for w in words if w in _SIDE_WORDS]
+    joined = " ".join(words)
+    if not sides or any(
+        not _SIDE_WORDS.isdisjoint(m.group(0).split()) for m in lay.finditer(joined)
+    ):
+        return joined
+    return " ".join([w for w in words if w not in _SIDE_WORDS] + sides)
+
+
+_SIDE_WORDS: Final = frozenset(("right", "left", "bilateral", "both"))
 
 
 def _controlled(reading: str) -> str:

@@ -88,3 +88,15 @@ def test_an_accented_eponym_reads_with_or_without_accents(registry, text: str, c
     """The Tabular writes "Ménière's disease"; people type it either way."""
     assert words_of("Ménière Guillain-Barré") == ["meniere", "guillain", "barre"]
     assert _codes(registry, text, 50, "male")[0] == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("fracture of left hip", "S72002A"),  # Index: Fracture, hip - see Fracture, femur, neck
+        ("fracture of right hip, initial", "S72001A"),
+        ("RLQ pain", "R1031"),  # a lay term holding its side keeps it
+    ],
+)
+def test_a_side_inside_a_lay_phrase_does_not_break_it(registry, text: str, code: str) -> None:
+    assert _codes(registry, text, 70, "female")[0] == code
