@@ -11,7 +11,7 @@ suggestion engine on it, and measured once for the figure recorded in docs/accur
   them, same day). Its misses were then read to make general rules (side, trimester and
   encounter to choose among a code's family, roman stage numerals, poorly controlled diabetes,
   rule-outs, family history by site; docs/accuracy.md), so it is held out no more: it was
-  tuned on from here, and its floors are the figure after those rules (top-1 397, top-5 447).
+  tuned on from here, and its floors are the figure after those rules (top-1 404, top-5 455).
 
 A change to the ranking that loses one of their phrases fails here.
 """
@@ -53,7 +53,7 @@ class HeldOut:
 FIRST_LISTS = ("common_diagnoses.tsv", "coder_phrases.tsv", "held_out_phrases.tsv")
 LISTS = (
     HeldOut("held_out_phrases_2.tsv", FIRST_LISTS, 594, 567, 591),
-    HeldOut("held_out_phrases_3.tsv", (*FIRST_LISTS, "held_out_phrases_2.tsv"), 499, 397, 447),
+    HeldOut("held_out_phrases_3.tsv", (*FIRST_LISTS, "held_out_phrases_2.tsv"), 499, 404, 455),
 )
 each_list = pytest.mark.parametrize("held_out", LISTS, ids=lambda held_out: held_out.name)
 
