@@ -12,6 +12,10 @@ suggestion engine on it, and measured once for the figure recorded in docs/accur
   encounter to choose among a code's family, roman stage numerals, poorly controlled diabetes,
   rule-outs, family history by site; docs/accuracy.md), so it is held out no more: it was
   tuned on from here, and its floors are the figure after those rules (top-1 404, top-5 455).
+* ``held_out_phrases_4.tsv`` (419 phrases, its codes checked by a second coder): measured once
+  on 2026-12-07 after those rules (top-1 320, top-5 351; 209 and 260 at the session's start,
+  308 and 346 after the tables, same minutes). Its floors are that one measurement; whoever
+  tunes on its misses must say so in docs/accuracy.md.
 
 A change to the ranking that loses one of their phrases fails here.
 """
@@ -54,6 +58,13 @@ FIRST_LISTS = ("common_diagnoses.tsv", "coder_phrases.tsv", "held_out_phrases.ts
 LISTS = (
     HeldOut("held_out_phrases_2.tsv", FIRST_LISTS, 594, 567, 591),
     HeldOut("held_out_phrases_3.tsv", (*FIRST_LISTS, "held_out_phrases_2.tsv"), 499, 404, 455),
+    HeldOut(
+        "held_out_phrases_4.tsv",
+        (*FIRST_LISTS, "held_out_phrases_2.tsv", "held_out_phrases_3.tsv"),
+        419,
+        320,
+        351,
+    ),
 )
 each_list = pytest.mark.parametrize("held_out", LISTS, ids=lambda held_out: held_out.name)
 
