@@ -257,7 +257,6 @@ class Soak:
         self.codes: dict[str, str] = {}  # the code each encounter's soak diagnosis has now
         self.edited: dict[str, str] = {}  # encounter -> Claim id the biller edited
         self.unedited: dict[str, Any] = {}  # encounter -> the priority before the biller's edit
-        self.edited_at: dict[str, float] = {}
         self.billed_code: dict[str, str] = {}  # encounter -> its soak code when the biller edited
 
     # --- the EHR side -------------------------------------------------------------------

@@ -10,6 +10,7 @@ the encounter.
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -98,17 +99,13 @@ def condition_order(condition: dict[str, Any]) -> tuple[float, str]:
         onset.get("start") if isinstance(onset, dict) else None,
     ):
         if isinstance(value, str) and value:
-            moment = _instants.get(value)
-            if moment is None:
-                moment = _instant(value)
+            moment = _instant(value)
             if not math.isnan(moment):  # a moment that reads
                 return (moment, str(condition.get("id") or ""))
     return (math.inf, str(condition.get("id") or ""))
 
 
-_instants: dict[str, float] = {}
-
-
+@functools.lru_cache(maxsize=10_000)  # a feed repeats its moments; bounded all the same
 def _instant(value: str) -> float:
     """Seconds since the epoch of a FHIR date or dateTime; NaN when it does not read."""
     moment = parse_fhir_datetime(value)
@@ -118,9 +115,6 @@ def _instant(value: str) -> float:
         seconds = datetime(moment.year, moment.month, moment.day, tzinfo=UTC).timestamp()
     else:
         seconds = math.nan
-    if len(_instants) >= 10_000:  # a feed repeats its moments; bounded all the same
-        _instants.clear()
-    _instants[value] = seconds
     return seconds
 
 
