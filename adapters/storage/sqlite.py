@@ -58,6 +58,30 @@ class _Tx:
         return time.time()
 
 
+_OPEN_TIMEOUT = 30.0  # the same patience as every statement's busy timeout
+
+
+def _switch_to_wal(connection: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting out other processes that open it at the same moment.
+
+    Changing the journal mode needs the file to itself, and SQLite answers ``database is
+    locked`` at once, without its busy handler, when another connection is opening a new
+    file at the same moment; so the switch is retried until the busy timeout's deadline.
+    """
+    deadline = time.monotonic() + _OPEN_TIMEOUT
+    pause = 0.001
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        else:
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
 class SqliteStore(Store):
     """A SQLite file (or memory, for one run), one connection behind a lock."""
 
@@ -78,7 +102,7 @@ class SqliteStore(Store):
         )
         self.connection.row_factory = sqlite3.Row
         if path is not None:
-            self.connection.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(self.connection)
             # WAL + NORMAL: a commit survives the process being killed (the crash the
             # ledgers guard against) without an fsync per write
             self.connection.execute("PRAGMA synchronous=NORMAL")
