@@ -267,7 +267,6 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
         else (),
         coverages=read_each(active, coverage_reader, issues),
         providers=providers,
-        # before read_issues, so that what they drop is among them
         reason_codes=read_reason_codes(
             resource.get("reasonCode"),
             issues=issues,
@@ -280,7 +279,6 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
             source=reference,
             expression="Encounter.reasonReference",
         ),
-        read_issues=tuple(issues),
         discharge_disposition=disposition[0].code if disposition else "",
         discharge_disposition_system=disposition[0].system if disposition else "",
         admit_source=read_codings(
@@ -303,4 +301,6 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
         if observations
         else (),
         locations=read_locations(resource),
+        # last (keywords are evaluated in order): what every reader above dropped is in it
+        read_issues=tuple(issues),
     )

@@ -131,3 +131,15 @@ def test_the_encounters_reason_is_read_codes_and_conditions():
     [note] = [i for i in encounter.read_issues if "Observation/o1" in i.message]
     assert note.expression == ("Encounter.reasonReference",)
     assert note.source == "Encounter/e1"
+
+
+def test_codings_dropped_from_admit_source_and_priority_are_among_the_read_issues():
+    """Every reader's dropped codings reach read_issues, the last ones read included."""
+    bundle = _bundle(_coverage("cov", None))
+    encounter_resource = bundle["entry"][0]["resource"]
+    encounter_resource["hospitalization"] = {"admitSource": {"coding": [{"system": "urn:x"}]}}
+    encounter_resource["priority"] = {"coding": [{"display": "urgent, no code"}]}
+    (encounter,) = encounters_in_bundle(bundle, source_id="test")
+    expressions = {e for i in encounter.read_issues for e in i.expression}
+    assert "Encounter.hospitalization.admitSource" in expressions
+    assert "Encounter.priority" in expressions
