@@ -20,6 +20,11 @@ billable in FY2026, each expansion's words found in the Tabular.
 * ``defaults.tsv``: ``words, code, basis``: the Index's code for a main term written alone
   (``bronchitis`` is J40, ``sinusitis`` J32.9, ``fatigue`` R53.83), where the Tabular's
   words alone would rank a narrower code first.
+* ``index/*.tsv``: ``term, code, basis``: the coders' index, the part of the Alphabetic Index
+  coders use, one file per chapter range: an entry (main term, subterms; nonessential
+  modifiers in parentheses) to its code, or to a header ending in ``-`` whose subtree the
+  Tabular's ranking completes. Read and indexed by word by :mod:`codesets.coders_index`,
+  checked by ``tests/codesets/test_coders_index.py``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,232 @@
+"""The coders' index: the part of the ICD-10-CM Alphabetic Index coders use, read as data.
+
+The code set ships only the Tabular; the Alphabetic Index is the coders' own vocabulary (main
+terms and subterms, eponyms, "see" references, nonessential modifiers, the code the Index gives
+a term with nothing more said). The project writes the part of it coders use as tables, one
+file per chapter range, in ``codesets/data/suggest/index/*.tsv``::
+
+    # title: coders' index: chapters 1-5 (A00-F99)
+    # version: 2026.12
+    term	code	basis
+    Fracture, traumatic, radius, lower end (distal)	S52.50-	Index: Fracture, traumatic, ...
+    Attack, heart	I21.9	Index: Attack, heart - see Infarction, myocardium
+
+* ``term``: an Index entry as a coder reads it: the main term, then each subterm, separated by
+  commas (the words match in any order). Words in parentheses (or brackets) are nonessential
+  modifiers (ICD-10-CM Official Guidelines I.A.7): present or absent, the same code. A subterm
+  beginning "without" names what must not be said ("Reflux, gastroesophageal, without
+  esophagitis"); "NEC", "NOS" and "unspecified" are never needed.
+* ``code``: dotted as in the Index: a billable code, or a header ending in ``-`` where the
+  Tabular completes it (side, 7th character, more detail): the row leads to that subtree and
+  the Tabular's ranking picks inside it.
+* ``basis``: the Index entry the row rests on.
+
+This module reads the tables (a malformed row is a :class:`ConfigurationError` naming the
+file and line) and indexes each row's words once, so the ranking
+(the suggestion ranking) finds the rows a query's words reach without scanning them.
+``tests/codesets/test_coders_index.py`` checks every row against the FY2026 Tabular.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from codesets.search import words_of
+from codesets.suggest_tables import TABLES
+from fhir_coder.errors import ConfigurationError
+
+__all__ = ["FOLDER", "CodersIndex", "IndexRow", "coders_index", "read_index", "read_table"]
+
+FOLDER: Final = TABLES / "index"
+COLUMNS: Final = ("term", "code", "basis")
+_CODE: Final = re.compile(r"^([A-Z][0-9][0-9A-Z])(?:\.([0-9A-Z]{0,4}))?(-?)$")
+_NEVER_NEEDED: Final = frozenset(("nec", "nos", "unspecified"))
+"""Words an Index term may carry that a coder's words need not repeat: "not elsewhere
+classifiable", "not otherwise specified" and "unspecified" say only that nothing more is known."""
+_WITHOUT: Final = re.compile(r"^\s*(?:without|w/o)\b")
+_MAX_CELL: Final = 500
+"""A term or basis longer than this is no Index entry (a pasted paragraph, a lost tab)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    """One row of the coders' index, with the words the ranking reads in its term.
+
+    ``code`` is dotless and upper case; ``subtree`` when the Index leaves the Tabular to
+    complete it (written with a trailing ``-``). ``required``: the words outside parentheses
+    (each must be said); ``optional``: the nonessential modifiers (they add to a match);
+    ``absent``: the words of a "without" subterm (they must not be said).
+    """
+
+    term: str
+    code: str
+    subtree: bool
+    basis: str
+    required: frozenset[str]
+    optional: frozenset[str]
+    absent: frozenset[str]
+    file: str
+    line: int
+
+    @property
+    def dotted(self) -> str:
+        """The code as the Index writes it (``S52.50-``)."""
+        dotted = self.code if len(self.code) <= 3 else f"{self.code[:3]}.{self.code[3:]}"
+        return dotted + ("-" if self.subtree else "")
+
+    @property
+    def where(self) -> str:
+        """``file:line``, for messages."""
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class CodersIndex:
+    """Every row of the coders' index, and which rows each word of their terms is in.
+
+    ``vocabulary`` is sorted, so the rows holding a word that starts with a query's stem are
+    found by bisection (:meth:`rows_starting`), as the Tabular's word index finds documents.
+    """
+
+    rows: tuple[IndexRow, ...]
+    vocabulary: tuple[str, ...]
+    postings: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def of(cls, rows: Iterable[IndexRow]) -> CodersIndex:
+        """The index of ``rows``: each word of a term (required or optional) to its rows."""
+        kept = tuple(rows)
+        by_word: dict[str, list[int]] = {}
+        for at, row in enumerate(kept):
+            for word in row.required | row.optional:
+                by_word.setdefault(word, []).append(at)
+        vocabulary = tuple(sorted(by_word))
+        return cls(kept, vocabulary, tuple(tuple(by_word[w]) for w in vocabulary))
+
+    def rows_starting(self, stem: str) -> set[int]:
+        """The rows with a term word starting with ``stem`` (a single letter or digit: itself)."""
+        vocabulary = self.vocabulary
+        at = bisect.bisect_left(vocabulary, stem)
+        out: set[int] = set()
+        if len(stem) == 1:
+            if at < len(vocabulary) and vocabulary[at] == stem:
+                out.update(self.postings[at])
+            return out
+        while at < len(vocabulary) and vocabulary[at].startswith(stem):
+            out.update(self.postings[at])
+            at += 1
+        return out
+
+
+def parse_term(term: str, where: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The required, optional and absent words of an Index term (see :class:`IndexRow`)."""
+    outside: list[str] = []
+    inside: list[str] = []
+    depth = 0
+    for char in term:
+        if char in "([":
+            depth += 1
+            inside.append(" ")
+        elif char in ")]":
+            depth -= 1
+            if depth < 0:
+                raise ConfigurationError(f"{where}: a closing parenthesis with none open")
+            inside.append(" ")
+        elif depth:
+            inside.append(char)
+        else:
+            outside.append(char)
+    if depth:
+        raise ConfigurationError(f"{where}: a parenthesis left open in {term!r}")
+    required: set[str] = set()
+    absent: set[str] = set()
+    for part in "".join(outside).split(","):
+        words = set(words_of(part))
+        (absent if _WITHOUT.match(part) else required).update(words)
+    optional = set(words_of("".join(inside))) | (required & _NEVER_NEEDED)
+    required -= _NEVER_NEEDED
+    if not required:
+        raise ConfigurationError(
+            f"{where}: the term {term!r} has no word outside parentheses: nothing to match"
+        )
+    return frozenset(required), frozenset(optional - required), frozenset(absent - required)
+
+
+def _code(cell: str, where: str) -> tuple[str, bool]:
+    found = _CODE.match(cell.strip().upper())
+    if found is None:
+        raise ConfigurationError(
+            f"{where}: {cell!r} is no ICD-10-CM code as the Index writes it "
+            "(A00.0, or a header to complete ending in '-': S52.50-)"
+        )
+    category, rest, dash = found.groups()
+    if rest is not None and not rest and not dash:  # "S52." is neither a code nor a header
+        raise ConfigurationError(f"{where}: {cell!r} ends in a dot")
+    return category + (rest or ""), bool(dash)
+
+
+def read_table(path: Path, *, name: str | None = None) -> list[IndexRow]:
+    """The rows of one index file; ``name``: how messages name it (the path by default)."""
+    shown = name or str(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read the coders' index table {path}: {exc}") from exc
+    out: list[IndexRow] = []
+    header_seen = False
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        where = f"{shown}:{number}"
+        cells = line.split("\t")
+        if not header_seen:
+            if tuple(c.strip() for c in cells) != COLUMNS:
+                raise ConfigurationError(f"{where}: expected the header {'<tab>'.join(COLUMNS)}")
+            header_seen = True
+            continue
+        if len(cells) != len(COLUMNS):
+            raise ConfigurationError(
+                f"{where}: expected {len(COLUMNS)} tab-separated cells (term, code, basis), "
+                f"found {len(cells)}"
+            )
+        term, code_cell, basis = (c.strip() for c in cells)
+        if not term or not code_cell or not basis:
+            empty = next(n for n, c in zip(COLUMNS, (term, code_cell, basis), strict=True) if not c)
+            raise ConfigurationError(f"{where}: the {empty} is empty")
+        if len(term) > _MAX_CELL or len(basis) > _MAX_CELL:
+            raise ConfigurationError(f"{where}: a cell longer than {_MAX_CELL} characters")
+        code, subtree = _code(code_cell, where)
+        required, optional, absent = parse_term(term, where)
+        out.append(IndexRow(term, code, subtree, basis, required, optional, absent, shown, number))
+    if not header_seen:
+        raise ConfigurationError(f"{shown}: no header line ({'<tab>'.join(COLUMNS)})")
+    return out
+
+
+def read_index(folder: Path) -> CodersIndex:
+    """Every ``*.tsv`` of ``folder`` (in name order) as one index; none: an empty index."""
+    rows: list[IndexRow] = []
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.tsv")):
+            rows.extend(read_table(path, name=_shown(path)))
+    return CodersIndex.of(rows)
+
+
+def _shown(path: Path) -> str:
+    """A table's path from the repository root (``codesets/data/suggest/index/...``)."""
+    try:
+        return str(path.relative_to(TABLES.parents[2]))
+    except ValueError:
+        return str(path)
+
+
+@functools.cache
+def coders_index() -> CodersIndex:
+    """The project's coders' index (``codesets/data/suggest/index/``), read once."""
+    return read_index(FOLDER)

@@ -1,0 +1,206 @@
+"""The coders' index (codesets/data/suggest/index): read as written, every row a checked fact.
+
+The reader is tested on a fixture of a handful of rows (tests/codesets/fixtures/coders_index)
+and on malformed files it must refuse with the file and line. Every row of every index file
+the project ships is checked against the FY2026 Tabular: its code valid (billable, or a header
+ending in "-" with billable codes below it), its basis an Index entry, and no term given two
+different codes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from codesets import coders_index
+from codesets.coders_index import CodersIndex, IndexRow, parse_term, read_index, read_table
+from fhir_coder.errors import ConfigurationError
+from fhir_coder.systems import ICD10CM
+
+ON = date(2026, 1, 15)
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "coders_index"
+HEADER = "term\tcode\tbasis\n"
+
+
+def _shipped() -> CodersIndex:
+    return coders_index.coders_index()
+
+
+def test_the_fixture_reads_as_written():
+    index = read_index(FIXTURE)
+    by_term = {row.term: row for row in index.rows}
+    fracture = by_term["Fracture, traumatic, radius, lower end (distal)"]
+    assert (fracture.code, fracture.subtree, fracture.dotted) == ("S5250", True, "S52.50-")
+    assert fracture.required == {"fracture", "traumatic", "radius", "lower", "end"}
+    assert fracture.optional == {"distal"}
+    assert fracture.where.endswith("sample.tsv:6")
+    heart = by_term["Attack, heart"]
+    assert (heart.code, heart.subtree, heart.dotted) == ("I219", False, "I21.9")
+    dementia = by_term["Dementia (degenerative (primary)) (old age) (persisting)"]
+    assert dementia.required == {"dementia"}
+    assert dementia.optional == {"degenerative", "primary", "old", "age", "persisting"}
+    without = by_term["Reflux, gastroesophageal, without esophagitis"]
+    assert without.required == {"reflux", "gastroesophageal"}
+    assert without.absent == {"esophagitis"}
+    assert by_term["Reflux, gastroesophageal, with esophagitis"].required == {
+        "reflux",
+        "gastroesophageal",
+        "esophagitis",
+    }
+
+
+def test_the_word_index_finds_rows_by_a_word_start():
+    index = read_index(FIXTURE)
+    terms = {index.rows[at].term for at in index.rows_starting("fractur")}
+    assert terms == {"Fracture, traumatic, radius, lower end (distal)", "Colles' fracture"}
+    assert {index.rows[at].term for at in index.rows_starting("distal")} == {
+        "Fracture, traumatic, radius, lower end (distal)"
+    }
+    assert not index.rows_starting("zzz")
+    assert not index.rows_starting("p")  # one letter is the word itself, not every p-word
+
+
+def test_words_that_say_nothing_more_are_never_needed():
+    required, optional, absent = parse_term("Anemia, NEC", "t:1")
+    assert (required, optional, absent) == ({"anemia"}, {"nec"}, set())
+    required, optional, _ = parse_term("Gastritis [unspecified]", "t:1")
+    assert (required, optional) == ({"gastritis"}, {"unspecified"})
+
+
+def _file(tmp_path: Path, body: str, header: str = HEADER) -> Path:
+    path = tmp_path / "chapters-99.tsv"
+    path.write_text("# title: a test table\n" + header + body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("Pneumonia\tJ18.9\n", "expected 3 tab-separated cells"),
+        ("Pneumonia\tJ18.9\tIndex: Pneumonia\textra\n", "expected 3 tab-separated cells"),
+        ("\tJ18.9\tIndex: Pneumonia\n", "the term is empty"),
+        ("Pneumonia\t\tIndex: Pneumonia\n", "the code is empty"),
+        ("Pneumonia\tJ18.9\t \n", "the basis is empty"),
+        ("Pneumonia\tJ189X\tIndex: Pneumonia\n", "is no ICD-10-CM code"),
+        ("Pneumonia\tpneumonia\tIndex: Pneumonia\n", "is no ICD-10-CM code"),
+        ("Pneumonia\tJ18.\tIndex: Pneumonia\n", "ends in a dot"),
+        ("Pneumonia (acute\tJ18.9\tIndex: Pneumonia\n", "parenthesis left open"),
+        ("Pneumonia) (acute\tJ18.9\tIndex: Pneumonia\n", "closing parenthesis"),
+        ("(acute) (double)\tJ18.9\tIndex: Pneumonia\n", "no word outside parentheses"),
+        ("NOS\tJ18.9\tIndex: Pneumonia\n", "no word outside parentheses"),
+        ("P" * 501 + "\tJ18.9\tIndex: Pneumonia\n", "longer than 500"),
+    ],
+)
+def test_a_malformed_row_is_refused_with_its_file_and_line(tmp_path, body, says):
+    path = _file(tmp_path, "Attack, heart\tI21.9\tIndex: Attack, heart\n" + body)
+    with pytest.raises(ConfigurationError, match=says) as raised:
+        read_table(path)
+    assert f"{path}:4:" in str(raised.value)
+
+
+def test_a_wrong_or_missing_header_is_refused(tmp_path):
+    with pytest.raises(ConfigurationError, match=r":2: expected the header term<tab>code"):
+        read_table(_file(tmp_path, "Pneumonia\tJ18.9\tIndex: Pneumonia\n", header="words\tcode\n"))
+    with pytest.raises(ConfigurationError, match="no header line"):
+        read_table(_file(tmp_path, "", header=""))
+
+
+def test_an_unreadable_table_is_refused(tmp_path):
+    path = tmp_path / "chapters-98.tsv"
+    path.write_bytes(b"term\tcode\tbasis\n\xff\xfe\tJ18.9\tIndex\n")
+    with pytest.raises(ConfigurationError, match="cannot read the coders' index table"):
+        read_table(path)
+
+
+def test_a_folder_reads_every_table_in_name_order(tmp_path):
+    (tmp_path / "b.tsv").write_text(HEADER + "Pneumonia\tJ18.9\tIndex: Pneumonia\n")
+    (tmp_path / "a.tsv").write_text(HEADER + "Attack, heart\tI21.9\tIndex: Attack, heart\n")
+    (tmp_path / "notes.txt").write_text("not a table")
+    assert [r.term for r in read_index(tmp_path).rows] == ["Attack, heart", "Pneumonia"]
+    assert read_index(tmp_path / "absent").rows == ()
+
+
+# --- every row the project ships, and the fixture, against the FY2026 Tabular ---------------
+
+
+def _code_problem(registry, row: IndexRow) -> str | None:
+    """What is wrong with a row's code on the FY2026 Tabular, or None."""
+    info = registry.lookup(ICD10CM, row.code, ON)
+    if row.subtree:
+        if info.billable:
+            return f"{row.dotted}: {row.code} is billable itself: write it without the '-'"
+        if not (info.valid or info.needs_seventh_character) or not info.billable_children:
+            return f"{row.dotted}: no header of FY2026 with billable codes below it"
+        return None
+    if info.billable and info.valid:
+        return None
+    if info.billable_children:
+        return f"{row.dotted}: a header, not billable: end it in '-' to lead to its codes"
+    return f"{row.dotted}: not a valid ICD-10-CM code in FY2026"
+
+
+def _rows_to_check() -> list[tuple[str, tuple[IndexRow, ...]]]:
+    return [("fixture", read_index(FIXTURE).rows), ("shipped", _shipped().rows)]
+
+
+each_table = pytest.mark.parametrize(
+    ("what", "rows"), _rows_to_check(), ids=lambda v: v if isinstance(v, str) else ""
+)
+
+
+@each_table
+def test_every_code_is_valid_in_fy2026(registry, what, rows):
+    if what == "shipped" and not rows:
+        pytest.skip("no coders' index table in codesets/data/suggest/index yet")
+    bad = [f"{row.where}: {problem}" for row in rows if (problem := _code_problem(registry, row))]
+    assert not bad, "\n".join(bad)
+
+
+@each_table
+def test_every_basis_is_an_index_entry(what, rows):
+    if what == "shipped" and not rows:
+        pytest.skip("no coders' index table in codesets/data/suggest/index yet")
+    bad = [f"{row.where}: basis {row.basis!r}" for row in rows if not row.basis.startswith("Index")]
+    assert not bad, "a basis names the Index entry the row rests on ('Index: ...'):\n" + "\n".join(
+        bad
+    )
+
+
+def _same_term(term: str) -> str:
+    return " ".join(term.lower().split())
+
+
+@each_table
+def test_no_term_has_two_codes(what, rows):
+    if what == "shipped" and not rows:
+        pytest.skip("no coders' index table in codesets/data/suggest/index yet")
+    seen: dict[str, list[IndexRow]] = defaultdict(list)
+    for row in rows:
+        seen[_same_term(row.term)].append(row)
+    clashes = [
+        f"{first.where} {first.term!r} -> {first.dotted}, but {other.where} -> {other.dotted}"
+        for found in seen.values()
+        for first in found[:1]
+        for other in found[1:]
+        if other.dotted != first.dotted
+    ]
+    assert not clashes, "one term, two codes (keep the one the Index gives):\n" + "\n".join(clashes)
+
+
+def test_the_code_check_catches_each_wrong_shape(registry, tmp_path):
+    path = _file(
+        tmp_path,
+        "Fracture, radius, lower end\tS52.50\tIndex\n"  # a header without its '-'
+        "Attack, heart\tI21.9-\tIndex\n"  # billable, written as a header
+        "Fracture, radius, nowhere\tS52.99-\tIndex\n"  # no such header
+        "Pneumonia\tJ18.0\tIndex\n"  # fine: billable
+        "Fracture, radius, lower end, right\tS52.501-\tIndex\n",  # fine: 7th to complete
+    )
+    problems = [_code_problem(registry, row) or "" for row in read_table(path)]
+    assert "end it in '-'" in problems[0]
+    assert "billable itself" in problems[1]
+    assert "no header of FY2026" in problems[2]
+    assert problems[3:] == ["", ""]
