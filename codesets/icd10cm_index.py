@@ -23,7 +23,12 @@ because building it whole costs ~20 ms of every start-up:
 * ``text`` + ``text_at``: descriptions, sliced on first use. A 7th-character code
   stores only the meaning of its character; its description is its parent's, a comma,
   and that meaning (which keeps the file at a third of the size);
-* ``parent``, and ``child_at`` + ``child_rows``: the hierarchy.
+* ``parent``, and ``child_at`` + ``child_rows``: the hierarchy;
+* ``formerly_billable``: header -> mask of the releases in which it was itself a billable
+  code, before CMS subdivided it (E88.81 was billable through FY2023, E88.810-E88.819
+  came in FY2024). The tabular is the newest release's, so without this an encounter of
+  FY2023 could not be coded E88.81, the code then in force. Only headers whose codes below
+  do not cover every release are asked about, so the dict stays small.
 
 Instructional notes (excludes, code first...) go to a second file that is only read
 when asked for (:mod:`codesets.icd10cm_notes`), so the lookup path stays light.
@@ -48,6 +53,7 @@ from codesets.icd10cm_source import SOURCE_DISTRIBUTION
 
 if TYPE_CHECKING:
     from codesets.icd10cm_source import Tabular
+    from codesets.mce_validity import MceValidity
 
 __all__ = [
     "BILLABLE",
@@ -62,7 +68,7 @@ __all__ = [
     "load_index",
 ]
 
-INDEX_FORMAT: Final = 1
+INDEX_FORMAT: Final = 2
 """Bump whenever the payload layout or its meaning changes: old cache files are then ignored."""
 
 BILLABLE: Final = 1
@@ -121,6 +127,7 @@ class Icd10cmIndex:
         "_text_at",
         "built_at",
         "compiled",
+        "formerly_billable",
         "info",
         "key",
         "path",
@@ -153,6 +160,8 @@ class Icd10cmIndex:
         self.key = cast("str", payload["key"])
         self.source_version = cast("str", payload["source_version"])
         self.validity_version = cast("str", payload["validity_version"])
+        self.formerly_billable = cast("dict[str, int]", payload["formerly_billable"])
+        """Header -> mask of the releases in which it was a billable code (before a split)."""
         self.tabular_file = cast("str", payload["tabular_file"])
         self.built_at = cast("str", payload["built_at"])
         self.path = path
@@ -237,12 +246,13 @@ class Icd10cmIndex:
     def windows(self, code: str) -> tuple[tuple[int, int], ...]:
         """``(from, to)`` YYYYMMDD windows in which ``code`` is valid.
 
-        For a header: windows in which it is in the classification (has a valid code below).
+        For a header: windows in which it is in the classification (has a valid code below,
+        or was itself billable before it was subdivided).
         """
         row = self.row_of(code)
         if row is None:
             return ()
-        mask = self.info[row] >> FLAG_BITS
+        mask = self.info[row] >> FLAG_BITS | self.formerly_billable.get(code, 0)
         out: list[tuple[int, int]] = []
         for position, release in enumerate(self.releases):
             if mask >> position & 1:
@@ -308,6 +318,8 @@ def _fits(payload: object, key: str) -> bool:
         return False
     if not isinstance(payload.get("categories"), dict):
         return False
+    if not isinstance(payload.get("formerly_billable"), dict):
+        return False
     releases = payload.get("releases")
     return (
         isinstance(releases, tuple)
@@ -350,6 +362,10 @@ def compile_index(key: str | None = None) -> tuple[dict[str, object], dict[str, 
             releases.append(Release(day, 0, day // 10000 + (0 if april else 1), april))
             invalid_sets.append(invalid)
         last_day = mce.last_date
+        columns = _columns(tabular, invalid_sets)
+        masks = cast("dict[str, int]", columns.pop("masks"))
+        formerly = _formerly_billable(tabular, masks, (1 << len(releases)) - 1)
+        formerly_billable = _headers_billable_then(mce, releases, formerly)
     releases = [
         Release(r.start, _day_before(nxt.start) if nxt else last_day, r.fiscal_year, r.april_update)
         for r, nxt in zip(releases, [*releases[1:], None], strict=True)
@@ -363,9 +379,45 @@ def compile_index(key: str | None = None) -> tuple[dict[str, object], dict[str, 
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "layout": _LAYOUT,
         "releases": tuple((r.start, r.end, r.fiscal_year, r.april_update) for r in releases),
-        **_columns(tabular, invalid_sets),
+        "formerly_billable": formerly_billable,
+        **columns,
     }
     return index_payload, notes_payload(tabular, key)
+
+
+def _formerly_billable(
+    tabular: Tabular, masks: dict[str, int], every_release: int
+) -> dict[str, int]:
+    """Headers that may have been billable once: their codes below miss some releases.
+
+    Value: the mask of the releases to ask the MCE about (those no code below covers).
+    7th-character parents are left out: they were never billable without the character.
+    """
+    out: dict[str, int] = {}
+    for code, record in tabular.codes.items():
+        if record.billable or not record.children or tabular.codes[record.children[0]].generated:
+            continue
+        missing = every_release & ~masks[code]
+        if missing:
+            out[code] = missing
+    return out
+
+
+def _headers_billable_then(
+    mce: MceValidity, releases: list[Release], candidates: dict[str, int]
+) -> dict[str, int]:
+    """Of ``candidates``, those the MCE accepts as codes in the releases they are asked for."""
+    found: dict[str, int] = {}
+    for position, release in enumerate(releases):
+        bit = 1 << position
+        asked = [code for code, missing in candidates.items() if missing & bit]
+        if not asked:
+            continue
+        invalid = mce.invalid(release.start, asked)
+        for code in asked:
+            if code not in invalid:
+                found[code] = found.get(code, 0) | bit
+    return found
 
 
 def _columns(tabular: Tabular, invalid_sets: list[set[str]]) -> dict[str, object]:
@@ -418,6 +470,7 @@ def _columns(tabular: Tabular, invalid_sets: list[set[str]]) -> dict[str, object
         "text_at": text_at.tobytes(),
         "parent": parent.tobytes(),
         "child_at": child_at.tobytes(),
+        "masks": masks,  # for compile_index, not stored
         "child_rows": child_rows.tobytes(),
     }
 

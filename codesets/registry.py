@@ -968,7 +968,10 @@ class CodeSetRegistry:
         )
 
     def _header(self, code: str, row: int, info: int, day: _Day) -> CodeInfo:
-        """A code with codes below it: valid in the classification, never billable."""
+        """A code with codes below it: valid in the classification, not billable.
+
+        Except on a date before CMS subdivided it, when it was itself the billable code.
+        """
         key = (row, day.bit)
         offered = self._offered.get(key)
         if offered is None:
@@ -977,6 +980,16 @@ class CodeSetRegistry:
                 self._offered.clear()
             self._offered[key] = offered
         seventh = bool(info & NEEDS_SEVENTH)
+        if self.index.formerly_billable.get(code, 0) >> day.position & 1:
+            # a code of its day, subdivided since (E88.81 through FY2023): billable then
+            return CodeInfo(
+                system=ICD10CM,
+                code=code,
+                valid=True,
+                billable=True,
+                description=self._description(row),
+                release=day.release,
+            )
         valid = info & day.bit != 0 and not seventh
         return CodeInfo(
             system=ICD10CM,

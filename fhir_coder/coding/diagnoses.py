@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from fhir_coder.coding.checks import shown, usable_code
 from fhir_coder.coding.context import CodingContext
+from fhir_coder.errors import CodeSetError
 from fhir_coder.model import CodedLine, Coding, CodingMethod, Diagnosis, DiagnosisRole
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.ports import Translation
@@ -291,6 +292,7 @@ def _crosswalk_line(
             )
         )
         return None
+    code = _as_it_stood(context, code, snomed, source, issues)
     checked = usable_code(
         context,
         ICD10CM,
@@ -314,6 +316,47 @@ def _crosswalk_line(
         role=DiagnosisRole.SECONDARY,  # until sequencing chooses the principal
         rule=f"{translation.source}: {translation.rule}",
     )
+
+
+def _as_it_stood(
+    context: CodingContext, code: str, snomed: Coding, source: str, issues: list[Issue]
+) -> str:
+    """A crosswalk target as the code set stood on the date of service.
+
+    A crosswalk names the codes of the newest release. When its target did not exist yet
+    on the date of service because CMS later subdivided a code (E88.81 became E88.810-
+    E88.819 on 1 October 2023), the code it was subdivided from was the billable code then
+    and meant all of them: HIPAA's code set is the one in force on the date of service
+    (45 CFR 162.1002), so that code is reported, with a note. Anything else (a target
+    still not valid, no billable ancestor) is left to :func:`usable_code` to refuse.
+    """
+    try:
+        if context.codesets.lookup(ICD10CM, code, context.on).valid:
+            return code
+        for length in range(len(code) - 1, 2, -1):
+            earlier = context.codesets.lookup(ICD10CM, code[:length], context.on)
+            if earlier.valid and earlier.billable:
+                break
+            if earlier.valid:
+                return code  # a header then: the target's detail is not to be guessed
+        else:
+            return code
+    except CodeSetError:  # no release for the date, no code set: usable_code says so
+        return code
+    issues.append(
+        Issue(
+            Severity.INFORMATION,
+            IssueCode.INFORMATIONAL,
+            f"{source}: the crosswalk's {shown(ICD10CM, code)} for SNOMED CT {snomed.code} "
+            f"did not exist on {context.on.isoformat()} ({earlier.release}); "
+            f"{shown(ICD10CM, earlier.code)}, the code it was later subdivided from, was "
+            "billable then and is reported",
+            rule="DX-CODE-AS-OF-DATE",
+            expression=("Condition.code",),
+            source=source,
+        )
+    )
+    return earlier.code
 
 
 def _from_words(

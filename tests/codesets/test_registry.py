@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -118,6 +118,26 @@ def test_code_deleted_before_the_tabular_is_answered_by_the_mce(registry):
     assert (old.code, old.valid, old.billable) == ("S301XXA", True, True)
     assert "CMS MCE" in old.release
     assert not registry.lookup(ICD10CM, "S301XXA", FY2026).valid
+
+
+@pytest.mark.parametrize(
+    ("code", "subdivided_on", "below"),
+    [
+        ("E88.81", date(2023, 10, 1), "E88810"),  # metabolic syndrome: E88.810-E88.819, FY2024
+        ("G20", date(2023, 10, 1), "G20A1"),  # Parkinson's disease: G20.A1-G20.C, FY2024
+    ],
+)
+def test_a_code_billable_before_cms_subdivided_it_is_billable_on_its_dates(
+    registry, code, subdivided_on, below
+):
+    """The tabular is the newest release's, where these are headers; before, they were codes."""
+    before = registry.lookup(ICD10CM, code, subdivided_on - timedelta(days=1))
+    assert (before.valid, before.billable) == (True, True)
+    assert not registry.lookup(ICD10CM, below, subdivided_on - timedelta(days=1)).valid
+    after = registry.lookup(ICD10CM, code, subdivided_on)
+    assert (after.valid, after.billable) == (True, False)
+    assert below in after.billable_children
+    assert registry.validity_windows(code)[0][0] == date(2022, 10, 1)
 
 
 def test_mce_fallback_can_be_switched_off(cache_folder):
