@@ -152,3 +152,20 @@ def test_translate_tells_not_reported_from_needs_a_coder(icd10cm, capsys):
         capsys, "translate", "snomed|16254007", "--target", "cpt", "--date", "2026-01-15"
     )
     assert [t["code"] for t in lipids["targets"]] == ["80061"]
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """`fhir-coder codes search fracture | head`: no traceback, the shell's SIGPIPE status."""
+    command = [sys.executable, "-m", "adapters.cli.main", "codes", "search", "fracture"]
+    with subprocess.Popen(
+        [*command, "--limit", "5000", "--date", "2026-01-15"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline()  # the first line, then the reader goes away
+        process.stdout.close()
+        assert process.stderr is not None
+        errors = process.stderr.read()
+        assert process.wait(timeout=60) == 141
+    assert b"Traceback" not in errors
