@@ -237,6 +237,21 @@ class CodeSetRegistry:
         day.answers[code] = found
         return found
 
+    def lookup_loaded(self, system: str, code: str, on: date) -> CodeInfo | None:
+        """:meth:`lookup`, None for a system and code it refuses (see :class:`CodeSetPort`).
+
+        A refusal is remembered per system and code (the files are fixed once set up), so
+        after the first one the answer is a dictionary lookup, not a raised exception.
+        """
+        if system == ICD10CM:
+            return self.lookup(system, code, on)
+        if (system, code) in self._refused:
+            return None
+        try:
+            return self._lookup_other_system(system, code, on)
+        except UnknownCodeSystemError:
+            return None
+
     def loaded(self, system: str) -> bool:
         """Whether codes of ``system`` can be checked (the service-codes port).
 

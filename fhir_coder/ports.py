@@ -142,6 +142,15 @@ class CodeSetPort(Protocol):
         """
         ...
 
+    def lookup_loaded(self, system: str, code: str, on: date) -> CodeInfo | None:
+        """:meth:`lookup`, or None where it would raise ``UnknownCodeSystemError``.
+
+        "No code set of this system is loaded" is the everyday answer for CPT without the
+        organisation's licensed file (the visit line of most encounters): coding asks it
+        here, so its hot path raises no exception. Other errors are raised as by ``lookup``.
+        """
+        ...
+
 
 @fast_init
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from fhir_coder.coding.context import CodingContext
-from fhir_coder.errors import ReleaseNotAvailableError, UnknownCodeSystemError
+from fhir_coder.errors import ReleaseNotAvailableError
 from fhir_coder.outcome import Issue, IssueCode, Severity
 from fhir_coder.ports import CodeInfo
 from fhir_coder.systems import ICD10CM, display_icd10cm
@@ -54,20 +54,7 @@ def check_code(
     warning (CPT without the licensed file); a date outside every release is an error.
     """
     try:
-        info = context.codesets.lookup(system, code, context.on)
-    except UnknownCodeSystemError:
-        return Checked(
-            usable=True,
-            release="unverified",
-            problem=Issue(
-                Severity.WARNING,
-                IssueCode.INCOMPLETE,
-                f"{shown(system, code)} {how} is unverified: no {system} code set is loaded",
-                rule="CODESET-UNVERIFIED",
-                source=source,
-                fix="configure the licensed code-set file for this system",
-            ),
-        )
+        info = context.codesets.lookup_loaded(system, code, context.on)
     except ReleaseNotAvailableError as exc:
         return Checked(
             usable=False,
@@ -78,6 +65,19 @@ def check_code(
                 f"{shown(system, code)} {how} cannot be checked: {exc}",
                 rule="CODESET-NO-RELEASE",
                 source=source,
+            ),
+        )
+    if info is None:  # no code set of the system is loaded (CPT without its file)
+        return Checked(
+            usable=True,
+            release="unverified",
+            problem=Issue(
+                Severity.WARNING,
+                IssueCode.INCOMPLETE,
+                f"{shown(system, code)} {how} is unverified: no {system} code set is loaded",
+                rule="CODESET-UNVERIFIED",
+                source=source,
+                fix="configure the licensed code-set file for this system",
             ),
         )
     if info.valid and info.billable and not info.needs_seventh_character:

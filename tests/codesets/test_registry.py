@@ -7,7 +7,7 @@ import pytest
 from codesets import CodeSetRegistry
 from fhir_coder.errors import ReleaseNotAvailableError, UnknownCodeSystemError
 from fhir_coder.ports import CodeInfo, CodeSetPort
-from fhir_coder.systems import ICD10CM, SNOMED
+from fhir_coder.systems import CPT, ICD10CM, SNOMED
 
 FY2026 = date(2026, 1, 15)
 
@@ -150,6 +150,23 @@ def test_unknown_system_raises(registry):
         registry.lookup(SNOMED, "44054006", FY2026)
     with pytest.raises(UnknownCodeSystemError):
         registry.lookup("urn:example:no-such-system", "E119", FY2026)
+
+
+def test_lookup_loaded_answers_none_where_lookup_raises_unknown_system(registry):
+    # Twice each: the second answer comes from the remembered refusal, not a new lookup.
+    for _ in range(2):
+        assert registry.lookup_loaded(SNOMED, "44054006", FY2026) is None
+        assert registry.lookup_loaded(CPT, "99213", FY2026) is None  # no CPT file configured
+        assert registry.lookup_loaded(
+            "urn:oid:2.16.840.1.113883.6.90", "E11.9", FY2026
+        ) == registry.lookup("urn:oid:2.16.840.1.113883.6.90", "E11.9", FY2026)
+        assert registry.lookup_loaded(ICD10CM, "E119", FY2026) == registry.lookup(
+            ICD10CM, "E119", FY2026
+        )
+    with pytest.raises(UnknownCodeSystemError):
+        registry.lookup(CPT, "99213", FY2026)  # lookup itself still raises
+    with pytest.raises(ReleaseNotAvailableError):  # other errors are raised as by lookup
+        registry.lookup_loaded(ICD10CM, "E119", date(2019, 5, 1))
 
 
 def test_system_aliases_are_understood(registry):

@@ -48,6 +48,12 @@ class TableCodeSet:
     )
     calls: int = 0
 
+    def lookup_loaded(self, system: str, code: str, on: date) -> CodeInfo | None:
+        try:
+            return self.lookup(system, code, on)
+        except UnknownCodeSystemError:
+            return None
+
     def lookup(self, system: str, code: str, on: date) -> CodeInfo:
         self.calls += 1
         if system != ICD10CM:
