@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from codesets.search import words_of
+from codesets.search import stem, words_of
 from codesets.suggest_tables import TABLES
 from fhir_coder.errors import ConfigurationError
 
@@ -50,6 +50,8 @@ _NEVER_NEEDED: Final = frozenset(("nec", "nos", "unspecified"))
 """Words an Index term may carry that a coder's words need not repeat: "not elsewhere
 classifiable", "not otherwise specified" and "unspecified" say only that nothing more is known."""
 _WITHOUT: Final = re.compile(r"^\s*(?:without|w/o)\b")
+_POSSESSIVE: Final = re.compile(r"['\u2019]s\b")
+"""An eponym's possessive ("Hansen's disease"): read as the query is (codesets.suggest)."""
 _MAX_CELL: Final = 500
 """A term or basis longer than this is no Index entry (a pasted paragraph, a lost tab)."""
 
@@ -90,38 +92,118 @@ class IndexRow:
 class CodersIndex:
     """Every row of the coders' index, and which rows each word of their terms is in.
 
-    ``vocabulary`` is sorted, so the rows holding a word that starts with a query's stem are
-    found by bisection (:meth:`rows_starting`), as the Tabular's word index finds documents.
+    ``vocabulary`` is sorted, so the words that start with a query's stem are found by
+    bisection (:meth:`words_starting`), as the Tabular's word index finds documents.
+    ``needed[w]``: the rows where word ``w`` is needed (a required word, ``_IMPLIED`` aside);
+    ``needs[r]``: how many words row ``r`` needs; ``words[r]``: the positions in
+    ``vocabulary`` of every word of row ``r``'s term. A row is reached when every word it
+    needs is found among the query's (counted over ``needed``, without looking at the rows
+    the query's words do not reach).
     """
 
     rows: tuple[IndexRow, ...]
     vocabulary: tuple[str, ...]
-    postings: tuple[tuple[int, ...], ...]
+    needed: tuple[tuple[int, ...], ...]
+    needs: tuple[int, ...]
+    words: tuple[frozenset[int], ...]
+    roots: dict[str, tuple[int, ...]]
+    """:func:`root` -> the positions of the words with that root ("depress": depression,
+    depressive)."""
 
     @classmethod
     def of(cls, rows: Iterable[IndexRow]) -> CodersIndex:
         """The index of ``rows``: each word of a term (required or optional) to its rows."""
         kept = tuple(rows)
-        by_word: dict[str, list[int]] = {}
+        vocabulary = tuple(sorted({w for row in kept for w in row.required | row.optional}))
+        position = {w: at for at, w in enumerate(vocabulary)}
+        needed: list[list[int]] = [[] for _ in vocabulary]
+        needs: list[int] = []
         for at, row in enumerate(kept):
-            for word in row.required | row.optional:
-                by_word.setdefault(word, []).append(at)
-        vocabulary = tuple(sorted(by_word))
-        return cls(kept, vocabulary, tuple(tuple(by_word[w]) for w in vocabulary))
+            words = needed_words(row)
+            for word in words:
+                needed[position[word]].append(at)
+            needs.append(len(words))
+        roots: dict[str, list[int]] = {}
+        for at, word in enumerate(vocabulary):
+            found = root(stem(word))
+            if found:
+                roots.setdefault(found, []).append(at)
+        return cls(
+            kept,
+            vocabulary,
+            tuple(tuple(rows_of) for rows_of in needed),
+            tuple(needs),
+            tuple(frozenset(position[w] for w in row.required | row.optional) for row in kept),
+            {key: tuple(at) for key, at in roots.items()},
+        )
+
+    def words_starting(self, form: str) -> list[int]:
+        """The positions of the words that are ``form`` or another form of the same word.
+
+        ``form`` is a query word's stem (``fractur``, ``complic``): a term word starting with
+        it is the same word when only an ending follows (at most :data:`_ENDING` letters, or
+        the term word's own stem is ``form`` but for a letter or two), and so is a term word
+        of the same :func:`root` (the Index's "depressive" for "depression"). A form of fewer
+        than three letters ("ra", "pe", "2") is only itself: it starts too many other words.
+        """
+        vocabulary = self.vocabulary
+        at = bisect.bisect_left(vocabulary, form)
+        if len(form) < _PREFIX_FROM:
+            return [at] if at < len(vocabulary) and vocabulary[at] == form else []
+        out = list(self.roots.get(root(form) or "\0", ()))
+        while at < len(vocabulary) and vocabulary[at].startswith(form):
+            word = vocabulary[at]
+            if len(word) - len(form) <= _ENDING or len(stem(word)) - len(form) <= 2:
+                out.append(at)
+            at += 1
+        return out
 
     def rows_starting(self, stem: str) -> set[int]:
         """The rows with a term word starting with ``stem`` (a single letter or digit: itself)."""
-        vocabulary = self.vocabulary
-        at = bisect.bisect_left(vocabulary, stem)
-        out: set[int] = set()
-        if len(stem) == 1:
-            if at < len(vocabulary) and vocabulary[at] == stem:
-                out.update(self.postings[at])
-            return out
-        while at < len(vocabulary) and vocabulary[at].startswith(stem):
-            out.update(self.postings[at])
-            at += 1
-        return out
+        wanted = self.words_starting(stem)
+        return {at for at, words in enumerate(self.words) if not words.isdisjoint(wanted)}
+
+
+_PREFIX_FROM: Final = 3
+_ENDING: Final = 3
+"""Letters a term word may have after a query word's stem and still be that word ("fractur":
+"fracture", "fractures"; "hemorrhag": "hemorrhagic"); "pre" does not find "prediabetes"."""
+_ROOT_ENDINGS: Final = (
+    "ative", "ativ", "ical", "ial", "ium", "ion", "ive", "ity", "ous", "iv", "ic", "al", "ia", "io",
+    "um",
+    "y",
+)  # fmt: skip
+_ROOT_AT_LEAST: Final = 5
+
+
+def root(form: str) -> str | None:
+    """``form`` (a stem) without a noun's or adjective's ending, or None where too short.
+
+    "depression" and "depressive" (stem "depressiv") are "depress"; "myocardial" and
+    "myocardium" are "myocard"; "arterial" and "artery" (stem "arter") are "arter". What is left
+    must be at least five letters: "gastric" ("gastr") is never "gastritis", whose own root
+    is itself, and a short word has no root to share.
+    """
+    for ending in _ROOT_ENDINGS:
+        if form.endswith(ending) and len(form) - len(ending) >= _ROOT_AT_LEAST:
+            return form[: -len(ending)]
+    return form if len(form) >= _ROOT_AT_LEAST else None
+
+
+_IMPLIED: Final = frozenset(("traumatic",))
+"""Index subdivisions a coder's words never repeat: the Index's entries for an injury are under
+"Fracture, traumatic" (Index: Fracture (abduction) (adduction) (separation) - see also
+Fracture, traumatic), and a fracture written without a cause is traumatic. In a fracture's
+term such a word is matched when said, not needed; elsewhere ("Tear, rotator cuff,
+traumatic") it is needed like any other."""
+
+
+def needed_words(row: IndexRow) -> frozenset[str]:
+    """The words a query must hold for ``row`` to lead it: its required ones, implied ones aside."""
+    if "fracture" not in row.required:
+        return row.required
+    needed = row.required - _IMPLIED
+    return needed or row.required
 
 
 def parse_term(term: str, where: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
@@ -129,7 +211,7 @@ def parse_term(term: str, where: str) -> tuple[frozenset[str], frozenset[str], f
     outside: list[str] = []
     inside: list[str] = []
     depth = 0
-    for char in term:
+    for char in _POSSESSIVE.sub("", term):
         if char in "([":
             depth += 1
             inside.append(" ")

@@ -156,6 +156,8 @@ class CodeSetRegistry:
         self._search: Icd10cmSearch | None = None
         self._unspecified_siblings: dict[int, bool] = {}
         self._under: dict[int, tuple[tuple[int, str], ...]] = {}
+        self._led: dict[str, tuple[tuple[int, str, tuple[str, ...]], ...]] = {}
+        self._included: dict[int, tuple[str, ...]] | None = None
         self._between: dict[int, tuple[str, ...]] = {}
         self._exact: dict[str, set[int]] | None = None
         if earlier_releases is None:
@@ -456,7 +458,10 @@ class CodeSetRegistry:
                 keep=keep,
                 limit=limit,
                 hierarchy=Hierarchy(
-                    self._unspecified_beside, self._billable_under, self._headers_between
+                    self._unspecified_beside,
+                    self._billable_under,
+                    self._headers_between,
+                    self._subtree,
                 ),
                 age=age,
                 sex=sex,
@@ -716,6 +721,46 @@ class CodeSetRegistry:
             )
             self._under[row] = found
         return found
+
+    def _subtree(self, code: str) -> tuple[tuple[int, str, tuple[str, ...]], ...]:
+        """The billable codes a coders' index row leads to, with their descriptions and terms.
+
+        The code's own row when billable; below a header, its billable codes in Tabular order,
+        at most :data:`_SUBTREE_AT_MOST` (an Index entry leads to a narrow place; a wider one
+        is cut, never scanned whole on a query). Each with its description and its inclusion
+        terms (M26.609's "Temporomandibular joint disorder NOS"). Kept: asked on every query
+        the entry reaches.
+        """
+        found = self._led.get(code)
+        if found is None:
+            index = self.index
+            top = index.row_of(code)
+            rows: list[int] = []
+            if top is not None:
+                stack = [top]
+                while stack and len(rows) < _SUBTREE_AT_MOST:
+                    row = stack.pop(0)
+                    if self._info[row] & BILLABLE:
+                        rows.append(row)
+                    else:
+                        stack[:0] = index.children(row)
+            included = self._inclusion_terms()
+            found = tuple((row, index.description(row), included.get(row, ())) for row in rows)
+            if len(self._led) >= _MEMO_LIMIT:
+                self._led.clear()
+            self._led[code] = found
+        return found
+
+    def _inclusion_terms(self) -> dict[int, tuple[str, ...]]:
+        """Each code's inclusion terms (the word index's documents after the descriptions)."""
+        if self._included is None:
+            searcher = self._searcher()
+            found: dict[int, list[str]] = {}
+            for doc in range(len(self.index), searcher.size):
+                row, text, _ = searcher.document(doc)
+                found.setdefault(row, []).append(text)
+            self._included = {row: tuple(terms) for row, terms in found.items()}
+        return self._included
 
     def _headers_between(self, row: int) -> tuple[str, ...]:
         """The descriptions of a code's headers below its category.
@@ -1091,6 +1136,7 @@ _defaults_lock = threading.Lock()
 
 
 _INCLUDED_BELOW: Final = 40
+_SUBTREE_AT_MOST: Final = 400
 _WORD: Final = re.compile(r"[a-z0-9]+")
 """How many billable codes a header's inclusion terms are offered for, at most."""
 

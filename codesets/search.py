@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["Hit", "Icd10cmSearch", "words_of"]
+__all__ = ["Hit", "Icd10cmSearch", "stem", "words_of"]
 
 _WORD: Final = re.compile(r"[a-z0-9]+")
 _STOP: Final = frozenset(
@@ -37,6 +37,26 @@ def words_of(text: str) -> list[str]:
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return [word for word in _WORD.findall(text.lower()) if word not in _STOP]
+
+
+_STEMS: Final = (
+    # (longer than, ending, how many letters to drop): the first that applies.
+    (7, "ations", 6), (7, "ation", 5), (6, "us", 2), (5, "ing", 3), (5, "ed", 2),
+    (6, "ey", 0), (6, "y", 1), (6, "e", 1), (5, "ss", 0), (5, "is", 0), (5, "ies", 3),
+    (4, "es", 2), (4, "s", 1),
+)  # fmt: skip
+
+
+def stem(word: str) -> str:
+    """A prefix that also finds other forms of ``word``.
+
+    ``allergies`` -> ``allerg``, ``calculus`` -> ``calcul``, ``elevated`` -> ``elevat``,
+    ``abnormality`` -> ``abnormalit``, ``menopause`` -> ``menopaus``, ``twins`` -> ``twin``.
+    """
+    for longer_than, ending, drop in _STEMS:
+        if len(word) > longer_than and word.endswith(ending):
+            return word[: len(word) - drop]
+    return word
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,10 @@ for a diagnosis written in words need more forgiveness: lay words are translated
 classification's own (``high blood pressure`` -> ``hypertension``), plural and adjective
 endings are trimmed, a document may miss a query word, and the words that only make a
 code less specific (``unspecified``, ``initial encounter``) do not count against it, so
-"anemia" offers D64.9 *Anemia, unspecified* before the many named anemias. Scores run
+"anemia" offers D64.9 *Anemia, unspecified* before the many named anemias. The coders' index
+(:mod:`codesets.coders_index`, the Alphabetic Index's entries as data) leads the words to a
+code or to a subtree the Tabular's words complete, as the Index leads a coder; a lead ranks
+with the Tabular's codes holding as many of the words, first among equals. Scores run
 from 0 to 1 and are for ranking and for a configured acceptance threshold; suggestions
 are never accepted by default (see ``fhir_coder.coding.CodingPolicy``).
 """
@@ -20,7 +23,10 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from codesets import suggest_tables
+from codesets.coders_index import coders_index
 from codesets.search import Icd10cmSearch, words_of
+from codesets.search import stem as _stem
+from codesets.suggest_leads import Lead, QueryWord, find_leads
 
 __all__ = [
     "ABBREVIATIONS",
@@ -508,6 +514,7 @@ _ALTERNATES: Final[dict[str, tuple[str, ...]]] = {
     "tendonitis": ("tendinitis",),
     "renal": ("kidney",),
     "tendinitis": ("tendonitis",),
+    "hypoxemic": ("hypoxi",),  # hypoxemic respiratory failure: "with hypoxia" (J96.x1)
 }
 
 # Words that make a description less specific, not different: they do not count against
@@ -627,6 +634,25 @@ def readings(text: str, age: int | None = None, sex: str | None = None) -> tuple
     and the other words of the text call for, else the table's first; the second reading
     gives the first such abbreviation its next meaning, so both are offered.
     """
+    lay = _lay_terms()
+    pattern = _lay_pattern()
+    return tuple(
+        dict.fromkeys(
+            _controlled(
+                pattern.sub(lambda m: lay[_unpunctuated(m.group(1))], _sides_last(r, pattern))
+            )
+            for r in spelt_out(text, age, sex)
+        )
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def spelt_out(text: str, age: int | None = None, sex: str | None = None) -> tuple[str, ...]:
+    """``text`` with its abbreviations spelt out, lay words as written (see :func:`readings`).
+
+    The coders' index is looked up in these words as well as in the classification's: a lay
+    word or an eponym is an Index entry of its own ("Attack, heart").
+    """
     lowered = _uncontracted(_POSSESSIVE.sub("", text.lower())).replace("-", " ")
     lowered = _LEVELS.sub(_region, lowered)
     lowered = _ROMAN_AFTER.sub(lambda m: f"{m.group(1)} {_ROMAN[m.group(2)]}", lowered)
@@ -651,16 +677,7 @@ def readings(text: str, age: int | None = None, sex: str | None = None) -> tuple
     if ambiguous is not None:
         second = [c[1] if i == ambiguous else c[0] for i, c in enumerate(choices)]
         out.append(_fill(marked, second))
-    lay = _lay_terms()
-    pattern = _lay_pattern()
-    return tuple(
-        dict.fromkeys(
-            _controlled(
-                pattern.sub(lambda m: lay[_unpunctuated(m.group(1))], _sides_last(r, pattern))
-            )
-            for r in out
-        )
-    )
+    return tuple(out)
 
 
 def _sides_last(reading: str, lay: re.Pattern[str]) -> str:
@@ -761,24 +778,18 @@ def _region(found: re.Match[str]) -> str:
     return _REGIONS.get(first if first == second else first + second, found.group(0))
 
 
-_STEMS: Final = (
-    # (longer than, ending, how many letters to drop): the first that applies.
-    (7, "ations", 6), (7, "ation", 5), (6, "us", 2), (5, "ing", 3), (5, "ed", 2),
-    (6, "ey", 0), (6, "y", 1), (6, "e", 1), (5, "ss", 0), (5, "is", 0), (5, "ies", 3),
-    (4, "es", 2), (4, "s", 1),
+_CHOOSING: Final = frozenset(
+    _stem(w)
+    for w in (
+        "right", "left", "bilateral", "unilateral", "side", "subsequent", "sequela", "initial",
+        "encounter", "routine", "trimester", "first", "second", "third", "r", "l", "rt", "lt",
+        "bilat", "od", "os", "ou", "au",
+    )
 )  # fmt: skip
-
-
-def _stem(word: str) -> str:
-    """A prefix that also finds other forms of ``word``.
-
-    ``allergies`` -> ``allerg``, ``calculus`` -> ``calcul``, ``elevated`` -> ``elevat``,
-    ``abnormality`` -> ``abnormalit``, ``menopause`` -> ``menopaus``, ``twins`` -> ``twin``.
-    """
-    for longer_than, ending, drop in _STEMS:
-        if len(word) > longer_than and word.endswith(ending):
-            return word[: len(word) - drop]
-    return word
+"""Words that choose among a code's family (side, encounter, trimester): an index row's
+subtree is ranked with them (:mod:`codesets.suggest_variants`); see :data:`_COMPLETES`."""
+_SAYS_LITTLE: Final = frozenset(_stem(w) for w in _NEUTRAL) - _CHOOSING
+"""Words that say little of the condition: they count half in an index row's strength."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -788,6 +799,12 @@ class Ranked:
     row: int
     text: str
     score: float
+    led: bool = False
+    """Reached through the coders' index: among equal scores, it comes first."""
+    tabular: float = 0.0
+    """For a code reached through the coders' index, how well the Tabular's words alone rank
+    it: among led codes of equal scores, the higher first ("Colles fx R wrist": S52.531A, not
+    the wrist's carpal bone S62.101A, both led by entries holding as many of the words)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -809,6 +826,10 @@ class Hierarchy:
     unspecified_beside: Callable[[int], bool]
     below: Callable[[int, str], tuple[tuple[int, str], ...]]
     inherited: Callable[[int], tuple[str, ...]]
+    subtree: Callable[[str], tuple[tuple[int, str, tuple[str, ...]], ...]] | None = None
+    """``subtree(code)``: the billable codes a coders' index row's code leads to (the code's
+    own row, or the billable codes below a header), each with its description and inclusion
+    terms; none for a code the Tabular lacks."""
 
 
 def rank_suggestions(
@@ -831,7 +852,11 @@ def rank_suggestions(
     code the words name outright): a coder sees the nearest codes, not nothing.
     """
     best: dict[int, Ranked] = {}
-    for number, asked in enumerate(readings(text, age, sex)):
+    asked_all = readings(text, age, sex)
+    if hierarchy is not None and hierarchy.subtree is not None:
+        for ranked in _led(text, (age, sex), asked_all, keep, hierarchy, hierarchy.subtree):
+            best[ranked.row] = ranked
+    for number, asked in enumerate(asked_all):
         query = _Query.of(asked)
         if query is None:
             continue
@@ -856,6 +881,192 @@ def rank_suggestions(
             if earlier is None or score > earlier.score:
                 best[ranked.row] = Ranked(ranked.row, ranked.text, score)
     return sorted(best.values(), key=_order)[:limit]
+
+
+def _led(
+    text: str,
+    patient: tuple[int | None, str | None],
+    asked_all: tuple[str, ...],
+    keep: Callable[[int], bool],
+    hierarchy: Hierarchy,
+    subtree: Callable[[str], tuple[tuple[int, str, tuple[str, ...]], ...]],
+) -> list[Ranked]:
+    """The codes the coders' index leads the words to (:mod:`codesets.suggest_leads`).
+
+    The words are looked up as written (lay words and eponyms are Index entries too: "Attack,
+    heart") and in each reading in the classification's words. A header's codes are ranked
+    by the Tabular's words inside its subtree (side, "unspecified" first; the initial
+    encounter, whose 7th character the words choose afterwards), one of each kind. Each code
+    scores the share of the words its term and its own description hold together (the
+    Index leads to the place, the Tabular completes it: "AOM right ear" is H66.91), squared,
+    never above the code before it in its subtree; among equal scores, how well the Tabular's
+    words alone rank it decides (:attr:`Ranked.tabular`).
+    """
+    index = coders_index()
+    if not index.rows:
+        return []
+    age, sex = patient
+    spelt = spelt_out(text, age, sex)
+    queries = [
+        (_Query.of(a), (1.0 if n == 0 else _SECOND_READING) * weight)
+        for readings_of, weight in ((spelt, 1.0), (asked_all, _LAY_READING))
+        for n, a in enumerate(readings_of)
+        if weight == 1.0 or a not in spelt
+    ]
+    strongest: dict[int, tuple[float, Lead, list[QueryWord]]] = {}
+    for query, weight in queries:
+        if query is None:
+            continue
+        words = _query_words(query)
+        for lead in find_leads(index, words, _LEADS):
+            key = id(lead.row)
+            earlier = strongest.get(key)
+            if earlier is None or lead.strength * weight > earlier[1].strength * earlier[0]:
+                strongest[key] = (weight, lead, words)
+    # Inside a subtree the initial encounter is ranked, as elsewhere: the words of a later
+    # one choose its 7th character afterwards (CodeSetRegistry._slots_chosen).
+    within = _Query.of(_LATER.sub(" ", asked_all[0])) if asked_all else None
+    out: dict[int, Ranked] = {}
+    chosen = sorted(strongest.values(), key=lambda s: -s[0] * s[1].strength)[:_LEADS]
+    for weight, lead, words in chosen:
+        rows = [found for found in subtree(lead.row.code) if keep(found[0])]
+        if rows:
+            for ranked in _lead_codes(lead, words, weight, _within(rows, within, lead, hierarchy)):
+                shown = out.get(ranked.row)
+                if shown is None or (ranked.score, ranked.tabular) > (shown.score, shown.tabular):
+                    out[ranked.row] = ranked
+    return list(out.values())
+
+
+def _lead_codes(
+    lead: Lead, words: list[QueryWord], weight: float, ranked: list[tuple[int, str, float]]
+) -> list[Ranked]:
+    """The codes one lead offers: its subtree's best ``ranked``, each scored (see :func:`_led`).
+
+    A code whose description is "without" a word said is not offered ("HTN, HFrEF and CKD 3"
+    is no I13.10, "... without heart failure").
+    """
+    total = sum(w.weight for w in words)
+    before = 1.0
+    out = []
+    for row, description, tabular in ranked[:_PER_LEAD]:
+        read = _read(description)
+        if any(
+            not w.absent
+            and _Query.finds(w.forms, read.absent)
+            and not _Query.finds(w.forms, read.ordered)
+            for w in words
+        ):
+            continue
+        held = sum(
+            w.weight
+            for w, h in zip(words, lead.held, strict=True)
+            if h or (not w.absent and _Query.finds(w.forms, read.ordered))
+        )
+        share = held / total
+        led = round(min(share * share * weight, before), 3)
+        before = led - 0.001
+        out.append(Ranked(row, f"Index: {lead.row.term}", led, led=True, tabular=tabular))
+    return out
+
+
+def _query_words(query: _Query) -> list[QueryWord]:
+    """The query's words as the coders' index weighs them (:class:`QueryWord`)."""
+    return [
+        QueryWord(
+            forms,
+            _COMPLETES
+            if q in _CHOOSING
+            else 0.5
+            if q in _SAYS_LITTLE
+            else _REASON
+            if q in _REASONS
+            else 1.0,
+            absent=q in query.absent_wanted,
+        )
+        for q, forms in zip(query.wanted, query.forms, strict=True)
+    ]
+
+
+_REASON: Final = 2.0
+_REASONS: Final = frozenset(
+    _stem(w)
+    for w in (
+        "history", "family", "personal", "screening", "examination", "exam", "status",
+        "absence", "aftercare", "contact", "exposure", "carrier", "counseling", "observation",
+    )
+)  # fmt: skip
+"""Words that make the code another kind of code altogether (the Index's main terms for the
+Z codes: History, Screening, Status, Absence, Contact, Exposure...): they count twice, so an
+entry for the condition alone is no lead for its history ("hx of kidney stones": Z87.442,
+not "Calculus, kidney")."""
+_COMPLETES: Final = 0.25
+"""The weight of a side or an encounter word: it costs a code whose term and description lack
+it a little (bilateral sensorineural hearing loss is H90.3, not the Index's H90.5 for no side
+said)."""
+
+
+_LAY_READING: Final = 0.98
+"""An index row reached only through the words' classification reading (lay words replaced)
+leads a little less than one reached by the words as written: "ankle fracture" is the Index's
+"Fracture, ankle" before the Tabular's "other fracture of lower leg" it is also read as."""
+_LEADS: Final = 8
+"""How many of the strongest index rows are turned into codes."""
+_OWN_WORDS: Final = 0.001
+_PER_LEAD: Final = 3
+"""At most this many codes of one header's subtree: the best, then the nearest other kinds
+(a side or an encounter of the same kind is chosen afterwards, not listed)."""
+_LATER: Final = re.compile(r"\b(?:subsequent|sequela)\b")
+_IN_SUBTREE: Final = 0.95
+"""A header's codes after its best rank just below it (other leads may come between)."""
+
+
+def _within(
+    rows: list[tuple[int, str, tuple[str, ...]]],
+    query: _Query | None,
+    lead: Lead,
+    hierarchy: Hierarchy,
+) -> list[tuple[int, str, float]]:
+    """A header's billable ``rows`` as the Tabular's words rank them for ``query``, with scores.
+
+    Every code is scored by its description and inclusion terms, however few of the words
+    they hold (the Index has already chosen the subtree), as if each held the ``lead``'s term's
+    words too: those words are said of every code the entry leads to, so they decide nothing
+    more inside it ("chest wall contusion": the Index's S20.2-, then the unspecified S20.20XA,
+    not the back wall's code for its word "wall"); a side, the initial encounter,
+    "unspecified" above "other" decide, as they do elsewhere.
+    """
+    anything = replace(query, need=0) if query is not None else None
+    term = " ".join(sorted(lead.row.required | lead.row.optional))
+    scored = []
+    for row, description, terms in rows:
+        score = alone = 0.0
+        if anything is not None:
+            for text in (description, *terms):
+                said = f"{text}; {term}"
+                score = max(score, anything.score(said, said, row, hierarchy) or 0.0)
+                alone = max(alone, anything.score(text, text, row, hierarchy) or 0.0)
+        # Among equals, the description's own words ("cellulitis of right arm": the upper
+        # limb's L03.113, not the axilla's L03.111, though the Index's "arm" is said of both).
+        scored.append(Ranked(row, description, score + _OWN_WORDS * alone))
+    out: list[tuple[int, str, float]] = []
+    kinds: set[str] = set()
+    for ranked in sorted(scored, key=_order):
+        kind = _kind(ranked.text)
+        if kind not in kinds:  # one of each kind: its side and encounter are chosen later
+            kinds.add(kind)
+            out.append((ranked.row, ranked.text, ranked.score))
+    return out
+
+
+def _kind(description: str) -> str:
+    """A description without its side and encounter: the codes of one kind share it."""
+    lowered = _ENCOUNTER_PART.sub("", description.lower())
+    return " ".join(w for w in _WORD.findall(lowered) if w not in _SIDE_OR_NOTHING)
+
+
+_ENCOUNTER_PART: Final = re.compile(r",? (?:initial|subsequent) encounter\b.*$|, sequela$")
+_SIDE_OR_NOTHING: Final = frozenset(("right", "left", "bilateral", "unspecified", "side"))
 
 
 _FEW: Final = 2
@@ -946,10 +1157,18 @@ def _scored(
     return found
 
 
-def _order(ranked: Ranked) -> tuple[float, bool, bool, int, int]:
+def _order(ranked: Ranked) -> tuple[float, bool, float, bool, bool, int, int]:
     lowered = ranked.text.lower()
     nos = _NOS.search(lowered) is not None
-    return (-ranked.score, "unspecified" not in lowered, not nos, len(ranked.text), ranked.row)
+    return (
+        -ranked.score,
+        not ranked.led,
+        -ranked.tabular,
+        "unspecified" not in lowered,
+        not nos,
+        len(ranked.text),
+        ranked.row,
+    )
 
 
 _NOS: Final = re.compile(r"\bnos\b")
@@ -979,7 +1198,7 @@ class _Text:
     present: frozenset[str]
     seen: frozenset[str]
     ordered: tuple[str, ...]
-    """``seen``, sorted: a word start is looked up by bisection (:meth:`_Query._finds`)."""
+    """``seen``, sorted: a word start is looked up by bisection (:meth:`_Query.finds`)."""
     loose: frozenset[str]
     other: bool
     dominance: bool
@@ -1073,7 +1292,7 @@ class _Query:
         )
 
     @staticmethod
-    def _finds(forms: tuple[str, ...], words: frozenset[str] | tuple[str, ...]) -> bool:
+    def finds(forms: tuple[str, ...], words: frozenset[str] | tuple[str, ...]) -> bool:
         """Whether a word of ``words`` starts with one of ``forms`` (a letter or digit: is it).
 
         ``words`` sorted (a tuple): by bisection, for the words starting with a form are
@@ -1100,10 +1319,10 @@ class _Query:
         matched = 0.0
         for q, forms in zip(self.wanted, self.forms, strict=True):
             if q in self.absent_wanted:
-                matched += self._finds(forms, doc.absent) and not self._finds(forms, doc.present)
-            elif self._finds(forms, doc.ordered):
+                matched += self.finds(forms, doc.absent) and not self.finds(forms, doc.present)
+            elif self.finds(forms, doc.ordered):
                 matched += 1.0
-            elif above and self._finds(forms, above):
+            elif above and self.finds(forms, above):
                 matched += _INHERITED
         return matched
 
