@@ -208,7 +208,13 @@ def _tables(
         given = lines
         lines = _combine(state, lines, plan)
         plan = _replanned(book, given, lines, plan)
-    if triggered.conversions and (converted := _conversions(state, lines, plan)):
+    # Most plans' conversions are pregnancy rows (set off by everyday categories such as
+    # J or N) and most encounters have no pregnancy code: not asked then.
+    if (
+        triggered.conversions
+        and (plan.plain_conversions or not _PREGNANCY.categories.isdisjoint(plan.categories))
+        and (converted := _conversions(state, lines, plan))
+    ):
         lines = converted
         plan = triggered = book.plan(_categories(lines))
     if triggered.drops:
