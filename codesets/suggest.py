@@ -857,7 +857,7 @@ def rank_suggestions(
         for ranked in _led(text, (age, sex), asked_all, keep, hierarchy, hierarchy.subtree):
             best[ranked.row] = ranked
     for number, asked in enumerate(asked_all):
-        query = _Query.of(asked)
+        query = _query_of(asked)
         if query is None:
             continue
         memo: dict[int, list[tuple[int, str, float]]] = {}
@@ -908,12 +908,12 @@ def _led(
     age, sex = patient
     spelt = spelt_out(text, age, sex)
     queries = [
-        (_Query.of(a), (1.0 if n == 0 else _SECOND_READING) * weight)
+        (_query_of(a), (1.0 if n == 0 else _SECOND_READING) * weight)
         for readings_of, weight in ((spelt, 1.0), (asked_all, _LAY_READING))
         for n, a in enumerate(readings_of)
         if weight == 1.0 or a not in spelt
     ]
-    strongest: dict[int, tuple[float, Lead, list[QueryWord]]] = {}
+    strongest: dict[int, tuple[float, Lead, tuple[QueryWord, ...]]] = {}
     for query, weight in queries:
         if query is None:
             continue
@@ -925,7 +925,7 @@ def _led(
                 strongest[key] = (weight, lead, words)
     # Inside a subtree the initial encounter is ranked, as elsewhere: the words of a later
     # one choose its 7th character afterwards (CodeSetRegistry._slots_chosen).
-    within = _Query.of(_LATER.sub(" ", asked_all[0])) if asked_all else None
+    within = _query_of(_LATER.sub(" ", asked_all[0])) if asked_all else None
     out: dict[int, Ranked] = {}
     chosen = sorted(strongest.values(), key=lambda s: -s[0] * s[1].strength)[:_LEADS]
     for weight, lead, words in chosen:
@@ -939,7 +939,10 @@ def _led(
 
 
 def _lead_codes(
-    lead: Lead, words: list[QueryWord], weight: float, ranked: list[tuple[int, str, float]]
+    lead: Lead,
+    words: tuple[QueryWord, ...],
+    weight: float,
+    ranked: list[tuple[int, str, float]],
 ) -> list[Ranked]:
     """The codes one lead offers: its subtree's best ``ranked``, each scored (see :func:`_led`).
 
@@ -970,9 +973,15 @@ def _lead_codes(
     return out
 
 
-def _query_words(query: _Query) -> list[QueryWord]:
+@functools.lru_cache(maxsize=4096)
+def _query_of(asked: str) -> _Query | None:
+    """:meth:`_Query.of`, kept: the ranking and the coders' index read the same readings."""
+    return _Query.of(asked)
+
+
+def _query_words(query: _Query) -> tuple[QueryWord, ...]:
     """The query's words as the coders' index weighs them (:class:`QueryWord`)."""
-    return [
+    return tuple(
         QueryWord(
             forms,
             _COMPLETES
@@ -985,7 +994,7 @@ def _query_words(query: _Query) -> list[QueryWord]:
             absent=q in query.absent_wanted,
         )
         for q, forms in zip(query.wanted, query.forms, strict=True)
-    ]
+    )
 
 
 _REASON: Final = 2.0
@@ -1038,20 +1047,37 @@ def _within(
     """
     anything = replace(query, need=0) if query is not None else None
     term = " ".join(sorted(lead.row.required | lead.row.optional))
+    initial = [found for found in rows if not _read(found[1]).later]
     scored = []
-    for row, description, terms in rows:
-        score = alone = 0.0
+    for row, description, terms in initial or rows:  # a later encounter's: its 7th character
+        score = 0.0
         if anything is not None:
             for text in (description, *terms):
                 said = f"{text}; {term}"
                 score = max(score, anything.score(said, said, row, hierarchy) or 0.0)
-                alone = max(alone, anything.score(text, text, row, hierarchy) or 0.0)
+        scored.append((score, row, description, terms))
+    if anything is not None and len(scored) > 1:
         # Among equals, the description's own words ("cellulitis of right arm": the upper
-        # limb's L03.113, not the axilla's L03.111, though the Index's "arm" is said of both).
-        scored.append(Ranked(row, description, score + _OWN_WORDS * alone))
+        # limb's L03.113, not the axilla's L03.111, though the Index's "arm" is said of both),
+        # asked only of the codes that may be taken.
+        near = sorted({found[0] for found in scored}, reverse=True)[: _PER_LEAD + 1][-1]
+        scored = [
+            (
+                score
+                + _OWN_WORDS
+                * max(anything.score(t, t, row, hierarchy) or 0.0 for t in (description, *terms)),
+                row,
+                description,
+                terms,
+            )
+            if score >= near
+            else (score, row, description, terms)
+            for score, row, description, terms in scored
+        ]
+    ranked_all = [Ranked(row, description, score) for score, row, description, _ in scored]
     out: list[tuple[int, str, float]] = []
     kinds: set[str] = set()
-    for ranked in sorted(scored, key=_order):
+    for ranked in sorted(ranked_all, key=_order):
         kind = _kind(ranked.text)
         if kind not in kinds:  # one of each kind: its side and encounter are chosen later
             kinds.add(kind)

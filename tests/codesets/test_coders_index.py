@@ -214,8 +214,8 @@ SELF_CONSISTENT_AT_LEAST = 0.97
 subtree) among five (3,076 of 3,076 on 2026-12-07; ``benchmarks/coders_index.py`` counts them
 all). A row below it is either a ranking rule missing or a row to mend; the failure lists
 each, with what was offered first and by what."""
-EVERY: Final = 3
-"""The test searches every third row (a fixed third, the same on every run) to stay quick;
+EVERY: Final = 5
+"""The test searches every fifth row (a fixed fifth, the same on every run) to stay quick;
 the benchmark searches them all."""
 
 
