@@ -51,6 +51,7 @@ _NEVER_NEEDED: Final = frozenset(("nec", "nos", "unspecified"))
 classifiable", "not otherwise specified" and "unspecified" say only that nothing more is known."""
 _WITHOUT: Final = re.compile(r"^\s*(?:without|w/o)\b")
 _POSSESSIVE: Final = re.compile(r"['\u2019]s\b")
+_BRACKET: Final = re.compile(r"[()\[\]]")
 """An eponym's possessive ("Hansen's disease"): read as the query is (codesets.suggest)."""
 _MAX_CELL: Final = 500
 """A term or basis longer than this is no Index entry (a pasted paragraph, a lost tab)."""
@@ -211,19 +212,16 @@ def parse_term(term: str, where: str) -> tuple[frozenset[str], frozenset[str], f
     outside: list[str] = []
     inside: list[str] = []
     depth = 0
-    for char in _POSSESSIVE.sub("", term):
-        if char in "([":
-            depth += 1
-            inside.append(" ")
-        elif char in ")]":
-            depth -= 1
-            if depth < 0:
-                raise ConfigurationError(f"{where}: a closing parenthesis with none open")
-            inside.append(" ")
-        elif depth:
-            inside.append(char)
-        else:
-            outside.append(char)
+    text = _POSSESSIVE.sub("", term)
+    last = 0
+    for bracket in _BRACKET.finditer(text):
+        (inside if depth else outside).append(text[last : bracket.start()])
+        depth += 1 if bracket.group() in "([" else -1
+        if depth < 0:
+            raise ConfigurationError(f"{where}: a closing parenthesis with none open")
+        inside.append(" ")
+        last = bracket.end()
+    (inside if depth else outside).append(text[last:])
     if depth:
         raise ConfigurationError(f"{where}: a parenthesis left open in {term!r}")
     required: set[str] = set()
