@@ -52,6 +52,7 @@ classifiable", "not otherwise specified" and "unspecified" say only that nothing
 _WITHOUT: Final = re.compile(r"^\s*(?:without|w/o)\b")
 _POSSESSIVE: Final = re.compile(r"['\u2019]s\b")
 _BRACKET: Final = re.compile(r"[()\[\]]")
+_WITHOUT_ANYWHERE: Final = re.compile(r"(?:^|,)\s*(?:without|w/o)\b", re.IGNORECASE)
 """An eponym's possessive ("Hansen's disease"): read as the query is (codesets.suggest)."""
 _MAX_CELL: Final = 500
 """A term or basis longer than this is no Index entry (a pasted paragraph, a lost tab)."""
@@ -124,9 +125,10 @@ class CodersIndex:
             for word in words:
                 needed[position[word]].append(at)
             needs.append(len(words))
+        by_stem = {word: root(stem(word)) for word in vocabulary}
         roots: dict[str, list[int]] = {}
         for at, word in enumerate(vocabulary):
-            found = root(stem(word))
+            found = by_stem[word]
             if found:
                 roots.setdefault(found, []).append(at)
         return cls(
@@ -209,10 +211,15 @@ def needed_words(row: IndexRow) -> frozenset[str]:
 
 def parse_term(term: str, where: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """The required, optional and absent words of an Index term (see :class:`IndexRow`)."""
+    text = _POSSESSIVE.sub("", term) if "'" in term or "\u2019" in term else term
+    if not _BRACKET.search(text) and not _WITHOUT_ANYWHERE.search(text):  # most terms
+        plain = set(words_of(text))
+        never = plain & _NEVER_NEEDED
+        if plain - never:
+            return frozenset(plain - never), frozenset(never), frozenset()
     outside: list[str] = []
     inside: list[str] = []
     depth = 0
-    text = _POSSESSIVE.sub("", term)
     last = 0
     for bracket in _BRACKET.finditer(text):
         (inside if depth else outside).append(text[last : bracket.start()])
