@@ -268,3 +268,35 @@ def test_the_fixture_rows_lead_to_their_codes(registry, monkeypatch):
     for row in fixture.rows:
         first = registry.suggest(row.term, on=ON, limit=5)[0].code
         assert first == row.code or (row.subtree and first.startswith(row.code)), (row, first)
+
+
+@pytest.mark.parametrize(
+    ("words", "age", "sex", "first"),
+    [
+        # the Index leads to S52.53-; the side and the encounter the words give choose inside it
+        ("Colles fracture, left wrist, subsequent encounter", None, None, "S52532D"),
+        ("colles fx R wrist", None, None, "S52531A"),
+        ("fracture of distal radius", None, None, "S52509A"),
+        ("heart attack", None, None, "I219"),
+        ("GERD without esophagitis", None, None, "K219"),
+        ("gastroesophageal reflux with esophagitis", None, None, "K2100"),
+    ],
+)
+def test_a_lead_leaves_side_encounter_and_the_without_words_to_the_rules(
+    registry, monkeypatch, words, age, sex, first
+):
+    from codesets import suggest  # noqa: PLC0415 - the module whose index is swapped
+
+    fixture = read_index(FIXTURE)
+    monkeypatch.setattr(suggest, "coders_index", lambda: fixture)
+    assert registry.suggest(words, on=ON, age=age, sex=sex)[0].code == first
+
+
+def test_a_lead_to_a_code_the_patient_cannot_have_is_not_offered(registry, monkeypatch):
+    from codesets import suggest  # noqa: PLC0415 - the module whose index is swapped
+
+    fixture = read_index(FIXTURE)
+    monkeypatch.setattr(suggest, "coders_index", lambda: fixture)
+    assert registry.suggest("endometriosis", on=ON, age=40, sex="female")[0].code == "N809"
+    offered = [s.code for s in registry.suggest("endometriosis", on=ON, age=40, sex="male")]
+    assert not [c for c in offered if c.startswith("N80")]
