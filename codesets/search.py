@@ -36,7 +36,20 @@ def words_of(text: str) -> list[str]:
     """
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return [word for word in _WORD.findall(text.lower()) if word not in _STOP]
+    found = _WORD.findall(text.lower())
+    if "a" not in found:  # the common case: nothing to tell apart
+        return [word for word in found if word not in _STOP]
+    return [
+        word
+        for at, word in enumerate(found)
+        if word not in _STOP or (word == "a" and at > 0 and found[at - 1] in _NAMED_BY_LETTER)
+    ]
+
+
+_NAMED_BY_LETTER: Final = frozenset(("hepatitis", "hep", "vitamin", "group", "type"))
+"""Words whose letter after them is a name, not the article: hepatitis A (B15) is not
+hepatitis NOS (K75.9), vitamin A deficiency (E50) not vitamin deficiency, streptococcus
+group A (B95.0) not any streptococcus. The other letters (B, C, D, E) are no stop words."""
 
 
 _STEMS: Final = (
