@@ -905,20 +905,12 @@ def _led(
     index = coders_index()
     if not index.rows:
         return []
-    age, sex = patient
-    spelt = spelt_out(text, age, sex)
-    queries = [
-        (_query_of(a), (1.0 if n == 0 else _SECOND_READING) * weight)
-        for readings_of, weight in ((spelt, 1.0), (asked_all, _LAY_READING))
-        for n, a in enumerate(readings_of)
-        if weight == 1.0 or a not in spelt
-    ]
     strongest: dict[int, tuple[float, Lead, tuple[QueryWord, ...]]] = {}
-    for query, weight in queries:
-        if query is None:
-            continue
+    for query, weight, lost in _index_readings(text, patient, asked_all):
         words = _query_words(query)
         for lead in find_leads(index, words, _LEADS):
+            if lost and not any(h and g for h, g in zip(lead.held, lost, strict=True)):
+                continue
             key = id(lead.row)
             earlier = strongest.get(key)
             if earlier is None or lead.strength * weight > earlier[1].strength * earlier[0]:
@@ -977,6 +969,39 @@ def _lead_codes(
 def _query_of(asked: str) -> _Query | None:
     """:meth:`_Query.of`, kept: the ranking and the coders' index read the same readings."""
     return _Query.of(asked)
+
+
+def _index_readings(
+    text: str, patient: tuple[int | None, str | None], asked_all: tuple[str, ...]
+) -> list[tuple[_Query, float, tuple[bool, ...]]]:
+    """The readings the coders' index is looked up in, each with its weight.
+
+    The words with their abbreviations spelt out (:func:`spelt_out`), then the classification
+    readings that differ (:data:`_LAY_READING`), then the words as written where spelling out
+    lost one an Index entry may hold ("mini-stroke" is an entry; "stroke" is spelt out as
+    "cerebral infarction"): that reading comes with which of its words were lost, and leads
+    only through an entry holding one, so shorthand's own letters lead nowhere ("hx of kidney
+    stones" is no lead to "Stone, kidney").
+    """
+    spelt = spelt_out(text, *patient)
+    found: list[tuple[_Query, float, tuple[bool, ...]]] = [
+        (query, (1.0 if n == 0 else _SECOND_READING) * weight, ())
+        for readings_of, weight in ((spelt, 1.0), (asked_all, _LAY_READING))
+        for n, a in enumerate(readings_of)
+        if (weight == 1.0 or a not in spelt) and (query := _query_of(a)) is not None
+    ]
+    raw = _query_of(_as_written(text))
+    if raw is not None:
+        said = {w.forms[0] for query, _, _ in found for w in _query_words(query)}
+        lost = tuple(w.forms[0] not in said for w in _query_words(raw))
+        if any(lost):
+            found.append((raw, 1.0, lost))
+    return found
+
+
+def _as_written(text: str) -> str:
+    """``text`` lower case, possessives and contractions undone, hyphens as spaces."""
+    return _uncontracted(_POSSESSIVE.sub("", text.lower())).replace("-", " ")
 
 
 def _query_words(query: _Query) -> tuple[QueryWord, ...]:
