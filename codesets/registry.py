@@ -1032,35 +1032,35 @@ class CodeSetRegistry:
 
         Except on a date before CMS subdivided it, when it was itself the billable code.
         """
-        key = (row, day.bit)
-        offered = self._offered.get(key)
-        if offered is None:
-            offered = self._billable_below(row, day.bit)
-            if len(self._offered) > _MEMO_LIMIT:
-                self._offered.clear()
-            self._offered[key] = offered
-        seventh = bool(info & NEEDS_SEVENTH)
         if self.index.formerly_billable.get(code, 0) >> day.position & 1:
             # a code of its day, subdivided since (E88.81 through FY2023): billable then
-            return CodeInfo(
-                system=ICD10CM,
-                code=code,
-                valid=True,
-                billable=True,
-                description=self._description(row),
-                release=day.release,
-            )
-        valid = info & day.bit != 0 and not seventh
+            offered: tuple[str, ...] = ()
+            valid, billable, seventh = True, True, False
+        else:
+            seventh = bool(info & NEEDS_SEVENTH)
+            valid, billable = info & day.bit != 0 and not seventh, False
+            offered = self._offered_below(row, day.bit)
         return CodeInfo(
             system=ICD10CM,
             code=code,
             valid=valid,
-            billable=False,
+            billable=billable,
             description=self._description(row),
             release=day.release,
             billable_children=offered,
             needs_seventh_character=seventh,
         )
+
+    def _offered_below(self, row: int, bit: int) -> tuple[str, ...]:
+        """:meth:`_billable_below`, kept per row and release (scrubbing asks again)."""
+        key = (row, bit)
+        offered = self._offered.get(key)
+        if offered is None:
+            offered = self._billable_below(row, bit)
+            if len(self._offered) > _MEMO_LIMIT:
+                self._offered.clear()
+            self._offered[key] = offered
+        return offered
 
     def _billable_below(self, row: int, bit: int) -> tuple[str, ...]:
         """Billable codes valid for ``bit`` below ``row``, at most the limit.
