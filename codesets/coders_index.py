@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Final
 
 from codesets.search import stem, words_of
-from codesets.suggest_tables import TABLES
+from codesets.suggest_tables import TABLES, table_rows
 from fhir_coder.errors import ConfigurationError
 
 __all__ = ["FOLDER", "CodersIndex", "IndexRow", "coders_index", "read_index", "read_table"]
@@ -261,28 +261,10 @@ def _code(cell: str, where: str) -> tuple[str, bool]:
 def read_table(path: Path, *, name: str | None = None) -> list[IndexRow]:
     """The rows of one index file; ``name``: how messages name it (the path by default)."""
     shown = name or str(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"cannot read the coders' index table {path}: {exc}") from exc
     out: list[IndexRow] = []
-    header_seen = False
-    for number, line in enumerate(lines, start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
+    for number, cells in table_rows(path, COLUMNS, shown=shown, what="coders' index table"):
         where = f"{shown}:{number}"
-        cells = line.split("\t")
-        if not header_seen:
-            if tuple(c.strip() for c in cells) != COLUMNS:
-                raise ConfigurationError(f"{where}: expected the header {'<tab>'.join(COLUMNS)}")
-            header_seen = True
-            continue
-        if len(cells) != len(COLUMNS):
-            raise ConfigurationError(
-                f"{where}: expected {len(COLUMNS)} tab-separated cells (term, code, basis), "
-                f"found {len(cells)}"
-            )
-        term, code_cell, basis = (c.strip() for c in cells)
+        term, code_cell, basis = cells
         if not term or not code_cell or not basis:
             empty = next(n for n, c in zip(COLUMNS, (term, code_cell, basis), strict=True) if not c)
             raise ConfigurationError(f"{where}: the {empty} is empty")
@@ -291,8 +273,6 @@ def read_table(path: Path, *, name: str | None = None) -> list[IndexRow]:
         code, subtree = _code(code_cell, where)
         required, optional, absent = parse_term(term, where)
         out.append(IndexRow(term, code, subtree, basis, required, optional, absent, shown, number))
-    if not header_seen:
-        raise ConfigurationError(f"{shown}: no header line ({'<tab>'.join(COLUMNS)})")
     return out
 
 

@@ -1136,9 +1136,10 @@ _defaults_lock = threading.Lock()
 
 
 _INCLUDED_BELOW: Final = 40
-_SUBTREE_AT_MOST: Final = 400
-_WORD: Final = re.compile(r"[a-z0-9]+")
 """How many billable codes a header's inclusion terms are offered for, at most."""
+_SUBTREE_AT_MOST: Final = 400
+"""How many billable codes a coders' index row's header leads to, at most."""
+_WORD: Final = re.compile(r"[a-z0-9]+")
 
 
 def default_registry(outside_releases: OutsideReleases = "refuse") -> CodeSetRegistry:

@@ -48,6 +48,7 @@ __all__ = [
     "drugs",
     "phrases",
     "synonyms",
+    "table_rows",
 ]
 
 TABLES: Final = Path(__file__).resolve().parent / "data" / "suggest"
@@ -106,29 +107,52 @@ class PhraseCode:
     line: int
 
 
-def _rows(name: str, columns: tuple[str, ...]) -> list[tuple[int, list[str]]]:
-    path = TABLES / name
+def table_rows(
+    path: Path, columns: tuple[str, ...], *, shown: str | None = None, what: str = "table"
+) -> list[tuple[int, list[str]]]:
+    """The data rows of a tab-separated table: ``(line number, stripped cells)``.
+
+    ``#`` comment lines and blank lines are skipped; the first other line must be the
+    header ``columns``, and every row has as many cells. ``shown`` names the file in
+    messages (the path by default), ``what`` the kind of table when it cannot be read.
+    Shared by the suggestion tables here and the coders' index (:mod:`codesets.coders_index`).
+    """
+    shown = shown or str(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the suggestion table {path}: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read the {what} {path}: {exc}") from exc
     out: list[tuple[int, list[str]]] = []
     header_seen = False
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.startswith("#"):
             continue
-        cells = line.split("\t")
+        cells = [cell.strip() for cell in line.split("\t")]
         if not header_seen:
             if tuple(cells) != columns:
-                raise ConfigurationError(f"{path}:{number}: expected the header {columns}")
+                raise ConfigurationError(
+                    f"{shown}:{number}: expected the header {'<tab>'.join(columns)}"
+                )
             header_seen = True
             continue
-        if len(cells) != len(columns) or not cells[0].strip() or not cells[-1].strip():
+        if len(cells) != len(columns):
             raise ConfigurationError(
-                f"{path}:{number}: expected {len(columns)} tab-separated cells with a basis"
+                f"{shown}:{number}: expected {len(columns)} tab-separated cells "
+                f"({', '.join(columns)}), found {len(cells)}"
             )
-        out.append((number, [cell.strip() for cell in cells]))
+        out.append((number, cells))
+    if not header_seen:
+        raise ConfigurationError(f"{shown}: no header line ({'<tab>'.join(columns)})")
     return out
+
+
+def _rows(name: str, columns: tuple[str, ...]) -> list[tuple[int, list[str]]]:
+    path = TABLES / name
+    rows = table_rows(path, columns, what="suggestion table")
+    for number, cells in rows:
+        if not cells[0] or not cells[-1]:
+            raise ConfigurationError(f"{path}:{number}: the {columns[0]} or the basis is empty")
+    return rows
 
 
 def _code(cell: str) -> str:

@@ -17,7 +17,7 @@ from fhir_coder.coding.context import CodingContext
 from fhir_coder.errors import CodeSetError
 from fhir_coder.model import CodedLine, Coding, CodingMethod, Diagnosis, DiagnosisRole
 from fhir_coder.outcome import Issue, IssueCode, Severity
-from fhir_coder.ports import Translation
+from fhir_coder.ports import CodeInfo, Translation
 from fhir_coder.systems import ICD10CM, SNOMED, normalise_icd10cm
 from fhir_coder.values import replace
 
@@ -330,18 +330,8 @@ def _as_it_stood(
     (45 CFR 162.1002), so that code is reported, with a note. Anything else (a target
     still not valid, no billable ancestor) is left to :func:`usable_code` to refuse.
     """
-    try:
-        if context.codesets.lookup(ICD10CM, code, context.on).valid:
-            return code
-        for length in range(len(code) - 1, 2, -1):
-            earlier = context.codesets.lookup(ICD10CM, code[:length], context.on)
-            if earlier.valid and earlier.billable:
-                break
-            if earlier.valid:
-                return code  # a header then: the target's detail is not to be guessed
-        else:
-            return code
-    except CodeSetError:  # no release for the date, no code set: usable_code says so
+    earlier = _subdivided_from(context, code)
+    if earlier is None:
         return code
     issues.append(
         Issue(
@@ -357,6 +347,24 @@ def _as_it_stood(
         )
     )
     return earlier.code
+
+
+def _subdivided_from(context: CodingContext, code: str) -> CodeInfo | None:
+    """The billable code on the date of service that ``code`` was later subdivided from.
+
+    None when ``code`` is valid on that date, or its nearest valid ancestor then is a
+    header (the target's detail is not to be guessed), or the code set cannot answer.
+    """
+    try:
+        if context.codesets.lookup(ICD10CM, code, context.on).valid:
+            return None
+        for length in range(len(code) - 1, 2, -1):
+            earlier = context.codesets.lookup(ICD10CM, code[:length], context.on)
+            if earlier.valid:
+                return earlier if earlier.billable else None
+    except CodeSetError:  # no release for the date, no code set: usable_code says so
+        return None
+    return None
 
 
 def _from_words(
