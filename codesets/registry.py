@@ -419,8 +419,9 @@ class CodeSetRegistry:
             without_rule_out,
         )
         from codesets.suggest_direct import direct_codes, without_drug  # noqa: PLC0415
+        from codesets.suggest_sites import site_phrases  # noqa: PLC0415
 
-        text = without_rule_out(text)
+        text = site_phrases(without_rule_out(text))
         named = direct_codes(text, readings(text, age, sex)[0])
         # A drug's name is no word of the Tabular: the rest is ranked ("afib on Eliquis").
         if named and not named[0].covers:

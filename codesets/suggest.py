@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
 
-from codesets import suggest_tables
+from codesets import suggest_sites, suggest_tables
 from codesets.coders_index import coders_index
 from codesets.search import Icd10cmSearch, words_of
 from codesets.search import stem as _stem
@@ -1303,6 +1303,8 @@ class _Query:
     pregnancy: bool
     hypertension_with: bool
     side: re.Pattern[str] | None
+    sites: suggest_sites.Sites = ()
+    """Site words the Tabular names otherwise (:func:`suggest_sites.site_cost`)."""
 
     @classmethod
     def of(cls, asked: str) -> _Query | None:
@@ -1314,8 +1316,12 @@ class _Query:
         if not wanted:
             return None
         # A query word's other spelling in the tabular counts as the word itself.
+        sites = suggest_sites.alternates(words)  # armpit: axilla; a side alone: unilateral
         alias = {
-            alt: _stem(w) for w in words for alt in _ALTERNATES.get(w, ()) if alt not in wanted
+            alt: _stem(w)
+            for w in words
+            for alt in (*_ALTERNATES.get(w, ()), *sites.get(w, ()))
+            if alt not in wanted
         }
         absent = {_stem(w) for clause in _WITHOUT.findall(asked) for w in words_of(clause)}
         side = _side_default(wanted)
@@ -1327,7 +1333,7 @@ class _Query:
             wanted=wanted,
             alias=alias,
             forms=tuple((q, *(a for a, of in alias.items() if of == q)) for q in wanted),
-            findable=(*wanted, *alias),
+            findable=(*wanted, *alias, *suggest_sites.tolerated(words)),
             absent_wanted=frozenset(absent & set(wanted)),
             weak=weak,
             need=len(wanted) if len(wanted) <= 2 else max(2, -(-2 * len(wanted) // 3)),
@@ -1340,6 +1346,7 @@ class _Query:
             # combination (I.C.9.a.1-3): the link is presumed.
             hypertension_with=_HYPERTENSION_WITH.search(asked) is not None,
             side=re.compile(side) if side else None,
+            sites=suggest_sites.sites_of(words),
         )
 
     @staticmethod
@@ -1418,6 +1425,8 @@ class _Query:
             penalty += 0.35
         if doc.pregnancy and not self.pregnancy:
             penalty += 0.5
+        if self.sites:
+            penalty += suggest_sites.site_cost(self.sites, doc.ordered)
         score = covered * covered / (1.0 + penalty)
         if self.default_type_2 and mine.diabetes:
             score *= 1.1 if mine.type_2 else 0.9

@@ -1,0 +1,106 @@
+"""Sites as people write them, found as the Tabular names them (codesets.suggest_sites).
+
+The examples are this module's own, written from the Tabular and the Index (armpit: axilla;
+calf: lower leg; a hand's skin: upper limb; both lids of one eye: upper and lower eyelids; a
+side alone: unilateral), not phrases of the held-out lists.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from codesets import suggest_sites
+from codesets.search import words_of
+from fhir_coder.systems import ICD10CM
+
+ON = date(2026, 1, 15)
+
+
+def _offered(registry, words: str, age: int = 45, sex: str = "female") -> list[str]:
+    return [s.code for s in registry.suggest(words, on=ON, age=age, sex=sex)]
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("abscess of right armpit", "L02411"),  # Index: Abscess, axilla L02.41-
+        ("boil under the left underarm", "L02422"),  # Furuncle of left axilla
+        ("cellulitis of right foot", "L03115"),  # Index: Cellulitis, foot: lower limb
+        ("squamous cell carcinoma of skin of left hand", "C44629"),  # Neoplasm Table: hand
+        ("SCC of skin of left forearm", "C44629"),
+        ("laceration of left calf", "S81812A"),  # S81: lower leg
+        ("lung cancer LLL", "C3432"),
+        ("adenocarcinoma of the lung, RLL", "C3431"),
+        ("FB right eye", "T1591XA"),
+        ("blepharitis both lids left eye", "H0100B"),  # not both eyes: one eye's two lids
+        ("sensorineural hearing loss left ear", "H9042"),  # a side alone: unilateral
+        ("conductive hearing loss both ears", "H900"),
+        ("osteoarthritis of basal joint of thumb, right", "M1811"),
+        ("ingrown fingernail", "L600"),
+    ],
+)
+def test_a_site_written_otherwise_finds_the_tabulars_code_first(registry, words, code):
+    assert registry.lookup(ICD10CM, code, ON).billable
+    assert _offered(registry, words)[:1] == [code]
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("pain in right wrist", "M25531"),  # no row: the Tabular names the wrist itself
+        ("pain in left hand", "M79642"),  # "hand" also finds the upper limb; hand's own first
+        ("pain in right foot", "M79671"),
+        ("laceration of right thumb", "S61011A"),
+        ("cellulitis of left axilla", "L03112"),
+    ],
+)
+def test_a_code_naming_the_written_site_itself_still_comes_first(registry, words, code):
+    assert _offered(registry, words)[:1] == [code]
+
+
+def test_a_nearer_name_of_the_site_ranks_before_a_broader_one(registry):
+    # "Pain in left lower leg" holds the calf's whole name; "Pain in left leg" only its head.
+    assert _offered(registry, "left calf pain")[0] == "M79662"
+
+
+def test_one_side_alone_also_finds_unilateral_and_both_sides_do_not():
+    assert "unilateral" in suggest_sites.alternates(("hearing", "loss", "right"))["right"]
+    assert "right" not in suggest_sites.alternates(("right", "left", "ear"))
+    assert "left" not in suggest_sites.alternates(("left", "both", "ears"))
+
+
+def test_a_site_word_also_finds_the_tabulars_head_word_and_tolerates_its_modifiers():
+    assert suggest_sites.alternates(("abscess", "armpit")) == {"armpit": ("axilla",)}
+    assert suggest_sites.alternates(("bite", "calf"))["calf"] == ("leg",)
+    assert suggest_sites.tolerated(("bite", "calf")) == ("lower",)
+    assert suggest_sites.alternates(("pain", "wrist")) == {}
+
+
+def test_a_site_phrase_is_replaced_before_the_side_is_read():
+    assert suggest_sites.site_phrases("Blepharitis BOTH  lids, right eye") == (
+        "Blepharitis upper and lower eyelids, right eye"
+    )
+    assert suggest_sites.site_phrases("thumb CMC arthritis") == (
+        "first carpometacarpal joint arthritis"
+    )
+    assert suggest_sites.site_phrases("both eyes") == "both eyes"
+
+
+def test_site_cost_orders_own_word_whole_name_head_only():
+    sites = suggest_sites.sites_of(("calf",))
+    own = suggest_sites.site_cost(sites, tuple(sorted(("pain", "calf"))))
+    whole = suggest_sites.site_cost(sites, tuple(sorted(("pain", "lower", "leg"))))
+    head = suggest_sites.site_cost(sites, tuple(sorted(("pain", "leg"))))
+    assert own < whole < head
+
+
+def test_every_tabular_word_of_the_sites_table_is_the_tabulars(registry):
+    table = suggest_sites.site_words()
+    assert len(table.lines) >= 30
+    written = set(table.phrases.values())
+    for names in table.words.values():
+        written.update(" ".join(name) for name in names)
+    missing = [w for text in written for w in words_of(text) if not registry.search(w, limit=1)]
+    assert not missing
