@@ -419,9 +419,11 @@ class CodeSetRegistry:
             without_rule_out,
         )
         from codesets.suggest_direct import direct_codes, without_drug  # noqa: PLC0415
+        from codesets.suggest_qualifiers import qualified  # noqa: PLC0415
         from codesets.suggest_sites import site_phrases  # noqa: PLC0415
 
-        text = site_phrases(without_rule_out(text))
+        # Uncertain diagnoses out (Guidelines IV.H), history and status words as the Index's.
+        text = site_phrases(qualified(without_rule_out(text), age))
         named = direct_codes(text, readings(text, age, sex)[0])
         # A drug's name is no word of the Tabular: the rest is ranked ("afib on Eliquis").
         if named and not named[0].covers:

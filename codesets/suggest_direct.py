@@ -80,9 +80,12 @@ _FILLER: Final = frozenset(
     encounter
     injection shot mutation carrier positive gene variant suicide attempt attempted
     suicidal ingestion ingested child kid toddler wrong before end month week every often
-    sometimes always usually""".split()  # noqa: SIM905 - a word list reads best as text
+    sometimes always usually
+    postmenopausal menopausal prophylactic prophylaxis preventive""".split()  # noqa: SIM905 - a word list reads best as text
 )
-"""Words that say only status, history, intent, encounter or that the patient is meant."""
+"""Words that say only status, history, intent, encounter or that the patient is meant; the
+last line, why a drug is taken long-term (the Index: Long-term (current) (prophylactic) drug
+therapy; hormone replacement (postmenopausal) Z79.890)."""
 _STATUS: Final = frozenset(
     """dependent dependence dependency bound care sleeping sleeps slept staying stays stayed
     uses user requires requiring needs""".split()  # noqa: SIM905 - a word list reads best as text

@@ -1,0 +1,418 @@
+"""The words that qualify a diagnosis, read as a coder reads them before looking it up.
+
+Two rules, each applied to the words as written, before the ranking
+(:func:`codesets.suggest.rank_suggestions`) and the codes the words name outright
+(:mod:`codesets.suggest_direct`) see them:
+
+* **Uncertain diagnoses** (ICD-10-CM Official Guidelines IV.H, outpatient): a diagnosis
+  qualified as "probable", "suspected", "questionable", "rule out", "compatible with",
+  "consistent with", "working diagnosis" (and the shorthand clinicians write for these:
+  ``r/o``, ``?``, ``query``, ``possible``, ``likely``, ``concern for``, ``vs``) is not coded;
+  the symptom, sign or abnormal finding written beside it is. :func:`without_uncertain`
+  drops the uncertain clause, wherever it stands ("r/o PE, dyspnea", "slurred speech,
+  ?TIA", "snoring r/o sleep apnea"), when another clause names something to code; where
+  nothing else is written ("possible pneumonia") the words stay: the coder decides. The
+  Tabular's own codes for what is suspected (T76 suspected abuse and neglect, Z03/Z04/Z05
+  observation for a condition ruled out, Z20/Z77 suspected exposure, O35/O36 maternal care
+  for a suspected fetal problem) keep their words.
+* **History, family history, status** (:func:`as_indexed`): the words people write for the
+  Index's main terms "History, family", "History, personal", "Status (post)", "Absence
+  (acquired)" and "Presence" are rewritten into those terms, so the condition's or the
+  site's words choose the Z code within the family the qualifier names: "fam hx colon
+  cancer" and "my mom and aunt both had breast cancer" are a family history (Z80-Z84),
+  "breast CA survivor, completed treatment" a personal history (Z85-Z87, Guidelines
+  I.C.2.d), "h/o R hip arthroplasty" the presence of an artificial hip joint (Z96.64-),
+  "amputated R great toe" an acquired absence (Z89; the Index: Amputation - see also
+  Absence, by site, acquired), "s/p lumbar fusion" the arthrodesis status (Z98.1), "HIV+
+  no symptoms" the asymptomatic HIV infection status (Z21, I.C.1.a.2.d).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = ["as_indexed", "qualified", "without_uncertain"]
+
+
+def qualified(text: str, age: int | None = None) -> str:
+    """``text`` as a coder looks it up: uncertain clauses out, then its qualifiers indexed."""
+    return as_indexed(without_uncertain(text), age)
+
+
+# --- Uncertain diagnoses (Guidelines IV.H) -------------------------------------------------
+
+_BEFORE: Final = (
+    r"r/o|r/0|rule[ -]?out|to rule out|possible|possibly|probable|probably|likely|"
+    r"suspected|suspect for|suspicion (?:of|for)|suspicious (?:of|for)|questionable|"
+    r"question of|query|presumed|presumptive|concern(?:ing)? for|worrisome for|"
+    r"consistent with|compatible with|suggestive of|indicative of|"
+    r"working (?:diagnosis|dx)(?: of)?|eval(?:uate|uation)? for|differential(?: diagnosis)?|ddx"
+)
+"""Qualifiers written before the diagnosis they make uncertain ("r/o PE", "possible UTI")."""
+_UNCERTAIN_BEFORE: Final = re.compile(
+    rf"(?<![a-z0-9/])(?:{_BEFORE})(?![a-z0-9])|(?<![a-z0-9)])\?+(?=\s*[a-z])"
+)
+_UNCERTAIN_AFTER: Final = re.compile(r"(?<=[a-z0-9)])\?+\s+(?=[a-z])")
+"""A question mark after a word, more words following ("TIA? slurred speech"): the words
+before it are the uncertain ones; one before a word ("?TIA", "fatigue ? hypothyroid") makes
+the words after it uncertain."""
+_UNCERTAIN_ANYWHERE: Final = re.compile(
+    r"(?<=[a-z0-9)])\s*\?+[\s?]*$|(?<![a-z0-9])(?:vs\.?|versus|ruled out)(?![a-z0-9])"
+)
+"""Marks that make their whole clause uncertain wherever they stand ("TIA?" at a clause's
+end, "CHF vs COPD", "MI ruled out")."""
+_TABULAR_OWN: Final = re.compile(
+    r"\b(abuse|abused|neglect|maltreatment|exploitation|rape|exposure|exposed|contact|carrier|"
+    r"fetal|fetus|observ\w*|screening|cervical incompetence|newborn|neonat\w*)\b"
+)
+"""Words of the Tabular's own codes for a suspected condition: T76 suspected abuse and
+neglect, Z03-Z05 observation for a condition ruled out, Z20/Z77 suspected exposure, Z22
+suspected carrier, O35/O36 maternal care for a suspected fetal problem, N88.3 and Z13/Z36
+screening, Z05 a newborn observed for a condition ruled out: such words are coded as
+written."""
+_CLAUSE: Final = re.compile(r"[,;()\[\]]|\s[-\u2013\u2014]+\s|\s/\s|\.\s")
+_NOTHING_TO_CODE: Final = frozenset(
+    """a an and the of on in at to for with w by from as is was pt patient initial encounter
+    subsequent sequela visit right left bilateral both r l rt lt side sides day days week weeks
+    wk wks month months year years yr yrs old ago since x today yesterday now new onset acute
+    chronic recent recently also but still mild moderate severe sx symptom symptoms hx h o
+    xray x ray cxr ct mri imaging findings finding exam labs lab study scan us ultrasound echo
+    ekg ecg biopsy path pathology test tests result results""".split()  # noqa: SIM905 - a word list reads best as text
+)
+"""Words that name nothing to code on their own: a clause of only these is no symptom."""
+_WORDS: Final = re.compile(r"[a-z0-9]+")
+
+
+def without_uncertain(text: str) -> str:
+    """``text`` without its uncertain diagnoses, where a symptom or finding is written too.
+
+    Clauses are the text's parts between commas, semicolons, brackets and dashes. A clause
+    marked uncertain anywhere ("TIA?", "CHF vs COPD", "MI ruled out") is dropped; one that
+    begins uncertain ("r/o PE", "possible UTI") too; one that turns uncertain part-way
+    ("snoring r/o sleep apnea", "cough likely viral") keeps the words before the qualifier.
+    Nothing is dropped unless what is kept names something to code (not only sides,
+    encounters, times or tests), and a clause of the Tabular's own suspected codes
+    (:data:`_TABULAR_OWN`) is kept whole.
+    """
+    lowered = text.lower()
+    if (
+        "?" not in lowered
+        and not _UNCERTAIN_BEFORE.search(lowered)
+        and not _UNCERTAIN_ANYWHERE.search(lowered)
+    ):
+        return text
+    if _TABULAR_OWN.search(lowered):
+        return text
+    kept: list[str] = []
+    dropped = False
+    start = 0
+    for end, next_start in [
+        *((m.start(), m.end()) for m in _CLAUSE.finditer(lowered)),
+        (len(lowered), len(lowered)),
+    ]:
+        clause, lower = text[start:end], lowered[start:end]
+        start = next_start
+        part = _certain_part(lower)
+        if part is None:
+            kept.append(clause)
+            continue
+        dropped = True
+        kept.append(clause[part[0] : part[1]])
+    if not dropped:
+        return text
+    out = " ".join(" ".join(k.split()) for k in kept if k.strip())
+    out = out.strip(" ,;:-")
+    if not _names_something(out):
+        return text
+    return out
+
+
+def _certain_part(clause: str) -> tuple[int, int] | None:
+    """The span of ``clause``'s certain words, or None where the clause is certain."""
+    if _UNCERTAIN_ANYWHERE.search(clause):
+        return (0, 0)
+    after = _UNCERTAIN_AFTER.search(clause)
+    if after is not None:
+        return (after.end(), len(clause))
+    found = _UNCERTAIN_BEFORE.search(clause)
+    if found is None:
+        return None
+    return (0, found.start() if _names_something(clause[: found.start()]) else 0)
+
+
+def _names_something(words: str) -> bool:
+    return any(w not in _NOTHING_TO_CODE and not w.isdigit() for w in _WORDS.findall(words.lower()))
+
+
+# --- History, family history, status (the Index's "History", "Status", "Absence", "Presence")
+
+_RELATIVE: Final = (
+    r"(?:(?:maternal|paternal|older|younger|big|little|twin|half)\s+)?"
+    r"(?:mom|mother|mum|mama|dad|father|papa|parents?|sisters?|brothers?|siblings?|aunts?|"
+    r"auntie|uncles?|grandmother|grandfather|grandma|grandpa|grandparents?|granny|"
+    r"cousins?|sons?|daughters?|twin|nieces?|nephews?)"
+)
+_RELATIVES: Final = (
+    rf"(?:(?:my|his|her|their|pt'?s|patient'?s|both|one|a)\s+)?{_RELATIVE}(?:'s)?"
+    rf"(?:\s*(?:,|and|&|/|\+|or)\s*(?:(?:my|his|her|their|a)\s+)?{_RELATIVE})*"
+)
+_HAD: Final = (
+    r"(?:(?:both|all|each|also|have|has)\s+)*(?:had|has|have|having|with|w/|died of|died from|"
+    r"passed away (?:of|from)|passed (?:of|from)|diagnosed with|dx with|dx'?d with|got|"
+    r"suffered from|suffers from|developed|hx of|history of|h/o)\b"
+)
+_FAMILY: Final = re.compile(
+    r"(?<![a-z])(?:(?:family|fam\.?)\s*(?:hx|history|h/o|hist\.?)|fhx|fh|fh/o|f/h)(?:\s+of)?\b"
+    r"|\bruns in (?:the|my|his|her|our|their) family\b|\bin the family\b"
+    rf"|(?<![a-z']){_RELATIVES}\s+{_HAD}"
+    rf"|\b(?:in|on)\s+(?:(?:my|his|her|the|both|pt'?s)\s+)?{_RELATIVE}(?:'?s)?"
+    rf"(?:\s*(?:,|and|&|/)\s*(?:(?:my|his|her)\s+)?{_RELATIVE})*(?:'?s? side)?\b"
+    rf"|(?:^|(?<=[,;:(-]))\s*{_RELATIVES}\s*(?=$|[,;)-])"
+)
+"""A family history written as coders and patients write it: "FHx", "fam hx of", "runs in
+the family", a relative who had or died of the condition ("mom and aunt both had"), or the
+condition "in mother and sister", or the relatives alone beside it ("breast cancer -
+mother") (the Index: History, family (of); Z80-Z84)."""
+_NOT_FAMILY: Final = re.compile(
+    r"\b(infant|newborn|neonat\w*|baby|born|birth|deliver\w*|pregnan\w*|fetus|fetal|"
+    r"breastfe\w*|stress\w*|worr\w*|caring|caregiv\w*|care for|conflict|divorc\w*|"
+    r"death of|grie\w*|bereave\w*|loss of|lost|mourn\w*|abus\w*|violen\w*|neglect\w*|"
+    r"hit me|assault\w*|lives with|living with|live with|estranged|incarcerat\w*|jail|prison|"
+    r"deployed|custody|contact|exposed|exposure)\b"
+)
+"""Words that make a relative's condition something other than the patient's family
+history: a newborn affected by the mother's condition (P00-P04), the patient's family
+circumstances (Z63), abuse, or contact with a relative's infection (Z20)."""
+_FAMILY_FILLER: Final = re.compile(
+    r"\b(?:both|all|also|each|several|multiple|many|some|my|his|her|their|side|and|"
+    r"positive|strong|significant|of|for|in|on|the|a|an)\b"
+)
+
+_PERSONAL: Final = re.compile(
+    r"\b(?:survivor|cancer free|cancer-free|in the past|resolved|remote)\b"
+    r"|\b(?:completed|finished|done with|s/p)\s+(?:treatment|chemo\w*|radiation|therapy|"
+    r"chemotherapy|chemoradiation)\b"
+    r"|\bno (?:current|active|residual|recurrent|evidence of|sign of|signs of)\s+"
+    r"(?:disease|cancer|malignancy|tumou?r|recurrence)\b|\bned\b"
+    r"|\b(?:prior|previous|past)\b(?!\s+to\b)"
+)
+"""Words that put a condition in the past (the Index: History, personal (of); Z85-Z87):
+a malignancy excised or eradicated with no further treatment and no evidence of it is a
+personal history (Guidelines I.C.2.d)."""
+_AGO: Final = re.compile(
+    r"\b(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|few|several|many)\s+"
+    r"(?:years?|yrs?|decades?)\s+ago\b|\b(?:years|decades) ago\b|\bin (?:19|20)\d\d\b"
+    r"|\bas a (?:child|kid|teen|teenager|baby)\b|\bin (?:childhood|high school|college)\b"
+    r"|\blast year\b"
+)
+"""When a condition was had, long enough ago to be history ("had a stroke 2 yrs ago")."""
+_HAD_BEFORE: Final = re.compile(
+    r"\b(?:i |pt |patient |he |she )?(?:had|was treated for|treated for|was diagnosed with)\b"
+)
+_NEOPLASM: Final = re.compile(
+    r"\b(cancer|ca|carcinoma|malignan\w*|tumou?r|neoplasm|lymphoma|leukemia|melanoma|sarcoma|"
+    r"myeloma|metasta\w*)\b"
+)
+_PREGNANCY: Final = re.compile(
+    r"\b(pregnan\w*|gravid\w*|g\d+p\d+|weeks? gestation|trimester|\d+\s*w(?:ee)?ks)\b"
+)
+
+_STATUS: Final = re.compile(
+    r"\b(?:s/p|status post|h/o|hx of|history of|prior|previous|presence of|has an?|"
+    r"with an?|w/ an?|post|post op|postop)\b"
+)
+_PUT_IN: Final = re.compile(r"\b(?:put in|placed|inserted|implanted|done|performed|put on)\b")
+_HAD_PUT_IN: Final = re.compile(
+    r"\bhad\s+(?:an?\s+|my\s+|his\s+|her\s+|the\s+)?(?P<what>.+?)\s+(?:put in|placed|inserted|"
+    r"implanted|done|performed)\b"
+)
+_JOINTS: Final = "hip|knee|shoulder|elbow|wrist|ankle|finger|toe"
+_ARTHROPLASTY: Final = re.compile(
+    rf"\b(?:(?:total|partial|reverse|revision)\s+)?(?P<side>(?:right|left|r|l|rt|lt|bilateral|both)\s+)?"
+    rf"(?P<joint>{_JOINTS})\s+(?:arthroplasty|joint replacement|replacement|prosthesis|implant)\b"
+    rf"|\b(?:arthroplasty|joint replacement|replacement)\s+(?:of\s+)?(?:the\s+)?"
+    rf"(?P<side2>(?:right|left|r|l|rt|lt|bilateral|both)\s+)?(?P<joint2>{_JOINTS})\b"
+)
+"""A joint replaced: the Index's Presence, joint implant (prosthetic), by joint (Z96.6-)."""
+_FUSION: Final = re.compile(r"\b(?:fusion|arthrodesis|acdf|plif|tlif|alif|xlif|spinal fusion)\b")
+_SPINE_WORDS: Final = re.compile(
+    r"\b(?:spinal|spine|lumbar|lumbosacral|cervical|thoracic|thoracolumbar|back|neck|low back|"
+    r"lower back|posterior|anterior|[clts]\d{1,2}(?:\s*(?:-|to)?\s*[clts]?\d{1,2})?|levels?|"
+    r"multilevel|multi level|with|hardware|rods?|screws?|instrumentation|surgery)\b"
+)
+_AMPUTATION: Final = re.compile(r"\b(?:amputated|amputation|amputee|amp)\b(?:\s+of)?")
+_TRAUMA: Final = re.compile(
+    r"\b(?:traumatic|trauma|accident\w*|injur\w*|cut off|severed|crush\w*|saw|mower|"
+    r"lawnmower|machine\w*|blade|initial|subsequent|sequela|encounter|today|yesterday|"
+    r"just now|partial|complete)\b"
+)
+"""An amputation by injury is coded to the injury (S-codes): the Index's Amputation,
+traumatic. Otherwise "Amputation - see also Absence, by site, acquired"."""
+_LIMB_LEVEL: Final = re.compile(r"\b(below|above)\s+(?:the\s+)?(knee|elbow)\b")
+_LIMB: Final = {"knee": "leg", "elbow": "arm"}
+"""An amputation's level: the Index's Absence, leg, below knee (Z89.51-) / above knee
+(Z89.61-); arm, below elbow (Z89.21-) / above elbow (Z89.22-)."""
+_REMOVED: Final = re.compile(
+    r"\b(?:had|s/p|status post|h/o|hx of|history of)?\s*(?:an?\s+|my\s+|his\s+|her\s+|the\s+)?"
+    r"(?P<organ>gallbladder|appendix|spleen|uterus|womb|ovar(?:y|ies)|kidney|thyroid|"
+    r"prostate|breasts?|lung|colon|stomach|tonsils|adenoids|testicles?|testis|eye)\s+"
+    r"(?:removed|taken out|out)\b"
+    r"|\b(?:removal of)\s+(?:the\s+|my\s+)?(?P<organ2>gallbladder|appendix|spleen|uterus|"
+    r"ovar(?:y|ies)|kidney|thyroid|prostate|breasts?|lung|colon|stomach)\b"
+)
+"""An organ removed: the Index's Absence, (organ), acquired (Z90)."""
+_CORONARY_STENT: Final = re.compile(
+    r"\bstents?\b.*\b(?:heart|cardiac|coronary)\b|\b(?:heart|cardiac|coronary)\b.*\bstents?\b"
+)
+"""A stent "in the heart": the Index's Presence, coronary angioplasty implant and graft
+(Z95.5); the heart's arteries are its coronary arteries."""
+_HIV_POSITIVE: Final = re.compile(
+    r"\bhiv\s*(?:\+|pos\b|positive\b|seropositive\b|sero positive\b)|\b(?:positive|\+)\s*hiv\b"
+    r"|\bhiv (?:test|antibody|ab|serology) (?:\+|pos\b|positive\b)|\bknown hiv\b"
+    r"|\basymptomatic hiv\b|\bhiv\b.*\b(?:asymptomatic|no symptoms|without symptoms|no sx)\b"
+)
+"""HIV written as a positive test or status without symptoms: Z21 (Guidelines I.C.1.a.2.d:
+"HIV positive", "known HIV", "HIV test positive" without documented symptoms)."""
+_HIV_REST: Final = frozenset(
+    """hiv pos positive seropositive sero test antibody ab serology known asymptomatic
+    no without symptoms symptom sx status infection carrier patient pt""".split()  # noqa: SIM905 - a word list reads best as text
+)
+_ORAL_HYPOGLYCEMIC: Final = frozenset(("Z7984",))
+
+
+def as_indexed(text: str, age: int | None = None) -> str:
+    """``text`` with its history, family history and status words in the Index's terms.
+
+    Returns ``text`` itself where no rule applies. In order: HIV without symptoms (Z21), a
+    family history, a status (a joint replaced, a spinal fusion, an amputation, an organ
+    removed, a stent in the heart), then a personal history; each rewrite keeps the words
+    that name the condition or the site (and the side), which choose the code in the family.
+    """
+    lowered = " ".join(text.lower().replace("\u2019", "'").split())
+    found = (
+        _hiv_status(lowered)
+        or _family(lowered, age)
+        or _status(lowered)
+        or _put_in(lowered)
+        or _personal(lowered)
+    )
+    return text if found is None else found
+
+
+def _hiv_status(lowered: str) -> str | None:
+    if _HIV_POSITIVE.search(lowered) is None:
+        return None
+    rest = [w for w in _WORDS.findall(lowered) if w not in _HIV_REST]
+    if rest:  # a condition is written: the HIV disease and its manifestation, not Z21
+        return None
+    return "asymptomatic human immunodeficiency virus infection status"
+
+
+def _family(lowered: str, age: int | None) -> str | None:
+    """A family history where the family's words name it; None where the words are mixed.
+
+    The family's words may stand in the condition's clause ("mom and aunt both had breast
+    cancer") or in one of their own ("FH: mother", "breast cancer - mother"); where another
+    clause names something of the patient's own ("sister had strep, sore throat"), the
+    words are left as written: the family's condition is not the patient's visit.
+    """
+    if (age is not None and age < 1) or _NOT_FAMILY.search(lowered) or not _FAMILY.search(lowered):
+        return None
+    conditions: list[str] = []
+    own = False
+    for clause in _CLAUSE.split(lowered.replace(":", ",")):
+        marked = list(_FAMILY.finditer(clause))
+        rest = clause
+        for match in reversed(marked):
+            rest = rest[: match.start()] + " " + rest[match.end() :]
+        words = " ".join(_FAMILY_FILLER.sub(" ", rest).split())
+        if not _names_something(words):
+            continue
+        if marked:
+            conditions.append(words)
+        else:
+            own = True
+    if not conditions and own:  # the family's words stand alone: the other clauses are theirs
+        conditions = [
+            " ".join(_FAMILY_FILLER.sub(" ", c).split())
+            for c in _CLAUSE.split(lowered.replace(":", ","))
+            if not _FAMILY.search(c) and _names_something(c)
+        ]
+    elif own:
+        return None
+    condition = " ".join(conditions).strip(" -;")
+    if not _names_something(condition):
+        return None
+    return f"family history of {condition}"
+
+
+def _status(lowered: str) -> str | None:
+    joint = _ARTHROPLASTY.search(lowered)
+    if joint is not None:
+        side = (joint.group("side") or joint.group("side2") or "").strip()
+        name = joint.group("joint") or joint.group("joint2")
+        words = f"presence of artificial {name} joint {side}".strip()
+        return None if _more_than(lowered, joint) else _spliced(lowered, joint, words)
+    fusion = _FUSION.search(lowered)
+    if fusion is not None and _STATUS.search(lowered) and not _more_than(lowered, fusion):
+        return "arthrodesis status"
+    amputation = _AMPUTATION.search(lowered)
+    if amputation is not None and not _TRAUMA.search(lowered):
+        rest = _STATUS.sub(" ", lowered[: amputation.start()] + " " + lowered[amputation.end() :])
+        rest = _LIMB_LEVEL.sub(lambda m: f"{_LIMB[m.group(2)]} {m.group(1)} {m.group(2)}", rest)
+        return "acquired absence of " + " ".join(rest.split())
+    removed = _REMOVED.search(lowered)
+    if removed is not None:
+        organ = removed.group("organ") or removed.group("organ2")
+        return _spliced(lowered, removed, f"acquired absence of {organ}")
+    return None
+
+
+def _put_in(lowered: str) -> str | None:
+    """A device "put in": its own words, without how or when (the Index: Presence, Status)."""
+    put_in = _HAD_PUT_IN.search(lowered)
+    if _CORONARY_STENT.search(lowered) and (
+        put_in or _STATUS.search(lowered) or _AGO.search(lowered)
+    ):
+        return "coronary stent"
+    if put_in is None:
+        return None
+    rest = lowered[: put_in.start()] + " " + put_in.group("what") + " " + lowered[put_in.end() :]
+    return " ".join(_AGO.sub(" ", rest).split())
+
+
+def _personal(lowered: str) -> str | None:
+    if _PREGNANCY.search(lowered):
+        return None  # a history in pregnancy is the pregnancy's own (O09), read as written
+    marked = _PERSONAL.search(lowered)
+    ago = _AGO.search(lowered)
+    had = _HAD_BEFORE.search(lowered)
+    if marked is None and not (ago is not None and (had or _NEOPLASM.search(lowered))):
+        return None
+    rest = _PERSONAL.sub(" ", lowered)
+    rest = _AGO.sub(" ", rest)
+    rest = _HAD_BEFORE.sub(" ", rest)
+    rest = re.sub(r"\b(?:h/o|hx of|history of|hx|h o|a|an|the|my|his|her)\b", " ", rest)
+    condition = " ".join(rest.replace(",", " ").replace(";", " ").split()).strip(" -")
+    if not _names_something(condition):
+        return None
+    return f"history of {condition}"
+
+
+def _more_than(lowered: str, match: re.Match[str]) -> bool:
+    """Whether the words name more than the status ``match`` ("s/p fusion, back pain").
+
+    A status with a condition beside it (a complication, an aftercare, a symptom) is left to
+    the ranking as written: the status alone would hide the condition.
+    """
+    rest = lowered[: match.start()] + " " + lowered[match.end() :]
+    rest = _PUT_IN.sub(" ", _AGO.sub(" ", _STATUS.sub(" ", rest)))
+    return _names_something(_SPINE_WORDS.sub(" ", rest))
+
+
+def _spliced(lowered: str, match: re.Match[str], words: str) -> str:
+    rest = lowered[: match.start()] + " " + lowered[match.end() :]
+    rest = _STATUS.sub(" ", rest)
+    rest = _PUT_IN.sub(" ", _AGO.sub(" ", rest))
+    return " ".join(f"{words} {rest}".split())
