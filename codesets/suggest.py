@@ -771,11 +771,19 @@ _REGIONS: Final = {
 
 
 def _region(found: re.Match[str]) -> str:
-    """A spinal level ("L4-L5", "C5-6", "L5-S1") as the region the tabular names."""
+    """A spinal level ("L4-L5", "C5-6", "L5-S1") as the region the tabular names.
+
+    The levels follow the region ("T12": "thoracic t12"): where the Tabular names the level
+    (S22.08- "T11-T12 vertebra"), :func:`codesets.suggest_sites.spinal_levels` reads them.
+    """
     first, second = found.group(1), found.group(3) or found.group(1)
     if found.group(4) is None and found.group(3) is None and not found.group(2):
         return found.group(0)
-    return _REGIONS.get(first if first == second else first + second, found.group(0))
+    region = _REGIONS.get(first if first == second else first + second)
+    if region is None:
+        return found.group(0)
+    levels = f"{first}{found.group(2)}" + (f" {second}{found.group(4)}" if found.group(4) else "")
+    return f"{region} {levels}"
 
 
 _CHOOSING: Final = frozenset(
@@ -923,7 +931,9 @@ def _led(
     for weight, lead, words in chosen:
         rows = [found for found in subtree(lead.row.code) if keep(found[0])]
         if rows:
-            for ranked in _lead_codes(lead, words, weight, _within(rows, within, lead, hierarchy)):
+            ranked_rows = _within(rows, within, lead, hierarchy)
+            levels = within.levels if within is not None else ()
+            for ranked in _lead_codes(lead, words, weight, ranked_rows, levels):
                 shown = out.get(ranked.row)
                 if shown is None or (ranked.score, ranked.tabular) > (shown.score, shown.tabular):
                     out[ranked.row] = ranked
@@ -935,11 +945,13 @@ def _lead_codes(
     words: tuple[QueryWord, ...],
     weight: float,
     ranked: list[tuple[int, str, float]],
+    levels: tuple[str, ...] = (),
 ) -> list[Ranked]:
     """The codes one lead offers: its subtree's best ``ranked``, each scored (see :func:`_led`).
 
     A code whose description is "without" a word said is not offered ("HTN, HFrEF and CKD 3"
-    is no I13.10, "... without heart failure").
+    is no I13.10, "... without heart failure"); one naming none of the spinal ``levels`` said
+    scores a little less (:func:`codesets.suggest_sites.level_factor`).
     """
     total = sum(w.weight for w in words)
     before = 1.0
@@ -959,7 +971,8 @@ def _lead_codes(
             if h or (not w.absent and _Query.finds(w.forms, read.ordered))
         )
         share = held / total
-        led = round(min(share * share * weight, before), 3)
+        factor = suggest_sites.level_factor(levels, description) if levels else 1.0
+        led = round(min(share * share * weight * factor, before), 3)
         before = led - 0.001
         out.append(Ranked(row, f"Index: {lead.row.term}", led, led=True, tabular=tabular))
     return out
@@ -1305,6 +1318,8 @@ class _Query:
     side: re.Pattern[str] | None
     sites: suggest_sites.Sites = ()
     """Site words the Tabular names otherwise (:func:`suggest_sites.site_cost`)."""
+    levels: tuple[str, ...] = ()
+    """The words naming the spinal levels said (:func:`suggest_sites.level_cost`)."""
 
     @classmethod
     def of(cls, asked: str) -> _Query | None:
@@ -1312,11 +1327,12 @@ class _Query:
         if "absence" in asked:  # "status post splenectomy": the organ's absence, not a device
             asked = asked.replace("presence", " ")
         words = list(dict.fromkeys(words_of(asked)))
+        words, levels = suggest_sites.spinal_levels(words)  # "thoracic t12": t12 finds thoracic
         wanted = tuple(dict.fromkeys(_stem(w) for w in words))
         if not wanted:
             return None
         # A query word's other spelling in the tabular counts as the word itself.
-        sites = suggest_sites.alternates(words)  # armpit: axilla; a side alone: unilateral
+        sites = suggest_sites.alternates(words, levels)  # armpit: axilla; one side: unilateral
         alias = {
             alt: _stem(w)
             for w in words
@@ -1333,7 +1349,7 @@ class _Query:
             wanted=wanted,
             alias=alias,
             forms=tuple((q, *(a for a, of in alias.items() if of == q)) for q in wanted),
-            findable=(*wanted, *alias, *suggest_sites.tolerated(words)),
+            findable=(*wanted, *alias, *suggest_sites.tolerated(words), *levels.names),
             absent_wanted=frozenset(absent & set(wanted)),
             weak=weak,
             need=len(wanted) if len(wanted) <= 2 else max(2, -(-2 * len(wanted) // 3)),
@@ -1347,6 +1363,7 @@ class _Query:
             hypertension_with=_HYPERTENSION_WITH.search(asked) is not None,
             side=re.compile(side) if side else None,
             sites=suggest_sites.sites_of(words),
+            levels=levels.names,
         )
 
     @staticmethod
@@ -1427,6 +1444,8 @@ class _Query:
             penalty += 0.5
         if self.sites:
             penalty += suggest_sites.site_cost(self.sites, doc.ordered)
+        if self.levels:
+            penalty += suggest_sites.level_cost(self.levels, doc.ordered)
         score = covered * covered / (1.0 + penalty)
         if self.default_type_2 and mine.diabetes:
             score *= 1.1 if mine.type_2 else 0.9

@@ -35,14 +35,19 @@ from codesets.search import stem, words_of
 from codesets.suggest_tables import TABLES, table_rows
 
 __all__ = [
+    "Levels",
     "SiteWords",
     "Sites",
     "alternates",
+    "level_cost",
+    "level_factor",
     "site_cost",
     "site_phrases",
     "site_words",
     "sites_of",
+    "spinal_levels",
     "tolerated",
+    "without_size",
 ]
 
 _COLUMNS: Final = ("written", "tabular", "basis")
@@ -96,11 +101,38 @@ def site_words() -> SiteWords:
 
 
 def site_phrases(text: str) -> str:
-    """``text`` with each written site phrase of the table in the Tabular's words."""
+    """``text`` with each written site phrase of the table in the Tabular's words.
+
+    A wound's length is left out too (see :func:`without_size`).
+    """
+    text = without_size(text)
     table = site_words()
     if table.pattern is None:
         return text
     return table.pattern.sub(lambda m: table.phrases[" ".join(m.group(1).lower().split())], text)
+
+
+_SIZE: Final = re.compile(
+    r"[,;]?\s*\b\d+(?:\.\d+)?\s*(?:cm|mm|centimet(?:er|re)s?|millimet(?:er|re)s?)\b"
+    r"(?:\s+(?:long|deep|wide|in length))?",
+    re.IGNORECASE,
+)
+_GRADED_BY_SIZE: Final = re.compile(
+    r"\b(?:spleen|splenic|liver|hepatic|kidney|renal)\b", re.IGNORECASE
+)
+
+
+def without_size(text: str) -> str:
+    """``text`` without a length in centimetres or millimetres, unless an organ is graded by it.
+
+    The Tabular grades by length only the spleen's, liver's and kidney's contusions and
+    lacerations (S36.02-, S36.03-, S36.11-, S37.0-: "Laceration of spleen 1 to 3 cm"); a skin
+    wound's length decides its repair's procedure code, not its ICD-10-CM code ("scalp
+    laceration, 2 cm" is S01.01XA), so elsewhere it is no word to match.
+    """
+    if _GRADED_BY_SIZE.search(text):
+        return text
+    return _SIZE.sub("", text)
 
 
 _RIGHT_OR_LEFT: Final = ("right", "left")
@@ -108,18 +140,19 @@ _BOTH: Final = frozenset(("both", "bilateral", "bilat"))
 _UNILATERAL: Final = "unilateral"
 
 
-def alternates(words: Sequence[str]) -> dict[str, tuple[str, ...]]:
+def alternates(words: Sequence[str], levels: Levels | None = None) -> dict[str, tuple[str, ...]]:
     """The Tabular's words that also find each query word (its site's head words), by word.
 
     ``words``: the query's words as written (not stemmed). A side named alone also finds
-    "unilateral" (see the module's docstring).
+    "unilateral" (see the module's docstring); a spine's region said with levels also finds
+    the levels' own words (``levels``, :func:`spinal_levels`).
     """
     table = site_words().words
-    out: dict[str, tuple[str, ...]] = {}
+    out: dict[str, tuple[str, ...]] = dict(levels.forms) if levels is not None else {}
     for word in words:
         names = table.get(stem(word))
         if names:
-            out[word] = tuple(dict.fromkeys(name[-1] for name in names))
+            out[word] = (*out.get(word, ()), *dict.fromkeys(name[-1] for name in names))
     sides = [w for w in _RIGHT_OR_LEFT if w in words]
     if len(sides) == 1 and _BOTH.isdisjoint(words):
         out[sides[0]] = (*out.get(sides[0], ()), _UNILATERAL)
@@ -171,3 +204,91 @@ def _holds(ordered: tuple[str, ...], start: str) -> bool:
     """Whether a word of ``ordered`` (sorted) starts with ``start``."""
     at = bisect.bisect_left(ordered, start)
     return at < len(ordered) and ordered[at].startswith(start)
+
+
+@dataclass(frozen=True, slots=True)
+class Levels:
+    """The spinal levels a query names (:func:`spinal_levels`)."""
+
+    forms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Each region word said with levels -> the level words that also find it ("t11", "t12",
+    "second")."""
+    names: tuple[str, ...] = ()
+    """Every word naming a level said: its own ("t12", "l1"), its pair's in the Tabular
+    ("t11"), its ordinal ("first" lumbar vertebra)."""
+
+
+_LEVEL: Final = re.compile(r"^([clts])(\d{1,2})$")
+_REGIONS_OF: Final = {
+    "c": ("cervical", "cervicothoracic"),
+    "t": ("thoracic", "thoracolumbar", "cervicothoracic"),
+    "l": ("lumbar", "thoracolumbar", "lumbosacral"),
+    "s": ("sacral", "lumbosacral"),
+}
+"""The regions a level's reading may name (``codesets.suggest._REGIONS``: "L5-S1" is
+lumbosacral)."""
+_ORDINALS: Final = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh")
+_BY_ORDINAL: Final = {"c": 7, "t": 4, "l": 5}
+"""The vertebrae the Tabular names by ordinal: the seven cervical (S12.0-S12.6), the first
+four thoracic (S22.01-S22.04) and the five lumbar (S32.01-S32.05)."""
+_THORACIC_PAIRS: Final = {5: 6, 6: 5, 7: 8, 8: 7, 9: 10, 10: 9, 11: 12, 12: 11}
+"""The thoracic vertebrae the Tabular names by pair: S22.05- "T5-T6", S22.06- "T7-T8",
+S22.07- "T9-T10", S22.08- "T11-T12"."""
+
+
+def spinal_levels(words: Sequence[str]) -> tuple[list[str], Levels]:
+    """``words`` without the spinal levels said beside their region, and those levels.
+
+    The reading spells a level as its region and itself ("T12": "thoracic t12", see
+    ``codesets.suggest._region``): the region is the word asked (the Tabular names most
+    spinal conditions by region: M48.54-, M51.36). The level's own words also find the region:
+    its pair ("Wedge compression fracture of T11-T12 vertebra") or its ordinal (the cervical,
+    the first four thoracic and the lumbar vertebrae: "second lumbar vertebra", and the
+    Index's "Fracture, traumatic, vertebra, lumbar, second"); a code of the region naming no
+    level costs a little
+    (:func:`level_cost`, also a code the coders' index leads to), so the level's code comes
+    first (Index: Fracture, traumatic, vertebra, thoracic, T11-T12 S22.08-; lumbar, second
+    S32.02-).
+    """
+    found: dict[str, list[str]] = {}
+    names: list[str] = []
+    for word in words:
+        level = _LEVEL.match(word)
+        region = (
+            None
+            if level is None
+            else next((r for r in _REGIONS_OF[level.group(1)] if r in words), None)
+        )
+        if level is None or region is None:
+            continue
+        letter, number = level.group(1), int(level.group(2))
+        own = [word]
+        if letter == "t" and number in _THORACIC_PAIRS:
+            own.append(f"t{_THORACIC_PAIRS[number]}")
+        if 1 <= number <= _BY_ORDINAL.get(letter, 0):
+            own.append(_ORDINALS[number - 1])
+        found.setdefault(region, []).extend(own)
+        names.extend(own)
+    if not names:
+        return list(words), Levels()
+    said = {w for w in words if _LEVEL.match(w) and w in names}
+    return [w for w in words if w not in said], Levels(
+        tuple((region, tuple(dict.fromkeys(f))) for region, f in found.items()),
+        tuple(dict.fromkeys(names)),
+    )
+
+
+_NO_LEVEL: Final = 0.05
+
+
+def level_cost(names: tuple[str, ...], ordered: tuple[str, ...]) -> float:
+    """What a code naming none of the levels said costs: a little (see :func:`spinal_levels`)."""
+    return 0.0 if any(_holds(ordered, name) for name in names) else _NO_LEVEL
+
+
+def level_factor(names: tuple[str, ...], description: str) -> float:
+    """:func:`level_cost` as a factor of a score (a code the coders' index leads to)."""
+    if not names:
+        return 1.0
+    ordered = tuple(sorted(set(words_of(description))))
+    return 1.0 / (1.0 + level_cost(names, ordered))

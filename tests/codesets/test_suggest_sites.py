@@ -104,3 +104,47 @@ def test_every_tabular_word_of_the_sites_table_is_the_tabulars(registry):
         written.update(" ".join(name) for name in names)
     missing = [w for text in written for w in words_of(text) if not registry.search(w, limit=1)]
     assert not missing
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("forehead laceration 2 cm", "S0181XA"),  # Index: Laceration, forehead S01.81-
+        ("laceration of scalp, 4.5cm long", "S0101XA"),
+        ("laceration of spleen, 2 cm", "S36031A"),  # the Tabular grades the spleen's by length
+    ],
+)
+def test_a_wounds_length_is_no_word_unless_the_tabular_grades_the_organ_by_it(
+    registry, words, code
+):
+    assert _offered(registry, words)[:1] == [code]
+
+
+def test_without_size_keeps_an_organs_length():
+    assert suggest_sites.without_size("lac of chin, 2 cm") == "lac of chin"
+    assert suggest_sites.without_size("3mm laceration of lip") == " laceration of lip"
+    assert suggest_sites.without_size("kidney laceration 2 cm") == "kidney laceration 2 cm"
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("traumatic wedge compression fracture T8", "S22060A"),  # S22.06- T7-T8 vertebra
+        ("traumatic fracture of L2 vertebra", "S32029A"),  # S32.02- second lumbar vertebra
+        ("fracture of T2 vertebra", "S22029A"),  # S22.02- second thoracic vertebra
+    ],
+)
+def test_a_spinal_level_finds_the_code_naming_it_before_the_regions(registry, words, code):
+    assert registry.lookup(ICD10CM, code, ON).billable
+    assert _offered(registry, words, age=60)[:1] == [code]
+
+
+def test_a_level_is_read_beside_its_region():
+    words, levels = suggest_sites.spinal_levels(["fracture", "thoracic", "t12"])
+    assert words == ["fracture", "thoracic"]
+    assert set(levels.names) == {"t12", "t11"}
+    assert dict(levels.forms)["thoracic"] == ("t12", "t11")
+    words, lumbar = suggest_sites.spinal_levels(["lumbar", "l1", "fracture"])
+    assert words == ["lumbar", "fracture"]
+    assert "first" in lumbar.names  # the Tabular's "first lumbar vertebra"
+    assert suggest_sites.spinal_levels(["c1", "esterase"])[1].names == ()  # no region: no level
