@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from codesets.procedure_sets import ProcedureCodeSets
     from codesets.search import Icd10cmSearch
     from codesets.suggest_direct import Direct
+    from codesets.suggest_obstetric import Obstetric
 
 __all__ = [
     "BILLABLE_CHILDREN_LIMIT",
@@ -419,11 +420,15 @@ class CodeSetRegistry:
             without_rule_out,
         )
         from codesets.suggest_direct import direct_codes, without_drug  # noqa: PLC0415
+        from codesets.suggest_obstetric import read_obstetric  # noqa: PLC0415
         from codesets.suggest_qualifiers import qualified  # noqa: PLC0415
         from codesets.suggest_sites import site_phrases  # noqa: PLC0415
 
         # Uncertain diagnoses out (Guidelines IV.H), history and status words as the Index's.
         text = site_phrases(qualified(without_rule_out(text), age))
+        obstetric = read_obstetric(text, age, sex)
+        if obstetric is not None:  # a pregnancy's or a newborn's words, read as their rules say
+            text = obstetric.ranked
         named = direct_codes(text, readings(text, age, sex)[0])
         # A drug's name is no word of the Tabular: the rest is ranked ("afib on Eliquis").
         if named and not named[0].covers:
@@ -472,7 +477,10 @@ class CodeSetRegistry:
             )
         ]
         found = self._with_direct(found, named, keep, limit)
-        found = self._slots_chosen(found, text, keep)
+        slots_in = obstetric.said if obstetric is not None else text
+        found = self._slots_chosen(found, slots_in, keep)
+        if obstetric is not None:
+            found = self._obstetric(found, obstetric, slots_in, keep, on, age, sex)
         bmi = bmi_code(text, age)
         row = self._rows.get(bmi) if bmi else None
         if bmi and row is not None and keep(row):
@@ -489,8 +497,7 @@ class CodeSetRegistry:
     ) -> list[Suggestion]:
         """``found`` with each code swapped for its family member the side or trimester names.
 
-        The side and trimester are read by :mod:`codesets.suggest_variants`; a code of weeks
-        of gestation (Z3A) follows the pregnancy's condition.
+        The side and trimester are read by :mod:`codesets.suggest_variants`.
 
         Only a code with such a family changes, into its family member, at its place: the
         slot chooses among codes that differ by it, and pushes nothing else down.
@@ -533,49 +540,40 @@ class CodeSetRegistry:
                 if suggestion.code in shown:
                     continue
             out.append(suggestion)
-        return self._pregnancy_first(out, text, keep)
-
-    def _pregnancy_first(
-        self, out: list[Suggestion], text: str, keep: Callable[[int], bool]
-    ) -> list[Suggestion]:
-        """A condition in pregnancy to its Chapter 15 code first; weeks of gestation after it."""
-        from codesets.suggest_variants import in_pregnancy, wanted_trimester  # noqa: PLC0415
-
-        if in_pregnancy(text) and out and not out[0].code.startswith(("O", "Z3")):
-            out = self._in_pregnancy(out, wanted_trimester(text), keep)
-        # Z3A (weeks of gestation) is reported with a pregnancy's condition, after it: the
-        # Tabular's note at Z3A, "Code first complications of pregnancy, childbirth and the
-        # puerperium (O09-O9A)".
-        if out and out[0].code.startswith("Z3A"):
-            first_o = next((i for i, s in enumerate(out) if s.code.startswith("O")), None)
-            if first_o is not None:
-                out.insert(0, out.pop(first_o))
         return out
 
-    def _in_pregnancy(
-        self, found: list[Suggestion], trimester: str | None, keep: Callable[[int], bool]
+    def _obstetric(
+        self,
+        found: list[Suggestion],
+        reading: Obstetric,
+        text: str,
+        keep: Callable[[int], bool],
+        on: date,
+        age: int | None,
+        sex: str | None,
     ) -> list[Suggestion]:
-        """``found`` with the first code's Chapter 15 code before it, for a condition in pregnancy.
+        """``found`` with what the words say of a pregnancy or a newborn applied.
 
-        The code "complicating pregnancy" of the named trimester, else of the unspecified one
-        (:func:`codesets.suggest_variants.chapter_15_for`); the condition's own code follows.
+        See :mod:`codesets.suggest_obstetric`; the words alone of a condition in pregnancy are
+        ranked as any words are, for the patient and the date.
         """
-        from codesets.suggest_variants import chapter_15_for  # noqa: PLC0415
+        from codesets.suggest_obstetric import CodeSet, arrange  # noqa: PLC0415
+        from codesets.suggest_variants import wanted_trimester  # noqa: PLC0415
 
         index = self.index
-        prefix = chapter_15_for(found[0].code)
-        top = index.row_of(prefix.replace(".", "")) if prefix else None
-        if top is None:
-            return found
-        phrase = f"{trimester or 'unspecified'} trimester"
-        for row in index.children(top):
-            described = index.description(row)
-            lowered = described.lower()
-            if "pregnancy" in lowered and phrase in lowered and keep(row):
-                code = index.code(row)
-                made = Suggestion(ICD10CM, code, described, found[0].score, described)
-                return [made, *(s for s in found if s.code != code)][: len(found)]
-        return found
+
+        def offered(code: str) -> str | None:
+            row = index.row_of(code.replace(".", ""))
+            return index.description(row) if row is not None and keep(row) else None
+
+        def below(code: str) -> tuple[str, ...]:
+            row = index.row_of(code.replace(".", ""))
+            return () if row is None else tuple(index.code(c) for c in index.children(row))
+
+        def alone(words: str) -> tuple[Suggestion, ...]:
+            return self.suggest(words, on=on, limit=max(1, len(found)), age=age, sex=sex)
+
+        return arrange(found, reading, wanted_trimester(text), CodeSet(offered, below, alone))
 
     def _encounter_of(self, row: int, seventh: str, keep: Callable[[int], bool]) -> int | None:
         """The same injury's code for a later encounter, for an initial one ranked."""

@@ -26,8 +26,6 @@ import re
 from typing import Final
 
 __all__ = [
-    "chapter_15_for",
-    "in_pregnancy",
     "slot_keys",
     "wanted_seventh",
     "wanted_side",
@@ -131,44 +129,3 @@ def wanted_seventh(text: str) -> str | None:
     if subsequent == sequela or _INITIAL.search(text):
         return None
     return "D" if subsequent else "S"
-
-
-_IN_PREGNANCY: Final = re.compile(
-    r"\b(?:pregnan\w*|gravid\w*|primigravida|multigravida|\d+ ?(?:w|wk|wks|weeks?) pregnant)\b",
-    re.IGNORECASE,
-)
-_NOT_PREGNANT: Final = re.compile(r"\b(?:not|non|never|no) ?pregnan", re.IGNORECASE)
-_CHAPTER_15: Final = (
-    (re.compile(r"E10"), "O24.01"),  # Pre-existing type 1 diabetes mellitus, in pregnancy
-    (re.compile(r"E11"), "O24.11"),  # Pre-existing type 2 diabetes mellitus, in pregnancy
-    (re.compile(r"I10"), "O10.01"),  # Pre-existing essential hypertension complicating pregnancy
-    (re.compile(r"F17"), "O99.33"),  # Smoking (tobacco) complicating pregnancy
-    (re.compile(r"F10"), "O99.31"),  # Alcohol use complicating pregnancy
-    (re.compile(r"F1[1-69]"), "O99.32"),  # Drug use complicating pregnancy
-    (re.compile(r"E66"), "O99.21"),  # Obesity complicating pregnancy
-    (re.compile(r"D(?:5\d|6[0-4])"), "O99.01"),  # Anemia complicating pregnancy
-    (re.compile(r"D(?:6[5-9]|[78]\d)"), "O99.11"),  # Blood and immune mechanism diseases
-    (re.compile(r"C"), "O9A.11"),  # Malignant neoplasm complicating pregnancy
-    (re.compile(r"E"), "O99.28"),  # Endocrine, nutritional and metabolic diseases
-    (re.compile(r"F"), "O99.34"),  # Other mental disorders complicating pregnancy
-    (re.compile(r"G"), "O99.35"),  # Diseases of the nervous system complicating pregnancy
-    (re.compile(r"I"), "O99.41"),  # Diseases of the circulatory system complicating pregnancy
-    (re.compile(r"J"), "O99.51"),  # Diseases of the respiratory system complicating pregnancy
-    (re.compile(r"K"), "O99.61"),  # Diseases of the digestive system complicating pregnancy
-    (re.compile(r"L"), "O99.71"),  # Diseases of the skin complicating pregnancy
-)
-"""A condition's chapter to its Chapter 15 subcategory "complicating pregnancy" (Tabular O10,
-O24, O99, O9A; Index: Pregnancy, complicated by, [condition]). Chapter 15 codes have
-sequencing priority over other chapters' codes when a condition occurs in pregnancy
-(Guidelines I.C.15.a.1); the Tabular's notes at O99 and O9A ask for the condition's own code as
-well, so it follows."""
-
-
-def in_pregnancy(text: str) -> bool:
-    """Whether the words put the condition in a pregnancy ("in pregnancy", "pregnant, 16 wks")."""
-    return _IN_PREGNANCY.search(text) is not None and _NOT_PREGNANT.search(text) is None
-
-
-def chapter_15_for(code: str) -> str | None:
-    """The Chapter 15 subcategory for a condition ``code`` in pregnancy, or None."""
-    return next((o for pattern, o in _CHAPTER_15 if pattern.match(code)), None)

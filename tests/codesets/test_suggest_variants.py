@@ -10,10 +10,10 @@ from datetime import date
 
 import pytest
 
+from codesets.suggest_obstetric import in_pregnancy
 from codesets.suggest_variants import (
     SIDE,
     TRIMESTER,
-    in_pregnancy,
     slot_keys,
     wanted_seventh,
     wanted_side,
