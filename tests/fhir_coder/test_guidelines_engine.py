@@ -18,6 +18,7 @@ from fhir.resources.R4B.provenance import Provenance
 from fhir_coder.claim import GUIDELINE_EXTENSION, build_claim
 from fhir_coder.coding import code_encounter
 from fhir_coder.coding.guidelines import compile_rulebook, load_rulebook
+from fhir_coder.coding.guidelines.patterns import CodeSet
 from fhir_coder.errors import ConfigurationError
 from fhir_coder.model import (
     Coding,
@@ -519,3 +520,82 @@ def test_a_status_row_whose_code_does_not_exist_leaves_the_condition_as_it_came(
     del codes.billable["Z853"]
     result = coded(codes, book, dx("ca", "C50.911", 1, clinical_status="resolved"))
     assert codes_of(result) == ["C50911"]
+
+
+def _every_row_naming(code: str, sets: list) -> tuple[int, ...]:
+    return tuple(position for position, codes in enumerate(sets) if code in codes)
+
+
+def test_the_rows_a_code_sets_off_are_every_row_that_names_it_found_once():
+    # The index by category and the rows remembered per code must give what asking every
+    # row gives, for codes at, inside and around every pattern of the shipped tables.
+    book = load_rulebook()
+    triggers = {
+        "combinations": [r.anchor for r in book.combinations],
+        "drops": [r.codes for r in book.drops],
+        "conversions": [r.codes for r in book.conversions],
+        "adds": [r.codes for r in book.adds],
+        "prompts": [r.codes for r in book.prompts],
+        "orders": [r.move for r in book.orders],
+    }
+    patterns = {
+        end.lstrip("!").replace(".", "")
+        for rule in book.rules()
+        for codes in _code_sets(rule)
+        for pattern in codes.patterns
+        for end in pattern.split("-")
+    }
+    codes = {p + tail for p in patterns for tail in ("", "0", "9", "1A", "X")} | {"Q999", "A"}
+    for code in sorted(codes):
+        found = book.by_code[code]
+        assert book.by_code[code] is found  # remembered
+        for phase, sets in triggers.items():
+            assert getattr(found, phase) == _every_row_naming(code, sets), (code, phase)
+        status = _every_row_naming(code, [r.codes for r in book.status])
+        assert found.status == tuple(book.status[p] for p in status), code
+        if not any(getattr(found, phase) for phase in triggers):
+            assert not found.acts or found.seventh or found.pregnancy, code
+
+
+def _code_sets(rule) -> list[CodeSet]:
+    found: list[CodeSet] = []
+    for name in rule.__slots__:
+        value = getattr(rule, name)
+        values = value if isinstance(value, tuple) else (value,)
+        found += [v for v in values if isinstance(v, CodeSet)]
+    return found
+
+
+def test_a_code_a_combination_makes_sets_off_the_rows_after_it():
+    # Each row is asked of the lines as they are when its turn comes: I12.9, made by the
+    # first row from I10 and N18, is the anchor of the second (a category no line had).
+    rules = {
+        "combinations.toml": """
+[[combination]]
+id = "HTN-CKD"
+citation = "I.C.9.a.2"
+fact = "I12.9"
+anchor = ["I10"]
+needs = [["N18"]]
+target = "I12.9"
+replace = ["I10"]
+
+[[combination]]
+id = "HTN-CKD-HF"
+citation = "I.C.9.a.3"
+fact = "I13.0"
+anchor = ["I12"]
+needs = [["I50"]]
+target = "I13.0"
+replace = ["I12"]
+"""
+    }
+    table = TableCodeSet(billable=dict(CODES), headers=dict(HEADERS))
+    book = compile_rulebook(rules)
+    result = coded(table, book, dx("htn", "I10", 1), dx("ckd", "N18.30", 2), dx("hf", "I50.9", 3))
+    assert codes_of(result) == ["I130", "N1830", "I509"]
+    assert [c.rule for c in result.diagnoses[0].changes] == ["HTN-CKD", "HTN-CKD-HF"]
+    # Nothing in these tables is about an encounter without those codes: left as it came.
+    alone = coded(table, book, dx("ha", "R51.9", 1))
+    assert codes_of(alone) == ["R519"]
+    assert not alone.diagnoses[0].changes

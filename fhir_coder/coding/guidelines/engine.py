@@ -28,7 +28,7 @@ from fhir_coder.coding.checks import check_code, shown
 from fhir_coder.coding.context import CodingContext
 from fhir_coder.coding.guidelines.patterns import CodeSet
 from fhir_coder.coding.guidelines.rules import (
-    AddRule,
+    PREGNANCY,
     BmiTable,
     Combination,
     Conversion,
@@ -48,6 +48,7 @@ from fhir_coder.model import (
     CodingMethod,
     Diagnosis,
     DiagnosisRole,
+    Encounter,
     EncounterClass,
     GuidelineChange,
     Observation,
@@ -63,43 +64,90 @@ _WORD = re.compile(r"[a-z0-9]+")
 _LEFT_WORDS = (" left ",)
 _RIGHT_WORDS = (" right ",)
 _BOTH_WORDS = (" bilateral ", " both ")
-_PREGNANCY = CodeSet(["O00-O9A", "Z33", "Z34", "Z3A"])
 _INCIDENTAL_PREGNANCY = CodeSet(["Z33.1"])
 _CHAPTER15 = CodeSet(["O00-O9A"])
 _WEEKS_FIRST_TRIMESTER, _WEEKS_THIRD_TRIMESTER = 14, 28
 _SEVEN = 7  # characters of a code that carries a 7th character
 
 
+def _start(encounter: Encounter) -> date | None:
+    start = encounter.period_start
+    return start.date() if isinstance(start, datetime) else start
+
+
+def _status_asked(encounter: Encounter, onset_days: int) -> bool:
+    """Whether the status phase has anything to do.
+
+    A condition resolved, inactive, in remission or uncertain, or one that began more than
+    ``onset_days`` (the status rows' least, 0 for none) before the encounter. Most
+    encounters have none.
+    """
+    start: date | None = None
+    for d in encounter.diagnoses:
+        if d.clinical_status in _HISTORY_STATUS or d.verification in UNCERTAIN_VERIFICATION:
+            return True
+        if onset_days > 0 and d.onset is not None:
+            start = start or _start(encounter)
+            if start is not None and (start - d.onset).days > onset_days:
+                return True
+    return False
+
+
+_SIDED: dict[str, bool] = {}  # words -> whether they name a side (bounded)
+_REMEMBERED_WORDS = 8192
+
+
+def _sided(words: str) -> bool:
+    """:func:`_names_side` of ``words`` in any case, remembered: concepts' texts repeat."""
+    found = _SIDED.get(words)
+    if found is None:
+        if len(_SIDED) >= _REMEMBERED_WORDS:
+            _SIDED.clear()
+        found = _SIDED[words] = _names_side(words.lower())
+    return found
+
+
+def _may_be_lateral(diagnoses: tuple[Diagnosis, ...], lines: list[CodedLine]) -> bool:
+    """Whether a line could take its side from the record (more often than :func:`_lateral`).
+
+    A line of an unspecified side, and a side named somewhere: a condition's body site or
+    words, or a line's concept.
+    """
+    for line in lines:
+        if "nspecified" in line.display:
+            break
+    else:
+        return False
+    for d in diagnoses:
+        if d.body_sites or _sided(d.text):
+            return True
+    for line in lines:
+        coding = line.source_coding
+        if coding is not None and "nspecified" in line.display and _sided(coding.display):
+            return True
+    return False
+
+
+def _has_bmi(observations: tuple[Observation, ...], table: BmiTable | None) -> bool:
+    """Whether an Observation carries a BMI code (the BMI row has something to read)."""
+    if table is None:
+        return False
+    codes = table.bmi_codes
+    return any(c.code in codes for o in observations for c in o.codings)
+
+
 class _Encounter:
     """What the rules read of one encounter, worked out once: diagnoses by source, dates."""
 
-    __slots__ = ("context", "diagnoses", "emergency", "issues", "start", "status_asked")
+    __slots__ = ("context", "diagnoses", "emergency", "issues", "start")
 
-    def __init__(self, context: CodingContext, issues: list[Issue], onset_days: int) -> None:
+    def __init__(self, context: CodingContext, issues: list[Issue], start: date | None) -> None:
         self.context = context
         self.issues = issues
         encounter = context.encounter
         self.diagnoses = {d.source.reference: d for d in encounter.diagnoses}
-        start = encounter.period_start
-        self.start: date | None = start.date() if isinstance(start, datetime) else start
+        self.start = start
         self.emergency = encounter.encounter_class is EncounterClass.EMERGENCY
-        # Whether the status phase has anything to do: a condition resolved, inactive, in
-        # remission or uncertain, or one that began more than ``onset_days`` (the status
-        # rows' least, 0 for none) before the encounter. Most encounters have none.
-        self.status_asked = False
-        for d in encounter.diagnoses:
-            if (
-                d.clinical_status in _HISTORY_STATUS
-                or d.verification in UNCERTAIN_VERIFICATION
-                or (
-                    onset_days > 0
-                    and d.onset is not None
-                    and self.start is not None
-                    and (self.start - d.onset).days > onset_days
-                )
-            ):
-                self.status_asked = True
-                break
 
     @property
     def inpatient(self) -> bool:
@@ -179,18 +227,34 @@ def apply_guidelines(
 ) -> list[CodedLine]:
     """``lines`` (diagnoses in claim order) as the Official Guidelines code the encounter.
 
-    Which phases run is decided by the rows the encounter's categories set off
-    (``triggered``: at the start, and again after conversions); each phase asks the rows of
-    the categories coded when it starts (``plan``). A phase that changed nothing returns
-    the very list it was given, so the categories are worked out again only after a change.
+    The rows a code sets off are found once per code (``book.by_code``); an encounter
+    whose codes set off none, with no condition for the status phase, no side to read and
+    no BMI, leaves at once. Otherwise each phase asks the rows that can act on the codes
+    coded when it starts (``book.plan``, remembered per set of codes), in table order; a
+    phase that changed nothing returns the very list it was given.
     """
-    if (not lines and not context.encounter.observations) or book.is_empty:
+    encounter = context.encounter
+    observations = encounter.observations
+    if (not lines and not observations) or book.is_empty:
         return lines
-    state = _Encounter(context, issues, book.onset_days)
-    if state.status_asked:
+    plan = book.plans[frozenset([line.code for line in lines])]
+    status_asked = _status_asked(encounter, book.onset_days)
+    lateral = book.laterality is not None and _may_be_lateral(encounter.diagnoses, lines)
+    if not (
+        plan.acts or status_asked or lateral or (observations and _has_bmi(observations, book.bmi))
+    ):
+        return lines  # the common case: nothing in the tables is about this encounter
+    state = _Encounter(context, issues, _start(encounter))
+    if status_asked:
+        given = lines
         lines = _status(state, lines, book)
-    lines, plan = _tables(state, _refine(state, lines, book), book)
-    if book.bmi is not None and context.encounter.observations:
+        plan = _replanned(book, given, lines, plan)
+    if plan.seventh or lateral:
+        given = lines
+        lines = _refine(state, lines, book, lateral=lateral)
+        plan = _replanned(book, given, lines, plan)
+    lines, plan = _tables(state, lines, book, plan)
+    if book.bmi is not None and encounter.observations:
         given = lines
         lines = _bmi(state, lines, book.bmi)
         plan = _replanned(book, given, lines, plan)
@@ -200,55 +264,47 @@ def apply_guidelines(
 
 
 def _tables(
-    state: _Encounter, lines: list[CodedLine], book: Rulebook
+    state: _Encounter, lines: list[CodedLine], book: Rulebook, plan: Plan
 ) -> tuple[list[CodedLine], Plan]:
     """Phases 3 to 6 (combinations, conversions, codes left off, pairs and prompts)."""
-    plan = triggered = book.plan(_categories(lines))
-    if triggered.combinations:
+    if not plan.acts:
+        return lines, plan
+    if plan.combinations:
         given = lines
-        lines = _combine(state, lines, plan)
+        lines = _combine(state, lines, book, plan)
         plan = _replanned(book, given, lines, plan)
-    # Most plans' conversions are pregnancy rows (set off by everyday categories such as
-    # J or N) and most encounters have no pregnancy code: not asked then.
-    if (
-        triggered.conversions
-        and (plan.plain_conversions or not _PREGNANCY.categories.isdisjoint(plan.categories))
-        and (converted := _conversions(state, lines, plan))
-    ):
+    if plan.conversions and (converted := _conversions(state, lines, plan)) is not None:
         lines = converted
-        plan = triggered = book.plan(_categories(lines))
-    if triggered.drops:
+        plan = book.plans[_codes(lines)]
+    if plan.drops:
         given = lines
         lines = _drop(state, lines, plan.drops)
         plan = _replanned(book, given, lines, plan)
-    if triggered.adds:
+    if plan.adds:
         given = lines
-        lines = _add(state, lines, plan.adds)
+        lines = _add(state, lines, book, plan)
         plan = _replanned(book, given, lines, plan)
-    if triggered.prompts:
+    if plan.prompts:
         _prompt(state, lines, plan.prompts)
     return lines, plan
 
 
 def _replanned(book: Rulebook, given: list[CodedLine], lines: list[CodedLine], plan: Plan) -> Plan:
     """The plan for ``lines`` after a phase: ``plan`` itself when the phase changed nothing."""
-    return plan if lines is given else book.plan(_categories(lines))
+    return plan if lines is given else book.plans[_codes(lines)]
 
 
 def _conversions(state: _Encounter, lines: list[CodedLine], plan: Plan) -> list[CodedLine] | None:
     """``lines`` converted (pregnancy rows only in a pregnancy); None when no row applies."""
     rows = plan.conversions
-    pregnant = False
-    if plan.pregnancy_conversions:
-        # No line in a pregnancy category: not pregnant, decided without asking each code.
-        pregnant = not _PREGNANCY.categories.isdisjoint(plan.categories) and _pregnant(state, lines)
-        if not pregnant:
-            rows = plan.plain_conversions
+    pregnant = plan.pregnancy and _pregnant(state, lines)
+    if not pregnant:
+        rows = plan.plain_conversions
     return _convert(state, lines, rows, pregnant=pregnant) if rows else None
 
 
-def _categories(lines: list[CodedLine]) -> frozenset[str]:
-    return frozenset([line.code[:3] for line in lines])
+def _codes(lines: list[CodedLine]) -> frozenset[str]:
+    return frozenset([line.code for line in lines])
 
 
 # 1. Clinical and verification status -------------------------------------------------
@@ -267,6 +323,7 @@ def _is_history(state: _Encounter, diagnosis: Diagnosis) -> bool:
 
 
 def _status(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[CodedLine]:
+    """Phase 1 (clinical and verification status); the same list when no line changed."""
     out: list[CodedLine] = []
     for line in lines:
         diagnosis = state.diagnosis(line)
@@ -283,9 +340,8 @@ def _status(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[C
         row = next(
             (
                 r
-                for r in book.plan(frozenset((line.code[:3],))).status
-                if line.code in r.codes
-                and (not r.status or (history and diagnosis.clinical_status in r.status))
+                for r in book.by_code[line.code].status
+                if (not r.status or (history and diagnosis.clinical_status in r.status))
                 and (not r.verification or (uncertain and diagnosis.verification in r.verification))
                 and (not r.older_than_days or (age is not None and age > r.older_than_days))
                 and _setting_fits(state, r)
@@ -323,7 +379,8 @@ def _status(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[C
             )
             continue
         out.append(new)
-    return out
+    unchanged = len(out) == len(lines) and all(a is b for a, b in zip(out, lines, strict=True))
+    return lines if unchanged else out
 
 
 def _setting_fits(state: _Encounter, row: Conversion) -> bool:
@@ -368,21 +425,30 @@ def _converted(
 # 2. The line itself: 7th character and laterality --------------------------------------
 
 
-def _refine(state: _Encounter, lines: list[CodedLine], book: Rulebook) -> list[CodedLine]:
-    seventh, laterality = book.seventh, book.laterality
+def _refine(
+    state: _Encounter, lines: list[CodedLine], book: Rulebook, *, lateral: bool
+) -> list[CodedLine]:
+    """Phase 2 (7th character, laterality); the same list when no line changed.
+
+    ``lateral``: whether a side may be read (:func:`_may_be_lateral`).
+    """
+    seventh = book.seventh
+    laterality = book.laterality if lateral else None
     out: list[CodedLine] = []
     aftercare_used: list[CodedLine] = []
+    changed = False
     for given in lines:
         line = given
-        if seventh is not None and len(line.code) == _SEVEN and line.code in seventh.codes:
+        if seventh is not None and book.by_code[line.code].seventh:
             line = _seventh(state, line, lines, seventh, aftercare_used)
         if laterality is not None and "nspecified" in line.display:
             line = _lateral(state, line, laterality)
+        changed = changed or line is not given
         out.append(line)
     if aftercare_used:
         used = {id(line) for line in aftercare_used}
         out = [line for line in out if id(line) not in used]
-    return out
+    return out if changed or aftercare_used else lines
 
 
 def _follow_up(state: _Encounter, table: SeventhTable) -> bool:
@@ -543,21 +609,24 @@ def _lateral(state: _Encounter, line: CodedLine, table: LateralityTable) -> Code
 # 3. "With" combinations -----------------------------------------------------------------
 
 
-def _combine(state: _Encounter, lines: list[CodedLine], plan: Plan) -> list[CodedLine]:
-    """``lines`` with the plan's combinations made; the same list when none acted."""
+def _combine(
+    state: _Encounter, lines: list[CodedLine], book: Rulebook, plan: Plan
+) -> list[CodedLine]:
+    """``lines`` with the combinations made, rows in table order; the same list when none acted.
+
+    The plan holds the rows whose anchor and partners are coded; once a row changed the
+    lines, the rows after it are those of the plan of the new lines.
+    """
     done_groups: set[tuple[str, int]] = set()
-    present: set[str] | None = None  # the lines' categories once a combination changed them
-    for rule, combinable in zip(plan.combinations, plan.combinable, strict=True):
-        # A row whose partners' categories are absent cannot act: decided by set operations
-        # (by the plan while the lines are those it was made for).
-        if present is None:
-            if not combinable:
-                continue
-        elif any(need.categories.isdisjoint(present) for need in rule.needs):
-            continue
+    rows = plan.combinations
+    at = 0
+    while at < len(rows):
+        position, rule = rows[at]
+        at += 1
+        given = lines
         for anchor in list(lines):
             if anchor.code not in rule.anchor or (
-                present is not None and not any(anchor is line for line in lines)
+                lines is not given and not any(anchor is line for line in lines)
             ):
                 continue
             key = (rule.group, id(anchor.source))
@@ -569,7 +638,9 @@ def _combine(state: _Encounter, lines: list[CodedLine], plan: Plan) -> list[Code
             if rule.group:
                 done_groups.add(key)
             lines = _combined(state, lines, rule, anchor, [p for p in partners if p is not None])
-            present = {line.code[:3] for line in lines}
+        if lines is not given:
+            rows = tuple(r for r in book.plans[_codes(lines)].combinations if r[0] > position)
+            at = 0
     return lines
 
 
@@ -668,7 +739,7 @@ def _pregnant(state: _Encounter, lines: list[CodedLine]) -> bool:
     """
     return (
         state.context.sex != "male"
-        and any(line.code in _PREGNANCY for line in lines)
+        and any(line.code in PREGNANCY for line in lines)
         and not any(line.code in _INCIDENTAL_PREGNANCY for line in lines)
     )
 
@@ -743,10 +814,19 @@ def _drop(
 # 6. Paired codes, prompts, BMI ----------------------------------------------------------
 
 
-def _add(state: _Encounter, lines: list[CodedLine], rules: tuple[AddRule, ...]) -> list[CodedLine]:
-    """``lines`` with the rows' paired codes added; the same list when none is."""
+def _add(state: _Encounter, lines: list[CodedLine], book: Rulebook, plan: Plan) -> list[CodedLine]:
+    """``lines`` with the rows' paired codes added; the same list when none is.
+
+    Rows in table order: once a row added a code, the rows after it are those of the plan
+    of the new lines.
+    """
     out = list(lines)
-    for rule in rules:
+    rows = plan.adds
+    at = 0
+    while at < len(rows):
+        position, rule = rows[at]
+        at += 1
+        size = len(out)
         for line in list(out):
             if line.code not in rule.codes:
                 continue
@@ -757,6 +837,9 @@ def _add(state: _Encounter, lines: list[CodedLine], rules: tuple[AddRule, ...]) 
                 continue
             new = replace(new, changes=new.changes[-1:])
             out.insert(out.index(line) + 1, new)
+        if len(out) != size:
+            rows = tuple(r for r in book.plans[_codes(out)].adds if r[0] > position)
+            at = 0
     return out if len(out) != len(lines) else lines
 
 

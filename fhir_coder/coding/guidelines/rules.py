@@ -11,10 +11,11 @@ naming the file and the row: the tables are checked by the tests against the Tab
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
-from typing import Any, TypeVar
+from typing import Any
 
 from fhir_coder.coding.guidelines.patterns import CodeSet
 from fhir_coder.errors import ConfigurationError
@@ -34,8 +35,9 @@ __all__ = [
     "load_rulebook",
 ]
 
-R = TypeVar("R")
-_REMEMBERED = 4096  # sets of categories whose candidate rows are remembered
+_REMEMBERED = 4096  # sets of codes whose plan is remembered
+_REMEMBERED_CODES = 16384  # codes whose rows are remembered
+_SEVEN = 7  # characters of a code that carries a 7th character
 
 FAMILIES = (
     "status.toml",
@@ -197,28 +199,103 @@ class BmiTable(Rule):
     pediatric: tuple[tuple[float, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """The rows of each phase that codes of one set of 3-character categories can set off.
+PREGNANCY = CodeSet(["O00-O9A", "Z33", "Z34", "Z3A"])
+"""The codes that say the encounter is in a pregnancy (I.C.15: Chapter 15, Z33, Z34, Z3A)."""
 
-    In table order. A phase with no row here is not asked; the engine gets one plan per
-    set of categories instead of asking the index phase by phase.
+_PHASES = ("status", "combination", "drop", "conversion", "add", "prompt", "order")
+"""The tables a code can set off a row of, in :class:`CodeRules`' order."""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRules:
+    """The rows of each phase whose codes include one code: found once per code.
+
+    Positions in the phase's table, in table order (``status`` holds the rows themselves:
+    that phase asks them line by line). ``acts``: whether anything but a status row (asked
+    only of a resolved, uncertain or old condition) or a pregnancy row (asked only beside a
+    pregnancy code, itself ``acts``) may act on the code. Most codes set off nothing.
     """
 
-    categories: frozenset[str] = frozenset()
     status: tuple[Conversion, ...] = ()
-    combinations: tuple[Combination, ...] = ()
-    # Per row of ``combinations``: whether each partner's categories meet the set's (a row
-    # whose partners are absent cannot act while the lines stay as they are).
-    combinable: tuple[bool, ...] = ()
+    combinations: tuple[int, ...] = ()
+    drops: tuple[int, ...] = ()
+    conversions: tuple[int, ...] = ()
+    adds: tuple[int, ...] = ()
+    prompts: tuple[int, ...] = ()
+    orders: tuple[int, ...] = ()
+    seventh: bool = False  # a code whose 7th character the encounter decides
+    pregnancy: bool = False  # a code of :data:`PREGNANCY`
+    acts: bool = False
+
+
+_NO_RULES = CodeRules()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The rows each phase asks of an encounter whose lines carry one set of codes.
+
+    In table order, only rows that can act on those codes: a combination whose anchor and
+    every partner are among them, a code left off beside a code that keeps it, a conversion
+    whose other codes are there (its pregnancy rows only beside a pregnancy code), each
+    pair, prompt and order row one of the codes sets off. Combinations and pairs carry their
+    position in the table: after one acts, the engine asks the rows after it of the new set.
+    """
+
+    combinations: tuple[tuple[int, Combination], ...] = ()
     drops: tuple[DropRule, ...] = ()
     conversions: tuple[Conversion, ...] = ()
-    # The conversions outside a pregnancy, and whether any row is for one (asked only then).
-    plain_conversions: tuple[Conversion, ...] = ()
-    pregnancy_conversions: bool = False
-    adds: tuple[AddRule, ...] = ()
+    plain_conversions: tuple[Conversion, ...] = ()  # the conversions outside a pregnancy
+    adds: tuple[tuple[int, AddRule], ...] = ()
     prompts: tuple[PromptRule, ...] = ()
     orders: tuple[OrderRule, ...] = ()
+    pregnancy: bool = False  # a code of :data:`PREGNANCY` among them
+    seventh: bool = False  # a code whose 7th character the encounter decides among them
+    acts: bool = False  # any row above, or a 7th character to decide
+
+
+_NO_PLAN = Plan()
+
+
+class _CodeIndex(dict[str, CodeRules]):
+    """Code -> its :class:`CodeRules`, worked out on first sight from the category index.
+
+    A plain dictionary read (``index[code]``) for every code seen before; bounded, since
+    the codes an engine meets are unbounded in principle.
+    """
+
+    __slots__ = ("book",)
+
+    def __init__(self, book: Rulebook) -> None:
+        super().__init__()
+        self.book = book
+
+    def __missing__(self, code: str) -> CodeRules:
+        found = self.book.code_rules(code)
+        if len(self) >= _REMEMBERED_CODES:
+            self.clear()
+        self[code] = found
+        return found
+
+
+class _PlanIndex(dict[frozenset[str], "Plan"]):
+    """Set of codes -> its :class:`Plan`, made on first sight (encounters repeat the same few).
+
+    A plain dictionary read for every set seen before; bounded.
+    """
+
+    __slots__ = ("book",)
+
+    def __init__(self, book: Rulebook) -> None:
+        super().__init__()
+        self.book = book
+
+    def __missing__(self, codes: frozenset[str]) -> Plan:
+        found = self.book.plan(codes)
+        if len(self) >= _REMEMBERED:
+            self.clear()
+        self[codes] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,68 +312,124 @@ class Rulebook:
     seventh: SeventhTable | None = None
     laterality: LateralityTable | None = None
     bmi: BmiTable | None = None
-    # 3-character category -> the phases with a row that can act on it, and per phase the
-    # rows (positions in their table) it can trigger; filled in by :func:`compile_rulebook`,
-    # so an encounter is asked only the rows its codes can set off.
-    triggers: dict[str, frozenset[str]] = field(default_factory=dict)
-    rows_by_category: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
-    # The plan of each set of categories already asked (encounters repeat the same few
-    # sets): derived from the tables above and nothing else, so it cannot go stale.
-    _plans: dict[frozenset[str], Plan] = field(default_factory=dict, repr=False, compare=False)
+    # Phase -> 3-character category -> the rows whose codes touch it (their position in
+    # the phase's table and the codes that set them off): built from the tables when the
+    # rulebook is made, so the rows a code sets off are found among a few candidates, once
+    # per code (``by_code``).
+    rows_by_category: dict[str, dict[str, tuple[tuple[int, CodeSet], ...]]] = field(
+        init=False, repr=False, compare=False
+    )
+    # Code -> the rows it sets off (``by_code[code]``), and set of codes -> the plan of an
+    # encounter coded with them (``plans[codes]``): derived from the tables and nothing else,
+    # so neither can go stale.
+    by_code: _CodeIndex = field(init=False, repr=False, compare=False)
+    plans: _PlanIndex = field(init=False, repr=False, compare=False)
     # The fewest days of ``older_than_days`` among the status rows (0: none has it), worked
     # out once from them.
     onset_days: int = field(default=0, init=False, repr=False, compare=False)
+    is_empty: bool = field(default=True, init=False, repr=False, compare=False)
+    """Whether there is no rule at all (the stage is then skipped)."""
 
     def __post_init__(self) -> None:
         days = min((r.older_than_days for r in self.status if r.older_than_days), default=0)
         object.__setattr__(self, "onset_days", days)
+        tables: dict[str, list[CodeSet]] = {
+            "status": [r.codes for r in self.status],
+            "combination": [r.anchor for r in self.combinations],
+            "drop": [r.codes for r in self.drops],
+            "conversion": [r.codes for r in self.conversions],
+            "add": [r.codes for r in self.adds],
+            "prompt": [r.codes for r in self.prompts],
+            "order": [r.move for r in self.orders],
+        }
+        index: dict[str, dict[str, tuple[tuple[int, CodeSet], ...]]] = {}
+        for phase, sets in tables.items():
+            rows: dict[str, list[tuple[int, CodeSet]]] = {}
+            for position, codes in enumerate(sets):
+                for category in codes.categories:
+                    rows.setdefault(category, []).append((position, codes))
+            index[phase] = {c: tuple(found) for c, found in rows.items()}
+        object.__setattr__(self, "rows_by_category", index)
+        object.__setattr__(self, "by_code", _CodeIndex(self))
+        object.__setattr__(self, "plans", _PlanIndex(self))
+        empty = not any(tables.values()) and not (self.seventh or self.laterality or self.bmi)
+        object.__setattr__(self, "is_empty", empty)
 
-    @property
-    def is_empty(self) -> bool:
-        """Whether there is no rule at all (the stage is then skipped)."""
-        return not self.triggers and not (self.seventh or self.laterality or self.bmi)
-
-    def plan(self, categories: frozenset[str]) -> Plan:
-        """The rows each phase asks of an encounter whose codes fall in ``categories``.
-
-        Remembered per set of categories (bounded), since encounters repeat the same few.
-        """
-        found = self._plans.get(categories)
-        if found is None:
-            found = self._plan(categories)
-            if len(self._plans) >= _REMEMBERED:
-                self._plans.clear()
-            self._plans[categories] = found
-        return found
-
-    def _plan(self, categories: frozenset[str]) -> Plan:
-        combinations = self._rows("combination", self.combinations, categories)
-        conversions = self._rows("conversion", self.conversions, categories)
-        return Plan(
-            categories=categories,
-            status=self._rows("status", self.status, categories),
+    def code_rules(self, code: str) -> CodeRules:
+        """The rows ``code`` sets off (read ``by_code[code]``: this works it out)."""
+        category = code[:3]
+        status, combinations, drops, conversions, adds, prompts, orders = (
+            tuple(p for p, codes in self.rows_by_category[phase].get(category, ()) if code in codes)
+            for phase in _PHASES
+        )
+        seventh = self.seventh is not None and len(code) == _SEVEN and code in self.seventh.codes
+        pregnancy = code in PREGNANCY
+        plain = [p for p in conversions if not self.conversions[p].pregnancy]
+        acts = bool(
+            combinations or drops or plain or adds or prompts or orders or seventh or pregnancy
+        )
+        if not (acts or status or conversions):
+            return _NO_RULES
+        return CodeRules(
+            status=tuple(self.status[p] for p in status),
             combinations=combinations,
-            combinable=tuple(
-                not any(need.categories.isdisjoint(categories) for need in row.needs)
-                for row in combinations
-            ),
-            drops=self._rows("drop", self.drops, categories),
+            drops=drops,
             conversions=conversions,
-            plain_conversions=tuple(r for r in conversions if not r.pregnancy),
-            pregnancy_conversions=any(r.pregnancy for r in conversions),
-            adds=self._rows("add", self.adds, categories),
-            prompts=self._rows("prompt", self.prompts, categories),
-            orders=self._rows("order", self.orders, categories),
+            adds=adds,
+            prompts=prompts,
+            orders=orders,
+            seventh=seventh,
+            pregnancy=pregnancy,
+            acts=acts,
         )
 
-    def _rows(self, phase: str, table: tuple[R, ...], categories: frozenset[str]) -> tuple[R, ...]:
-        index = self.rows_by_category.get(phase, {})
-        positions: set[int] = set()
-        for category in categories:
-            found = index.get(category)
-            if found:
-                positions.update(found)
-        return tuple(table[p] for p in sorted(positions))
+    def plan(self, codes: frozenset[str]) -> Plan:
+        """The rows each phase asks of an encounter whose lines carry ``codes``.
+
+        Read ``plans[codes]``, remembered per set of codes: this works it out.
+        """
+        each = [self.by_code[code] for code in codes]
+        if not any(rules.acts for rules in each):
+            return _NO_PLAN
+
+        def rows(positions: Iterable[tuple[int, ...]]) -> list[int]:
+            return sorted({p for found in positions for p in found})
+
+        def among(need: CodeSet) -> bool:
+            return any(code in need for code in codes)
+
+        pregnancy = any(rules.pregnancy for rules in each)
+        conversions = tuple(
+            row
+            for row in (self.conversions[p] for p in rows(r.conversions for r in each))
+            if (pregnancy or not row.pregnancy) and all(among(w) for w in row.when)
+        )
+        combinations = tuple(
+            (p, self.combinations[p])
+            for p in rows(r.combinations for r in each)
+            if all(among(need) for need in self.combinations[p].needs)
+        )
+        drops = tuple(
+            row for row in (self.drops[p] for p in rows(r.drops for r in each)) if among(row.when)
+        )
+        adds = tuple((p, self.adds[p]) for p in rows(r.adds for r in each))
+        prompts = tuple(self.prompts[p] for p in rows(r.prompts for r in each))
+        orders = tuple(self.orders[p] for p in rows(r.orders for r in each))
+        seventh = any(rules.seventh for rules in each)
+        if not (combinations or drops or conversions or adds or prompts or orders or seventh):
+            return _NO_PLAN
+        return Plan(
+            combinations=combinations,
+            drops=drops,
+            conversions=conversions,
+            plain_conversions=tuple(r for r in conversions if not r.pregnancy),
+            adds=adds,
+            prompts=prompts,
+            orders=orders,
+            pregnancy=pregnancy,
+            seventh=seventh,
+            acts=True,
+        )
 
     def rules(self) -> list[Rule]:
         """Every row, for the tests and the docs."""
@@ -570,29 +703,6 @@ def compile_rulebook(texts: dict[str, str]) -> Rulebook:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ConfigurationError(f"rule ids used twice: {', '.join(duplicates)}")
-    return _with_triggers(book)
-
-
-def _with_triggers(book: Rulebook) -> Rulebook:
-    """The rulebook with the categories each phase can act on."""
-    phases: dict[str, list[CodeSet]] = {
-        "status": [r.codes for r in book.status],
-        "combination": [r.anchor for r in book.combinations],
-        "drop": [r.codes for r in book.drops],
-        "conversion": [r.codes for r in book.conversions],
-        "add": [r.codes for r in book.adds],
-        "prompt": [r.codes for r in book.prompts],
-        "order": [r.move for r in book.orders],
-    }
-    triggers: dict[str, set[str]] = {}
-    for phase, sets in phases.items():
-        rows: dict[str, list[int]] = {}
-        for position, codes in enumerate(sets):
-            for category in codes.categories:
-                triggers.setdefault(category, set()).add(phase)
-                rows.setdefault(category, []).append(position)
-        book.rows_by_category[phase] = {c: tuple(found) for c, found in rows.items()}
-    book.triggers.update({c: frozenset(p) for c, p in triggers.items()})
     return book
 
 
