@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from codesets.search import Icd10cmSearch
     from codesets.suggest_direct import Direct
     from codesets.suggest_obstetric import Obstetric
+    from codesets.suggest_qualifiers import Classifiable
 
 __all__ = [
     "BILLABLE_CHILDREN_LIMIT",
@@ -161,6 +162,7 @@ class CodeSetRegistry:
         self._included: dict[int, tuple[str, ...]] | None = None
         self._between: dict[int, tuple[str, ...]] = {}
         self._exact: dict[str, set[int]] | None = None
+        self._classifiable: tuple[Classifiable, ...] | None = None
         if earlier_releases is None:
             earlier_releases = os.environ.get(ORDER_DIR_ENV) or None
         self.earlier = EarlierReleases(earlier_releases) if earlier_releases else None
@@ -481,6 +483,7 @@ class CodeSetRegistry:
         found = self._slots_chosen(found, slots_in, keep)
         if obstetric is not None:
             found = self._obstetric(found, obstetric, slots_in, keep, on, age, sex)
+        found = self._family_by_chapter(found, text, on, (age, sex), keep)
         bmi = bmi_code(text, age)
         row = self._rows.get(bmi) if bmi else None
         if bmi and row is not None and keep(row):
@@ -491,6 +494,56 @@ class CodeSetRegistry:
             at = 1 if found and said else 0
             found.insert(at, Suggestion(ICD10CM, bmi, described, 1.0, f"BMI value: {described}"))
         return tuple(found)
+
+    def _family_by_chapter(
+        self,
+        found: list[Suggestion],
+        text: str,
+        on: date,
+        patient: tuple[int | None, str | None],
+        keep: Callable[[int], bool],
+    ) -> list[Suggestion]:
+        """A family history's code first by the chapter its condition is classifiable to.
+
+        The Tabular gives each Z80-Z84 code the codes of the conditions it is for ("Conditions
+        classifiable to C15-C26"): the condition's own best code (its words ranked alone)
+        names the family-history code, as the Index's "History, family, (condition)" would
+        (:mod:`codesets.suggest_qualifiers`). Within a header, a code the words ranked comes
+        first, else its "other" code. Unchanged when the first code is already that one.
+        """
+        from codesets.suggest_qualifiers import (  # noqa: PLC0415
+            FAMILY_HISTORY,
+            classifiable_ranges,
+            family_history_code,
+        )
+
+        if not text.startswith(FAMILY_HISTORY) or not found:
+            return found
+        condition = self.suggest(
+            text[len(FAMILY_HISTORY) :], on=on, limit=1, age=patient[0], sex=patient[1]
+        )
+        if not condition:
+            return found
+        if self._classifiable is None:
+            index = self.index
+            notes = self._searcher().search("conditions classifiable", limit=_NOTES_AT_MOST)
+            self._classifiable = classifiable_ranges([(index.code(h.row), h.text) for h in notes])
+        mapped = family_history_code(condition[0].code, self._classifiable)
+        if mapped is None or found[0].code.startswith(mapped):
+            return found
+        chosen = next((s for s in found if s.code.startswith(mapped)), None)
+        if chosen is None:
+            rows = [row for row, _, _ in self._subtree(mapped) if keep(row)]
+            if not rows:
+                return found
+            described = [(row, self.index.description(row)) for row in rows]
+            row, words = next(
+                ((r, d) for r, d in described if " other " in f" {d.lower()} "), described[-1]
+            )
+            why = f"family history, {condition[0].code} classifiable here: {words}"
+            chosen = Suggestion(ICD10CM, self.index.code(row), words, found[0].score, why)
+        first = Suggestion(ICD10CM, chosen.code, chosen.description, found[0].score, chosen.matched)
+        return [first, *(s for s in found if s.code != chosen.code)][: len(found)]
 
     def _slots_chosen(
         self, found: list[Suggestion], text: str, keep: Callable[[int], bool]
@@ -1139,6 +1192,8 @@ _defaults_lock = threading.Lock()
 _INCLUDED_BELOW: Final = 40
 """How many billable codes a header's inclusion terms are offered for, at most."""
 _SUBTREE_AT_MOST: Final = 400
+_NOTES_AT_MOST: Final = 1000
+"""More than the Tabular's "Conditions classifiable to" notes (about 90, at Z80-Z87)."""
 """How many billable codes a coders' index row's header leads to, at most."""
 _WORD: Final = re.compile(r"[a-z0-9]+")
 

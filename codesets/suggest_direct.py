@@ -80,7 +80,7 @@ _FILLER: Final = frozenset(
     encounter
     injection shot mutation carrier positive gene variant suicide attempt attempted
     suicidal ingestion ingested child kid toddler wrong before end month week every often
-    sometimes always usually
+    sometimes always usually day days nightly once twice
     postmenopausal menopausal prophylactic prophylaxis preventive""".split()  # noqa: SIM905 - a word list reads best as text
 )
 """Words that say only status, history, intent, encounter or that the patient is meant; the
@@ -88,7 +88,7 @@ last line, why a drug is taken long-term (the Index: Long-term (current) (prophy
 therapy; hormone replacement (postmenopausal) Z79.890)."""
 _STATUS: Final = frozenset(
     """dependent dependence dependency bound care sleeping sleeps slept staying stays stayed
-    uses user requires requiring needs""".split()  # noqa: SIM905 - a word list reads best as text
+    uses user requires requiring needs permanent recipient""".split()  # noqa: SIM905 - a word list reads best as text
 )
 """More words that say only a status, where no drug is named ("opioid dependence" is not
 the long-term use of an opioid, "trach dependent" is the tracheostomy's status)."""
@@ -142,7 +142,8 @@ def direct_codes(text: str, reading: str | None = None) -> list[Direct]:
         )
     drug = _drug_pattern().search(lowered)
     if drug is not None:
-        found.extend((d, drug.span()) for d in _drug_codes(lowered, drug))
+        spans = _same_drug(lowered, drug)
+        found.extend((d, span) for d in _drug_codes(lowered, drug, spans) for span in spans)
     if not found:
         return []
     filler = _FILLER if drug is not None else _FILLER | _STATUS
@@ -161,12 +162,31 @@ def without_drug(text: str, known: Callable[[str], bool]) -> str:
     drug = _drug_pattern().search(lowered)
     if drug is None or all(known(word) for word in _WORD.findall(drug.group(0))):
         return lowered
-    return lowered[: drug.start()] + " " + lowered[drug.end() :]
+    for start, end in reversed(_same_drug(lowered, drug)):
+        lowered = lowered[:start] + " " + lowered[end:]
+    return lowered
 
 
-def _drug_codes(lowered: str, match: re.Match[str]) -> list[Direct]:
+def _same_drug(lowered: str, first: re.Match[str]) -> list[tuple[int, int]]:
+    """Where ``lowered`` names the first drug's Table entry, each no other word to code.
+
+    Its name and a brand beside it ("apixaban (Eliquis)"): the same Table row and Z79 code.
+    """
+    drugs = suggest_tables.drugs()
+    named = drugs[first.group(1)]
+    return [
+        match.span()
+        for match in _drug_pattern().finditer(lowered)
+        if (drugs[match.group(1)].table, drugs[match.group(1)].long_term)
+        == (named.table, named.long_term)
+    ]
+
+
+def _drug_codes(
+    lowered: str, match: re.Match[str], spans: list[tuple[int, int]] | None = None
+) -> list[Direct]:
     drug = suggest_tables.drugs()[match.group(1)]
-    covers = _covers(lowered, [match.span()])
+    covers = _covers(lowered, spans or [match.span()])
     seventh = next((c for p, c in _SEVENTH if p.search(lowered)), "A")
     why = f"Table of Drugs and Chemicals: {drug.name}"
     out: list[Direct] = []

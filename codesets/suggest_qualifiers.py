@@ -30,9 +30,18 @@ Two rules, each applied to the words as written, before the ranking
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["as_indexed", "qualified", "without_uncertain"]
+__all__ = [
+    "FAMILY_HISTORY",
+    "Classifiable",
+    "as_indexed",
+    "classifiable_ranges",
+    "family_history_code",
+    "qualified",
+    "without_uncertain",
+]
 
 
 def qualified(text: str, age: int | None = None) -> str:
@@ -344,7 +353,7 @@ def _family(lowered: str, age: int | None) -> str | None:
     condition = " ".join(conditions).strip(" -;")
     if not _names_something(condition):
         return None
-    return f"family history of {condition}"
+    return FAMILY_HISTORY + condition
 
 
 def _status(lowered: str) -> str | None:
@@ -416,3 +425,72 @@ def _spliced(lowered: str, match: re.Match[str], words: str) -> str:
     rest = _STATUS.sub(" ", rest)
     rest = _PUT_IN.sub(" ", _AGO.sub(" ", rest))
     return " ".join(f"{words} {rest}".split())
+
+
+# --- Family history by the condition's chapter (the Tabular's notes at Z80-Z84) -------------
+
+FAMILY_HISTORY: Final = "family history of "
+"""How :func:`as_indexed` writes a family history: the condition's words follow."""
+_CLASSIFIABLE: Final = re.compile(
+    r"conditions classifiable (?P<elsewhere>elsewhere )?(?:to|in) (?P<ranges>.+)$"
+)
+_RANGE: Final = re.compile(
+    r"([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]+)?)(?:\.-)?(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]+)?)(?:\.-)?)?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Classifiable:
+    """One range of a family-history code's note: "Conditions classifiable to C15-C26"."""
+
+    code: str
+    low: str
+    high: str
+    elsewhere: bool
+
+    def holds(self, code: str) -> bool:
+        """Whether ``code`` (undotted) is in the range, each end read as a code prefix."""
+        return code[: len(self.low)] >= self.low and code[: len(self.high)] <= self.high
+
+    @property
+    def breadth(self) -> tuple[bool, int, int]:
+        """How much the range holds: the narrowest note names the condition best."""
+        return (self.elsewhere, _category(self.high) - _category(self.low), -len(self.low))
+
+
+def _category(code: str) -> int:
+    letter, tens, units = code[0], code[1], code[2]
+    return (ord(letter) - 65) * 400 + int(tens, 36) * 36 + int(units, 36)
+
+
+def classifiable_ranges(notes: list[tuple[str, str]]) -> tuple[Classifiable, ...]:
+    """The Z80-Z84 codes' "Conditions classifiable to ..." notes, as ranges of codes.
+
+    ``notes``: (undotted code, inclusion term) pairs; those of other codes are ignored. The
+    Tabular gives each family-history code the codes of the conditions it is for (Z80.0
+    "Conditions classifiable to C15-C26", Z81.8 "... elsewhere in F01-F99").
+    """
+    out = []
+    for code, term in notes:
+        found = _CLASSIFIABLE.search(term.lower())
+        if not code.startswith(("Z80", "Z81", "Z82", "Z83", "Z84")) or found is None:
+            continue
+        for part in _RANGE.finditer(found.group("ranges").upper()):
+            low = part.group(1).replace(".", "")
+            high = (part.group(2) or part.group(1)).replace(".", "")
+            out.append(Classifiable(code, low, high, bool(found.group("elsewhere"))))
+    return tuple(out)
+
+
+def family_history_code(condition_code: str, ranges: tuple[Classifiable, ...]) -> str | None:
+    """The family-history code (possibly a header) whose note holds ``condition_code``.
+
+    The narrowest range wins (Z83.511 glaucoma before Z83.51 eye; a code's own range before
+    an "elsewhere in" note); a Z code (a status or a history itself) has none.
+    """
+    if condition_code.startswith("Z"):
+        return None
+    holding = [r for r in ranges if r.holds(condition_code)]
+    if not holding:
+        return None
+    return min(holding, key=lambda r: r.breadth).code

@@ -10,7 +10,13 @@ from datetime import date
 
 import pytest
 
-from codesets.suggest_qualifiers import as_indexed, qualified, without_uncertain
+from codesets.suggest_qualifiers import (
+    as_indexed,
+    classifiable_ranges,
+    family_history_code,
+    qualified,
+    without_uncertain,
+)
 
 ON = date(2026, 1, 15)
 
@@ -203,3 +209,68 @@ def test_a_drug_for_the_menopause_is_its_long_term_use(registry) -> None:
 
 def test_qualified_drops_the_uncertain_clause_before_indexing() -> None:
     assert qualified("r/o recurrence, had colon cancer 5 years ago") == ("history of colon cancer")
+
+
+# --- Family history by the chapter the condition is classifiable to -----------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "code"),
+    [
+        ("C250", "Z800"),  # pancreas: digestive organs C15-C26
+        ("C3490", "Z801"),
+        ("C439", "Z808"),  # melanoma: "other organs or systems"
+        ("C920", "Z806"),
+        ("G20A1", "Z820"),  # Parkinson's: nervous system G00-G99
+        ("F200", "Z818"),  # schizophrenia: elsewhere in F01-F99
+        ("F1020", "Z811"),  # alcohol: its own range before "elsewhere"
+        ("H4010X0", "Z8351"),
+        ("I639", "Z823"),
+        ("I10", "Z824"),
+        ("E109", "Z833"),
+        ("Z8673", None),  # a history is no condition of a chapter
+    ],
+)
+def test_the_tabular_s_classifiable_notes_name_the_family_code(
+    registry, condition: str, code: str | None
+) -> None:
+    searcher = registry._searcher()
+    notes = [
+        (registry.index.code(h.row), h.text)
+        for h in searcher.search("conditions classifiable", limit=1000)
+    ]
+    assert family_history_code(condition, classifiable_ranges(notes)) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "age", "sex"),
+    [
+        ("family history of schizophrenia", "Z818", 30, "female"),
+        ("dad has parkinson's", "Z820", 50, "male"),
+        ("uncle had melanoma", "Z808", 40, "female"),
+        ("father with emphysema", "Z825", 45, "male"),
+    ],
+)
+def test_a_family_history_the_index_rows_miss_follows_the_condition_s_chapter(
+    registry, text: str, code: str, age: int, sex: str
+) -> None:
+    assert _codes(registry, text, age, sex)[0] == code
+
+
+# --- Status and long-term drugs as the tables write them -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("takes warfarin (coumadin) every day", "Z7901"),  # the brand beside the drug
+        ("liver transplant recipient", "Z944"),
+        ("has a permanent pacemaker", "Z950"),
+        ("s/p gastric sleeve", "Z9884"),
+        ("h/o falls", "Z9181"),
+        ("on baby aspirin", "Z7982"),
+        ("HIV", "B20"),  # Index: HIV - see also Human, immunodeficiency virus disease B20
+    ],
+)
+def test_status_and_drug_words(registry, text: str, code: str) -> None:
+    assert _codes(registry, text, 60, "male")[0] == code
