@@ -170,7 +170,7 @@ def prom_code(text: str, named_trimester: str | None = None) -> str | None:
 # --- gestational diabetes and its treatment -------------------------------------------------
 
 _GESTATIONAL_DIABETES: Final = re.compile(
-    r"\b(?:gdm\w*|gestational (?:diabetes|dm)\w*)\b", re.IGNORECASE
+    r"\b(?:(?:a[12] ?)?gdm\w*|gestational (?:diabetes|dm)\w*)\b", re.IGNORECASE
 )
 _CHILDBIRTH: Final = re.compile(
     r"\b(?:in (?:labou?r|childbirth|delivery)|intrapartum)\b", re.IGNORECASE
@@ -179,6 +179,11 @@ _PUERPERIUM: Final = re.compile(r"\b(?:postpartum|post partum|puerper\w*)\b", re
 _ORAL_WORDS: Final = re.compile(
     r"\boral (?:hypoglycemic|agents?|meds?|medications?)\b", re.IGNORECASE
 )
+_CLASS_A1: Final = re.compile(
+    r"\b(?:a1 ?gdm|gdm ?a1|gestational (?:diabetes|dm)\w* (?:class )?a1)\b"
+)
+"""Gestational diabetes class A1 (White's classes as obstetricians write them): controlled by
+diet alone; A2 needs a drug, which the words must name for its code."""
 _DRUG_CONTROL: Final = {"Z7984": "5", "Z794": "4"}
 """A drug's long-term-use code (drugs table) -> O24.41-'s sixth character: oral hypoglycemic
 drugs (5), insulin (4)."""
@@ -195,6 +200,8 @@ def gestational_diabetes_code(text: str) -> str | None:
     if _GESTATIONAL_DIABETES.search(lowered) is None:
         return None
     controls = {"5"} if _ORAL_WORDS.search(lowered) else set()
+    if _CLASS_A1.search(lowered) and not controls:
+        return "O24.410"  # class A1: controlled by diet (the Tabular: O24.410 diet controlled)
     drugs = suggest_tables.drugs()
     for word in _WORD.findall(lowered):
         drug = drugs.get(word)
@@ -237,6 +244,15 @@ _BIRTH_WEIGHT: Final = (
     (1750, "P07.16"), (2000, "P07.17"), (2500, "P07.18"),
 )  # fmt: skip
 """P07.0-/P07.1- by the upper bound (exclusive) of each range of grams in the Tabular."""
+_WEIGHT_DIGIT: Final = (
+    (500, "1"), (750, "2"), (1000, "3"), (1250, "4"), (1500, "5"), (1750, "6"), (2000, "7"),
+    (2500, "8"),
+)  # fmt: skip
+"""P05.0-/P05.1- by the upper bound (exclusive) of each range of grams; 9 is 2500 and over."""
+_SMALL_FOR_AGE: Final = re.compile(
+    r"\b(?:sga|small for (?:gestational )?(?:age|dates)|small for dates)\b", re.IGNORECASE
+)
+_LIGHT_FOR_AGE: Final = re.compile(r"\blight for (?:gestational )?(?:age|dates)\b", re.IGNORECASE)
 _EXTREME_BEFORE: Final = 28
 _LEAST_WEEKS: Final = 23
 """P07.21 is "less than 23 completed weeks"; P07.22-P07.26 are 23 to 27; P07.31-P07.39 are
@@ -258,12 +274,13 @@ def _grams(text: str) -> int | None:
 
 
 def newborn_codes(text: str, age: int | None) -> tuple[str, ...]:
-    """The P07 codes a newborn's birth weight and completed weeks give, weight first.
+    """The P07 (or P05) codes a newborn's birth weight and completed weeks give, weight first.
 
     A newborn's: the words name one ("preemie", "infant", "born at") or the patient is 0,
     and no word puts the weeks in the mother's pregnancy. A weight of 2500 grams or more and
-    37 completed weeks or more are no P07 code. Weeks count only beside a word of
-    prematurity or gestational age ("newborn check at 2 weeks" is the baby's age).
+    37 completed weeks or more are no P07 code. A newborn small or light for gestational age
+    has its weight coded in P05.1-/P05.0- instead (P07's Excludes1). Weeks count only beside a
+    word of prematurity or gestational age ("newborn check at 2 weeks" is the baby's age).
     """
     if (age is not None and age > 0) or _MOTHER.search(text):
         return ()
@@ -271,7 +288,15 @@ def newborn_codes(text: str, age: int | None) -> tuple[str, ...]:
         return ()
     out: list[str] = []
     grams = _grams(text)
-    if grams is not None:
+    slow = (
+        "P05.1" if _SMALL_FOR_AGE.search(text) else "P05.0" if _LIGHT_FOR_AGE.search(text) else None
+    )
+    if grams is not None and slow is not None:
+        # Small or light for gestational age by its weight (P05.0-/P05.1-); P07's Excludes1:
+        # "low birth weight due to slow fetal growth and fetal malnutrition (P05.-)".
+        digit = next((d for below, d in _WEIGHT_DIGIT if grams < below), "9")
+        out.append(f"{slow}{digit}")
+    elif grams is not None:
         out.extend(next(([c] for below, c in _BIRTH_WEIGHT if grams < below), []))
     weeks = gestational_weeks(text) if _PRETERM_NEWBORN.search(text) else None
     if weeks is not None and weeks < _TERM_FROM:
@@ -290,6 +315,36 @@ _AFTER_DELIVERY: Final = re.compile(
     r"giving birth|birth|c ?section|cesarean|caesarean)\b",
     re.IGNORECASE,
 )
+
+
+_GRAVIDA: Final = re.compile(
+    r"\bg\s?(\d{1,2})\s?p\s?(\d{1,2})(?:\d{3}|(?:-\d){3})?\b", re.IGNORECASE
+)
+_OB_VISIT: Final = re.compile(
+    r"\b(?:ob|obstetric|antenatal)\s+(?:visit|check|checkup|check up|appointment|appt|care)\b",
+    re.IGNORECASE,
+)
+_HYPEREMESIS: Final = re.compile(r"\bhyperemesis\b(?! gravidarum)", re.IGNORECASE)
+_PREEMIE: Final = re.compile(r"\b(?:preemies?|premies?)\b", re.IGNORECASE)
+
+
+def _obstetric_words(text: str, newborn: bool) -> str:
+    """The shorthand of obstetrics in the Tabular's words.
+
+    Gravida and para ("G1P0", "G3P2"): a primigravida (the first pregnancy, Z34.0- "normal
+    first pregnancy") or a multigravida (a later one, Z34.8-); an OB visit is a prenatal visit
+    (Z34, the Index: Supervision (of), pregnancy, normal); in a pregnancy, hyperemesis is the
+    Index's "Hyperemesis, gravidarum"; for a newborn, a preemie is the Index's "Preterm,
+    newborn" ("Prematurity - see Preterm, newborn").
+    """
+    text = _GRAVIDA.sub(
+        lambda m: " primigravida " if m.group(1) == "1" else " multigravida ",
+        text,
+    )
+    text = _OB_VISIT.sub(" prenatal visit ", text)
+    if in_pregnancy(text) or _WEEKS.search(text):  # the Index: Hyperemesis, gravidarum O21.-
+        text = _HYPEREMESIS.sub("hyperemesis gravidarum", text)
+    return _PREEMIE.sub(" preterm newborn ", text) if newborn else text
 
 
 def _postpartum(text: str) -> str:
@@ -384,7 +439,8 @@ def chapter_15_for(code: str) -> str | None:
 
 _PREGNANCY_WORDS: Final = re.compile(
     r"\b(?:pregnan\w*|gravid\w*|primigravida|multigravida|g\d+\s?p\d+\w*|complicat\w*|"
-    r"currently|during|while|in|of|with|by|at|and|the|a|an|(?:1st|first|2nd|second|3rd|third)"
+    r"first pregnancy|currently|during|while|in|of|with|by|at|and|the|a|an|"
+    r"(?:1st|first|2nd|second|3rd|third)"
     r"\s*(?:tri|trimester|trim)\b|trimester|weeks?|wks?|gestation\w*|ga|iup|pt|patient)\b",
     re.IGNORECASE,
 )
@@ -426,8 +482,11 @@ def read_obstetric(text: str, age: int | None, sex: str | None) -> Obstetric | N
     from codesets.suggest_variants import wanted_trimester  # noqa: PLC0415 - a sibling reader
 
     lowered = text.lower()
-    ranked = _amniotic(_postpartum(lowered))
     newborn = newborn_codes(lowered, age)
+    baby = bool(newborn) or age == 0 or (age is None and _NEWBORN.search(lowered) is not None)
+    ranked = _amniotic(_postpartum(_obstetric_words(lowered, baby)))
+    if baby and _grams(ranked) is not None and not newborn:  # a weight is no word to rank
+        ranked = " ".join(_GRAMS.sub(" ", _KILOGRAMS.sub(" ", _POUNDS.sub(" ", ranked))).split())
     if newborn:
         bare = _WEEKS.sub(" ", _GRAMS.sub(" ", _KILOGRAMS.sub(" ", _POUNDS.sub(" ", ranked))))
         return Obstetric(
@@ -515,8 +574,10 @@ def arrange(
     """``found`` with what the words say of a pregnancy or a newborn applied (see the module).
 
     The codes the numbers give come first; a condition in pregnancy is preceded by its
-    Chapter 15 code where Chapter 15 does not name it; the weeks' Z3A code follows the first
-    Chapter 15 code; a long-term drug code is not offered beside a gestational diabetes code.
+    Chapter 15 code where Chapter 15 does not name it; a pregnancy's code is its pregnancy's,
+    not its childbirth's or puerperium's, and early in it (see :func:`_in_pregnancy`); the
+    weeks' Z3A code follows the first Chapter 15 code; a long-term drug code is not offered
+    beside a gestational diabetes code.
     """
     limit = len(found) or 1
     if reading.implied_words is not None:
@@ -531,6 +592,8 @@ def arrange(
         out = [s for s in out if s.code not in _NOT_WITH_O244]
     if reading.pregnant and not made:
         out = _complicating(out, reading, trimester, codes)
+    if reading.pregnant or reading.weeks is not None:
+        out = _in_pregnancy(out, reading, trimester, codes)
     out = _which_pregnancy(out, reading.said, trimester, codes)
     out = _weeks_after(out, reading.weeks, codes)
     return out[: max(limit, len(made))]
@@ -545,6 +608,57 @@ _LATER_PREGNANCY: Final = re.compile(
     r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th) pregnancy)\b",
     re.IGNORECASE,
 )
+
+
+_DELIVERY: Final = re.compile(
+    r"\b(?:deliver\w*|labou?r\w*|childbirth|intrapartum|postpartum|post partum|puerper\w*|"
+    r"c ?section|cesarean|caesarean|after birth|giving birth|gave birth)\b",
+    re.IGNORECASE,
+)
+_NOT_PREGNANCY: Final = re.compile(r"\b(?:in|complicating) (?:the )?(?:childbirth|puerperium)\b")
+_EARLY_UNTIL: Final = 20
+"""O20 "Hemorrhage in early pregnancy": before completion of 20 weeks gestation (O46,
+antepartum hemorrhage, excludes it)."""
+
+
+def _in_pregnancy(
+    found: list[Suggestion], reading: Obstetric, trimester: str | None, codes: CodeSet
+) -> list[Suggestion]:
+    """The first code as its pregnancy's, where the words speak of a pregnancy only.
+
+    Chapter 15's families have a code for the pregnancy, the childbirth and the puerperium
+    (O98.x1-/x2/x3, O99.xx0-3/4/5, O24.x1-/x2/x3): words of no delivery, labor or puerperium
+    take the pregnancy's, of the trimester said ("GBS carrier, 36 weeks": O99.820, not the
+    childbirth's O99.824). Bleeding before 20 completed weeks is the Tabular's hemorrhage in
+    early pregnancy (O20.9), not an antepartum hemorrhage (O46.9-, which excludes it).
+    """
+    if not found or _DELIVERY.search(reading.said):
+        return found
+    top = found[0]
+    lowered = top.description.lower()
+    early = codes.offered("O20.9")
+    if (
+        reading.weeks is not None
+        and reading.weeks < _EARLY_UNTIL
+        and top.code.startswith("O469")
+        and early is not None
+    ):
+        made = Suggestion(ICD10CM, "O209", early, top.score, early)
+        return [made, *(s for s in found if s.code != "O209")]
+    if not top.code.startswith("O") or _NOT_PREGNANCY.search(lowered) is None:
+        return found
+    target = _NOT_PREGNANCY.sub(lambda m: m.group(0).split()[0] + " pregnancy", lowered)
+    wanted = (target, f"{target}, {trimester or 'unspecified'} trimester")
+    stack = list(codes.below(top.code[:3]))
+    while stack:
+        code = stack.pop(0)
+        described = codes.offered(code)
+        if described is None:
+            stack[:0] = codes.below(code)
+        elif described.lower() in wanted:
+            made = Suggestion(ICD10CM, _dotless(code), described, top.score, described)
+            return [made, *(s for s in found[1:] if s.code != made.code)]
+    return found
 
 
 def _which_pregnancy(
@@ -608,17 +722,19 @@ def _complicating(
 
     The first code stays where it is Chapter 15 and holds a word of the condition (the
     Tabular names the condition in pregnancy: "cholestasis of pregnancy", "UTI in
-    pregnancy"), or a code of the pregnancy itself (Z33, Z34, Z36, Z39: a visit, not a
-    condition). Otherwise the condition's words ranked alone give its code, and its
-    chapter the Chapter 15 subcategory, of the trimester said.
+    pregnancy"), or a code of the pregnancy itself that does (Z34 "supervision of normal
+    pregnancy" for a prenatal visit). Otherwise the condition's words ranked alone give its
+    code, and its chapter the Chapter 15 subcategory, of the trimester said. Words of nothing
+    but the pregnancy are the Index's "Pregnancy": Z33.1, pregnant state.
     """
     top = next((s for s in found if not s.code.startswith("Z3A")), None)
-    if not reading.condition or (
-        top is not None
-        and (
-            top.code.startswith("Z3") or (top.code.startswith("O") and _names(top, reading.ranked))
-        )
-    ):
+    if not reading.condition:  # nothing but the pregnancy: the Index's Pregnancy Z33.1
+        state = codes.offered("Z33.1")
+        if state is None or (top is not None and top.code.startswith(("Z3", "O48"))):
+            return found
+        made = Suggestion(ICD10CM, "Z331", state, 1.0, state)
+        return [made, *(s for s in found if s.code != "Z331")]
+    if top is not None and top.code.startswith(("O", "Z3")) and _names(top, reading.ranked):
         return found
     alone = codes.alone(reading.condition)
     condition = alone[0] if alone else None
@@ -702,7 +818,7 @@ def _weeks_after(found: list[Suggestion], weeks: int | None, codes: CodeSet) -> 
         first_o = next((i for i, s in enumerate(found) if s.code.startswith("O")), None)
         if first_o is not None:
             found.insert(0, found.pop(first_o))
-    if weeks is None or not found or not found[0].code.startswith("O"):
+    if weeks is None or not found or not found[0].code.startswith(("O", "Z33", "Z34")):
         return found
     if any(s.code.startswith("Z3A") for s in found):
         return found

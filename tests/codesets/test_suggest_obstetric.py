@@ -275,3 +275,36 @@ def test_every_code_the_rules_write_is_in_the_tabular(registry, code: str) -> No
 def test_the_weeks_code_has_two_digits(registry) -> None:
     """Z3A.08 and Z3A.09: "8 weeks gestation of pregnancy" (the Tabular pads the weeks)."""
     assert "Z3A09" in _codes(registry, "threatened abortion, pregnant 9 weeks", 26, "female")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("G1P0, routine OB visit, 12 weeks", "Z3401"),  # a primigravida's first trimester
+        ("G4P3 at 30 weeks, prenatal visit", "Z3483"),  # a multigravida's third trimester
+        ("hyperemesis, 10 weeks pregnant", "O210"),  # Index: Hyperemesis, gravidarum O21.0
+        ("A1GDM", "O24410"),  # class A1: diet controlled
+        ("group B strep carrier at 37 wks", "O99820"),  # the pregnancy's, not childbirth's
+        ("vaginal bleeding, pregnant 11 weeks", "O209"),  # before 20 weeks: O20, not O46
+    ],
+)
+def test_obstetric_shorthand_and_the_pregnancys_own_codes(registry, text: str, code: str) -> None:
+    assert _codes(registry, text, 29, "female")[0] == code
+
+
+def test_nothing_but_a_pregnancy_is_the_pregnant_state(registry) -> None:
+    """The Index: Pregnancy Z33.1; the weeks' Z3A code after it."""
+    assert _codes(registry, "pregnant, 9 wks", 24, "female")[:2] == ["Z331", "Z3A09"]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("SGA baby 1900 grams", "P0517"),  # small for gestational age, 1750-1999 grams
+        ("light for dates newborn 2600 g", "P0509"),  # 2500 grams and over
+        ("jaundice in a preemie", "P590"),  # a preemie is the Index's Preterm, newborn
+    ],
+)
+def test_a_small_or_preterm_newborns_own_codes(registry, text: str, code: str) -> None:
+    """P07's Excludes1: a newborn small or light for dates has its weight in P05.0-/P05.1-."""
+    assert _codes(registry, text, 0, "male")[0] == code
