@@ -140,6 +140,48 @@ class CodersIndex:
             {key: tuple(at) for key, at in roots.items()},
         )
 
+    def payload(self) -> dict[str, object]:
+        """The index as ``marshal``-able data (:mod:`codesets.suggest_cache` keeps it)."""
+        return {
+            "rows": tuple(
+                (
+                    r.term,
+                    r.code,
+                    r.subtree,
+                    r.basis,
+                    r.required,
+                    r.optional,
+                    r.absent,
+                    r.file,
+                    r.line,
+                )
+                for r in self.rows
+            ),
+            "vocabulary": self.vocabulary,
+            "needed": self.needed,
+            "needs": self.needs,
+            "words": self.words,
+            "roots": self.roots,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, object]) -> CodersIndex:
+        """The index :meth:`payload` gave, without reading or parsing a table again."""
+        rows, vocabulary, needed = payload["rows"], payload["vocabulary"], payload["needed"]
+        needs, words, roots = payload["needs"], payload["words"], payload["roots"]
+        if not (
+            isinstance(rows, tuple)
+            and isinstance(vocabulary, tuple)
+            and isinstance(needed, tuple)
+            and isinstance(needs, tuple)
+            and isinstance(words, tuple)
+            and isinstance(roots, dict)
+            and len(rows) == len(needs) == len(words)
+            and len(vocabulary) == len(needed)
+        ):
+            raise ValueError("not a coders' index")
+        return cls(tuple(IndexRow(*row) for row in rows), vocabulary, needed, needs, words, roots)
+
     def words_starting(self, form: str) -> list[int]:
         """The positions of the words that are ``form`` or another form of the same word.
 
@@ -295,5 +337,11 @@ def _shown(path: Path) -> str:
 
 @functools.cache
 def coders_index() -> CodersIndex:
-    """The project's coders' index (``codesets/data/suggest/index/``), read once."""
-    return read_index(FOLDER)
+    """The project's coders' index (``codesets/data/suggest/index/``), read once.
+
+    From the cache folder where it was kept by an earlier process for the same tables
+    (:mod:`codesets.suggest_cache`), else read from the tables and kept.
+    """
+    from codesets.suggest_cache import cached_coders_index  # noqa: PLC0415 - imports this module
+
+    return cached_coders_index(FOLDER)

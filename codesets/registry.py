@@ -361,7 +361,8 @@ class CodeSetRegistry:
 
         ``on`` keeps only codes valid (headers: with a valid code below) on that date;
         ``billable_only`` only billable codes; the patient's ``age`` and ``sex`` leave out
-        codes they rule out, as :meth:`suggest` does. The first search builds the word index.
+        codes they rule out, as :meth:`suggest` does. The first search builds the word index
+        (or reads it from the cache folder: :mod:`codesets.suggest_cache`).
         """
         from codesets.suggest import fits_patient  # noqa: PLC0415
 
@@ -418,6 +419,7 @@ class CodeSetRegistry:
             fits_patient,
             rank_suggestions,
             readings,
+            spelling,
             without_bmi,
             without_rule_out,
         )
@@ -426,12 +428,18 @@ class CodeSetRegistry:
         from codesets.suggest_qualifiers import qualified  # noqa: PLC0415
         from codesets.suggest_sites import site_phrases  # noqa: PLC0415
 
+        speller = spelling(self._searcher())
         # Uncertain diagnoses out (Guidelines IV.H), history and status words as the Index's.
-        text = site_phrases(qualified(without_rule_out(text), age))
+        text = site_phrases(qualified(speller.american(without_rule_out(text)), age))
         obstetric = read_obstetric(text, age, sex)
         if obstetric is not None:  # a pregnancy's or a newborn's words, read as their rules say
             text = obstetric.ranked
         named = direct_codes(text, readings(text, age, sex)[0])
+        corrected = None if named else speller.corrected(text)
+        if corrected is not None:  # a main term misspelt ("psoraisis"): the Index's code for it
+            named = [
+                d for d in direct_codes(corrected, readings(corrected, age, sex)[0]) if not d.why
+            ]
         # A drug's name is no word of the Tabular: the rest is ranked ("afib on Eliquis").
         if named and not named[0].covers:
             searcher = self._searcher()
@@ -485,7 +493,7 @@ class CodeSetRegistry:
             found = self._obstetric(found, obstetric, slots_in, keep, on, age, sex)
         found = self._family_by_chapter(found, text, on, (age, sex), keep)
         bmi = bmi_code(text, age)
-        row = self._rows.get(bmi) if bmi else None
+        row = self._row_of(bmi) if bmi else None  # its category may not be loaded yet
         if bmi and row is not None and keep(row):
             found = [s for s in found if s.code != bmi][: limit - 1]
             described = index.description(row)
@@ -857,6 +865,7 @@ class CodeSetRegistry:
     def _searcher(self) -> Icd10cmSearch:
         if self._search is None:
             from codesets.search import Icd10cmSearch  # noqa: PLC0415 - built on first search
+            from codesets.suggest_cache import cached_search  # noqa: PLC0415
 
             index = self.index
             row_of = index.row_of
@@ -866,7 +875,12 @@ class CodeSetRegistry:
                 if (row := row_of(code)) is not None
             )
             descriptions = ((row, index.description(row)) for row in range(len(index)))
-            self._search = Icd10cmSearch(itertools.chain(descriptions, terms))
+            # Kept beside the compiled index: the next process reads it, not the words again.
+            self._search = cached_search(
+                index.path.parent,
+                index.key,
+                lambda: Icd10cmSearch(itertools.chain(descriptions, terms)),
+            )
         return self._search
 
     def validity_windows(self, code: str, system: str = ICD10CM) -> tuple[tuple[date, date], ...]:

@@ -1,10 +1,11 @@
 """Word search over ICD-10-CM descriptions and inclusion terms, for people and suggestions.
 
-Built on the first search (about half a second: every description and inclusion term
-is split into words), never at start-up. A document is a code's description or one of
-its inclusion terms; a query matches a document when every query word is the start of
-one of its words (``diab`` finds ``diabetes``), stop words aside. The score is the
-share of the document's words the query covers, so ``type 2 diabetes mellitus`` ranks
+Built on the first search (about 0.75 s: every description and inclusion term is split
+into words), never at start-up, and kept in the cache folder for the next process
+(:mod:`codesets.suggest_cache`, :meth:`Icd10cmSearch.payload`). A document is a code's
+description or one of its inclusion terms; a query matches a document when every query word
+is the start of one of its words (``diab`` finds ``diabetes``), stop words aside. The score
+is the share of the document's words the query covers, so ``type 2 diabetes mellitus`` ranks
 ``E11`` above its long-tailed children; ties go to the shorter text, then tabular order.
 """
 
@@ -148,6 +149,45 @@ class Icd10cmSearch:
     def size(self) -> int:
         """How many documents (descriptions and inclusion terms) the index holds."""
         return len(self._docs)
+
+    def payload(self) -> dict[str, object]:
+        """The index as ``marshal``-able data (:mod:`codesets.suggest_cache` keeps it)."""
+        return {
+            "docs": self._docs,
+            "doc_words": self._doc_words,
+            "words": self._words,
+            "postings": self._postings,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, object]) -> Icd10cmSearch:
+        """The index :meth:`payload` gave, without splitting any text again."""
+        docs, doc_words = payload["docs"], payload["doc_words"]
+        words, postings = payload["words"], payload["postings"]
+        if not (
+            isinstance(docs, list)
+            and isinstance(doc_words, list)
+            and isinstance(words, list)
+            and isinstance(postings, list)
+            and len(docs) == len(doc_words)
+            and len(words) == len(postings)
+        ):
+            raise ValueError("not a word index")
+        made = cls(())
+        made._docs, made._doc_words, made._words, made._postings = docs, doc_words, words, postings
+        return made
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """Every distinct searchable word of the documents, sorted."""
+        return self._words
+
+    def frequency(self, word: str) -> int:
+        """How many documents hold ``word`` itself (none: 0)."""
+        at = bisect.bisect_left(self._words, word)
+        if at < len(self._words) and self._words[at] == word:
+            return len(self._postings[at])
+        return 0
 
     def document(self, doc: int) -> tuple[int, str, tuple[str, ...]]:
         """The row of document ``doc``'s code, its text and its distinct searchable words."""

@@ -27,6 +27,7 @@ from codesets.coders_index import coders_index
 from codesets.search import Icd10cmSearch, words_of
 from codesets.search import stem as _stem
 from codesets.suggest_leads import Lead, QueryWord, find_leads
+from codesets.suggest_spell import Speller, speller_for
 
 __all__ = [
     "ABBREVIATIONS",
@@ -37,6 +38,7 @@ __all__ = [
     "exact_term",
     "fits_patient",
     "rank_suggestions",
+    "spelling",
     "to_classification_words",
     "without_bmi",
     "without_rule_out",
@@ -860,7 +862,12 @@ def rank_suggestions(
     code the words name outright): a coder sees the nearest codes, not nothing.
     """
     best: dict[int, Ranked] = {}
+    speller = spelling(search)
+    text = speller.american(text)  # a British spelling is the word itself
     asked_all = readings(text, age, sex)
+    corrected = speller.corrected(text)
+    if corrected is not None:  # a misspelt word's nearest: a reading after the words' own
+        asked_all = tuple(dict.fromkeys((*asked_all, *readings(corrected, age, sex))))
     if hierarchy is not None and hierarchy.subtree is not None:
         for ranked in _led(text, (age, sex), asked_all, keep, hierarchy, hierarchy.subtree):
             best[ranked.row] = ranked
@@ -889,6 +896,11 @@ def rank_suggestions(
             if earlier is None or score > earlier.score:
                 best[ranked.row] = Ranked(ranked.row, ranked.text, score)
     return sorted(best.values(), key=_order)[:limit]
+
+
+def spelling(search: Icd10cmSearch) -> Speller:
+    """Spelling tolerance (:mod:`codesets.suggest_spell`) over ``search``'s words and these."""
+    return speller_for(search, lambda: (*ABBREVIATIONS, *_lay_terms()))
 
 
 def _led(
