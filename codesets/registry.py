@@ -491,7 +491,7 @@ class CodeSetRegistry:
         found = self._slots_chosen(found, slots_in, keep)
         if obstetric is not None:
             found = self._obstetric(found, obstetric, slots_in, keep, on, age, sex)
-        found = self._family_by_chapter(found, text, on, (age, sex), keep)
+        found = self._history_by_chapter(found, text, on, (age, sex), keep)
         bmi = bmi_code(text, age)
         row = self._row_of(bmi) if bmi else None  # its category may not be loaded yet
         if bmi and row is not None and keep(row):
@@ -503,7 +503,7 @@ class CodeSetRegistry:
             found.insert(at, Suggestion(ICD10CM, bmi, described, 1.0, f"BMI value: {described}"))
         return tuple(found)
 
-    def _family_by_chapter(
+    def _history_by_chapter(
         self,
         found: list[Suggestion],
         text: str,
@@ -511,32 +511,40 @@ class CodeSetRegistry:
         patient: tuple[int | None, str | None],
         keep: Callable[[int], bool],
     ) -> list[Suggestion]:
-        """A family history's code first by the chapter its condition is classifiable to.
+        """A history's code first by the chapter its condition is classifiable to.
 
-        The Tabular gives each Z80-Z84 code the codes of the conditions it is for ("Conditions
+        The Tabular gives each Z80-Z87 code the codes of the conditions it is for ("Conditions
         classifiable to C15-C26"): the condition's own best code (its words ranked alone)
-        names the family-history code, as the Index's "History, family, (condition)" would
-        (:mod:`codesets.suggest_qualifiers`). Within a header, a code the words ranked comes
-        first, else its "other" code. Unchanged when the first code is already that one.
+        names the history code, as the Index's "History, family (personal), (condition)"
+        would (:mod:`codesets.suggest_qualifiers`). Within a header, a code the words ranked
+        comes first, else its last "other" code. Unchanged when the first code is already under
+        that code, and for a personal history unless the first code is a personal history
+        the words do not wholly name (the Index's own code for a history, such as I25.2 for
+        an old myocardial infarction or Z86.010- for colon polyps, stands).
         """
         from codesets.suggest_qualifiers import (  # noqa: PLC0415
-            FAMILY_HISTORY,
+            FAMILY_CODES,
             classifiable_ranges,
-            family_history_code,
+            history_code,
+            history_of,
         )
 
-        if not text.startswith(FAMILY_HISTORY) or not found:
+        history = history_of(text)
+        if history is None or not found:
             return found
-        condition = self.suggest(
-            text[len(FAMILY_HISTORY) :], on=on, limit=1, age=patient[0], sex=patient[1]
-        )
+        words, within = history
+        if within != FAMILY_CODES and (
+            not found[0].code.startswith(within) or found[0].score >= _WORDS_NAME_IT
+        ):
+            return found
+        condition = self.suggest(words, on=on, limit=1, age=patient[0], sex=patient[1])
         if not condition:
             return found
         if self._classifiable is None:
             index = self.index
             notes = self._searcher().search("conditions classifiable", limit=_NOTES_AT_MOST)
             self._classifiable = classifiable_ranges([(index.code(h.row), h.text) for h in notes])
-        mapped = family_history_code(condition[0].code, self._classifiable)
+        mapped = history_code(condition[0].code, self._classifiable, within)
         if mapped is None or found[0].code.startswith(mapped):
             return found
         chosen = next((s for s in found if s.code.startswith(mapped)), None)
@@ -545,10 +553,11 @@ class CodeSetRegistry:
             if not rows:
                 return found
             described = [(row, self.index.description(row)) for row in rows]
-            row, words = next(
-                ((r, d) for r, d in described if " other " in f" {d.lower()} "), described[-1]
+            row, words = next(  # the catch-all "other" code closes its header's list
+                ((r, d) for r, d in reversed(described) if " other " in f" {d.lower()} "),
+                described[-1],
             )
-            why = f"family history, {condition[0].code} classifiable here: {words}"
+            why = f"history, {condition[0].code} classifiable here: {words}"
             chosen = Suggestion(ICD10CM, self.index.code(row), words, found[0].score, why)
         first = Suggestion(ICD10CM, chosen.code, chosen.description, found[0].score, chosen.matched)
         return [first, *(s for s in found if s.code != chosen.code)][: len(found)]
@@ -1207,6 +1216,8 @@ _INCLUDED_BELOW: Final = 40
 """How many billable codes a header's inclusion terms are offered for, at most."""
 _SUBTREE_AT_MOST: Final = 400
 _NOTES_AT_MOST: Final = 1000
+_WORDS_NAME_IT: Final = 0.95
+"""A suggestion scoring this much holds the words wholly: its code is not second-guessed."""
 """More than the Tabular's "Conditions classifiable to" notes (about 90, at Z80-Z87)."""
 """How many billable codes a coders' index row's header leads to, at most."""
 _WORD: Final = re.compile(r"[a-z0-9]+")

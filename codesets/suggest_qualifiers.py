@@ -34,11 +34,14 @@ from dataclasses import dataclass
 from typing import Final
 
 __all__ = [
+    "FAMILY_CODES",
     "FAMILY_HISTORY",
+    "PERSONAL_CODES",
     "Classifiable",
     "as_indexed",
     "classifiable_ranges",
-    "family_history_code",
+    "history_code",
+    "history_of",
     "qualified",
     "without_uncertain",
 ]
@@ -402,7 +405,7 @@ def _personal(lowered: str) -> str | None:
     rest = _PERSONAL.sub(" ", lowered)
     rest = _AGO.sub(" ", rest)
     rest = _HAD_BEFORE.sub(" ", rest)
-    rest = re.sub(r"\b(?:h/o|hx of|history of|hx|h o|a|an|the|my|his|her)\b", " ", rest)
+    rest = re.sub(r"\b(?:h/o|hx of|history of|hx|h o|a|an|the|my|his|her|childhood)\b", " ", rest)
     condition = " ".join(rest.replace(",", " ").replace(";", " ").split()).strip(" -")
     if not _names_something(condition):
         return None
@@ -427,16 +430,38 @@ def _spliced(lowered: str, match: re.Match[str], words: str) -> str:
     return " ".join(f"{words} {rest}".split())
 
 
-# --- Family history by the condition's chapter (the Tabular's notes at Z80-Z84) -------------
+# --- History by the chapter its condition is classifiable to (the Tabular's notes, Z80-Z87) -
 
 FAMILY_HISTORY: Final = "family history of "
 """How :func:`as_indexed` writes a family history: the condition's words follow."""
+FAMILY_CODES: Final = ("Z80", "Z81", "Z82", "Z83", "Z84")
+PERSONAL_CODES: Final = ("Z85", "Z86", "Z87")
+_PERSONAL_FORM: Final = re.compile(
+    r"^(?:personal |past (?:medical )?)?(?:history of|hx of|h/o|hx|pmh of|pmhx of)\s+"
+    r"(?P<condition>.+)$"
+)
 _CLASSIFIABLE: Final = re.compile(
     r"conditions classifiable (?P<elsewhere>elsewhere )?(?:to|in) (?P<ranges>.+)$"
 )
 _RANGE: Final = re.compile(
-    r"([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]+)?)(?:\.-)?(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]+)?)(?:\.-)?)?"
+    r"([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]+)?)(?:\.-)?"
+    r"(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]+)?)(?:\.-)?)?"
 )
+
+
+def history_of(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """The condition of a family or personal history, and the Z categories it is coded to.
+
+    ``text`` as :func:`as_indexed` leaves it: "family history of X" (Z80-Z84), or a personal
+    history written "history of X", "h/o X", "hx of X" (Z85-Z87); None for anything else.
+    """
+    lowered = " ".join(text.lower().split())
+    if lowered.startswith(FAMILY_HISTORY):
+        return lowered[len(FAMILY_HISTORY) :], FAMILY_CODES
+    found = _PERSONAL_FORM.match(lowered)
+    if found is None:
+        return None
+    return found.group("condition"), PERSONAL_CODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,16 +489,19 @@ def _category(code: str) -> int:
 
 
 def classifiable_ranges(notes: list[tuple[str, str]]) -> tuple[Classifiable, ...]:
-    """The Z80-Z84 codes' "Conditions classifiable to ..." notes, as ranges of codes.
+    """The history codes' "Conditions classifiable to ..." notes, as ranges of codes.
 
-    ``notes``: (undotted code, inclusion term) pairs; those of other codes are ignored. The
-    Tabular gives each family-history code the codes of the conditions it is for (Z80.0
-    "Conditions classifiable to C15-C26", Z81.8 "... elsewhere in F01-F99").
+    ``notes``: (undotted code, inclusion term) pairs; those of codes outside Z80-Z87 are
+    ignored. The Tabular gives each family-history and personal-history code the codes of
+    the conditions it is for (Z80.0 "Conditions classifiable to C15-C26", Z81.8 "...
+    elsewhere in F01-F99", Z86.6 "... G00-G99, H00-H95").
     """
     out = []
     for code, term in notes:
         found = _CLASSIFIABLE.search(term.lower())
-        if not code.startswith(("Z80", "Z81", "Z82", "Z83", "Z84")) or found is None:
+        if not code.startswith(FAMILY_CODES + PERSONAL_CODES) or found is None:
+            continue
+        if " except " in found.group("ranges"):  # Z87.82: "S00-T88, except traumatic fractures"
             continue
         for part in _RANGE.finditer(found.group("ranges").upper()):
             low = part.group(1).replace(".", "")
@@ -482,15 +510,17 @@ def classifiable_ranges(notes: list[tuple[str, str]]) -> tuple[Classifiable, ...
     return tuple(out)
 
 
-def family_history_code(condition_code: str, ranges: tuple[Classifiable, ...]) -> str | None:
-    """The family-history code (possibly a header) whose note holds ``condition_code``.
+def history_code(
+    condition_code: str, ranges: tuple[Classifiable, ...], within: tuple[str, ...] = FAMILY_CODES
+) -> str | None:
+    """The history code (possibly a header) of ``within`` whose note holds ``condition_code``.
 
-    The narrowest range wins (Z83.511 glaucoma before Z83.51 eye; a code's own range before
-    an "elsewhere in" note); a Z code (a status or a history itself) has none.
+    The narrowest range wins (Z85.820 melanoma before Z85.8 other organs; a code's own range
+    before an "elsewhere in" note); a Z code (a status or a history itself) has none.
     """
     if condition_code.startswith("Z"):
         return None
-    holding = [r for r in ranges if r.holds(condition_code)]
+    holding = [r for r in ranges if r.code.startswith(within) and r.holds(condition_code)]
     if not holding:
         return None
     return min(holding, key=lambda r: r.breadth).code

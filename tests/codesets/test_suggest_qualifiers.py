@@ -13,7 +13,7 @@ import pytest
 from codesets.suggest_qualifiers import (
     as_indexed,
     classifiable_ranges,
-    family_history_code,
+    history_code,
     qualified,
     without_uncertain,
 )
@@ -239,7 +239,7 @@ def test_the_tabular_s_classifiable_notes_name_the_family_code(
         (registry.index.code(h.row), h.text)
         for h in searcher.search("conditions classifiable", limit=1000)
     ]
-    assert family_history_code(condition, classifiable_ranges(notes)) == code
+    assert history_code(condition, classifiable_ranges(notes)) == code
 
 
 @pytest.mark.parametrize(
@@ -273,4 +273,31 @@ def test_a_family_history_the_index_rows_miss_follows_the_condition_s_chapter(
     ],
 )
 def test_status_and_drug_words(registry, text: str, code: str) -> None:
+    assert _codes(registry, text, 60, "male")[0] == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("history of gout", "Z8739"),  # M10 in M00-M99: the header's closing "other" code
+        ("h/o pancreatitis", "Z8719"),
+        ("hx of anxiety", "Z8659"),  # F41 in F40-F59
+        ("history of hypothyroidism", "Z8639"),
+    ],
+)
+def test_a_personal_history_the_words_do_not_name_follows_the_condition_s_chapter(
+    registry, text: str, code: str
+) -> None:
+    assert _codes(registry, text, 50, "female")[0] == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("history of MI", "I252"),  # Index: History, personal, myocardial infarction (old)
+        ("history of colon polyps", "Z860100"),  # the words name the code wholly
+        ("h/o hip fracture", "Z8781"),  # Z87.82's note excepts traumatic fractures
+    ],
+)
+def test_the_index_s_own_code_for_a_history_stands(registry, text: str, code: str) -> None:
     assert _codes(registry, text, 60, "male")[0] == code
