@@ -24,6 +24,9 @@ suggestion engine on it, and measured once for the figure recorded in docs/accur
   431 on the session's starting tree, 9b874ce, the same minutes). Its floors are that one
   measurement.
 
+With spelling tolerance landed (`spell`, measured on main 16a9ef3 plus docs, 2026-12-07 21:32
+UTC): list 3 469/497, list 4 401/412, list 5 474/495.
+
 A change to the ranking that loses one of their phrases fails here.
 """
 
@@ -64,13 +67,13 @@ class HeldOut:
 FIRST_LISTS = ("common_diagnoses.tsv", "coder_phrases.tsv", "held_out_phrases.tsv")
 LISTS = (
     HeldOut("held_out_phrases_2.tsv", FIRST_LISTS, 594, 567, 591),
-    HeldOut("held_out_phrases_3.tsv", (*FIRST_LISTS, "held_out_phrases_2.tsv"), 499, 467, 495),
+    HeldOut("held_out_phrases_3.tsv", (*FIRST_LISTS, "held_out_phrases_2.tsv"), 499, 469, 497),
     HeldOut(
         "held_out_phrases_4.tsv",
         (*FIRST_LISTS, "held_out_phrases_2.tsv", "held_out_phrases_3.tsv"),
         419,
-        393,
-        405,
+        401,
+        412,
     ),
     HeldOut(
         "held_out_phrases_5.tsv",
@@ -81,8 +84,8 @@ LISTS = (
             "held_out_phrases_4.tsv",
         ),
         501,
-        468,
-        490,
+        474,
+        495,
     ),
 )
 each_list = pytest.mark.parametrize("held_out", LISTS, ids=lambda held_out: held_out.name)
