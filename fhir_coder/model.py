@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cached_property
 
 from fhir_coder.outcome import Issue
 from fhir_coder.values import fast_init
@@ -54,7 +55,7 @@ class EncounterClass(StrEnum):
     PRENATAL = "PRENC"
     OTHER = "OTHER"
 
-    @property
+    @cached_property  # asked several times an encounter: kept on the member once known
     def is_inpatient(self) -> bool:
         """Whether the stay is billed on an institutional inpatient claim (ICD-10-PCS, DRG)."""
         return self in _INPATIENT_CLASSES

@@ -169,8 +169,15 @@ def read_codings(
     out: list[Coding] = []
     has_snomed = False
     for raw in concept.get("coding") or []:
-        # a coding read before, as sent: its Coding at once (a feed repeats its codes)
-        coding = _READ.get(_sent(raw)) if isinstance(raw, dict) else None
+        # a coding read before, as sent: its Coding at once (a feed repeats its codes); the
+        # key is :func:`_sent`'s, written out here since every coding of a feed asks it
+        coding = None
+        if isinstance(raw, dict):
+            display = raw.get("display")
+            if display is None or type(display) is str:
+                coding = _READ.get(
+                    (raw.get("system"), raw.get("code"), display, raw.get("userSelected") is True)
+                )
         if coding is None:
             coding = _read_coding(raw, issues, source, expression)
             if coding is None:
@@ -344,7 +351,8 @@ def read_condition(
     onset = fhir_date(resource.get("onsetDateTime"))
     if onset is None and (span := resource.get("onsetPeriod")):
         onset = fhir_date(span.get("start"))
-    abatement = fhir_date(resource.get("abatementDateTime"))
+    abated = resource.get("abatementDateTime")  # (most Conditions have none: no call then)
+    abatement = fhir_date(abated) if abated is not None else None
     if abatement is None and (span := resource.get("abatementPeriod")):
         abatement = fhir_date(span.get("end"))
     return Diagnosis(

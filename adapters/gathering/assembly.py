@@ -235,6 +235,10 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
     )
     hospitalization = resource.get("hospitalization") or {}
     disposition = read_codings(hospitalization.get("dischargeDisposition"))
+    # Elements most encounters do not send are read only when present (each reader gives
+    # () for an absent one: the call is what is saved).
+    reason_codes, reason_references = resource.get("reasonCode"), resource.get("reasonReference")
+    admit_source, priority = hospitalization.get("admitSource"), resource.get("priority")
     return Encounter(
         id=encounter_id,
         reference=reference,
@@ -253,7 +257,9 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
         period_start=start,
         period_end=end,
         diagnoses=diagnoses,
-        procedures=read_each(procedures, lambda p: read_procedure(p, issues=issues), issues),
+        procedures=read_each(procedures, lambda p: read_procedure(p, issues=issues), issues)
+        if procedures
+        else (),
         # (most encounters have neither: no reader is made for them)
         immunizations=read_each(
             immunizations, lambda i: read_immunization(i, issues=issues), issues
@@ -268,31 +274,33 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
         coverages=read_each(active, coverage_reader, issues),
         providers=providers,
         reason_codes=read_reason_codes(
-            resource.get("reasonCode"),
-            issues=issues,
-            source=reference,
-            expression="Encounter.reasonCode",
-        ),
+            reason_codes, issues=issues, source=reference, expression="Encounter.reasonCode"
+        )
+        if reason_codes
+        else (),
         reason_references=read_reason_references(
-            resource.get("reasonReference"),
+            reason_references,
             issues=issues,
             source=reference,
             expression="Encounter.reasonReference",
-        ),
+        )
+        if reason_references
+        else (),
         discharge_disposition=disposition[0].code if disposition else "",
         discharge_disposition_system=disposition[0].system if disposition else "",
         admit_source=read_codings(
-            hospitalization.get("admitSource"),
+            admit_source,
             issues=issues,
             source=reference,
             expression="Encounter.hospitalization.admitSource",
-        ),
+        )
+        if admit_source
+        else (),
         priority=read_codings(
-            resource.get("priority"),
-            issues=issues,
-            source=reference,
-            expression="Encounter.priority",
-        ),
+            priority, issues=issues, source=reference, expression="Encounter.priority"
+        )
+        if priority
+        else (),
         observations=read_each(
             [o for o in observations if _measured(o)],
             lambda r: read_observation(r, issues=issues),
@@ -300,7 +308,7 @@ def assemble_encounter(  # noqa: PLR0913 - one argument per kind of resource it 
         )
         if observations
         else (),
-        locations=read_locations(resource),
+        locations=read_locations(resource) if resource.get("location") else (),
         # last (keywords are evaluated in order): what every reader above dropped is in it
         read_issues=tuple(issues),
     )

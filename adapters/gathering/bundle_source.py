@@ -71,6 +71,17 @@ def _linked(index: BundleIndex, kind: str, field: str) -> Mapping[int, list[dict
 _NONE_LINKED: Mapping[int, list[dict[str, Any]]] = MappingProxyType({})
 """What :func:`_linked` gives for a kind of resource the Bundle has none of."""
 
+_LINKS = (
+    ("Condition", "encounter"),
+    ("Procedure", "encounter"),
+    ("Immunization", "encounter"),
+    ("MedicationAdministration", "context"),
+    ("Observation", "encounter"),
+    ("Coverage", "beneficiary"),
+)
+"""The kinds of resource an encounter is assembled from, and the reference that links each
+to its encounter (or, for a Coverage, its patient)."""
+
 
 def _reasons_resolved(index: BundleIndex, procedures: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``procedures`` with each ``reasonReference`` to a ``fullUrl`` written as ``Type/id``.
@@ -118,12 +129,14 @@ def encounters_in_bundle(
 ) -> list[Encounter]:
     """The encounters of ``bundle`` (only those with ``status``, unless None), assembled."""
     index = BundleIndex(bundle)
-    conditions = _linked(index, "Condition", "encounter")
-    procedures = _linked(index, "Procedure", "encounter")
-    immunizations = _linked(index, "Immunization", "encounter")
-    medications = _linked(index, "MedicationAdministration", "context")
-    observations = _linked(index, "Observation", "encounter")
-    coverages = _linked(index, "Coverage", "beneficiary")
+    # only the kinds the Bundle has are grouped (most lack three of the six)
+    linked = {kind: _linked(index, kind, field) for kind, field in _LINKS if kind in index.by_type}
+    conditions = linked.get("Condition", _NONE_LINKED)
+    procedures = linked.get("Procedure", _NONE_LINKED)
+    immunizations = linked.get("Immunization", _NONE_LINKED)
+    medications = linked.get("MedicationAdministration", _NONE_LINKED)
+    observations = linked.get("Observation", _NONE_LINKED)
+    coverages = linked.get("Coverage", _NONE_LINKED)
     encounters: list[Encounter] = []
     for resource in index.by_type["Encounter"]:
         if status is not None and resource.get("status") != status:

@@ -205,7 +205,11 @@ def sequence(
         ),
         None,
     )
-    ordered = next((c for c in reversed(principal.changes) if c.rule.startswith("SEQ-")), None)
+    ordered = (
+        next((c for c in reversed(principal.changes) if c.rule.startswith("SEQ-")), None)
+        if principal.changes
+        else None
+    )
     why = (
         f"the ICD-10-CM Official Guidelines ({ordered.rule}, {ordered.citation})"
         if ordered is not None

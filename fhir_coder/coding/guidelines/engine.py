@@ -119,12 +119,17 @@ def _may_be_lateral(diagnoses: tuple[Diagnosis, ...], lines: list[CodedLine]) ->
     else:
         return False
     for d in diagnoses:
-        if d.body_sites or _sided(d.text):
+        if d.body_sites:
+            return True
+        sided = _SIDED.get(d.text)  # (read here first: a call saved for a text seen before)
+        if sided or (sided is None and _sided(d.text)):
             return True
     for line in lines:
         coding = line.source_coding
-        if coding is not None and "nspecified" in line.display and _sided(coding.display):
-            return True
+        if coding is not None and "nspecified" in line.display:
+            sided = _SIDED.get(coding.display)
+            if sided or (sided is None and _sided(coding.display)):
+                return True
     return False
 
 
