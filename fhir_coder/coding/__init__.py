@@ -65,10 +65,12 @@ def code_encounter(
     procedure_issues: list[Issue] = []
     charges: list[CodedLine] = []
     coded_procedures = code_procedures(context, procedure_issues, charges)
-    lines = vaccination_diagnosis(context, lines, coded_procedures, issues)
+    if encounter.immunizations:
+        lines = vaccination_diagnosis(context, lines, coded_procedures, issues)
     diagnoses = sequence(encounter, etiology_first(lines, notes, issues), issues)
     # the stay's reason for admission (admitting diagnosis), after the sequenced lines
-    diagnoses = with_reason(context, diagnoses, issues)
+    if encounter.reason_codes or encounter.reason_references:
+        diagnoses = with_reason(context, diagnoses, issues)
     issues.extend(procedure_issues)
     procedures = reasons_as_coded(coded_procedures, lines)
     _flag_nearest_release(diagnoses + procedures, encounter, issues)

@@ -97,8 +97,11 @@ def code_procedures(
                 context, procedure, (systems, by_concept), issues, unreported
             )
         )
-    lines.extend(code_immunizations(context, issues, unreported))
-    lines.extend(code_medications(context, issues))
+    # (most encounters have neither vaccines nor drugs: no call then)
+    if context.encounter.immunizations:
+        lines.extend(code_immunizations(context, issues, unreported))
+    if context.encounter.medications:
+        lines.extend(code_medications(context, issues))
     if not inpatient and (visit := visit_line(context, issues)) is not None:
         lines.insert(0, visit)
     return _merged(lines) if not inpatient else tuple(lines)

@@ -144,15 +144,24 @@ def _has_bmi(observations: tuple[Observation, ...], table: BmiTable | None) -> b
 class _Encounter:
     """What the rules read of one encounter, worked out once: diagnoses by source, dates."""
 
-    __slots__ = ("context", "diagnoses", "emergency", "issues", "start")
+    __slots__ = ("_diagnoses", "context", "emergency", "issues", "start")
 
     def __init__(self, context: CodingContext, issues: list[Issue], start: date | None) -> None:
         self.context = context
         self.issues = issues
-        encounter = context.encounter
-        self.diagnoses = {d.source.reference: d for d in encounter.diagnoses}
         self.start = start
-        self.emergency = encounter.encounter_class is EncounterClass.EMERGENCY
+        self.emergency = context.encounter.encounter_class is EncounterClass.EMERGENCY
+        self._diagnoses: dict[str, Diagnosis] | None = None
+
+    @property
+    def diagnoses(self) -> dict[str, Diagnosis]:
+        """The encounter's diagnoses by source, made when a phase first asks (most do not)."""
+        found = self._diagnoses
+        if found is None:
+            found = self._diagnoses = {
+                d.source.reference: d for d in self.context.encounter.diagnoses
+            }
+        return found
 
     @property
     def inpatient(self) -> bool:
@@ -848,15 +857,19 @@ def _add(state: _Encounter, lines: list[CodedLine], book: Rulebook, plan: Plan) 
     return out if len(out) != len(lines) else lines
 
 
-def _prompt(state: _Encounter, lines: list[CodedLine], rules: tuple[PromptRule, ...]) -> None:
-    for rule in rules:
-        codes = rule.codes
+def _prompt(
+    state: _Encounter,
+    lines: list[CodedLine],
+    rules: tuple[tuple[PromptRule, frozenset[str]], ...],
+) -> None:
+    """A finding per row the plan keeps (its ``unless`` codes absent), on its first line."""
+    for rule, named in rules:
         line = None
         for other in lines:  # the first line the row prompts for
-            if other.code in codes:
+            if other.code in named:
                 line = other
                 break
-        if line is None or (rule.unless and any(o.code in rule.unless for o in lines)):
+        if line is None:
             continue
         state.issues.append(
             Issue(

@@ -247,7 +247,9 @@ class Plan:
     conversions: tuple[Conversion, ...] = ()
     plain_conversions: tuple[Conversion, ...] = ()  # the conversions outside a pregnancy
     adds: tuple[tuple[int, AddRule], ...] = ()
-    prompts: tuple[PromptRule, ...] = ()
+    # Each prompt row none of whose ``unless`` codes is coded, with the codes it names
+    # (the line it prompts for is the first with one of them).
+    prompts: tuple[tuple[PromptRule, frozenset[str]], ...] = ()
     orders: tuple[OrderRule, ...] = ()
     pregnancy: bool = False  # a code of :data:`PREGNANCY` among them
     seventh: bool = False  # a code whose 7th character the encounter decides among them
@@ -413,7 +415,11 @@ class Rulebook:
             row for row in (self.drops[p] for p in rows(r.drops for r in each)) if among(row.when)
         )
         adds = tuple((p, self.adds[p]) for p in rows(r.adds for r in each))
-        prompts = tuple(self.prompts[p] for p in rows(r.prompts for r in each))
+        prompts = tuple(
+            (row, frozenset(code for code in codes if code in row.codes))
+            for row in (self.prompts[p] for p in rows(r.prompts for r in each))
+            if not (row.unless and among(row.unless))
+        )
         orders = tuple(self.orders[p] for p in rows(r.orders for r in each))
         seventh = any(rules.seventh for rules in each)
         if not (combinations or drops or conversions or adds or prompts or orders or seventh):
