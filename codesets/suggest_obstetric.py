@@ -224,7 +224,7 @@ _NEWBORN: Final = re.compile(
 )
 _PRETERM_NEWBORN: Final = re.compile(
     r"\b(?:preterm|pre term|prematur\w*|preemies?|premies?|weeker|born at|gestational age|"
-    r"ga|completed weeks?|extreme immaturity|immaturity)\b",
+    r"ga|gestation|completed weeks?|extreme immaturity|immaturity)\b",
     re.IGNORECASE,
 )
 _MOTHER: Final = re.compile(
@@ -308,6 +308,81 @@ def newborn_codes(text: str, age: int | None) -> tuple[str, ...]:
 
 
 # --- after a delivery ------------------------------------------------------------------------
+
+_NAMED_NEWBORN: Final = re.compile(
+    r"\b(?:newborns?|neonat\w*|nicu|liveborn|born|delivered)\b", re.IGNORECASE
+)
+_NEWBORN_WORDS: Final = re.compile(
+    r"\b(?:newborns?|neonat\w*|nicu|liveborn|infants?|bab(?:y|ies)|of|in|the|a|an|with)\b",
+    re.IGNORECASE,
+)
+_AFFECTED: Final = re.compile(
+    r"\b(?:affected|due to|from|because of|caused by|exposure|exposed)\b", re.IGNORECASE
+)
+
+
+def _newborn_condition(text: str) -> str:
+    """``text`` without the words that say only that the patient is a newborn."""
+    return " ".join(_NEWBORN_WORDS.sub(" ", text.replace("-", " ")).split())
+
+
+def _newborn_first(found: list[Suggestion], text: str, codes: CodeSet) -> list[Suggestion]:
+    """A newborn's own codes first, where the words name a newborn.
+
+    A birth is the liveborn infant's Z38 code, not a "newborn affected by" code (P00-P04),
+    which the Tabular's note at P00-P04 keeps for a maternal condition or delivery named as
+    the cause of the newborn's morbidity ("newborn delivered by c-section": Z38.01, not
+    P03.4). A condition of the perinatal period is Chapter 16's (Guidelines I.C.16.a): a P
+    code holding a word of the condition comes first ("neonatal GERD": P78.83, not K21.9).
+    A liveborn infant is single unless twins or more are said (Z38.0-Z38.2).
+    """
+    if not found:
+        return found
+    top = found[0]
+    if top.code.startswith(("P00", "P01", "P02", "P03", "P04")) and not _AFFECTED.search(text):
+        birth = next((s for s in found if s.code.startswith("Z38")), None)
+        if birth is not None:
+            return _single([birth, *(s for s in found if s is not birth)], text, codes)
+    if top.code.startswith("Z38"):
+        return _single(found, text, codes)
+    if top.code.startswith(("P", "Z38", "Z00", "Z05")):
+        return found
+    named = next(
+        (
+            s
+            for s in found
+            if s.code.startswith("P")
+            and not s.code.startswith(("P00", "P01", "P02", "P03", "P04"))
+            and _names(s, text, _newborn_condition)
+        ),
+        None,
+    )
+    return found if named is None else [named, *(s for s in found if s is not named)]
+
+
+_MULTIPLE: Final = re.compile(
+    r"\b(?:twins?|triplets?|quadruplets?|quintuplets?|multiples?|multiple birth)\b", re.IGNORECASE
+)
+_AS_SINGLE: Final = {
+    "Z3830": "Z3800", "Z3831": "Z3801", "Z384": "Z381", "Z385": "Z382", "Z3861": "Z3800",
+    "Z3862": "Z3801", "Z3863": "Z3800", "Z3864": "Z3801", "Z3865": "Z3800", "Z3866": "Z3801",
+    "Z3868": "Z3800", "Z3869": "Z3801", "Z387": "Z381", "Z388": "Z382",
+}  # fmt: skip
+"""A multiple birth's Z38 code -> the single liveborn infant's of the same place and delivery
+(the Tabular's Z38.0-Z38.8 axes)."""
+
+
+def _single(found: list[Suggestion], text: str, codes: CodeSet) -> list[Suggestion]:
+    """The first code, a multiple birth's Z38, as a single birth's where none is said."""
+    single = _AS_SINGLE.get(found[0].code)
+    if single is None or _MULTIPLE.search(text):
+        return found
+    described = codes.offered(single)
+    if described is None:
+        return found
+    made = Suggestion(ICD10CM, single, described, found[0].score, described)
+    return [made, *(s for s in found[1:] if s.code != single)]
+
 
 _AFTER_DELIVERY: Final = re.compile(
     r"\b(?:after|following|since|post)\s+(?:(?:having|giving birth to|delivering|the birth of|"
@@ -475,6 +550,8 @@ class Obstetric:
     weeks: int | None
     condition: str
     first: tuple[str, ...]
+    newborn: bool = False
+    """The words name a newborn ("newborn", "neonatal"), and the patient may be one."""
 
 
 def read_obstetric(text: str, age: int | None, sex: str | None) -> Obstetric | None:
@@ -487,8 +564,9 @@ def read_obstetric(text: str, age: int | None, sex: str | None) -> Obstetric | N
     ranked = _amniotic(_postpartum(_obstetric_words(lowered, baby)))
     if baby and _grams(ranked) is not None and not newborn:  # a weight is no word to rank
         ranked = " ".join(_GRAMS.sub(" ", _KILOGRAMS.sub(" ", _POUNDS.sub(" ", ranked))).split())
-    if newborn:
-        bare = _WEEKS.sub(" ", _GRAMS.sub(" ", _KILOGRAMS.sub(" ", _POUNDS.sub(" ", ranked))))
+    named_newborn = age in (0, None) and _NAMED_NEWBORN.search(lowered) is not None
+    if newborn or named_newborn:
+        bare = _weeks_as(_GRAMS.sub(" ", _KILOGRAMS.sub(" ", _POUNDS.sub(" ", ranked))), "")
         return Obstetric(
             " ".join(bare.split()),
             " ".join(bare.split()),
@@ -497,6 +575,7 @@ def read_obstetric(text: str, age: int | None, sex: str | None) -> Obstetric | N
             weeks=None,
             condition="",
             first=newborn,
+            newborn=named_newborn,
         )
     maternal = sex != "male" and (age is None or 9 <= age <= 64)  # the MCE's maternity ages
     pregnant = maternal and in_pregnancy(lowered) and _INCIDENTAL.search(lowered) is None
@@ -596,6 +675,8 @@ def arrange(
         out = _in_pregnancy(out, reading, trimester, codes)
     out = _which_pregnancy(out, reading.said, trimester, codes)
     out = _weeks_after(out, reading.weeks, codes)
+    if reading.newborn and not made:
+        out = _newborn_first(out, reading.ranked, codes)
     return out[: max(limit, len(made))]
 
 
@@ -723,8 +804,9 @@ def _complicating(
     The first code stays where it is Chapter 15 and holds a word of the condition (the
     Tabular names the condition in pregnancy: "cholestasis of pregnancy", "UTI in
     pregnancy"), or a code of the pregnancy itself that does (Z34 "supervision of normal
-    pregnancy" for a prenatal visit). Otherwise the condition's words ranked alone give its
-    code, and its chapter the Chapter 15 subcategory, of the trimester said. Words of nothing
+    pregnancy" for a prenatal visit); a Chapter 15 code further down that holds one comes
+    first. Otherwise the condition's words ranked alone give its code, and its chapter the
+    Chapter 15 subcategory, of the trimester said. Words of nothing
     but the pregnancy are the Index's "Pregnancy": Z33.1, pregnant state.
     """
     top = next((s for s in found if not s.code.startswith("Z3A")), None)
@@ -736,6 +818,13 @@ def _complicating(
         return [made, *(s for s in found if s.code != "Z331")]
     if top is not None and top.code.startswith(("O", "Z3")) and _names(top, reading.ranked):
         return found
+    named = next(
+        (s for s in found if s.code.startswith("O") and _names(s, reading.ranked, every=True)),
+        None,
+    )
+    if named is not None and not (top is not None and top.code.startswith("O")):
+        # Chapter 15 names the condition further down, below another chapter's code: first
+        return [named, *(s for s in found if s is not named)]
     alone = codes.alone(reading.condition)
     condition = alone[0] if alone else None
     complicating = (
@@ -755,24 +844,37 @@ def _complicating(
     return head + [s for s in found if s.code not in shown]
 
 
-def _names(suggestion: Suggestion, text: str) -> bool:
+def _names(
+    suggestion: Suggestion,
+    text: str,
+    strip: Callable[[str], str] | None = None,
+    *,
+    every: bool = False,
+) -> bool:
     """Whether a code's description or matched term holds a word of the condition in ``text``.
 
     The words are compared as the search compares them (stems, as word starts), in the words
-    written and in the classification's ("UTI": "urinary tract infection"; "AMA": "elderly").
+    written and in the classification's ("UTI": "urinary tract infection"; "AMA": "elderly");
+    ``every``: all the words of one of those readings ("hx of preterm labor": O09.21-
+    "... history of pre-term labor", not O22.1- "genital varices" for "genital herpes").
     """
     from codesets.suggest import readings  # noqa: PLC0415 - the ranking's own reading
 
-    said = {
-        stem(w)
+    said = [
+        {stem(w) for w in words_of((strip or condition_words)(reading)) if w not in _SAYS_NOTHING}
         for reading in (text, *readings(text))
-        for w in words_of(condition_words(reading))
-        if w not in _SAYS_NOTHING
-    }
-    if not said:
+    ]
+    if not any(said):
         return True
-    held = set(words_of(f"{suggestion.description} {suggestion.matched}".lower()))
-    return any(any(h.startswith(s) for h in held) for s in said if len(s) > 1)
+    written = f"{suggestion.description} {suggestion.matched}".lower()
+    held = set(words_of(written)) | set(words_of(written.replace("-", "")))
+
+    def holds(word: str) -> bool:
+        return len(word) > 1 and any(h.startswith(word) for h in held)
+
+    if every:
+        return any(words and all(holds(w) for w in words) for words in said)
+    return any(holds(w) for words in said for w in words)
 
 
 _SAYS_NOTHING: Final = frozenset(

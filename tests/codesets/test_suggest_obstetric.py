@@ -308,3 +308,22 @@ def test_nothing_but_a_pregnancy_is_the_pregnant_state(registry) -> None:
 def test_a_small_or_preterm_newborns_own_codes(registry, text: str, code: str) -> None:
     """P07's Excludes1: a newborn small or light for dates has its weight in P05.0-/P05.1-."""
     assert _codes(registry, text, 0, "male")[0] == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("newborn, delivered by cesarean, in hospital", "Z3801"),  # not P03.4 (no morbidity)
+        ("neonatal thrush", "P375"),  # Chapter 16 first: not B37.0
+        ("newborn affected by maternal hypertension", "P000"),  # said to affect it: P00-P04
+    ],
+)
+def test_a_newborns_own_codes_first(registry, text: str, code: str) -> None:
+    """The Tabular's note at P00-P04; Guidelines I.C.16.a (perinatal conditions in Chapter 16)."""
+    assert _codes(registry, text, 0, "female")[0] == code
+
+
+def test_chapter_15_further_down_comes_before_a_history_code(registry) -> None:
+    """A history of preterm labor in a current pregnancy is O09.21- (Z87.51's Excludes1)."""
+    codes = _codes(registry, "pregnant 25 weeks, hx of preterm labor", 29, "female")
+    assert codes[0] == "O09212"
