@@ -39,7 +39,7 @@ from typing import Final
 
 from codesets import suggest_tables
 from codesets.coders_index import coders_index
-from codesets.search import Icd10cmSearch
+from codesets.search import Icd10cmSearch, stem
 from codesets.suggest_tables import TABLES, table_rows
 
 __all__ = [
@@ -64,8 +64,14 @@ _ENGLISH_ENDINGS: Final = (
     ("ed", "e"), ("ies", "y"), ("es", ""), ("s", ""),
 )  # fmt: skip
 """English endings on a vocabulary word make a word, not a misspelling ("completely",
-"initially", "hurting"): (ending, what the word ends in without it)."""
+"dizzyness"): read as the word itself where the search does not find them (ending, what the
+word ends in without it)."""
+_ENDINGS_SHORTEST_FIRST: Final = tuple(sorted(_ENGLISH_ENDINGS, key=lambda e: len(e[0])))
+"""The nearest base first: "golfers" is "golfer", not "golf"."""
 _BASE_AT_LEAST: Final = 4
+_SPLITS: Final = 3
+"""Words written together are read as at most this many ("lowbackpain": low back pain)."""
+_PART_AT_LEAST: Final = 3
 _LETTERS: Final = "abcdefghijklmnopqrstuvwxyz"
 _WORD: Final = re.compile(r"(?<![a-z0-9])[a-z]+(?![a-z0-9])")
 _BRITISH: Final = (
@@ -176,11 +182,6 @@ class Speller:
         """Whether ``word`` is a vocabulary word, or the start of one (as the search reads it)."""
         if word in self._other_set:
             return True
-        for ending, base in _ENGLISH_ENDINGS:
-            if word.endswith(ending) and len(word) - len(ending) >= _BASE_AT_LEAST:
-                root = word[: len(word) - len(ending)] + base
-                if self._is_word(root):
-                    return True
         for words in (self._tabular, self._others):  # the start of a word: "diabet"
             at = bisect.bisect_left(words, word)
             if at < len(words) and words[at].startswith(word):
@@ -223,10 +224,22 @@ class Speller:
         return british_to_american(word, self._is_word)
 
     def _nearest(self, word: str) -> str | None:
-        """The vocabulary word nearest ``word``: fewest edits, then most used, then first."""
+        """What ``word`` was meant to be, or None.
+
+        Its base word ("dizzyness": dizzy), the vocabulary word one edit away, the words written
+        together ("chestpain": chest pain), the word two edits away (a long word); among as
+        near, the most used, then the first.
+        """
         if self._american(word) is not None:
             return None  # a British spelling: rewritten in place, not guessed at
+        base = self._base(word)
+        if base is not None:  # a word's English form: the word, unless the search reads it so
+            return None if self._searchable(word) else base
         near = {w for w in _one_edit(word) if self._is_word(w)}
+        if not near:  # no word one edit away: words written together, then two edits
+            joined = self._split(word, _SPLITS)
+            if joined is not None:
+                return joined
         if not near and len(word) >= _TWO_EDITS_FROM:
             apart = {w: damerau_levenshtein(word, w) for w in self._same_start(word)}
             best = min(apart.values(), default=3)
@@ -234,6 +247,44 @@ class Speller:
         if not near:
             return None
         return min(near, key=lambda w: (-self._frequency(w), w))
+
+    def _base(self, word: str) -> str | None:
+        """The vocabulary word ``word`` is with an English ending ("dizzyness": dizzy), or None."""
+        for ending, base in _ENDINGS_SHORTEST_FIRST:
+            if word.endswith(ending) and len(word) - len(ending) >= _BASE_AT_LEAST:
+                root = word[: len(word) - len(ending)] + base
+                if self._is_word(root):
+                    return root
+        return None
+
+    def _searchable(self, word: str) -> bool:
+        """Whether the word index reads ``word`` already: its stem starts a Tabular word."""
+        form = stem(word)
+        at = bisect.bisect_left(self._tabular, form)
+        return at < len(self._tabular) and self._tabular[at].startswith(form)
+
+    def _split(self, word: str, parts: int) -> str | None:
+        """``word`` as vocabulary words written together ("chestpain"), at most ``parts`` of them.
+
+        Each part at least three letters; between two ways, the one whose rarest part the
+        Tabular uses most.
+        """
+        best: tuple[int, str] | None = None
+        for at in range(_PART_AT_LEAST, len(word) - _PART_AT_LEAST + 1):
+            left, right = word[:at], word[at:]
+            if not self._is_word(left):
+                continue
+            if self._is_word(right):
+                found: str | None = right
+            elif parts > 2:  # one part taken, more may follow
+                found = self._split(right, parts - 1)
+            else:
+                found = None
+            if found is not None:
+                uses = min(self._frequency(w) for w in (left, *found.split()))
+                if best is None or uses > best[0]:
+                    best = (uses, f"{left} {found}")
+        return best[1] if best else None
 
     def _same_start(self, word: str) -> Iterable[str]:
         """The vocabulary's words of ``word``'s first letter, within two letters of its length."""

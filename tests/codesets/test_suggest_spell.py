@@ -77,12 +77,26 @@ def test_a_misspelt_word_is_corrected_to_the_nearest_and_most_used_word():
 def test_known_words_prefixes_short_words_and_plain_words_are_never_corrected():
     speller = _speller("might")
     assert speller.corrected("asthma") is None
-    assert speller.corrected("fractures of ribs") is None  # an English ending on a word
+    assert speller.corrected("fractures of ribs") is None  # the search's own plural
     assert speller.corrected("diabet") is None  # the start of a word: a search for it
     assert speller.corrected("fevr") is None  # four letters: shorthand more often than not
     assert speller.corrected("t2dmx") is None  # holds a digit: shorthand
     assert speller.corrected("might have asthma") is None  # a plain word, not "night"
     assert speller.corrected("x" * 40) is None  # no word of a diagnosis
+
+
+def test_words_written_together_are_read_apart_where_no_word_is_one_edit_away():
+    speller = _speller("chest", "pain", "back", "low", "knee")
+    assert speller.corrected("chestpain") == "chest pain"
+    assert speller.corrected("lowbackpain x") == "low back pain x"  # three words at most
+    assert speller.corrected("pneumoniaa") == "pneumonia"  # one edit first: not "pneumonia a"
+    assert speller.corrected("kneexyz") is None  # a part that is no word: nothing
+
+
+def test_a_words_english_form_reads_as_the_word_unless_the_search_finds_it():
+    speller = _speller("dizzy")
+    assert speller.corrected("dizzyness") == "dizzy"
+    assert speller.corrected("fractured ribs") is None  # "fractur" starts "fracture": found
 
 
 def test_british_spelling_is_rewritten_in_place_not_offered_as_a_guess():
@@ -113,6 +127,9 @@ def _codes(registry, text: str, **patient) -> list[str]:
         ("conjuctivitis", "H10.9"),  # Conjunctivitis NOS H10.9
         ("bronkitis", "J40"),  # Bronchitis NOS J40
         ("urinary tract infecton", "N39.0"),  # Infection, urinary (tract) N39.0
+        ("chestpain", "R07.9"),  # Pain, chest R07.9
+        ("sorethroat", "J02.9"),  # Pharyngitis (acute) J02.9 ("sore throat")
+        ("dizzyness", "R42"),  # Dizziness R42
     ],
 )
 def test_a_misspelt_diagnosis_offers_the_words_code_first(registry, text, code):
