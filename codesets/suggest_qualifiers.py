@@ -172,7 +172,8 @@ _RELATIVES: Final = (
 _HAD: Final = (
     r"(?:(?:both|all|each|also|have|has)\s+)*(?:had|has|have|having|with|w/|died of|died from|"
     r"passed away (?:of|from)|passed (?:of|from)|diagnosed with|dx with|dx'?d with|got|"
-    r"suffered from|suffers from|developed|hx of|history of|h/o)\b"
+    r"suffered from|suffers from|developed|hx of|history of|h/o|"
+    r"(?:is|are|was|were)(?:\s+(?:an?|also|both))?(?=\s+[a-z]{4,}))\b"
 )
 _FAMILY: Final = re.compile(
     r"(?<![a-z])(?:(?:family|fam\.?)\s*(?:hx|history|h/o|hist\.?)|fhx|fh|fh/o|f/h)(?:\s+of)?\b"
@@ -191,11 +192,14 @@ _NOT_FAMILY: Final = re.compile(
     r"breastfe\w*|stress\w*|worr\w*|caring|caregiv\w*|care for|conflict|divorc\w*|"
     r"death of|grie\w*|bereave\w*|loss of|lost|mourn\w*|abus\w*|violen\w*|neglect\w*|"
     r"hit me|assault\w*|lives with|living with|live with|estranged|incarcerat\w*|jail|prison|"
-    r"deployed|custody|contact|exposed|exposure)\b"
+    r"deployed|custody|contact|exposed|exposure|deceased|alive|healthy|sick|ill|well|fine|ok|"
+    r"okay|hospitali[sz]ed|in (?:the )?hospital|here|present|accompan\w*|"
+    r"with (?:me|him|her|us|the patient|pt))\b"
 )
 """Words that make a relative's condition something other than the patient's family
 history: a newborn affected by the mother's condition (P00-P04), the patient's family
-circumstances (Z63), abuse, or contact with a relative's infection (Z20)."""
+circumstances (Z63), abuse, contact with a relative's infection (Z20), or the relative's
+own state or presence ("father is deceased", "mother is here with her")."""
 _FAMILY_FILLER: Final = re.compile(
     r"\b(?:both|all|also|each|several|multiple|many|some|my|his|her|their|side|and|"
     r"positive|strong|significant|of|for|in|on|the|a|an)\b"

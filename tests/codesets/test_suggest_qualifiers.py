@@ -114,6 +114,8 @@ def test_family_words_are_the_index_s_family_history(text: str, rewritten: str) 
         ("father abused me as a child", 30),  # abuse, not heredity
         ("sister had strep, sore throat", 8),  # contact with an infection
         ("mother had HIV", 0),
+        ("father is deceased", 50),  # the relative's own state
+        ("mother here with pt, cough", 6),  # the relative's presence
     ],
 )
 def test_a_relative_s_condition_that_is_no_family_history_is_left_alone(
@@ -130,6 +132,7 @@ def test_a_relative_s_condition_that_is_no_family_history_is_left_alone(
         ("heart disease runs in my family", "Z8249", 45, "male"),
         ("glaucoma in mother", "Z83511", 60, "female"),
         ("FH: mom with type 2 diabetes", "Z833", 40, "female"),
+        ("both parents are diabetic", "Z833", 40, "female"),
     ],
 )
 def test_family_history_codes(registry, text: str, code: str, age: int, sex: str) -> None:
