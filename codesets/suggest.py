@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from codesets import suggest_sites, suggest_tables
-from codesets.coders_index import coders_index
+from codesets.coders_index import CodersIndex, coders_index
 from codesets.search import Icd10cmSearch, words_of
 from codesets.search import stem as _stem
 from codesets.suggest_leads import Lead, QueryWord, find_leads
@@ -927,14 +927,11 @@ def _led(
         return []
     strongest: dict[int, tuple[float, Lead, tuple[QueryWord, ...]]] = {}
     for query, weight, lost in _index_readings(text, patient, asked_all):
-        words = _query_words(query)
-        for lead in find_leads(index, words, _LEADS):
-            if lost and not any(h and g for h, g in zip(lead.held, lost, strict=True)):
-                continue
+        for lead, words_here in _leads_of(index, _query_words(query), lost, subtree):
             key = id(lead.row)
             earlier = strongest.get(key)
             if earlier is None or lead.strength * weight > earlier[1].strength * earlier[0]:
-                strongest[key] = (weight, lead, words)
+                strongest[key] = (weight, lead, words_here)
     # Inside a subtree the initial encounter is ranked, as elsewhere: the words of a later
     # one choose its 7th character afterwards (CodeSetRegistry._slots_chosen).
     within = _query_of(_LATER.sub(" ", asked_all[0])) if asked_all else None
@@ -950,6 +947,28 @@ def _led(
                 if shown is None or (ranked.score, ranked.tabular) > (shown.score, shown.tabular):
                     out[ranked.row] = ranked
     return list(out.values())
+
+
+def _leads_of(
+    index: CodersIndex,
+    words: tuple[QueryWord, ...],
+    lost: tuple[bool, ...],
+    subtree: Callable[[str], tuple[tuple[int, str, tuple[str, ...]], ...]],
+) -> list[tuple[Lead, tuple[QueryWord, ...]]]:
+    """The leads of ``words``, each with the words it is scored with.
+
+    A reading with ``lost`` words leads only through an entry holding one (see
+    :func:`_index_readings`); a limb's site an entry lacks weighs as its category decides
+    (:func:`codesets.suggest_sites.weighed`).
+    """
+    out = []
+    for found in find_leads(index, words, _LEADS):
+        if lost and not any(h and g for h, g in zip(found.held, lost, strict=True)):
+            continue
+        weighed = suggest_sites.weighed(found, words, subtree)
+        if weighed is not None:
+            out.append(weighed)
+    return out
 
 
 def _lead_codes(
@@ -1040,8 +1059,9 @@ def _query_words(query: _Query) -> tuple[QueryWord, ...]:
             if q in _SAYS_LITTLE
             else _REASON
             if q in _REASONS
-            else 1.0,
+            else suggest_sites.lead_weight(q),
             absent=q in query.absent_wanted,
+            site=suggest_sites.is_limb_site(q),
         )
         for q, forms in zip(query.wanted, query.forms, strict=True)
     )

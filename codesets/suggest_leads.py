@@ -47,6 +47,9 @@ class QueryWord:
     forms: tuple[str, ...]
     weight: float
     absent: bool = False
+    site: bool = False
+    """A limb's or digit's site: it weighs little until the lead is known to name sides
+    (:func:`codesets.suggest_sites.weighed`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,11 +27,12 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Final
 
 from codesets.search import stem, words_of
+from codesets.suggest_leads import Lead, QueryWord
 from codesets.suggest_tables import TABLES, table_rows
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "SiteWords",
     "Sites",
     "alternates",
+    "is_limb_site",
+    "lead_weight",
     "level_cost",
     "level_factor",
     "site_cost",
@@ -47,6 +50,7 @@ __all__ = [
     "sites_of",
     "spinal_levels",
     "tolerated",
+    "weighed",
     "without_size",
 ]
 
@@ -153,6 +157,8 @@ def alternates(words: Sequence[str], levels: Levels | None = None) -> dict[str, 
         names = table.get(stem(word))
         if names:
             out[word] = (*out.get(word, ()), *dict.fromkeys(name[-1] for name in names))
+    if "bilateral" in words:  # the Tabular's "both eyes" (H54.0-, H54.3): both ways
+        out["bilateral"] = (*out.get("bilateral", ()), "both")
     sides = [w for w in _RIGHT_OR_LEFT if w in words]
     if len(sides) == 1 and _BOTH.isdisjoint(words):
         out[sides[0]] = (*out.get(sides[0], ()), _UNILATERAL)
@@ -292,3 +298,79 @@ def level_factor(names: tuple[str, ...], description: str) -> float:
         return 1.0
     ordered = tuple(sorted(set(words_of(description))))
     return 1.0 / (1.0 + level_cost(names, ordered))
+
+
+_LIMB_SITES: Final = frozenset(
+    stem(w)
+    for w in (
+        "nail", "toenail", "fingernail", "toe", "toes", "finger", "fingers", "thumb", "hand",
+        "foot", "feet", "heel", "wrist", "ankle", "knee", "hip", "elbow", "shoulder", "arm",
+        "forearm", "leg", "thigh", "calf", "shin", "armpit", "axilla", "great", "big",
+    )
+)  # fmt: skip
+"""Sites of the limbs and digits, and the words of "great toe", "big toe" (see
+:func:`weighed`)."""
+_SIDE_SLOT: Final = {"eye": 0.5, "eyes": 0.5, "ears": 0.5}
+"""In an Index lead, "eye(s)" and "ears" weigh as "ear" does (``codesets.suggest``: "right
+eye", "unspecified ear" are the Tabular's side slot, chosen after the condition)."""
+_LIMB_SITE: Final = 0.25
+
+
+def is_limb_site(word: str) -> bool:
+    """Whether a query word (its stem) names a site of a limb or digit (see :func:`weighed`)."""
+    return word in _LIMB_SITES
+
+
+def lead_weight(word: str) -> float:
+    """A query word's weight in an Index lead, where nothing else gives it one (1: a word)."""
+    if word in _LIMB_SITES:
+        return _LIMB_SITE
+    return _SIDE_SLOT.get(word, 1.0)
+
+
+Subtree = Callable[[str], tuple[tuple[int, str, tuple[str, ...]], ...]]
+
+
+def weighed(
+    lead: Lead, words: tuple[QueryWord, ...], subtree: Subtree
+) -> tuple[Lead, tuple[QueryWord, ...]] | None:
+    """``lead`` and the words it is scored with: a site it lacks weighs little or in full.
+
+    An Index entry leads to a condition; the Tabular completes its site as it does its side,
+    or names none: Ingrowing, nail L60.0 for any toe or finger. Where the entry's category
+    names no side ("right", "left") the Tabular codes the condition whatever the limb, and a
+    limb's site the entry lacks counts as little as a side does, so the condition's code comes
+    before other conditions' codes at that site ("ingrowing toenail, right great toe"). Where
+    the entry holds the site ("Gout, foot"), or its category names sides (M10: gout of the
+    right foot, M10.071), the site counts in full, as before: the code holding the site is
+    the coder's. None: the lead holds too few words then.
+    """
+    if not any(w.site for w in words):
+        return lead, words
+    unheld = any(w.site and not h for w, h in zip(words, lead.held, strict=True))
+    if unheld and not _sided(lead.row.code[:3], subtree):
+        return lead, words
+    full = tuple(replace(w, weight=1.0, site=False) if w.site else w for w in words)
+    share = _share(full, lead.held)
+    if share < _AT_LEAST:
+        return None
+    before = _share(words, lead.held)
+    return replace(lead, strength=lead.strength - before * before + share * share), full
+
+
+_AT_LEAST: Final = 0.5
+"""As :data:`codesets.suggest_leads._AT_LEAST`: a row holding less than half leads nowhere."""
+
+
+def _share(words: tuple[QueryWord, ...], held: tuple[bool, ...]) -> float:
+    total = sum(w.weight for w in words)
+    return sum(w.weight for w, h in zip(words, held, strict=True) if h) / total if total else 0.0
+
+
+@functools.lru_cache(maxsize=4096)
+def _sided(category: str, subtree: Subtree) -> bool:
+    """Whether a category's billable codes name a side (right, left)."""
+    return any(_SIDED.search(description) for _, description, _ in subtree(category))
+
+
+_SIDED: Final = re.compile(r"\b(?:right|left)\b", re.IGNORECASE)

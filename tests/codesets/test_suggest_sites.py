@@ -12,7 +12,9 @@ from datetime import date
 import pytest
 
 from codesets import suggest_sites
+from codesets.coders_index import IndexRow
 from codesets.search import words_of
+from codesets.suggest_leads import Lead, QueryWord
 from fhir_coder.systems import ICD10CM
 
 ON = date(2026, 1, 15)
@@ -85,7 +87,8 @@ def test_a_site_phrase_is_replaced_before_the_side_is_read():
     assert suggest_sites.site_phrases("thumb CMC arthritis") == (
         "first carpometacarpal joint arthritis"
     )
-    assert suggest_sites.site_phrases("both eyes") == "both eyes"
+    assert suggest_sites.site_phrases("myopia, both eyes") == "myopia, bilateral eyes"
+    assert suggest_sites.site_phrases("both legs") == "both legs"
 
 
 def test_site_cost_orders_own_word_whole_name_head_only():
@@ -148,3 +151,42 @@ def test_a_level_is_read_beside_its_region():
     assert words == ["lumbar", "fracture"]
     assert "first" in lumbar.names  # the Tabular's "first lumbar vertebra"
     assert suggest_sites.spinal_levels(["c1", "esterase"])[1].names == ()  # no region: no level
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        # Index: Ingrowing, nail L60.0 (any toe or finger): L60 names no side, so the digit
+        # written costs the Index's entry as little as a side does.
+        ("ingrowing nail of left thumb", "L600"),
+        ("farsighted both eyes", "H5203"),  # Hypermetropia, bilateral
+        ("broke a front tooth", "S025XXA"),  # the Tabular names no tooth by its place
+    ],
+)
+def test_a_site_the_index_entry_lacks_costs_little_where_the_tabular_names_none(
+    registry, words, code
+):
+    assert registry.lookup(ICD10CM, code, ON).billable
+    assert _offered(registry, words)[:1] == [code]
+
+
+def test_a_site_counts_in_full_where_the_category_names_sides(registry):
+    # M10 names sides by site (M10.071 right ankle and foot): gout, unspecified (M10.9) is no
+    # first answer for a foot named, though the Index's "Gout" lacks the foot.
+    assert _offered(registry, "gout attack in right foot", age=60, sex="male")[0] == "M10071"
+
+
+def test_weighed_keeps_a_cheap_site_only_for_an_unsided_category():
+    row = IndexRow(
+        "Ingrowing, nail", "L600", False, "", frozenset(), frozenset(), frozenset(), "t", 1
+    )
+    words = (QueryWord(("ingrow",), 1.0), QueryWord(("toe",), 0.25, site=True))
+    lead = Lead(row, 0.64, (True, False))
+    unsided = suggest_sites.weighed(lead, words, lambda _code: ((1, "Ingrowing nail", ()),))
+    assert unsided == (lead, words)
+    sided = suggest_sites.weighed(
+        lead, words, lambda _code: ((1, "Ingrowing nail, right toe", ()),)
+    )
+    assert sided is not None
+    assert sided[1][1].weight == 1.0
+    assert sided[0].strength < lead.strength
