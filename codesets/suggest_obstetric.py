@@ -309,9 +309,8 @@ def newborn_codes(text: str, age: int | None) -> tuple[str, ...]:
 
 # --- after a delivery ------------------------------------------------------------------------
 
-_NAMED_NEWBORN: Final = re.compile(
-    r"\b(?:newborns?|neonat\w*|nicu|liveborn|born|delivered)\b", re.IGNORECASE
-)
+_NAMED_NEWBORN: Final = re.compile(r"\b(?:newborns?|neonat\w*|nicu|liveborn)\b", re.IGNORECASE)
+"""Words that name a newborn whatever the age: "born" or "delivered" may be the mother's."""
 _NEWBORN_WORDS: Final = re.compile(
     r"\b(?:newborns?|neonat\w*|nicu|liveborn|infants?|bab(?:y|ies)|of|in|the|a|an|with)\b",
     re.IGNORECASE,
@@ -387,7 +386,9 @@ def _single(found: list[Suggestion], text: str, codes: CodeSet) -> list[Suggesti
 _AFTER_DELIVERY: Final = re.compile(
     r"\b(?:after|following|since|post)\s+(?:(?:having|giving birth to|delivering|the birth of|"
     r"birth of)\s+)?(?:(?:a|the|my|her|their)\s+)?(?:bab(?:y|ies)|delivery|childbirth|"
-    r"giving birth|birth|c ?section|cesarean|caesarean)\b",
+    r"giving birth|birth|c ?section|cesarean|caesarean)\b|"
+    r"\b(?:gave birth|(?:just |recently )?had (?:a|the|my|her) bab(?:y|ies)|"
+    r"(?:just|recently) delivered)\b",
     re.IGNORECASE,
 )
 
@@ -564,7 +565,9 @@ def read_obstetric(text: str, age: int | None, sex: str | None) -> Obstetric | N
     ranked = _amniotic(_postpartum(_obstetric_words(lowered, baby)))
     if baby and _grams(ranked) is not None and not newborn:  # a weight is no word to rank
         ranked = " ".join(_GRAMS.sub(" ", _KILOGRAMS.sub(" ", _POUNDS.sub(" ", ranked))).split())
-    named_newborn = age in (0, None) and _NAMED_NEWBORN.search(lowered) is not None
+    named_newborn = (age == 0 and _NEWBORN.search(lowered) is not None) or (
+        age is None and _NAMED_NEWBORN.search(lowered) is not None
+    )
     if newborn or named_newborn:
         bare = _weeks_as(_GRAMS.sub(" ", _KILOGRAMS.sub(" ", _POUNDS.sub(" ", ranked))), "")
         return Obstetric(

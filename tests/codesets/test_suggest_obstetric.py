@@ -208,6 +208,8 @@ def test_no_long_term_drug_code_beside_gestational_diabetes(registry) -> None:
         ("fever after delivery", "O864"),  # Index: Fever, postpartum O86.4
         ("thyroiditis after having a baby", "O905"),  # Index: Thyroiditis, postpartum O90.5
         ("psychosis following childbirth", "F531"),  # Index: Psychosis, postpartum F53.1
+        ("fever since giving birth", "O864"),
+        ("recently delivered, breast engorgement", "O9279"),  # Index: Engorgement, puerperal
     ],
 )
 def test_after_a_delivery_is_postpartum(registry, text: str, code: str) -> None:
@@ -327,3 +329,12 @@ def test_chapter_15_further_down_comes_before_a_history_code(registry) -> None:
     """A history of preterm labor in a current pregnancy is O09.21- (Z87.51's Excludes1)."""
     codes = _codes(registry, "pregnant 25 weeks, hx of preterm labor", 29, "female")
     assert codes[0] == "O09212"
+
+
+def test_born_or_delivered_alone_is_not_a_newborn_of_unknown_age() -> None:
+    """ "delivered" may be the mother's: only words that name a newborn make one."""
+    reading = read_obstetric("delivered 2 days ago, postpartum hemorrhage", None, None)
+    assert reading is None or not reading.newborn
+    named = read_obstetric("neonatal jaundice", None, None)
+    assert named is not None
+    assert named.newborn
