@@ -311,6 +311,8 @@ def newborn_codes(text: str, age: int | None) -> tuple[str, ...]:
 
 _NAMED_NEWBORN: Final = re.compile(r"\b(?:newborns?|neonat\w*|nicu|liveborn)\b", re.IGNORECASE)
 """Words that name a newborn whatever the age: "born" or "delivered" may be the mother's."""
+_BIRTH: Final = re.compile(r"\b(?:born|delivered|liveborn)\b", re.IGNORECASE)
+"""A birth, for a patient of age 0 ("baby" or "infant" alone name any child under one)."""
 _NEWBORN_WORDS: Final = re.compile(
     r"\b(?:newborns?|neonat\w*|nicu|liveborn|infants?|bab(?:y|ies)|of|in|the|a|an|with)\b",
     re.IGNORECASE,
@@ -565,8 +567,9 @@ def read_obstetric(text: str, age: int | None, sex: str | None) -> Obstetric | N
     ranked = _amniotic(_postpartum(_obstetric_words(lowered, baby)))
     if baby and _grams(ranked) is not None and not newborn:  # a weight is no word to rank
         ranked = " ".join(_GRAMS.sub(" ", _KILOGRAMS.sub(" ", _POUNDS.sub(" ", ranked))).split())
-    named_newborn = (age == 0 and _NEWBORN.search(lowered) is not None) or (
-        age is None and _NAMED_NEWBORN.search(lowered) is not None
+    named_newborn = age in (0, None) and (
+        _NAMED_NEWBORN.search(lowered) is not None
+        or (age == 0 and _BIRTH.search(lowered) is not None)
     )
     if newborn or named_newborn:
         bare = _weeks_as(_GRAMS.sub(" ", _KILOGRAMS.sub(" ", _POUNDS.sub(" ", ranked))), "")
