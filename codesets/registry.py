@@ -517,7 +517,8 @@ class CodeSetRegistry:
         classifiable to C15-C26"): the condition's own best code (its words ranked alone)
         names the history code, as the Index's "History, family (personal), (condition)"
         would (:mod:`codesets.suggest_qualifiers`). Within a header, a code the words ranked
-        comes first, else its last "other" code. Unchanged when the first code is already under
+        that names the condition comes first, else its last "other" code ("h/o preeclampsia"
+        is Z87.59, not Z87.51 pre-term labor). Unchanged when the first code is already under
         that code, and for a personal history unless the first code is a personal history
         the words do not wholly name (the Index's own code for a history, such as I25.2 for
         an old myocardial infarction or Z86.010- for colon polyps, stands).
@@ -527,6 +528,7 @@ class CodeSetRegistry:
             classifiable_ranges,
             history_code,
             history_of,
+            names_any,
         )
 
         history = history_of(text)
@@ -538,29 +540,36 @@ class CodeSetRegistry:
         ):
             return found
         condition = self.suggest(words, on=on, limit=1, age=patient[0], sex=patient[1])
-        if not condition:
-            return found
         if self._classifiable is None:
             index = self.index
             notes = self._searcher().search("conditions classifiable", limit=_NOTES_AT_MOST)
             self._classifiable = classifiable_ranges([(index.code(h.row), h.text) for h in notes])
-        mapped = history_code(condition[0].code, self._classifiable, within)
-        if mapped is None or found[0].code.startswith(mapped):
+        mapped = history_code(condition[0].code, self._classifiable, within) if condition else None
+        if mapped is None:
             return found
-        chosen = next((s for s in found if s.code.startswith(mapped)), None)
+        said = f"{words} {condition[0].description}"
+        named = [s for s in found if s.code.startswith(mapped) and names_any(s.description, said)]
+        if found[0].code.startswith(mapped) and (found[0] in named or found[0].code == mapped):
+            return found
+        chosen = named[0] if named else self._catch_all(mapped, keep, found[0].score)
         if chosen is None:
-            rows = [row for row, _, _ in self._subtree(mapped) if keep(row)]
-            if not rows:
-                return found
-            described = [(row, self.index.description(row)) for row in rows]
-            row, words = next(  # the catch-all "other" code closes its header's list
-                ((r, d) for r, d in reversed(described) if " other " in f" {d.lower()} "),
-                described[-1],
-            )
-            why = f"history, {condition[0].code} classifiable here: {words}"
-            chosen = Suggestion(ICD10CM, self.index.code(row), words, found[0].score, why)
+            return found
         first = Suggestion(ICD10CM, chosen.code, chosen.description, found[0].score, chosen.matched)
         return [first, *(s for s in found if s.code != chosen.code)][: len(found)]
+
+    def _catch_all(
+        self, header: str, keep: Callable[[int], bool], score: float
+    ) -> Suggestion | None:
+        """A header's "other" code: the last billable code below it that says "other"."""
+        rows = [row for row, _, _ in self._subtree(header) if keep(row)]
+        if not rows:
+            return None
+        described = [(row, self.index.description(row)) for row in rows]
+        row, words = next(  # the catch-all "other" code closes its header's list
+            ((r, d) for r, d in reversed(described) if " other " in f" {d.lower()} "),
+            described[-1],
+        )
+        return Suggestion(ICD10CM, self.index.code(row), words, score, f"history: {words}")
 
     def _slots_chosen(
         self, found: list[Suggestion], text: str, keep: Callable[[int], bool]

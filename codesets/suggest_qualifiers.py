@@ -42,6 +42,7 @@ __all__ = [
     "classifiable_ranges",
     "history_code",
     "history_of",
+    "names_any",
     "qualified",
     "without_uncertain",
 ]
@@ -528,3 +529,23 @@ def history_code(
     if not holding:
         return None
     return min(holding, key=lambda r: r.breadth).code
+
+
+_GENERIC: Final = frozenset(
+    """personal family history other unspecified specified disease diseases disorder disorders
+    condition conditions with without site sites part parts organ organs system systems
+    trimester encounter initial type classifiable""".split()  # noqa: SIM905 - a word list reads best as text
+)
+"""Words every history code or condition says: they name no condition."""
+_NAMING: Final = re.compile(r"[a-z]{4,}")
+
+
+def names_any(description: str, said: str) -> bool:
+    """Whether a history code's ``description`` names a word of the condition ``said``.
+
+    Words of four letters or more, not :data:`_GENERIC`, compared by their first five letters
+    ("polyps"/"polyp", "kidney"/"kidneys"): Z87.51 "pre-term labor" names nothing of
+    "preeclampsia", so the header's "other" code is the history of it.
+    """
+    wanted = {w[:5] for w in _NAMING.findall(said.lower()) if w not in _GENERIC}
+    return any(w[:5] in wanted for w in _NAMING.findall(description.lower()) if w not in _GENERIC)

@@ -14,6 +14,7 @@ from codesets.suggest_qualifiers import (
     as_indexed,
     classifiable_ranges,
     history_code,
+    names_any,
     qualified,
     without_uncertain,
 )
@@ -304,3 +305,13 @@ def test_a_personal_history_the_words_do_not_name_follows_the_condition_s_chapte
 )
 def test_the_index_s_own_code_for_a_history_stands(registry, text: str, code: str) -> None:
     assert _codes(registry, text, 60, "male")[0] == code
+
+
+def test_within_a_header_a_code_naming_another_condition_gives_way_to_other(registry) -> None:
+    """Z87.5-: Z87.51 names pre-term labor; a postpartum hemorrhage's history is Z87.59."""
+    assert _codes(registry, "history of postpartum hemorrhage", 35, "female")[0] == "Z8759"
+
+
+def test_names_any_compares_the_condition_s_own_words() -> None:
+    assert names_any("Family history of colonic polyps", "colon polyps")
+    assert not names_any("Personal history of pre-term labor", "eclampsia, unspecified trimester")
