@@ -573,10 +573,13 @@ down, for those codes are used only when the pregnancy is documented (I.C.15.a.1
 _HYPERTENSIVE: Final = re.compile(r"\bhypertensive (heart|chronic kidney)")
 _HYPERTENSION_WITH: Final = re.compile(r"\bhypertens\w*\b.*\b(heart failure|kidney disease)\b")
 _ROMAN: Final = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
-_ROMAN_AFTER: Final = re.compile(r"\b(stage|type|grade|class|degree)\s+(iii|ii|iv|v|i)\b")
+_ROMAN_AFTER: Final = re.compile(
+    r"\b(stage|type|grade|class|degree|ckd)\s+(iii|ii|iv|v|i)([ab]?)\b"
+)
 """A stage, type or grade in roman numerals, as clinicians write them ("CKD stage IV", "type
-II diabetes"): the Tabular writes them in arabic ("Chronic kidney disease, stage 4 (severe)",
-"Type 2 diabetes mellitus", "Pressure ulcer of sacral region, stage 3")."""
+II diabetes", "CKD IIIb"): the Tabular writes them in arabic ("Chronic kidney disease, stage 4
+(severe)", "Type 2 diabetes mellitus", "Pressure ulcer of sacral region, stage 3", "Chronic
+kidney disease, stage 3b"), a sub-stage's letter kept."""
 _CONTRACTED: Final = re.compile(r"n['\u2019]t\b")
 """A contraction's "not" ("didn't finish school", "can't afford"): its letters are no word."""
 _SUFFIXES: Final = ("ies", "es", "s")
@@ -657,7 +660,7 @@ def spelt_out(text: str, age: int | None = None, sex: str | None = None) -> tupl
     """
     lowered = _uncontracted(_POSSESSIVE.sub("", text.lower())).replace("-", " ")
     lowered = _LEVELS.sub(_region, lowered)
-    lowered = _ROMAN_AFTER.sub(lambda m: f"{m.group(1)} {_ROMAN[m.group(2)]}", lowered)
+    lowered = _ROMAN_AFTER.sub(lambda m: f"{m.group(1)} {_ROMAN[m.group(2)]}{m.group(3)}", lowered)
     table = suggest_tables.abbreviations()
     context = set(_WORD.findall(lowered))
     choices: list[list[str]] = []

@@ -190,3 +190,18 @@ def test_weighed_keeps_a_cheap_site_only_for_an_unsided_category():
     assert sided is not None
     assert sided[1][1].weight == 1.0
     assert sided[0].strength < lead.strength
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("cellulitis of left leg", "L03116"),  # lower limb before upper limb: both are "limb"
+        ("abscess of left thigh", "L02416"),  # Index: Abscess, thigh: lower limb
+        ("cellulitis right arm", "L03113"),
+        ("CKD stage IIIa", "N1831"),  # a roman sub-stage keeps its letter: stage 3a
+        ("chronic kidney disease, stage IIIb", "N1832"),
+    ],
+)
+def test_a_limb_named_by_its_part_and_a_roman_sub_stage(registry, words, code):
+    assert registry.lookup(ICD10CM, code, ON).billable
+    assert _offered(registry, words, age=60, sex="male")[:1] == [code]
