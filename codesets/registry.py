@@ -427,6 +427,7 @@ class CodeSetRegistry:
         from codesets.suggest_obstetric import read_obstetric  # noqa: PLC0415
         from codesets.suggest_qualifiers import qualified  # noqa: PLC0415
         from codesets.suggest_sites import site_phrases  # noqa: PLC0415
+        from codesets.suggest_words import without_person_words  # noqa: PLC0415
 
         speller = spelling(self._searcher())
         # Uncertain diagnoses out (Guidelines IV.H), history and status words as the Index's.
@@ -434,6 +435,7 @@ class CodeSetRegistry:
         obstetric = read_obstetric(text, age, sex)
         if obstetric is not None:  # a pregnancy's or a newborn's words, read as their rules say
             text = obstetric.ranked
+        text = without_person_words(text)  # "my", "pt", "this morning", "6 yo": not the condition
         named = direct_codes(text, readings(text, age, sex)[0])
         corrected = None if named else speller.corrected(text)
         if corrected is not None:  # a main term misspelt ("psoraisis"): the Index's code for it

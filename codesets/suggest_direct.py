@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from codesets import suggest_tables
+from codesets.suggest_words import PERSON_WORDS
 
 __all__ = ["Direct", "direct_codes", "table_codes", "without_drug"]
 
@@ -67,7 +68,7 @@ _SEVENTH: Final = (
     (re.compile(r"\b(subsequent|follow up|followup)\b"), "D"),
     (re.compile(r"\b(sequela|sequelae|late effect)\b"), "S"),
 )
-_FILLER: Final = frozenset(
+_FILLER: Final = PERSON_WORDS | frozenset(
     """a an and the of on in at to for with by from as is was has have had having patient pt
     history h o hx s p status post prior previous past remote known presence present situ place
     chronic long term longterm current currently use using uses takes taking daily therapy
