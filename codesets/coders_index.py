@@ -39,6 +39,7 @@ from typing import Final
 
 from codesets.search import stem, words_of
 from codesets.suggest_tables import TABLES, table_rows
+from codesets.suggest_words import PERSON_WORDS
 from fhir_coder.errors import ConfigurationError
 
 __all__ = ["FOLDER", "CodersIndex", "IndexRow", "coders_index", "read_index", "read_table"]
@@ -46,9 +47,11 @@ __all__ = ["FOLDER", "CodersIndex", "IndexRow", "coders_index", "read_index", "r
 FOLDER: Final = TABLES / "index"
 COLUMNS: Final = ("term", "code", "basis")
 _CODE: Final = re.compile(r"^([A-Z][0-9][0-9A-Z])(?:\.([0-9A-Z]{0,4}))?(-?)$")
-_NEVER_NEEDED: Final = frozenset(("nec", "nos", "unspecified"))
+_NEVER_NEEDED: Final = frozenset(("nec", "nos", "unspecified")) | (PERSON_WORDS - {"i"})
 """Words an Index term may carry that a coder's words need not repeat: "not elsewhere
-classifiable", "not otherwise specified" and "unspecified" say only that nothing more is known."""
+classifiable", "not otherwise specified" and "unspecified" say only that nothing more is known;
+a pronoun ("cannot afford them") says who, and the query's pronouns are taken out
+(:mod:`codesets.suggest_words`; "I" is also the roman one, "bipolar I")."""
 _WITHOUT: Final = re.compile(r"^\s*(?:without|w/o)\b")
 _POSSESSIVE: Final = re.compile(r"['\u2019]s\b")
 _BRACKET: Final = re.compile(r"[()\[\]]")

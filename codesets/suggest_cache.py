@@ -13,8 +13,8 @@ stale:
 * the word index: the compiled ICD-10-CM index's key (the code-set packages, the index format,
   the Python version) and the source of :mod:`codesets.search`, which splits the words;
 * the coders' index: the content of every table in ``codesets/data/suggest/index/`` (names and
-  bytes) and the source of :mod:`codesets.coders_index` and :mod:`codesets.search`, which parse
-  the terms.
+  bytes) and the source of :mod:`codesets.coders_index`, :mod:`codesets.search` and
+  :mod:`codesets.suggest_words` (its pronouns are no needed words), which parse the terms.
 
 The key is a digest of those bytes (hashing them costs a few milliseconds); a file is named
 by it, so processes of different trees sharing one cache folder each find their own.
@@ -30,6 +30,7 @@ from typing import Final
 
 from codesets import coders_index as coders_index_module
 from codesets import search as search_module
+from codesets import suggest_words as words_module
 from codesets.cache import CorruptCacheError, cache_dir, read_payload, write_payload
 from codesets.coders_index import CodersIndex, read_index
 from codesets.search import Icd10cmSearch
@@ -79,7 +80,7 @@ def cached_coders_index(tables: Path, folder: Path | None = None) -> CodersIndex
     files = sorted(tables.glob("*.tsv")) if tables.is_dir() else []
     if not files:
         return read_index(tables)
-    parts = [_source(coders_index_module), _source(search_module)]
+    parts = [_source(coders_index_module), _source(search_module), _source(words_module)]
     for file in files:
         parts += [file.name.encode(), file.read_bytes()]
     key = source_digest(*parts)

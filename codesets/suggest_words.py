@@ -36,6 +36,7 @@ _PERSON: Final = re.compile(
     + "|".join(sorted(PERSON_WORDS, key=len, reverse=True))
     + r")(?:'m|'ve|'d|'ll)?(?![\w/'])"
 )
+_CLAUSE_END: Final = re.compile(r"(?:[,;:.!?(]|\b(?:and|but|so|because|when|then|since|if|that))$")
 _WHEN: Final = re.compile(
     r"\b(?:this (?:morning|afternoon|evening|week)|last (?:night|evening|week)|yesterday|"
     r"today|tonight|(?:earlier|later) today)\b"
@@ -43,18 +44,26 @@ _WHEN: Final = re.compile(
 _AGE: Final = re.compile(
     r"\b\d+(?:\.\d+)?\s*(?:-\s*)?(?:yo|y/o|y\.o\.|yr|yrs|year|years)(?:\s*-?\s*old)?"
     r"(?:\s*[mf])?\b\.?"
-    r"|\b(?:a |an )?\d+(?:\.\d+)?\s*-?\s*(?:month|mo|week|wk|day)s?\s*-?\s*old\b"
+    r"|\b(?:a |an )?\d+(?:\.\d+)?\s*-?\s*(?:month|mo)s?\s*-?\s*old\b"
 )
-"""An age as written ("6 yo", "2 yr old", "45-year-old", "3 yo M"); a baby's "3 day old" too:
-the age comes as ``age=``, and "old" would otherwise find "old myocardial infarction"."""
+"""An age as written ("6 yo", "2 yr old", "45-year-old", "3 yo M", "6 mo old"): the age comes
+as ``age=``, and "old" would otherwise find "old myocardial infarction". A newborn's days stay:
+they choose the code (Z00.110 under 8 days, Z00.111 8 to 28 days)."""
 
 
 def _unless_numbered(found: re.Match[str]) -> str:
-    """A pronoun out, but "type I" is a number (the Tabular's roman "type I")."""
+    """A pronoun out, but a roman "I" stays ("type I", "bipolar I disorder").
+
+    "I" is the pronoun only where a clause starts: the text's start, after punctuation or
+    after a conjunction ("fell and I hit my head").
+    """
     numbered = found.group(1)
-    if numbered is None:
-        return " "
-    return found.group(0) if found.group(2) == "i" else numbered
+    if found.group(2) == "i":
+        before = found.string[: found.start()].rstrip()
+        if numbered is None and (not before or _CLAUSE_END.search(before)):
+            return " "
+        return found.group(0)
+    return " " if numbered is None else numbered
 
 
 def without_person_words(text: str) -> str:

@@ -26,6 +26,10 @@ ON = date(2026, 1, 15)
         ("45-year-old with gout", "with gout"),
         ("type I diabetes", "type I diabetes"),  # the roman I is a number there
         ("grade I sprain of his ankle", "grade i sprain of ankle"),
+        ("bipolar I disorder", "bipolar I disorder"),  # roman: no clause starts there
+        ("fell and I hit my head", "fell and hit head"),
+        ("croup, 18 mo old", "croup,"),
+        ("weight check, 6 day old", "weight check, 6 day old"),  # the days choose Z00.11-
         ("HER2 positive breast cancer", "HER2 positive breast cancer"),  # a name, not "her"
         ("me", "me"),  # nothing else written: the words are all there is
     ],
