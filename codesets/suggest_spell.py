@@ -235,7 +235,13 @@ class Speller:
         base = self._base(word)
         if base is not None:  # a word's English form: the word, unless the search reads it so
             return None if self._searchable(word) else base
-        near = {w for w in _one_edit(word) if self._is_word(w)}
+        near = set()
+        if word.endswith("s") and not word.endswith("ss") and len(word) > _CORRECT_FROM:
+            # A misspelt plural ("migranes") is corrected as its singular ("migraine"), before
+            # a word one edit from the plural itself ("migrans").
+            near = {w for w in _one_edit(word[:-1]) if self._is_word(w)}
+        if not near:
+            near = {w for w in _one_edit(word) if self._is_word(w)}
         if not near:  # no word one edit away: words written together, then two edits
             joined = self._split(word, _SPLITS)
             if joined is not None:

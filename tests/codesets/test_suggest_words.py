@@ -67,3 +67,14 @@ def test_a_burn_written_with_a_pronoun_finds_no_myositis(registry):
     offered = _offered(registry, "burnt my finger on the stove")
     assert offered
     assert not [c for c in offered if c.startswith(("M60", "M61"))]  # "my": no myositis
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("hemorrhoyds", "K649"),  # a misspelt plural reads as its singular: Hemorrhoids
+        ("migranes", "G43909"),
+    ],
+)
+def test_a_misspelt_plural_is_corrected_like_its_singular(registry, words, code):
+    assert code in _offered(registry, words)
