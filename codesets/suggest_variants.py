@@ -112,7 +112,9 @@ def slot_keys(description: str, slot: re.Pattern[str]) -> list[tuple[str, str]]:
 
 _SUBSEQUENT: Final = re.compile(
     r"\b(?:aftercare|after care|subsequent|f/u|follow(?:ing)?[ -]?up|routine healing|"
-    r"recheck|re check|cast check)\b",
+    r"recheck|re check|cast (?:check|change|removal|off)|(?:removal|change) of (?:the )?cast|"
+    # I.C.19.a: cast change or removal and a healing fracture's check are subsequent care
+    r"heal(?:ing|s)? (?:normally|well|as expected))\b",
     re.IGNORECASE,
 )
 _SEQUELA: Final = re.compile(r"\b(?:sequela|sequelae|late effects?|residual)\b", re.IGNORECASE)

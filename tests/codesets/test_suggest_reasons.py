@@ -54,3 +54,19 @@ def test_a_session_and_its_neoplasm_are_both_offered(registry) -> None:
     offered = [s.code for s in registry.suggest("chemo for stomach cancer", on=ON)[:5]]
     assert "Z5111" in offered, offered
     assert any(code.startswith("C16") for code in offered), offered
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fracture of left radius, cast change",
+        "fractured right forearm healing well",
+        "fracture right wrist, here for cast removal",
+    ],
+)
+def test_a_healing_fractures_visit_is_the_injury_with_d(registry, text: str) -> None:
+    """I.C.19.a: cast change or removal and a healing check are subsequent care (7th D)."""
+    offered = registry.suggest(text, on=ON)
+    assert offered and offered[0].code.startswith("S") and offered[0].code.endswith("D"), [
+        s.code for s in offered[:5]
+    ]
