@@ -67,6 +67,7 @@ def test_a_session_and_its_neoplasm_are_both_offered(registry) -> None:
 def test_a_healing_fractures_visit_is_the_injury_with_d(registry, text: str) -> None:
     """I.C.19.a: cast change or removal and a healing check are subsequent care (7th D)."""
     offered = registry.suggest(text, on=ON)
-    assert offered and offered[0].code.startswith("S") and offered[0].code.endswith("D"), [
-        s.code for s in offered[:5]
-    ]
+    assert offered, f"nothing offered for {text!r}"
+    first = offered[0].code
+    assert first.startswith("S"), [s.code for s in offered[:5]]
+    assert first.endswith("D"), [s.code for s in offered[:5]]
