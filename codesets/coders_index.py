@@ -30,7 +30,6 @@ file and line) and indexes each row's words once, so the ranking
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from codesets.suggest_tables import TABLES, table_rows
 from codesets.suggest_words import PERSON_WORDS
 from fhir_coder.errors import ConfigurationError
 
-__all__ = ["FOLDER", "CodersIndex", "IndexRow", "coders_index", "read_index", "read_table"]
+__all__ = ["FOLDER", "CodersIndex", "IndexRow", "read_index", "read_table"]
 
 FOLDER: Final = TABLES / "index"
 COLUMNS: Final = ("term", "code", "basis")
@@ -336,15 +335,3 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(TABLES.parents[2]))
     except ValueError:
         return str(path)
-
-
-@functools.cache
-def coders_index() -> CodersIndex:
-    """The project's coders' index (``codesets/data/suggest/index/``), read once.
-
-    From the cache folder where it was kept by an earlier process for the same tables
-    (:mod:`codesets.suggest_cache`), else read from the tables and kept.
-    """
-    from codesets.suggest_cache import cached_coders_index  # noqa: PLC0415 - imports this module
-
-    return cached_coders_index(FOLDER)

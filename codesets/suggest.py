@@ -23,9 +23,10 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from codesets import suggest_sites, suggest_tables
-from codesets.coders_index import CodersIndex, coders_index
+from codesets.coders_index import CodersIndex
 from codesets.search import Icd10cmSearch, words_of
 from codesets.search import stem as _stem
+from codesets.suggest_cache import coders_index
 from codesets.suggest_leads import Lead, QueryWord, find_leads
 from codesets.suggest_spell import Speller, speller_for
 

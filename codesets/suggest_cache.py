@@ -23,6 +23,7 @@ by it, so processes of different trees sharing one cache folder each find their 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -32,10 +33,10 @@ from codesets import coders_index as coders_index_module
 from codesets import search as search_module
 from codesets import suggest_words as words_module
 from codesets.cache import CorruptCacheError, cache_dir, read_payload, write_payload
-from codesets.coders_index import CodersIndex, read_index
+from codesets.coders_index import FOLDER, CodersIndex, read_index
 from codesets.search import Icd10cmSearch
 
-__all__ = ["FORMAT", "cached_coders_index", "cached_search", "source_digest"]
+__all__ = ["FORMAT", "cached_coders_index", "cached_search", "coders_index", "source_digest"]
 
 FORMAT: Final = 1
 """The payloads' layout: changed when :meth:`Icd10cmSearch.payload` or
@@ -109,3 +110,14 @@ def _write(path: Path, key: str, payload: dict[str, object]) -> None:
     """Keep ``payload`` at ``path``; an unwritable folder only costs the next start a build."""
     with contextlib.suppress(OSError):
         write_payload(path, {**payload, "key": key, "format": FORMAT})
+
+
+@functools.cache
+def coders_index() -> CodersIndex:
+    """The project's coders' index (``codesets/data/suggest/index/``), read once a process.
+
+    From the cache folder where an earlier process kept it for the same tables, else read
+    from the tables and kept (:func:`cached_coders_index`). Here rather than beside the
+    reader in :mod:`codesets.coders_index`, which this module imports (no import cycle).
+    """
+    return cached_coders_index(FOLDER)

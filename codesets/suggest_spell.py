@@ -38,8 +38,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 from codesets import suggest_tables
-from codesets.coders_index import coders_index
 from codesets.search import Icd10cmSearch, stem
+from codesets.suggest_cache import coders_index
 from codesets.suggest_tables import TABLES, table_rows
 
 __all__ = [

@@ -16,8 +16,8 @@ from typing import Final
 
 import pytest
 
-from codesets import coders_index
 from codesets.coders_index import CodersIndex, IndexRow, parse_term, read_index, read_table
+from codesets.suggest_cache import coders_index
 from fhir_coder.errors import ConfigurationError
 from fhir_coder.systems import ICD10CM
 
@@ -27,7 +27,7 @@ HEADER = "term\tcode\tbasis\n"
 
 
 def _shipped() -> CodersIndex:
-    return coders_index.coders_index()
+    return coders_index()
 
 
 def test_the_fixture_reads_as_written():

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codesets.coders_index import coders_index, read_index
+from codesets.coders_index import read_index
 from codesets.search import Icd10cmSearch
-from codesets.suggest_cache import cached_coders_index, cached_search
+from codesets.suggest_cache import cached_coders_index, cached_search, coders_index
 
 _TABLE = """# title: a test table
 term\tcode\tbasis
