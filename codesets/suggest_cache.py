@@ -17,7 +17,10 @@ stale:
   :mod:`codesets.suggest_words` (its pronouns are no needed words), which parse the terms.
 
 The key is a digest of those bytes (hashing them costs a few milliseconds); a file is named
-by it, so processes of different trees sharing one cache folder each find their own.
+by it, so processes of different trees sharing one cache folder each find their own. Each new
+key is a new file (the word index is about 20 MB), so a folder would grow with every upgrade:
+when one is written, only the :data:`KEEP` most recently used files of its kind stay (a file's
+modification time is set when it is read, so the versions still in use are the ones kept).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -36,11 +40,23 @@ from codesets.cache import CorruptCacheError, cache_dir, read_payload, write_pay
 from codesets.coders_index import FOLDER, CodersIndex, read_index
 from codesets.search import Icd10cmSearch
 
-__all__ = ["FORMAT", "cached_coders_index", "cached_search", "coders_index", "source_digest"]
+__all__ = [
+    "FORMAT",
+    "KEEP",
+    "cached_coders_index",
+    "cached_search",
+    "coders_index",
+    "source_digest",
+]
 
 FORMAT: Final = 1
 """The payloads' layout: changed when :meth:`Icd10cmSearch.payload` or
 :meth:`CodersIndex.payload` change shape."""
+
+
+KEEP: Final = 3
+"""How many files of one kind (one code set's word index; the coders' index) a folder keeps:
+the current version and two others still used (another checkout or release sharing the folder)."""
 
 
 def source_digest(*parts: bytes) -> str:
@@ -68,7 +84,7 @@ def cached_search(
         with contextlib.suppress(KeyError, TypeError, ValueError):
             return Icd10cmSearch.from_payload(payload)
     built = build()
-    _write(path, key, built.payload())
+    _write(path, key, built.payload(), kind=f"{index_key}-words-*.marshal")
     return built
 
 
@@ -91,7 +107,7 @@ def cached_coders_index(tables: Path, folder: Path | None = None) -> CodersIndex
         with contextlib.suppress(KeyError, TypeError, ValueError):
             return CodersIndex.from_payload(payload)
     built = read_index(tables)
-    _write(path, key, built.payload())
+    _write(path, key, built.payload(), kind="coders-index-*.marshal")
     return built
 
 
@@ -102,14 +118,35 @@ def _read(path: Path, key: str) -> dict[str, object] | None:
     except (OSError, CorruptCacheError):  # missing, unreadable or damaged: rebuilt
         return None
     if isinstance(payload, dict) and payload.get("key") == key and payload.get("format") == FORMAT:
+        with contextlib.suppress(OSError):  # marks it used, so pruning keeps it
+            os.utime(path)
         return payload
     return None
 
 
-def _write(path: Path, key: str, payload: dict[str, object]) -> None:
-    """Keep ``payload`` at ``path``; an unwritable folder only costs the next start a build."""
+def _write(path: Path, key: str, payload: dict[str, object], *, kind: str) -> None:
+    """Keep ``payload`` at ``path``, then prune the folder's files of its ``kind`` (a glob).
+
+    An unwritable folder only costs the next start a build.
+    """
     with contextlib.suppress(OSError):
         write_payload(path, {**payload, "key": key, "format": FORMAT})
+        _prune(path.parent, kind)
+
+
+def _prune(folder: Path, kind: str) -> None:
+    """Remove all but the :data:`KEEP` most recently used files matching ``kind``.
+
+    A process still reading a removed file's version finds it gone and builds it again:
+    the cost of a cold start, never a wrong answer.
+    """
+    used: list[tuple[float, Path]] = []
+    for file in folder.glob(kind):
+        with contextlib.suppress(OSError):
+            used.append((file.stat().st_mtime, file))
+    for _, stale in sorted(used, reverse=True)[KEEP:]:
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 @functools.cache

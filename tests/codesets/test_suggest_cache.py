@@ -5,11 +5,12 @@ damaged, never read stale.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from codesets.coders_index import read_index
 from codesets.search import Icd10cmSearch
-from codesets.suggest_cache import cached_coders_index, cached_search, coders_index
+from codesets.suggest_cache import KEEP, cached_coders_index, cached_search, coders_index
 
 _TABLE = """# title: a test table
 term\tcode\tbasis
@@ -97,3 +98,38 @@ def test_a_damaged_word_index_is_rebuilt(tmp_path):
     (kept,) = tmp_path.glob("*-words-*.marshal")
     kept.write_bytes(b"FHCODER\x01" + b"\0" * 20)
     assert cached_search(tmp_path, "icd10cm-test", build).vocabulary == ["asthma"]
+
+
+def test_only_the_most_recently_used_versions_are_kept(tmp_path):
+    """Each table change is a new file; old versions are pruned, the ones in use stay."""
+    tables = _tables(tmp_path / "index")
+    cache = tmp_path / "cache"
+    cached_coders_index(tables, cache)
+    (first,) = cache.glob("coders-index-*.marshal")
+    for n in range(KEEP + 2):
+        os.utime(first)  # the first version is read again and again: still in use
+        _tables(tables, _TABLE + f"Gout\tM10.{n}\tIndex: Gout\n")
+        cached_coders_index(tables, cache)
+        os.utime(first, (first.stat().st_atime, first.stat().st_mtime + 10 + n))
+    kept = set(cache.glob("coders-index-*.marshal"))
+    assert len(kept) == KEEP
+    assert first in kept
+    # Reading a version marks it used (its modification time moves forward).
+    os.utime(first, (0, 0))
+    _tables(tables, _TABLE)
+    cached_coders_index(tables, cache)
+    assert first.stat().st_mtime > 0
+
+
+def test_old_word_indexes_are_pruned_by_code_set(tmp_path):
+    for n in range(KEEP + 2):  # earlier versions of this code set's word index, and another's
+        (tmp_path / f"icd10cm-test-words-old{n}.marshal").write_bytes(b"old")
+        os.utime(tmp_path / f"icd10cm-test-words-old{n}.marshal", (n, n))
+    (tmp_path / "icd10cm-other-words-0.marshal").write_bytes(b"other")
+    os.utime(tmp_path / "icd10cm-other-words-0.marshal", (0, 0))
+    cached_search(tmp_path, "icd10cm-test", lambda: Icd10cmSearch([(0, "Asthma")]))
+    kept = {p.name for p in tmp_path.glob("icd10cm-test-words-*.marshal")}
+    old = {f"icd10cm-test-words-old{n}.marshal" for n in (KEEP, KEEP + 1)}  # the newest old ones
+    assert len(kept) == KEEP
+    assert old < kept  # and the one just built
+    assert (tmp_path / "icd10cm-other-words-0.marshal").exists()  # another code set's: untouched
