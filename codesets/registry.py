@@ -405,12 +405,15 @@ class CodeSetRegistry:
         limit: int = 5,
         age: int | None = None,
         sex: str | None = None,
+        setting: str = "outpatient",
     ) -> tuple[Suggestion, ...]:
         """Up to ``limit`` billable codes valid on ``on`` for ``text`` (the text-search port).
 
         More forgiving than :meth:`search` (lay words, missing words); codes the patient's
         ``age`` or ``sex`` rule out are not offered, and a BMI value gives its Z68 code
-        first; see :mod:`codesets.suggest`.
+        first; see :mod:`codesets.suggest`. ``setting``: ``"outpatient"`` (the default: an
+        uncertain diagnosis gives its symptom, Guidelines IV.H) or ``"inpatient"`` (it is
+        coded as if established, II.H); another value is a ValueError.
         """
         from codesets.search import words_of  # noqa: PLC0415
         from codesets.suggest import (  # noqa: PLC0415
@@ -423,15 +426,18 @@ class CodeSetRegistry:
             without_bmi,
             without_rule_out,
         )
+        from codesets.suggest_context import in_context  # noqa: PLC0415
         from codesets.suggest_direct import direct_codes, without_drug  # noqa: PLC0415
         from codesets.suggest_obstetric import read_obstetric  # noqa: PLC0415
-        from codesets.suggest_qualifiers import qualified  # noqa: PLC0415
         from codesets.suggest_sites import site_phrases  # noqa: PLC0415
         from codesets.suggest_words import without_person_words  # noqa: PLC0415
 
         speller = spelling(self._searcher())
-        # Uncertain diagnoses out (Guidelines IV.H), history and status words as the Index's.
-        text = site_phrases(qualified(speller.american(without_rule_out(text)), age))
+        # Uncertain diagnoses out (Guidelines IV.H), history and status words as the Index's;
+        # denied findings out, who has it and which eye or ear (codesets.suggest_context).
+        if setting != "inpatient":
+            text = without_rule_out(text)
+        text = site_phrases(in_context(speller.american(text), age, setting))
         obstetric = read_obstetric(text, age, sex)
         if obstetric is not None:  # a pregnancy's or a newborn's words, read as their rules say
             text = obstetric.ranked

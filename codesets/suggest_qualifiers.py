@@ -38,6 +38,7 @@ __all__ = [
     "FAMILY_HISTORY",
     "PERSONAL_CODES",
     "Classifiable",
+    "as_established",
     "as_indexed",
     "classifiable_ranges",
     "history_code",
@@ -141,6 +142,59 @@ def without_uncertain(text: str) -> str:
     return out
 
 
+_VERSUS: Final = re.compile(r"(?<![a-z0-9])(?:vs\.?|versus)(?![a-z0-9])")
+_RULED_OUT: Final = re.compile(r"(?<![a-z0-9])(?:ruled out|excluded)(?![a-z0-9])")
+
+
+def as_established(text: str) -> str:
+    """``text``'s uncertain diagnoses as if established, their symptoms out (inpatient, II.H).
+
+    In an inpatient stay, a diagnosis documented at discharge as "probable", "suspected",
+    "likely", "questionable", "possible", "still to be ruled out", "compatible with",
+    "consistent with" or the like is coded as if it existed (Guidelines Section II.H; III.C
+    for additional diagnoses), two contrasting ones ("CHF vs COPD") both (II.I), and the
+    signs and symptoms that are routinely part of it are not coded (I.B.5): the uncertain
+    clauses are kept, their qualifier's words out, and the other clauses dropped. A condition
+    "ruled out" is not there at all: its clause goes. Unchanged where nothing is uncertain,
+    and for the Tabular's own codes of a suspected condition (:data:`_TABULAR_OWN`).
+    """
+    lowered = text.lower()
+    if (
+        "?" not in lowered
+        and not _UNCERTAIN_BEFORE.search(lowered)
+        and not _UNCERTAIN_ANYWHERE.search(lowered)
+    ) or _TABULAR_OWN.search(lowered):
+        return text
+    diagnoses: list[str] = []
+    certain: list[str] = []
+    start = 0
+    for end, next_start in [
+        *((m.start(), m.end()) for m in _CLAUSE.finditer(lowered)),
+        (len(lowered), len(lowered)),
+    ]:
+        clause = lowered[start:end]
+        start = next_start
+        if _RULED_OUT.search(clause):
+            continue
+        part = _certain_part(clause)
+        if part is None:
+            certain.append(clause)
+            continue
+        if part[0] > 0:  # "TIA? slurred speech": the words before the mark
+            uncertain = clause[: part[0]]
+        elif part[1] > 0:  # "snoring r/o sleep apnea": the words after the qualifier
+            certain.append(clause[: part[1]])
+            uncertain = clause[part[1] :]
+        else:
+            uncertain = clause
+        diagnoses.append(uncertain)
+    kept = diagnoses if any(_names_something(d) for d in diagnoses) else certain
+    out = ", ".join(kept)
+    out = _VERSUS.sub(",", _UNCERTAIN_BEFORE.sub(" ", out)).replace("?", " ")
+    out = re.sub(r"\s+,", ",", " ".join(out.split())).strip(" ,;:-")
+    return out if _names_something(out) else text
+
+
 def _certain_part(clause: str) -> tuple[int, int] | None:
     """The span of ``clause``'s certain words, or None where the clause is certain."""
     if _UNCERTAIN_ANYWHERE.search(clause):
@@ -166,21 +220,30 @@ _RELATIVE: Final = (
     r"auntie|uncles?|grandmother|grandfather|grandma|grandpa|grandparents?|granny|"
     r"cousins?|sons?|daughters?|twin|nieces?|nephews?)"
 )
+_YOUNG: Final = r"(?:sons?|daughters?|twin|nieces?|nephews?)"
+"""The generations after the patient: "ear infection in my son" is the son's own (the
+patient, written by a parent: :mod:`codesets.suggest_context`), not a family history."""
 _RELATIVES: Final = (
     rf"(?:(?:my|his|her|their|pt'?s|patient'?s|both|one|a)\s+)?{_RELATIVE}(?:'s)?"
     rf"(?:\s*(?:,|and|&|/|\+|or)\s*(?:(?:my|his|her|their|a)\s+)?{_RELATIVE})*"
 )
 _HAD: Final = (
-    r"(?:(?:both|all|each|also|have|has)\s+)*(?:had|has|have|having|with|w/|died of|died from|"
-    r"passed away (?:of|from)|passed (?:of|from)|diagnosed with|dx with|dx'?d with|got|"
-    r"suffered from|suffers from|developed|hx of|history of|h/o|"
-    r"(?:is|are|was|were)(?:\s+(?:an?|also|both))?(?=\s+[a-z]{4,}))\b"
+    r"(?:(?:both|all|each|also|have|has)\s+)*(?:had|died of|died from|"
+    r"passed away (?:of|from)|passed (?:of|from)|(?:(?:was|were) )?diagnosed with|dx with|"
+    r"dx'?d with|"
+    r"suffered from|developed|(?:an?\s+)?(?:hx|history) of|h/o|"
+    r"(?:are|was|were)(?:\s+(?:an?|also|both))?(?=\s+[a-z]{4,}))\b"
 )
+"""What a relative had: a family history is written in the past ("mom had", "father died of",
+"sister was diagnosed with") or with the family's own words. A relative who HAS the
+condition ("my son has asthma", "dad with COPD", "new mom with anxiety") is the patient
+(:mod:`codesets.suggest_context`); several relatives who "are" ("both parents are diabetic")
+are no one patient."""
 _FAMILY: Final = re.compile(
     r"(?<![a-z])(?:(?:family|fam\.?)\s*(?:hx|history|h/o|hist\.?)|fhx|fh|fh/o|f/h)(?:\s+of)?\b"
     r"|\bruns in (?:the|my|his|her|our|their) family\b|\bin the family\b"
     rf"|(?<![a-z']){_RELATIVES}\s+{_HAD}"
-    rf"|\b(?:in|on)\s+(?:(?:my|his|her|the|both|pt'?s)\s+)?{_RELATIVE}(?:'?s)?"
+    rf"|\b(?:in|on)\s+(?:(?:my|his|her|the|both|pt'?s)\s+)?(?!{_YOUNG}\b){_RELATIVE}(?:'?s)?"
     rf"(?:\s*(?:,|and|&|/)\s*(?:(?:my|his|her)\s+)?{_RELATIVE})*(?:'?s? side)?\b"
     rf"|(?:^|(?<=[,;:(-]))\s*{_RELATIVES}\s*(?=$|[,;)-])"
 )

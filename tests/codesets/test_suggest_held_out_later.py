@@ -113,8 +113,8 @@ LISTS = (
             "held_out_phrases_5.tsv",
         ),
         559,
-        496,
-        536,
+        499,  # context (people words, PVD with diabetes), 23:28 UTC
+        538,
     ),
     HeldOut(
         "held_out_phrases_7.tsv",
