@@ -430,9 +430,10 @@ class CodeSetRegistry:
         from codesets.suggest_direct import direct_codes, without_drug  # noqa: PLC0415
         from codesets.suggest_obstetric import read_obstetric  # noqa: PLC0415
         from codesets.suggest_sites import site_phrases  # noqa: PLC0415
+        from codesets.suggest_visits import arranged, visit_reading  # noqa: PLC0415
         from codesets.suggest_words import without_person_words  # noqa: PLC0415
 
-        speller = spelling(self._searcher())
+        speller, written = spelling(self._searcher()), text
         # Uncertain diagnoses out (Guidelines IV.H), history and status words as the Index's;
         # denied findings out, who has it and which eye or ear (codesets.suggest_context).
         if setting != "inpatient":
@@ -442,6 +443,7 @@ class CodeSetRegistry:
         if obstetric is not None:  # a pregnancy's or a newborn's words, read as their rules say
             text = obstetric.ranked
         text = without_person_words(text)  # "my", "pt", "this morning", "6 yo": not the condition
+        text, visit = visit_reading(text, age, written)  # "here for refill, HTN": HTN (I.C.21)
         named = direct_codes(text, readings(text, age, sex)[0])
         corrected = None if named else speller.corrected(text)
         if corrected is not None:  # a main term misspelt ("psoraisis"): the Index's code for it
@@ -495,11 +497,16 @@ class CodeSetRegistry:
             )
         ]
         found = self._with_direct(found, named, keep, limit)
-        slots_in = obstetric.said if obstetric is not None else text
+        slots_in = obstetric.said if obstetric is not None else visit.said
         found = self._slots_chosen(found, slots_in, keep)
         if obstetric is not None:
             found = self._obstetric(found, obstetric, slots_in, keep, on, age, sex)
-        found = self._history_by_chapter(found, text, on, (age, sex), keep)
+        found = arranged(  # the encounter's reason first (codesets.suggest_visits)
+            self._history_by_chapter(found, text, on, (age, sex), keep),
+            visit,
+            self._may_offer(keep),
+            limit,
+        )
         bmi = bmi_code(text, age)
         row = self._row_of(bmi) if bmi else None  # its category may not be loaded yet
         if bmi and row is not None and keep(row):
@@ -510,6 +517,16 @@ class CodeSetRegistry:
             at = 1 if found and said else 0
             found.insert(at, Suggestion(ICD10CM, bmi, described, 1.0, f"BMI value: {described}"))
         return tuple(found)
+
+    def _may_offer(self, keep: Callable[[int], bool]) -> Callable[[str], str | None]:
+        """A code's description where ``keep`` offers it (dotless or dotted), else None."""
+        index = self.index
+
+        def offered(code: str) -> str | None:
+            row = self._row_of(code.replace(".", ""))
+            return index.description(row) if row is not None and keep(row) else None
+
+        return offered
 
     def _history_by_chapter(
         self,

@@ -14,7 +14,8 @@ code without a trimester or a side is never pushed down by one said.
   "16 wks", "at 39 weeks", "30w" or the trimester itself ("3rd tri", "first trimester").
 - Encounter: an injury's 7th character (Guidelines I.C.19.a): "D" for the encounters after
   active treatment, aftercare and follow-up included (I.C.21.c.7: aftercare of an injury is
-  the injury code with 7th character D, not a Z code), "S" for a sequela.
+  the injury code with 7th character D, not a Z code; its sutures' removal too), "S" for a
+  sequela; a fracture's delayed healing, nonunion and malunion are G, K and P.
 - Side: the Tabular's laterality (Guidelines I.B.13): the side documented is coded, both
   sides as "bilateral" where the Tabular has it; the eye and ear abbreviations OD/OS/OU
   (oculus dexter/sinister/uterque) and AU (auris utraque) read as right, left and both.
@@ -114,18 +115,39 @@ _SUBSEQUENT: Final = re.compile(
     r"\b(?:aftercare|after care|subsequent|f/u|follow(?:ing)?[ -]?up|routine healing|"
     r"recheck|re check|cast (?:check|change|removal|off)|(?:removal|change) of (?:the )?cast|"
     # I.C.19.a: cast change or removal and a healing fracture's check are subsequent care
-    r"heal(?:ing|s)? (?:normally|well|as expected))\b",
+    r"heal(?:ing|s)? (?:normally|well|as expected)|"
+    # a healing injury's sutures out is its follow-up (I.C.21.c.7: no aftercare Z code)
+    r"(?:sutures?|stitch(?:es)?|staples?) (?:removal|removed|out)|"
+    r"removal of (?:the )?(?:sutures?|stitch(?:es)?|staples?))\b",
     re.IGNORECASE,
 )
+_HEALING: Final = (
+    (re.compile(r"\b(?:delayed (?:healing|union)|slow(?:ly)? healing)\b", re.IGNORECASE), "G"),
+    (re.compile(r"\b(?:non ?union|nonunited|not healed|failure to heal)\b", re.IGNORECASE), "K"),
+    (
+        re.compile(
+            r"\b(?:mal ?union|malunited|healed (?:in|with) (?:bad|poor) alignment)\b", re.IGNORECASE
+        ),
+        "P",
+    ),
+)
+"""A fracture's healing the Tabular's 7th characters name for a subsequent encounter (closed
+fracture): G delayed healing, K nonunion, P malunion (the Index: Nonunion, fracture - see
+Fracture, by site; Malunion, fracture - see Fracture, by site)."""
 _SEQUELA: Final = re.compile(r"\b(?:sequela|sequelae|late effects?|residual)\b", re.IGNORECASE)
 _INITIAL: Final = re.compile(r"\b(?:initial|new|acute|active treatment)\b", re.IGNORECASE)
 
 
 def wanted_seventh(text: str) -> str | None:
-    """The 7th character an injury's encounter words give ("D" or "S"), or None (initial).
+    """The 7th character an injury's encounter words give ("D", "G", "K", "P", "S"), or None.
 
-    Words of both, or of the initial encounter beside them, decide nothing.
+    None is the initial encounter. A fracture's delayed healing, nonunion or malunion names
+    its own (G, K, P); otherwise words of both a later encounter and a sequela, or of the
+    initial encounter beside them, decide nothing.
     """
+    healing = next((c for pattern, c in _HEALING if pattern.search(text)), None)
+    if healing is not None:
+        return healing
     subsequent = _SUBSEQUENT.search(text) is not None
     sequela = _SEQUELA.search(text) is not None
     if subsequent == sequela or _INITIAL.search(text):
