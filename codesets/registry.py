@@ -424,6 +424,7 @@ class CodeSetRegistry:
             readings,
             spelling,
             without_bmi,
+            without_labels,
             without_rule_out,
         )
         from codesets.suggest_context import in_context  # noqa: PLC0415
@@ -433,7 +434,8 @@ class CodeSetRegistry:
         from codesets.suggest_visits import arranged, visit_reading  # noqa: PLC0415
         from codesets.suggest_words import without_person_words  # noqa: PLC0415
 
-        speller, written = spelling(self._searcher()), text
+        # A note's label ("A/P: CHF") is no part of the condition (codesets.suggest_shorthand).
+        speller, written, text = spelling(self._searcher()), text, without_labels(text)
         # Uncertain diagnoses out (Guidelines IV.H), history and status words as the Index's;
         # denied findings out, who has it and which eye or ear (codesets.suggest_context).
         if setting != "inpatient":

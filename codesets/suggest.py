@@ -22,12 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
 
-from codesets import suggest_sites, suggest_tables
+from codesets import suggest_shorthand, suggest_sites, suggest_tables
 from codesets.coders_index import CodersIndex
 from codesets.search import Icd10cmSearch, words_of
 from codesets.search import stem as _stem
 from codesets.suggest_cache import coders_index
 from codesets.suggest_leads import Lead, QueryWord, find_leads
+from codesets.suggest_shorthand import without_labels
 from codesets.suggest_spell import Speller, speller_for
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "spelling",
     "to_classification_words",
     "without_bmi",
+    "without_labels",
     "without_rule_out",
 ]
 
@@ -346,7 +348,6 @@ ABBREVIATIONS: Final[dict[str, str]] = {
     "hfpef": "diastolic heart failure",
     "heart failure with reduced ejection fraction": "systolic heart failure",
     "heart failure with preserved ejection fraction": "diastolic heart failure",
-    "mi": "myocardial infarction",
     "pe": "pulmonary embolism",
     "pvd": "peripheral vascular disease",
     "pad": "peripheral vascular disease",
@@ -388,7 +389,6 @@ ABBREVIATIONS: Final[dict[str, str]] = {
     "chronic renal failure": "chronic kidney disease",
     "luts": "lower urinary tract symptoms",
     "utis": "uti",
-    "appy": "appendicitis",
     "sbo": "intestinal obstruction",
     "small bowel obstruction": "intestinal obstruction",
     "gi": "gastrointestinal",
@@ -572,7 +572,9 @@ _PREGNANCY: Final = re.compile(
 """Words that put a query in pregnancy: without one, a Chapter 15 code (O00-O9A) is ranked
 down, for those codes are used only when the pregnancy is documented (I.C.15.a.1)."""
 _HYPERTENSIVE: Final = re.compile(r"\bhypertensive (heart|chronic kidney)")
-_HYPERTENSION_WITH: Final = re.compile(r"\bhypertens\w*\b.*\b(heart failure|kidney disease)\b")
+_HYPERTENSION_WITH: Final = re.compile(
+    r"\bhypertens\w*\b.*\b(heart failure|kidney disease|cardiomegaly)\b"
+)
 _ROMAN: Final = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
 _ROMAN_AFTER: Final = re.compile(
     r"\b(stage|type|grade|class|degree|ckd)\s+(iii|ii|iv|v|i)([ab]?)\b"
@@ -663,7 +665,11 @@ def spelt_out(text: str, age: int | None = None, sex: str | None = None) -> tupl
     lowered = _LEVELS.sub(_region, lowered)
     lowered = _ROMAN_AFTER.sub(lambda m: f"{m.group(1)} {_ROMAN[m.group(2)]}{m.group(3)}", lowered)
     table = suggest_tables.abbreviations()
-    context = set(_WORD.findall(lowered))
+    lowered = suggest_shorthand.plus_as_positive(lowered)  # "hiv+": "hiv positive"
+    lowered = suggest_shorthand.unglued(  # "ckd3a": "ckd 3a"
+        lowered, lambda t: t in table or t in ABBREVIATIONS or t in _lay_terms()
+    )
+    context = suggest_shorthand.context_words(lowered)
     choices: list[list[str]] = []
 
     def spell(found: re.Match[str]) -> str:
@@ -671,7 +677,10 @@ def spelt_out(text: str, age: int | None = None, sex: str | None = None) -> tupl
         meanings = table.get(term)
         if meanings is None:
             return " " + ABBREVIATIONS[term] + " "
-        ranked = _meanings(meanings, context - set(_WORD.findall(term)), age, sex)
+        others = context - set(_WORD.findall(term)) - {term}
+        ranked = _meanings(meanings, others, age, sex)
+        if not ranked and not others:  # the shorthand alone ("PD"): as written, then its
+            ranked = [term, *(m.words for m in meanings if m.fits(age, sex))]  # first meaning
         if not ranked:  # no meaning fits the patient: the words stay as written
             return found.group(0)
         choices.append(ranked)
@@ -1394,8 +1403,8 @@ class _Query:
             # Diabetes of no stated type is type 2 (ICD-10-CM Official Guidelines I.C.4.a.2).
             default_type_2=_DIABETES.search(asked) is not None and not _DIABETES_TYPE.search(asked),
             pregnancy=_PREGNANCY.search(asked) is not None,
-            # Hypertension with heart failure or chronic kidney disease is coded as their
-            # combination (I.C.9.a.1-3): the link is presumed.
+            # Hypertension with heart failure, cardiomegaly (LVH, I51.7) or chronic kidney
+            # disease is coded as their combination (I.C.9.a.1-3): the link is presumed.
             hypertension_with=_HYPERTENSION_WITH.search(asked) is not None,
             side=re.compile(side) if side else None,
             sites=suggest_sites.sites_of(words),

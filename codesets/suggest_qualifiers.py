@@ -60,7 +60,7 @@ _BEFORE: Final = (
     r"r/o|r/0|rule[ -]?out|to rule out|possible|possibly|probable|probably|likely|"
     r"suspected|suspect for|suspicion (?:of|for)|suspicious (?:of|for)|questionable|"
     r"question of|query|presumed|presumptive|concern(?:ing)? for|worrisome for|"
-    r"consistent with|compatible with|suggestive of|indicative of|"
+    r"consistent with|c/w|compatible with|suggestive of|indicative of|"
     r"working (?:diagnosis|dx)(?: of)?|eval(?:uate|uation)? for|differential(?: diagnosis)?|ddx"
 )
 """Qualifiers written before the diagnosis they make uncertain ("r/o PE", "possible UTI")."""
