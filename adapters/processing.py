@@ -40,6 +40,8 @@ def facility_findings(coded: CodedEncounter, options: ClaimOptions | None) -> tu
     Claim is built (like ``validate``'s), so a night or a procedure the chargemaster does
     not rate makes the Claim a draft that says so.
     """
+    if not coded.encounter.encounter_class.is_inpatient:
+        return ()  # (what facility_charges says of any other encounter, without the calls)
     return facility_charges(coded, options.fee_schedule if options is not None else None).issues
 
 

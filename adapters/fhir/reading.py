@@ -298,6 +298,15 @@ def _codes_in(codings: Iterable[object]) -> tuple[str, ...]:
 
 
 def _first_code(concept: object) -> str:
+    if type(concept) is dict and "text" not in concept:
+        # a status or use as usually sent (one coding, read before): the answer at once
+        codings = concept.get("coding")
+        if type(codings) is list and len(codings) == 1 and type(raw := codings[0]) is dict:
+            system, code = raw.get("system"), raw.get("code")
+            if type(system) is str and type(code) is str:
+                found = _CODES.get((system, code))
+                if found is not None:
+                    return found[0] if found else ""
     codes = read_codes(concept)
     return codes[0] if codes else ""
 

@@ -92,9 +92,14 @@ def condition_order(condition: dict[str, Any]) -> tuple[float, str]:
     Recorded (else onset) moment, UTC for a time without a zone and midnight UTC for a
     date; none last; ties (Conditions recorded together) by ``id``.
     """
+    recorded = condition.get("recordedDate")
+    if type(recorded) is str and recorded:  # the usual case, without the others read
+        moment = _instant(recorded)
+        if not math.isnan(moment):
+            return (moment, str(condition.get("id") or ""))
     onset = condition.get("onsetPeriod")
     for value in (
-        condition.get("recordedDate"),
+        recorded,
         condition.get("onsetDateTime"),
         onset.get("start") if isinstance(onset, dict) else None,
     ):

@@ -195,6 +195,9 @@ def _crosswalked(
             )
         )
         return []
+    if len(usable) == 1:  # the usual answer: one target, no groups to lay out
+        line = _crosswalk_line(context, diagnosis, snomed, usable[0], issues)
+        return [line] if line is not None else []
     groups: dict[int, list[Translation]] = defaultdict(list)
     for translation in usable:
         groups[translation.map_group].append(translation)

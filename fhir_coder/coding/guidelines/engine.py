@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from operator import attrgetter
 
 from fhir_coder.coding.checks import check_code, shown
 from fhir_coder.coding.context import CodingContext
@@ -68,6 +69,7 @@ _INCIDENTAL_PREGNANCY = CodeSet(["Z33.1"])
 _CHAPTER15 = CodeSet(["O00-O9A"])
 _WEEKS_FIRST_TRIMESTER, _WEEKS_THIRD_TRIMESTER = 14, 28
 _SEVEN = 7  # characters of a code that carries a 7th character
+_CODE = attrgetter("code")  # (a line's code: no comprehension's function made per call)
 
 
 def _start(encounter: Encounter) -> date | None:
@@ -75,22 +77,33 @@ def _start(encounter: Encounter) -> date | None:
     return start.date() if isinstance(start, datetime) else start
 
 
-def _status_asked(encounter: Encounter, onset_days: int) -> bool:
+def _status_asked(encounter: Encounter, start: date | None, onset_days: int) -> bool:
     """Whether the status phase has anything to do.
 
     A condition resolved, inactive, in remission or uncertain, or one that began more than
-    ``onset_days`` (the status rows' least, 0 for none) before the encounter. Most
-    encounters have none.
+    ``onset_days`` (the status rows' least, 0 for none) before ``start``, the encounter's
+    first day. Most encounters have none.
     """
-    start: date | None = None
+    # "began more than onset_days before start" is "onset < start - onset_days", worked
+    # out once, not a subtraction per condition
+    cutoff = _cutoff(start, onset_days)
     for d in encounter.diagnoses:
         if d.clinical_status in _HISTORY_STATUS or d.verification in UNCERTAIN_VERIFICATION:
             return True
-        if onset_days > 0 and d.onset is not None:
-            start = start or _start(encounter)
-            if start is not None and (start - d.onset).days > onset_days:
-                return True
+        onset = d.onset
+        if cutoff is not None and onset is not None and onset < cutoff:
+            return True
     return False
+
+
+def _cutoff(start: date | None, onset_days: int) -> date | None:
+    """The last day a condition may have begun on and be more than ``onset_days`` old."""
+    if start is None or onset_days <= 0:
+        return None
+    try:
+        return start - timedelta(days=onset_days)
+    except OverflowError:  # before the first day a date can name: no onset is older
+        return None
 
 
 _SIDED: dict[str, bool] = {}  # words -> whether they name a side (bounded)
@@ -251,14 +264,15 @@ def apply_guidelines(
     observations = encounter.observations
     if (not lines and not observations) or book.is_empty:
         return lines
-    plan = book.plans[frozenset([line.code for line in lines])]
-    status_asked = _status_asked(encounter, book.onset_days)
+    plan = book.plans[frozenset(map(_CODE, lines))]
+    start = _start(encounter)
+    status_asked = _status_asked(encounter, start, book.onset_days)
     lateral = book.laterality is not None and _may_be_lateral(encounter.diagnoses, lines)
     if not (
         plan.acts or status_asked or lateral or (observations and _has_bmi(observations, book.bmi))
     ):
         return lines  # the common case: nothing in the tables is about this encounter
-    state = _Encounter(context, issues, _start(encounter))
+    state = _Encounter(context, issues, start)
     if status_asked:
         given = lines
         lines = _status(state, lines, book)
@@ -318,7 +332,7 @@ def _conversions(state: _Encounter, lines: list[CodedLine], plan: Plan) -> list[
 
 
 def _codes(lines: list[CodedLine]) -> frozenset[str]:
-    return frozenset([line.code for line in lines])
+    return frozenset(map(_CODE, lines))
 
 
 # 1. Clinical and verification status -------------------------------------------------
