@@ -115,7 +115,7 @@ _SUBSEQUENT: Final = re.compile(
     r"\b(?:aftercare|after care|subsequent|f/u|follow(?:ing)?[ -]?up|routine healing|"
     r"recheck|re check|cast (?:check|change|removal|off)|(?:removal|change) of (?:the )?cast|"
     # I.C.19.a: cast change or removal and a healing fracture's check are subsequent care
-    r"heal(?:ing|s)? (?:normally|well|as expected)|"
+    r"heal(?:ing|s)? (?:normally|well|as expected)|(?<!non )(?<!non-)healing|"
     # a healing injury's sutures out is its follow-up (I.C.21.c.7: no aftercare Z code)
     r"(?:sutures?|stitch(?:es)?|staples?) (?:removal|removed|out)|"
     r"removal of (?:the )?(?:sutures?|stitch(?:es)?|staples?))\b",

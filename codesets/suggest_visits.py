@@ -24,6 +24,16 @@ Three readings, each a rule a coder states:
   injury is ranked as its initial encounter and the 7th character the words give is chosen
   afterwards (I.C.19.a, :func:`codesets.suggest_variants.wanted_seventh`).
 
+* **Encounters of their own kind** (I.C.21.c): a vaccine or a vaccine-preventable disease's
+  shot is Z23 first ("tetanus shot", "hep B vaccine"; the Index: Immunization, encounter for),
+  after the injury where one is named; refused, Z28.21 (the patient) or Z28.82 (a caregiver);
+  an examination said to have abnormal findings takes the Tabular's "with abnormal findings"
+  code of its pair (Z00.01, Z00.121, Z01.01, Z01.118, Z01.21, Z01.31, Z01.411), its findings'
+  words out of the ranked words; a routine postpartum check is Z39.2 whatever the weeks
+  written; a blood pressure check of known hypertension is I10; a newborn's health check
+  goes by its days (Z00.110 under 8 days, Z00.111 8 to 28 days); "incarcerated" is a
+  person's imprisonment (Z65.1) unless a hernia or an organ is named.
+
 Each reading leaves the words alone where nothing but visit words would be left ("follow-up
 visit", "refill"), or where the rest names an encounter of its own kind ("postpartum
 follow-up" is Z39.2, "prenatal visit" Z34.-): those are the Tabular's own words.
@@ -61,6 +71,8 @@ class Visit:
     """Codes offered after the condition's best code (Z76.0 for a refill)."""
     said: str = ""
     """All the words, the visit's too: an injury's encounter (its 7th character) is read there."""
+    abnormal: bool = False
+    """An examination with abnormal findings: its "with abnormal findings" code is taken."""
 
 
 _LEFT_OUT: Final = (
@@ -102,7 +114,9 @@ _ASKED_FOR: Final = re.compile(
 )
 
 _COMPLETED: Final = re.compile(
-    r"\b(?:completed|finished|done with|after (?:completing |completion of )?"
+    r"\b(?:completed?|completing|finished|finishing|done with|after (?:a |the )?course of|"
+    r"post[ -]?(?:treatment|therapy|tx)|"
+    r"after (?:completing |completion of )?"
     r"(?:treatment|therapy|tx|chemo\w*|radiation)|completion of|resolved|now resolved|"
     r"treated|no (?:longer|current|evidence)|cured|in remission)\b"
 )
@@ -140,16 +154,72 @@ _INJURY: Final = re.compile(
 _AFTERCARE_WORDS: Final = re.compile(
     r"\b(?:cast (?:check|change|removal|off|removed)|(?:removal|change) of (?:the )?cast|"
     r"heal(?:ing|s|ed)? (?:normally|well|as expected|fine|ok)|doing well|"
+    r"subsequent (?:visit|encounter|care)(?: for)?|(?:routine |delayed )?healing|"
     r"(?:sutures?|stitch(?:es)?|staples?) (?:removal|removed|out)|"
     r"removal of (?:the )?(?:sutures?|stitch(?:es)?|staples?))\b"
 )
 """An injury's follow-up words no Tabular description holds (I.C.19.a: the 7th character D)."""
 _SUTURES_OUT: Final = re.compile(r"\b(?:sutures?|stitch(?:es)?|staples?)\b")
 REMOVAL_OF_SUTURES: Final = "Z4802"
+_HYPERTENSION: Final = re.compile(r"\b(?:hypertensi\w*|htn|high blood pressure)\b")
+_BP_CHECK: Final = re.compile(
+    r"\b(?:(?:bp|blood pressure) (?:re-?check|check|follow[ -]?up|visit)|"
+    r"(?:re-?check|check) (?:of )?(?:the )?(?:bp|blood pressure))\b"
+)
+_PREVENTABLE: Final = (
+    r"tetanus|tdap|td|dtap|dtp|flu|influenza|covid(?: 19)?|hep(?:atitis)? [ab]|hpv|mmr|measles|"
+    r"mumps|rubella|varicella|chickenpox|shingles|zoster|shingrix|pneumonia|pneumococcal|"
+    r"pneumovax|prevnar|polio|ipv|hib|rotavirus|meningococcal|meningitis|rsv|childhood|"
+    r"routine|travel|yellow fever|typhoid|rabies"
+)
+_VACCINE: Final = re.compile(
+    r"\b(?:vaccin\w*|immuni[sz]ations?|boosters?|jabs?)\b|"
+    r"\b(?:" + _PREVENTABLE + r")(?: vaccine| immunization)? (?:shots?|injections?)\b"
+)
+"""A vaccine, or a shot of one named ("tetanus shot"): a shot alone is many things (a Depo
+shot is contraception, an allergy shot desensitization)."""
+_NOT_GIVEN: Final = re.compile(
+    r"\b(?:refus\w*|declin\w*|not|no|never|missed|delayed?|behind|overdue|hesitan\w*|"
+    r"reactions?|adverse|allerg\w*|side effects?|after|due|from|status|up to date|utd|"
+    r"counsel\w*|exposure|contact|history|hx|unvaccinated|under ?immuni[sz]ed)\b"
+)
+_EXAMINATION: Final = re.compile(
+    r"\b(?:physicals?|exam\w*|check[ -]?ups?|well[ -]?(?:child|baby|woman|visit|check)|"
+    r"wellness|annual visit|health check)\b"
+)
+_FINDINGS: Final = re.compile(
+    r"\b(?:with )?(?:abnormal (?:findings?|labs?|lab results?|results?|exam|tests?)|"
+    r"findings?|abnormal(?:ities)?)\b"
+)
+_NORMAL: Final = re.compile(
+    r"\b(?:no|without|normal|negative|nothing) (?:abnormal\w*|findings?|problems?)\b"
+)
+WITH_ABNORMAL_FINDINGS: Final = {
+    "Z0000": "Z0001", "Z00129": "Z00121", "Z0100": "Z0101", "Z0110": "Z01118", "Z0120": "Z0121",
+    "Z0130": "Z0131", "Z01419": "Z01411",
+}  # fmt: skip
+"""The Tabular's examinations without abnormal findings -> the same with them (Z00.0-Z01.4)."""
+IMMUNIZATION: Final = "Z23"
+_REFUSED: Final = re.compile(r"\b(?:refus\w*|declin\w*|opted out|does not want|did not want)\b")
+_CAREGIVER: Final = re.compile(
+    r"\b(?:mom|mother|dad|father|parents?|caregivers?|guardians?|family)\b"
+)
+_AFTER: Final = re.compile(r"\bafter\b")
+PATIENT_REFUSED: Final = "Z2821"
+CAREGIVER_REFUSED: Final = "Z2882"
+_POSTPARTUM_CHECK: Final = re.compile(
+    r"\b(?:post ?partum|pp|after delivery)(?: (?:check(?:[ -]?up)?|visit|exam\w*|"
+    r"follow[ -]?up|appointment|appt))+\b|\b(?:check(?:[ -]?up)?|visit|exam\w*) "
+    r"(?:post ?partum|after delivery)\b"
+)
+ROUTINE_POSTPARTUM: Final = "Z392"
+_REPEAT_PRESCRIPTION_WORDS: Final = "medication refill"
 _WORD: Final = re.compile(r"[a-z0-9]+")
 _FILLER: Final = frozenset(
     """a an the and of for on in to with at by is was has here today now again visit pt
-    patient w needs need""".split()  # noqa: SIM905 - a word list reads best as text
+    patient w needs need request requests requested after before post pre routine annual
+    yearly one two three four five six seven eight nine ten week weeks wk wks day days month
+    months mo year years yr yrs old""".split()  # noqa: SIM905 - a word list reads best as text
 )
 
 
@@ -207,20 +277,59 @@ def read_visit(text: str, age: int | None = None, written: str | None = None) ->
 
 def _condition(lowered: str) -> Visit | None:
     """The condition a visit is for, its visit words out (see the module), or None."""
-    rest = _VISIT_WORDS.sub(" ", lowered)
+    rest = lowered
+    if _HYPERTENSION.search(rest):  # a blood pressure check of known hypertension is I10's
+        rest = _BP_CHECK.sub(" ", rest)
+    rest = _VISIT_WORDS.sub(" ", rest)
     injury = _INJURY.search(rest) is not None
     if injury:
         rest = _AFTERCARE_WORDS.sub(" ", rest)
+    kind = _vaccine(rest, injury) or _encounter(lowered, rest)
+    if kind is not None:
+        return kind
     if rest == lowered or not _names_something(rest):
         return None
-    if _OWN_ENCOUNTER.search(rest) and not injury:
-        return None
+    if not injury and not _names_something(_OWN_ENCOUNTER.sub(" ", rest)):
+        return None  # "postpartum follow-up", "prenatal visit": the Tabular's own encounter
     after: tuple[str, ...] = ()
     if _REFILL.search(lowered) and not injury:
         after = (REPEAT_PRESCRIPTION,)
     elif injury and _SUTURES_OUT.search(lowered):  # the injury with D first (I.C.21.c.7)
         after = (REMOVAL_OF_SUTURES,)
     return Visit(_tidy(rest), after=after)
+
+
+def _encounter(lowered: str, rest: str) -> Visit | None:
+    """A refill alone, a routine postpartum check, an examination with abnormal findings."""
+    if _REFILL.search(lowered) and not _names_something(rest):
+        return Visit(_REPEAT_PRESCRIPTION_WORDS)  # "refill request": the Index's entry
+    if _POSTPARTUM_CHECK.search(lowered) and not _names_something(
+        _VISIT_WORDS.sub(" ", _POSTPARTUM_CHECK.sub(" ", lowered))
+    ):
+        return Visit(lowered, first=(ROUTINE_POSTPARTUM,))  # Index: Examination, postpartum
+    if _EXAMINATION.search(rest) and _FINDINGS.search(rest) and not _NORMAL.search(rest):
+        # The Tabular's examinations come with and without abnormal findings (Z00-Z01): the
+        # findings choose the code, the examination's words find it.
+        return Visit(_tidy(_FINDINGS.sub(" ", rest)), abnormal=True)
+    return None
+
+
+def _vaccine(rest: str, injury: bool) -> Visit | None:
+    """An encounter for a vaccine: Z23 (the Index: Immunization, encounter for; Vaccination).
+
+    First, unless an injury is named (a tetanus booster after a cut: the injury first, Z23
+    after it); a vaccine refused, delayed or reacted to is no such encounter (Z28.-, T50.-).
+    """
+    if not _VACCINE.search(rest):
+        return None
+    if _REFUSED.search(rest):  # Z28.21 the patient's refusal, Z28.82 a caregiver's
+        caregiver = _CAREGIVER.search(rest) is not None
+        return Visit(rest, first=(CAREGIVER_REFUSED if caregiver else PATIENT_REFUSED,))
+    if injury and not _NOT_GIVEN.search(_AFTER.sub(" ", rest)):
+        return Visit(_tidy(_VACCINE.sub(" ", rest)), after=(IMMUNIZATION,))
+    if injury or _NOT_GIVEN.search(rest):
+        return None
+    return Visit(rest, first=(IMMUNIZATION,))
 
 
 def _newborn_check(lowered: str) -> str | None:
@@ -290,6 +399,8 @@ def arranged(
     ``offered(code)``: the code's description where the code may be offered (valid on the
     date, fitting the patient), else None.
     """
+    if visit.abnormal:
+        found = _with_findings(found, offered)
     first = [
         Suggestion(ICD10CM, code, described, 1.0, f"reason for the encounter: {described}")
         for code in visit.first
@@ -304,3 +415,19 @@ def arranged(
         score = out[0].score if out else 1.0
         out.insert(1 if out else 0, Suggestion(ICD10CM, code, described, score, described))
     return out[: max(limit, len(first))]
+
+
+def _with_findings(
+    found: list[Suggestion], offered: Callable[[str], str | None]
+) -> list[Suggestion]:
+    """``found`` with each examination "without abnormal findings" as its "with" code, in place."""
+    out: list[Suggestion] = []
+    for ranked in found:
+        code = WITH_ABNORMAL_FINDINGS.get(ranked.code)
+        described = offered(code) if code is not None else None
+        shown = ranked
+        if code is not None and described is not None:
+            shown = Suggestion(ICD10CM, code, described, ranked.score, described)
+        if all(s.code != shown.code for s in out):
+            out.append(shown)
+    return out

@@ -116,7 +116,7 @@ LISTS = (
             "held_out_phrases_5.tsv",
         ),
         559,
-        506,  # context (people words, PVD with diabetes), visits 23:43 UTC, shorthand 00:25
+        508,  # context, visits 23:43 UTC, shorthand 00:25, visits 00:40
         542,
     ),
     HeldOut(

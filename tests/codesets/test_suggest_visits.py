@@ -4,8 +4,9 @@ Phrases written for these tests (none taken from a measured list). A treatment s
 coded first (Guidelines I.C.2.e.2), a visit for a condition under care is the condition (a
 refill's Z76.0 after it), a follow-up after completed treatment is Z09 or Z08 (I.C.21.c.8),
 an injury's follow-up is the injury with its 7th character (I.C.19.a: D, G, K, P), a newborn's
-health check goes by its days, and "incarcerated" is a person's imprisonment unless a hernia
-or an organ is named.
+health check goes by its days, "incarcerated" is a person's imprisonment unless a hernia or an
+organ is named, a vaccine is Z23 (refused: Z28.21/Z28.82), an examination with abnormal
+findings takes its "with abnormal findings" code.
 """
 
 from __future__ import annotations
@@ -79,10 +80,17 @@ def test_visit_words_leave_the_condition(text: str, words: str, after: tuple[str
 
 @pytest.mark.parametrize(
     "text",
-    ["refill", "medication refill", "follow-up visit", "postpartum follow-up", "prenatal visit"],
+    ["follow-up visit", "prenatal visit", "bp check"],
 )
 def test_visit_words_stay_where_they_are_the_encounter(text: str) -> None:
     assert read_visit(text) is None
+
+
+@pytest.mark.parametrize("text", ["refill", "medication refill", "refill request"])
+def test_a_refill_alone_is_the_indexs_repeat_prescription(text: str) -> None:
+    visit = read_visit(text)
+    assert visit is not None
+    assert (visit.words, visit.first, visit.after) == ("medication refill", (), ())
 
 
 @pytest.mark.parametrize(
@@ -126,9 +134,11 @@ def test_days_do_not_make_an_older_childs_check_a_newborns() -> None:
         ("clavicle fracture, delayed healing", "G"),
         ("wrist fracture, here for cast removal", "D"),
         ("laceration of scalp, sutures out", "D"),
+        ("healing fracture of left fibula", "D"),
+        ("non-healing wound of left foot", None),
     ],
 )
-def test_a_fractures_healing_names_its_seventh_character(text: str, seventh: str) -> None:
+def test_a_fractures_healing_names_its_seventh_character(text: str, seventh: str | None) -> None:
     assert wanted_seventh(text) == seventh
 
 
@@ -184,6 +194,30 @@ def test_the_reason_comes_first_and_a_refills_code_after_the_best() -> None:
         ("wound check", "Z4800", 30, "male"),
         ("incarcerated", "Z651", 30, "male"),
         ("incarcerated umbilical hernia", "K420", 50, "female"),
+        ("recheck blood pressure, hypertension", "I10", 60, "male"),
+        ("bp check", "Z0130", 60, "male"),
+        ("refill request", "Z760", 50, "female"),
+        ("follow up after finishing antibiotics for pneumonia", "Z09", 50, "male"),
+        ("post treatment follow up, colon cancer", "Z08", 60, "male"),
+        ("tetanus shot", "Z23", 30, "male"),
+        ("hep B vaccine", "Z23", 20, "female"),
+        ("refused flu shot", "Z2821", 70, "male"),
+        ("mom declined vaccines", "Z2882", 1, "female"),
+        ("postpartum check 6 weeks", "Z392", 30, "female"),
+        ("two week postpartum visit", "Z392", 30, "female"),
+        ("postpartum depression follow up", "F530", 30, "female"),
+        ("yearly physical with abnormal labs", "Z0001", 45, "male"),
+        ("annual physical, no abnormal findings", "Z0000", 50, "male"),
+        ("well child check 5 year old with abnormal findings", "Z00121", 5, "female"),
+        ("hearing exam with abnormal findings", "Z01118", 40, "male"),
+        ("abnormal findings on chest x-ray", "R918", 60, "male"),
+        ("kindergarten physical", "Z020", 5, "male"),
+        ("PPD read negative", "Z111", 30, "female"),
+        ("preoperative EKG", "Z01810", 65, "male"),
+        ("released from jail", "Z652", 30, "male"),
+        ("subsequent visit healing right wrist fx", "S62101D", 40, "female"),
+        ("healing fracture of left fibula", "S82402D", 40, "male"),
+        ("left humerus fracture subsequent encounter delayed healing", "S42302G", 50, "male"),
     ],
 )
 def test_the_encounters_reason_is_offered_first(
@@ -197,3 +231,19 @@ def test_a_refill_with_a_condition_still_offers_z76_0(registry) -> None:
     offered = [s.code for s in registry.suggest("refill of asthma inhaler", on=ON, age=30)]
     assert offered[0].startswith("J45"), offered
     assert "Z760" in offered, offered
+
+
+def test_a_vaccine_after_an_injury_follows_the_injury(registry) -> None:
+    offered = [
+        s.code for s in registry.suggest("tetanus booster after laceration of right hand", on=ON)
+    ]
+    assert offered[0] == "S61411A", offered
+    assert "Z23" in offered, offered
+
+
+@pytest.mark.parametrize(
+    "text", ["fever after flu shot", "allergy shot", "up to date on vaccines", "B12 shot"]
+)
+def test_a_shot_or_vaccine_word_that_is_no_immunization_visit(text: str) -> None:
+    visit = read_visit(text)
+    assert visit is None or "Z23" not in visit.first, visit
