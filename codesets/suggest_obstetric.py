@@ -128,7 +128,8 @@ _TERM_FROM: Final = 37
 
 _PROM: Final = re.compile(
     r"\b(?:p?prom|(?:preterm |pre term |full term |term )?premature rupture of (?:the )?membranes|"
-    r"rupture of (?:the )?membranes before (?:the )?(?:onset of )?labou?r)\b",
+    r"rupture of (?:the )?membranes before (?:the )?(?:onset of )?labou?r|"
+    r"waters? (?:broke|has broken|have broken|breaking))\b",
     re.IGNORECASE,
 )
 _PRETERM: Final = re.compile(r"\b(?:pprom|preterm|pre term)\b", re.IGNORECASE)
@@ -146,6 +147,8 @@ _AFTER_24: Final = re.compile(
 
 def prom_code(text: str, named_trimester: str | None = None) -> str | None:
     """The O42 code for premature rupture of membranes written in ``text``, or None.
+
+    "Water broke" is the patient's words for it (Index: Rupture, membranes, premature).
 
     The Tabular's three axes: the onset of labor after rupture (O42.0 within 24 hours, O42.1
     more than 24, O42.9 not said); preterm (before 37 completed weeks, by trimester) or
