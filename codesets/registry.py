@@ -429,6 +429,7 @@ class CodeSetRegistry:
         )
         from codesets.suggest_context import in_context  # noqa: PLC0415
         from codesets.suggest_direct import direct_codes, without_drug  # noqa: PLC0415
+        from codesets.suggest_external import external_causes_last  # noqa: PLC0415
         from codesets.suggest_obstetric import read_obstetric  # noqa: PLC0415
         from codesets.suggest_sites import site_phrases  # noqa: PLC0415
         from codesets.suggest_visits import arranged, visit_reading  # noqa: PLC0415
@@ -509,6 +510,7 @@ class CodeSetRegistry:
             self._may_offer(keep),
             limit,
         )
+        found = external_causes_last(found)  # the injury before its cause (I.C.20)
         bmi = bmi_code(text, age)
         row = self._row_of(bmi) if bmi else None  # its category may not be loaded yet
         if bmi and row is not None and keep(row):

@@ -7,6 +7,8 @@ words; with it, a few lay words of the synonyms table (cut, gash, scrape, broke,
 AIDS). Every row is checked against the FY2026 Tabular by test_coders_index.py. Here: the file
 keeps its promises, phrases written for these tests (not taken from a measured list) find
 the code a coder gives them first, and the probe list its writer measured keeps its figure.
+Also the rule of codesets/suggest_external.py: an external cause (V00-Y99) after the injury it
+explains (Official Guidelines I.C.20).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import pytest
 
 from codesets.coders_index import FOLDER, read_table
 from codesets.suggest_eval import read_phrases, score
+from codesets.suggest_external import external_causes_last
+from fhir_coder.ports import Suggestion
 from fhir_coder.systems import ICD10CM
 
 ON = date(2026, 1, 15)
@@ -144,3 +148,42 @@ def test_the_probe_list_keeps_its_figure(registry):
     assert found.total == 489
     assert found.first >= 477, f"top-1 {found.first}/{found.total}"
     assert found.five >= 487, f"top-5 {found.five}/{found.total}"
+
+
+@pytest.mark.parametrize(
+    ("text", "age", "sex", "first"),
+    [
+        # I.C.20: an external cause is added to the injury it explains, never first-listed
+        ("concussion playing football", 15, "male", "S060X0A"),
+        ("sprained wrist falling off ladder", 40, "male", "S63509A"),
+        # ... and a search for the cause alone keeps it first
+        ("fall from ladder", 50, "male", "W11XXXA"),
+        ("playing basketball", 20, "male", "Y9367"),
+    ],
+)
+def test_the_injury_before_its_external_cause(registry, text, age, sex, first) -> None:
+    assert _first(registry, text, age, sex) == first
+
+
+def test_external_causes_go_after_the_injuries_offered_in_their_order():
+    def offered(*codes: str) -> list[Suggestion]:
+        return [Suggestion(ICD10CM, c, c, 1.0, c) for c in codes]
+
+    def order(found: list[Suggestion]) -> list[str]:
+        return [s.code for s in found]
+
+    assert order(external_causes_last(offered("Y9361", "W2101XA", "S060X0A", "R51"))) == [
+        "S060X0A",
+        "R51",
+        "Y9361",
+        "W2101XA",
+    ]
+    # no injury offered: a mechanism stays first, an activity goes after another chapter
+    assert order(external_causes_last(offered("W11XXXA", "R296"))) == ["W11XXXA", "R296"]
+    assert order(external_causes_last(offered("Y9367", "R52", "W2105XA"))) == [
+        "R52",
+        "W2105XA",
+        "Y9367",
+    ]
+    assert order(external_causes_last(offered("Y9367", "W2105XA"))) == ["Y9367", "W2105XA"]
+    assert external_causes_last([]) == []
