@@ -27,7 +27,7 @@ from fhir_coder.systems import ICD10CM
 
 ON = date(2026, 1, 15)
 FILE = FOLDER / "everyday-index-i.tsv"
-PROBE = Path(__file__).resolve().parent / "data" / "probe_index_i.tsv"
+PROBES = Path(__file__).resolve().parent / "data"
 
 
 def _first(registry, text: str, age: int | None = None, sex: str | None = None) -> str:
@@ -137,17 +137,26 @@ def test_aids_alone_is_still_the_disease(registry):
     assert _first(registry, "AIDS", 40, "male") == "B20"
 
 
-def test_the_probe_list_keeps_its_figure(registry):
-    """The writer's own probe list (tuned on: see its header): 489 phrases, every code valid
-    and billable; its floors are what was measured after the fixes."""
-    phrases = read_phrases(PROBE)
+@pytest.mark.parametrize(
+    ("name", "total", "top_1", "top_5"),
+    [
+        # written first, then tuned on (its header says how)
+        ("probe_index_i.tsv", 489, 478, 487),
+        # written after the first fixes, measured once at 87c2d03 (93 and 98), then tuned on
+        ("probe_index_i_2.tsv", 105, 102, 105),
+    ],
+)
+def test_the_probe_lists_keep_their_figures(registry, name, total, top_1, top_5):
+    """The writer's own probe lists: every code valid and billable, and the floors are what
+    was measured after the fixes."""
+    phrases = read_phrases(PROBES / name)
     for phrase in phrases:
         info = registry.lookup(ICD10CM, phrase.code, ON)
         assert (info.valid, info.billable) == (True, True), phrase
     found = score(registry, phrases, on=ON)
-    assert found.total == 489
-    assert found.first >= 477, f"top-1 {found.first}/{found.total}"
-    assert found.five >= 487, f"top-5 {found.five}/{found.total}"
+    assert found.total == total
+    assert found.first >= top_1, f"top-1 {found.first}/{found.total}"
+    assert found.five >= top_5, f"top-5 {found.five}/{found.total}"
 
 
 @pytest.mark.parametrize(
