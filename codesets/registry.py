@@ -37,6 +37,7 @@ from codesets.icd10cm_index import (
 from codesets.icd10cm_notes import CodeDescription, Icd10cmNotes
 from codesets.icd10cm_order import ORDER_DIR_ENV, EarlierReleases
 from codesets.icd10cm_source import SOURCE_DISTRIBUTION
+from codesets.suggest_external import external_causes_last
 from fhir_coder.errors import ReleaseNotAvailableError, UnknownCodeSystemError
 from fhir_coder.ports import CodeInfo, CodeNote, Suggestion
 from fhir_coder.systems import CPT, HCPCS, ICD10CM, ICD10PCS, canonical_system, normalise_icd10cm
@@ -429,7 +430,6 @@ class CodeSetRegistry:
         )
         from codesets.suggest_context import in_context  # noqa: PLC0415
         from codesets.suggest_direct import direct_codes, without_drug  # noqa: PLC0415
-        from codesets.suggest_external import external_causes_last  # noqa: PLC0415
         from codesets.suggest_obstetric import read_obstetric  # noqa: PLC0415
         from codesets.suggest_sites import site_phrases  # noqa: PLC0415
         from codesets.suggest_visits import arranged, visit_reading  # noqa: PLC0415
@@ -504,13 +504,14 @@ class CodeSetRegistry:
         found = self._slots_chosen(found, slots_in, keep)
         if obstetric is not None:
             found = self._obstetric(found, obstetric, slots_in, keep, on, age, sex)
-        found = arranged(  # the encounter's reason first (codesets.suggest_visits)
-            self._history_by_chapter(found, text, on, (age, sex), keep),
-            visit,
-            self._may_offer(keep),
-            limit,
+        found = external_causes_last(  # the injury before its cause (I.C.20)
+            arranged(  # the encounter's reason first (codesets.suggest_visits)
+                self._history_by_chapter(found, text, on, (age, sex), keep),
+                visit,
+                self._may_offer(keep),
+                limit,
+            )
         )
-        found = external_causes_last(found)  # the injury before its cause (I.C.20)
         bmi = bmi_code(text, age)
         row = self._row_of(bmi) if bmi else None  # its category may not be loaded yet
         if bmi and row is not None and keep(row):
