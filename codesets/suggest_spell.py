@@ -17,14 +17,31 @@ nowhere in it:
 * **Misspellings** are corrected to the nearest vocabulary word by Damerau-Levenshtein
   distance (a letter added, dropped, changed or two swapped): one edit for words of 5 to 8
   letters, two from 9 letters; the nearest first, then the word the Tabular uses most. A word
-  of fewer than 5 letters is never corrected (abbreviations: "cmc", "snhl"), nor one holding
-  a digit, nor one the vocabulary knows (as a word or the start of one: "diabet" is a
-  search for "diabetes"). The correction is a guess: the caller ranks it as a second reading,
-  after the words as written (:meth:`Speller.corrected`).
+  of fewer than 5 letters is corrected only by sound (below: abbreviations, "cmc", "snhl",
+  are not words spelt by ear), nor one holding a digit, nor one the vocabulary knows (as a
+  word or the start of one: "diabet" is a search for "diabetes"). A word's possessive
+  written without its apostrophe is the word ("crohns", "kaposis"). A word no vocabulary
+  knows can mean nothing else: the registry reads the corrected words as the words
+  (:meth:`Speller.corrected`), the ranking keeps the words as written for the rest.
+* **Spelling by sound**: people spell a word they have heard, not read ("nuemonia", "asma",
+  "sirosis", "hemeroids", "diarreah"), often more edits from it than the rule above allows.
+  Each word has a sound key (:func:`sound_key`: silent letters out, c/k/ch/q, s/z, ph/f and
+  x/ks alike, a run of vowels one vowel, a doubled letter one letter); a word with no
+  vocabulary word one edit away is corrected to the nearest word of the same key (or, from
+  eight letters, of the same consonants: "hemroids"), at most three edits away; a
+  four-letter word only so and only to a word of its first two letters ("asma", "lise";
+  "fevr" is shorthand). Among words equally near, the one that sounds like what was typed
+  comes first ("weezing": wheezing, not weeding; "confussion": confusion, not concussion;
+  "basel": basal, not base; "diabetis": diabetes, not diabetic).
+* **Words written apart**: two words, or two halves of a hyphenated word, that make one
+  word of the Tabular are that word ("heart burn": heartburn, "frost bite", "bi-polar");
+  made one word of the coders' index or the tables, they are a second reading ("near
+  sighted": nearsighted).
 
 One edit is found by trying every word one edit away (about 55 a letter) against the sorted
 vocabulary; two edits, rarer, by measuring the words of the same first letter and a length
-within two. Both are memoised per word, so a query pays only for the words it misspells.
+within two. Both are memoised per word, so a query pays only for the words it misspells; the
+sound keys of the vocabulary are made the first time a word needs them.
 """
 
 from __future__ import annotations
@@ -47,6 +64,7 @@ __all__ = [
     "british_to_american",
     "damerau_levenshtein",
     "plain_words",
+    "sound_key",
     "speller_for",
 ]
 
@@ -68,12 +86,48 @@ _ENGLISH_ENDINGS: Final = (
 word ends in without it)."""
 _ENDINGS_SHORTEST_FIRST: Final = tuple(sorted(_ENGLISH_ENDINGS, key=lambda e: len(e[0])))
 """The nearest base first: "golfers" is "golfer", not "golf"."""
+_TOGETHER_COUNTED: Final = 100
+"""Codes counted that hold two words together: more is "the Tabular's own two words"."""
 _BASE_AT_LEAST: Final = 4
 _SPLITS: Final = 3
 """Words written together are read as at most this many ("lowbackpain": low back pain)."""
 _PART_AT_LEAST: Final = 3
+_SOUND_FROM: Final = 4
+"""A four-letter word is corrected only to a word that sounds the same ("asma": asthma)."""
+_SOUND_EDITS: Final = 3
+"""A word of the same sound at most this many edits away ("hemeroids": hemorrhoids)."""
+_CONSONANTS_FROM: Final = 8
+"""From this length a word may keep only the consonants of the one meant ("hemroids")."""
+_JOINED_AT_LEAST: Final = 6
+"""Two words written apart make one of at least this many letters ("heart burn")."""
+_SOUND_RULES: Final = tuple(
+    (re.compile(pattern), sound)
+    for pattern, sound in (
+        (r"^p(?=[ns])|^[kg](?=n)|^w(?=r)", ""),  # pneumonia, psoriasis, knee, gnat, wrist
+        (r"^x", "s"),  # xanthoma
+        (r"ph", "f"),  # emphysema: "emfisema"
+        (r"sth", "s"),  # asthma: "asma"
+        (r"t(?=ch|z)", ""),  # stitch, schizophrenia: "schitzophrenia"
+        (r"ch", "k"),  # chronic, cholecystitis, ache, stomach
+        (r"ck", "k"),
+        (r"c(?=[eiy])", "s"),  # cirrhosis: "sirosis"; lice: "lise"
+        (r"x", "ks"),  # chickenpox: "chickenpocks"
+        (r"[cq]", "k"),
+        (r"z", "s"),  # eczema: "excema"
+        (r"dg", "j"),
+        (r"th", "0"),  # th is its own sound: "artheritis" is arthritis, not arteritis
+        (r"(?<=.)h", ""),  # wheezing, rhythm, diarrhea: an h not first is silent
+        (r"w(?![aeiouy])", "a"),  # "newmonia": a w before a consonant is a vowel
+        (r"(?<=[^aeiouy])e$", ""),  # a silent final e: "sprane" is sprain
+        (r"[aeiouy]+", "a"),  # vowels are heard as where they are, not which
+        (r"(.)\1+", r"\1"),  # a doubled letter is one sound
+    )
+)
+"""How a word sounds, as rules of English spelling (:func:`sound_key`)."""
 _LETTERS: Final = "abcdefghijklmnopqrstuvwxyz"
 _WORD: Final = re.compile(r"(?<![a-z0-9])[a-z]+(?![a-z0-9])")
+_APART: Final = re.compile(r"(?<![a-z0-9-])([a-z]{2,})[ -](?=([a-z]{2,})(?![a-z0-9-]))")
+"""Two words written apart, or the halves of a hyphenated word ("heart burn", "bi-polar")."""
 _BRITISH: Final = (
     (re.compile(r"ae"), "e"),  # anaemia, haemorrhage, paediatric, leukaemia, caesarean
     (re.compile(r"oe"), "e"),  # oedema, oesophagus, diarrhoea, foetal, coeliac, dyspnoea
@@ -108,6 +162,17 @@ def british_to_american(word: str, known: Callable[[str], bool]) -> str | None:
     if together != word:
         tried.insert(0, together)
     return next((w for w in tried if known(w)), None)
+
+
+def sound_key(word: str) -> str:
+    """How ``word`` sounds: the same key for the ways one sound is spelt ("nuemonia", "pneumonia").
+
+    Silent first letters and h go, c/k/ch/q/ck are one sound, s/z another, ph is f, x is ks,
+    a run of vowels is one vowel (written "a") and a doubled letter one letter.
+    """
+    for pattern, sound in _SOUND_RULES:
+        word = pattern.sub(sound, word)
+    return word
 
 
 def damerau_levenshtein(a: str, b: str, most: int = 2) -> int:
@@ -165,18 +230,27 @@ class Speller:
 
     ``tabular``: the Tabular's words, sorted; ``frequency``: how many of the Tabular's
     documents hold a word (the more, the likelier it is the word meant); ``others``: the
-    words of the coders' index, the suggestion tables and plain English.
+    words of the coders' index, the suggestion tables and plain English; ``together``: how
+    many of the Tabular's codes hold two words (as word starts) at once (none given: 0).
     """
 
     def __init__(
-        self, tabular: Sequence[str], frequency: Callable[[str], int], others: Iterable[str]
+        self,
+        tabular: Sequence[str],
+        frequency: Callable[[str], int],
+        others: Iterable[str],
+        together: Callable[[str, str], int] | None = None,
     ) -> None:
         self._tabular = tabular
         self._frequency = frequency
         self._others = tuple(sorted(set(others)))
         self._other_set = frozenset(self._others)
+        self._together = together or (lambda _a, _b: 0)
         self._americans: dict[str, str | None] = {}
         self._corrections: dict[str, str | None] = {}
+        self._joins: dict[tuple[str, str], str | None] = {}
+        self._sounds: dict[str, tuple[str, ...]] | None = None
+        self._consonants: dict[str, tuple[str, ...]] | None = None
 
     def known(self, word: str) -> bool:
         """Whether ``word`` is a vocabulary word, or the start of one (as the search reads it)."""
@@ -189,15 +263,27 @@ class Speller:
         return False
 
     def american(self, text: str) -> str:
-        """``text`` with its British spellings in American (words it knows left as written)."""
-        return self._rewrite(text, self._american, self._americans) or text
+        """``text`` with its British spellings in American and its words written apart that
+        make one Tabular word as that word (words it knows left as written).
+
+        A British word some table also writes ("tumour") is still the Tabular's American word.
+        """
+        british = self._rewrite(text, self._american, self._americans, _CORRECT_FROM, True)
+        joined = self._joined(british or text.lower(), tabular=True)
+        return joined or british or text
 
     def corrected(self, text: str) -> str | None:
         """``text`` with its misspelt words corrected, or None when it has none to correct."""
-        return self._rewrite(text, self._nearest, self._corrections)
+        fixed = self._rewrite(text, self._nearest, self._corrections, _SOUND_FROM, False)
+        return self._joined(fixed or text.lower(), tabular=False) or fixed
 
     def _rewrite(
-        self, text: str, fix: Callable[[str], str | None], memo: dict[str, str | None]
+        self,
+        text: str,
+        fix: Callable[[str], str | None],
+        memo: dict[str, str | None],
+        shortest: int,
+        tabular_only: bool,
     ) -> str | None:
         lowered = text.lower()
         changed = False
@@ -205,12 +291,13 @@ class Speller:
         def one(found: re.Match[str]) -> str:
             nonlocal changed
             word = found.group(0)
-            if not _CORRECT_FROM <= len(word) <= _CORRECT_UNTIL:
+            if not shortest <= len(word) <= _CORRECT_UNTIL:
                 return word
             if word not in memo:
                 if len(memo) >= _MEMO_LIMIT:
                     memo.clear()
-                memo[word] = None if self.known(word) else fix(word)
+                known = self._in_tabular(word) if tabular_only else self.known(word)
+                memo[word] = None if known else fix(word)
             better = memo[word]
             if better is None:
                 return word
@@ -219,6 +306,43 @@ class Speller:
 
         out = _WORD.sub(one, lowered)
         return out if changed else None
+
+    def _in_tabular(self, word: str) -> bool:
+        """Whether ``word`` is a word of the Tabular or the start of one."""
+        at = bisect.bisect_left(self._tabular, word)
+        return at < len(self._tabular) and self._tabular[at].startswith(word)
+
+    def _joined(self, lowered: str, *, tabular: bool) -> str | None:
+        """``lowered`` with two words written apart as the one word they make, or None.
+
+        Only a word of the Tabular (``tabular``) or of the other vocabulary (not plain
+        English: "with out" stays), and only where the Tabular writes it as one word more
+        often than it holds the two words together ("post-traumatic" stays apart).
+        """
+        out: list[str] = []
+        at = 0
+        for found in _APART.finditer(lowered):
+            if found.start() < at:
+                continue  # its first word was joined to the one before
+            left, right = found.group(1), found.group(2)
+            if (left, right) not in self._joins:
+                if len(self._joins) >= _MEMO_LIMIT:
+                    self._joins.clear()
+                self._joins[left, right] = self._join(left, right)
+            word = self._joins[left, right]
+            if word is None or tabular != (self._frequency(word) > 0):
+                continue
+            out += (lowered[at : found.start()], word)
+            at = found.start() + len(left) + 1 + len(right)
+        return "".join((*out, lowered[at:])) if out else None
+
+    def _join(self, left: str, right: str) -> str | None:
+        word = left + right
+        if len(word) < _JOINED_AT_LEAST or word in plain_words() or not self._is_word(word):
+            return None
+        if self._together(left, right) >= max(self._frequency(word), 1):
+            return None  # the Tabular's own two words
+        return word
 
     def _american(self, word: str) -> str | None:
         return british_to_american(word, self._is_word)
@@ -232,20 +356,37 @@ class Speller:
         """
         if self._american(word) is not None:
             return None  # a British spelling: rewritten in place, not guessed at
-        base = self._base(word)
-        if base is not None:  # a word's English form: the word, unless the search reads it so
-            return None if self._searchable(word) else base
-        near = set()
+        if word.endswith("s") and self._is_word(word[:-1]):
+            # A possessive without its apostrophe ("crohns", "kaposis"); a plural the search
+            # reads as its word is no misspelling ("fractures").
+            return None if self._searchable(word) else word[:-1]
+        if len(word) < _CORRECT_FROM:  # shorthand, unless it is a word spelt by sound
+            return self._by_sound(word)
+        singular: set[str] = set()
         if word.endswith("s") and not word.endswith("ss") and len(word) > _CORRECT_FROM:
             # A misspelt plural ("migranes") is corrected as its singular ("migraine"), before
             # a word one edit from the plural itself ("migrans").
-            near = {w for w in _one_edit(word[:-1]) if self._is_word(w)}
-        if not near:
-            near = {w for w in _one_edit(word) if self._is_word(w)}
-        if not near:  # no word one edit away: words written together, then two edits
+            singular = {w for w in _one_edit(word[:-1]) if self._is_word(w)}
+        whole = {w for w in _one_edit(word) if self._is_word(w)}
+        near = singular or whole
+        # As near, the word that sounds as typed: "diabetis" is diabetes, not diabetic.
+        alike = {w for w in singular if sound_key(w) == sound_key(word[:-1])} or {
+            w for w in whole if sound_key(w) == sound_key(word)
+        }
+        base = self._base(word)
+        if base is not None and not alike:
+            # A word's English form: the word, unless the search reads it so; but a misspelt
+            # word with the same ending is that word ("horseness": hoarseness, not horse).
+            return None if self._searchable(word) else base
+        if alike:  # as near, the word that sounds as typed ("weezing": wheezing, not weeding)
+            near = alike
+        if not near:  # no word one edit away: words written together, then by sound, then two edits
             joined = self._split(word, _SPLITS)
             if joined is not None:
                 return joined
+            heard = self._by_sound(word)
+            if heard is not None:
+                return heard
         if not near and len(word) >= _TWO_EDITS_FROM:
             apart = {w: damerau_levenshtein(word, w) for w in self._same_start(word)}
             best = min(apart.values(), default=3)
@@ -253,6 +394,48 @@ class Speller:
         if not near:
             return None
         return min(near, key=lambda w: (-self._frequency(w), w))
+
+    def _by_sound(self, word: str) -> str | None:
+        """The nearest vocabulary word that sounds like ``word`` (:func:`sound_key`), or None.
+
+        The same key first; from eight letters, the same consonants ("hemroids"); at most
+        three edits away; among as near, the most used.
+        """
+        if self._sounds is None or self._consonants is None:
+            self._sounds, self._consonants = self._sound_index()
+        keys = [sound_key(word)]
+        if word.endswith("s"):  # a possessive or plural: "chrons" is Crohn('s)
+            keys.append(sound_key(word[:-1]))
+        found: tuple[str, ...] = ()
+        for key in keys:
+            found = found or self._sounds.get(key, ())
+        if len(word) >= _CONSONANTS_FROM:
+            for key in keys:
+                found = found or self._consonants.get(key.replace("a", ""), ())
+        if len(word) < _CORRECT_FROM:  # a short word keeps its first two letters: "lise", "asma"
+            found = tuple(w for w in found if w[:2] == word[:2])
+        apart = {w: damerau_levenshtein(word, w, _SOUND_EDITS) for w in found}
+        best = min(apart.values(), default=_SOUND_EDITS + 1)
+        if best > _SOUND_EDITS:
+            return None
+        return min(
+            (w for w, d in apart.items() if d == best), key=lambda w: (-self._frequency(w), w)
+        )
+
+    def _sound_index(self) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+        """The vocabulary's words by sound key, and by the key's consonants (8+ letters)."""
+        sounds: dict[str, list[str]] = {}
+        consonants: dict[str, list[str]] = {}
+        for word in itertools.chain(self._tabular, self._others):
+            if word.isalpha() and word not in plain_words():
+                key = sound_key(word)
+                sounds.setdefault(key, []).append(word)
+                if len(word) >= _CONSONANTS_FROM - 2:
+                    consonants.setdefault(key.replace("a", ""), []).append(word)
+        return (
+            {k: tuple(v) for k, v in sounds.items()},
+            {k: tuple(v) for k, v in consonants.items()},
+        )
 
     def _base(self, word: str) -> str | None:
         """The vocabulary word ``word`` is with an English ending ("dizzyness": dizzy), or None."""
@@ -331,6 +514,11 @@ def speller_for(search: Icd10cmSearch, words: Callable[[], Iterable[str]]) -> Sp
             (w for key in tables for w in _WORD.findall(key.lower())),
             (w for key in words() for w in _WORD.findall(key.lower())),
         )
-        found = Speller(search.vocabulary, search.frequency, others)
+        found = Speller(
+            search.vocabulary,
+            search.frequency,
+            others,
+            lambda a, b: len(search.search(f"{a} {b}", limit=_TOGETHER_COUNTED)),
+        )
         _SPELLERS[search] = found
     return found
