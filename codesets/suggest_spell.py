@@ -115,6 +115,7 @@ _SOUND_RULES: Final = tuple(
         (r"[cq]", "k"),
         (r"z", "s"),  # eczema: "excema"
         (r"dg", "j"),
+        (r"ti(?=[aeiou])", "s"),  # -tion, -tial: "infecshun" is infection
         (r"th", "0"),  # th is its own sound: "artheritis" is arthritis, not arteritis
         (r"(?<=.)h", ""),  # wheezing, rhythm, diarrhea: an h not first is silent
         (r"w(?![aeiouy])", "a"),  # "newmonia": a w before a consonant is a vowel
@@ -173,6 +174,17 @@ def sound_key(word: str) -> str:
     for pattern, sound in _SOUND_RULES:
         word = pattern.sub(sound, word)
     return word
+
+
+def _consonants(word: str) -> str:
+    """The consonants of ``word``'s sound key: what is left when the vowels are misheard."""
+    return sound_key(word).replace("a", "")
+
+
+def _alike(near: Iterable[str], word: str, key: Callable[[str], str]) -> set[str]:
+    """The words of ``near`` whose ``key`` is ``word``'s."""
+    wanted = key(word)
+    return {w for w in near if key(w) == wanted}
 
 
 def damerau_levenshtein(a: str, b: str, most: int = 2) -> int:
@@ -369,10 +381,14 @@ class Speller:
             singular = {w for w in _one_edit(word[:-1]) if self._is_word(w)}
         whole = {w for w in _one_edit(word) if self._is_word(w)}
         near = singular or whole
-        # As near, the word that sounds as typed: "diabetis" is diabetes, not diabetic.
-        alike = {w for w in singular if sound_key(w) == sound_key(word[:-1])} or {
-            w for w in whole if sound_key(w) == sound_key(word)
-        }
+        # As near, the word that sounds as typed ("diabetis" is diabetes, not diabetic), else
+        # the one of the same consonants ("brokn" is broken, not brown).
+        alike = (
+            _alike(singular, word[:-1], sound_key)
+            or _alike(whole, word, sound_key)
+            or _alike(singular, word[:-1], _consonants)
+            or _alike(whole, word, _consonants)
+        )
         base = self._base(word)
         if base is not None and not alike:
             # A word's English form: the word, unless the search reads it so; but a misspelt

@@ -37,6 +37,7 @@ PROBES = Path(__file__).resolve().parent / "data"
         ("sprane", "sprain"),  # a silent final e
         ("schitzophrenia", "schizophrenia"),  # tz is z
         ("emfysema", "emphysema"),  # ph is f
+        ("constipashun", "constipation"),  # ti before a vowel is sh
     ],
 )
 def test_a_word_spelt_by_ear_has_the_sound_key_of_the_word_meant(typed, meant):
@@ -61,12 +62,12 @@ def _speller(*others: str, together: dict[tuple[str, str], int] | None = None) -
     tabular = sorted(
         {"asthma", "pneumonia", "cirrhosis", "xerosis", "wheezing", "weeding", "confusion",
          "concussion", "basal", "base", "hemorrhoids", "heartburn", "heart", "burn", "crohn",
-         "disease", "kaposi", "sarcoma", "sprain", "spine", "bipolar", "polar", "lice", "loss", "fever", "favre",
+         "disease", "broken", "brown", "kaposi", "sarcoma", "sprain", "spine", "bipolar", "polar", "lice", "loss", "fever", "favre",
          "posttraumatic", "post", "traumatic", "hoarseness", "horse", "diabetes", "diabetic"}
     )  # fmt: skip
     uses = {"base": 400, "concussion": 60, "weeding": 5, "wheezing": 3, "spine": 300, "loss": 900,
             "heartburn": 2, "posttraumatic": 3, "diabetes": 700, "diabetic": 480,
-            "confusion": 4, "basal": 20, "horse": 30, "hoarseness": 1}  # fmt: skip
+            "confusion": 4, "brown": 40, "broken": 6, "basal": 20, "horse": 30, "hoarseness": 1}  # fmt: skip
     pairs = together or {}
     return Speller(
         tabular,
@@ -92,6 +93,7 @@ def test_among_words_one_edit_away_the_one_that_sounds_as_typed_comes_first():
     assert speller.corrected("basel cell") == "basal cell"  # though base is commoner
     assert speller.corrected("diabetis") == "diabetes"  # a misspelt word, not a plural
     assert speller.corrected("horseness") == "hoarseness"  # not horse with -ness
+    assert speller.corrected("brokn") == "broken"  # no vowel heard: the same consonants
 
 
 def test_a_four_letter_word_is_corrected_only_by_sound_and_keeps_its_first_letters():
