@@ -454,7 +454,7 @@ class CodeSetRegistry:
                 d for d in direct_codes(corrected, readings(corrected, age, sex)[0]) if not d.why
             ]
             # A word no vocabulary knows is read as the word meant, the coders' index too.
-            text = corrected
+            text = speller.corrected(text, sure=True) or text
         # A drug's name is no word of the Tabular: the rest is ranked ("afib on Eliquis").
         if named and not named[0].covers:
             searcher = self._searcher()

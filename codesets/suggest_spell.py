@@ -29,14 +29,16 @@ nowhere in it:
   x/ks alike, a run of vowels one vowel, a doubled letter one letter); a word with no
   vocabulary word one edit away is corrected to the nearest word of the same key (or, from
   eight letters, of the same consonants: "hemroids"), at most three edits away; a
-  four-letter word only so and only to a word of its first two letters ("asma", "lise";
-  "fevr" is shorthand). Among words equally near, the one that sounds like what was typed
+  four-letter word only so and only to a word one edit away or of its first two letters
+  ("cist", "lise", "asma"; "fevr" is shorthand). Among words equally near, the one that sounds like what was typed
   comes first ("weezing": wheezing, not weeding; "confussion": confusion, not concussion;
   "basel": basal, not base; "diabetis": diabetes, not diabetic).
 * **Words written apart**: two words, or two halves of a hyphenated word, that make one
   word of the Tabular are that word ("heart burn": heartburn, "frost bite", "bi-polar");
   made one word of the coders' index or the tables, they are a second reading ("near
-  sighted": nearsighted).
+  sighted": nearsighted). Not where the Tabular holds the two words together more often
+  than the one ("post-traumatic"), nor a plain English word ("with out"), nor after
+  "status" (the Index's "Status (post)": "status post cholecystectomy").
 
 One edit is found by trying every word one edit away (about 55 a letter) against the sorted
 vocabulary; two edits, rarer, by measuring the words of the same first letter and a length
@@ -51,7 +53,7 @@ import functools
 import itertools
 import re
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
 from typing import Final
 
 from codesets import suggest_tables
@@ -127,6 +129,8 @@ _SOUND_RULES: Final = tuple(
 """How a word sounds, as rules of English spelling (:func:`sound_key`)."""
 _LETTERS: Final = "abcdefghijklmnopqrstuvwxyz"
 _WORD: Final = re.compile(r"(?<![a-z0-9])[a-z]+(?![a-z0-9])")
+_STATUS_POST: Final = re.compile(r"\bstatus\s+$")
+"""The Index's "Status (post)": the word after it names a procedure, not one word with it."""
 _APART: Final = re.compile(r"(?<![a-z0-9-])([a-z]{2,})[ -](?=([a-z]{2,})(?![a-z0-9-]))")
 """Two words written apart, or the halves of a hyphenated word ("heart burn", "bi-polar")."""
 _BRITISH: Final = (
@@ -261,6 +265,7 @@ class Speller:
         self._americans: dict[str, str | None] = {}
         self._corrections: dict[str, str | None] = {}
         self._joins: dict[tuple[str, str], str | None] = {}
+        self._guesses: set[str] = set()  # corrected to a form or to words written together
         self._sounds: dict[str, tuple[str, ...]] | None = None
         self._consonants: dict[str, tuple[str, ...]] | None = None
 
@@ -284,9 +289,17 @@ class Speller:
         joined = self._joined(british or text.lower(), tabular=True)
         return joined or british or text
 
-    def corrected(self, text: str) -> str | None:
-        """``text`` with its misspelt words corrected, or None when it has none to correct."""
-        fixed = self._rewrite(text, self._nearest, self._corrections, _SOUND_FROM, False)
+    def corrected(self, text: str, *, sure: bool = False) -> str | None:
+        """``text`` with its misspelt words corrected, or None when it has none to correct.
+
+        ``sure``: only the words misspelt (one edit, by sound, two edits, a possessive), not
+        a word's English form ("inadequately"), words written together ("subacromial": sub
+        acromial?) nor words written apart: those are readings beside the words as written.
+        """
+        keep = self._guesses if sure else frozenset()
+        fixed = self._rewrite(text, self._nearest, self._corrections, _SOUND_FROM, False, keep)
+        if sure:
+            return fixed
         return self._joined(fixed or text.lower(), tabular=False) or fixed
 
     def _rewrite(
@@ -296,6 +309,7 @@ class Speller:
         memo: dict[str, str | None],
         shortest: int,
         tabular_only: bool,
+        keep: Set[str] = frozenset(),
     ) -> str | None:
         lowered = text.lower()
         changed = False
@@ -311,7 +325,7 @@ class Speller:
                 known = self._in_tabular(word) if tabular_only else self.known(word)
                 memo[word] = None if known else fix(word)
             better = memo[word]
-            if better is None:
+            if better is None or word in keep:
                 return word
             changed = True
             return better
@@ -337,6 +351,8 @@ class Speller:
             if found.start() < at:
                 continue  # its first word was joined to the one before
             left, right = found.group(1), found.group(2)
+            if _STATUS_POST.search(lowered, 0, found.start()):
+                continue  # "status post cholecystectomy": after one, no postcholecystectomy
             if (left, right) not in self._joins:
                 if len(self._joins) >= _MEMO_LIMIT:
                     self._joins.clear()
@@ -393,12 +409,16 @@ class Speller:
         if base is not None and not alike:
             # A word's English form: the word, unless the search reads it so; but a misspelt
             # word with the same ending is that word ("horseness": hoarseness, not horse).
-            return None if self._searchable(word) else base
+            if self._searchable(word):
+                return None
+            self._guesses.add(word)
+            return base
         if alike:  # as near, the word that sounds as typed ("weezing": wheezing, not weeding)
             near = alike
         if not near:  # no word one edit away: words written together, then by sound, then two edits
             joined = self._split(word, _SPLITS)
             if joined is not None:
+                self._guesses.add(word)
                 return joined
             heard = self._by_sound(word)
             if heard is not None:
@@ -428,9 +448,9 @@ class Speller:
         if len(word) >= _CONSONANTS_FROM:
             for key in keys:
                 found = found or self._consonants.get(key.replace("a", ""), ())
-        if len(word) < _CORRECT_FROM:  # a short word keeps its first two letters: "lise", "asma"
-            found = tuple(w for w in found if w[:2] == word[:2])
         apart = {w: damerau_levenshtein(word, w, _SOUND_EDITS) for w in found}
+        if len(word) < _CORRECT_FROM:  # a short word: one edit, or its first two letters kept
+            apart = {w: d for w, d in apart.items() if d <= 1 or w[:2] == word[:2]}
         best = min(apart.values(), default=_SOUND_EDITS + 1)
         if best > _SOUND_EDITS:
             return None
