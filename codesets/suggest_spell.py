@@ -17,12 +17,13 @@ nowhere in it:
 * **Misspellings** are corrected to the nearest vocabulary word by Damerau-Levenshtein
   distance (a letter added, dropped, changed or two swapped): one edit for words of 5 to 8
   letters, two from 9 letters; the nearest first, then the word the Tabular uses most. A word
-  of fewer than 5 letters is corrected only by sound (below: abbreviations, "cmc", "snhl",
-  are not words spelt by ear), nor one holding a digit, nor one the vocabulary knows (as a
-  word or the start of one: "diabet" is a search for "diabetes"). A word's possessive
-  written without its apostrophe is the word ("crohns", "kaposis"). A word no vocabulary
-  knows can mean nothing else: the registry reads the corrected words as the words
-  (:meth:`Speller.corrected`), the ranking keeps the words as written for the rest.
+  of fewer than 5 letters is corrected only by sound (below: shorthand such as "cmc" or
+  "snhl" is not spelt by ear). Never corrected: a word holding a digit, a word the
+  vocabulary knows (as a word or the start of one: "diabet" is a search for "diabetes"). A
+  word's possessive written without its apostrophe is the word ("crohns", "kaposis"). A
+  misspelt word no vocabulary knows can mean nothing else: the registry reads the words so
+  corrected as the words (:meth:`Speller.corrected` with ``sure``); a word's English form
+  ("dizzyness") and words written together ("chestpain") stay a second reading.
 * **Spelling by sound**: people spell a word they have heard, not read ("nuemonia", "asma",
   "sirosis", "hemeroids", "diarreah"), often more edits from it than the rule above allows.
   Each word has a sound key (:func:`sound_key`: silent letters out, c/k/ch/q, s/z, ph/f and
@@ -30,9 +31,9 @@ nowhere in it:
   vocabulary word one edit away is corrected to the nearest word of the same key (or, from
   eight letters, of the same consonants: "hemroids"), at most three edits away; a
   four-letter word only so and only to a word one edit away or of its first two letters
-  ("cist", "lise", "asma"; "fevr" is shorthand). Among words equally near, the one that sounds like what was typed
-  comes first ("weezing": wheezing, not weeding; "confussion": confusion, not concussion;
-  "basel": basal, not base; "diabetis": diabetes, not diabetic).
+  ("cist", "lise", "asma"; "fevr" is shorthand). Among words equally near, the one that
+  sounds like what was typed comes first ("weezing": wheezing, not weeding; "confussion":
+  confusion, not concussion; "basel": basal, not base; "diabetis": diabetes, not diabetic).
 * **Words written apart**: two words, or two halves of a hyphenated word, that make one
   word of the Tabular are that word ("heart burn": heartburn, "frost bite", "bi-polar");
   made one word of the coders' index or the tables, they are a second reading ("near
@@ -53,7 +54,8 @@ import functools
 import itertools
 import re
 import weakref
-from collections.abc import Callable, Iterable, Sequence, Set
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Final
 
 from codesets import suggest_tables
@@ -280,12 +282,15 @@ class Speller:
         return False
 
     def american(self, text: str) -> str:
-        """``text`` with its British spellings in American and its words written apart that
-        make one Tabular word as that word (words it knows left as written).
+        """``text`` with its British spellings in American, words written apart as one word.
 
-        A British word some table also writes ("tumour") is still the Tabular's American word.
+        Words it knows are left as written; a British word some table also writes ("tumour")
+        is still the Tabular's American word; two words that make one word of the Tabular are
+        that word ("heart burn", see :meth:`_joined`).
         """
-        british = self._rewrite(text, self._american, self._americans, _CORRECT_FROM, True)
+        british = self._rewrite(
+            text, self._american, self._americans, shortest=_CORRECT_FROM, tabular_only=True
+        )
         joined = self._joined(british or text.lower(), tabular=True)
         return joined or british or text
 
@@ -297,7 +302,9 @@ class Speller:
         acromial?) nor words written apart: those are readings beside the words as written.
         """
         keep = self._guesses if sure else frozenset()
-        fixed = self._rewrite(text, self._nearest, self._corrections, _SOUND_FROM, False, keep)
+        fixed = self._rewrite(
+            text, self._nearest, self._corrections, shortest=_SOUND_FROM, keep=keep
+        )
         if sure:
             return fixed
         return self._joined(fixed or text.lower(), tabular=False) or fixed
@@ -307,9 +314,10 @@ class Speller:
         text: str,
         fix: Callable[[str], str | None],
         memo: dict[str, str | None],
+        *,
         shortest: int,
-        tabular_only: bool,
-        keep: Set[str] = frozenset(),
+        tabular_only: bool = False,
+        keep: AbstractSet[str] = frozenset(),
     ) -> str | None:
         lowered = text.lower()
         changed = False
@@ -378,9 +386,11 @@ class Speller:
     def _nearest(self, word: str) -> str | None:
         """What ``word`` was meant to be, or None.
 
-        Its base word ("dizzyness": dizzy), the vocabulary word one edit away, the words written
-        together ("chestpain": chest pain), the word two edits away (a long word); among as
-        near, the most used, then the first.
+        A possessive's word ("crohns"), a short word by sound, then (:meth:`_misspelt`) its
+        base word ("dizzyness": dizzy), the vocabulary word one edit away, the words written
+        together ("chestpain": chest pain), the word that sounds like it, the word two edits
+        away (a long word); among as near, the one that sounds as typed, the most used, the
+        first.
         """
         if self._american(word) is not None:
             return None  # a British spelling: rewritten in place, not guessed at
@@ -390,46 +400,49 @@ class Speller:
             return None if self._searchable(word) else word[:-1]
         if len(word) < _CORRECT_FROM:  # shorthand, unless it is a word spelt by sound
             return self._by_sound(word)
+        return self._misspelt(word)
+
+    def _misspelt(self, word: str) -> str | None:
         singular: set[str] = set()
         if word.endswith("s") and not word.endswith("ss") and len(word) > _CORRECT_FROM:
             # A misspelt plural ("migranes") is corrected as its singular ("migraine"), before
             # a word one edit from the plural itself ("migrans").
             singular = {w for w in _one_edit(word[:-1]) if self._is_word(w)}
         whole = {w for w in _one_edit(word) if self._is_word(w)}
-        near = singular or whole
-        # As near, the word that sounds as typed ("diabetis" is diabetes, not diabetic), else
-        # the one of the same consonants ("brokn" is broken, not brown).
+        # As near, the word that sounds as typed ("diabetis" is diabetes, not diabetic;
+        # "weezing" wheezing, not weeding), else the one of the same consonants ("brokn" is
+        # broken, not brown).
         alike = (
             _alike(singular, word[:-1], sound_key)
             or _alike(whole, word, sound_key)
             or _alike(singular, word[:-1], _consonants)
             or _alike(whole, word, _consonants)
         )
-        base = self._base(word)
-        if base is not None and not alike:
+        base = None if alike else self._base(word)
+        if base is not None:
             # A word's English form: the word, unless the search reads it so; but a misspelt
             # word with the same ending is that word ("horseness": hoarseness, not horse).
             if self._searchable(word):
                 return None
             self._guesses.add(word)
             return base
-        if alike:  # as near, the word that sounds as typed ("weezing": wheezing, not weeding)
-            near = alike
-        if not near:  # no word one edit away: words written together, then by sound, then two edits
-            joined = self._split(word, _SPLITS)
-            if joined is not None:
-                self._guesses.add(word)
-                return joined
-            heard = self._by_sound(word)
-            if heard is not None:
-                return heard
-        if not near and len(word) >= _TWO_EDITS_FROM:
-            apart = {w: damerau_levenshtein(word, w) for w in self._same_start(word)}
-            best = min(apart.values(), default=3)
-            near = {w for w, d in apart.items() if d == best <= 2}
-        if not near:
-            return None
-        return min(near, key=lambda w: (-self._frequency(w), w))
+        near = alike or singular or whole or self._far(word)
+        return min(near, key=lambda w: (-self._frequency(w), w)) if near else None
+
+    def _far(self, word: str) -> set[str]:
+        """No word one edit away: words written together, then by sound, then two edits."""
+        joined = self._split(word, _SPLITS)
+        if joined is not None:
+            self._guesses.add(word)
+            return {joined}
+        heard = self._by_sound(word)
+        if heard is not None:
+            return {heard}
+        if len(word) < _TWO_EDITS_FROM:
+            return set()
+        apart = {w: damerau_levenshtein(word, w) for w in self._same_start(word)}
+        best = min(apart.values(), default=3)
+        return {w for w, d in apart.items() if d == best <= 2}
 
     def _by_sound(self, word: str) -> str | None:
         """The nearest vocabulary word that sounds like ``word`` (:func:`sound_key`), or None.

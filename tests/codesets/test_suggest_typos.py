@@ -62,12 +62,14 @@ def _speller(*others: str, together: dict[tuple[str, str], int] | None = None) -
     tabular = sorted(
         {"asthma", "pneumonia", "cirrhosis", "xerosis", "wheezing", "weeding", "confusion",
          "concussion", "basal", "base", "hemorrhoids", "heartburn", "heart", "burn", "crohn",
-         "disease", "broken", "brown", "kaposi", "sarcoma", "sprain", "spine", "bipolar", "polar", "lice", "loss", "fever", "favre",
+         "disease", "broken", "brown", "kaposi", "sarcoma", "sprain", "spine", "bipolar",
+         "polar", "lice", "loss", "fever", "favre",
          "posttraumatic", "post", "traumatic", "hoarseness", "horse", "diabetes", "diabetic"}
     )  # fmt: skip
     uses = {"base": 400, "concussion": 60, "weeding": 5, "wheezing": 3, "spine": 300, "loss": 900,
             "heartburn": 2, "posttraumatic": 3, "diabetes": 700, "diabetic": 480,
-            "confusion": 4, "brown": 40, "broken": 6, "basal": 20, "horse": 30, "hoarseness": 1}  # fmt: skip
+            "confusion": 4, "brown": 40, "broken": 6, "basal": 20, "horse": 30,
+            "hoarseness": 1}  # fmt: skip
     pairs = together or {}
     return Speller(
         tabular,
@@ -168,9 +170,15 @@ def test_the_sound_index_costs_little(registry):
     assert (time.process_time() - started) / len(words) < 0.05
 
 
-def test_the_probe_list_holds_its_measured_floor(registry):
-    phrases = read_phrases(PROBES / "probe_typos.tsv")
-    measured = score(registry, phrases, on=ON)
-    assert measured.total == 392
-    assert measured.first >= 380
-    assert measured.five >= 387
+@pytest.mark.parametrize(
+    ("name", "total", "first", "five"),
+    [
+        ("probe_typos.tsv", 392, 381, 388),  # tuned on: its misses made these rules
+        ("probe_typos_2.tsv", 93, 84, 90),  # measured once at 81/88 before any change for it
+    ],
+)
+def test_the_probe_lists_hold_their_measured_floors(registry, name, total, first, five):
+    measured = score(registry, read_phrases(PROBES / name), on=ON)
+    assert measured.total == total
+    assert measured.first >= first
+    assert measured.five >= five
