@@ -100,6 +100,8 @@ _SOUND_FROM: Final = 4
 """A four-letter word is corrected only to a word that sounds the same ("asma": asthma)."""
 _SOUND_EDITS: Final = 3
 """A word of the same sound at most this many edits away ("hemeroids": hemorrhoids)."""
+_SOUND_BEFORE_SLIP: Final = 2
+"""A word this near that sounds as typed comes before one a single edit away that does not."""
 _CONSONANTS_FROM: Final = 8
 """From this length a word may keep only the consonants of the one meant ("hemroids")."""
 _JOINED_AT_LEAST: Final = 6
@@ -426,6 +428,11 @@ class Speller:
                 return None
             self._guesses.add(word)
             return base
+        if not alike and (singular or whole):
+            # A word two edits away that sounds as typed, before one that sounds apart: "exema"
+            # is eczema, not edema (a slip of one key rarely sounds like another word).
+            heard = self._by_sound(word, _SOUND_BEFORE_SLIP)
+            alike = {heard} if heard is not None else set()
         near = alike or singular or whole or self._far(word)
         return min(near, key=lambda w: (-self._frequency(w), w)) if near else None
 
@@ -444,7 +451,7 @@ class Speller:
         best = min(apart.values(), default=3)
         return {w for w, d in apart.items() if d == best <= 2}
 
-    def _by_sound(self, word: str) -> str | None:
+    def _by_sound(self, word: str, edits: int = _SOUND_EDITS) -> str | None:
         """The nearest vocabulary word that sounds like ``word`` (:func:`sound_key`), or None.
 
         The same key first; from eight letters, the same consonants ("hemroids"); at most
@@ -461,11 +468,11 @@ class Speller:
         if len(word) >= _CONSONANTS_FROM:
             for key in keys:
                 found = found or self._consonants.get(key.replace("a", ""), ())
-        apart = {w: damerau_levenshtein(word, w, _SOUND_EDITS) for w in found}
+        apart = {w: damerau_levenshtein(word, w, edits) for w in found}
         if len(word) < _CORRECT_FROM:  # a short word: one edit, or its first two letters kept
             apart = {w: d for w, d in apart.items() if d <= 1 or w[:2] == word[:2]}
-        best = min(apart.values(), default=_SOUND_EDITS + 1)
-        if best > _SOUND_EDITS:
+        best = min(apart.values(), default=edits + 1)
+        if best > edits:
             return None
         return min(
             (w for w, d in apart.items() if d == best), key=lambda w: (-self._frequency(w), w)

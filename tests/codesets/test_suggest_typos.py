@@ -63,13 +63,13 @@ def _speller(*others: str, together: dict[tuple[str, str], int] | None = None) -
         {"asthma", "pneumonia", "cirrhosis", "xerosis", "wheezing", "weeding", "confusion",
          "concussion", "basal", "base", "hemorrhoids", "heartburn", "heart", "burn", "crohn",
          "disease", "broken", "brown", "kaposi", "sarcoma", "sprain", "spine", "bipolar",
-         "polar", "lice", "loss", "fever", "favre",
+         "polar", "lice", "loss", "fever", "favre", "eczema", "edema",
          "posttraumatic", "post", "traumatic", "hoarseness", "horse", "diabetes", "diabetic"}
     )  # fmt: skip
     uses = {"base": 400, "concussion": 60, "weeding": 5, "wheezing": 3, "spine": 300, "loss": 900,
             "heartburn": 2, "posttraumatic": 3, "diabetes": 700, "diabetic": 480,
             "confusion": 4, "brown": 40, "broken": 6, "basal": 20, "horse": 30,
-            "hoarseness": 1}  # fmt: skip
+            "hoarseness": 1, "edema": 300, "eczema": 20}  # fmt: skip
     pairs = together or {}
     return Speller(
         tabular,
@@ -96,6 +96,8 @@ def test_among_words_one_edit_away_the_one_that_sounds_as_typed_comes_first():
     assert speller.corrected("diabetis") == "diabetes"  # a misspelt word, not a plural
     assert speller.corrected("horseness") == "hoarseness"  # not horse with -ness
     assert speller.corrected("brokn") == "broken"  # no vowel heard: the same consonants
+    # Two edits that sound as typed before one that does not: a slip rarely sounds alike.
+    assert speller.corrected("exema") == "eczema"  # not the commoner edema, one edit away
 
 
 def test_a_four_letter_word_is_corrected_only_by_sound_and_keeps_its_first_letters():
