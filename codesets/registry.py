@@ -449,12 +449,12 @@ class CodeSetRegistry:
         text, visit = visit_reading(text, age, written)  # "here for refill, HTN": HTN (I.C.21)
         named = direct_codes(text, readings(text, age, sex)[0])
         corrected = None if named else speller.corrected(text)
-        if corrected is not None:  # a main term misspelt ("psoraisis"): the Index's code for it
-            named = [
-                d for d in direct_codes(corrected, readings(corrected, age, sex)[0]) if not d.why
-            ]
-            # A word no vocabulary knows is read as the word meant, the coders' index too.
-            text = speller.corrected(text, sure=True) or text
+        if corrected is not None:  # a main term misspelt ("psoraisis"): the Index's code for it;
+            # a misspelt word no vocabulary knows is read as the word meant, the coders' index too
+            named, text = (
+                [d for d in direct_codes(corrected, readings(corrected, age, sex)[0]) if not d.why],
+                speller.corrected(text, sure=True) or text,
+            )
         # A drug's name is no word of the Tabular: the rest is ranked ("afib on Eliquis").
         if named and not named[0].covers:
             searcher = self._searcher()
