@@ -176,7 +176,7 @@ def test_the_sound_index_costs_little(registry):
     ("name", "total", "first", "five"),
     [
         ("probe_typos.tsv", 392, 381, 388),  # tuned on: its misses made these rules
-        ("probe_typos_2.tsv", 93, 84, 90),  # measured once at 81/88 before any change for it
+        ("probe_typos_2.tsv", 93, 85, 90),  # measured once at 81/88 before any change for it
     ],
 )
 def test_the_probe_lists_hold_their_measured_floors(registry, name, total, first, five):
