@@ -48,10 +48,7 @@ def test_the_file_keeps_to_its_chapters():
 def test_no_term_of_another_index_file_is_written_again():
     """A term written twice would be two rows to keep true (and maybe two codes)."""
     others = {
-        _same(row.term)
-        for path in FOLDER.glob("*.tsv")
-        if path != FILE
-        for row in read_table(path)
+        _same(row.term) for path in FOLDER.glob("*.tsv") if path != FILE for row in read_table(path)
     }
     again = [row.where for row in read_table(FILE) if _same(row.term) in others]
     assert not again, again
@@ -118,8 +115,13 @@ def test_everyday_words_find_the_code_a_coder_gives(registry, text: str, code: s
 
 
 PROBES = (
-    # (file, phrases, top-1 at least, top-5 at least): the figures measured at landing
-    ("probe_index_h.tsv", 693, 673, 687),
+    # (file, phrases, top-1 at least, top-5 at least): the figures measured at landing.
+    # probe_index_h.tsv: 658 and 672 before the rows (then three of its keys were corrected
+    # to the Index: knee osteoarthritis M17.10, a mole on the arm D22.60); a tuning list.
+    ("probe_index_h.tsv", 693, 678, 691),
+    # probe_index_h_2.tsv: written after the rows and measured once before any fix in it,
+    # top-1 77, top-5 89 (the honest figure); tuned on since.
+    ("probe_index_h_2.tsv", 110, 87, 99),
 )
 
 
