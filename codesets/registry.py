@@ -428,7 +428,7 @@ class CodeSetRegistry:
             without_labels,
             without_rule_out,
         )
-        from codesets.suggest_context import in_context  # noqa: PLC0415
+        from codesets.suggest_context import default_first, in_context  # noqa: PLC0415
         from codesets.suggest_direct import direct_codes, without_drug  # noqa: PLC0415
         from codesets.suggest_obstetric import read_obstetric  # noqa: PLC0415
         from codesets.suggest_sites import site_phrases  # noqa: PLC0415
@@ -439,9 +439,10 @@ class CodeSetRegistry:
         speller, written, text = spelling(self._searcher()), text, without_labels(text)
         # Uncertain diagnoses out (Guidelines IV.H), history and status words as the Index's;
         # denied findings out, who has it and which eye or ear (codesets.suggest_context).
-        if setting != "inpatient":
-            text = without_rule_out(text)
-        text = site_phrases(in_context(speller.american(text), age, setting))
+        text = text if setting == "inpatient" else without_rule_out(text)
+        text = site_phrases(
+            in_context(speller.american(text), age, setting, self._searcher().frequency)
+        )
         obstetric = read_obstetric(text, age, sex)
         if obstetric is not None:  # a pregnancy's or a newborn's words, read as their rules say
             text = obstetric.ranked
@@ -477,30 +478,35 @@ class CodeSetRegistry:
                 index.code(row), index.description(row), age, sex
             )
 
-        found = [
-            Suggestion(
-                system=ICD10CM,
-                code=index.code(hit.row),
-                description=index.description(hit.row),
-                score=hit.score,
-                matched=hit.text,
-            )
-            for hit in rank_suggestions(
-                self._searcher(),
-                asked,
-                keep=keep,
-                limit=limit,
-                hierarchy=Hierarchy(
-                    self._unspecified_beside,
-                    self._billable_under,
-                    self._headers_between,
-                    self._subtree,
-                ),
-                age=age,
-                sex=sex,
-                relax=not any(d.covers for d in named),
-            )
-        ]
+        def ranked(words: str, at_most: int, *, relax: bool) -> list[Suggestion]:
+            return [
+                Suggestion(
+                    system=ICD10CM,
+                    code=index.code(hit.row),
+                    description=index.description(hit.row),
+                    score=hit.score,
+                    matched=hit.text,
+                )
+                for hit in rank_suggestions(
+                    self._searcher(),
+                    words,
+                    keep=keep,
+                    limit=at_most,
+                    hierarchy=Hierarchy(
+                        self._unspecified_beside,
+                        self._billable_under,
+                        self._headers_between,
+                        self._subtree,
+                    ),
+                    age=age,
+                    sex=sex,
+                    relax=relax,
+                )
+            ]
+
+        found = ranked(asked, limit, relax=not any(d.covers for d in named))
+        # "Chronic hypertension": the main term's default before a code with a word more.
+        found = default_first(found, asked, lambda plain: ranked(plain, 1, relax=False))
         found = self._with_direct(found, named, keep, limit)
         slots_in = obstetric.said if obstetric is not None else visit.said
         found = self._slots_chosen(found, slots_in, keep)

@@ -16,6 +16,17 @@ Four rules, each applied to the words as written, before the qualifiers
   codes from the patient's own words or any clinician's (Guidelines I.B.14): the contraction
   and "have" are read as "no", so the phrase reaches the same Index entries "no place to
   live" does.
+* **"Not" as the Tabular's "non-"** (:func:`as_one_word`): "cutting herself, not suicidal",
+  "fracture, not displaced", "non-toxic goiter": the Tabular writes the negated quality as
+  one word (R45.88 Nonsuicidal self-harm, the fractures' "nondisplaced" codes, E04.9 Nontoxic
+  goiter), so "not X", "non X" and "non-X" are read as "nonX" where the Tabular has that word
+  (and only there: "not intractable" stays the Tabular's own words).
+* **An organ's inflammation is its "-itis"** (:func:`as_itis`): the Index's "Inflammation,
+  inflamed" sends a coder to the site's own term ("see also specific site"; appendix - see
+  Appendicitis, bladder - see Cystitis, ...), the medical word for an organ's inflammation:
+  "inflamed appendix", "inflammation of the gallbladder", "bladder inflammation" are
+  appendicitis, cholecystitis, cystitis (the Tabular's words), so a modifier ("acute") then
+  chooses within them ("acute gallbladder inflammation": K81.0 Acute cholecystitis).
 * **Eye and ear shorthand** (:func:`sides_spelt_out`): OD, OS, OU (oculus dexter, sinister,
   uterque: right, left, both eyes) and AD, AS, AU (auris: right, left, both ears) beside an
   eye's or an ear's condition choose the side: the Tabular codes the eye and ear chapters by
@@ -30,6 +41,16 @@ Four rules, each applied to the words as written, before the qualifiers
   "Peripheral vascular disease, unspecified" (its inclusion term is "Peripheral angiopathy
   NOS": the diabetic's is not NOS). The words people write for the vessels' disease are read
   as the Tabular's "peripheral angiopathy" when a diabetes word is written.
+* **A modifier that is no subterm** (:func:`default_first`): "chronic hypertension", "chronic
+  headache", "chronic edema", "chronic diabetes": the Index's main term has a default (I10,
+  R51.9, R60.9, E11.9) and "chronic" leads to no subterm of its own, so the default is the
+  code; a code that holds "chronic" only beside a word the query did not write (I87.309
+  "Chronic venous hypertension", G44.029 chronic cluster headache, J81.1 chronic pulmonary
+  edema, E11.22 diabetic chronic kidney disease) is another condition (the Index's
+  conventions: a subterm is taken only when the documentation says it, I.A; the words the
+  query lacks are essential ones). Where a code holds the modifier and nothing more ("acute
+  cystitis" N30.00, "chronic gout" M1A), or holds it as its own nonessential modifier ("acute
+  asthma": J45.901 "... with (acute) exacerbation"), it stays first.
 * **People words** (:func:`as_the_patient`): "mom", "new mom", "mother of 3", "dad", "my son",
   "grandma" name who has the condition when the words say the person HAS it ("my son has an
   ear infection", "new mom with anxiety", "grandma fell and broke her hip"): the person is
@@ -44,13 +65,17 @@ Four rules, each applied to the words as written, before the qualifiers
 from __future__ import annotations
 
 import re
-from typing import Final
+from collections.abc import Callable
+from typing import Final, Protocol, TypeVar
 
 from codesets.suggest_qualifiers import FAMILY_HISTORY, as_established, as_indexed, qualified
 
 __all__ = [
     "SETTINGS",
+    "as_itis",
+    "as_one_word",
     "as_the_patient",
+    "default_first",
     "in_context",
     "needs_as_written",
     "sides_spelt_out",
@@ -63,7 +88,12 @@ SETTINGS: Final = ("outpatient", "inpatient")
 """Where the patient is seen: the uncertain-diagnosis rule differs (IV.H against II.H)."""
 
 
-def in_context(text: str, age: int | None = None, setting: str = "outpatient") -> str:
+def in_context(
+    text: str,
+    age: int | None = None,
+    setting: str = "outpatient",
+    known: Callable[[str], int] | None = None,
+) -> str:
     """``text`` read in context: every rule of the module, and the qualifiers' between.
 
     Denied findings out, needs in the Index's "no" form and the eye and ear shorthand spelt
@@ -71,12 +101,16 @@ def in_context(text: str, age: int | None = None, setting: str = "outpatient") -
     :func:`codesets.suggest_qualifiers.qualified`); then, unless the words are a family
     history, the people words of the patient taken out. An uncertain diagnosis is dropped
     for its symptom in the ``"outpatient"`` setting (Guidelines IV.H) and coded as if
-    established in the ``"inpatient"`` one (II.H: :func:`as_established`).
+    established in the ``"inpatient"`` one (II.H: :func:`as_established`). ``known(word)``:
+    how many of the Tabular's documents hold a word, 0 for none (for :func:`as_one_word`).
     """
     if setting not in SETTINGS:
         msg = f"unknown setting {setting!r}: expected one of {', '.join(SETTINGS)}"
         raise ValueError(msg)
     read = with_diabetes(sides_spelt_out(needs_as_written(without_denied(text))))
+    read = as_itis(read)
+    if known is not None:
+        read = as_one_word(read, known)
     if setting == "inpatient":
         indexed = as_indexed(as_established(read), age)
     else:
@@ -135,6 +169,92 @@ _DENIED_ANYWHERE: Final = re.compile(
     r"\b(?:denies|denied|denying|negative for|neg for|no complaints? of|no c/o|"
     r"not complaining of|free of)\b"
 )
+
+
+# --- "Not" as the Tabular's "non-" -----------------------------------------------------------
+
+_NOT_X: Final = re.compile(r"(?<![a-z])(?:not|non)(?:\s+|-)([a-z]{4,})\b")
+
+
+def as_one_word(text: str, known: Callable[[str], int]) -> str:
+    """``text`` with "not X" / "non X" / "non-X" as "nonX" where ``known("nonX")``."""
+    lowered = text.lower()
+    if "non" not in lowered and "not" not in lowered:
+        return text
+    changed = False
+
+    def joined(found: re.Match[str]) -> str:
+        nonlocal changed
+        word = "non" + found.group(1)
+        if not known(word):
+            return found.group(0)
+        changed = True
+        return word
+
+    out = _NOT_X.sub(joined, lowered)
+    return out if changed else text
+
+
+# --- An organ's inflammation is its "-itis" -------------------------------------------------
+
+_ITIS: Final = {
+    "gallbladder": "cholecystitis", "gall bladder": "cholecystitis", "appendix": "appendicitis",
+    "pancreas": "pancreatitis", "liver": "hepatitis", "stomach": "gastritis",
+    "stomach lining": "gastritis", "colon": "colitis", "large intestine": "colitis",
+    "small intestine": "enteritis", "stomach and intestines": "gastroenteritis",
+    "bladder": "cystitis", "urinary bladder": "cystitis", "kidney": "nephritis",
+    "kidneys": "nephritis", "urethra": "urethritis", "prostate": "prostatitis",
+    "testicle": "orchitis", "testicles": "orchitis", "testis": "orchitis",
+    "epididymis": "epididymitis", "vagina": "vaginitis", "vulva": "vulvitis",
+    "cervix": "cervicitis", "breast": "mastitis", "esophagus": "esophagitis",
+    "throat": "pharyngitis", "pharynx": "pharyngitis", "voice box": "laryngitis",
+    "larynx": "laryngitis", "tonsil": "tonsillitis", "tonsils": "tonsillitis",
+    "sinus": "sinusitis", "sinuses": "sinusitis", "nose": "rhinitis",
+    "nasal passages": "rhinitis", "bronchi": "bronchitis", "bronchial tubes": "bronchitis",
+    "airways": "bronchitis", "lung": "pneumonitis", "lungs": "pneumonitis",
+    "heart sac": "pericarditis", "sac around the heart": "pericarditis",
+    "pericardium": "pericarditis", "heart muscle": "myocarditis",
+    "heart lining": "endocarditis", "heart valve": "endocarditis",
+    "heart valves": "endocarditis", "vein": "phlebitis", "veins": "phlebitis",
+    "blood vessels": "vasculitis", "blood vessel": "vasculitis", "artery": "arteritis",
+    "joint": "arthritis", "joints": "arthritis", "tendon": "tendinitis",
+    "tendons": "tendinitis", "bursa": "bursitis", "muscle": "myositis",
+    "muscles": "myositis", "bone": "osteomyelitis", "plantar fascia": "plantar fasciitis",
+    "fascia": "fasciitis", "skin": "dermatitis", "hair follicle": "folliculitis",
+    "hair follicles": "folliculitis", "eyelid": "blepharitis", "eyelids": "blepharitis",
+    "conjunctiva": "conjunctivitis", "white of the eye": "conjunctivitis",
+    "cornea": "keratitis", "iris": "iritis", "gums": "gingivitis", "gum": "gingivitis",
+    "tongue": "glossitis", "mouth": "stomatitis", "brain": "encephalitis",
+    "lining of the brain": "meningitis", "meninges": "meningitis",
+    "spinal cord": "myelitis", "nerve": "neuritis", "nerves": "neuritis",
+    "middle ear": "otitis media", "ear canal": "otitis externa", "outer ear": "otitis externa",
+    "lymph node": "lymphadenitis", "lymph nodes": "lymphadenitis",
+    "lymph glands": "lymphadenitis", "rectum": "proctitis", "diverticula": "diverticulitis",
+    "rib cartilage": "costochondritis", "lining of the uterus": "endometritis",
+    "ovary": "oophoritis", "ovaries": "oophoritis", "fallopian tube": "salpingitis",
+    "fallopian tubes": "salpingitis", "thyroid": "thyroiditis", "thyroid gland": "thyroiditis",
+    "salivary gland": "sialoadenitis", "glans": "balanitis",
+}  # fmt: skip
+"""An organ's words -> the Tabular's word for its inflammation (the suffix "-itis")."""
+_ORGAN: Final = "|".join(re.escape(o) for o in sorted(_ITIS, key=len, reverse=True))
+_INFLAMED: Final = re.compile(
+    rf"\binflam(?:ed|mation|ation)\s+(?:of|in)\s+(?:the\s+|my\s+|his\s+|her\s+|a\s+|an\s+)?"
+    rf"(?P<a>{_ORGAN})\b"
+    rf"|\b(?P<b>{_ORGAN})\s+(?:is\s+|are\s+)?inflam(?:ed|mation|ation)\b"
+    rf"|\binflamed\s+(?P<c>{_ORGAN})\b"
+)
+
+
+def as_itis(text: str) -> str:
+    """``text`` with an organ's inflammation in the Tabular's "-itis" word (see the module)."""
+    lowered = text.lower()
+    if "inflam" not in lowered:
+        return text
+    found = _INFLAMED.search(lowered)
+    if found is None:
+        return text
+    organ = found.group("a") or found.group("b") or found.group("c")
+    return lowered[: found.start()] + _ITIS[organ] + lowered[found.end() :]
 
 
 # --- Social needs said in the negative -------------------------------------------------------
@@ -344,3 +464,57 @@ def as_the_patient(text: str) -> str:
         return text
     cleaned = " ".join(out.split()).strip(" ,;:-")
     return cleaned if re.search(r"[a-z]{3}", cleaned) else text
+
+
+# --- A modifier that is no subterm: the main term's default first ---------------------------
+
+
+class Offered(Protocol):
+    """What :func:`default_first` reads of a suggestion (:class:`fhir_coder.ports.Suggestion`)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+
+
+_MODIFIER: Final = re.compile(r"(?<![a-z])(chronic|acute)(?![a-z])")
+_OPPOSITE: Final = {"chronic": re.compile(r"\bacute\b"), "acute": re.compile(r"\bchronic\b")}
+_WORD_MORE: Final = 0.9
+"""Below this score the first code holds a word the query did not write (one such word costs
+a full match about a quarter: ``codesets.suggest``)."""
+_NOTHING_MORE: Final = 0.99
+"""At or above this score the code holds every word asked and no other essential word."""
+
+
+_S = TypeVar("_S", bound=Offered)
+
+
+def default_first(found: list[_S], asked: str, plain: Callable[[str], list[_S]]) -> list[_S]:
+    """``found`` with the main term's default first where the query's modifier leads nowhere.
+
+    ``asked``: the words ranked; ``plain(words)``: the best code for ``words`` (asked only
+    when the rule may apply). Applies when ``asked`` says "chronic" or "acute", the first
+    code holds a word more than the query (scores below :data:`_WORD_MORE`) and does not
+    hold the modifier in parentheses, and the words without the modifier name a code fully
+    (:data:`_NOTHING_MORE`) that does not say the opposite modifier; that code comes first.
+    """
+    lowered = asked.lower()
+    modifier = _MODIFIER.search(lowered)
+    if modifier is None or not found or found[0].score >= _WORD_MORE:
+        return found
+    word = modifier.group(1)
+    if f"({word})" in found[0].description.lower():
+        return found
+    rest = " ".join(_MODIFIER.sub(" ", lowered).split())
+    if not _NAMES.search(rest):
+        return found
+    best = plain(rest)
+    if not best or best[0].score < _NOTHING_MORE:
+        return found
+    default = best[0]
+    if default.code == found[0].code or _OPPOSITE[word].search(default.description.lower()):
+        return found
+    return [default, *(s for s in found if s.code != default.code)][: len(found)]

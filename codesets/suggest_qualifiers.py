@@ -180,8 +180,8 @@ def as_established(text: str) -> str:
         if part is None:
             certain.append(clause)
             continue
-        if part[0] > 0:  # "TIA? slurred speech": the words before the mark
-            uncertain = clause[: part[0]]
+        if part[0] > 0:  # "TIA? slurred speech", "r/o UTI with dysuria": the words before
+            uncertain = _WITH_FINDING.sub(" ", clause[: part[0]] + " ")
         elif part[1] > 0:  # "snoring r/o sleep apnea": the words after the qualifier
             certain.append(clause[: part[1]])
             uncertain = clause[part[1] :]
@@ -205,7 +205,17 @@ def _certain_part(clause: str) -> tuple[int, int] | None:
     found = _UNCERTAIN_BEFORE.search(clause)
     if found is None:
         return None
-    return (0, found.start() if _names_something(clause[: found.start()]) else 0)
+    if _names_something(clause[: found.start()]):
+        return (0, found.start())
+    with_ = _WITH_FINDING.search(clause, found.end())
+    if with_ is not None and _names_something(clause[with_.end() :]):
+        return (with_.end(), len(clause))  # "possible pneumonia with cough": the cough
+    return (0, 0)
+
+
+_WITH_FINDING: Final = re.compile(r"\s(?:with|w/|presenting with|and)\s+")
+"""After an uncertain diagnosis, what it is "with" is documented as found ("suspected UTI
+with dysuria", "possible pneumonia with cough"): the symptom a coder codes (IV.H)."""
 
 
 def _names_something(words: str) -> bool:

@@ -11,7 +11,10 @@ from datetime import date
 import pytest
 
 from codesets.suggest_context import (
+    as_itis,
+    as_one_word,
     as_the_patient,
+    default_first,
     in_context,
     needs_as_written,
     sides_spelt_out,
@@ -250,3 +253,121 @@ def test_a_condition_ruled_out_is_not_coded_inpatient_either(registry) -> None:
 def test_an_unknown_setting_is_a_clear_error(registry) -> None:
     with pytest.raises(ValueError, match="unknown setting 'emergency'"):
         registry.suggest("cough", on=ON, setting="emergency")
+
+
+# --- A modifier that is no subterm: the main term's default first ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("chronic hypertension", "I10"),  # not I87.309 chronic VENOUS hypertension
+        ("chronic headache", "R519"),  # not G44.029 chronic CLUSTER headache
+        ("chronic edema", "R609"),  # not J81.1 chronic PULMONARY edema
+        ("chronic diabetes", "E119"),  # not E11.22 diabetic chronic KIDNEY disease
+        # the modifier is the code's own: it stays first
+        ("chronic gout", "M1A9XX1"),
+        ("chronic pancreatitis", "K861"),
+        ("acute cystitis", "N3000"),
+        ("acute asthma", "J45901"),  # "... with (acute) exacerbation"
+        ("chronic sinusitis", "J329"),
+    ],
+)
+def test_a_modifier_that_is_no_subterm_leaves_the_default_first(
+    registry, text: str, code: str
+) -> None:
+    assert _codes(registry, text, 55, "female")[0] == code
+
+
+def test_the_default_is_not_offered_when_it_says_the_opposite() -> None:
+    class _S:
+        def __init__(self, code: str, description: str, score: float) -> None:
+            self.code, self.description, self.score = code, description, score
+
+    found = [_S("K861", "Other chronic pancreatitis", 0.7)]
+    acute = [_S("K8590", "Acute pancreatitis without necrosis or infection, unspecified", 1.0)]
+    assert default_first(found, "chronic pancreatitis", lambda _: acute) == found
+    plain = [_S("K859", "Pancreatitis, unspecified", 1.0)]
+    assert default_first(found, "chronic pancreatitis", lambda _: plain)[0].code == "K859"
+
+
+# --- "Not" as the Tabular's "non-" ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("cutting her arms, not suicidal", "cutting her arms, nonsuicidal"),
+        ("non-displaced fracture of left fifth metatarsal", "nondisplaced fracture of left"),
+        ("non toxic goiter", "nontoxic goiter"),
+        ("not intractable migraine", "not intractable migraine"),  # the Tabular's own words
+        ("not sure, headache", "not sure, headache"),
+    ],
+)
+def test_not_is_the_tabular_s_non_where_it_has_the_word(text: str, read: str) -> None:
+    vocabulary = {"nonsuicidal", "nondisplaced", "nontoxic"}
+    assert as_one_word(text, lambda w: int(w in vocabulary)).startswith(read)
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "age", "sex"),
+    [
+        ("non-displaced fracture of left fifth metatarsal", "S92355A", 40, "male"),
+        ("non toxic goiter", "E049", 50, "female"),
+    ],
+)
+def test_not_as_non_codes(registry, text: str, code: str, age: int, sex: str) -> None:
+    assert _codes(registry, text, age, sex)[0] == code
+
+
+# --- An uncertain diagnosis "with" what was found (IV.H) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("suspected UTI with dysuria", "R300"),
+        ("rule out DVT with leg swelling", "R600"),
+        ("possible pneumonia with fever", "R509"),
+    ],
+)
+def test_an_uncertain_diagnosis_with_a_finding_is_the_finding(
+    registry, text: str, code: str
+) -> None:
+    assert _codes(registry, text, 45, "female")[0] == code
+
+
+def test_inpatient_the_uncertain_diagnosis_with_its_finding_is_the_diagnosis(registry) -> None:
+    codes = registry.suggest("suspected UTI with dysuria", on=ON, age=45, setting="inpatient")
+    assert codes[0].code == "N390"
+
+
+# --- An organ's inflammation is its "-itis" -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("acute gallbladder inflammation", "acute cholecystitis"),
+        ("inflammation of the pancreas", "pancreatitis"),
+        ("inflamed appendix", "appendicitis"),
+        ("my tonsils are inflamed", "my tonsillitis"),
+        ("inflamed seborrheic keratosis", "inflamed seborrheic keratosis"),  # no organ's word
+    ],
+)
+def test_an_organ_s_inflammation_is_its_itis(text: str, read: str) -> None:
+    assert as_itis(text) == read
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("acute gallbladder inflammation", "K810"),
+        ("inflamed appendix", "K37"),
+        ("bladder inflammation", "N3090"),
+        ("inflamed gums", "K0510"),
+        ("inflammation of the colon", "K529"),
+    ],
+)
+def test_inflammation_codes(registry, text: str, code: str) -> None:
+    assert _codes(registry, text, 40, "female")[0] == code
