@@ -439,9 +439,13 @@ class CodeSetRegistry:
         speller, written, text = spelling(self._searcher()), text, without_labels(text)
         # Uncertain diagnoses out (Guidelines IV.H), history and status words as the Index's;
         # denied findings out, who has it and which eye or ear (codesets.suggest_context).
-        text = text if setting == "inpatient" else without_rule_out(text)
         text = site_phrases(
-            in_context(speller.american(text), age, setting, self._searcher().frequency)
+            in_context(
+                speller.american(text if setting == "inpatient" else without_rule_out(text)),
+                age,
+                setting,
+                self._searcher().frequency,
+            )
         )
         obstetric = read_obstetric(text, age, sex)
         if obstetric is not None:  # a pregnancy's or a newborn's words, read as their rules say
