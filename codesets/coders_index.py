@@ -36,9 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from codesets.search import stem, words_of
+from codesets.search import words_of
 from codesets.suggest_tables import TABLES, table_rows
 from codesets.suggest_words import PERSON_WORDS
+from codesets.word_match import SHORT, Start, Whole, short_forms
 from fhir_coder.errors import ConfigurationError
 
 __all__ = ["FOLDER", "CodersIndex", "IndexRow", "read_index", "read_table"]
@@ -96,8 +97,8 @@ class IndexRow:
 class CodersIndex:
     """Every row of the coders' index, and which rows each word of their terms is in.
 
-    ``vocabulary`` is sorted, so the words that start with a query's stem are found by
-    bisection (:meth:`words_starting`), as the Tabular's word index finds documents.
+    ``vocabulary`` is sorted, so the words a query's word asks for are found by bisection
+    (:meth:`words_starting`), as the Tabular's word index finds documents.
     ``needed[w]``: the rows where word ``w`` is needed (a required word, ``_IMPLIED`` aside);
     ``needs[r]``: how many words row ``r`` needs; ``words[r]``: the positions in
     ``vocabulary`` of every word of row ``r``'s term. A row is reached when every word it
@@ -110,9 +111,6 @@ class CodersIndex:
     needed: tuple[tuple[int, ...], ...]
     needs: tuple[int, ...]
     words: tuple[frozenset[int], ...]
-    roots: dict[str, tuple[int, ...]]
-    """:func:`root` -> the positions of the words with that root ("depress": depression,
-    depressive)."""
 
     @classmethod
     def of(cls, rows: Iterable[IndexRow]) -> CodersIndex:
@@ -127,19 +125,12 @@ class CodersIndex:
             for word in words:
                 needed[position[word]].append(at)
             needs.append(len(words))
-        by_stem = {word: root(stem(word)) for word in vocabulary}
-        roots: dict[str, list[int]] = {}
-        for at, word in enumerate(vocabulary):
-            found = by_stem[word]
-            if found:
-                roots.setdefault(found, []).append(at)
         return cls(
             kept,
             vocabulary,
             tuple(tuple(rows_of) for rows_of in needed),
             tuple(needs),
             tuple(frozenset(position[w] for w in row.required | row.optional) for row in kept),
-            {key: tuple(at) for key, at in roots.items()},
         )
 
     def payload(self) -> dict[str, object]:
@@ -163,78 +154,52 @@ class CodersIndex:
             "needed": self.needed,
             "needs": self.needs,
             "words": self.words,
-            "roots": self.roots,
         }
 
     @classmethod
     def from_payload(cls, payload: dict[str, object]) -> CodersIndex:
         """The index :meth:`payload` gave, without reading or parsing a table again."""
         rows, vocabulary, needed = payload["rows"], payload["vocabulary"], payload["needed"]
-        needs, words, roots = payload["needs"], payload["words"], payload["roots"]
+        needs, words = payload["needs"], payload["words"]
         if not (
             isinstance(rows, tuple)
             and isinstance(vocabulary, tuple)
             and isinstance(needed, tuple)
             and isinstance(needs, tuple)
             and isinstance(words, tuple)
-            and isinstance(roots, dict)
             and len(rows) == len(needs) == len(words)
             and len(vocabulary) == len(needed)
         ):
             raise ValueError("not a coders' index")
-        return cls(tuple(IndexRow(*row) for row in rows), vocabulary, needed, needs, words, roots)
+        return cls(tuple(IndexRow(*row) for row in rows), vocabulary, needed, needs, words)
 
     def words_starting(self, form: str) -> list[int]:
-        """The positions of the words that are ``form`` or another form of the same word.
+        """The positions of the words ``form`` asks for (:func:`codesets.word_match.same`).
 
-        ``form`` is a query word's stem (``fractur``, ``complic``): a term word starting with
-        it is the same word when only an ending follows (at most :data:`_ENDING` letters, or
-        the term word's own stem is ``form`` but for a letter or two), and so is a term word
-        of the same :func:`root` (the Index's "depressive" for "depression"). A form of fewer
-        than three letters ("ra", "pe", "2") is only itself: it starts too many other words.
+        ``form`` is a query word's form: a complete word's (:class:`~codesets.word_match.Whole`)
+        finds the same word ("fractur": "fracture", "fractures"; "depress": "depression",
+        "depressive"), never a longer other one ("tetanus" is no "tetany"); a fragment of three
+        letters or fewer ("ra", "pe", "2") only itself; a longer fragment every word it starts.
         """
         vocabulary = self.vocabulary
+        if type(form) is Whole or (type(form) is not Start and len(form) <= SHORT):
+            out = []
+            for word in form.same if type(form) is Whole else short_forms(form):
+                at = bisect.bisect_left(vocabulary, word)
+                if at < len(vocabulary) and vocabulary[at] == word:
+                    out.append(at)
+            return out
         at = bisect.bisect_left(vocabulary, form)
-        if len(form) < _PREFIX_FROM:
-            return [at] if at < len(vocabulary) and vocabulary[at] == form else []
-        out = list(self.roots.get(root(form) or "\0", ()))
+        found = []
         while at < len(vocabulary) and vocabulary[at].startswith(form):
-            word = vocabulary[at]
-            if len(word) - len(form) <= _ENDING or len(stem(word)) - len(form) <= 2:
-                out.append(at)
+            found.append(at)
             at += 1
-        return out
+        return found
 
     def rows_starting(self, stem: str) -> set[int]:
         """The rows with a term word starting with ``stem`` (a single letter or digit: itself)."""
         wanted = self.words_starting(stem)
         return {at for at, words in enumerate(self.words) if not words.isdisjoint(wanted)}
-
-
-_PREFIX_FROM: Final = 3
-_ENDING: Final = 3
-"""Letters a term word may have after a query word's stem and still be that word ("fractur":
-"fracture", "fractures"; "hemorrhag": "hemorrhagic"); "pre" does not find "prediabetes"."""
-_ROOT_ENDINGS: Final = (
-    "ative", "ativ", "ical", "ial", "ium", "ion", "ive", "ity", "ous", "iv", "ic", "al", "ia", "io",
-    "um",
-    "y",
-)  # fmt: skip
-_ROOT_AT_LEAST: Final = 5
-
-
-def root(form: str) -> str | None:
-    """``form`` (a stem) without a noun's or adjective's ending, or None where too short.
-
-    "depression" and "depressive" (stem "depressiv") are "depress"; "myocardial" and
-    "myocardium" are "myocard"; "arterial" and "artery" (stem "arter") are "arter". What is left
-    must be at least five letters: "gastric" ("gastr") is never "gastritis", whose own root
-    is itself, and a short word has no root to share.
-    """
-    for ending in _ROOT_ENDINGS:
-        if form.endswith(ending) and len(form) - len(ending) >= _ROOT_AT_LEAST:
-            return form[: -len(ending)]
-    return form if len(form) >= _ROOT_AT_LEAST else None
 
 
 _IMPLIED: Final = frozenset(("traumatic",))

@@ -19,6 +19,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from codesets.word_match import SHORT as _SHORT
+from codesets.word_match import Start, Vocabulary, Whole
+from codesets.word_match import short_forms as _short_forms
+
 __all__ = ["Hit", "Icd10cmSearch", "stem", "words_of"]
 
 _WORD: Final = re.compile(r"[a-z0-9]+")
@@ -98,12 +102,14 @@ class Icd10cmSearch:
                 postings.setdefault(word, []).append(doc)
         self._words = sorted(postings)
         self._postings = [postings[word] for word in self._words]
+        self._vocabulary: Vocabulary | None = None
 
     def search(
         self, query: str, *, keep: Callable[[int], bool] | None = None, limit: int = 20
     ) -> list[Hit]:
         """Best documents for ``query``, at most one per code, best first."""
-        wanted = list(dict.fromkeys(words_of(query)))
+        own = self._own_vocabulary()
+        wanted = list(dict.fromkeys(own.form(word) for word in words_of(query)))
         if not wanted:
             return []
         found: set[int] | None = None
@@ -194,13 +200,26 @@ class Icd10cmSearch:
         row, text, _ = self._docs[doc]
         return row, text, self._doc_words[doc]
 
-    def _docs_for(self, word: str) -> set[int]:
-        start = bisect.bisect_left(self._words, word)
+    def _own_vocabulary(self) -> Vocabulary:
+        """The index's own words, for :meth:`search` (which no speller's vocabulary serves)."""
+        if self._vocabulary is None:
+            self._vocabulary = Vocabulary(self._words)
+        return self._vocabulary
+
+    def _docs_for(self, form: str) -> set[int]:
+        """The documents holding a word ``form`` asks for (:func:`codesets.word_match.same`)."""
+        words, postings = self._words, self._postings
         out: set[int] = set()
-        for at in range(start, len(self._words)):
-            if not self._words[at].startswith(word):
+        if type(form) is Whole or (type(form) is not Start and len(form) <= _SHORT):
+            for word in form.same if type(form) is Whole else _short_forms(form):
+                at = bisect.bisect_left(words, word)
+                if at < len(words) and words[at] == word:
+                    out.update(postings[at])
+            return out
+        for at in range(bisect.bisect_left(words, form), len(words)):
+            if not words[at].startswith(form):
                 break
-            out.update(self._postings[at])
+            out.update(postings[at])
         return out
 
 

@@ -15,14 +15,13 @@ are never accepted by default (see ``fhir_coder.coding.CodingPolicy``).
 
 from __future__ import annotations
 
-import bisect
 import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
 
-from codesets import suggest_shorthand, suggest_sites, suggest_tables
+from codesets import suggest_shorthand, suggest_sites, suggest_tables, word_match
 from codesets.coders_index import CodersIndex
 from codesets.search import Icd10cmSearch, words_of
 from codesets.search import stem as _stem
@@ -471,6 +470,7 @@ ABBREVIATIONS: Final[dict[str, str]] = {
 _ALTERNATES: Final[dict[str, tuple[str, ...]]] = {
     # One word the tabular writes two ways: a query word also finds its other form.
     "neonatal": ("newborn",),
+    "live": ("liveborn",),  # Z37 "live birth" is Z38's "liveborn"
     "newborn": ("neonatal",),
     "lung": ("pulmonary",),
     "pulmonary": ("lung",),
@@ -554,8 +554,11 @@ takes when nothing more is said, so its words do not count against a description
 query's word found only there is not found (K21.9 "... without esophagitis" is not
 "GERD with esophagitis"); a query's own "without ..." words are found only there."""
 _WITHOUT_HEAD: Final = re.compile(
-    r"\b(?:without|except|not specified as|not) [a-z ]+?(?=,|;|$| with\b| of\b| in\b| due\b)"
+    r"\b(?:without|except|not specified as|not) (?:diagnosis of )?"
+    r"[a-z ]+?(?=,|;|$| with\b| of\b| in\b| due\b)"
 )
+"""What a "without" clause excludes: its first words ("Laceration without foreign body of left
+hand" is still the hand's), or all of "without diagnosis of X" (R03.0: no hypertension)."""
 _NONESSENTIAL: Final = re.compile(r"[(\[]([^)\]]*)[)\]]")
 """Words in parentheses are nonessential modifiers and words in brackets synonyms or
 explanations (ICD-10-CM Official Guidelines I.A.7 and I.A.6): they do not count against a
@@ -912,8 +915,15 @@ def rank_suggestions(
 
 
 def spelling(search: Icd10cmSearch) -> Speller:
-    """Spelling tolerance (:mod:`codesets.suggest_spell`) over ``search``'s words and these."""
-    return speller_for(search, lambda: (*ABBREVIATIONS, *_lay_terms()))
+    """Spelling tolerance (:mod:`codesets.suggest_spell`) over ``search``'s words and these.
+
+    Its vocabulary is also the one a query word is matched by (:mod:`codesets.word_match`: a
+    complete word finds the same word, a fragment the words it starts).
+    """
+    speller = speller_for(search, lambda: (*ABBREVIATIONS, *_lay_terms()))
+    if word_match.use(speller.vocabulary):  # another code set's words: forms made anew
+        _query_of.cache_clear()
+    return speller
 
 
 def _led(
@@ -1020,6 +1030,11 @@ def _lead_codes(
         before = led - 0.001
         out.append(Ranked(row, f"Index: {lead.row.term}", led, led=True, tabular=tabular))
     return out
+
+
+def _as_itself(word: str, text: str | None = None) -> str:
+    """A query word matched by its start (no vocabulary in use: :func:`spelling` not asked)."""
+    return text or word
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1365,6 +1380,10 @@ class _Query:
     """Site words the Tabular names otherwise (:func:`suggest_sites.site_cost`)."""
     levels: tuple[str, ...] = ()
     """The words naming the spinal levels said (:func:`suggest_sites.level_cost`)."""
+    found_words: frozenset[str] = frozenset()
+    """Every word a form of ``findable`` finds as a whole (:func:`word_match.reach`)."""
+    found_starts: tuple[str, ...] = ()
+    """The fragments of ``findable``: they find every word they start."""
 
     @classmethod
     def of(cls, asked: str) -> _Query | None:
@@ -1373,19 +1392,24 @@ class _Query:
             asked = asked.replace("presence", " ")
         words = list(dict.fromkeys(words_of(asked)))
         words, levels = suggest_sites.spinal_levels(words)  # "thoracic t12": t12 finds thoracic
-        wanted = tuple(dict.fromkeys(_stem(w) for w in words))
+        # A complete word finds the same word, a fragment the words it starts (word_match).
+        vocabulary = word_match.in_use()
+        form = vocabulary.form if vocabulary is not None else _as_itself
+        wanted = tuple(dict.fromkeys(form(w, _stem(w)) for w in words))
         if not wanted:
             return None
         # A query word's other spelling in the tabular counts as the word itself.
         sites = suggest_sites.alternates(words, levels)  # armpit: axilla; one side: unilateral
         alias = {
-            alt: _stem(w)
+            form(alt): _stem(w)
             for w in words
             for alt in (*_ALTERNATES.get(w, ()), *sites.get(w, ()))
             if alt not in wanted
         }
         absent = {_stem(w) for clause in _WITHOUT.findall(asked) for w in words_of(clause)}
         side = _side_default(wanted)
+        findable = (*wanted, *alias, *suggest_sites.tolerated(words), *levels.names)
+        found_words, found_starts = word_match.reach(findable)
         weak = frozenset(_stem(w) for w in words if w in _WEAK)
         if weak >= set(wanted):  # only weak words asked: each is the query's own
             weak = frozenset()
@@ -1394,7 +1418,7 @@ class _Query:
             wanted=wanted,
             alias=alias,
             forms=tuple((q, *(a for a, of in alias.items() if of == q)) for q in wanted),
-            findable=(*wanted, *alias, *suggest_sites.tolerated(words), *levels.names),
+            findable=findable,
             absent_wanted=frozenset(absent & set(wanted)),
             weak=weak,
             need=len(wanted) if len(wanted) <= 2 else max(2, -(-2 * len(wanted) // 3)),
@@ -1409,30 +1433,27 @@ class _Query:
             side=re.compile(side) if side else None,
             sites=suggest_sites.sites_of(words),
             levels=levels.names,
+            found_words=found_words,
+            found_starts=found_starts,
         )
 
     @staticmethod
     def finds(forms: tuple[str, ...], words: frozenset[str] | tuple[str, ...]) -> bool:
-        """Whether a word of ``words`` starts with one of ``forms`` (a letter or digit: is it).
+        """Whether a word of ``words`` is what one of ``forms`` asks for (:func:`word_match.finds`).
 
-        ``words`` sorted (a tuple): by bisection, for the words starting with a form are
-        together from the first at or after it; the ranking asks this of every code it scores.
+        ``words`` sorted (a tuple) is searched by bisection; the ranking asks this of every
+        code it scores.
         """
-        if isinstance(words, tuple):
-            for form in forms:
-                at = bisect.bisect_left(words, form)
-                if at < len(words) and (
-                    words[at] == form if len(form) == 1 else words[at].startswith(form)
-                ):
-                    return True
-            return False
-        for form in forms:
-            if len(form) == 1:  # "hepatitis c", "type 2": the letter or digit itself
-                if form in words:
-                    return True
-            elif any(w.startswith(form) for w in words):
-                return True
-        return False
+        return word_match.finds(forms, words)
+
+    def _found(self, word: str) -> bool:
+        """Whether a query word (or its other spelling) finds ``word`` (:func:`word_match.same`).
+
+        Asked of every word of every code scored: a set lookup and one ``startswith``.
+        """
+        return word in self.found_words or (
+            bool(self.found_starts) and word.startswith(self.found_starts)
+        )
 
     def _matched(self, doc: _Text, above: tuple[str, ...]) -> float:
         """How many query words ``doc`` holds (one found only in its headers' words: less)."""
@@ -1459,7 +1480,6 @@ class _Query:
         side_words: frozenset[str] = frozenset()
         if self.side is not None and doc.dominance and self.side.search(doc.lowered):
             side_words = _DOMINANCE_WORDS
-        findable = self.findable
         extra = [
             w
             for w in doc.words
@@ -1467,7 +1487,7 @@ class _Query:
             and w not in doc.absent
             and w not in doc.loose
             and w not in side_words
-            and not any(w.startswith(q) for q in findable)
+            and not self._found(w)
         ]
         mine = _read(own) if own is not text else doc
         # "Other" is a stop word of the index, yet an "other ..." code is what a coder takes

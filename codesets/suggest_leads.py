@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from codesets.coders_index import CodersIndex, IndexRow
+from codesets.word_match import same
 
 __all__ = ["Lead", "QueryWord", "find_leads"]
 
@@ -118,4 +119,4 @@ def _held_absent(row: IndexRow, word: QueryWord) -> bool:
 
 
 def _starts(term_word: str, forms: tuple[str, ...]) -> bool:
-    return any(term_word == f if len(f) == 1 else term_word.startswith(f) for f in forms)
+    return any(same(f, term_word) for f in forms)

@@ -831,9 +831,13 @@ def _complicating(
         (s for s in found if s.code.startswith("O") and _names(s, reading.ranked, every=True)),
         None,
     )
-    if named is not None and not (top is not None and top.code.startswith("O")):
-        # Chapter 15 names the condition further down, below another chapter's code: first
-        return [named, *(s for s in found if s is not named)]
+    # Chapter 15 names the condition further down, below another chapter's code: first.
+    first = named if not (top is not None and top.code.startswith("O")) else None
+    if first is None and top is not None and not top.code.startswith(("O", "Z3")):
+        # As strong as another chapter's code: Chapter 15 has sequencing priority (I.C.15.a.1)
+        first = next((s for s in found if s.code.startswith("O") and s.score >= top.score), None)
+    if first is not None:
+        return [first, *(s for s in found if s is not first)]
     alone = codes.alone(reading.condition)
     condition = alone[0] if alone else None
     complicating = (

@@ -62,6 +62,7 @@ from codesets import suggest_tables
 from codesets.search import Icd10cmSearch, stem
 from codesets.suggest_cache import coders_index
 from codesets.suggest_tables import TABLES, table_rows
+from codesets.word_match import Vocabulary
 
 __all__ = [
     "Speller",
@@ -272,6 +273,14 @@ class Speller:
         self._guesses: set[str] = set()  # corrected to a form or to words written together
         self._sounds: dict[str, tuple[str, ...]] | None = None
         self._consonants: dict[str, tuple[str, ...]] | None = None
+        self._vocabulary: Vocabulary | None = None
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """Every word it knows: what query words are matched by (:mod:`codesets.word_match`)."""
+        if self._vocabulary is None:
+            self._vocabulary = Vocabulary(itertools.chain(self._tabular, self._others))
+        return self._vocabulary
 
     def known(self, word: str) -> bool:
         """Whether ``word`` is a vocabulary word, or the start of one (as the search reads it)."""

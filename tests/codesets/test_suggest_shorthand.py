@@ -193,7 +193,7 @@ def test_every_probe_code_is_valid_and_billable(registry):
         # Measured once at 100/119 and 111/119 (one key then corrected: 101/119, 112/119); after
         # the fixes its misses called for (history of MI, GFR categories, lobes, C-spine, dz, LVH;
         # "glaucoma OU" then lost its first place to the bilateral codes OU now asks for):
-        ("probe_shorthand_2.tsv", 119, 107, 116),
+        ("probe_shorthand_2.tsv", 119, 107, 115),  # wordstart: "eyes" finds "eye" (glaucoma OU)
     ],
 )
 def test_the_probe_figure_holds(registry, name, phrases, top_1, top_5):
