@@ -24,6 +24,7 @@ from codesets.suggest_eval import read_phrases, score
 
 ON = date(2026, 1, 15)
 LISTS = (
+    "held_out_phrases_8.tsv",
     "held_out_phrases_7.tsv",
     "held_out_phrases_6.tsv",
     "held_out_phrases_5.tsv",
