@@ -59,7 +59,7 @@ from collections.abc import Set as AbstractSet
 from typing import Final
 
 from codesets import suggest_tables
-from codesets.search import Icd10cmSearch, stem
+from codesets.search import Icd10cmSearch, stem, words_of
 from codesets.suggest_cache import coders_index
 from codesets.suggest_tables import TABLES, table_rows
 from codesets.word_match import Vocabulary
@@ -387,6 +387,8 @@ class Speller:
         word = left + right
         if len(word) < _JOINED_AT_LEAST or word in plain_words() or not self._is_word(word):
             return None
+        if not words_of(left) or not words_of(right):
+            return None  # a stop word is no half of a word: "here for med refill" is not "formed"
         if self._together(left, right) >= max(self._frequency(word), 1):
             return None  # the Tabular's own two words
         return word
