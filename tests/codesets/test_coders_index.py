@@ -20,6 +20,7 @@ from codesets.coders_index import CodersIndex, IndexRow, parse_term, read_index,
 from codesets.suggest_cache import coders_index
 from fhir_coder.errors import ConfigurationError
 from fhir_coder.systems import ICD10CM
+from tests.codesets.suggesting import same_term
 
 ON = date(2026, 1, 15)
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "coders_index"
@@ -170,17 +171,13 @@ def test_every_basis_is_an_index_entry(what, rows):
     )
 
 
-def _same_term(term: str) -> str:
-    return " ".join(term.lower().split())
-
-
 @each_table
 def test_no_term_has_two_codes(what, rows):
     if what == "shipped" and not rows:
         pytest.skip("no coders' index table in codesets/data/suggest/index yet")
     seen: dict[str, list[IndexRow]] = defaultdict(list)
     for row in rows:
-        seen[_same_term(row.term)].append(row)
+        seen[same_term(row.term)].append(row)
     clashes = [
         f"{first.where} {first.term!r} -> {first.dotted}, but {other.where} -> {other.dotted}"
         for found in seen.values()

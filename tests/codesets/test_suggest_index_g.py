@@ -11,24 +11,13 @@ the code a coder would give them first.
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 
 from codesets.coders_index import FOLDER, read_table
+from tests.codesets.suggesting import first_code, same_term
 
-ON = date(2026, 1, 15)
 FILE = FOLDER / "lay-words-2.tsv"
-
-
-def _first(registry, text: str, age: int | None = None, sex: str | None = None) -> str:
-    offered = registry.suggest(text, on=ON, age=age, sex=sex)
-    assert offered, f"nothing offered for {text!r}"
-    return offered[0].code
-
-
-def _same(term: str) -> str:
-    return " ".join(term.lower().split())
 
 
 def test_the_file_has_the_rows_it_promises():
@@ -42,8 +31,8 @@ def test_the_file_has_the_rows_it_promises():
 
 def test_no_term_of_the_first_lay_words_file_is_written_again():
     """The file extends lay-words.tsv: a term written twice would be two rows to keep true."""
-    first = {_same(row.term) for row in read_table(FOLDER / "lay-words.tsv")}
-    again = [row.where for row in read_table(FILE) if _same(row.term) in first]
+    first = {same_term(row.term) for row in read_table(FOLDER / "lay-words.tsv")}
+    again = [row.where for row in read_table(FILE) if same_term(row.term) in first]
     assert not again, again
 
 
@@ -74,7 +63,7 @@ def test_no_term_holds_a_clause_the_ranking_reads_as_absent():
     ],
 )
 def test_symptoms_in_patients_words(registry, text: str, code: str) -> None:
-    assert _first(registry, text) == code
+    assert first_code(registry, text) == code
 
 
 @pytest.mark.parametrize(
@@ -90,7 +79,7 @@ def test_symptoms_in_patients_words(registry, text: str, code: str) -> None:
     ],
 )
 def test_social_needs_in_peoples_words(registry, text: str, code: str) -> None:
-    assert _first(registry, text, 45, "male") == code
+    assert first_code(registry, text, 45, "male") == code
 
 
 @pytest.mark.parametrize(
@@ -112,7 +101,7 @@ def test_social_needs_in_peoples_words(registry, text: str, code: str) -> None:
     ],
 )
 def test_poisonings_in_lay_words(registry, text: str, code: str) -> None:
-    assert _first(registry, text, 30, "female") == code
+    assert first_code(registry, text, 30, "female") == code
 
 
 @pytest.mark.parametrize(
@@ -131,7 +120,7 @@ def test_poisonings_in_lay_words(registry, text: str, code: str) -> None:
     ],
 )
 def test_findings_of_tests(registry, text: str, code: str) -> None:
-    assert _first(registry, text, 50, "female") == code
+    assert first_code(registry, text, 50, "female") == code
 
 
 @pytest.mark.parametrize(
@@ -146,4 +135,4 @@ def test_findings_of_tests(registry, text: str, code: str) -> None:
     ],
 )
 def test_infections_named_by_organism(registry, text: str, code: str) -> None:
-    assert _first(registry, text, 40, "male") == code
+    assert first_code(registry, text, 40, "male") == code

@@ -14,7 +14,6 @@ the probe lists keep their recorded figures.
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -22,20 +21,10 @@ import pytest
 from codesets.coders_index import FOLDER, read_table
 from codesets.suggest_eval import read_phrases, score
 from fhir_coder.systems import ICD10CM
+from tests.codesets.suggesting import ON, first_code, same_term
 
-ON = date(2026, 1, 15)
 FILE = FOLDER / "everyday-index-h.tsv"
 DATA = Path(__file__).resolve().parent / "data"
-
-
-def _first(registry, text: str, age: int | None = None, sex: str | None = None) -> str:
-    offered = registry.suggest(text, on=ON, age=age, sex=sex)
-    assert offered, f"nothing offered for {text!r}"
-    return offered[0].code
-
-
-def _same(term: str) -> str:
-    return " ".join(term.lower().split())
 
 
 def test_the_file_keeps_to_its_chapters():
@@ -48,9 +37,12 @@ def test_the_file_keeps_to_its_chapters():
 def test_no_term_of_another_index_file_is_written_again():
     """A term written twice would be two rows to keep true (and maybe two codes)."""
     others = {
-        _same(row.term) for path in FOLDER.glob("*.tsv") if path != FILE for row in read_table(path)
+        same_term(row.term)
+        for path in FOLDER.glob("*.tsv")
+        if path != FILE
+        for row in read_table(path)
     }
-    again = [row.where for row in read_table(FILE) if _same(row.term) in others]
+    again = [row.where for row in read_table(FILE) if same_term(row.term) in others]
     assert not again, again
 
 
@@ -111,7 +103,7 @@ def test_no_term_needs_a_word_the_ranking_reads_as_absent():
     ],
 )
 def test_everyday_words_find_the_code_a_coder_gives(registry, text: str, code: str) -> None:
-    assert _first(registry, text) == code
+    assert first_code(registry, text) == code
 
 
 PROBES = (

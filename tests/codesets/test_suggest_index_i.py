@@ -14,7 +14,6 @@ explains (Official Guidelines I.C.20).
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -24,33 +23,23 @@ from codesets.suggest_eval import read_phrases, score
 from codesets.suggest_external import external_causes_last
 from fhir_coder.ports import Suggestion
 from fhir_coder.systems import ICD10CM
+from tests.codesets.suggesting import ON, first_code, same_term
 
-ON = date(2026, 1, 15)
 FILE = FOLDER / "everyday-index-i.tsv"
 PROBES = Path(__file__).resolve().parent / "data"
-
-
-def _first(registry, text: str, age: int | None = None, sex: str | None = None) -> str:
-    offered = registry.suggest(text, on=ON, age=age, sex=sex)
-    assert offered, f"nothing offered for {text!r}"
-    return offered[0].code
-
-
-def _same(term: str) -> str:
-    return " ".join(term.lower().split())
 
 
 def test_the_file_repeats_no_term_of_the_other_index_files():
     """A term written twice is two rows to keep true: this file only adds words."""
     others = {
-        _same(row.term)
+        same_term(row.term)
         for path in sorted(FOLDER.glob("*.tsv"))
         if path != FILE
         for row in read_table(path)
     }
     rows = read_table(FILE)
     assert len(rows) >= 150
-    again = [row.where for row in rows if _same(row.term) in others]
+    again = [row.where for row in rows if same_term(row.term) in others]
     assert not again, again
 
 
@@ -83,7 +72,7 @@ def test_no_term_holds_a_clause_the_ranking_reads_as_absent():
     ],
 )
 def test_everyday_words_of_the_chapters(registry, text, age, sex, code) -> None:
-    assert _first(registry, text, age, sex) == code
+    assert first_code(registry, text, age, sex) == code
 
 
 @pytest.mark.parametrize(
@@ -98,7 +87,7 @@ def test_everyday_words_of_the_chapters(registry, text, age, sex, code) -> None:
     ],
 )
 def test_allergy_status_and_exposure(registry, text, age, sex, code) -> None:
-    assert _first(registry, text, age, sex) == code
+    assert first_code(registry, text, age, sex) == code
 
 
 @pytest.mark.parametrize(
@@ -117,7 +106,7 @@ def test_allergy_status_and_exposure(registry, text, age, sex, code) -> None:
     ],
 )
 def test_lay_words_for_injuries_and_what_broke(registry, text, age, sex, code) -> None:
-    assert _first(registry, text, age, sex) == code
+    assert first_code(registry, text, age, sex) == code
 
 
 @pytest.mark.parametrize(
@@ -129,11 +118,11 @@ def test_lay_words_for_injuries_and_what_broke(registry, text, age, sex, code) -
     ],
 )
 def test_abbreviations_and_a_word_that_is_no_abbreviation(registry, text, age, sex, code):
-    assert _first(registry, text, age, sex) == code
+    assert first_code(registry, text, age, sex) == code
 
 
 def test_aids_alone_is_still_the_disease(registry):
-    assert _first(registry, "AIDS", 40, "male") == "B20"
+    assert first_code(registry, "AIDS", 40, "male") == "B20"
 
 
 @pytest.mark.parametrize(
@@ -170,7 +159,7 @@ def test_the_probe_lists_keep_their_figures(registry, name, total, top_1, top_5)
     ],
 )
 def test_the_injury_before_its_external_cause(registry, text, age, sex, first) -> None:
-    assert _first(registry, text, age, sex) == first
+    assert first_code(registry, text, age, sex) == first
 
 
 def test_external_causes_go_after_the_injuries_offered_in_their_order():
