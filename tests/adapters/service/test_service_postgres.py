@@ -118,8 +118,16 @@ def test_four_serves_share_one_postgresql_ledger_and_two_killed_lose_nothing(
     assert coded == {resource["id"] for resource in encounters}, seed  # every encounter
     assert len(killed_pids) == KILLED
     assert orphaned, seed  # the victims held jobs when they died...
-    for job_id in orphaned:  # ...and the survivors finished each of them
+    victims = tuple(f":{pid}" for pid in killed_pids)
+    taken_over = set()
+    for job_id in orphaned:  # ...and each of them was finished
         job = jobs[job_id]
         assert job.state in ended, (seed, job)
-        assert job.attempts >= 2, (seed, job)
-        assert not job.claimed_by.endswith(tuple(f":{pid}" for pid in killed_pids)), (seed, job)
+        if not job.claimed_by.endswith(victims):  # by a survivor, which claimed it again
+            assert job.fence >= 2, (seed, job)  # (every claim raises the fence)
+            taken_over.add(job_id)
+        # else the victim's own last commit (its result or its release: a release gives an
+        # attempt back, so attempts alone says nothing) was on its way to the server when it
+        # was killed, and landed after `held_by` read the job as running: nothing is lost
+        # either way, as the asserts above show every Claim written once.
+    assert taken_over, seed  # the survivors took over what the killed left running
